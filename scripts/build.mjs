@@ -1,0 +1,17 @@
+// Builds the three bundles: the extension host (cjs, vscode external), the server (node), the
+// webview (browser). `--watch` rebuilds on change.
+import * as esbuild from "esbuild";
+
+const watch = process.argv.includes("--watch");
+const common = { bundle: true, sourcemap: true, logLevel: "warning", target: "es2022", legalComments: "none" };
+const builds = [
+  { ...common, entryPoints: ["src/extension/extension.ts"], outfile: "dist/extension.js", platform: "node", format: "cjs", external: ["vscode"] },
+  { ...common, entryPoints: ["src/server/cli.ts"], outfile: "dist/server.js", platform: "node", format: "cjs" },
+  { ...common, entryPoints: ["src/webview/main.ts"], outfile: "dist/webview.js", platform: "browser", format: "esm", minify: true },
+];
+
+if (watch) {
+  for (const options of builds) await (await esbuild.context(options)).watch();
+} else {
+  await Promise.all(builds.map((options) => esbuild.build(options)));
+}

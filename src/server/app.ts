@@ -1,0 +1,179 @@
+/**
+ * The Chartbridge server: GraphQL over HTTP (graphql-yoga) and over WebSocket (graphql-ws) on one
+ * port, fed by one StreamReader. Every option is documented with its default.
+ */
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { ExecutionArgs } from "graphql";
+import { useServer } from "graphql-ws/use/ws";
+import { createSchema, createYoga } from "graphql-yoga";
+import { Redis } from "ioredis";
+import { WebSocketServer } from "ws";
+import { NAME_PATTERNS, redisKeys } from "../shared/protocol.js";
+import type { LiveBatchOptions } from "./liveBatches.js";
+import { StreamReader } from "./redisStreams.js";
+import { resolvers, type ServerContext } from "./resolvers.js";
+import { RunCatalog } from "./runCatalog.js";
+import { typeDefs } from "./schema.js";
+import { SeriesCache } from "./seriesCache.js";
+
+export interface ServerOptions {
+  /** Redis to read, e.g. `redis://127.0.0.1:6379/0`. Required. */
+  redisUrl: string;
+  /** Key prefix of protocol/SPEC.md section 1. Default `chartbridge`. */
+  prefix?: string;
+  /** Interface to bind. Default `127.0.0.1`: the server serves one developer's machine only. */
+  host?: string;
+  /** Port to bind. Default 0: a free port chosen by the OS. */
+  port?: number;
+  /** Secret every request must carry. Default: 32 random bytes, hex. */
+  token?: string;
+  /** Subscription message size and slow-client limits. Defaults: see LiveBatchOptions. */
+  live?: LiveBatchOptions;
+  /** Where log lines go. Default: stderr. */
+  log?: (message: string) => void;
+}
+
+export interface RunningServer {
+  /** `http://host:port`, without the token. */
+  url: string;
+  port: number;
+  token: string;
+  close(): Promise<void>;
+}
+
+export const GRAPHQL_PATH = "/graphql";
+
+function sameSecret(given: string | null, token: string): boolean {
+  if (given === null) return false;
+  // Hashing first gives equal lengths, which timingSafeEqual needs, without leaking the length.
+  const a = createHash("sha256").update(given).digest();
+  const b = createHash("sha256").update(token).digest();
+  return timingSafeEqual(a, b);
+}
+
+function tokenOf(req: IncomingMessage, url: URL): string | null {
+  const auth = req.headers.authorization;
+  if (auth?.startsWith("Bearer ")) return auth.slice("Bearer ".length);
+  return url.searchParams.get("token");
+}
+
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const prefix = options.prefix ?? "chartbridge";
+  if (!NAME_PATTERNS.prefix.test(prefix)) throw new Error(`invalid key prefix ${JSON.stringify(prefix)}`);
+  const host = options.host ?? "127.0.0.1";
+  const token = options.token ?? randomBytes(32).toString("hex");
+  const log = options.log ?? ((message: string) => process.stderr.write(`[chartbridge] ${message}\n`));
+  const keys = redisKeys(prefix);
+
+  // Blocking reads get their own connection; both wait through Redis restarts instead of failing.
+  const redisOptions = { maxRetriesPerRequest: null, lazyConnect: true } as const;
+  const command = new Redis(options.redisUrl, redisOptions);
+  const blocking = new Redis(options.redisUrl, redisOptions);
+  for (const [name, conn] of [["command", command], ["reader", blocking]] as const) {
+    conn.on("error", (err: Error) => log(`redis ${name} connection: ${err.message}`));
+  }
+  await Promise.all([command.connect(), blocking.connect()]);
+  const reader = new StreamReader(blocking, command, { log });
+  reader.start();
+  const context: ServerContext = {
+    catalog: new RunCatalog(command, keys, log),
+    cache: new SeriesCache(command, reader, keys, { log }),
+    live: options.live ?? {},
+  };
+
+  const yoga = createYoga({
+    schema: createSchema({ typeDefs, resolvers }),
+    context: () => context,
+    graphqlEndpoint: GRAPHQL_PATH,
+    graphiql: false,
+    cors: false,
+    logging: false,
+  });
+
+  let port = options.port ?? 0;
+  const allowedHosts = () => new Set([`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, `${host}:${port}`]);
+  const allowedOrigins = () => new Set([...allowedHosts()].map((h) => `http://${h}`));
+
+  /**
+   * Refuses a request unless it carries the token and names this server in Host (a DNS-rebinding
+   * page reaches 127.0.0.1 under a foreign Host) and, when a browser sent one, in Origin (any page
+   * the user visits may open a WebSocket to localhost; only our own page's origin may).
+   */
+  const refusal = (req: IncomingMessage): string | null => {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    if (!allowedHosts().has(req.headers.host ?? "")) return "403 wrong Host";
+    const origin = req.headers.origin;
+    if (origin !== undefined && !allowedOrigins().has(origin)) return "403 wrong Origin";
+    if (!sameSecret(tokenOf(req, url), token)) return "401 missing or wrong token";
+    return null;
+  };
+
+  const server: Server = createServer((req, res) => {
+    const refused = refusal(req);
+    if (refused !== null) {
+      res.writeHead(Number(refused.slice(0, 3)), { "content-type": "text/plain" }).end(refused.slice(4));
+      return;
+    }
+    void yoga.handle(req, res);
+  });
+
+  const wss = new WebSocketServer({ noServer: true });
+  server.on("upgrade", (req, socket, head) => {
+    const refused = refusal(req);
+    const path = new URL(req.url ?? "/", "http://localhost").pathname;
+    if (refused !== null || path !== GRAPHQL_PATH) {
+      const status = refused ?? "404 not found";
+      socket.end(`HTTP/1.1 ${status.slice(0, 3)} ${status.slice(4)}\r\nConnection: close\r\n\r\n`);
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit("connection", ws, req));
+  });
+
+  type EnvelopedRoot = { execute: (args: ExecutionArgs) => unknown; subscribe: (args: ExecutionArgs) => unknown };
+  const wsCleanup = useServer(
+    {
+      execute: (args) => (args.rootValue as EnvelopedRoot).execute(args) as never,
+      subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args) as never,
+      onSubscribe: async (ctx, _id, payload) => {
+        const enveloped = yoga.getEnveloped({ ...ctx, req: ctx.extra.request, socket: ctx.extra.socket, params: payload });
+        const document = enveloped.parse(payload.query);
+        const errors = enveloped.validate(enveloped.schema, document);
+        if (errors.length > 0) return errors;
+        return {
+          schema: enveloped.schema,
+          operationName: payload.operationName,
+          document,
+          variableValues: payload.variables,
+          contextValue: await enveloped.contextFactory(),
+          rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
+        };
+      },
+    },
+    wss,
+  );
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => resolve());
+  });
+  port = (server.address() as AddressInfo).port;
+  const hostInUrl = host.includes(":") ? `[${host}]` : host;
+  log(`serving on http://${hostInUrl}:${port}${GRAPHQL_PATH} (redis ${options.redisUrl.replace(/\/\/[^@]*@/, "//***@")}, prefix ${prefix})`);
+
+  return {
+    url: `http://${hostInUrl}:${port}`,
+    port,
+    token,
+    async close() {
+      await wsCleanup.dispose();
+      wss.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await reader.stop();
+      command.disconnect();
+      blocking.disconnect();
+    },
+  };
+}

@@ -1,0 +1,80 @@
+/**
+ * Starts a private redis-server child on a free loopback port with persistence off. The CLI uses
+ * it when no Redis is configured or reachable; the tests use it so none touches a shared Redis.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { createServer } from "node:net";
+
+export const REDIS_MISSING = "redis-server not found: install it with 'sudo apt-get install -y redis-server'";
+
+export interface PrivateRedis {
+  url: string;
+  port: number;
+  /** Kills the server (SIGKILL: a crash, not a shutdown) and waits for it to exit. */
+  kill(): Promise<void>;
+  /** Starts it again on the same port, empty (persistence is off). */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+function redisServerPath(): string {
+  const which = spawnSync("sh", ["-c", "command -v redis-server"], { encoding: "utf8" });
+  const path = which.stdout.trim();
+  if (which.status !== 0 || path === "") throw new Error(REDIS_MISSING);
+  return path;
+}
+
+function launch(binary: string, port: number): Promise<ChildProcess> {
+  const child = spawn(binary, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  return new Promise((resolve, reject) => {
+    let output = "";
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes("Ready to accept connections")) {
+        child.stdout?.off("data", onData);
+        child.stdout?.resume();
+        resolve(child);
+      }
+    };
+    child.stdout?.on("data", onData);
+    child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.once("error", reject);
+    child.once("exit", (code) => reject(new Error(`redis-server on port ${port} exited (${code}): ${output.trim().slice(-500)}`)));
+  });
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((resolve) => child.once("exit", () => resolve()));
+}
+
+export async function startPrivateRedis(): Promise<PrivateRedis> {
+  const binary = redisServerPath();
+  const port = await freePort();
+  let child = await launch(binary, port);
+  const stopChild = async (signal: NodeJS.Signals) => {
+    child.kill(signal);
+    await exited(child);
+  };
+  return {
+    url: `redis://127.0.0.1:${port}/0`,
+    port,
+    kill: () => stopChild("SIGKILL"),
+    restart: async () => {
+      child = await launch(binary, port);
+    },
+    stop: () => stopChild("SIGTERM"),
+  };
+}

@@ -1,0 +1,58 @@
+/**
+ * Loads a series' stream into a SeriesStore on first use and keeps it current from the shared
+ * StreamReader. Each entry is decoded and validated exactly once here, so rejection counts are
+ * the same whoever asks.
+ */
+import type { Redis } from "ioredis";
+import { decodeEntry } from "../shared/decode.js";
+import type { RedisKeys, SeriesKind } from "../shared/protocol.js";
+import { xrangeAll, type StreamEntry, type StreamReader } from "./redisStreams.js";
+import { SeriesStore } from "./seriesStore.js";
+
+export interface SeriesCacheOptions {
+  log: (message: string) => void;
+}
+
+export class SeriesCache {
+  private stores = new Map<string, Promise<SeriesStore>>();
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly reader: StreamReader,
+    private readonly keys: RedisKeys,
+    private readonly options: SeriesCacheOptions,
+  ) {}
+
+  /** The store of a series, loading its history first; `kind` comes from the registry. */
+  get(run: string, series: string, kind: SeriesKind): Promise<SeriesStore> {
+    const key = this.keys.series(run, series);
+    let store = this.stores.get(key);
+    if (store === undefined) {
+      store = this.load(key, kind);
+      this.stores.set(key, store);
+      store.catch(() => this.stores.delete(key));
+    }
+    return store;
+  }
+
+  private async load(key: string, kind: SeriesKind): Promise<SeriesStore> {
+    const store = new SeriesStore(kind);
+    const apply = (entries: StreamEntry[]) => this.apply(key, store, entries);
+    await xrangeAll(this.redis, key, "0-0", apply);
+    // The reader continues exactly after the last entry read, so nothing falls between the two.
+    this.reader.track(key, store.lastId, apply);
+    return store;
+  }
+
+  private apply(key: string, store: SeriesStore, entries: StreamEntry[]): void {
+    for (const { id, fields } of entries) {
+      const result = decodeEntry(fields, store.kind);
+      if (result.ok) {
+        store.apply(id, result.batch);
+      } else {
+        store.reject(id, result.error);
+        this.options.log(`rejected entry ${id} of ${key}: ${result.error.code}: ${result.error.message}`);
+      }
+    }
+  }
+}

@@ -1,0 +1,165 @@
+/**
+ * The server's copy of one series: columns in growable typed arrays, the stream ID of every
+ * entry, and what was rejected. It applies the ordering rule of SPEC section 3 once, so every
+ * client (history or live, first or resumed) sees the same points.
+ */
+import type { DecodedBatch, Rejection } from "../shared/decode.js";
+import { isOhlcKind, type Marker, type Points, type SeriesKind } from "../shared/protocol.js";
+
+export interface SeriesError extends Rejection {
+  entryId: string;
+}
+
+/** Called after points [from, to) changed; `from` may be below the old length (a replaced last point). */
+export type AppendListener = (from: number, to: number) => void;
+
+const VALUE_COLUMNS = ["y"] as const;
+const OHLC_COLUMNS = ["o", "h", "l", "c", "vol"] as const;
+type ColumnName = "y" | "o" | "h" | "l" | "c" | "vol";
+
+function grow(arr: Float64Array, need: number): Float64Array {
+  if (need <= arr.length) return arr;
+  const next = new Float64Array(Math.max(need, arr.length * 2, 64));
+  next.set(arr);
+  return next;
+}
+
+export class SeriesStore {
+  length = 0;
+  rejected = 0;
+  stale = 0;
+  lastError: SeriesError | null = null;
+  /** ID of the last stream entry applied (valid or not); readers continue after it. */
+  lastId = "0-0";
+  private t: Float64Array = new Float64Array(0);
+  private cols = new Map<ColumnName, Float64Array>();
+  private markers: Marker[] = [];
+  /** Entry i (in stream order, valid ones only) starts at point entryStart[i]. */
+  private entryIds: string[] = [];
+  private entryStart: number[] = [];
+  private listeners = new Set<AppendListener>();
+
+  constructor(readonly kind: SeriesKind) {
+    const names = isOhlcKind(kind) ? OHLC_COLUMNS : VALUE_COLUMNS;
+    for (const name of names) this.cols.set(name, new Float64Array(0));
+  }
+
+  get firstTimeUs(): number | null {
+    return this.length > 0 ? this.t[0] : null;
+  }
+
+  get lastTimeUs(): number | null {
+    return this.length > 0 ? this.t[this.length - 1] : null;
+  }
+
+  /** Approximate bytes held, for the memory budget. */
+  get bytes(): number {
+    return this.t.byteLength * (1 + this.cols.size) + this.markers.length * 64 + this.entryIds.length * 48;
+  }
+
+  onAppend(listener: AppendListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  reject(entryId: string, error: Rejection): void {
+    this.rejected++;
+    this.lastError = { ...error, entryId };
+    this.lastId = entryId;
+  }
+
+  /** Applies a valid batch: drops points before the last time (stale), replaces at an equal time. */
+  apply(entryId: string, batch: DecodedBatch): void {
+    this.lastId = entryId;
+    let from = this.length;
+    this.reserve(this.length + batch.n);
+    for (let i = 0; i < batch.n; i++) {
+      const time = batch.tUs[i];
+      let at = this.length;
+      if (at > 0) {
+        const last = this.t[at - 1];
+        if (time < last) {
+          this.stale++;
+          continue;
+        }
+        if (time === last) at--;
+      }
+      this.t[at] = time;
+      for (const [name, col] of this.cols) {
+        const src = batch[name];
+        col[at] = src === undefined ? NaN : src[i];
+      }
+      if (batch.m !== undefined) this.markers[at] = batch.m[i];
+      this.length = at + 1;
+      if (at < from) from = at;
+    }
+    if (from < this.length) {
+      this.entryIds.push(entryId);
+      this.entryStart.push(from);
+      for (const listener of this.listeners) listener(from, this.length);
+    }
+  }
+
+  /** Index of the first point of the first valid entry after `afterId` ("0-0": all, "$": none yet). */
+  indexAfter(afterId: string): number {
+    if (afterId === "$") return this.length;
+    let lo = 0;
+    let hi = this.entryIds.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (compareIds(this.entryIds[mid], afterId) <= 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < this.entryIds.length ? this.entryStart[lo] : this.length;
+  }
+
+  /**
+   * Where a message of about `maxPoints` points starting at `from` ends, on an entry boundary so
+   * that `lastId` (the ID to resume after) covers exactly the points sent.
+   */
+  cut(from: number, maxPoints: number): { to: number; lastId: string } {
+    const starts = this.entryStart;
+    let lo = 0;
+    let hi = starts.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (starts[mid] <= from + maxPoints) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo === starts.length) return { to: this.length, lastId: this.lastId };
+    if (lo >= 2 && starts[lo - 1] > from) return { to: starts[lo - 1], lastId: this.entryIds[lo - 2] };
+    return { to: starts[lo], lastId: this.entryIds[lo - 1] };
+  }
+
+  /** Points [from, to) in the JSON form of SPEC section 4. */
+  slice(from: number, to: number): Points {
+    const t = Array.from(this.t.subarray(from, to));
+    const col = (name: ColumnName) => Array.from((this.cols.get(name) as Float64Array).subarray(from, to));
+    if (isOhlcKind(this.kind)) {
+      const points = { t, o: col("o"), h: col("h"), l: col("l"), c: col("c") };
+      const vol = col("vol");
+      return vol.some((v) => !Number.isNaN(v)) ? { ...points, vol } : points;
+    }
+    if (this.kind === "marker") {
+      return { t, y: col("y").map((v) => (Number.isNaN(v) ? null : v)), m: this.markers.slice(from, to) };
+    }
+    return { t, y: col("y") };
+  }
+
+  private reserve(need: number): void {
+    this.t = grow(this.t, need);
+    for (const [name, col] of this.cols) this.cols.set(name, grow(col, need));
+  }
+}
+
+/** Orders Redis stream IDs (`ms-seq`, or a bare `ms`). */
+export function compareIds(a: string, b: string): number {
+  const [am, as = "0"] = a.split("-");
+  const [bm, bs = "0"] = b.split("-");
+  const ams = BigInt(am);
+  const bms = BigInt(bm);
+  if (ams !== bms) return ams < bms ? -1 : 1;
+  const aseq = BigInt(as);
+  const bseq = BigInt(bs);
+  return aseq === bseq ? 0 : aseq < bseq ? -1 : 1;
+}
