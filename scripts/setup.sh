@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs what a fresh clone needs, and nothing twice: node modules (from the lockfile), the
+# bundles, and the Python venv (.venv) with the chartbridge package. Debian packages are
+# .ci/run's job (it runs as root); here a missing one is reported with the line that installs it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+command -v redis-server >/dev/null || { echo "redis-server not found: install it with 'sudo apt-get install -y redis-server'" >&2; exit 1; }
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  step "installing node modules (npm ci)"
+  npm ci --no-audit --no-fund
+fi
+
+step "building the extension, server and webview bundles"
+node scripts/build.mjs
+
+# nautilus_trader's newest wheels need CPython >= 3.12: prefer the newest pyenv CPython there is.
+pick_python() {
+  local root
+  if root=$(pyenv root 2>/dev/null); then
+    for v in 3.13 3.12; do
+      local p
+      p=$(ls -d "$root"/versions/$v.*/bin/python 2>/dev/null | sort -V | tail -1)
+      if [ -n "$p" ]; then echo "$p"; return; fi
+    done
+  fi
+  command -v python3
+}
+
+if [ ! -x .venv/bin/python ] || [ python/pyproject.toml -nt .venv/.installed ]; then
+  py=$(pick_python)
+  step "creating the Python venv with $($py -V) and installing python/[dev]"
+  [ -x .venv/bin/python ] || "$py" -m venv .venv
+  .venv/bin/python -m pip install --quiet --upgrade pip
+  .venv/bin/python -m pip install --quiet -e 'python[dev]'
+  touch .venv/.installed
+fi

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# `npm test`: every test of every language, after setup. Runs them all and fails if any failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh || exit 1
+
+failed=()
+run() {
+  local name=$1; shift
+  printf '\033[1m==> %s\033[0m\n' "$name"
+  "$@" || failed+=("$name")
+}
+
+run "typecheck (tsc --noEmit, strict)" npx tsc --noEmit -p . 
+run "typecheck webview" npx tsc --noEmit -p src/webview
+run "TypeScript tests (mocha)" npx mocha
+run "Python tests (pytest)" .venv/bin/python -m pytest -q python/tests
+run "Python types (mypy --strict)" .venv/bin/python -m mypy --strict python/src
+if [ -f rust/Cargo.toml ]; then
+  run "Rust tests (cargo test)" cargo test --manifest-path rust/Cargo.toml --workspace
+fi
+
+if [ ${#failed[@]} -gt 0 ]; then
+  printf '\033[31mFAILED: %s\033[0m\n' "${failed[*]}"
+  exit 1
+fi
+printf '\033[32mall test suites passed\033[0m\n'
