@@ -62,6 +62,53 @@ export const typeDefs = /* GraphQL */ `
     startedUs: Float!
     endedUs: Float
     series: [Series!]!
+    "Plugins enabled or disabled for this run (by cb.plugin or setPlugin), with their parameters."
+    plugins: [RunPlugin!]!
+    "End-of-run statistics and trades (cb.results), or null."
+    results: JSON
+  }
+
+  type RunPlugin {
+    name: String!
+    enabled: Boolean!
+    params: JSON!
+  }
+
+  "Points of a time range at screen resolution."
+  type Range {
+    run: ID!
+    series: ID!
+    kind: SeriesKind!
+    "Points returned (at most about maxPoints; markers are never dropped)."
+    count: Int!
+    "Points the series holds in the range before decimation."
+    total: Int!
+    decimated: Boolean!
+    "Stream ID of the last entry included: subscribe to batches after it to continue live."
+    lastId: String!
+    points: JSON!
+  }
+
+  "Something that happened to a run (protocol/SPEC.md section 6), or to the run list."
+  type RunEvent {
+    run: ID!
+    "series, plugin, publish, results, end; and on the run list: start, delete."
+    type: String!
+    data: JSON!
+    "Stream ID, to resume after."
+    id: String!
+  }
+
+  type Plugin {
+    name: String!
+    "workspace (the plugin folder) or builtin (shipped with Chartbridge)."
+    origin: String!
+    "Bumped on every successful build."
+    version: Int!
+    "The bundled ES module of the last good build, or null before the first one."
+    code: String
+    "Why the last build failed, or null if it succeeded."
+    error: String
   }
 
   "Points of one series in the JSON form of protocol/SPEC.md section 4 (times in microseconds)."
@@ -81,10 +128,27 @@ export const typeDefs = /* GraphQL */ `
     run(id: ID!): Run
     "Stored points after a stream ID ('0-0': from the start), at most about maxPoints, cut at whole entries."
     history(run: ID!, series: ID!, after: String = "0-0", maxPoints: Int = 50000): Batch!
+    """
+    Points with fromUs <= t <= toUs (either null: open-ended), decimated to about maxPoints:
+    candles re-bucketed to the OHLC of each bucket, lines to the min and max of each bucket.
+    """
+    range(run: ID!, series: ID!, fromUs: Float, toUs: Float, maxPoints: Int!): Range!
+    plugins: [Plugin!]!
+  }
+
+  type Mutation {
+    "Enables or disables a plugin for a run, as cb.plugin does from Python."
+    setPlugin(run: ID!, name: String!, enabled: Boolean!, params: JSON): RunPlugin!
+    "Deletes every key of a run."
+    deleteRun(run: ID!): Boolean!
   }
 
   type Subscription {
     "Points of a series after a stream ID ('$': only new ones), then live, coalesced into batches."
     batches(run: ID!, series: ID!, after: String = "$"): Batch!
+    "Events of one run after a stream ID, or (run: null) of the run list."
+    runEvents(run: ID, after: String = "$"): RunEvent!
+    "Every plugin now, then each new version or build error."
+    plugins: Plugin!
   }
 `;
