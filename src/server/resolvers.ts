@@ -1,6 +1,7 @@
 /** Resolvers of schema.ts, typed against the catalog and the series cache. */
 import { GraphQLError, GraphQLScalarType } from "graphql";
 import { NAME_PATTERNS, type SeriesInfo } from "../shared/protocol.js";
+import { decimate } from "./lod.js";
 import { liveBatches, type BatchPayload, type LiveBatchOptions } from "./liveBatches.js";
 import type { RunCatalog, RunInfo } from "./runCatalog.js";
 import type { SeriesCache } from "./seriesCache.js";
@@ -22,6 +23,17 @@ interface SeriesArgs {
   series: string;
   after: string;
 }
+
+interface RangeArgs {
+  run: string;
+  series: string;
+  fromUs?: number | null;
+  toUs?: number | null;
+  maxPoints: number;
+}
+
+/** A screen is a few thousand pixels wide; more than this is a mistake or an attack. */
+const MAX_RANGE_POINTS = 200_000;
 
 const STREAM_ID = /^(\$|[0-9]{1,20}(-[0-9]{1,20})?)$/;
 
@@ -52,6 +64,14 @@ export const resolvers = {
     runs: (_: unknown, __: unknown, ctx: ServerContext) => ctx.catalog.runs(),
     run: (_: unknown, args: { id: string }, ctx: ServerContext) =>
       NAME_PATTERNS.run.test(args.id) ? ctx.catalog.run(args.id) : null,
+    range: async (_: unknown, args: RangeArgs, ctx: ServerContext) => {
+      if (!Number.isInteger(args.maxPoints) || args.maxPoints < 2 || args.maxPoints > MAX_RANGE_POINTS) {
+        throw new GraphQLError(`maxPoints must be an integer in 2..${MAX_RANGE_POINTS}`);
+      }
+      const { store } = await seriesOf(ctx, { ...args, after: "0-0" });
+      const result = decimate(store, args.fromUs ?? null, args.toUs ?? null, args.maxPoints);
+      return { run: args.run, series: args.series, kind: store.kind, count: result.points.t.length, lastId: store.lastId, ...result };
+    },
     history: async (_: unknown, args: SeriesArgs & { maxPoints: number }, ctx: ServerContext): Promise<BatchPayload> => {
       const { store } = await seriesOf(ctx, args);
       const from = store.indexAfter(args.after);

@@ -84,6 +84,8 @@ export const typeDefs = /* GraphQL */ `
     "Points the series holds in the range before decimation."
     total: Int!
     decimated: Boolean!
+    "Width of a bucket in microseconds (0 when not decimated); markers can be snapped to it."
+    bucketUs: Float!
     "Stream ID of the last entry included: subscribe to batches after it to continue live."
     lastId: String!
     points: JSON!

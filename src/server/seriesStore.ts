@@ -4,6 +4,7 @@
  * client (history or live, first or resumed) sees the same points.
  */
 import type { DecodedBatch, Rejection } from "../shared/decode.js";
+import type { Columns } from "./lod.js";
 import { isOhlcKind, type Marker, type Points, type SeriesKind } from "../shared/protocol.js";
 
 export interface SeriesError extends Rejection {
@@ -16,6 +17,7 @@ export type AppendListener = (from: number, to: number) => void;
 const VALUE_COLUMNS = ["y"] as const;
 const OHLC_COLUMNS = ["o", "h", "l", "c", "vol"] as const;
 type ColumnName = "y" | "o" | "h" | "l" | "c" | "vol";
+const NO_COLUMN = new Float64Array(0);
 
 function grow(arr: Float64Array, need: number): Float64Array {
   if (need <= arr.length) return arr;
@@ -24,7 +26,7 @@ function grow(arr: Float64Array, need: number): Float64Array {
   return next;
 }
 
-export class SeriesStore {
+export class SeriesStore implements Columns {
   length = 0;
   rejected = 0;
   stale = 0;
@@ -42,6 +44,15 @@ export class SeriesStore {
   constructor(readonly kind: SeriesKind) {
     const names = isOhlcKind(kind) ? OHLC_COLUMNS : VALUE_COLUMNS;
     for (const name of names) this.cols.set(name, new Float64Array(0));
+  }
+
+  /** Times in µs; valid up to `length` (the array is over-allocated). */
+  get times(): Float64Array {
+    return this.t;
+  }
+
+  col(name: ColumnName): Float64Array {
+    return this.cols.get(name) ?? NO_COLUMN;
   }
 
   get firstTimeUs(): number | null {

@@ -1,0 +1,136 @@
+/**
+ * Level of detail: a time range of a series cut to about `maxPoints` points for the screen.
+ *
+ * Buckets are a grid of equal time width on absolute multiples of the width, so every series
+ * queried with the same range and maxPoints lands on the same times: lightweight-charts gives each
+ * distinct time a slot, and misaligned series would multiply the slots.
+ * - candlestick/bar: the OHLC of the bucket (first open, highest high, lowest low, last close, summed volume);
+ * - line/area/baseline: the bucket's min and max, in the order they occurred, at the bucket time
+ *   and half a bucket later, so no spike disappears;
+ * - histogram: the value of largest magnitude (a volume spike or a MACD extreme stays visible);
+ * - marker: never dropped.
+ */
+import { isOhlcKind, type OhlcPoints, type Points, type SeriesKind, type ValuePoints } from "../shared/protocol.js";
+
+export interface Columns {
+  kind: SeriesKind;
+  length: number;
+  times: Float64Array;
+  col(name: "y" | "o" | "h" | "l" | "c" | "vol"): Float64Array;
+  slice(from: number, to: number): Points;
+}
+
+export interface RangeResult {
+  points: Points;
+  total: number;
+  decimated: boolean;
+  /** Width of a bucket in microseconds; 0 when not decimated. */
+  bucketUs: number;
+}
+
+/** First index with t[i] >= value (or with t[i] > value when `after`). */
+export function bound(t: Float64Array, length: number, value: number, after = false): number {
+  let lo = 0;
+  let hi = length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (t[mid] < value || (after && t[mid] === value)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+export function decimate(s: Columns, fromUs: number | null, toUs: number | null, maxPoints: number): RangeResult {
+  const i0 = fromUs === null ? 0 : bound(s.times, s.length, fromUs);
+  const i1 = toUs === null ? s.length : bound(s.times, s.length, toUs, true);
+  const total = Math.max(0, i1 - i0);
+  const perBucket = isOhlcKind(s.kind) || s.kind === "histogram" ? 1 : 2;
+  if (total <= maxPoints || s.kind === "marker" || total === 0) {
+    return { points: s.slice(i0, Math.max(i0, i1)), total, decimated: false, bucketUs: 0 };
+  }
+  const span = s.times[i1 - 1] - s.times[i0];
+  const buckets = Math.max(1, Math.floor(maxPoints / perBucket));
+  // Whole microseconds, at least 2 so that the half-bucket time of min/max pairs is distinct.
+  const width = Math.max(2, Math.ceil((span + 1) / buckets));
+  const points = isOhlcKind(s.kind) ? ohlcBuckets(s, i0, i1, width) : s.kind === "histogram" ? peakBuckets(s, i0, i1, width) : minMaxBuckets(s, i0, i1, width);
+  return { points, total, decimated: true, bucketUs: width };
+}
+
+function ohlcBuckets(s: Columns, i0: number, i1: number, width: number): OhlcPoints {
+  const [o, h, l, c, vol] = (["o", "h", "l", "c", "vol"] as const).map((n) => s.col(n));
+  const out: Required<OhlcPoints> = { t: [], o: [], h: [], l: [], c: [], vol: [] };
+  let hasVol = false;
+  let i = i0;
+  while (i < i1) {
+    const grid = Math.floor(s.times[i] / width) * width;
+    const end = grid + width;
+    let hi = h[i];
+    let lo = l[i];
+    let v = 0;
+    const open = o[i];
+    let j = i;
+    for (; j < i1 && s.times[j] < end; j++) {
+      if (h[j] > hi) hi = h[j];
+      if (l[j] < lo) lo = l[j];
+      if (!Number.isNaN(vol[j])) {
+        v += vol[j];
+        hasVol = true;
+      }
+    }
+    out.t.push(grid);
+    out.o.push(open);
+    out.h.push(hi);
+    out.l.push(lo);
+    out.c.push(c[j - 1]);
+    out.vol.push(v);
+    i = j;
+  }
+  if (hasVol) return out;
+  const { vol: _unused, ...withoutVol } = out;
+  return withoutVol;
+}
+
+function peakBuckets(s: Columns, i0: number, i1: number, width: number): ValuePoints {
+  const y = s.col("y");
+  const out: ValuePoints = { t: [], y: [] };
+  let i = i0;
+  while (i < i1) {
+    const grid = Math.floor(s.times[i] / width) * width;
+    const end = grid + width;
+    let peak = y[i];
+    let j = i;
+    for (; j < i1 && s.times[j] < end; j++) if (Math.abs(y[j]) > Math.abs(peak)) peak = y[j];
+    out.t.push(grid);
+    out.y.push(peak);
+    i = j;
+  }
+  return out;
+}
+
+function minMaxBuckets(s: Columns, i0: number, i1: number, width: number): ValuePoints {
+  const y = s.col("y");
+  const out: ValuePoints = { t: [], y: [] };
+  let i = i0;
+  while (i < i1) {
+    const grid = Math.floor(s.times[i] / width) * width;
+    const end = grid + width;
+    let min = i;
+    let max = i;
+    let j = i;
+    for (; j < i1 && s.times[j] < end; j++) {
+      if (y[j] < y[min]) min = j;
+      if (y[j] > y[max]) max = j;
+    }
+    out.t.push(grid);
+    if (min === max) {
+      out.y.push(y[min]);
+    } else {
+      const [first, second] = min < max ? [min, max] : [max, min];
+      out.y.push(y[first]);
+      out.t.push(grid + Math.floor(width / 2));
+      out.y.push(y[second]);
+    }
+    i = j;
+  }
+  return out;
+}

@@ -1,0 +1,89 @@
+import { strict as assert } from "node:assert";
+import { decodeEntry } from "../src/shared/decode.js";
+import type { SeriesKind } from "../src/shared/protocol.js";
+import { decimate } from "../src/server/lod.js";
+import { SeriesStore } from "../src/server/seriesStore.js";
+import { lineFields } from "./harness/server.js";
+
+/** A store holding points at t = i µs (i = 0..n-1) with the given columns. */
+function store(kind: SeriesKind, cols: Record<string, number[]>): SeriesStore {
+  const n = Object.values(cols)[0].length;
+  const times = Array.from({ length: n }, (_, i) => BigInt(i) * 1000n);
+  const fields: Record<string, Buffer | string> = { ...lineFields(times, cols.y ?? new Array(n).fill(0), kind) };
+  for (const [name, values] of Object.entries(cols)) {
+    const buf = Buffer.alloc(8 * n);
+    values.forEach((v, i) => buf.writeDoubleLE(v, i * 8));
+    fields[name] = buf;
+  }
+  if (kind === "marker") fields.m = JSON.stringify(cols.y.map(() => ({ side: "buy", text: "" })));
+  const s = new SeriesStore(kind);
+  const bytes = Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, Buffer.from(v)]));
+  const r = decodeEntry(bytes, kind);
+  assert.ok(r.ok, r.ok ? "" : r.error.message);
+  if (r.ok) s.apply("1-0", r.batch);
+  return s;
+}
+
+describe("level of detail (range decimation)", () => {
+  it("returns the range untouched when it fits", () => {
+    const s = store("line", { y: [5, 6, 7, 8] });
+    const r = decimate(s, 1, 2, 10);
+    assert.deepEqual(r, { points: { t: [1, 2], y: [6, 7] }, total: 2, decimated: false, bucketUs: 0 });
+  });
+
+  it("keeps each bucket's min and max of a line, in the order they occurred, so spikes survive", () => {
+    // 12 points in 3 buckets of 4 µs: a spike up, a spike down, then a ramp.
+    const y = [1, 50, 2, 3, /**/ 4, 5, -40, 6, /**/ 7, 8, 9, 10];
+    const r = decimate(store("line", { y }), null, null, 6);
+    assert.deepEqual(r, {
+      points: { t: [0, 2, 4, 6, 8, 10], y: [1, 50, -40, 6, 7, 10] },
+      total: 12,
+      decimated: true,
+      bucketUs: 4,
+    });
+  });
+
+  it("re-buckets candles to the OHLC of each bucket with summed volume", () => {
+    const o = [10, 11, 12, 13, 14, 15];
+    const h = [12, 15, 13, 14, 20, 16];
+    const l = [9, 10, 8, 12, 13, 14];
+    const c = [11, 12, 13, 14, 15, 16];
+    const vol = [1, 2, 3, 4, 5, 6];
+    const r = decimate(store("candlestick", { o, h, l, c, vol }), null, null, 2);
+    assert.deepEqual(r, {
+      points: { t: [0, 3], o: [10, 13], h: [15, 20], l: [8, 12], c: [13, 16], vol: [6, 15] },
+      total: 6,
+      decimated: true,
+      bucketUs: 3,
+    });
+  });
+
+  it("keeps the largest magnitude of a histogram bucket", () => {
+    const r = decimate(store("histogram", { y: [1, -9, 3, 4, 2, 8] }), null, null, 2);
+    assert.deepEqual(r.points, { t: [0, 3], y: [-9, 8] });
+  });
+
+  it("never drops markers", () => {
+    const y = Array.from({ length: 50 }, (_, i) => i);
+    const r = decimate(store("marker", { y }), 10, 19, 2);
+    assert.equal(r.total, 10);
+    assert.equal(r.points.t.length, 10);
+    assert.equal(r.decimated, false);
+  });
+
+  it("answers at most maxPoints for a large line, aligned to the same grid for every series", () => {
+    const n = 100_000;
+    const ya = Array.from({ length: n }, (_, i) => Math.sin(i / 100));
+    const a = store("line", { y: ya });
+    const b = store("line", { y: Array.from({ length: n }, (_, i) => Math.cos(i / 100)) });
+    const ra = decimate(a, 1000, 90_000, 2000);
+    const rb = decimate(b, 1000, 90_000, 2000);
+    assert.ok(ra.points.t.length <= 2000, `${ra.points.t.length} points`);
+    assert.equal(ra.total, 89_001);
+    assert.deepEqual(ra.points.t, rb.points.t);
+    // Min/max buckets keep the exact extremes of the raw range.
+    const raw = ya.slice(1000, 90_001);
+    assert.equal(Math.max(...(ra.points as { y: number[] }).y), Math.max(...raw));
+    assert.equal(Math.min(...(ra.points as { y: number[] }).y), Math.min(...raw));
+  });
+});
