@@ -34,7 +34,7 @@ describe("level of detail (range decimation)", () => {
   it("keeps each bucket's min and max of a line, in the order they occurred, so spikes survive", () => {
     // 12 points in 3 buckets of 4 µs: a spike up, a spike down, then a ramp.
     const y = [1, 50, 2, 3, /**/ 4, 5, -40, 6, /**/ 7, 8, 9, 10];
-    const r = decimate(store("line", { y }), null, null, 6);
+    const r = decimate(store("line", { y }), null, null, 8);
     assert.deepEqual(r, {
       points: { t: [0, 2, 4, 6, 8, 10], y: [1, 50, -40, 6, 7, 10] },
       total: 12,
@@ -49,7 +49,7 @@ describe("level of detail (range decimation)", () => {
     const l = [9, 10, 8, 12, 13, 14];
     const c = [11, 12, 13, 14, 15, 16];
     const vol = [1, 2, 3, 4, 5, 6];
-    const r = decimate(store("candlestick", { o, h, l, c, vol }), null, null, 2);
+    const r = decimate(store("candlestick", { o, h, l, c, vol }), null, null, 3);
     assert.deepEqual(r, {
       points: { t: [0, 3], o: [10, 13], h: [15, 20], l: [8, 12], c: [13, 16], vol: [6, 15] },
       total: 6,
@@ -59,7 +59,7 @@ describe("level of detail (range decimation)", () => {
   });
 
   it("keeps the largest magnitude of a histogram bucket", () => {
-    const r = decimate(store("histogram", { y: [1, -9, 3, 4, 2, 8] }), null, null, 2);
+    const r = decimate(store("histogram", { y: [1, -9, 3, 4, 2, 8] }), null, null, 3);
     assert.deepEqual(r.points, { t: [0, 3], y: [-9, 8] });
   });
 

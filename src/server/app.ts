@@ -15,6 +15,7 @@ import type { LiveBatchOptions } from "./liveBatches.js";
 import { StreamReader } from "./redisStreams.js";
 import { resolvers, type ServerContext } from "./resolvers.js";
 import { RunCatalog } from "./runCatalog.js";
+import { RunEvents } from "./runEvents.js";
 import { typeDefs } from "./schema.js";
 import { SeriesCache } from "./seriesCache.js";
 
@@ -80,7 +81,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const context: ServerContext = {
     catalog: new RunCatalog(command, keys, log),
     cache: new SeriesCache(command, reader, keys, { log }),
+    events: new RunEvents(command, reader, keys, { log }),
     live: options.live ?? {},
+    redis: command,
+    keys,
   };
 
   const yoga = createYoga({

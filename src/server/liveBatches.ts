@@ -5,6 +5,7 @@
  */
 import { GraphQLError } from "graphql";
 import type { Points, SeriesKind } from "../shared/protocol.js";
+import { pullIterator } from "./pullIterator.js";
 import type { SeriesStore } from "./seriesStore.js";
 
 export interface BatchPayload {
@@ -36,32 +37,16 @@ export function liveBatches(
   const maxLag = options.maxLag ?? 2_000_000;
   let pending = store.indexAfter(after);
   let resumeId = after === "$" ? store.lastId : after;
-  let done = false;
-  let wake: (() => void) | null = null;
-  const unsubscribe = store.onAppend((from) => {
-    if (from < pending) pending = from;
-    wake?.();
-  });
-  const finish = (): IteratorResult<BatchPayload> => {
-    done = true;
-    unsubscribe();
-    wake?.();
-    return { done: true, value: undefined };
-  };
-
-  return {
-    [Symbol.asyncIterator]() {
-      return this;
-    },
-    async next(): Promise<IteratorResult<BatchPayload>> {
-      while (!done && pending >= store.length) {
-        await new Promise<void>((resolve) => (wake = resolve));
-        wake = null;
-      }
-      if (done) return { done: true, value: undefined };
+  return pullIterator(
+    (wake) =>
+      store.onAppend((from) => {
+        if (from < pending) pending = from;
+        wake();
+      }),
+    () => {
+      if (pending >= store.length) return null;
       const behind = store.length - pending;
       if (behind > maxLag) {
-        finish();
         throw new GraphQLError(`subscription fell ${behind} points behind (limit ${maxLag}); resubscribe with after: "${resumeId}"`, {
           extensions: { code: SLOW_CONSUMER, resumeAfter: resumeId },
         });
@@ -71,10 +56,7 @@ export function liveBatches(
       const count = to - pending;
       pending = to;
       resumeId = lastId;
-      return { done: false, value: { ...ids, kind: store.kind, count, lastId, points } };
+      return { ...ids, kind: store.kind, count, lastId, points };
     },
-    async return(): Promise<IteratorResult<BatchPayload>> {
-      return finish();
-    },
-  };
+  );
 }

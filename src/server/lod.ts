@@ -49,7 +49,8 @@ export function decimate(s: Columns, fromUs: number | null, toUs: number | null,
     return { points: s.slice(i0, Math.max(i0, i1)), total, decimated: false, bucketUs: 0 };
   }
   const span = s.times[i1 - 1] - s.times[i0];
-  const buckets = Math.max(1, Math.floor(maxPoints / perBucket));
+  // One cell fewer than fits: a range rarely starts on a grid line, so it spans one cell more.
+  const buckets = Math.max(1, Math.floor(maxPoints / perBucket) - 1);
   // Whole microseconds, at least 2 so that the half-bucket time of min/max pairs is distinct.
   const width = Math.max(2, Math.ceil((span + 1) / buckets));
   const points = isOhlcKind(s.kind) ? ohlcBuckets(s, i0, i1, width) : s.kind === "histogram" ? peakBuckets(s, i0, i1, width) : minMaxBuckets(s, i0, i1, width);

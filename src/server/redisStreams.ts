@@ -36,6 +36,12 @@ export async function xrangeAfter(redis: Redis, key: string, after: string, coun
   return raw.map(toEntry);
 }
 
+/** The newest `count` entries of a stream, newest first. */
+export async function xrevrangeTail(redis: Redis, key: string, count: number): Promise<StreamEntry[]> {
+  const raw = (await redis.callBuffer("XREVRANGE", [key, "+", "-", "COUNT", count])) as RawEntry[];
+  return raw.map(toEntry);
+}
+
 /** Reads a whole stream after `after`, in chunks, handing each chunk over as it arrives. */
 export async function xrangeAll(
   redis: Redis,

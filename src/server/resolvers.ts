@@ -1,16 +1,23 @@
 /** Resolvers of schema.ts, typed against the catalog and the series cache. */
 import { GraphQLError, GraphQLScalarType } from "graphql";
-import { NAME_PATTERNS, type SeriesInfo } from "../shared/protocol.js";
+import { NAME_PATTERNS, type RedisKeys, type SeriesInfo } from "../shared/protocol.js";
 import { decimate } from "./lod.js";
 import { liveBatches, type BatchPayload, type LiveBatchOptions } from "./liveBatches.js";
-import type { RunCatalog, RunInfo } from "./runCatalog.js";
+import type { Redis } from "ioredis";
+import type { RunCatalog, RunInfo, RunPlugin } from "./runCatalog.js";
+import type { RunEvent, RunEvents } from "./runEvents.js";
+import { deleteRun, setPlugin } from "./runWriter.js";
 import type { SeriesCache } from "./seriesCache.js";
 import { compareIds, type SeriesStore } from "./seriesStore.js";
 
 export interface ServerContext {
   catalog: RunCatalog;
   cache: SeriesCache;
+  events: RunEvents;
   live: LiveBatchOptions;
+  /** Connection and key layout for the server's own writes (mutations). */
+  redis: Redis;
+  keys: RedisKeys;
 }
 
 interface SeriesView extends SeriesInfo {
@@ -86,7 +93,33 @@ export const resolvers = {
       };
     },
   },
+  Mutation: {
+    setPlugin: async (_: unknown, args: { run: string; name: string; enabled: boolean; params?: unknown }, ctx: ServerContext): Promise<RunPlugin> => {
+      if (!NAME_PATTERNS.run.test(args.run)) throw new GraphQLError(`invalid run id ${JSON.stringify(args.run)}`);
+      if (!NAME_PATTERNS.plugin.test(args.name)) throw new GraphQLError(`invalid plugin name ${JSON.stringify(args.name)}`);
+      const params = args.params ?? {};
+      if (typeof params !== "object" || params === null || Array.isArray(params)) throw new GraphQLError("params must be a JSON object");
+      const plugin = { name: args.name, enabled: args.enabled, params: params as Record<string, unknown> };
+      await setPlugin(ctx.redis, ctx.keys, args.run, plugin);
+      return plugin;
+    },
+    deleteRun: async (_: unknown, args: { run: string }, ctx: ServerContext) => {
+      if (!NAME_PATTERNS.run.test(args.run)) throw new GraphQLError(`invalid run id ${JSON.stringify(args.run)}`);
+      const deleted = await deleteRun(ctx.redis, ctx.keys, args.run);
+      ctx.cache.forgetRun(args.run);
+      return deleted;
+    },
+  },
   Subscription: {
+    runEvents: {
+      subscribe: (_: unknown, args: { run?: string | null; after: string }, ctx: ServerContext) => {
+        const run = args.run ?? null;
+        if (run !== null && !NAME_PATTERNS.run.test(run)) throw new GraphQLError(`invalid run id ${JSON.stringify(run)}`);
+        if (!STREAM_ID.test(args.after)) throw new GraphQLError(`invalid stream id ${JSON.stringify(args.after)} for 'after'`);
+        return ctx.events.follow(run, args.after);
+      },
+      resolve: (event: RunEvent) => event,
+    },
     batches: {
       subscribe: async (_: unknown, args: SeriesArgs, ctx: ServerContext) => {
         const { store } = await seriesOf(ctx, args);
@@ -96,6 +129,8 @@ export const resolvers = {
     },
   },
   Run: {
+    plugins: (run: RunInfo, _: unknown, ctx: ServerContext) => ctx.catalog.plugins(run.id),
+    results: (run: RunInfo, _: unknown, ctx: ServerContext) => ctx.catalog.results(run.id),
     startedUs: (run: RunInfo) => usOf(run.startedNs),
     endedUs: (run: RunInfo) => usOf(run.endedNs),
     series: async (run: RunInfo, _: unknown, ctx: ServerContext): Promise<SeriesView[]> =>

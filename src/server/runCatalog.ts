@@ -5,6 +5,12 @@
 import type { Redis } from "ioredis";
 import { isSeriesKind, LIMITS, type RedisKeys, type RunStatus, type SeriesInfo } from "../shared/protocol.js";
 
+export interface RunPlugin {
+  name: string;
+  enabled: boolean;
+  params: Record<string, unknown>;
+}
+
 export interface RunInfo {
   id: string;
   strategy: string;
@@ -78,6 +84,34 @@ export class RunCatalog {
       else out.set(id, info);
     }
     return out;
+  }
+
+  /** Plugins enabled or disabled for the run, by name. */
+  async plugins(run: string): Promise<RunPlugin[]> {
+    const raw = await this.redis.hgetall(this.keys.plugins(run));
+    return Object.keys(raw)
+      .sort()
+      .flatMap((name) => {
+        try {
+          const value = JSON.parse(raw[name]) as { enabled?: unknown; params?: unknown };
+          const params = typeof value.params === "object" && value.params !== null ? (value.params as Record<string, unknown>) : {};
+          return [{ name, enabled: value.enabled === true, params }];
+        } catch {
+          this.log(`run ${run}: plugin entry ${name} is not JSON; left out`);
+          return [];
+        }
+      });
+  }
+
+  async results(run: string): Promise<unknown> {
+    const raw = await this.redis.get(this.keys.results(run));
+    if (raw === null) return null;
+    try {
+      return JSON.parse(raw) as unknown;
+    } catch {
+      this.log(`run ${run}: results are not JSON`);
+      return null;
+    }
   }
 
   private toRun(id: string, m: Record<string, string>): RunInfo | null {

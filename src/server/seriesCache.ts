@@ -15,6 +15,7 @@ export interface SeriesCacheOptions {
 
 export class SeriesCache {
   private stores = new Map<string, Promise<SeriesStore>>();
+  private untrack = new Map<string, () => void>();
 
   constructor(
     private readonly redis: Redis,
@@ -35,12 +36,23 @@ export class SeriesCache {
     return store;
   }
 
+  /** Drops every cached series of a run (it was deleted). */
+  forgetRun(run: string): void {
+    const prefix = this.keys.series(run, "");
+    for (const key of [...this.stores.keys()]) {
+      if (!key.startsWith(prefix)) continue;
+      this.stores.delete(key);
+      this.untrack.get(key)?.();
+      this.untrack.delete(key);
+    }
+  }
+
   private async load(key: string, kind: SeriesKind): Promise<SeriesStore> {
     const store = new SeriesStore(kind);
     const apply = (entries: StreamEntry[]) => this.apply(key, store, entries);
     await xrangeAll(this.redis, key, "0-0", apply);
     // The reader continues exactly after the last entry read, so nothing falls between the two.
-    this.reader.track(key, store.lastId, apply);
+    this.untrack.set(key, this.reader.track(key, store.lastId, apply));
     return store;
   }
 

@@ -1,0 +1,126 @@
+/**
+ * Run events (SPEC section 6) and run-list changes (`runlog`), followed from Redis once per stream
+ * and fanned out to subscriptions. The last `keep` events of each stream stay in memory, so a
+ * client that (re)subscribes replays them without a Redis round trip.
+ */
+import { GraphQLError } from "graphql";
+import type { Redis } from "ioredis";
+import type { RedisKeys } from "../shared/protocol.js";
+import { pullIterator } from "./pullIterator.js";
+import { compareIds } from "./seriesStore.js";
+import { xrevrangeTail, type StreamEntry, type StreamReader } from "./redisStreams.js";
+
+export const RUN_EVENT_TYPES = ["series", "plugin", "publish", "results", "end"] as const;
+export const RUNLOG_TYPES = ["start", "end", "delete"] as const;
+
+export interface RunEvent {
+  run: string;
+  type: string;
+  data: unknown;
+  id: string;
+}
+
+type Listener = (event: RunEvent) => void;
+
+class EventLog {
+  events: RunEvent[] = [];
+  lastId = "0-0";
+  readonly listeners = new Set<Listener>();
+
+  constructor(private readonly keep: number) {}
+
+  push(event: RunEvent): void {
+    this.events.push(event);
+    if (this.events.length > this.keep * 2) this.events = this.events.slice(-this.keep);
+    for (const listener of this.listeners) listener(event);
+  }
+}
+
+export interface RunEventsOptions {
+  /** Events kept in memory per stream for replay. Default 5000. */
+  keep?: number;
+  /** Undelivered events a subscriber may have queued before it is dropped. Default 10000. */
+  maxQueue?: number;
+  log: (message: string) => void;
+}
+
+export class RunEvents {
+  private logs = new Map<string, Promise<EventLog>>();
+  private readonly keep: number;
+  private readonly maxQueue: number;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly reader: StreamReader,
+    private readonly keys: RedisKeys,
+    private readonly options: RunEventsOptions,
+  ) {
+    this.keep = options.keep ?? 5000;
+    this.maxQueue = options.maxQueue ?? 10_000;
+  }
+
+  /** Events of `run` (or of the run list when null) after `after` ("$": only new ones). */
+  async follow(run: string | null, after: string): Promise<AsyncIterableIterator<RunEvent>> {
+    const log = await this.logOf(run);
+    const queue = after === "$" ? [] : log.events.filter((e) => compareIds(e.id, after) > 0);
+    let overflow = false;
+    const maxQueue = this.maxQueue;
+    return pullIterator(
+      (wake) => {
+        const listener: Listener = (event) => {
+          if (queue.length >= maxQueue) overflow = true;
+          else queue.push(event);
+          wake();
+        };
+        log.listeners.add(listener);
+        return () => log.listeners.delete(listener);
+      },
+      () => {
+        if (overflow) throw new GraphQLError(`subscription fell more than ${maxQueue} events behind`, { extensions: { code: "SLOW_CONSUMER" } });
+        return queue.shift() ?? null;
+      },
+    );
+  }
+
+  private logOf(run: string | null): Promise<EventLog> {
+    const key = run === null ? this.keys.runlog : this.keys.events(run);
+    let log = this.logs.get(key);
+    if (log === undefined) {
+      log = this.load(key, run);
+      this.logs.set(key, log);
+      log.catch(() => this.logs.delete(key));
+    }
+    return log;
+  }
+
+  private async load(key: string, run: string | null): Promise<EventLog> {
+    const log = new EventLog(this.keep);
+    const apply = (entries: StreamEntry[]) => {
+      for (const entry of entries) {
+        log.lastId = entry.id;
+        const event = this.parse(key, run, entry);
+        if (event !== null) log.push(event);
+      }
+    };
+    // Only the tail is replayed; the reader continues right after the newest entry.
+    apply((await xrevrangeTail(this.redis, key, this.keep)).reverse());
+    this.reader.track(key, log.lastId, apply);
+    return log;
+  }
+
+  private parse(key: string, run: string | null, { id, fields }: StreamEntry): RunEvent | null {
+    const type = fields.type?.toString("utf8") ?? "";
+    const allowed: readonly string[] = run === null ? RUNLOG_TYPES : RUN_EVENT_TYPES;
+    if (!allowed.includes(type)) {
+      this.options.log(`skipped event ${id} of ${key}: unknown type ${JSON.stringify(type)}`);
+      return null;
+    }
+    if (run === null) return { run: fields.run?.toString("utf8") ?? "", type, data: {}, id };
+    try {
+      return { run, type, data: JSON.parse(fields.data?.toString("utf8") ?? "{}") as unknown, id };
+    } catch {
+      this.options.log(`skipped event ${id} of ${key}: data is not JSON`);
+      return null;
+    }
+  }
+}

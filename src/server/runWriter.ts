@@ -1,0 +1,28 @@
+/** The few writes the server makes, in the same format the SDKs write (SPEC sections 2 and 6). */
+import type { Redis } from "ioredis";
+import type { RedisKeys } from "../shared/protocol.js";
+import type { RunPlugin } from "./runCatalog.js";
+
+export async function setPlugin(redis: Redis, keys: RedisKeys, run: string, plugin: RunPlugin): Promise<void> {
+  const value = JSON.stringify({ enabled: plugin.enabled, params: plugin.params });
+  await redis
+    .multi()
+    .hset(keys.plugins(run), plugin.name, value)
+    .xadd(keys.events(run), "*", "type", "plugin", "data", JSON.stringify(plugin))
+    .exec();
+}
+
+/** Deletes every key of the run (they share its hash tag), then announces it on the runlog. */
+export async function deleteRun(redis: Redis, keys: RedisKeys, run: string): Promise<boolean> {
+  let cursor = "0";
+  let deleted = 0;
+  do {
+    const [next, found] = await redis.scan(cursor, "MATCH", keys.runPattern(run), "COUNT", 1000);
+    cursor = next;
+    if (found.length > 0) deleted += await redis.unlink(...found);
+  } while (cursor !== "0");
+  const removed = await redis.zrem(keys.runs, run);
+  if (deleted + removed === 0) return false;
+  await redis.xadd(keys.runlog, "MAXLEN", "~", 10000, "*", "run", run, "type", "delete");
+  return true;
+}
