@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import type { ValuePoints } from "../src/shared/protocol.js";
 import { testRedis } from "./harness/rootHooks.js";
-import { collect, query, startTestServer, type TestServer } from "./harness/server.js";
+import { collect, query, useTestServer, type TestServer } from "./harness/server.js";
 
 const ROOT = join(__dirname, "..");
 const PYTHON = join(ROOT, ".venv", "bin", "python");
@@ -23,13 +23,7 @@ const expected = (n: number, t0 = T0) => ({
 });
 
 describe("end to end: a real Python process -> Redis -> server -> graphql-ws client", () => {
-  let t: TestServer;
-  beforeEach(async () => {
-    t = await startTestServer();
-  });
-  afterEach(async () => {
-    await t.close();
-  });
+  const t = useTestServer();
 
   it("a subscriber that is waiting receives exactly the points Python publishes next", async () => {
     await publish(t, "py-live", "price", 3);

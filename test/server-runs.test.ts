@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import type { ValuePoints } from "../src/shared/protocol.js";
-import { collect, lineFields, query, startTestServer, writeRun, xadd, type TestServer } from "./harness/server.js";
+import { collect, lineFields, query, useTestServer, writeRun, xadd, type TestServer } from "./harness/server.js";
 
 const T0 = 1_700_000_000_000_000_000n;
 
@@ -10,13 +10,7 @@ interface EventReply {
 const EVENTS = `subscription($run: ID, $after: String) { runEvents(run: $run, after: $after) { run type data id } }`;
 
 describe("server: run events, plugins, results, deletion and ranges", () => {
-  let t: TestServer;
-  beforeEach(async () => {
-    t = await startTestServer();
-  });
-  afterEach(async () => {
-    await t.close();
-  });
+  const t = useTestServer();
 
   it("replays and follows a run's events, and setPlugin reaches them and the run's plugin list", async () => {
     await writeRun(t, "ev", { p: { kind: "line" } });

@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import { request } from "node:http";
 import WebSocket from "ws";
 import { isSeriesKind, type SeriesKind, type ValuePoints } from "../src/shared/protocol.js";
-import { collect, lineFields, query, startTestServer, validEntry, writeRun, xadd, type TestServer } from "./harness/server.js";
+import { collect, lineFields, query, startTestServer, useTestServer, validEntry, writeRun, xadd, type TestServer } from "./harness/server.js";
 import { fieldBytes, readVectors } from "./harness/vectors.js";
 
 const T0 = 1_700_000_000_000_000_000n;
@@ -24,13 +24,7 @@ const allPoints = (items: BatchReply[]) => ({
 });
 
 describe("server: runs, series, history and live batches over a real Redis", () => {
-  let t: TestServer;
-  beforeEach(async () => {
-    t = await startTestServer();
-  });
-  afterEach(async () => {
-    await t.close();
-  });
+  const t = useTestServer();
 
   it("lists runs and their series with registry metadata", async () => {
     await writeRun(t, "run-a", {

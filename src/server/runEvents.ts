@@ -6,6 +6,7 @@
 import { GraphQLError } from "graphql";
 import type { Redis } from "ioredis";
 import type { RedisKeys } from "../shared/protocol.js";
+import { loadOnce } from "./loadOnce.js";
 import { pullIterator } from "./pullIterator.js";
 import { compareIds } from "./seriesStore.js";
 import { xrevrangeTail, type StreamEntry, type StreamReader } from "./redisStreams.js";
@@ -84,13 +85,7 @@ export class RunEvents {
 
   private logOf(run: string | null): Promise<EventLog> {
     const key = run === null ? this.keys.runlog : this.keys.events(run);
-    let log = this.logs.get(key);
-    if (log === undefined) {
-      log = this.load(key, run);
-      this.logs.set(key, log);
-      log.catch(() => this.logs.delete(key));
-    }
-    return log;
+    return loadOnce(this.logs, key, () => this.load(key, run));
   }
 
   private async load(key: string, run: string | null): Promise<EventLog> {

@@ -5,6 +5,7 @@
  */
 import type { Redis } from "ioredis";
 import { decodeEntry } from "../shared/decode.js";
+import { loadOnce } from "./loadOnce.js";
 import type { RedisKeys, SeriesKind } from "../shared/protocol.js";
 import { xrangeAll, type StreamEntry, type StreamReader } from "./redisStreams.js";
 import { SeriesStore } from "./seriesStore.js";
@@ -27,13 +28,7 @@ export class SeriesCache {
   /** The store of a series, loading its history first; `kind` comes from the registry. */
   get(run: string, series: string, kind: SeriesKind): Promise<SeriesStore> {
     const key = this.keys.series(run, series);
-    let store = this.stores.get(key);
-    if (store === undefined) {
-      store = this.load(key, kind);
-      this.stores.set(key, store);
-      store.catch(() => this.stores.delete(key));
-    }
-    return store;
+    return loadOnce(this.stores, key, () => this.load(key, kind));
   }
 
   /** Drops every cached series of a run (it was deleted). */

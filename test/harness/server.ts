@@ -39,6 +39,18 @@ export async function startTestServer(options: Partial<ServerOptions> = {}): Pro
   };
 }
 
+/** A fresh server for each test of the enclosing describe; the returned object is refilled before each. */
+export function useTestServer(options: Partial<ServerOptions> = {}): TestServer {
+  const holder = {} as TestServer;
+  beforeEach(async () => {
+    Object.assign(holder, await startTestServer(options));
+  });
+  afterEach(async () => {
+    await holder.close();
+  });
+  return holder;
+}
+
 export function wsClient(server: RunningServer, retryAttempts = 0): Client {
   return createClient({
     url: `ws://127.0.0.1:${server.port}/graphql?token=${server.token}`,
