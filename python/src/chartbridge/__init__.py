@@ -1,0 +1,23 @@
+"""Chartbridge: chart what a trading strategy computes, live, in VS Code.
+
+>>> import chartbridge as cb
+>>> @cb.chart(kind="candlestick")
+... def on_bar(self, bar): return bar
+
+Values go to Redis (wire format: protocol/SPEC.md) through a background producer that never
+raises into the strategy; see the README for the whole API by example.
+"""
+
+from .clock import set_clock
+from .decorators import bollinger, chart, ema, rsi, signals, sma
+from .plugins import plugin, write_plugin
+from .protocol import ProtocolError
+from .runs import Run, current_run, end_run, publish, results, run
+from .series import Series, marker, publish_points, series
+from .session import configure, flush, stats
+
+__all__ = [
+    "ProtocolError", "Run", "Series", "bollinger", "chart", "configure", "current_run", "ema", "end_run",
+    "flush", "marker", "plugin", "publish", "publish_points", "results", "rsi", "run", "series", "set_clock",
+    "signals", "sma", "stats", "write_plugin",
+]

@@ -1,0 +1,226 @@
+"""``@cb.chart``, the indicator decorators and ``@cb.signals``.
+
+Each decorator turns the wrapped function's result into points after the call. The wrapper
+never changes the result and never raises into the strategy (see ``series`` for the bad-input
+rule). With ``CHARTBRIDGE=off`` (or ``enabled=False``) at decoration time the function itself is
+returned; ``cb.configure(enabled=False)`` later costs one attribute check per call.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+import math
+from collections.abc import Callable
+from typing import Any, TypeVar, overload
+
+from . import clock, session
+from .indicators import EMA, RSI, SMA, Bollinger, Indicator
+from .protocol import ProtocolError, check_finite, sanitize_series_id, to_float
+from .series import PluginSpec, Series, Source, caller_source, hint_strategy, side_of
+
+F = TypeVar("F", bound=Callable[..., Any])
+Hook = Callable[[Any, tuple[Any, ...]], None]
+
+log = logging.getLogger("chartbridge")
+
+
+def _function(func: Any) -> Any:
+    """The plain function inside a staticmethod/classmethod."""
+    return func.__func__ if isinstance(func, (staticmethod, classmethod)) else func
+
+
+def _base_id(func: Any, name: str | None) -> str:
+    qualname: str = getattr(_function(func), "__qualname__", None) or repr(func)
+    hint_strategy(qualname)
+    return name if name is not None else sanitize_series_id(qualname)
+
+
+def _wrap(func: Any, hook: Hook) -> Any:
+    """Call ``hook(result, args)`` after every call of ``func`` (sync or async, plain function,
+    method, staticmethod or classmethod), keeping its name, signature and docstring."""
+    if isinstance(func, (staticmethod, classmethod)):
+        return type(func)(_wrap(func.__func__, hook))
+
+    def after(result: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        try:
+            hook(result, args + tuple(kwargs.values()) if kwargs else args)
+        except Exception:  # charting must never break the strategy
+            log.exception("chartbridge: charting %s failed", getattr(func, "__qualname__", func))
+
+    if inspect.iscoroutinefunction(func):
+        @functools.wraps(func)
+        async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+            result = await func(*args, **kwargs)
+            if session.ENABLED:
+                after(result, args, kwargs)
+            return result
+        return async_wrapper
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        result = func(*args, **kwargs)
+        if session.ENABLED:
+            after(result, args, kwargs)
+        return result
+    return wrapper
+
+
+def _decorator(func: F | None, enabled: bool, build: Callable[[Any, Source], Hook], source: Source) -> Any:
+    """Apply ``build(func, source) -> hook`` now (bare ``@deco``) or on the function (``@deco(...)``).
+
+    ``source`` is the decorator's file and line, so the editor can jump from a series to it."""
+    def decorate(f: F) -> F:
+        if not enabled or not session.ENABLED:
+            return f
+        wrapped: F = _wrap(f, build(f, source))
+        return wrapped
+    return decorate(func) if func is not None else decorate
+
+
+@overload
+def chart(func: F, /) -> F: ...
+@overload
+def chart(*, name: str | None = None, kind: str = "line", pane: str = "main", title: str | None = None,
+          color: str | None = None, show: bool = True, enabled: bool = True, plugins: PluginSpec = None,
+          **options: Any) -> Callable[[F], F]: ...
+
+
+def chart(func: F | None = None, /, *, name: str | None = None, kind: str = "line", pane: str = "main",
+          title: str | None = None, color: str | None = None, show: bool = True, enabled: bool = True,
+          plugins: PluginSpec = None, **options: Any) -> Any:
+    """Chart the return value of every call.
+
+    >>> @cb.chart                                   # a line series named after the function
+    ... def spread(self, quote) -> float: ...
+    >>> @cb.chart(kind="candlestick", show=True)    # a Bar, a mapping or (o, h, l, c[, v])
+    ... def on_bar(self, bar: Bar) -> Bar: ...
+
+    ``name`` (default: the qualified name, e.g. ``EMACross.on_bar``), ``kind``, ``pane``,
+    ``title``, ``color``, ``show`` and extra lightweight-charts options as for ``cb.series``;
+    ``enabled=False`` leaves the function undecorated; ``plugins`` enables JS plugins for the
+    run. A result of None charts nothing. Works on functions, methods, staticmethods,
+    classmethods and async functions.
+    """
+    def build(f: Any, source: Source) -> Hook:
+        s = Series(_base_id(f, name), kind=kind, pane=pane, title=title, color=color, show=show,
+                   plugins=plugins, source=source, **options)
+
+        def hook(result: Any, args: tuple[Any, ...]) -> None:
+            s.record(result, clock.point_time((*args, result)))
+        return hook
+    return _decorator(func, enabled, build, caller_source())
+
+
+def _scalar(value: Any, where: str) -> float:
+    """The number an indicator follows: the value itself, or a bar's close."""
+    close = getattr(value, "close", None)
+    return check_finite(to_float(value if close is None else close, where), where)
+
+
+def _indicator(make: Callable[[], Indicator], label: str, raw: bool, name: str | None, pane: str,
+               colors: tuple[str | None, ...], enabled: bool, options: dict[str, Any]) -> Callable[[F], F]:
+    source = caller_source(3)  # frames: caller_source, _indicator, ema/sma/..., the decorator line
+    def build(f: Any, source: Source) -> Hook:
+        base = _base_id(f, name)
+        indicator = make()
+        many = len(indicator.outputs) > 1
+        outputs = [Series(f"{base}.{label}" + (f".{out}" if many else ""), pane=pane, color=color, source=source,
+                          **options) for out, color in zip(indicator.outputs, colors)]
+        raw_series = Series(base, pane=pane, source=source) if raw else None
+
+        def hook(result: Any, args: tuple[Any, ...]) -> None:
+            if result is None:
+                return
+            t = clock.point_time((*args, result))
+            try:
+                x = _scalar(result, base)
+            except ProtocolError as exc:
+                outputs[0].reject(exc)
+                return
+            if raw_series is not None:
+                raw_series.record(x, t)
+            values = indicator.update(x)
+            if values is not None:
+                for s, v in zip(outputs, values):
+                    s.record(v, t)
+        return hook
+    decorate: Callable[[F], F] = _decorator(None, enabled, build, source)
+    return decorate
+
+
+def ema(period: int, *, raw: bool = False, name: str | None = None, pane: str = "main",
+        color: str | None = None, enabled: bool = True, **options: Any) -> Callable[[F], F]:
+    """Chart the EMA(``period``) of what the function returns (a number or a bar's close), as
+    series ``<name>.ema<period>``; ``raw=True`` also charts the value itself as ``<name>``."""
+    return _indicator(lambda: EMA(period), f"ema{period}", raw, name, pane, (color,), enabled, options)
+
+
+def sma(period: int, *, raw: bool = False, name: str | None = None, pane: str = "main",
+        color: str | None = None, enabled: bool = True, **options: Any) -> Callable[[F], F]:
+    """Chart the SMA(``period``) of what the function returns, as ``<name>.sma<period>``."""
+    return _indicator(lambda: SMA(period), f"sma{period}", raw, name, pane, (color,), enabled, options)
+
+
+def bollinger(period: int = 20, k: float = 2.0, *, raw: bool = False, name: str | None = None,
+              pane: str = "main", colors: tuple[str | None, str | None, str | None] = (None, None, None),
+              enabled: bool = True, **options: Any) -> Callable[[F], F]:
+    """Chart Bollinger bands of what the function returns, as ``<name>.bollinger<period>.upper``,
+    ``.middle`` and ``.lower`` (SMA +/- k population standard deviations)."""
+    return _indicator(lambda: Bollinger(period, k), f"bollinger{period}", raw, name, pane, colors, enabled,
+                      options)
+
+
+def rsi(period: int = 14, *, raw: bool = False, name: str | None = None, pane: str = "rsi",
+        color: str | None = None, enabled: bool = True, **options: Any) -> Callable[[F], F]:
+    """Chart the RSI(``period``) (Wilder) of what the function returns, as ``<name>.rsi<period>``,
+    in its own pane by default."""
+    return _indicator(lambda: RSI(period), f"rsi{period}", raw, name, pane, (color,), enabled, options)
+
+
+def _signal(result: Any, args: tuple[Any, ...]) -> tuple[str | None, Any, str | None]:
+    """(side, price, text) from "buy"/"sell"/an enum, or (side, price[, text])."""
+    if isinstance(result, tuple):
+        side, price, text = (result + (None, None))[:3]
+    else:
+        side, price, text = result, None, None
+    if price is None:  # the price of the bar the signal was computed on, when there is one
+        price = next((a.close for a in args if getattr(a, "close", None) is not None), None)
+    return side_of(side), price, text
+
+
+@overload
+def signals(func: F, /) -> F: ...
+@overload
+def signals(*, name: str | None = None, target: str | None = None, enabled: bool = True) -> Callable[[F], F]: ...
+
+
+def signals(func: F | None = None, /, *, name: str | None = None, target: str | None = None,
+            enabled: bool = True) -> Any:
+    """Chart entry/exit markers from a function returning "buy", "sell" or None.
+
+    The function may also return ``(side, price)`` or ``(side, price, text)``; without a price
+    the marker takes the ``close`` of the first argument that has one (a bar), else it has no
+    price and sits above/below the bar. Markers are drawn on series ``target``.
+
+    >>> @cb.signals(target="EMACross.on_bar")
+    ... def cross(self, bar) -> str | None:
+    ...     return "buy" if self.fast.value > self.slow.value else None
+    """
+    def build(f: Any, source: Source) -> Hook:
+        s = Series(_base_id(f, name), kind="marker", target=target, source=source)
+
+        def hook(result: Any, args: tuple[Any, ...]) -> None:
+            if result is None:
+                return
+            try:
+                side, price, text = _signal(result, args)
+            except ProtocolError as exc:
+                s.reject(exc)
+                return
+            price = None if price is None or math.isnan(float(price)) else price
+            s.record((price, {"side": side, "text": text if text is not None else side or ""}),
+                     clock.point_time(args))
+        return hook
+    return _decorator(func, enabled, build, caller_source())

@@ -1,0 +1,429 @@
+"""Wire format version 1 (``protocol/SPEC.md``): names, keys, encoding, decoding, validation.
+
+This module is the only place that knows the byte layout of a stream entry. The producer
+encodes with it, the tests and tooling decode with it, and both check the same rules, so
+nothing a producer writes can be something a reader rejects.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import operator
+import re
+import struct
+import sys
+from array import array
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Any, Final
+
+VERSION: Final = "1"
+KINDS: Final = frozenset({"line", "area", "baseline", "histogram", "candlestick", "bar", "marker"})
+LINE_KINDS: Final = frozenset({"line", "area", "baseline", "histogram"})
+CANDLE_KINDS: Final = frozenset({"candlestick", "bar"})
+CANDLE_COLUMNS: Final = ("o", "h", "l", "c")
+BINARY_FIELDS: Final = frozenset({"t", "y", "o", "h", "l", "c", "vol"})
+
+MAX_POINTS: Final = 100_000
+TIME_LIMIT: Final = 2**53 * 1000  # exclusive: integer microseconds stay exact in JSON below it
+MAX_MARKER_TEXT: Final = 1024
+MAX_REGISTRY_JSON: Final = 65_536
+MAX_PUBLISH_JSON: Final = 1 << 20
+
+MARKER_SIDES: Final = frozenset({"buy", "sell"})
+MARKER_SHAPES: Final = frozenset({"arrowUp", "arrowDown", "circle", "square"})
+MARKER_POSITIONS: Final = frozenset(
+    {"aboveBar", "belowBar", "inBar", "atPriceTop", "atPriceBottom", "atPriceMiddle"})
+MARKER_KEYS: Final = ("side", "text", "shape", "position", "color")  # the order producers write
+
+_PREFIX_RE: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_RUN_RE: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
+_SERIES_RE: Final = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:/-]{0,199}")
+_PLUGIN_RE: Final = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
+_COLOR_RE: Final = re.compile(r"#[0-9a-fA-F]{6}")
+_COUNT_RE: Final = re.compile(r"[1-9][0-9]*")
+
+# The spec asks for one NaN bit pattern, whatever NaN the arithmetic produced (x86 gives -NaN).
+CANONICAL_NAN: Final[float] = struct.unpack("<d", bytes.fromhex("000000000000f87f"))[0]
+_BIG_ENDIAN: Final = sys.byteorder == "big"
+
+
+class ProtocolError(ValueError):
+    """Input or an entry that breaks the wire format; ``code`` is the SPEC error code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+# ---------------------------------------------------------------------------------------------
+# Names and keys
+
+
+def _check_name(what: str, pattern: re.Pattern[str], name: object) -> str:
+    if not isinstance(name, str) or pattern.fullmatch(name) is None:
+        raise ProtocolError("E_NAME", f"invalid {what} {name!r}: must match {pattern.pattern}")
+    return name
+
+
+def check_prefix(name: object) -> str:
+    """Return ``name`` if it is a valid key prefix, else raise ``E_NAME``."""
+    return _check_name("prefix", _PREFIX_RE, name)
+
+
+def check_run_id(name: object) -> str:
+    """Return ``name`` if it is a valid run id, else raise ``E_NAME``."""
+    return _check_name("run id", _RUN_RE, name)
+
+
+def check_series_id(name: object) -> str:
+    """Return ``name`` if it is a valid series id, else raise ``E_NAME``."""
+    return _check_name("series id", _SERIES_RE, name)
+
+
+def check_plugin_name(name: object) -> str:
+    """Return ``name`` if it is a valid plugin name, else raise ``E_NAME``."""
+    return _check_name("plugin name", _PLUGIN_RE, name)
+
+
+def sanitize_series_id(name: str) -> str:
+    """Make a valid series id out of a derived name (``f.<locals>.g`` -> ``f._locals_.g``)."""
+    cleaned = re.sub(r"[^A-Za-z0-9_.:/-]", "_", name)[:200]
+    return cleaned if _SERIES_RE.fullmatch(cleaned) else "_" + cleaned[:199]
+
+
+def check_kind(kind: object) -> str:
+    """Return ``kind`` if it is one of the seven series kinds, else raise ``E_KIND``."""
+    if kind not in KINDS:
+        raise ProtocolError("E_KIND", f"unknown kind {kind!r}: one of {', '.join(sorted(KINDS))}")
+    return str(kind)
+
+
+@dataclass(frozen=True)
+class Keys:
+    """The Redis keys of one run (all share the run's hash tag)."""
+
+    prefix: str
+    run: str
+
+    @property
+    def runs(self) -> str:
+        return f"{self.prefix}:runs"
+
+    @property
+    def runlog(self) -> str:
+        return f"{self.prefix}:runlog"
+
+    def _tagged(self, suffix: str) -> str:
+        return f"{self.prefix}:{{{self.run}}}:{suffix}"
+
+    @property
+    def manifest(self) -> str:
+        return self._tagged("manifest")
+
+    @property
+    def series(self) -> str:
+        return self._tagged("series")
+
+    @property
+    def events(self) -> str:
+        return self._tagged("events")
+
+    @property
+    def plugins(self) -> str:
+        return self._tagged("plugins")
+
+    @property
+    def results(self) -> str:
+        return self._tagged("results")
+
+    def stream(self, series_id: str) -> str:
+        return self._tagged(f"s:{series_id}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Values
+
+
+def to_float(x: object, where: str) -> float:
+    """Convert a number-like value (float, int, Decimal, numpy, Nautilus Price) to float.
+
+    Strings and None are refused even though ``float()`` would parse "1.5": a string where a
+    number belongs is a bug in the caller, not data.
+    """
+    if type(x) is float:
+        return x
+    if x is None or isinstance(x, (str, bytes, bytearray)):
+        raise ProtocolError("E_VALUE", f"{where}: {x!r} is not a number")
+    try:
+        return float(x)  # type: ignore[arg-type]
+    except (TypeError, ValueError) as exc:
+        raise ProtocolError("E_VALUE", f"{where}: {x!r} is not a number") from exc
+
+
+def check_finite(x: float, where: str) -> float:
+    if not math.isfinite(x):
+        raise ProtocolError("E_NONFINITE", f"{where}: {x!r} is not finite")
+    return x
+
+
+def check_time(t: object, where: str) -> int:
+    """Return ``t`` as int ns if it lies in ``[0, 2^53 * 1000)``, else raise ``E_TIME``."""
+    if isinstance(t, bool) or not hasattr(t, "__index__"):
+        raise ProtocolError("E_TIME", f"{where}: time {t!r} is not an integer number of ns")
+    ns = operator.index(t)
+    if not 0 <= ns < TIME_LIMIT:
+        raise ProtocolError("E_TIME", f"{where}: time {ns} ns is outside [0, 2^53*1000)")
+    return ns
+
+
+def check_candle(o: float, h: float, l: float, c: float, where: str) -> None:  # noqa: E741
+    if l > min(o, c) or h < max(o, c):
+        raise ProtocolError("E_CANDLE", f"{where}: candle o={o} h={h} l={l} c={c} has l > min(o, c) or h < max(o, c)")
+
+
+def check_marker(obj: object, where: str) -> dict[str, Any]:
+    """Validate a marker object; return it with its keys in the order producers write them."""
+    if not isinstance(obj, Mapping):
+        raise ProtocolError("E_MARKER", f"{where}: marker {obj!r} is not an object")
+    unknown = set(obj) - set(MARKER_KEYS)
+    if unknown:
+        raise ProtocolError("E_MARKER", f"{where}: unknown marker keys {sorted(map(str, unknown))}")
+    side = obj.get("side")
+    text = obj.get("text", "")
+    if side is not None and side not in MARKER_SIDES:
+        raise ProtocolError("E_MARKER", f"{where}: side {side!r} is not 'buy', 'sell' or None")
+    if not isinstance(text, str):
+        raise ProtocolError("E_MARKER", f"{where}: text {text!r} is not a string")
+    if len(text) > MAX_MARKER_TEXT:
+        raise ProtocolError("E_MARKER", f"{where}: text of {len(text)} characters is over {MAX_MARKER_TEXT}")
+    out: dict[str, Any] = {"side": side, "text": text}
+    for key, allowed in (("shape", MARKER_SHAPES), ("position", MARKER_POSITIONS)):
+        if key in obj:
+            if obj[key] not in allowed:
+                raise ProtocolError("E_MARKER", f"{where}: {key} {obj[key]!r} is not one of {sorted(allowed)}")
+            out[key] = obj[key]
+    if "color" in obj:
+        color = obj["color"]
+        if not isinstance(color, str) or _COLOR_RE.fullmatch(color) is None:
+            raise ProtocolError("E_MARKER", f"{where}: color {color!r} is not #rrggbb")
+        out["color"] = color
+    return out
+
+
+def columns_for(kind: str, with_volume: bool = False) -> tuple[str, ...]:
+    """The float64 value columns of ``kind`` (after ``t``)."""
+    if kind in CANDLE_KINDS:
+        return CANDLE_COLUMNS + ("vol",) if with_volume else CANDLE_COLUMNS
+    return ("y",)
+
+
+# ---------------------------------------------------------------------------------------------
+# Encoding
+
+
+@dataclass
+class Batch:
+    """Validated columns of one series, ready to encode (times ns, floats, marker objects)."""
+
+    kind: str
+    t: array[int]
+    columns: dict[str, array[float]]
+    markers: list[dict[str, Any]] | None = None
+
+    def __len__(self) -> int:
+        return len(self.t)
+
+
+def _packed(values: Iterable[Any], code: str, name: str, convert: Any) -> array[Any]:
+    """Pack with the C loop of ``array``; fall back to the per-point check only to say where."""
+    try:
+        return array(code, values)
+    except (TypeError, OverflowError, ValueError):
+        for i, x in enumerate(values):
+            convert(x, f"{name}[{i}]")
+        raise  # a failure the per-point check accepts would be a bug here, not in the input
+
+
+def _check_times(times: Sequence[Any]) -> array[int]:
+    t = _packed(times, "q", "t", check_time)
+    if len(t) and (min(t) < 0 or max(t) >= TIME_LIMIT):
+        for i, ns in enumerate(t):
+            check_time(ns, f"t[{i}]")
+    if not all(map(operator.le, t, islice(t, 1, None))):
+        i = next(i for i in range(1, len(t)) if t[i] < t[i - 1])
+        raise ProtocolError("E_ORDER", f"t[{i}] = {t[i]} is earlier than t[{i - 1}] = {t[i - 1]}")
+    return t
+
+
+def _check_column(values: Sequence[Any], name: str, finite: bool) -> array[float]:
+    col = _packed(values, "d", name, to_float)
+    if finite and not all(map(math.isfinite, col)):
+        i = next(i for i, x in enumerate(col) if not math.isfinite(x))
+        check_finite(col[i], f"{name}[{i}]")
+    return col
+
+
+def check_batch(kind: str, times: Sequence[Any], columns: Mapping[str, Sequence[Any]],
+                markers: Sequence[Any] | None = None) -> Batch:
+    """Validate user columns of one series and return them packed, or raise ``ProtocolError``.
+
+    ``columns`` holds ``y`` (line kinds and marker prices) or ``o h l c`` and optionally
+    ``vol`` (candles). Marker prices may be NaN ("no price") and are canonicalised.
+    """
+    check_kind(kind)
+    t = _check_times(times)
+    n = len(t)
+    names = columns_for(kind, "vol" in columns)
+    missing = [name for name in names if name not in columns]
+    if missing:
+        raise ProtocolError("E_FIELD", f"a {kind} batch needs columns {missing}")
+    packed: dict[str, array[float]] = {}
+    for name in names:
+        if len(columns[name]) != n:
+            raise ProtocolError("E_LENGTH", f"column {name} has {len(columns[name])} values for {n} times")
+        packed[name] = _check_column(columns[name], name, finite=kind != "marker")
+    if kind in CANDLE_KINDS:
+        for i, (o, h, l, c) in enumerate(zip(*(packed[x] for x in CANDLE_COLUMNS))):  # noqa: E741
+            check_candle(o, h, l, c, f"point {i}")
+    checked: list[dict[str, Any]] | None = None
+    if kind == "marker":
+        y = packed["y"]
+        for i, price in enumerate(y):
+            if math.isnan(price):
+                y[i] = CANONICAL_NAN
+            else:
+                check_finite(price, f"y[{i}]")
+        if markers is None or len(markers) != n:
+            raise ProtocolError("E_MARKER", f"a marker batch needs {n} marker objects")
+        checked = [check_marker(m, f"m[{i}]") for i, m in enumerate(markers)]
+    return Batch(kind, t, packed, checked)
+
+
+def _le_bytes(col: array[Any]) -> bytes:
+    if _BIG_ENDIAN:
+        col = array(col.typecode, col)
+        col.byteswap()
+    return col.tobytes()
+
+
+def entry_fields(batch: Batch, start: int = 0, stop: int | None = None) -> dict[str, bytes]:
+    """Encode points ``[start:stop]`` of a checked batch as one stream entry's fields."""
+    stop = len(batch) if stop is None else stop
+    fields: dict[str, bytes] = {
+        "v": VERSION.encode(), "k": batch.kind.encode(), "n": str(stop - start).encode(),
+        "t": _le_bytes(batch.t[start:stop]),
+    }
+    for name, col in batch.columns.items():
+        fields[name] = _le_bytes(col[start:stop])
+    if batch.markers is not None:
+        fields["m"] = json.dumps(batch.markers[start:stop], separators=(",", ":"),
+                                 ensure_ascii=False).encode()
+    return fields
+
+
+def entries(batch: Batch) -> list[dict[str, bytes]]:
+    """Encode a checked batch as stream entries of at most ``MAX_POINTS`` points each."""
+    return [entry_fields(batch, i, min(i + MAX_POINTS, len(batch))) for i in range(0, len(batch), MAX_POINTS)]
+
+
+def encode(kind: str, times: Sequence[Any], columns: Mapping[str, Sequence[Any]],
+           markers: Sequence[Any] | None = None) -> dict[str, bytes]:
+    """Check and encode at most ``MAX_POINTS`` points as the fields of one stream entry."""
+    batch = check_batch(kind, times, columns, markers)
+    if not 1 <= len(batch) <= MAX_POINTS:
+        raise ProtocolError("E_COUNT", f"an entry holds 1 to {MAX_POINTS} points, not {len(batch)}")
+    return entry_fields(batch)
+
+
+# ---------------------------------------------------------------------------------------------
+# Decoding
+
+
+@dataclass
+class Entry:
+    """A decoded stream entry (SPEC section 4): times in ns, float columns, marker objects."""
+
+    kind: str
+    t: list[int]
+    columns: dict[str, list[float]] = field(default_factory=dict)
+    markers: list[dict[str, Any]] | None = None
+
+
+def _text(fields: Mapping[str, bytes], name: str) -> str | None:
+    raw = fields.get(name)
+    if raw is None:
+        return None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def _unpack(raw: bytes, code: str) -> list[Any]:
+    col = array(code)
+    col.frombytes(raw)
+    if _BIG_ENDIAN:
+        col.byteswap()
+    return col.tolist()
+
+
+def decode(raw_fields: Mapping[str | bytes, bytes | str], registered: str | None = None) -> Entry:
+    """Validate and decode one stream entry in the order of SPEC section 3 ("Invalid entries").
+
+    ``registered`` is the series' kind in the registry, when known. Raises ``ProtocolError``
+    with the code of the first rule the entry breaks.
+    """
+    fields = {(k.decode() if isinstance(k, bytes) else k): (v.encode() if isinstance(v, str) else v)
+              for k, v in raw_fields.items()}
+    if _text(fields, "v") != VERSION:
+        raise ProtocolError("E_VERSION", f"v is {fields.get('v')!r}, not {VERSION!r}")
+    kind = _text(fields, "k")
+    if kind not in KINDS:
+        raise ProtocolError("E_KIND", f"k is {fields.get('k')!r}")
+    if registered is not None and kind != registered:
+        raise ProtocolError("E_KIND_MISMATCH", f"k is {kind!r} but the series is registered as {registered!r}")
+    count = _text(fields, "n")
+    if count is None or _COUNT_RE.fullmatch(count) is None or int(count) > MAX_POINTS:
+        raise ProtocolError("E_COUNT", f"n is {fields.get('n')!r}")
+    n = int(count)
+    required = ("t",) + columns_for(kind) + (("m",) if kind == "marker" else ())
+    missing = [name for name in required if name not in fields]
+    if missing:
+        raise ProtocolError("E_FIELD", f"a {kind} entry lacks {missing}")
+    names = columns_for(kind, "vol" in fields)
+    for name in ("t",) + names:
+        if len(fields[name]) != 8 * n:
+            raise ProtocolError("E_LENGTH", f"{name} has {len(fields[name])} bytes for n = {n}")
+    t: list[int] = _unpack(fields["t"], "q")
+    for i, ns in enumerate(t):
+        if not 0 <= ns < TIME_LIMIT:
+            raise ProtocolError("E_TIME", f"t[{i}] = {ns} is outside [0, 2^53*1000)")
+        if i and ns < t[i - 1]:
+            raise ProtocolError("E_ORDER", f"t[{i}] = {ns} is earlier than t[{i - 1}] = {t[i - 1]}")
+    columns = {name: _unpack(fields[name], "d") for name in names}
+    for name, col in columns.items():
+        for i, x in enumerate(col):
+            # A marker price may be NaN ("no price") but never infinite.
+            if not math.isfinite(x) and not (kind == "marker" and math.isnan(x)):
+                raise ProtocolError("E_NONFINITE", f"{name}[{i}] is {x}")
+    if kind in CANDLE_KINDS:
+        for i, (o, h, l, c) in enumerate(zip(*(columns[x] for x in CANDLE_COLUMNS))):  # noqa: E741
+            check_candle(o, h, l, c, f"point {i}")
+    markers = None
+    if kind == "marker":
+        try:
+            parsed = json.loads(fields["m"].decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise ProtocolError("E_MARKER", f"m is not JSON: {exc}") from exc
+        if not isinstance(parsed, list) or len(parsed) != n:
+            raise ProtocolError("E_MARKER", f"m is not an array of {n} marker objects")
+        for i, obj in enumerate(parsed):
+            if not isinstance(obj, dict) or "side" not in obj or "text" not in obj:
+                raise ProtocolError("E_MARKER", f"m[{i}] lacks side or text")
+        markers = [check_marker({k: v for k, v in obj.items() if k in MARKER_KEYS}, f"m[{i}]")
+                   for i, obj in enumerate(parsed)]
+    return Entry(kind, t, columns, markers)

@@ -1,0 +1,318 @@
+"""Series: what a chart line, candle or marker series is, and how values become points.
+
+Bad input follows one rule. An explicit call (``Series.add``, ``publish_points``,
+``cb.marker``) raises ``ProtocolError``: the caller passed the bad value and can handle it.
+Implicit charting (decorators, assignment to a ``cb.series`` attribute) never raises into the
+strategy: the point is not charted, the first rejection per series and error code is logged as
+a warning, and every one is counted in ``cb.stats()["rejected"]``. ``None`` is "no point" there.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from . import clock, session
+from .protocol import (
+    CANDLE_KINDS, CANONICAL_NAN, MAX_REGISTRY_JSON, ProtocolError, check_batch, check_candle, check_finite,
+    check_kind, check_marker, check_series_id, check_time, sanitize_series_id, to_float,
+)
+from .runs import STRATEGY_HINT, dumps
+
+if TYPE_CHECKING:
+    from .producer import PointBuffer
+    from .runs import Run
+
+log = logging.getLogger("chartbridge")
+
+Source = tuple[str, int]
+PluginSpec = str | Iterable[str] | Mapping[str, Mapping[str, Any]] | None
+
+
+def caller_source(depth: int = 2) -> Source:
+    """File and line of the code ``depth`` frames up (where a series was declared)."""
+    frame = sys._getframe(depth)
+    return os.path.abspath(frame.f_code.co_filename), frame.f_lineno
+
+
+def hint_strategy(qualname: str) -> None:
+    """Remember the class of the first charted method: it names the default run."""
+    owner, dot, _ = qualname.rpartition(".")
+    if dot and "<" not in owner and not STRATEGY_HINT:
+        STRATEGY_HINT.append(owner.rpartition(".")[2])
+
+
+def candle_values(value: Any, where: str) -> tuple[float, ...]:
+    """(open, high, low, close[, volume]) from a tuple, a mapping or an object with those
+    attributes (a Nautilus ``Bar``: ``Price``/``Quantity`` convert with ``float``)."""
+    names = ("open", "high", "low", "close", "volume")
+    if isinstance(value, (tuple, list)):
+        if len(value) not in (4, 5):
+            raise ProtocolError("E_VALUE", f"{where}: a candle tuple has 4 or 5 items, not {len(value)}")
+        parts: Sequence[Any] = value
+    elif isinstance(value, Mapping):
+        parts = [value[n] for n in names if n in value]
+        if len(parts) < 4 or any(n not in value for n in names[:4]):
+            raise ProtocolError("E_VALUE", f"{where}: a candle mapping needs open, high, low, close")
+    elif all(hasattr(value, n) for n in names[:4]):
+        parts = [getattr(value, n) for n in names if getattr(value, n, None) is not None]
+    else:
+        raise ProtocolError("E_VALUE", f"{where}: {value!r} is not a candle (tuple, mapping or open/high/low/close)")
+    floats = tuple(check_finite(to_float(x, f"{where}.{n}"), f"{where}.{n}") for x, n in zip(parts, names))
+    check_candle(floats[0], floats[1], floats[2], floats[3], where)
+    return floats
+
+
+def side_of(side: Any) -> str | None:
+    """'buy'/'sell'/None from a string or an enum such as Nautilus ``OrderSide.BUY``."""
+    if side is None:
+        return None
+    name = getattr(side, "name", side)
+    if isinstance(name, str) and name.lower() in ("buy", "sell"):
+        return name.lower()
+    raise ProtocolError("E_MARKER", f"side {side!r} is not 'buy', 'sell' or None")
+
+
+def _plugin_params(plugins: PluginSpec, series_id: str) -> dict[str, dict[str, Any]]:
+    if plugins is None:
+        return {}
+    if isinstance(plugins, str):
+        plugins = [plugins]
+    if isinstance(plugins, Mapping):
+        return {name: {"series": series_id, **params} for name, params in plugins.items()}
+    return {name: {"series": series_id} for name in plugins}
+
+
+class Series:
+    """A chart series.
+
+    As a class attribute it is a descriptor: every assignment charts the value::
+
+        class EMACross(Strategy):
+            fast = cb.series(kind="line", color="#2962ff")   # id "EMACross.fast"
+            def on_bar(self, bar):
+                self.fast = self.ema.value
+
+    Standalone it needs a name and charts with ``add``::
+
+        equity = cb.series("equity", pane="equity")
+        equity.add(1_000_000.0)                 # time: integration clock, else now
+        equity.add(1_000_250.0, time=ts_ns)     # explicit int ns
+
+    ``kind`` is one of line, area, baseline, histogram, candlestick, bar, marker; candles take
+    ``(o, h, l, c[, volume])`` tuples, mappings or objects with those attributes; marker points
+    are ``(price or None, {"side", "text", "shape"?, "position"?, "color"?})``. Extra keyword
+    arguments are lightweight-charts series options (``lineWidth=2``); ``show=False`` starts
+    the series hidden; ``plugins`` enables JS plugins for the series' run (a name, names, or
+    name -> params; params get ``series`` = this id).
+    """
+
+    def __init__(self, name: str | None = None, *, kind: str = "line", pane: str = "main",
+                 title: str | None = None, color: str | None = None, target: str | None = None,
+                 show: bool = True, plugins: PluginSpec = None, source: Source | None = None,
+                 **options: Any) -> None:
+        self.kind = check_kind(kind)
+        self.pane = pane
+        self.title = title
+        self.color = color
+        self.target = check_series_id(target) if target is not None else None
+        self.options = {**options, **({} if show else {"visible": False})}
+        self.source = source or caller_source()
+        self._plugin_spec = plugins
+        self.plugins: dict[str, dict[str, Any]] = {}
+        self._attr = ""
+        self._cache: tuple[Run, PointBuffer] | None = None
+        self._warned: set[str] = set()
+        self.id = ""
+        if name is not None:
+            self._name(check_series_id(name))
+
+    def _name(self, series_id: str) -> None:
+        self.id = series_id
+        self.plugins = _plugin_params(self._plugin_spec, series_id)
+        self.registry_json()  # refuse an oversized entry now rather than at the first point
+
+    def registry_json(self) -> str:
+        """The registry value of SPEC section 5."""
+        entry: dict[str, Any] = {"kind": self.kind, "pane": self.pane, "title": self.title or self.id}
+        if self.color is not None:
+            entry["color"] = self.color
+        entry["options"] = self.options
+        entry["source"] = {"file": self.source[0], "line": self.source[1]}
+        if self.target is not None:
+            entry["target"] = self.target
+        return dumps(entry, f"registry entry of {self.id!r}", MAX_REGISTRY_JSON)
+
+    # -- descriptor -----------------------------------------------------------------------------
+
+    def __set_name__(self, owner: type, attr: str) -> None:
+        self._attr = attr
+        if not self.id:
+            self._name(sanitize_series_id(f"{owner.__qualname__}.{attr}"))
+        hint_strategy(f"{owner.__qualname__}.{attr}")
+
+    def __get__(self, instance: object, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
+        try:
+            return instance.__dict__[self._attr]
+        except KeyError:
+            raise AttributeError(self._attr) from None
+
+    def __set__(self, instance: object, value: Any) -> None:
+        instance.__dict__[self._attr] = value
+        if session.ENABLED:
+            self.record(value, clock.point_time((value,)))
+
+    # -- points ---------------------------------------------------------------------------------
+
+    def _point(self, value: Any) -> tuple[tuple[float, ...], dict[str, Any] | None]:
+        if self.kind in CANDLE_KINDS:
+            return candle_values(value, self.id), None
+        if self.kind != "marker":
+            return (check_finite(to_float(value, self.id), self.id),), None
+        if not isinstance(value, (tuple, list)) or len(value) != 2:
+            raise ProtocolError("E_VALUE", f"{self.id}: a marker point is (price or None, marker object)")
+        price, obj = value
+        price = CANONICAL_NAN if price is None else to_float(price, f"{self.id} price")
+        if not math.isnan(price):
+            check_finite(price, f"{self.id} price")
+        if isinstance(obj, Mapping) and "side" in obj:
+            obj = {**obj, "side": side_of(obj["side"])}
+        return (price,), check_marker(obj, self.id)
+
+    def buffer(self) -> PointBuffer:
+        """This series' buffer in the current run (registering the series there first)."""
+        run = session.current().current_run()
+        cache = self._cache
+        if cache is not None and cache[0] is run:
+            return cache[1]
+        if not self.id:
+            raise ProtocolError("E_NAME", "a standalone series needs a name: cb.series('name', ...)")
+        buffer = run.buffer_for(self)
+        self._cache = (run, buffer)
+        return buffer
+
+    def add(self, value: Any, time: int | None = None) -> None:
+        """Chart ``value`` at ``time`` (int ns; default: the integration clock, else now).
+
+        Raises ``ProtocolError`` for a value the series cannot chart (NaN, None, a string, a
+        candle with high < low, a time before the series' last point).
+        """
+        if not session.ENABLED:
+            return
+        t = check_time(time, f"{self.id} time") if time is not None else clock.clock_time()
+        values, marker = self._point(value)
+        self.buffer().append(t, values, marker)
+
+    def record(self, value: Any, t: int | None) -> None:
+        """Chart ``value`` for implicit charting: None is skipped, bad values are rejected and
+        counted, never raised."""
+        if value is None:
+            return
+        try:
+            values, marker = self._point(value)
+            self.buffer().append(t, values, marker)
+        except ProtocolError as exc:
+            self.reject(exc)
+
+    def reject(self, exc: ProtocolError) -> None:
+        """Count a rejected point; log the first one per error code."""
+        session.current().count_rejected()
+        if exc.code not in self._warned:
+            self._warned.add(exc.code)
+            log.warning("chartbridge: series %r: point not charted: %s (further %s rejections are only "
+                        "counted in cb.stats())", self.id, exc, exc.code)
+
+
+def series(name: str | None = None, *, kind: str = "line", pane: str = "main", title: str | None = None,
+           color: str | None = None, target: str | None = None, show: bool = True,
+           plugins: PluginSpec = None, **options: Any) -> Series:
+    """A series to chart: a class-attribute descriptor or, with a name, a standalone series.
+
+    See ``Series`` for the arguments.
+    """
+    return Series(name, kind=kind, pane=pane, title=title, color=color, target=target, show=show,
+                  plugins=plugins, source=caller_source(), **options)
+
+
+def named_series(name: str, kind: str, source: Source, **spec: Any) -> Series:
+    """The session's series called ``name`` (created on first use), refusing another kind."""
+    sess = session.current()
+    with sess.lock:
+        found = sess.named.get(name)
+        if found is None:
+            found = sess.named[name] = Series(check_series_id(name), kind=kind, source=source, **spec)
+    if found.kind != kind:
+        raise ProtocolError("E_KIND_MISMATCH", f"series {name!r} is a {found.kind} series, not {kind}")
+    return found
+
+
+def _columns(kind: str, values: Sequence[Any]) -> tuple[dict[str, Sequence[Any]], list[Any] | None]:
+    if kind in CANDLE_KINDS:
+        rows = [v if isinstance(v, (tuple, list)) else candle_values(v, f"values[{i}]")
+                for i, v in enumerate(values)]
+        widths = {len(row) for row in rows}
+        if not widths <= {4, 5}:
+            raise ProtocolError("E_VALUE", "a candle is (o, h, l, c) or (o, h, l, c, volume)")
+        if len(widths) > 1:
+            raise ProtocolError("E_LENGTH", "candles of one batch all have volume or all lack it")
+        return dict(zip(("o", "h", "l", "c", "vol"), zip(*rows))), None
+    if kind == "marker":
+        if any(not isinstance(v, (tuple, list)) or len(v) != 2 for v in values):
+            raise ProtocolError("E_VALUE", "marker values are (price or None, marker object) pairs")
+        return {"y": [CANONICAL_NAN if p is None else p for p, _ in values]}, [m for _, m in values]
+    return {"y": values}, None
+
+
+def publish_points(series: str, times: Sequence[int], values: Sequence[Any], kind: str = "line", *,
+                   pane: str = "main", title: str | None = None, color: str | None = None,
+                   target: str | None = None, timeout: float = 5.0, **options: Any) -> int:
+    """Validate a batch of points and write it now; returns how many points were written.
+
+    ``times`` are int ns, not decreasing (and not before the series' last point). ``values``
+    are floats for line kinds, ``(o, h, l, c[, vol])`` for candlestick/bar, ``(price or None,
+    marker object)`` for markers. Raises ``ProtocolError`` (``.code`` as in SPEC.md) and
+    writes nothing if any point is invalid. The run start, the series registration and the
+    batch entries (split at 100000 points) go out in one pipeline; the call returns once Redis
+    has them, or after ``timeout`` s with the batch kept in the backlog if Redis is unreachable.
+    """
+    if not session.ENABLED:
+        return 0
+    found = named_series(series, kind, caller_source(), pane=pane, title=title, color=color, target=target,
+                         **options)
+    if len(times) != len(values):
+        raise ProtocolError("E_LENGTH", f"{len(times)} times for {len(values)} values")
+    if not len(times):
+        return 0
+    columns, markers = _columns(kind, values)
+    batch = check_batch(kind, times, columns, markers)
+    producer = session.current().producer
+    with producer.atomic():  # registration and batch in the same flush cycle: one pipeline
+        found.buffer().extend(batch)
+    if not producer.flush(timeout):
+        log.warning("chartbridge: Redis did not take %d points of %r within %.1f s; they stay in the backlog",
+                    len(batch), series, timeout)
+    return len(batch)
+
+
+def marker(series: str = "markers", *, side: Any = None, price: Any = None, text: str = "",
+           shape: str | None = None, position: str | None = None, color: str | None = None,
+           target: str | None = None, time: int | None = None) -> None:
+    """Chart an entry/exit marker on the marker series ``series``, drawn on series ``target``.
+
+    ``side`` is "buy", "sell", None or an enum like Nautilus ``OrderSide``; ``price`` any
+    number-like (None: no price, placed by side); ``shape``/``position``/``color`` as in the
+    SPEC. Raises ``ProtocolError`` for invalid input.
+
+    >>> cb.marker("fills", side=fill.order_side, price=fill.last_px, text="fill", target="EMACross.on_bar")
+    """
+    if not session.ENABLED:
+        return
+    obj: dict[str, Any] = {"side": side, "text": text}
+    obj.update((k, v) for k, v in (("shape", shape), ("position", position), ("color", color)) if v is not None)
+    named_series(series, "marker", caller_source(), target=target).add((price, obj), time)

@@ -1,0 +1,141 @@
+"""Configuration and the live state of the SDK in this process (settings, producer, runs).
+
+``ENABLED`` is a module attribute on purpose: every decorated call reads it, and one
+attribute load is the whole cost of a disabled decorator.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from .protocol import check_prefix, check_run_id
+from .producer import Producer
+
+if TYPE_CHECKING:
+    from .runs import Run
+    from .series import Series
+
+DEFAULT_URL = "redis://127.0.0.1:6379/0"
+_OFF_WORDS = frozenset({"off", "0", "false", "no", "disabled"})
+
+
+def _env_enabled() -> bool:
+    return os.environ.get("CHARTBRIDGE", "").strip().lower() not in _OFF_WORDS
+
+
+# Read by every decorated call; also checked once at decoration time so that with
+# CHARTBRIDGE=off a decorator returns the function itself.
+ENABLED: bool = _env_enabled()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What ``configure`` sets; defaults come from the environment."""
+
+    url: str = field(default_factory=lambda: os.environ.get("CHARTBRIDGE_REDIS_URL") or DEFAULT_URL)
+    prefix: str = "chartbridge"
+    run: str | None = None
+    strategy: str | None = None
+    enabled: bool = field(default_factory=_env_enabled)
+    flush_interval: float = 0.005
+    backlog: int = 1_000_000
+    exit_timeout: float = 5.0
+
+
+class Session:
+    """The settings, the producer and the runs of one configuration."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.lock = threading.RLock()
+        self.run: Run | None = None  # the run points go to; None until the first point
+        self.stack: list[Run] = []  # runs opened with ``cb.run`` (innermost last)
+        self.named: dict[str, Series] = {}  # series created by name (publish_points, cb.marker)
+        self.rejected = 0
+        self._producer: Producer | None = None
+
+    @property
+    def producer(self) -> Producer:
+        with self.lock:
+            if self._producer is None:
+                s = self.settings
+                self._producer = Producer(s.url, flush_interval=s.flush_interval, max_backlog=s.backlog)
+            return self._producer
+
+    def count_rejected(self) -> None:
+        with self.lock:
+            self.rejected += 1
+
+    def current_run(self) -> Run:
+        """The run new points go to: the innermost ``cb.run``, else the per-process default."""
+        run = self.run
+        if run is None:
+            from .runs import default_run  # runs imports this module
+
+            with self.lock:
+                run = self.run = self.run or default_run(self)
+        return run
+
+    def close(self, timeout: float) -> bool:
+        """End the default run, deliver what is pending within ``timeout`` s, stop the producer."""
+        from .runs import end_run
+
+        with self.lock:
+            if self.run is not None and not self.stack and self.run.status == "running":
+                end_run()
+            producer, self._producer = self._producer, None
+        return producer.close(timeout) if producer is not None else True
+
+
+_session = Session(Settings())
+
+
+def current() -> Session:
+    """The live session."""
+    return _session
+
+
+def configure(**changes: Any) -> None:
+    """Configure Chartbridge; every argument is optional and keeps its current value if left out.
+
+    ``url`` (Redis URL; default env ``CHARTBRIDGE_REDIS_URL``, then ``redis://127.0.0.1:6379/0``),
+    ``prefix`` (key prefix, default ``chartbridge``), ``run`` (the run id; default a generated
+    per-process id), ``strategy`` (name shown for the run), ``enabled`` (False turns every
+    decorator into a no-op; default off when env ``CHARTBRIDGE=off``), ``flush_interval`` (s
+    between background flushes), ``backlog`` (points kept while Redis is unreachable),
+    ``exit_timeout`` (s spent delivering at interpreter exit).
+
+    Pending points of the previous configuration are delivered (or given up after
+    ``exit_timeout``) and its default run is ended first.
+    """
+    global _session, ENABLED
+    settings = replace(_session.settings, **changes)
+    check_prefix(settings.prefix)
+    if settings.run is not None:
+        check_run_id(settings.run)
+    _session.close(_session.settings.exit_timeout)
+    _session = Session(settings)
+    ENABLED = settings.enabled
+
+
+def flush(timeout: float = 5.0) -> bool:
+    """Deliver every point recorded so far; True when Redis has all of it within ``timeout`` s."""
+    producer = _session._producer
+    return producer.flush(timeout) if producer is not None else True
+
+
+def stats() -> dict[str, Any]:
+    """Counters of the producer: delivered entries, backlog, dropped and rejected points."""
+    producer = _session._producer
+    base = producer.stats() if producer is not None else {
+        "entries": 0, "backlog": 0, "dropped": 0, "connected": False}
+    return {**base, "rejected": _session.rejected}
+
+
+@atexit.register
+def _at_exit() -> None:
+    _session.close(_session.settings.exit_timeout)
