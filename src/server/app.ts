@@ -5,6 +5,7 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { join } from "node:path";
 import type { ExecutionArgs } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
 import { createSchema, createYoga } from "graphql-yoga";
@@ -14,6 +15,7 @@ import { NAME_PATTERNS, redisKeys } from "../shared/protocol.js";
 import type { LiveBatchOptions } from "./liveBatches.js";
 import { StreamReader } from "./redisStreams.js";
 import { resolvers, type ServerContext } from "./resolvers.js";
+import { PluginManager } from "./plugins.js";
 import { RunCatalog } from "./runCatalog.js";
 import { RunEvents } from "./runEvents.js";
 import { typeDefs } from "./schema.js";
@@ -30,6 +32,10 @@ export interface ServerOptions {
   port?: number;
   /** Secret every request must carry. Default: 32 random bytes, hex. */
   token?: string;
+  /** Workspace plugin folder, watched and bundled on save. Default `<cwd>/.chartbridge/plugins`; null: none. */
+  pluginsDir?: string | null;
+  /** Prebuilt built-in plugins. Default: `plugins/` beside the server bundle. */
+  builtinPluginsDir?: string | null;
   /** Subscription message size and slow-client limits. Defaults: see LiveBatchOptions. */
   live?: LiveBatchOptions;
   /** Where log lines go. Default: stderr. */
@@ -78,10 +84,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   await Promise.all([command.connect(), blocking.connect()]);
   const reader = new StreamReader(blocking, command, { log });
   reader.start();
+  const plugins = new PluginManager({
+    workspaceDir: options.pluginsDir === undefined ? join(process.cwd(), ".chartbridge", "plugins") : options.pluginsDir,
+    builtinDir: options.builtinPluginsDir === undefined ? join(__dirname, "plugins") : options.builtinPluginsDir,
+    log,
+  });
+  await plugins.start();
   const context: ServerContext = {
     catalog: new RunCatalog(command, keys, log),
     cache: new SeriesCache(command, reader, keys, { log }),
     events: new RunEvents(command, reader, keys, { log }),
+    plugins,
     live: options.live ?? {},
     redis: command,
     keys,
@@ -176,6 +189,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await reader.stop();
+      await plugins.stop();
       command.disconnect();
       blocking.disconnect();
     },

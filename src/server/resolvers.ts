@@ -6,6 +6,7 @@ import { liveBatches, type BatchPayload, type LiveBatchOptions } from "./liveBat
 import type { Redis } from "ioredis";
 import type { RunCatalog, RunInfo, RunPlugin } from "./runCatalog.js";
 import type { RunEvent, RunEvents } from "./runEvents.js";
+import type { Plugin, PluginManager } from "./plugins.js";
 import { deleteRun, setPlugin } from "./runWriter.js";
 import type { SeriesCache } from "./seriesCache.js";
 import { compareIds, type SeriesStore } from "./seriesStore.js";
@@ -14,6 +15,7 @@ export interface ServerContext {
   catalog: RunCatalog;
   cache: SeriesCache;
   events: RunEvents;
+  plugins: PluginManager;
   live: LiveBatchOptions;
   /** Connection and key layout for the server's own writes (mutations). */
   redis: Redis;
@@ -71,6 +73,7 @@ export const resolvers = {
     runs: (_: unknown, __: unknown, ctx: ServerContext) => ctx.catalog.runs(),
     run: (_: unknown, args: { id: string }, ctx: ServerContext) =>
       NAME_PATTERNS.run.test(args.id) ? ctx.catalog.run(args.id) : null,
+    plugins: (_: unknown, __: unknown, ctx: ServerContext) => ctx.plugins.list(),
     range: async (_: unknown, args: RangeArgs, ctx: ServerContext) => {
       if (!Number.isInteger(args.maxPoints) || args.maxPoints < 2 || args.maxPoints > MAX_RANGE_POINTS) {
         throw new GraphQLError(`maxPoints must be an integer in 2..${MAX_RANGE_POINTS}`);
@@ -119,6 +122,10 @@ export const resolvers = {
         return ctx.events.follow(run, args.after);
       },
       resolve: (event: RunEvent) => event,
+    },
+    plugins: {
+      subscribe: (_: unknown, __: unknown, ctx: ServerContext) => ctx.plugins.follow(),
+      resolve: (plugin: Plugin) => plugin,
     },
     batches: {
       subscribe: async (_: unknown, args: SeriesArgs, ctx: ServerContext) => {

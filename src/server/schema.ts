@@ -111,6 +111,8 @@ export const typeDefs = /* GraphQL */ `
     code: String
     "Why the last build failed, or null if it succeeded."
     error: String
+    "The plugin's file was deleted: unload it."
+    deleted: Boolean!
   }
 
   "Points of one series in the JSON form of protocol/SPEC.md section 4 (times in microseconds)."

@@ -21,7 +21,7 @@ export interface TestServer {
 export async function startTestServer(options: Partial<ServerOptions> = {}): Promise<TestServer> {
   const prefix = `t${randomBytes(4).toString("hex")}`;
   const logs: string[] = [];
-  const server = await startServer({ redisUrl: testRedis().url, prefix, log: (m) => logs.push(m), ...options });
+  const server = await startServer({ redisUrl: testRedis().url, prefix, log: (m) => logs.push(m), pluginsDir: null, builtinPluginsDir: null, ...options });
   const redis = new Redis(testRedis().url, { maxRetriesPerRequest: null });
   const ws = wsClient(server);
   return {
@@ -99,7 +99,7 @@ export function collect<T>(ws: Client, source: string, variables: Record<string,
     unsubscribe,
     until(done: (items: T[]) => boolean, timeoutMs = 10000): Promise<T[]> {
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`timed out; got ${JSON.stringify(items).slice(0, 500)} errors ${JSON.stringify(errors)}`)), timeoutMs);
+        const timer = setTimeout(() => reject(new Error(`timed out after ${items.length} items: ${JSON.stringify(items).slice(0, 2000)} errors ${JSON.stringify(errors)}`)), timeoutMs);
         check = () => {
           if (done(items)) {
             clearTimeout(timer);
