@@ -7,6 +7,7 @@ server's private directory first.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import shutil
@@ -23,6 +24,7 @@ import redis
 
 import chartbridge as cb
 from chartbridge import protocol
+from chartbridge.session import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 VECTORS = REPO / "protocol" / "vectors"
@@ -102,8 +104,9 @@ def r(redis_server: RedisServer) -> Iterator[redis.Redis]:
     client = redis.Redis.from_url(redis_server.url)
     client.flushdb()
     cb.set_clock(None)
-    cb.configure(url=redis_server.url, prefix=f"t{next(_prefixes)}", run="testrun", strategy="tests",
-                 enabled=True, exit_timeout=2.0)
+    defaults = dataclasses.asdict(Settings())  # undo what an earlier test configured
+    cb.configure(**{**defaults, "url": redis_server.url, "prefix": f"t{next(_prefixes)}", "run": "testrun",
+                    "strategy": "tests", "enabled": True, "exit_timeout": 2.0})
     yield client
     cb.configure(exit_timeout=0.5)
     cb.set_clock(None)

@@ -1,0 +1,193 @@
+"""The background producer: outages, backlog bound, resend without duplicates, threads, exit."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from typing import Any
+
+import pytest
+import redis
+from conftest import RedisServer, keys, read_points, registry
+
+import chartbridge as cb
+import chartbridge.producer as producer_module
+
+T0 = 1_700_000_000_000_000_000
+
+
+def fresh(server: RedisServer) -> redis.Redis:
+    return redis.Redis.from_url(server.url)
+
+
+def test_restart_with_data_kept_loses_nothing_and_duplicates_nothing(redis_server: RedisServer,
+                                                                     r: redis.Redis) -> None:
+    s = cb.series("live")
+    for i in range(100):
+        s.add(float(i), time=T0 + i)
+    assert cb.flush()
+    redis_server.kill(keep_data=True)
+    started = time.perf_counter()
+    for i in range(100, 300):
+        s.add(float(i), time=T0 + i)  # the strategy keeps going and nothing raises
+    assert time.perf_counter() - started < 0.05
+    assert not cb.flush(timeout=0.2)
+    assert cb.stats()["connected"] is False and cb.stats()["backlog"] == 200
+    redis_server.start()
+    assert cb.flush(timeout=10)
+    times, cols = read_points(fresh(redis_server), "live")
+    assert times == list(range(T0, T0 + 300)) and cols["y"] == [float(i) for i in range(300)]
+    assert cb.stats()["dropped"] == 0 and cb.stats()["connected"] is True
+
+
+def test_restart_without_persistence_writes_the_run_again(redis_server: RedisServer, r: redis.Redis,
+                                                          caplog: pytest.LogCaptureFixture) -> None:
+    s = cb.series("live", kind="area")
+    s.add(1.0, time=T0)
+    assert cb.flush()
+    redis_server.kill()
+    s.add(2.0, time=T0 + 1)
+    s.add(3.0, time=T0 + 2)
+    assert not cb.flush(timeout=0.2)
+    redis_server.start()
+    assert cb.flush(timeout=10)
+    client = fresh(redis_server)
+    assert client.hget(keys().manifest, "status") == b"running"
+    assert client.zrange(keys().runs, 0, -1) == [b"testrun"]
+    assert registry(client, "live")["kind"] == "area"
+    assert read_points(client, "live") == ([T0 + 1, T0 + 2], {"y": [2.0, 3.0]})  # the first went with Redis
+    messages = [rec.getMessage() for rec in caplog.records if rec.name == "chartbridge"]
+    assert sum("unreachable" in m for m in messages) == 1  # one warning per outage
+    assert sum("is back" in m for m in messages) == 1
+
+
+def test_backlog_is_bounded_and_drops_the_oldest(redis_server: RedisServer, r: redis.Redis) -> None:
+    cb.configure(backlog=1000, flush_interval=0.001)
+    s = cb.series("bounded")
+    s.add(-1.0, time=T0)
+    assert cb.flush()
+    redis_server.kill()
+    total = 5000
+    for i in range(total):
+        s.add(float(i), time=T0 + 1 + i)
+        if i % 500 == 0:
+            cb.flush(timeout=0.01)  # let the flush thread move points into the backlog
+    redis_server.start()
+    assert cb.flush(timeout=10)
+    times, cols = read_points(fresh(redis_server), "bounded")
+    dropped = cb.stats()["dropped"]
+    assert 0 < len(times) <= 1000 and len(times) + dropped == total
+    assert cols["y"] == [float(i) for i in range(total - len(times), total)]  # the newest survive, in order
+
+
+def test_a_resend_of_an_entry_redis_already_has_is_not_duplicated(r: redis.Redis,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    real_execute = redis.client.Pipeline.execute
+    lost = []
+
+    def execute_then_lose_reply(self: Any, raise_on_error: bool = True) -> Any:
+        replies = real_execute(self, raise_on_error)
+        if not lost:
+            lost.append(True)
+            raise redis.ConnectionError("connection reset after Redis executed the pipeline")
+        return replies
+
+    s = cb.series("once")
+    monkeypatch.setattr(redis.client.Pipeline, "execute", execute_then_lose_reply)
+    s.add(1.0, time=T0)
+    s.add(2.0, time=T0 + 1)
+    assert cb.flush(timeout=5)
+    assert lost == [True]
+    assert read_points(r, "once") == ([T0, T0 + 1], {"y": [1.0, 2.0]})
+    assert r.xlen(keys().events) == 1 and r.xlen(keys().runlog) == 1
+
+
+def test_a_stream_ahead_of_our_ids_still_gets_the_points(r: redis.Redis) -> None:
+    r.xadd(keys().stream("ahead"), {"foreign": "1"}, id="99999999999999-0")
+    s = cb.series("ahead")
+    s.add(1.0, time=T0)
+    assert cb.flush()
+    s.add(2.0, time=T0 + 1)
+    assert cb.flush()
+    ids = [i for i, _ in r.xrange(keys().stream("ahead"))]
+    assert len(ids) == 3 and ids[1:] == [b"99999999999999-1", b"99999999999999-2"]
+
+
+def test_heartbeat_is_refreshed(r: redis.Redis, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(producer_module, "_HEARTBEAT_S", 0.01)
+    cb.series("hb").add(1.0)
+    assert cb.flush()
+    first = int(r.hget(keys().manifest, "heartbeat") or 0)
+    deadline = time.monotonic() + 5
+    while int(r.hget(keys().manifest, "heartbeat") or 0) == first and time.monotonic() < deadline:
+        cb.flush()
+    assert int(r.hget(keys().manifest, "heartbeat") or 0) > first
+
+
+def test_several_threads_charting_at_once(r: redis.Redis) -> None:
+    shared = cb.series("shared")
+    n, per = 8, 5000
+
+    @cb.chart(name="decorated")
+    def decorated(x: float) -> float:
+        return x
+
+    def work(k: int) -> None:
+        own = cb.series(f"own-{k}")
+        for i in range(per):
+            own.add(float(i), time=T0 + i)
+            shared.add(float(k * per + i))
+            if k == 0:
+                decorated(float(i))
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert cb.flush()
+    for k in range(n):
+        assert read_points(r, f"own-{k}") == (list(range(T0, T0 + per)), {"y": [float(i) for i in range(per)]})
+    times, cols = read_points(r, "shared")
+    assert len(times) == n * per and all(a < b for a, b in zip(times, times[1:]))
+    assert sorted(cols["y"]) == [float(i) for i in range(n * per)]
+    assert read_points(r, "decorated")[1] == {"y": [float(i) for i in range(per)]}
+    assert cb.stats()["dropped"] == 0 and cb.stats()["rejected"] == 0
+
+
+def test_points_are_flushed_at_exit(redis_server: RedisServer, r: redis.Redis) -> None:
+    script = textwrap.dedent(f"""
+        import chartbridge as cb
+        cb.configure(url={redis_server.url!r}, prefix="exit", run="exitrun", flush_interval=60.0)
+
+        @cb.chart(kind="histogram")
+        def value(i):
+            return float(i)
+
+        for i in range(1000):
+            cb.set_clock({T0} + i)
+            value(i)
+        # no cb.flush(): interpreter exit must deliver the points and end the run
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    k = cb.protocol.Keys("exit", "exitrun")
+    points: list[float] = []
+    for _, fields in r.xrange(k.stream("value")):
+        points += cb.protocol.decode(fields, "histogram").columns["y"]
+    assert points == [float(i) for i in range(1000)]
+    assert r.hget(k.manifest, "status") == b"ended"
+
+
+def test_unreachable_at_start_never_raises(redis_server: RedisServer) -> None:
+    dead = RedisServer(redis_server.directory)  # a free port nobody listens on
+    cb.configure(url=dead.url, prefix="dead", run="deadrun", exit_timeout=0.1)
+    s = cb.series("s")
+    for i in range(100):
+        s.add(float(i))
+    assert not cb.flush(timeout=0.1)
+    assert cb.stats()["backlog"] + len(s.buffer().t) == 100
+    cb.configure(url=redis_server.url, exit_timeout=0.5)  # gives up on the dead URL within exit_timeout
