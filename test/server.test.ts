@@ -130,14 +130,17 @@ describe("server: who may connect", () => {
     await t.close();
   });
 
-  function httpStatus(path: string, headers: Record<string, string>): Promise<number> {
+  function httpStatus(path: string, headers: Record<string, string>, body = JSON.stringify({ query: "{ runs { id } }" })): Promise<number> {
     return new Promise((resolve, reject) => {
-      const req = request({ host: "127.0.0.1", port: t.server.port, path, method: "POST", headers: { "content-type": "application/json", ...headers } }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      });
+      const req = request(
+        { host: "127.0.0.1", port: t.server.port, path, method: "POST", headers: { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)), ...headers } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
       req.on("error", reject);
-      req.end(JSON.stringify({ query: "{ runs { id } }" }));
+      req.end(body);
     });
   }
 
@@ -163,6 +166,18 @@ describe("server: who may connect", () => {
     assert.equal(await httpStatus("/graphql", {}), 401);
     assert.equal(await httpStatus("/graphql", { authorization: `Bearer ${t.server.token.slice(1)}x` }), 401);
     assert.equal(await httpStatus("/graphql", { authorization: `Bearer ${t.server.token}`, host: "evil.example:80" }), 403);
+  });
+
+  it("refuses oversized bodies, deep queries and alias floods", async () => {
+    const auth = { authorization: `Bearer ${t.server.token}` };
+    assert.equal(await httpStatus("/graphql", auth, JSON.stringify({ query: `{ runs { id } }`, pad: "x".repeat(1 << 20) })), 413);
+    const ours = await query(t.ws, "{ runs { id series { id source { file line } lastError { code } } } }");
+    assert.equal(ours.errors, undefined, "the UI's own queries pass");
+    const tooDeep = await query(t.ws, `query { __schema { types { fields { type { ofType { ofType { ofType { ofType { name } } } } } } } } }`);
+    assert.match(tooDeep.errors?.[0]?.message ?? "", /depth/i);
+    const aliases = Array.from({ length: 30 }, (_, i) => `a${i}: runs { id }`).join(" ");
+    const flood = await query(t.ws, `{ ${aliases} }`);
+    assert.match(flood.errors?.[0]?.message ?? "", /alias/i);
   });
 
   it("refuses WebSocket upgrades without the token, from a foreign Origin or Host", async () => {

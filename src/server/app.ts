@@ -8,6 +8,11 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import type { ExecutionArgs } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
+import { blockFieldSuggestionsPlugin } from "@escape.tech/graphql-armor-block-field-suggestions";
+import { costLimitPlugin } from "@escape.tech/graphql-armor-cost-limit";
+import { maxAliasesPlugin } from "@escape.tech/graphql-armor-max-aliases";
+import { maxDepthPlugin } from "@escape.tech/graphql-armor-max-depth";
+import { maxTokensPlugin } from "@escape.tech/graphql-armor-max-tokens";
 import { createSchema, createYoga } from "graphql-yoga";
 import { Redis } from "ioredis";
 import { WebSocketServer } from "ws";
@@ -51,6 +56,12 @@ export interface RunningServer {
 }
 
 export const GRAPHQL_PATH = "/graphql";
+
+/**
+ * Our own clients need depth 4 and a handful of aliases; the limits leave room for hand-written
+ * queries and stop a query built to exhaust the server before it runs.
+ */
+export const LIMITS_GRAPHQL = { tokens: 2000, depth: 8, aliases: 20, cost: 5000, bodyBytes: 1 << 20 } as const;
 
 function sameSecret(given: string | null, token: string): boolean {
   if (given === null) return false;
@@ -102,6 +113,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   const yoga = createYoga({
     schema: createSchema({ typeDefs, resolvers }),
+    // Apply to HTTP and to WebSocket operations alike (both go through yoga.getEnveloped).
+    plugins: [
+      maxTokensPlugin({ n: LIMITS_GRAPHQL.tokens }),
+      maxDepthPlugin({ n: LIMITS_GRAPHQL.depth }),
+      maxAliasesPlugin({ n: LIMITS_GRAPHQL.aliases }),
+      costLimitPlugin({ maxCost: LIMITS_GRAPHQL.cost }),
+      blockFieldSuggestionsPlugin(),
+    ],
     context: () => context,
     graphqlEndpoint: GRAPHQL_PATH,
     graphiql: false,
@@ -133,10 +152,19 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       res.writeHead(Number(refused.slice(0, 3)), { "content-type": "text/plain" }).end(refused.slice(4));
       return;
     }
+    if (req.method === "POST" && req.headers["content-length"] === undefined) {
+      // A chunked body could not be limited before it is read.
+      res.writeHead(411, { "content-type": "text/plain", connection: "close" }).end("content-length required");
+      return;
+    }
+    if (Number(req.headers["content-length"] ?? 0) > LIMITS_GRAPHQL.bodyBytes) {
+      res.writeHead(413, { "content-type": "text/plain", connection: "close" }).end(`request body over ${LIMITS_GRAPHQL.bodyBytes} bytes`);
+      return;
+    }
     void yoga.handle(req, res);
   });
 
-  const wss = new WebSocketServer({ noServer: true });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS_GRAPHQL.bodyBytes });
   server.on("upgrade", (req, socket, head) => {
     const refused = refusal(req);
     const path = new URL(req.url ?? "/", "http://localhost").pathname;
