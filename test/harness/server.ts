@@ -70,7 +70,8 @@ export function query<T>(ws: Client, source: string, variables: Record<string, u
     let result: GqlResult<T> = {};
     ws.subscribe<T>({ query: source, variables }, {
       next: (r) => (result = r as GqlResult<T>),
-      error: reject,
+      // graphql-ws reports a refused operation (validation, limits) as an array of GraphQL errors.
+      error: (e) => (Array.isArray(e) ? resolve({ errors: e as GqlResult<T>["errors"] }) : reject(e)),
       complete: () => resolve(result),
     });
   });
