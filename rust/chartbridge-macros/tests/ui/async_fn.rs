@@ -1,0 +1,8 @@
+use chartbridge::chart;
+
+#[chart]
+async fn price() -> f64 {
+    1.0
+}
+
+fn main() {}

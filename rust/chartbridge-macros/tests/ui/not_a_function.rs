@@ -1,0 +1,6 @@
+use chartbridge::chart;
+
+#[chart]
+struct Price(f64);
+
+fn main() {}

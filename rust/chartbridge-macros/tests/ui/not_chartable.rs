@@ -1,0 +1,8 @@
+use chartbridge::chart;
+
+#[chart]
+fn label() -> String {
+    "up".to_owned()
+}
+
+fn main() {}

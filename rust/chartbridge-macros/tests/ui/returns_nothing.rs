@@ -1,0 +1,8 @@
+use chartbridge::chart;
+
+#[chart]
+fn on_bar(price: f64) {
+    let _ = price;
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use chartbridge::chart;
+
+#[chart(ema = 0)]
+fn price() -> f64 {
+    1.0
+}
+
+fn main() {}

@@ -1,0 +1,352 @@
+//! The caller's side of the producer: configuration, series handles and run-level writes. Every
+//! call only validates and hands a message to the background worker (`worker.rs`) through a
+//! bounded queue; a full queue drops and counts, so the strategy never waits on Redis.
+
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::mpsc::{self, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use serde_json::{Value as Json, json};
+
+use crate::clock;
+use crate::keys::Keys;
+use crate::names;
+use crate::site::SiteSpec;
+use crate::wire::{Candle, Code, Kind, Marker, Point};
+use crate::worker::{self, Msg, Write};
+
+/// Largest registry JSON of one series (SPEC section 3, limits).
+const MAX_REGISTRY_JSON: usize = 65_536;
+/// Largest `publish` payload JSON.
+const MAX_PUBLISH_JSON: usize = 1 << 20;
+
+/// Where and how a run is published. `Config::new` reads `CHARTBRIDGE_REDIS_URL`,
+/// `CHARTBRIDGE_PREFIX` and `CHARTBRIDGE_RUN` from the environment for its defaults.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub url: String,
+    pub prefix: String,
+    pub run: String,
+    pub strategy: String,
+    /// Absolute path of the file that started the run; may be empty.
+    pub source: String,
+    /// How often the worker writes what is buffered (one entry per series per flush).
+    pub flush_interval: Duration,
+    /// Points kept while Redis is unreachable; points beyond it are dropped and counted.
+    pub max_backlog: usize,
+    /// Messages the caller may queue ahead of the worker before calls start dropping.
+    pub queue: usize,
+    /// How long closing the run may wait for the last writes.
+    pub close_timeout: Duration,
+}
+
+impl Config {
+    pub fn new(strategy: &str) -> Config {
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let started_ms = clock::wall_clock() / 1_000_000;
+        Config {
+            url: env("CHARTBRIDGE_REDIS_URL").unwrap_or_else(|| "redis://127.0.0.1:6379".to_owned()),
+            prefix: env("CHARTBRIDGE_PREFIX").unwrap_or_else(|| "chartbridge".to_owned()),
+            run: env("CHARTBRIDGE_RUN").unwrap_or_else(|| format!("{}-{started_ms}-{}", names::run_id_stem(strategy), std::process::id())),
+            strategy: strategy.to_owned(),
+            source: String::new(),
+            flush_interval: Duration::from_millis(5),
+            max_backlog: 1_000_000,
+            queue: 65_536,
+            close_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Counters of a publisher, for tests, benchmarks and a strategy's own logging.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Points acknowledged by Redis.
+    pub written: u64,
+    /// Points lost because the queue or the backlog was full.
+    pub dropped: u64,
+    /// Points refused by the wire rules (non-finite, bad candle, time going backwards, ...).
+    pub refused: u64,
+    pub connected: bool,
+}
+
+/// State shared by the caller side and the worker.
+pub(crate) struct Shared {
+    tx: SyncSender<Msg>,
+    pub(crate) written: AtomicU64,
+    pub(crate) dropped: AtomicU64,
+    pub(crate) refused: AtomicU64,
+    pub(crate) connected: AtomicBool,
+    next_series: AtomicU32,
+    full_warned: AtomicBool,
+}
+
+impl Shared {
+    /// Queues a message without ever blocking; a full queue drops it and counts `points`.
+    pub(crate) fn send(&self, msg: Msg, points: u64) {
+        match self.tx.try_send(msg) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => {
+                self.dropped.fetch_add(points, Ordering::Relaxed);
+                if !self.full_warned.swap(true, Ordering::Relaxed) {
+                    eprintln!("chartbridge: the publish queue is full, dropping points (see Stats::dropped)");
+                }
+            }
+            Err(TrySendError::Disconnected(_)) => {
+                self.dropped.fetch_add(points, Ordering::Relaxed);
+            }
+        }
+    }
+
+    pub(crate) fn next_series_index(&self) -> u32 {
+        self.next_series.fetch_add(1, Ordering::Relaxed)
+    }
+}
+
+/// Source location of a series, so the editor can jump from a chart to its code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Source {
+    pub file: String,
+    pub line: u32,
+}
+
+/// The registry entry of a series (SPEC section 5).
+#[derive(Clone, Debug)]
+pub struct SeriesSpec {
+    pub id: String,
+    pub kind: Kind,
+    pub pane: String,
+    pub title: String,
+    pub color: Option<String>,
+    /// lightweight-charts series options, passed through; a JSON object.
+    pub options: Json,
+    pub source: Option<Source>,
+    /// The series a marker series draws on.
+    pub target: Option<String>,
+}
+
+impl SeriesSpec {
+    pub fn new(id: &str, kind: Kind) -> SeriesSpec {
+        SeriesSpec {
+            id: id.to_owned(),
+            kind,
+            pane: "main".to_owned(),
+            title: id.to_owned(),
+            color: None,
+            options: json!({}),
+            source: None,
+            target: None,
+        }
+    }
+
+    pub fn pane(mut self, pane: &str) -> Self {
+        self.pane = pane.to_owned();
+        self
+    }
+
+    pub fn title(mut self, title: &str) -> Self {
+        self.title = title.to_owned();
+        self
+    }
+
+    pub fn color(mut self, color: &str) -> Self {
+        self.color = Some(color.to_owned());
+        self
+    }
+
+    pub fn options(mut self, options: Json) -> Self {
+        self.options = options;
+        self
+    }
+
+    pub fn source(mut self, file: &str, line: u32) -> Self {
+        self.source = Some(Source { file: file.to_owned(), line });
+        self
+    }
+
+    pub fn target(mut self, target: &str) -> Self {
+        self.target = Some(target.to_owned());
+        self
+    }
+
+    /// The registry value, once the names and sizes are checked.
+    pub(crate) fn registry_json(&self) -> Result<String, Code> {
+        names::check_series_id(&self.id)?;
+        if let Some(target) = &self.target {
+            names::check_series_id(target)?;
+        }
+        if !self.options.is_object() {
+            return Err(Code::Limit);
+        }
+        let mut entry = json!({
+            "kind": self.kind.as_str(),
+            "pane": self.pane,
+            "title": self.title,
+            "options": self.options,
+            "source": self.source.as_ref().map(|s| json!({"file": s.file, "line": s.line})),
+        });
+        if let Some(color) = &self.color {
+            entry["color"] = json!(color);
+        }
+        if let Some(target) = &self.target {
+            entry["target"] = json!(target);
+        }
+        let text = entry.to_string();
+        if text.len() > MAX_REGISTRY_JSON {
+            return Err(Code::Limit);
+        }
+        Ok(text)
+    }
+}
+
+/// A handle to one registered series; cheap to clone, usable from any thread.
+#[derive(Clone)]
+pub struct Series {
+    index: u32,
+    kind: Kind,
+    shared: Arc<Shared>,
+}
+
+impl Series {
+    /// Charts `point` at time `t` (ns). Refuses values the wire format forbids; a time that goes
+    /// backwards is refused by the worker, which sees every point in order, and counted.
+    pub fn add_at(&self, t: i64, point: Point) -> Result<(), Code> {
+        crate::wire::check_point(self.kind, t, &point)?;
+        self.shared.send(Msg::Point { series: self.index, t, point }, 1);
+        Ok(())
+    }
+
+    /// Charts `point` at the integration clock, else the wall clock.
+    pub fn add(&self, point: Point) -> Result<(), Code> {
+        self.add_at(clock::now_or(|| None), point)
+    }
+
+    pub fn value(&self, value: f64) -> Result<(), Code> {
+        self.add(Point::Value(value))
+    }
+
+    pub fn candle(&self, candle: Candle) -> Result<(), Code> {
+        self.add(Point::Candle(candle))
+    }
+
+    /// A marker at `price` (NaN: no price, the marker sits by the bar).
+    pub fn marker(&self, price: f64, marker: Marker) -> Result<(), Code> {
+        self.add(Point::Marker(price, marker))
+    }
+}
+
+/// Publishes one run. Create it with [`Publisher::start`] (or `chartbridge::start` to make it
+/// the run `#[chart]` writes to); [`Publisher::close`] flushes and ends the run.
+pub struct Publisher {
+    shared: Arc<Shared>,
+    keys: Keys,
+    worker: Mutex<Option<JoinHandle<()>>>,
+    close_timeout: Duration,
+}
+
+impl Publisher {
+    /// Starts the background worker. Never touches the network on the caller's thread: an
+    /// unreachable Redis only delays the writes. Fails only on invalid names (`E_NAME`).
+    pub fn start(config: Config) -> Result<Publisher, Code> {
+        names::check_prefix(&config.prefix)?;
+        names::check_run_id(&config.run)?;
+        let (tx, rx) = mpsc::sync_channel(config.queue.max(1));
+        let shared = Arc::new(Shared {
+            tx,
+            written: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
+            refused: AtomicU64::new(0),
+            connected: AtomicBool::new(false),
+            next_series: AtomicU32::new(0),
+            full_warned: AtomicBool::new(false),
+        });
+        let keys = Keys::new(&config.prefix, &config.run);
+        let close_timeout = config.close_timeout;
+        let handle = worker::spawn(config, rx, Arc::clone(&shared)).map_err(|_| Code::Limit)?;
+        Ok(Publisher { shared, keys, worker: Mutex::new(Some(handle)), close_timeout })
+    }
+
+    /// Registers a series; its registry entry is written before its first batch.
+    pub fn series(&self, spec: SeriesSpec) -> Result<Series, Code> {
+        let registry = spec.registry_json()?;
+        let index = self.shared.next_series_index();
+        self.shared.send(Msg::Register { series: index, id: spec.id, kind: spec.kind, registry }, 0);
+        Ok(Series { index, kind: spec.kind, shared: Arc::clone(&self.shared) })
+    }
+
+    /// Enables or disables a JS plugin for this run, with its parameters.
+    pub fn plugin(&self, name: &str, enabled: bool, params: Json) -> Result<(), Code> {
+        names::check_plugin_name(name)?;
+        let value = json!({"enabled": enabled, "params": params});
+        let event = json!({"name": name, "enabled": enabled, "params": params});
+        let writes = vec![
+            Write::hset(self.keys.plugins(), vec![(name.to_owned(), value.to_string())]),
+            Write::event(&self.keys, "plugin", event.to_string()),
+        ];
+        self.shared.send(Msg::Writes(writes, true), 0);
+        Ok(())
+    }
+
+    /// Publishes a payload on a topic that plugins can subscribe to.
+    pub fn publish(&self, topic: &str, payload: Json) -> Result<(), Code> {
+        let data = json!({"topic": topic, "payload": payload}).to_string();
+        if data.len() > MAX_PUBLISH_JSON {
+            return Err(Code::Limit);
+        }
+        self.shared.send(Msg::Writes(vec![Write::event(&self.keys, "publish", data)], false), 0);
+        Ok(())
+    }
+
+    /// Stores the end-of-run statistics: `{"stats": {...}, "trades": [...]}`.
+    pub fn results(&self, results: Json) -> Result<(), Code> {
+        let writes = vec![
+            Write::Set { key: self.keys.results(), value: results.to_string() },
+            Write::event(&self.keys, "results", "{}".to_owned()),
+        ];
+        self.shared.send(Msg::Writes(writes, true), 0);
+        Ok(())
+    }
+
+    /// Waits until everything queued so far is in Redis, at most `timeout`. False on timeout
+    /// (Redis down, or the backlog still being written).
+    pub fn flush(&self, timeout: Duration) -> bool {
+        let (ack, done) = mpsc::sync_channel(1);
+        self.shared.tx.send(Msg::Flush(ack)).is_ok() && done.recv_timeout(timeout).is_ok()
+    }
+
+    /// Flushes (at most `Config::close_timeout`), marks the run ended and stops the worker.
+    /// Idempotent; also done on drop.
+    pub fn close(&self) {
+        let Some(handle) = self.worker.lock().map(|mut w| w.take()).unwrap_or(None) else {
+            return;
+        };
+        let (ack, done) = mpsc::sync_channel(1);
+        if self.shared.tx.send(Msg::Close(ack)).is_ok() {
+            // The worker bounds its own wait by close_timeout; the margin covers one slow write.
+            let _ = done.recv_timeout(self.close_timeout + Duration::from_secs(3));
+        }
+        let _ = handle.join();
+    }
+
+    pub fn stats(&self) -> Stats {
+        Stats {
+            written: self.shared.written.load(Ordering::Relaxed),
+            dropped: self.shared.dropped.load(Ordering::Relaxed),
+            refused: self.shared.refused.load(Ordering::Relaxed),
+            connected: self.shared.connected.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Queues a point from a `#[chart]` site; the worker registers the site's series on first use.
+    pub(crate) fn send_site(&self, site: &'static SiteSpec, owner: Option<fn() -> &'static str>, t: i64, point: Point) {
+        self.shared.send(Msg::Site { site, owner, t, point }, 1);
+    }
+}
+
+impl Drop for Publisher {
+    fn drop(&mut self) {
+        self.close();
+    }
+}

@@ -1,0 +1,53 @@
+//! What a `#[chart]` call site hands the publisher: a static description of the site, written
+//! by the macro, and the per-call `record` that queues the charted value.
+
+use crate::global;
+use crate::indicator::Indicator;
+use crate::value::Chartable;
+use crate::wire::Kind;
+
+/// One `#[chart]` site, built by the macro as a `static` (so a call costs no allocation).
+pub struct SiteSpec {
+    /// The function's name.
+    pub name: &'static str,
+    /// An explicit series id (`name = "..."`), else `Type.method` or the function name.
+    pub id: Option<&'static str>,
+    pub kind: Option<Kind>,
+    pub pane: &'static str,
+    pub title: Option<&'static str>,
+    pub color: Option<&'static str>,
+    /// lightweight-charts options as JSON object text, checked by the macro.
+    pub options: &'static str,
+    pub file: &'static str,
+    pub line: u32,
+    pub manifest_dir: &'static str,
+    pub indicators: &'static [Indicator],
+    /// Whether the value itself is charted (always, unless only indicators were asked for).
+    pub raw: bool,
+}
+
+impl SiteSpec {
+    /// Queues `value` at time `t`; returns at once whatever Redis is doing.
+    #[inline]
+    pub fn record<T: Chartable + ?Sized>(&'static self, owner: Option<fn() -> &'static str>, t: i64, value: &T) {
+        if let Some(point) = value.to_point() {
+            global::with_current(|p| p.send_site(self, owner, t, point));
+        }
+    }
+
+    /// The series id: explicit, else `Owner.name` for methods (as Python's qualnames), else the
+    /// function name. Generic arguments and the module path are left out of the owner.
+    pub(crate) fn series_id(&self, owner: Option<fn() -> &'static str>) -> String {
+        if let Some(id) = self.id {
+            return id.to_owned();
+        }
+        match owner.map(|type_name| type_name()) {
+            Some(full) => {
+                let path = full.split('<').next().unwrap_or(full);
+                let short = path.rsplit("::").next().unwrap_or(path);
+                format!("{short}.{}", self.name)
+            }
+            None => self.name.to_owned(),
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! A private redis-server per test (free port, no persistence, never 6379), killed on drop, and
+//! helpers to read back what a run wrote.
+
+#![allow(dead_code)] // each test binary uses its own part of this module
+
+use std::collections::HashMap;
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use chartbridge::Config;
+use redis::Value;
+
+pub struct RedisServer {
+    child: Option<Child>,
+    pub port: u16,
+}
+
+impl RedisServer {
+    pub fn start() -> RedisServer {
+        let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+        let mut server = RedisServer { child: None, port };
+        server.restart();
+        server
+    }
+
+    /// Starts (again) on the same port, empty: there is no persistence.
+    pub fn restart(&mut self) {
+        assert!(self.child.is_none(), "already running");
+        let spawned = Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--enable-debug-command", "local"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
+        let child = match spawned {
+            Ok(child) => child,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                eprintln!("redis-server not found: install it with 'sudo apt-get install -y redis-server'");
+                std::process::exit(1);
+            }
+            Err(e) => panic!("cannot start redis-server: {e}"),
+        };
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(mut con) = self.try_connect() {
+                if redis::cmd("PING").query::<String>(&mut con).is_ok() {
+                    return;
+                }
+            }
+            assert!(Instant::now() < deadline, "redis-server did not start on port {}", self.port);
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    fn try_connect(&self) -> Option<redis::Connection> {
+        redis::Client::open(self.url()).ok()?.get_connection_with_timeout(Duration::from_millis(200)).ok()
+    }
+
+    pub fn connect(&self) -> redis::Connection {
+        self.try_connect().expect("a connection to the test redis-server")
+    }
+
+    /// A run configuration on this server with a fixed run id and a short flush interval.
+    pub fn config(&self, strategy: &str, run: &str) -> Config {
+        let mut config = Config::new(strategy);
+        config.url = self.url();
+        config.prefix = "cbtest".to_owned();
+        config.run = run.to_owned();
+        config.flush_interval = Duration::from_millis(2);
+        config
+    }
+
+    pub fn keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut self.connect()).unwrap();
+        keys.sort();
+        keys
+    }
+
+    pub fn hash(&self, key: &str) -> HashMap<String, String> {
+        redis::cmd("HGETALL").arg(key).query(&mut self.connect()).unwrap()
+    }
+
+    /// Every entry of a stream, fields in order, values as bytes.
+    pub fn stream(&self, key: &str) -> Vec<(String, Vec<(String, Vec<u8>)>)> {
+        let entries: Vec<(String, Vec<Vec<u8>>)> = redis::cmd("XRANGE").arg(key).arg("-").arg("+").query(&mut self.connect()).unwrap();
+        entries
+            .into_iter()
+            .map(|(id, flat)| {
+                let pairs = flat.chunks(2).map(|kv| (String::from_utf8(kv[0].clone()).unwrap(), kv[1].clone())).collect();
+                (id, pairs)
+            })
+            .collect()
+    }
+
+    /// A stream's entries decoded as (type, data JSON) run events.
+    pub fn events(&self, key: &str) -> Vec<(String, serde_json::Value)> {
+        self.stream(key)
+            .into_iter()
+            .map(|(_, fields)| {
+                let get = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap();
+                (String::from_utf8(get("type")).unwrap(), serde_json::from_slice(&get("data")).unwrap())
+            })
+            .collect()
+    }
+
+    pub fn raw(&self, cmd: &mut redis::Cmd) -> Value {
+        cmd.query(&mut self.connect()).unwrap()
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Little-endian f64 column.
+pub fn f64s(bytes: &[u8]) -> Vec<f64> {
+    bytes.chunks_exact(8).map(|b| f64::from_le_bytes(b.try_into().unwrap())).collect()
+}
+
+/// Little-endian i64 column.
+pub fn i64s(bytes: &[u8]) -> Vec<i64> {
+    bytes.chunks_exact(8).map(|b| i64::from_le_bytes(b.try_into().unwrap())).collect()
+}
+
+/// Tests that start a run with `chartbridge::start` share the process-wide current run, so they
+/// take turns.
+pub fn global_run_lock() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
