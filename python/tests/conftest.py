@@ -1,8 +1,7 @@
 """Test harness: a private redis-server per test session, a clean SDK per test, and helpers.
 
-The server listens on a free port on 127.0.0.1 (never 6379) with persistence off; tests that
-need a restart to keep data call ``RedisServer.restart(keep_data=True)``, which SAVEs into the
-server's private directory first.
+The server (``chartbridge.testing.RedisServer``) listens on a free port on 127.0.0.1, never
+6379, with persistence off; outage tests ``kill()`` it and ``start()`` it again on the same port.
 """
 
 from __future__ import annotations
@@ -10,12 +9,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
-import shutil
-import socket
-import subprocess
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,74 +19,21 @@ import redis
 import chartbridge as cb
 from chartbridge import protocol
 from chartbridge.session import Settings
+from chartbridge.testing import RedisMissing, RedisServer
 
 REPO = Path(__file__).resolve().parents[2]
 VECTORS = REPO / "protocol" / "vectors"
-MISSING = "redis-server not found: install it with 'sudo apt-get install -y redis-server'"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-@dataclass
-class RedisServer:
-    """A private redis-server that can be killed and started again on the same port."""
-
-    directory: Path
-    port: int = field(default_factory=free_port)
-    proc: subprocess.Popen[str] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        exe = shutil.which("redis-server")
-        if exe is None:
-            pytest.exit(MISSING, returncode=1)
-        self.proc = subprocess.Popen(
-            [exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.directory), "--loglevel", "notice"],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        assert self.proc.stdout is not None
-        seen = []
-        for line in self.proc.stdout:  # wait for the event, not for a guessed delay
-            seen.append(line)
-            if "Ready to accept connections" in line:
-                break
-        else:
-            raise RuntimeError("redis-server did not start:\n" + "".join(seen))
-        # Keep reading so a chatty server never blocks on a full pipe.
-        threading.Thread(target=self.proc.stdout.read, daemon=True).start()
-
-    def kill(self, keep_data: bool = False) -> None:
-        """Stop the server at once; with ``keep_data`` its data is saved first and reloaded by
-        the next ``start`` (as a persistent production Redis would)."""
-        assert self.proc is not None
-        if keep_data:
-            redis.Redis.from_url(self.url).save()
-        else:
-            (self.directory / "dump.rdb").unlink(missing_ok=True)
-        self.proc.kill()
-        self.proc.wait()
-
-    def restart(self, keep_data: bool = False) -> None:
-        self.kill(keep_data)
-        self.start()
 
 
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
     server = RedisServer(tmp_path_factory.mktemp("redis"))
-    server.start()
+    try:
+        server.start()
+    except RedisMissing as exc:
+        pytest.exit(str(exc), returncode=1)
     yield server
-    if server.proc is not None:
-        server.proc.kill()
-        server.proc.wait()
+    server.stop()
 
 
 _prefixes = itertools.count()

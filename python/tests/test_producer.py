@@ -11,10 +11,11 @@ from typing import Any
 
 import pytest
 import redis
-from conftest import RedisServer, keys, read_points, registry
+from conftest import keys, read_points, registry
 
 import chartbridge as cb
 import chartbridge.producer as producer_module
+from chartbridge.testing import RedisMissing, RedisServer
 
 T0 = 1_700_000_000_000_000_000
 
@@ -191,3 +192,10 @@ def test_unreachable_at_start_never_raises(redis_server: RedisServer) -> None:
     assert not cb.flush(timeout=0.1)
     assert cb.stats()["backlog"] + len(s.buffer().t) == 100
     cb.configure(url=redis_server.url, exit_timeout=0.5)  # gives up on the dead URL within exit_timeout
+
+
+def test_missing_redis_server_fails_with_one_clear_line(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(RedisMissing) as caught:
+        RedisServer(tmp_path).start()
+    assert str(caught.value) == "redis-server not found: install it with 'sudo apt-get install -y redis-server'"

@@ -43,18 +43,18 @@ def _wrap(func: Any, hook: Hook) -> Any:
     if isinstance(func, (staticmethod, classmethod)):
         return type(func)(_wrap(func.__func__, hook))
 
-    def after(result: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        try:
-            hook(result, args + tuple(kwargs.values()) if kwargs else args)
-        except Exception:  # charting must never break the strategy
-            log.exception("chartbridge: charting %s failed", getattr(func, "__qualname__", func))
+    def failed() -> None:  # charting must never break the strategy
+        log.exception("chartbridge: charting %s failed", getattr(func, "__qualname__", func))
 
     if inspect.iscoroutinefunction(func):
         @functools.wraps(func)
         async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
             result = await func(*args, **kwargs)
             if session.ENABLED:
-                after(result, args, kwargs)
+                try:
+                    hook(result, (*args, *kwargs.values()))
+                except Exception:
+                    failed()
             return result
         return async_wrapper
 
@@ -62,7 +62,10 @@ def _wrap(func: Any, hook: Hook) -> Any:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         result = func(*args, **kwargs)
         if session.ENABLED:
-            after(result, args, kwargs)
+            try:
+                hook(result, (*args, *kwargs.values()) if kwargs else args)
+            except Exception:
+                failed()
         return result
     return wrapper
 

@@ -14,6 +14,7 @@ import math
 import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
+from math import isfinite
 from typing import TYPE_CHECKING, Any
 
 from . import clock, session
@@ -174,7 +175,8 @@ class Series:
         if self.kind in CANDLE_KINDS:
             return candle_values(value, self.id), None
         if self.kind != "marker":
-            return (check_finite(to_float(value, self.id), self.id),), None
+            x = value if type(value) is float else to_float(value, self.id)
+            return (x if isfinite(x) else check_finite(x, self.id),), None
         if not isinstance(value, (tuple, list)) or len(value) != 2:
             raise ProtocolError("E_VALUE", f"{self.id}: a marker point is (price or None, marker object)")
         price, obj = value
@@ -187,7 +189,8 @@ class Series:
 
     def buffer(self) -> PointBuffer:
         """This series' buffer in the current run (registering the series there first)."""
-        run = session.current().current_run()
+        sess = session.current()
+        run = sess.run or sess.current_run()
         cache = self._cache
         if cache is not None and cache[0] is run:
             return cache[1]
