@@ -112,6 +112,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     keys,
   };
 
+  // Every reconnect (a restart or a network blip) checks that Redis still holds what we showed.
+  command.on("ready", () => {
+    log("redis connection (re)established; checking what it still holds");
+    Promise.all([context.cache.verify(), context.events.verify()]).catch((err: Error) => log(`after reconnect: ${err.message}`));
+  });
+
   const yoga = createYoga({
     schema: createSchema({ typeDefs, resolvers }),
     // Apply to HTTP and to WebSocket operations alike (both go through yoga.getEnveloped).

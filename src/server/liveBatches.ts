@@ -26,6 +26,8 @@ export interface LiveBatchOptions {
 }
 
 export const SLOW_CONSUMER = "SLOW_CONSUMER";
+/** Redis restarted without the data a client was shown: it must reload, not resume. */
+export const REDIS_RESET = "REDIS_RESET";
 
 export function liveBatches(
   store: SeriesStore,
@@ -44,6 +46,9 @@ export function liveBatches(
         wake();
       }),
     () => {
+      if (store.invalidated !== null) {
+        throw new GraphQLError(store.invalidated, { extensions: { code: REDIS_RESET } });
+      }
       if (pending >= store.length) return null;
       const behind = store.length - pending;
       if (behind > maxLag) {

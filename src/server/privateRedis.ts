@@ -3,7 +3,10 @@
  * it when no Redis is configured or reachable; the tests use it so none touches a shared Redis.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 export const REDIS_MISSING = "redis-server not found: install it with 'sudo apt-get install -y redis-server'";
 
@@ -12,8 +15,11 @@ export interface PrivateRedis {
   port: number;
   /** Kills the server (SIGKILL: a crash, not a shutdown) and waits for it to exit. */
   kill(): Promise<void>;
-  /** Starts it again on the same port, empty (persistence is off). */
-  restart(): Promise<void>;
+  /**
+   * Starts it again on the same port. Persistence is off, so it comes back empty unless
+   * `keepData` and a `SAVE` was issued before the kill (then it loads that snapshot).
+   */
+  restart(options?: { keepData?: boolean }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -35,8 +41,9 @@ function redisServerPath(): string {
   return path;
 }
 
-function launch(binary: string, port: number): Promise<ChildProcess> {
-  const child = spawn(binary, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
+function launch(binary: string, port: number, dir: string): Promise<ChildProcess> {
+  const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir];
+  const child = spawn(binary, args, {
     stdio: ["ignore", "pipe", "pipe"],
   });
   return new Promise((resolve, reject) => {
@@ -63,7 +70,8 @@ function exited(child: ChildProcess): Promise<void> {
 export async function startPrivateRedis(): Promise<PrivateRedis> {
   const binary = redisServerPath();
   const port = await freePort();
-  let child = await launch(binary, port);
+  const dir = mkdtempSync(join(tmpdir(), "chartbridge-redis-"));
+  let child = await launch(binary, port, dir);
   const stopChild = async (signal: NodeJS.Signals) => {
     child.kill(signal);
     await exited(child);
@@ -72,9 +80,13 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
     url: `redis://127.0.0.1:${port}/0`,
     port,
     kill: () => stopChild("SIGKILL"),
-    restart: async () => {
-      child = await launch(binary, port);
+    restart: async (options = {}) => {
+      if (!options.keepData) rmSync(join(dir, "dump.rdb"), { force: true });
+      child = await launch(binary, port, dir);
     },
-    stop: () => stopChild("SIGTERM"),
+    stop: async () => {
+      await stopChild("SIGTERM");
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 }

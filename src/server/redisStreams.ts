@@ -42,6 +42,12 @@ export async function xrevrangeTail(redis: Redis, key: string, count: number): P
   return raw.map(toEntry);
 }
 
+/** ID of the newest entry of a stream, or null when it has none (or does not exist). */
+export async function lastStreamId(redis: Redis, key: string): Promise<string | null> {
+  const [newest] = await xrevrangeTail(redis, key, 1);
+  return newest?.id ?? null;
+}
+
 /** Reads a whole stream after `after`, in chunks, handing each chunk over as it arrives. */
 export async function xrangeAll(
   redis: Redis,

@@ -9,7 +9,7 @@ import type { RedisKeys } from "../shared/protocol.js";
 import { loadOnce } from "./loadOnce.js";
 import { pullIterator } from "./pullIterator.js";
 import { compareIds } from "./seriesStore.js";
-import { xrevrangeTail, type StreamEntry, type StreamReader } from "./redisStreams.js";
+import { lastStreamId, xrevrangeTail, type StreamEntry, type StreamReader } from "./redisStreams.js";
 
 export const RUN_EVENT_TYPES = ["series", "plugin", "publish", "results", "end"] as const;
 export const RUNLOG_TYPES = ["start", "end", "delete"] as const;
@@ -21,11 +21,14 @@ export interface RunEvent {
   id: string;
 }
 
-type Listener = (event: RunEvent) => void;
+/** null: no event, just look again (the log was invalidated). */
+type Listener = (event: RunEvent | null) => void;
 
 class EventLog {
   events: RunEvent[] = [];
   lastId = "0-0";
+  invalidated: string | null = null;
+  untrack: () => void = () => {};
   readonly listeners = new Set<Listener>();
 
   constructor(private readonly keep: number) {}
@@ -69,18 +72,35 @@ export class RunEvents {
     return pullIterator(
       (wake) => {
         const listener: Listener = (event) => {
-          if (queue.length >= maxQueue) overflow = true;
-          else queue.push(event);
+          if (event !== null) {
+            if (queue.length >= maxQueue) overflow = true;
+            else queue.push(event);
+          }
           wake();
         };
         log.listeners.add(listener);
         return () => log.listeners.delete(listener);
       },
       () => {
+        if (log.invalidated !== null) throw new GraphQLError(log.invalidated, { extensions: { code: "REDIS_RESET" } });
         if (overflow) throw new GraphQLError(`subscription fell more than ${maxQueue} events behind`, { extensions: { code: "SLOW_CONSUMER" } });
         return queue.shift() ?? null;
       },
     );
+  }
+
+  /** After Redis restarted: as SeriesCache.verify, for event streams. */
+  async verify(): Promise<void> {
+    for (const [key, pending] of [...this.logs]) {
+      const log = await pending.catch(() => null);
+      if (log === null || log.lastId === "0-0") continue;
+      const newest = await lastStreamId(this.redis, key);
+      if (newest !== null && compareIds(newest, log.lastId) >= 0) continue;
+      this.logs.delete(key);
+      log.untrack();
+      log.invalidated = `Redis restarted without the events of ${key}; reload`;
+      for (const listener of log.listeners) listener(null);
+    }
   }
 
   private logOf(run: string | null): Promise<EventLog> {
@@ -99,7 +119,7 @@ export class RunEvents {
     };
     // Only the tail is replayed; the reader continues right after the newest entry.
     apply((await xrevrangeTail(this.redis, key, this.keep)).reverse());
-    this.reader.track(key, log.lastId, apply);
+    log.untrack = this.reader.track(key, log.lastId, apply);
     return log;
   }
 

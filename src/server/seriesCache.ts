@@ -7,8 +7,8 @@ import type { Redis } from "ioredis";
 import { decodeEntry } from "../shared/decode.js";
 import { loadOnce } from "./loadOnce.js";
 import type { RedisKeys, SeriesKind } from "../shared/protocol.js";
-import { xrangeAll, type StreamEntry, type StreamReader } from "./redisStreams.js";
-import { SeriesStore } from "./seriesStore.js";
+import { lastStreamId, xrangeAll, type StreamEntry, type StreamReader } from "./redisStreams.js";
+import { compareIds, SeriesStore } from "./seriesStore.js";
 
 export interface SeriesCacheOptions {
   log: (message: string) => void;
@@ -34,12 +34,30 @@ export class SeriesCache {
   /** Drops every cached series of a run (it was deleted). */
   forgetRun(run: string): void {
     const prefix = this.keys.series(run, "");
-    for (const key of [...this.stores.keys()]) {
-      if (!key.startsWith(prefix)) continue;
-      this.stores.delete(key);
-      this.untrack.get(key)?.();
-      this.untrack.delete(key);
+    for (const key of [...this.stores.keys()]) if (key.startsWith(prefix)) this.forget(key);
+  }
+
+  /**
+   * After Redis restarted: a series whose stream no longer reaches the last entry we read lost
+   * its data (a Redis without persistence). Its copy is dropped and its subscribers told to reload;
+   * the others continue from their last ID with nothing lost or repeated.
+   */
+  async verify(): Promise<void> {
+    for (const [key, pending] of [...this.stores]) {
+      const store = await pending.catch(() => null);
+      if (store === null || store.lastId === "0-0") continue;
+      const newest = await lastStreamId(this.redis, key);
+      if (newest !== null && compareIds(newest, store.lastId) >= 0) continue;
+      this.options.log(`${key}: Redis no longer holds entry ${store.lastId}; clients reload`);
+      this.forget(key);
+      store.invalidate(`Redis restarted without the data of ${key}; reload the chart`);
     }
+  }
+
+  private forget(key: string): void {
+    this.stores.delete(key);
+    this.untrack.get(key)?.();
+    this.untrack.delete(key);
   }
 
   private async load(key: string, kind: SeriesKind): Promise<SeriesStore> {

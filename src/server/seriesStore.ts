@@ -31,6 +31,8 @@ export class SeriesStore implements Columns {
   rejected = 0;
   stale = 0;
   lastError: SeriesError | null = null;
+  /** Set when this copy no longer matches Redis (it restarted without the data): clients must reload. */
+  invalidated: string | null = null;
   /** ID of the last stream entry applied (valid or not); readers continue after it. */
   lastId = "0-0";
   private t: Float64Array = new Float64Array(0);
@@ -71,6 +73,11 @@ export class SeriesStore implements Columns {
   onAppend(listener: AppendListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  invalidate(reason: string): void {
+    this.invalidated = reason;
+    for (const listener of this.listeners) listener(this.length, this.length);
   }
 
   reject(entryId: string, error: Rejection): void {
