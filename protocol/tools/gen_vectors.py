@@ -46,7 +46,7 @@ def valid(name: str, desc: str, kind: str, times: list[int], cols: dict[str, lis
     dec: dict[str, object] = {"kind": kind, "t": [str(t) for t in times]}
     dec.update({k: [dnum(x) for x in xs] for k, xs in cols.items()})
     if markers is not None:
-        fields["m"] = json.dumps(markers, separators=(",", ":"))
+        fields["m"] = json.dumps(markers, separators=(",", ":"), ensure_ascii=False)
         inp["m"] = markers
         dec["m"] = markers
     write("valid", name, {"description": desc, "series": {"kind": kind, **(series or {})},
@@ -103,6 +103,9 @@ def main() -> None:
           markers=[{"side": "buy", "text": "fill 100 @ 1.1005"}, {"side": "sell", "text": "exit", "shape": "arrowDown",
                                                                    "position": "aboveBar", "color": "#ef5350"}],
           series={"target": "bars"})
+    valid("marker-unicode", "marker text outside ASCII is written as UTF-8, not \\u escapes", "marker", [T0],
+          {"y": [101.25]}, markers=[{"side": None, "text": "take profit \u2192 \u20ac 1\u202f250 \U0001F680"}],
+          series={"target": "bars"})
     valid("time-nanoseconds", "nanosecond times survive exactly, including equal times (the later replaces)", "line",
           [T0 + 1, T0 + 999, T0 + 999, T0 + 1_000_000_001], {"y": [1.0, 2.0, 3.0, 4.0]})
     valid("time-edges", "the smallest and largest valid times", "line", [0, 2**53 * 1000 - 1], {"y": [0.0, -0.0]})
@@ -143,6 +146,9 @@ def main() -> None:
     invalid("candle-low-above-open", "low over open",
             candle_fields(ts3[:1], [1.0], [2.0], [1.1], [1.5]), "E_CANDLE")
     mk = {"v": "1", "k": "marker", "n": "1", "t": i64([T0]), "y": f64([1.0])}
+    invalid("marker-price-infinite", "a marker price may be NaN but not Infinity",
+            {**mk, "y": f64([math.inf]), "m": '[{"side":"buy","text":""}]'}, "E_NONFINITE")
+    invalid("marker-side-missing", "a marker without side", {**mk, "m": '[{"text":"x"}]'}, "E_MARKER")
     invalid("marker-not-json", "m is not JSON", {**mk, "m": "[{side:buy}]"}, "E_MARKER")
     invalid("marker-count", "m has two markers for n = 1",
             {**mk, "m": '[{"side":"buy","text":""},{"side":"sell","text":""}]'}, "E_MARKER")

@@ -126,9 +126,11 @@ export function decodeEntry(fields: EntryFields, registered?: SeriesKind): Decod
 
   for (const name of ["y", "o", "h", "l", "c", "vol"]) {
     const col = columns[name];
-    if (col === undefined || (name === "y" && kind === "marker")) continue;
+    if (col === undefined) continue;
+    // A marker's price may be NaN ("no price"), never infinite.
+    const nanAllowed = name === "y" && kind === "marker";
     for (let i = 0; i < n; i++) {
-      if (!Number.isFinite(col[i])) return fail("E_NONFINITE", `${name}[${i}] is ${col[i]}`);
+      if (!Number.isFinite(col[i]) && !(nanAllowed && Number.isNaN(col[i]))) return fail("E_NONFINITE", `${name}[${i}] is ${col[i]}`);
     }
   }
   const batch: DecodedBatch = {
@@ -154,6 +156,13 @@ export function decodeEntry(fields: EntryFields, registered?: SeriesKind): Decod
   return { ok: true, batch };
 }
 
+/** Characters as SPEC counts them (code points), the same in every language. */
+function codePoints(text: string): number {
+  let count = 0;
+  for (const _ of text) count++;
+  return count;
+}
+
 function oneOf<T extends string>(allowed: readonly T[], value: unknown): value is T {
   return typeof value === "string" && (allowed as readonly string[]).includes(value);
 }
@@ -173,7 +182,7 @@ function decodeMarkers(bytes: Uint8Array, n: number): Marker[] | string {
     if (typeof raw !== "object" || raw === null) return `m[${i}] is not an object`;
     const { side, text: label, shape, position, color } = raw as Record<string, unknown>;
     if (side !== null && !oneOf(MARKER_SIDES, side)) return `m[${i}].side is ${JSON.stringify(side)}, expected "buy", "sell" or null`;
-    if (typeof label !== "string" || label.length > LIMITS.maxMarkerText) {
+    if (typeof label !== "string" || codePoints(label) > LIMITS.maxMarkerText) {
       return `m[${i}].text must be a string of at most ${LIMITS.maxMarkerText} characters`;
     }
     const marker: Marker = { side, text: label };
