@@ -6,7 +6,8 @@ const watch = process.argv.includes("--watch");
 const common = { bundle: true, sourcemap: true, logLevel: "warning", target: "es2022", legalComments: "none" };
 const builds = [
   { ...common, entryPoints: ["src/extension/extension.ts"], outfile: "dist/extension.js", platform: "node", format: "cjs", external: ["vscode"] },
-  { ...common, entryPoints: ["src/server/cli.ts"], outfile: "dist/server.js", platform: "node", format: "cjs" },
+  // esbuild bundles plugins at run time and finds its native binary beside its own package: keep it a dependency.
+  { ...common, entryPoints: ["src/server/cli.ts"], outfile: "dist/server.js", platform: "node", format: "cjs", external: ["esbuild"] },
   { ...common, entryPoints: ["src/webview/main.ts"], outfile: "dist/webview.js", platform: "browser", format: "esm", minify: true },
 ];
 

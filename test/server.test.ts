@@ -144,6 +144,18 @@ describe("server: who may connect", () => {
     });
   }
 
+  /** fetch() will not send a foreign Host header; node:http will. */
+  function rawGetStatus(path: string, headers: Record<string, string>): Promise<number> {
+    return new Promise((resolve, reject) => {
+      request({ host: "127.0.0.1", port: t.server.port, path, headers }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      })
+        .on("error", reject)
+        .end();
+    });
+  }
+
   function wsOutcome(url: string, headers: Record<string, string> = {}): Promise<string> {
     return new Promise((resolve) => {
       const ws = new WebSocket(url, "graphql-transport-ws", { headers });
@@ -166,6 +178,25 @@ describe("server: who may connect", () => {
     assert.equal(await httpStatus("/graphql", {}), 401);
     assert.equal(await httpStatus("/graphql", { authorization: `Bearer ${t.server.token.slice(1)}x` }), 401);
     assert.equal(await httpStatus("/graphql", { authorization: `Bearer ${t.server.token}`, host: "evil.example:80" }), 403);
+  });
+
+  it("serves the standalone chart page with the token and a strict CSP, and the bundle to anyone local", async () => {
+    const get = (path: string, headers: Record<string, string> = {}) => fetch(`${t.server.url}${path}`, { headers });
+    const pageRes = await get(`/?token=${t.server.token}`);
+    assert.equal(pageRes.status, 200);
+    const html = await pageRes.text();
+    const csp = /Content-Security-Policy" content="([^"]+)"/.exec(html)?.[1] ?? "";
+    const nonce = /script-src 'nonce-([^']+)'/.exec(csp)?.[1];
+    assert.ok(nonce, csp);
+    assert.doesNotMatch(csp, /unsafe-eval|unsafe-inline/);
+    assert.match(html, new RegExp(`<script type="module" nonce="${nonce.replace(/[+/=]/g, "\\$&")}" src="/webview.js">`));
+    assert.equal((await get("/")).status, 401);
+    const bundle = await get("/webview.js");
+    assert.equal(bundle.status, 200);
+    assert.match(bundle.headers.get("content-type") ?? "", /text\/javascript/);
+    assert.equal(await rawGetStatus("/webview.js", { host: "evil.example" }), 403, "Host still checked");
+    const again = /script-src 'nonce-([^']+)'/.exec(await (await get(`/?token=${t.server.token}`)).text())?.[1];
+    assert.notEqual(again, nonce, "a fresh nonce per page");
   });
 
   it("refuses oversized bodies, deep queries and alias floods", async () => {

@@ -21,6 +21,7 @@ import type { LiveBatchOptions } from "./liveBatches.js";
 import { StreamReader } from "./redisStreams.js";
 import { resolvers, type ServerContext } from "./resolvers.js";
 import { PluginManager } from "./plugins.js";
+import { PUBLIC_PATHS, standalonePage } from "./standalonePage.js";
 import { RunCatalog } from "./runCatalog.js";
 import { RunEvents } from "./runEvents.js";
 import { typeDefs } from "./schema.js";
@@ -41,6 +42,8 @@ export interface ServerOptions {
   pluginsDir?: string | null;
   /** Prebuilt built-in plugins. Default: `plugins/` beside the server bundle. */
   builtinPluginsDir?: string | null;
+  /** The webview bundle served for the standalone page. Default: `webview.js` beside the server bundle. */
+  webviewBundle?: string;
   /** Subscription message size and slow-client limits. Defaults: see LiveBatchOptions. */
   live?: LiveBatchOptions;
   /** Where log lines go. Default: stderr. */
@@ -150,9 +153,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     if (!allowedHosts().has(req.headers.host ?? "")) return "403 wrong Host";
     const origin = req.headers.origin;
     if (origin !== undefined && !allowedOrigins().has(origin)) return "403 wrong Origin";
+    // The bundle is the same public code the extension ships; a module script cannot send a header.
+    if (PUBLIC_PATHS.has(url.pathname) && req.method === "GET") return null;
     if (!sameSecret(tokenOf(req, url), token)) return "401 missing or wrong token";
     return null;
   };
+  const page = standalonePage(options.webviewBundle ?? join(__dirname, "webview.js"));
 
   const server: Server = createServer((req, res) => {
     const refused = refusal(req);
@@ -160,6 +166,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       res.writeHead(Number(refused.slice(0, 3)), { "content-type": "text/plain" }).end(refused.slice(4));
       return;
     }
+    if (page.serve(req, res)) return;
     if (req.method === "POST" && req.headers["content-length"] === undefined) {
       // A chunked body could not be limited before it is read.
       res.writeHead(411, { "content-type": "text/plain", connection: "close" }).end("content-length required");

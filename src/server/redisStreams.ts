@@ -42,10 +42,17 @@ export async function xrevrangeTail(redis: Redis, key: string, count: number): P
   return raw.map(toEntry);
 }
 
-/** ID of the newest entry of a stream, or null when it has none (or does not exist). */
-export async function lastStreamId(redis: Redis, key: string): Promise<string | null> {
-  const [newest] = await xrevrangeTail(redis, key, 1);
-  return newest?.id ?? null;
+/**
+ * The in-memory copies of streams (keyed by stream key, each knowing the last ID it read) whose
+ * stream in Redis no longer reaches that ID: Redis restarted without their data.
+ */
+export async function* lostCopies<T extends { lastId: string }>(redis: Redis, copies: Map<string, Promise<T>>): AsyncGenerator<[string, T]> {
+  for (const [key, pending] of [...copies]) {
+    const copy = await pending.catch(() => null);
+    if (copy === null || copy.lastId === "0-0") continue;
+    const [newest] = await xrevrangeTail(redis, key, 1);
+    if (newest === undefined || compareIds(newest.id, copy.lastId) < 0) yield [key, copy];
+  }
 }
 
 /** Reads a whole stream after `after`, in chunks, handing each chunk over as it arrives. */

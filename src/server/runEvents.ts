@@ -9,7 +9,7 @@ import type { RedisKeys } from "../shared/protocol.js";
 import { loadOnce } from "./loadOnce.js";
 import { pullIterator } from "./pullIterator.js";
 import { compareIds } from "./seriesStore.js";
-import { lastStreamId, xrevrangeTail, type StreamEntry, type StreamReader } from "./redisStreams.js";
+import { lostCopies, xrevrangeTail, type StreamEntry, type StreamReader } from "./redisStreams.js";
 
 export const RUN_EVENT_TYPES = ["series", "plugin", "publish", "results", "end"] as const;
 export const RUNLOG_TYPES = ["start", "end", "delete"] as const;
@@ -91,11 +91,7 @@ export class RunEvents {
 
   /** After Redis restarted: as SeriesCache.verify, for event streams. */
   async verify(): Promise<void> {
-    for (const [key, pending] of [...this.logs]) {
-      const log = await pending.catch(() => null);
-      if (log === null || log.lastId === "0-0") continue;
-      const newest = await lastStreamId(this.redis, key);
-      if (newest !== null && compareIds(newest, log.lastId) >= 0) continue;
+    for await (const [key, log] of lostCopies(this.redis, this.logs)) {
       this.logs.delete(key);
       log.untrack();
       log.invalidated = `Redis restarted without the events of ${key}; reload`;

@@ -7,8 +7,8 @@ import type { Redis } from "ioredis";
 import { decodeEntry } from "../shared/decode.js";
 import { loadOnce } from "./loadOnce.js";
 import type { RedisKeys, SeriesKind } from "../shared/protocol.js";
-import { lastStreamId, xrangeAll, type StreamEntry, type StreamReader } from "./redisStreams.js";
-import { compareIds, SeriesStore } from "./seriesStore.js";
+import { lostCopies, xrangeAll, type StreamEntry, type StreamReader } from "./redisStreams.js";
+import { SeriesStore } from "./seriesStore.js";
 
 export interface SeriesCacheOptions {
   log: (message: string) => void;
@@ -43,11 +43,7 @@ export class SeriesCache {
    * the others continue from their last ID with nothing lost or repeated.
    */
   async verify(): Promise<void> {
-    for (const [key, pending] of [...this.stores]) {
-      const store = await pending.catch(() => null);
-      if (store === null || store.lastId === "0-0") continue;
-      const newest = await lastStreamId(this.redis, key);
-      if (newest !== null && compareIds(newest, store.lastId) >= 0) continue;
+    for await (const [key, store] of lostCopies(this.redis, this.stores)) {
       this.options.log(`${key}: Redis no longer holds entry ${store.lastId}; clients reload`);
       this.forget(key);
       store.invalidate(`Redis restarted without the data of ${key}; reload the chart`);

@@ -1,11 +1,15 @@
 /** Starts the real server against the private Redis and talks to it the way clients do. */
 import { randomBytes } from "node:crypto";
+import { join } from "node:path";
 import { createClient, type Client } from "graphql-ws";
 import { Redis } from "ioredis";
 import WebSocket from "ws";
 import { startServer, type RunningServer, type ServerOptions } from "../../src/server/app.js";
 import { redisKeys, type RedisKeys, type SeriesInfo, type SeriesKind } from "../../src/shared/protocol.js";
 import { testRedis } from "./rootHooks.js";
+
+/** Built by `npm run build` (npm test builds before it runs mocha). */
+export const WEBVIEW_BUNDLE = join(__dirname, "..", "..", "dist", "webview.js");
 
 export interface TestServer {
   server: RunningServer;
@@ -21,7 +25,7 @@ export interface TestServer {
 export async function startTestServer(options: Partial<ServerOptions> = {}): Promise<TestServer> {
   const prefix = `t${randomBytes(4).toString("hex")}`;
   const logs: string[] = [];
-  const server = await startServer({ redisUrl: testRedis().url, prefix, log: (m) => logs.push(m), pluginsDir: null, builtinPluginsDir: null, ...options });
+  const server = await startServer({ redisUrl: testRedis().url, prefix, log: (m) => logs.push(m), pluginsDir: null, builtinPluginsDir: null, webviewBundle: WEBVIEW_BUNDLE, ...options });
   const redis = new Redis(testRedis().url, { maxRetriesPerRequest: null });
   const ws = wsClient(server);
   return {
