@@ -1,7 +1,7 @@
 //! Chartbridge for Rust: chart what a strategy computes, live, in VS Code.
 //!
 //! Mark a function with [`chart`] and every call's return value is charted (or an argument,
-//! with `arg = name`). Points go into a bounded queue; a background thread writes them to Redis
+//! with `arg = name`). Points go into a bounded per-thread queue; a background thread writes them to Redis
 //! Streams in wire format v1 (`protocol/SPEC.md`), batched per series. Redis being down never
 //! blocks or panics the strategy: the worker keeps a bounded backlog, counts what it drops, and
 //! resends without duplicates when Redis is back.
@@ -29,6 +29,7 @@ pub mod clock;
 mod global;
 pub mod indicator;
 mod keys;
+mod lane;
 mod link;
 pub mod names;
 mod publisher;

@@ -1,9 +1,10 @@
 //! The caller's side of the producer: configuration, series handles and run-level writes. Every
-//! call only validates and hands a message to the background worker (`worker.rs`) through a
-//! bounded queue; a full queue drops and counts, so the strategy never waits on Redis.
+//! call only validates and hands a message to the background worker (`worker.rs`) through the
+//! calling thread's bounded lane (`lane.rs`); a full lane drops and counts, so the strategy
+//! never waits on Redis.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use std::sync::mpsc::{self, SyncSender, TrySendError};
+use std::sync::mpsc::{self, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -12,10 +13,11 @@ use serde_json::{Value as Json, json};
 
 use crate::clock;
 use crate::keys::Keys;
+use crate::lane::Lanes;
 use crate::names;
 use crate::site::SiteSpec;
 use crate::wire::{Candle, Code, Kind, Marker, Point};
-use crate::worker::{self, Msg, Write};
+use crate::worker::{self, Control, Msg, Write};
 
 /// Largest registry JSON of one series (SPEC section 3, limits).
 const MAX_REGISTRY_JSON: usize = 65_536;
@@ -36,7 +38,7 @@ pub struct Config {
     pub flush_interval: Duration,
     /// Points kept while Redis is unreachable; points beyond it are dropped and counted.
     pub max_backlog: usize,
-    /// Messages the caller may queue ahead of the worker before calls start dropping.
+    /// Messages one thread may queue between two flushes before its calls start dropping.
     pub queue: usize,
     /// How long closing the run may wait for the last writes.
     pub close_timeout: Duration,
@@ -74,7 +76,8 @@ pub struct Stats {
 
 /// State shared by the caller side and the worker.
 pub(crate) struct Shared {
-    tx: SyncSender<Msg>,
+    pub(crate) lanes: Lanes,
+    control: SyncSender<Control>,
     pub(crate) written: AtomicU64,
     pub(crate) dropped: AtomicU64,
     pub(crate) refused: AtomicU64,
@@ -84,18 +87,13 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    /// Queues a message without ever blocking; a full queue drops it and counts `points`.
+    /// Queues a message without ever blocking; a full lane drops it and counts `points`.
+    #[inline]
     pub(crate) fn send(&self, msg: Msg, points: u64) {
-        match self.tx.try_send(msg) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_)) => {
-                self.dropped.fetch_add(points, Ordering::Relaxed);
-                if !self.full_warned.swap(true, Ordering::Relaxed) {
-                    eprintln!("chartbridge: the publish queue is full, dropping points (see Stats::dropped)");
-                }
-            }
-            Err(TrySendError::Disconnected(_)) => {
-                self.dropped.fetch_add(points, Ordering::Relaxed);
+        if !self.lanes.push(msg) {
+            self.dropped.fetch_add(points, Ordering::Relaxed);
+            if !self.full_warned.swap(true, Ordering::Relaxed) {
+                eprintln!("chartbridge: a thread queued more than Config::queue messages between flushes; dropping (see Stats::dropped)");
             }
         }
     }
@@ -252,9 +250,10 @@ impl Publisher {
     pub fn start(config: Config) -> Result<Publisher, Code> {
         names::check_prefix(&config.prefix)?;
         names::check_run_id(&config.run)?;
-        let (tx, rx) = mpsc::sync_channel(config.queue.max(1));
+        let (control, rx) = mpsc::sync_channel(4);
         let shared = Arc::new(Shared {
-            tx,
+            lanes: Lanes::new(config.queue),
+            control,
             written: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
             refused: AtomicU64::new(0),
@@ -313,7 +312,7 @@ impl Publisher {
     /// (Redis down, or the backlog still being written).
     pub fn flush(&self, timeout: Duration) -> bool {
         let (ack, done) = mpsc::sync_channel(1);
-        self.shared.tx.send(Msg::Flush(ack)).is_ok() && done.recv_timeout(timeout).is_ok()
+        self.shared.control.send(Control::Flush(ack)).is_ok() && done.recv_timeout(timeout).is_ok()
     }
 
     /// Flushes (at most `Config::close_timeout`), marks the run ended and stops the worker.
@@ -323,7 +322,7 @@ impl Publisher {
             return;
         };
         let (ack, done) = mpsc::sync_channel(1);
-        if self.shared.tx.send(Msg::Close(ack)).is_ok() {
+        if self.shared.control.send(Control::Close(ack)).is_ok() {
             // The worker bounds its own wait by close_timeout; the margin covers one slow write.
             let _ = done.recv_timeout(self.close_timeout + Duration::from_secs(3));
         }

@@ -460,7 +460,10 @@ impl Batch {
                 all.into_iter().try_for_each(|&v| check_finite(v))?;
                 (0..self.len()).try_for_each(|i| check_candle(o[i], h[i], l[i], c[i]))
             }
-            Columns::Markers { m, .. } => m.iter().try_for_each(Marker::check),
+            Columns::Markers { y, m } => {
+                y.iter().try_for_each(|&v| check_price(v))?;
+                m.iter().try_for_each(Marker::check)
+            }
         }
     }
 }
@@ -491,6 +494,11 @@ fn check_finite(v: f64) -> Result<(), Code> {
     if v.is_finite() { Ok(()) } else { Err(Code::NonFinite) }
 }
 
+/// A marker price may be NaN ("no price"), never infinite.
+fn check_price(v: f64) -> Result<(), Code> {
+    if v.is_infinite() { Err(Code::NonFinite) } else { Ok(()) }
+}
+
 fn check_candle(o: f64, h: f64, l: f64, c: f64) -> Result<(), Code> {
     if l > o.min(c) || h < o.max(c) { Err(Code::Candle) } else { Ok(()) }
 }
@@ -505,7 +513,10 @@ pub fn check_point(kind: Kind, t: i64, point: &Point) -> Result<(), Code> {
             [p.open, p.high, p.low, p.close].into_iter().chain(p.volume).try_for_each(check_finite)?;
             check_candle(p.open, p.high, p.low, p.close)
         }
-        (Shape::Markers, Point::Marker(_, marker)) => marker.check(),
+        (Shape::Markers, Point::Marker(price, marker)) => {
+            check_price(*price)?;
+            marker.check()
+        }
         _ => Err(Code::KindMismatch),
     }
 }

@@ -38,6 +38,10 @@ pub(crate) enum Msg {
     Site { site: &'static SiteSpec, owner: Option<fn() -> &'static str>, t: i64, point: Point },
     /// Run-level writes; `replay` marks state that must be written again if Redis lost the run.
     Writes(Vec<Write>, bool),
+}
+
+/// Requests that need the worker now rather than at its next flush tick.
+pub(crate) enum Control {
     Flush(SyncSender<()>),
     Close(SyncSender<()>),
 }
@@ -113,7 +117,7 @@ impl Write {
     }
 }
 
-pub(crate) fn spawn(config: Config, rx: Receiver<Msg>, shared: Arc<Shared>) -> std::io::Result<JoinHandle<()>> {
+pub(crate) fn spawn(config: Config, rx: Receiver<Control>, shared: Arc<Shared>) -> std::io::Result<JoinHandle<()>> {
     thread::Builder::new().name("chartbridge".to_owned()).spawn(move || Worker::new(config, shared).run(rx))
 }
 
@@ -253,21 +257,20 @@ impl Worker {
         worker
     }
 
-    fn run(mut self, rx: Receiver<Msg>) {
+    fn run(mut self, rx: Receiver<Control>) {
         let mut next_write = Instant::now();
         loop {
             let wait = next_write.saturating_duration_since(Instant::now());
             match rx.recv_timeout(wait) {
-                Ok(Msg::Close(ack)) => {
+                Ok(Control::Flush(ack)) => {
+                    self.waiters.push(ack);
+                    next_write = Instant::now();
+                }
+                Ok(Control::Close(ack)) => {
                     self.close();
                     let _ = ack.send(());
                     return;
                 }
-                Ok(Msg::Flush(ack)) => {
-                    self.waiters.push(ack);
-                    next_write = Instant::now();
-                }
-                Ok(msg) => self.handle(msg),
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => {
                     self.close();
@@ -279,6 +282,12 @@ impl Worker {
                 next_write = Instant::now() + self.config.flush_interval;
             }
         }
+    }
+
+    /// Takes what every thread queued since the last tick.
+    fn drain(&mut self) {
+        let shared = Arc::clone(&self.shared);
+        shared.lanes.drain(|msg| self.handle(msg));
     }
 
     fn handle(&mut self, msg: Msg) {
@@ -299,7 +308,6 @@ impl Worker {
                 }
                 writes.into_iter().for_each(|w| self.enqueue(w));
             }
-            Msg::Flush(_) | Msg::Close(_) => unreachable!("handled by the run loop"),
         }
     }
 
@@ -450,6 +458,7 @@ impl Worker {
 
     /// One write cycle: seal, (re)connect, write the outbox in pipelines, answer flush waiters.
     fn write(&mut self) {
+        self.drain();
         self.seal();
         if Instant::now() >= self.next_heartbeat && self.link.is_up() {
             self.next_heartbeat = Instant::now() + HEARTBEAT;
@@ -551,6 +560,8 @@ impl Worker {
     /// Ends the run: queues the end writes and keeps writing until the outbox is empty or the
     /// close timeout passes; what is left then is counted as dropped.
     fn close(&mut self) {
+        self.shared.lanes.close();
+        self.drain();
         self.seal();
         self.queue_end();
         let deadline = Instant::now() + self.config.close_timeout;
