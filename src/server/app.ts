@@ -75,6 +75,9 @@ function sameSecret(given: string | null, token: string): boolean {
   return timingSafeEqual(a, b);
 }
 
+/** A Redis URL without its password, for logs and messages. */
+const redacted = (url: string) => url.replace(/\/\/[^@/]*@/, "//***@");
+
 function tokenOf(req: IncomingMessage, url: URL): string | null {
   const auth = req.headers.authorization;
   if (auth?.startsWith("Bearer ")) return auth.slice("Bearer ".length);
@@ -96,7 +99,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   for (const [name, conn] of [["command", command], ["reader", blocking]] as const) {
     conn.on("error", (err: Error) => log(`redis ${name} connection: ${err.message}`));
   }
-  await Promise.all([command.connect(), blocking.connect()]);
+  try {
+    await Promise.all([command.connect(), blocking.connect()]);
+  } catch (err) {
+    command.disconnect();
+    blocking.disconnect();
+    throw new Error(`cannot reach Redis at ${redacted(options.redisUrl)}: ${(err as Error).message}`);
+  }
   const reader = new StreamReader(blocking, command, { log });
   reader.start();
   const plugins = new PluginManager({
@@ -227,7 +236,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   port = (server.address() as AddressInfo).port;
   const hostInUrl = host.includes(":") ? `[${host}]` : host;
-  log(`serving on http://${hostInUrl}:${port}${GRAPHQL_PATH} (redis ${options.redisUrl.replace(/\/\/[^@]*@/, "//***@")}, prefix ${prefix})`);
+  log(`serving on http://${hostInUrl}:${port}${GRAPHQL_PATH} (redis ${redacted(options.redisUrl)}, prefix ${prefix})`);
 
   return {
     url: `http://${hostInUrl}:${port}`,

@@ -1,13 +1,30 @@
 /**
- * `chartbridge serve [--redis URL] [--port N] [--host H] [--prefix P]`: runs the server and prints
- * its URL and token. Redis comes from --redis, else CHARTBRIDGE_REDIS_URL, else a private
- * redis-server child (said so on start).
+ * `chartbridge serve [--redis URL] [--port N] [--host H] [--prefix P] [--plugins DIR]`: runs the
+ * server and prints its URL and token. Redis, in order: --redis, CHARTBRIDGE_REDIS_URL, a Redis
+ * answering on 127.0.0.1:6379, else a private redis-server child (said so on start). The token
+ * comes from CHARTBRIDGE_TOKEN when set (the extension passes a fresh one), else a random one.
  */
 import { parseArgs } from "node:util";
+import { Redis } from "ioredis";
 import { startServer } from "./app.js";
 import { startPrivateRedis, type PrivateRedis } from "./privateRedis.js";
 
-const USAGE = "usage: chartbridge serve [--redis URL] [--port N] [--host H] [--prefix P]";
+const USAGE = "usage: chartbridge serve [--redis URL] [--port N] [--host H] [--prefix P] [--plugins DIR]";
+const DEFAULT_REDIS = "redis://127.0.0.1:6379/0";
+
+/** True if a Redis answers PING at `url` within a short time (no retries: it is a probe). */
+async function answers(url: string): Promise<boolean> {
+  const probe = new Redis(url, { lazyConnect: true, connectTimeout: 500, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  probe.on("error", () => {});
+  try {
+    await probe.connect();
+    return (await probe.ping()) === "PONG";
+  } catch {
+    return false;
+  } finally {
+    probe.disconnect();
+  }
+}
 
 async function main(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -18,6 +35,7 @@ async function main(argv: string[]): Promise<void> {
       port: { type: "string" },
       host: { type: "string" },
       prefix: { type: "string" },
+      plugins: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -32,12 +50,24 @@ async function main(argv: string[]): Promise<void> {
   let redisUrl = values.redis ?? process.env.CHARTBRIDGE_REDIS_URL;
   let privateRedis: PrivateRedis | null = null;
   if (redisUrl === undefined) {
-    privateRedis = await startPrivateRedis();
-    redisUrl = privateRedis.url;
-    process.stdout.write(`started a private redis-server at ${redisUrl} (no --redis or CHARTBRIDGE_REDIS_URL given)\n`);
+    if (await answers(DEFAULT_REDIS)) {
+      redisUrl = DEFAULT_REDIS;
+      process.stdout.write(`using the Redis answering at ${redisUrl}\n`);
+    } else {
+      privateRedis = await startPrivateRedis();
+      redisUrl = privateRedis.url;
+      process.stdout.write(`started a private redis-server at ${redisUrl} (no --redis, no CHARTBRIDGE_REDIS_URL, nothing on 6379)\n`);
+    }
   }
-  const server = await startServer({ redisUrl, port, host: values.host, prefix: values.prefix });
-  process.stdout.write(`Chartbridge server: ${server.url}/graphql\ntoken: ${server.token}\nredis: ${redisUrl}\n`);
+  const server = await startServer({
+    redisUrl,
+    port,
+    host: values.host,
+    prefix: values.prefix,
+    token: process.env.CHARTBRIDGE_TOKEN || undefined,
+    ...(values.plugins === undefined ? {} : { pluginsDir: values.plugins }),
+  });
+  process.stdout.write(`Chartbridge server: ${server.url}/?token=${server.token}\ngraphql: ${server.url}/graphql\ntoken: ${server.token}\nredis: ${redisUrl}\n`);
 
   let stopping = false;
   const stop = async () => {
