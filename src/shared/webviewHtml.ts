@@ -60,6 +60,7 @@ body { font: 12px/1.4 var(--vscode-font-family, system-ui, sans-serif); backgrou
 #app { display: flex; flex-direction: column; height: 100%; }
 .cb-toolbar { display: flex; gap: 6px; align-items: center; padding: 4px 6px; border-bottom: 1px solid var(--cb-border); flex-wrap: wrap; }
 .cb-toolbar select, .cb-toolbar button { font: inherit; color: var(--cb-fg); background: var(--cb-input-bg); border: 1px solid var(--cb-border); padding: 1px 6px; }
+.cb-credit { margin-left: auto; color: var(--cb-fg); opacity: 0.6; }
 .cb-banner { padding: 4px 8px; background: var(--cb-error-bg); color: var(--cb-error-fg); }
 .cb-banner[hidden] { display: none; }
 .cb-main { flex: 1; display: flex; min-height: 0; }

@@ -1,0 +1,256 @@
+/**
+ * The panel: toolbar (run picker, time zone, exports, results), connection banner, the chart of the
+ * selected run with its legend, and the side panel (results, plugins). Wires the host's commands,
+ * the GraphQL subscriptions and the theme to the parts.
+ */
+import type { Client } from "graphql-ws";
+import type { HostToWebview, ThemeKind, TimeZoneSetting, WebviewConfig } from "../shared/webviewProtocol.js";
+import { Api, type PluginBuild, type RunDetail } from "./client.js";
+import { ChartView } from "./chartView.js";
+import { el } from "./dom.js";
+import { exportCsv, exportPng } from "./exporter.js";
+import type { Host } from "./host.js";
+import { Legend } from "./legend.js";
+import { PluginHost } from "./pluginHost.js";
+import { renderResults } from "./results.js";
+import { applyPageTheme, readTheme, watchTheme, type Theme } from "./theme.js";
+import { createGraphqlClient, type ConnectionStatus } from "./transport.js";
+
+/** While a run is live, its series' rejected/stale counts are re-read this often. */
+const STATS_POLL_MS = 2000;
+
+export class App {
+  readonly api: Api;
+  private readonly client: Client;
+  connection: ConnectionStatus = "connecting";
+  private everConnected = false;
+  zone: TimeZoneSetting;
+  private forcedTheme: ThemeKind | undefined;
+  private theme: Theme;
+  view: ChartView | null = null;
+  legend: Legend | null = null;
+  plugins: PluginHost | null = null;
+  private readonly builds = new Map<string, PluginBuild>();
+  private runCleanup: (() => void)[] = [];
+  /** Bumped per showRun, so a slow load of a run the user already left is dropped. */
+  private showing = 0;
+  lastError: string | null = null;
+
+  private readonly dom = {
+    runs: el("select", "cb-runs"),
+    zone: el("select", "cb-zone"),
+    png: el("button", "cb-png", "PNG"),
+    csvSeries: el("select", "cb-csv-series"),
+    csv: el("button", "cb-csv", "CSV"),
+    side: el("button", "cb-side-toggle", "Results"),
+    banner: el("div", "cb-banner"),
+    chart: el("div", "cb-chart"),
+    panel: el("div", "cb-side"),
+    results: el("div", "cb-results"),
+    pluginList: el("div", "cb-plugins"),
+  };
+
+  constructor(private readonly config: WebviewConfig, private readonly host: Host) {
+    this.zone = config.timeZone ?? "utc";
+    this.theme = readTheme();
+    this.buildDom();
+    this.applyTheme();
+    watchTheme(() => this.applyTheme());
+    this.listen();
+    this.client = createGraphqlClient(config.transport, host, (s) => this.onConnection(s));
+    this.api = new Api(this.client);
+  }
+
+  async start(): Promise<void> {
+    this.client.on("error", () => {});
+    this.api.plugins((build) => {
+      this.builds.set(build.name, build);
+      this.plugins?.announce(build);
+    }, (m) => this.showError(`plugins: ${m}`));
+    this.api.runEvents(null, (e) => {
+      if (e.type === "start" || e.type === "delete") void this.refreshRuns();
+    }, (m) => this.showError(`run list: ${m}`));
+    this.host.post("ready", {});
+    await this.refreshRuns();
+  }
+
+  private buildDom(): void {
+    const app = document.getElementById("app") ?? document.body;
+    const d = this.dom;
+    for (const zone of ["utc", "local"] as const) d.zone.append(new Option(zone === "utc" ? "UTC" : "Local time", zone, false, zone === this.zone));
+    d.runs.title = "Run";
+    d.runs.addEventListener("change", () => void this.showRun(d.runs.value));
+    d.zone.addEventListener("change", () => this.host.dispatchLocal({ type: "setTimeZone", payload: { zone: d.zone.value as TimeZoneSetting } }));
+    d.png.addEventListener("click", () => this.host.dispatchLocal({ type: "exportPng", payload: {} }));
+    d.csv.addEventListener("click", () => this.host.dispatchLocal({ type: "exportCsv", payload: { series: d.csvSeries.value } }));
+    d.side.addEventListener("click", () => (d.panel.hidden = !d.panel.hidden));
+    d.banner.hidden = true;
+    d.banner.setAttribute("role", "status");
+    d.panel.hidden = true;
+    d.panel.append(d.results, d.pluginList);
+    const toolbar = el("div", "cb-toolbar");
+    // lightweight-charts' attribution (its NOTICE asks for a link to TradingView on the page).
+    const credit = el("a", "cb-credit", "Charts by TradingView");
+    credit.href = "https://www.tradingview.com/";
+    credit.target = "_blank";
+    credit.rel = "noopener";
+    toolbar.append(d.runs, d.zone, d.png, d.csvSeries, d.csv, d.side, credit);
+    const main = el("div", "cb-main");
+    main.append(d.chart, d.panel);
+    app.append(toolbar, d.banner, main);
+  }
+
+  private listen(): void {
+    const on = <K extends keyof HostToWebview>(type: K, handler: (p: HostToWebview[K]) => void) => this.host.on(type, handler);
+    on("selectRun", ({ run }) => void this.showRun(run));
+    on("toggleSeries", ({ series, visible }) => this.setVisible(series, visible ?? !(this.view?.entries.get(series)?.visible ?? true)));
+    on("revealSeries", ({ series }) => {
+      this.setVisible(series, true);
+      this.legend?.flash(series);
+    });
+    on("focusSeries", ({ series }) => {
+      const view = this.view;
+      if (view === null) return;
+      const target = series === null ? undefined : view.entries.get(series)?.meta.target ?? undefined;
+      for (const id of view.entries.keys()) this.setVisible(id, series === null || id === series || id === target);
+    });
+    on("setTheme", ({ kind }) => {
+      this.forcedTheme = kind;
+      this.applyTheme();
+    });
+    on("setTimeZone", ({ zone }) => {
+      this.zone = zone;
+      this.dom.zone.value = zone;
+      this.view?.setZone(zone);
+      this.renderSide();
+    });
+    on("exportPng", () => {
+      if (this.view) exportPng(this.view, this.host).catch((err) => this.showError(String(err)));
+    });
+    on("exportCsv", ({ series }) => {
+      if (this.view) exportCsv(this.view, this.host, series, this.zone).catch((err) => this.showError(String(err)));
+    });
+  }
+
+  private setVisible(id: string, visible: boolean): void {
+    this.view?.setVisible(id, visible);
+    this.legend?.refresh();
+  }
+
+  private applyTheme(): void {
+    this.theme = readTheme(this.forcedTheme);
+    applyPageTheme(this.theme);
+    this.view?.applyTheme(this.theme);
+    this.legend?.refresh();
+  }
+
+  private onConnection(status: ConnectionStatus): void {
+    const wasLost = this.connection === "lost";
+    this.connection = status;
+    if (status === "connected") {
+      // After a reconnect the subscriptions restart from where the chart stands, not where they began.
+      if (wasLost && this.everConnected && this.view) void this.showRun(this.view.run.id, true);
+      this.everConnected = true;
+    }
+    this.renderBanner();
+  }
+
+  private showError(message: string): void {
+    this.lastError = message;
+    console.error(message);
+    this.renderBanner();
+  }
+
+  private renderBanner(): void {
+    const lost = this.connection === "lost" || (this.connection === "connecting" && this.everConnected);
+    const text = lost ? "Connection to the Chartbridge server lost. Reconnecting…" : this.lastError;
+    this.dom.banner.hidden = text === null;
+    this.dom.banner.textContent = text ?? "";
+    this.dom.banner.dataset.kind = lost ? "connection" : "error";
+  }
+
+  async refreshRuns(): Promise<void> {
+    const runs = await this.api.runs();
+    const current = this.view?.run.id ?? this.config.run;
+    this.dom.runs.replaceChildren(...runs.map((r) => new Option(`${r.id} (${r.strategy}, ${r.status})`, r.id)));
+    const pick = runs.find((r) => r.id === current)?.id ?? runs[0]?.id;
+    if (pick === undefined) {
+      this.dom.runs.append(new Option("no runs yet", ""));
+      return;
+    }
+    this.dom.runs.value = pick;
+    if (this.view?.run.id !== pick) await this.showRun(pick);
+  }
+
+  /** Shows a run; `keepZoom` reloads it in place (new series, reconnect). */
+  async showRun(id: string, keepZoom = false): Promise<void> {
+    const ticket = ++this.showing;
+    const window = keepZoom ? this.view?.visibleWindow() ?? null : null;
+    const run = await this.api.run(id);
+    if (ticket !== this.showing) return;
+    this.closeRun();
+    if (run === null) {
+      this.showError(`run ${id} no longer exists`);
+      return;
+    }
+    this.lastError = null;
+    this.renderBanner();
+    const view = new ChartView(this.dom.chart, this.api, run, this.theme, this.zone, {
+      data: (seriesId) => {
+        this.plugins?.notifyData(seriesId);
+        this.legend?.refresh();
+      },
+      refetched: () => {},
+      error: (message) => this.showError(message),
+    });
+    this.view = view;
+    this.legend = new Legend(view, {
+      toggle: (series) => this.host.dispatchLocal({ type: "toggleSeries", payload: { series } }),
+      revealSource: (source) => this.host.post("revealSource", source),
+    });
+    this.dom.chart.append(this.legend.root);
+    this.dom.csvSeries.replaceChildren(...run.series.map((s) => new Option(s.title || s.id, s.id)));
+    this.renderSide(run);
+    await view.load();
+    if (ticket !== this.showing) return;
+    if (window !== null) view.setVisibleWindow(window);
+    // Plugins start on a loaded chart, so their first ctx.data() is the run, not nothing.
+    this.plugins = new PluginHost(view, run.plugins, this.config.pluginsAllowed ?? true, () => this.plugins?.render(this.dom.pluginList));
+    for (const build of this.builds.values()) this.plugins.announce(build);
+    this.followRun(run);
+  }
+
+  private followRun(run: RunDetail): void {
+    this.runCleanup.push(
+      this.api.runEvents(run.id, (event) => {
+        this.plugins?.onRunEvent(event);
+        if (event.type === "series") void this.showRun(run.id, true);
+        if (event.type === "results" || event.type === "end") void this.api.run(run.id).then((r) => r && this.renderSide(r));
+      }, (m) => this.showError(`run events: ${m}`)),
+    );
+    const poll = setInterval(() => {
+      if (this.connection !== "connected") return;
+      this.api.seriesState(run.id).then((s) => this.legend?.updateMeta(s), () => {});
+    }, STATS_POLL_MS);
+    this.runCleanup.push(() => clearInterval(poll));
+  }
+
+  private closeRun(): void {
+    for (const stop of this.runCleanup.splice(0)) stop();
+    this.plugins?.dispose();
+    this.legend?.dispose();
+    this.view?.dispose();
+    this.plugins = null;
+    this.legend = null;
+    this.view = null;
+  }
+
+  private shownRun: RunDetail | null = null;
+
+  /** Results (of `run`, or of the run shown) and the plugin panel. */
+  private renderSide(run?: RunDetail): void {
+    if (run) this.shownRun = run;
+    renderResults(this.dom.results, this.shownRun?.results ?? null, this.zone, (fromUs, toUs) => this.view?.setVisibleWindow({ fromUs, toUs }));
+    this.plugins?.render(this.dom.pluginList);
+  }
+}

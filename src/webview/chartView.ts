@@ -1,0 +1,487 @@
+/**
+ * One run on one lightweight-charts chart: series per registry entry in their panes, markers on
+ * their target series, data by level of detail (lod.ts) and live batches applied once per
+ * animation frame. Keyed by microseconds (time.ts).
+ */
+import {
+  AreaSeries,
+  BarSeries,
+  BaselineSeries,
+  CandlestickSeries,
+  ColorType,
+  createChartEx,
+  createSeriesMarkers,
+  HistogramSeries,
+  LineSeries,
+  type IChartApiBase,
+  type ISeriesApi,
+  type ISeriesMarkersPluginApi,
+  type SeriesDefinition,
+  type SeriesMarker,
+  type SeriesType,
+} from "lightweight-charts";
+import type { Marker, MarkerPoints, OhlcPoints, Points, SeriesKind, ValuePoints } from "../shared/protocol.js";
+import type { Api, BatchReply, RangeReply, RunDetail, SeriesMeta } from "./client.js";
+import { compareStreamIds, liveSlot, needsRefetch, wholeRun, windowFor, type FetchWindow, type Held, type TimeWindow } from "./lod.js";
+import type { Theme } from "./theme.js";
+import { MicrosScale, type Micros } from "./time.js";
+
+export type Chart = IChartApiBase<Micros>;
+export type AnySeries = ISeriesApi<SeriesType, Micros>;
+
+export interface BarPoint {
+  time: Micros;
+  open: number;
+  high: number;
+  low: number;
+  close: number;
+}
+export interface ValuePoint {
+  time: Micros;
+  value: number;
+}
+export type ChartPoint = BarPoint | ValuePoint;
+
+export interface HeldMarker {
+  t: Micros;
+  y: number | null;
+  m: Marker;
+}
+
+export interface SeriesEntry {
+  meta: SeriesMeta;
+  /** Null for marker series: they draw on their target's series. */
+  api: AnySeries | null;
+  /** The points the chart holds (the fetched window, plus the live tail). */
+  data: ChartPoint[];
+  markers: HeldMarker[];
+  /** Bucket width of the held data (0: raw points). */
+  bucketUs: number;
+  /** Time of the last point applied, for dropping replayed or late points. */
+  lastRawUs: Micros | null;
+  /** Stream ID the held data and applied live batches reach; live batches continue after it. */
+  liveAfter: string | null;
+  visible: boolean;
+}
+
+const DEFINITIONS: Record<Exclude<SeriesKind, "marker">, SeriesDefinition<SeriesType>> = {
+  candlestick: CandlestickSeries,
+  bar: BarSeries,
+  line: LineSeries,
+  area: AreaSeries,
+  baseline: BaselineSeries,
+  histogram: HistogramSeries,
+};
+
+const LINE_KINDS = new Set<SeriesKind>(["line", "area", "baseline"]);
+
+/** Held points above which `update()` per point costs more than one `setData`. */
+const MAX_UPDATES_PER_FRAME = 8;
+const REFETCH_DEBOUNCE_MS = 120;
+
+export interface ChartViewEvents {
+  /** A series' held data changed (refetch or live). */
+  data(seriesId: string): void;
+  /** A range refetch was applied. */
+  refetched(): void;
+  error(message: string): void;
+}
+
+export class ChartView {
+  readonly chart: Chart;
+  readonly scale: MicrosScale;
+  readonly entries = new Map<string, SeriesEntry>();
+  private readonly panes = new Map<string, number>();
+  private readonly markerApis = new Map<AnySeries, ISeriesMarkersPluginApi<Micros>>();
+  private held: Held | null = null;
+  private extent: TimeWindow | null = null;
+  /** Generation of the newest range request; older answers are discarded. */
+  private generation = 0;
+  /** Live batches received while a range request was in flight, replayed after its answer. */
+  private inflightLive: BatchReply[] | null = null;
+  private pendingLive: BatchReply[] = [];
+  private frame = 0;
+  private refetchTimer: ReturnType<typeof setTimeout> | undefined;
+  private unsubscribers: (() => void)[] = [];
+  private disposed = false;
+  /** Range requests made, for the test hook and benchmarks. */
+  fetches = 0;
+  /** performance.now() of the first frame drawn with data (benchmarks: time to first paint). */
+  firstPaintMs: number | null = null;
+
+  constructor(
+    container: HTMLElement,
+    private readonly api: Api,
+    readonly run: RunDetail,
+    private theme: Theme,
+    zone: "utc" | "local",
+    private readonly events: ChartViewEvents,
+  ) {
+    this.scale = new MicrosScale(zone);
+    this.chart = createChartEx<Micros, MicrosScale>(container, this.scale, {
+      autoSize: true,
+      // The built-in logo injects a <style> without our nonce, which the CSP blocks; the toolbar
+      // carries the attribution link instead (app.ts).
+      layout: { attributionLogo: false },
+      // Zoomed out, the chart holds ~6 points per pixel before it asks for coarser buckets.
+      timeScale: { minBarSpacing: 0.05, rightOffset: 2 },
+    });
+    this.applyTheme(theme);
+    for (const meta of run.series) this.addEntry(meta);
+    this.chart.timeScale().subscribeVisibleTimeRangeChange(this.onRangeChange);
+  }
+
+  /** Loads the whole run at screen resolution, then follows it live. */
+  async load(): Promise<void> {
+    await this.fetch(wholeRun(this.widthPx()), true);
+    if (this.disposed) return;
+    for (const [id, entry] of this.entries) {
+      this.unsubscribers.push(this.api.batches(this.run.id, id, entry.liveAfter ?? "0-0", (b) => this.onBatch(b), (m) => this.events.error(`${id}: ${m}`)));
+    }
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    cancelAnimationFrame(this.frame);
+    clearTimeout(this.refetchTimer);
+    for (const stop of this.unsubscribers) stop();
+    this.chart.timeScale().unsubscribeVisibleTimeRangeChange(this.onRangeChange);
+    this.chart.remove();
+  }
+
+  widthPx(): number {
+    return Math.max(100, this.chart.timeScale().width() || this.chart.chartElement().clientWidth);
+  }
+
+  /**
+   * The visible time range. lightweight-charts clamps it to the first and last bar it holds, so
+   * past them (zoomed out or scrolled beyond the held window) it is extended at the held bars'
+   * average spacing: that is what makes such a view ask for more data.
+   */
+  visibleWindow(): TimeWindow | null {
+    const ts = this.chart.timeScale();
+    const r = ts.getVisibleRange();
+    const logical = ts.getVisibleLogicalRange();
+    if (r === null || logical === null) return null;
+    const i0 = ts.timeToIndex(r.from, true) ?? 0;
+    const i1 = ts.timeToIndex(r.to, true) ?? 0;
+    const step = i1 > i0 ? (r.to - r.from) / (i1 - i0) : 0;
+    return { fromUs: r.from - Math.max(0, i0 - logical.from) * step, toUs: r.to + Math.max(0, logical.to - i1) * step };
+  }
+
+  setVisibleWindow(w: TimeWindow): void {
+    this.chart.timeScale().setVisibleRange({ from: w.fromUs, to: w.toUs });
+  }
+
+  /** Runs `change` (which may add or remove series) without moving the view. */
+  keepingZoom(change: () => void): void {
+    const w = this.visibleWindow();
+    change();
+    if (w !== null) this.setVisibleWindow(w);
+  }
+
+  heldWindow(): Held | null {
+    return this.held;
+  }
+
+  paneIndex(name: string): number {
+    let index = this.panes.get(name);
+    if (index === undefined) {
+      // "main" is always the first pane; others follow in order of appearance.
+      index = name === "main" ? 0 : Math.max(1, this.panes.size + (this.panes.has("main") ? 0 : 1));
+      this.panes.set(name, index);
+    }
+    return index;
+  }
+
+  applyTheme(theme: Theme): void {
+    this.theme = theme;
+    this.chart.applyOptions({
+      layout: { background: { type: ColorType.Solid, color: theme.background }, textColor: theme.foreground, panes: { separatorColor: theme.border } },
+      grid: { vertLines: { color: theme.grid }, horzLines: { color: theme.grid } },
+      timeScale: { borderColor: theme.border },
+      rightPriceScale: { borderColor: theme.border },
+      crosshair: { vertLine: { labelBackgroundColor: theme.accent }, horzLine: { labelBackgroundColor: theme.accent } },
+    });
+    let i = 0;
+    for (const entry of this.entries.values()) {
+      if (entry.api !== null) entry.api.applyOptions(this.colourOptions(entry.meta, i++));
+    }
+    this.renderAllMarkers();
+  }
+
+  setZone(zone: "utc" | "local"): void {
+    this.scale.zone = zone;
+    // Labels are recomputed on the next layout; a no-op option change asks for one.
+    this.chart.applyOptions({});
+  }
+
+  setVisible(id: string, visible: boolean): void {
+    const entry = this.entries.get(id);
+    if (entry === undefined) return;
+    entry.visible = visible;
+    if (entry.api !== null) entry.api.applyOptions({ visible });
+    else this.renderMarkers(this.targetOf(entry));
+  }
+
+  /** The series a marker series draws on: its registry target, else the first price series. */
+  targetOf(entry: SeriesEntry): AnySeries | null {
+    const byId = entry.meta.target ? this.entries.get(entry.meta.target)?.api : undefined;
+    if (byId) return byId;
+    const all = [...this.entries.values()].filter((e) => e.api !== null);
+    return (all.find((e) => e.meta.kind === "candlestick" || e.meta.kind === "bar") ?? all[0])?.api ?? null;
+  }
+
+  /** Points of a series inside the visible range. */
+  visiblePoints(id: string): ChartPoint[] {
+    const w = this.visibleWindow();
+    return w === null ? [] : (this.entries.get(id)?.data ?? []).filter((p) => p.time >= w.fromUs && p.time <= w.toUs);
+  }
+
+  /** Markers of a marker series inside the visible range. */
+  visibleMarkers(id: string): HeldMarker[] {
+    const w = this.visibleWindow();
+    return w === null ? [] : (this.entries.get(id)?.markers ?? []).filter((m) => m.t >= w.fromUs && m.t <= w.toUs);
+  }
+
+  private addEntry(meta: SeriesMeta): void {
+    const entry: SeriesEntry = { meta, api: null, data: [], markers: [], bucketUs: 0, lastRawUs: null, liveAfter: null, visible: true };
+    if (meta.kind !== "marker") {
+      const { priceLines, ...options } = meta.options as { priceLines?: unknown };
+      const api = this.chart.addSeries(DEFINITIONS[meta.kind], { title: "", ...this.colourOptions(meta, this.entries.size), ...options }, this.paneIndex(meta.pane));
+      // Registry options may carry `priceLines`: [{ price, title?, color?, lineStyle? }].
+      if (Array.isArray(priceLines)) for (const line of priceLines) api.createPriceLine(line);
+      entry.api = api;
+    }
+    this.entries.set(meta.id, entry);
+    if (this.panes.size > 1) this.chart.panes()[0]?.setStretchFactor(3);
+  }
+
+  private colourOptions(meta: SeriesMeta, index: number): Record<string, unknown> {
+    const colour = meta.color ?? this.theme.palette[index % this.theme.palette.length];
+    switch (meta.kind) {
+      case "candlestick":
+        return { upColor: this.theme.up, downColor: this.theme.down, borderUpColor: this.theme.up, borderDownColor: this.theme.down, wickUpColor: this.theme.up, wickDownColor: this.theme.down };
+      case "bar":
+        return { upColor: this.theme.up, downColor: this.theme.down };
+      case "area":
+        return { lineColor: colour, topColor: `${colour}66`, bottomColor: `${colour}08` };
+      case "baseline":
+        return { topLineColor: this.theme.up, bottomLineColor: this.theme.down };
+      default:
+        return { color: colour };
+    }
+  }
+
+  private readonly onRangeChange = () => {
+    clearTimeout(this.refetchTimer);
+    this.refetchTimer = setTimeout(() => this.maybeRefetch(), REFETCH_DEBOUNCE_MS);
+  };
+
+  private maybeRefetch(force = false): void {
+    const visible = this.visibleWindow();
+    if (this.disposed || this.held === null || this.extent === null || visible === null) return;
+    if (!force && !needsRefetch(this.held, visible, this.widthPx())) return;
+    void this.fetch(windowFor(visible, this.extent, this.widthPx()), false);
+  }
+
+  /** Fetches a window for every series (same window and resolution, so bucket times align). */
+  private async fetch(window: FetchWindow, first: boolean): Promise<void> {
+    const generation = ++this.generation;
+    this.inflightLive = [];
+    this.fetches++;
+    const ids = [...this.entries.keys()];
+    let replies: RangeReply[];
+    try {
+      replies = await Promise.all(ids.map((id) => this.api.range(this.run.id, id, window.fromUs, window.toUs, window.maxPoints)));
+    } catch (err) {
+      if (generation === this.generation) this.events.error(`loading the chart: ${err instanceof Error ? err.message : String(err)}`);
+      return;
+    }
+    // A newer request (the user kept zooming) or a closed view: this answer is stale.
+    if (generation !== this.generation || this.disposed) return;
+    const replay = this.inflightLive ?? [];
+    this.inflightLive = null;
+    const visible = first ? null : this.visibleWindow();
+    this.held = { ...window, bucketUs: Math.max(0, ...replies.map((r) => r.bucketUs)) };
+    ids.forEach((id, i) => this.applyRange(id, replies[i]));
+    this.updateExtent();
+    for (const entry of this.entries.values()) if (entry.api !== null) this.renderMarkers(entry.api);
+    if (first) {
+      this.chart.timeScale().fitContent();
+      requestAnimationFrame(() => (this.firstPaintMs = performance.now()));
+    }
+    else if (visible !== null) this.setVisibleWindow(visible);
+    // Live batches that raced this answer: those past its lastId are applied again on the new data.
+    this.pendingLive.push(...replay);
+    if (this.pendingLive.length > 0) this.scheduleFrame();
+    for (const id of ids) this.events.data(id);
+    this.events.refetched();
+  }
+
+  private applyRange(id: string, reply: RangeReply): void {
+    const entry = this.entries.get(id) as SeriesEntry;
+    entry.bucketUs = reply.bucketUs;
+    entry.liveAfter = reply.lastId;
+    const t = reply.points.t;
+    // Decimated times may sit half a bucket after the last raw point: keep the bucket start.
+    const last = t.length > 0 ? t[t.length - 1] : null;
+    if (last !== null) entry.lastRawUs = reply.bucketUs > 0 ? Math.floor(last / reply.bucketUs) * reply.bucketUs : last;
+    if (entry.meta.kind === "marker") {
+      entry.markers = heldMarkers(reply.points as MarkerPoints);
+      return;
+    }
+    entry.data = toChartPoints(reply.points);
+    // Decimated lines are min/max zigzags: hairlines draw them ~6x faster than lightweight-charts'
+    // default width 3 in a software-rastered webview (measured: 7 -> 42 fps on a 1M-bar tail).
+    if (LINE_KINDS.has(entry.meta.kind) && entry.meta.options.lineWidth === undefined) entry.api?.applyOptions({ lineWidth: reply.bucketUs > 0 ? 1 : 2 });
+    entry.api?.setData(entry.data);
+  }
+
+  private updateExtent(): void {
+    let from = Infinity;
+    let to = -Infinity;
+    for (const e of this.entries.values()) {
+      const first = e.meta.firstTimeUs ?? (e.data[0]?.time ?? e.markers[0]?.t);
+      const last = e.lastRawUs;
+      if (first !== undefined && first !== null) from = Math.min(from, first);
+      if (last !== null) to = Math.max(to, last);
+    }
+    this.extent = Number.isFinite(from) && Number.isFinite(to) ? { fromUs: from, toUs: to } : null;
+  }
+
+  private onBatch(batch: BatchReply): void {
+    this.inflightLive?.push(batch);
+    this.pendingLive.push(batch);
+    this.scheduleFrame();
+  }
+
+  private scheduleFrame(): void {
+    if (this.frame === 0) this.frame = requestAnimationFrame(this.applyLive);
+  }
+
+  /** Applies every batch that arrived since the last frame: one chart update per frame. */
+  private readonly applyLive = () => {
+    this.frame = 0;
+    const batches = this.pendingLive;
+    this.pendingLive = [];
+    const touched = new Map<string, number>();
+    for (const batch of batches) {
+      const entry = this.entries.get(batch.series);
+      // Already in the held data (a replayed batch, or one that raced a range answer): skip it.
+      if (entry === undefined || (entry.liveAfter !== null && compareStreamIds(batch.lastId, entry.liveAfter) <= 0)) continue;
+      entry.liveAfter = batch.lastId;
+      const firstChanged = this.mergeLive(entry, batch.points);
+      if (firstChanged !== null) touched.set(batch.series, Math.min(touched.get(batch.series) ?? Infinity, firstChanged));
+    }
+    let tooMany = false;
+    for (const [id, firstChanged] of touched) {
+      const entry = this.entries.get(id) as SeriesEntry;
+      if (entry.api === null) {
+        this.renderMarkers(this.targetOf(entry));
+      } else if (entry.data.length - firstChanged <= MAX_UPDATES_PER_FRAME) {
+        for (let i = firstChanged; i < entry.data.length; i++) entry.api.update(entry.data[i]);
+      } else {
+        entry.api.setData(entry.data);
+      }
+      if (this.held !== null && entry.data.length > 2 * this.held.maxPoints) tooMany = true;
+      this.events.data(id);
+    }
+    this.updateExtent();
+    // The tail grew past the budget (e.g. raw ticks streaming in): ask for coarser buckets.
+    if (tooMany) this.maybeRefetch(true);
+  };
+
+  /** Merges live points into the held data; returns the first changed index, or null. */
+  private mergeLive(entry: SeriesEntry, points: Points): number | null {
+    const held = this.held;
+    let firstChanged: number | null = null;
+    for (let i = 0; i < points.t.length; i++) {
+      const t = points.t[i];
+      if (entry.lastRawUs !== null && t < entry.lastRawUs) continue;
+      entry.lastRawUs = t;
+      // Past the end of a window scrolled into history: the next refetch brings it.
+      if (held !== null && held.toUs !== null && t > held.toUs) continue;
+      if (entry.meta.kind === "marker") {
+        const p = points as MarkerPoints;
+        entry.markers.push({ t, y: p.y[i], m: p.m[i] });
+        firstChanged = 0;
+        continue;
+      }
+      const last = entry.data[entry.data.length - 1] as ChartPoint | undefined;
+      const slot = liveSlot(t, entry.bucketUs, last?.time ?? null);
+      const merged = mergePoint(entry.meta.kind, last?.time === slot ? last : undefined, slot, points, i, entry.bucketUs > 0);
+      if (last?.time === slot) entry.data[entry.data.length - 1] = merged;
+      else entry.data.push(merged);
+      const index = entry.data.length - 1;
+      firstChanged = firstChanged === null ? index : Math.min(firstChanged, index);
+    }
+    return firstChanged;
+  }
+
+  private renderAllMarkers(): void {
+    for (const entry of this.entries.values()) if (entry.api !== null) this.renderMarkers(entry.api);
+  }
+
+  /** Sets the markers of every visible marker series that targets `target`. */
+  private renderMarkers(target: AnySeries | null): void {
+    if (target === null) return;
+    const markers: SeriesMarker<Micros>[] = [];
+    for (const entry of this.entries.values()) {
+      if (entry.meta.kind !== "marker" || !entry.visible || this.targetOf(entry) !== target) continue;
+      for (const m of entry.markers) markers.push(this.toLwcMarker(m));
+    }
+    let plugin = this.markerApis.get(target);
+    if (plugin === undefined) {
+      if (markers.length === 0) return;
+      plugin = createSeriesMarkers(target, []);
+      this.markerApis.set(target, plugin);
+    }
+    markers.sort((a, b) => a.time - b.time);
+    plugin.setMarkers(markers);
+  }
+
+  private toLwcMarker({ t, y, m }: HeldMarker): SeriesMarker<Micros> {
+    const buy = m.side === "buy";
+    const sell = m.side === "sell";
+    const atPrice = m.position?.startsWith("atPrice") === true;
+    const base = {
+      time: t,
+      shape: m.shape ?? (buy ? "arrowUp" : sell ? "arrowDown" : "circle"),
+      color: m.color ?? (buy ? this.theme.up : sell ? this.theme.down : this.theme.accent),
+      text: m.text,
+    } as const;
+    // A price position needs a price; a marker without one (NaN) sits by its side instead.
+    if (atPrice && y !== null) return { ...base, position: m.position as "atPriceTop" | "atPriceBottom" | "atPriceMiddle", price: y };
+    const position = m.position && !atPrice ? (m.position as "aboveBar" | "belowBar" | "inBar") : buy ? "belowBar" : "aboveBar";
+    return { ...base, position };
+  }
+}
+
+function heldMarkers(p: MarkerPoints): HeldMarker[] {
+  return p.t.map((t, i) => ({ t, y: p.y[i], m: p.m[i] }));
+}
+
+export function toChartPoints(points: Points): ChartPoint[] {
+  if ("o" in points) {
+    const p = points as OhlcPoints;
+    return p.t.map((time, i) => ({ time, open: p.o[i], high: p.h[i], low: p.l[i], close: p.c[i] }));
+  }
+  const p = points as ValuePoints;
+  return p.t.map((time, i) => ({ time, value: p.y[i] }));
+}
+
+/** One live point merged into the held point of its slot (or a new point when `last` is undefined). */
+function mergePoint(kind: SeriesKind, last: ChartPoint | undefined, time: Micros, points: Points, i: number, decimated: boolean): ChartPoint {
+  if ("o" in points) {
+    const p = points as OhlcPoints;
+    const bar = last as BarPoint | undefined;
+    if (bar === undefined || !decimated) return { time, open: p.o[i], high: p.h[i], low: p.l[i], close: p.c[i] };
+    return { time, open: bar.open, high: Math.max(bar.high, p.h[i]), low: Math.min(bar.low, p.l[i]), close: p.c[i] };
+  }
+  const y = (points as ValuePoints).y[i];
+  const prev = last as ValuePoint | undefined;
+  // A decimated histogram keeps each bucket's peak (as the server does); lines show the latest value.
+  if (kind === "histogram" && decimated && prev !== undefined && Math.abs(prev.value) > Math.abs(y)) return prev;
+  return { time, value: y };
+}

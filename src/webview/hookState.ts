@@ -1,0 +1,29 @@
+/** The shape `window.__chartbridge.state()` returns (testHook.ts); DOM-free so node tests can import it. */
+import type { Held, TimeWindow } from "./lod.js";
+
+export interface HookState {
+  connection: string;
+  banner: string | null;
+  run: string | null;
+  /** Range requests made by the current view. */
+  fetches: number;
+  /** Milliseconds from navigation start to the first frame drawn with data. */
+  firstPaintMs: number | null;
+  held: Held | null;
+  visible: TimeWindow | null;
+  panes: number;
+  series: {
+    id: string;
+    kind: string;
+    pane: number;
+    visible: boolean;
+    /** Points in the lightweight-charts series (markers: markers held). */
+    points: number;
+    firstUs: number | null;
+    lastUs: number | null;
+    bucketUs: number;
+    rejected: number;
+    priceLines: number;
+  }[];
+  plugins: { name: string; version: number; running: number | null; error: string | null; logs: string[] }[];
+}

@@ -1,0 +1,50 @@
+/**
+ * The bridge to the VS Code host, typed by src/shared/webviewProtocol.ts. In a plain browser tab
+ * there is no host: `post` is a no-op and messages only come from `dispatchLocal` (the UI itself).
+ */
+import type { HostMessage, HostToWebview, WebviewToHost } from "../shared/webviewProtocol.js";
+
+interface VsCodeApi {
+  postMessage(message: unknown): void;
+}
+declare function acquireVsCodeApi(): VsCodeApi;
+
+type Handler<K extends keyof HostToWebview> = (payload: HostToWebview[K]) => void;
+
+export class Host {
+  /** acquireVsCodeApi may be called once per page, so the bridge is a single instance. */
+  private readonly api: VsCodeApi | null = typeof acquireVsCodeApi === "function" ? acquireVsCodeApi() : null;
+  private readonly handlers = new Map<keyof HostToWebview, Set<(payload: never) => void>>();
+
+  constructor() {
+    window.addEventListener("message", (event: MessageEvent<unknown>) => {
+      // Only the host (our parent frame) speaks this protocol; ignore anything else posted to us.
+      if (this.api === null || !isHostMessage(event.data)) return;
+      this.dispatchLocal(event.data);
+    });
+  }
+
+  get inVsCode(): boolean {
+    return this.api !== null;
+  }
+
+  post<K extends keyof WebviewToHost>(type: K, payload: WebviewToHost[K]): void {
+    this.api?.postMessage({ type, payload });
+  }
+
+  on<K extends keyof HostToWebview>(type: K, handler: Handler<K>): () => void {
+    let set = this.handlers.get(type);
+    if (set === undefined) this.handlers.set(type, (set = new Set()));
+    set.add(handler as (payload: never) => void);
+    return () => set.delete(handler as (payload: never) => void);
+  }
+
+  /** Delivers a message as if the host had sent it (toolbar buttons reuse the host commands). */
+  dispatchLocal(message: HostMessage): void {
+    for (const handler of this.handlers.get(message.type) ?? []) (handler as (payload: unknown) => void)(message.payload);
+  }
+}
+
+function isHostMessage(data: unknown): data is HostMessage {
+  return typeof data === "object" && data !== null && typeof (data as { type?: unknown }).type === "string" && "payload" in data;
+}

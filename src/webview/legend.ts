@@ -1,0 +1,106 @@
+/**
+ * The legend: one row per series with a visibility swatch, its name (click: reveal the source line
+ * in the editor), its value under the crosshair (else its last value) and a badge when the server
+ * rejected entries of it (count + last reason).
+ */
+import type { MouseEventParams } from "lightweight-charts";
+import type { SeriesMeta } from "./client.js";
+import type { ChartPoint, ChartView } from "./chartView.js";
+import { el } from "./dom.js";
+import type { Micros } from "./time.js";
+
+export interface LegendActions {
+  toggle(id: string): void;
+  revealSource(source: { file: string; line: number }): void;
+}
+
+interface Row {
+  root: HTMLElement;
+  swatch: HTMLElement;
+  value: HTMLElement;
+  badge: HTMLElement;
+}
+
+export class Legend {
+  readonly root = el("div", "cb-legend");
+  private readonly rows = new Map<string, Row>();
+
+  constructor(private readonly view: ChartView, private readonly actions: LegendActions) {
+    for (const [id, entry] of view.entries) this.addRow(id, entry.meta);
+    view.chart.subscribeCrosshairMove(this.onCrosshair);
+    this.refresh();
+  }
+
+  dispose(): void {
+    this.view.chart.unsubscribeCrosshairMove(this.onCrosshair);
+    this.root.remove();
+  }
+
+  private addRow(id: string, meta: SeriesMeta): void {
+    const root = el("div", "cb-legend-row");
+    root.dataset.series = id;
+    const swatch = el("span", "cb-swatch");
+    swatch.title = "show / hide";
+    swatch.addEventListener("click", () => this.actions.toggle(id));
+    const name = el("span", "cb-name", meta.title || id);
+    name.title = meta.source ? `${meta.source.file}:${meta.source.line}` : id;
+    name.addEventListener("click", () => {
+      if (meta.source) this.actions.revealSource(meta.source);
+    });
+    const value = el("span", "cb-value");
+    const badge = el("span", "cb-badge");
+    root.append(swatch, name, value, badge);
+    this.root.append(root);
+    this.rows.set(id, { root, swatch, value, badge });
+  }
+
+  /** Re-reads colours, visibility, last values and rejected counts. */
+  refresh(): void {
+    for (const [id, row] of this.rows) {
+      const entry = this.view.entries.get(id);
+      if (entry === undefined) continue;
+      row.root.classList.toggle("cb-hidden", !entry.visible);
+      const options = entry.api?.options() as { color?: string; lineColor?: string; upColor?: string } | undefined;
+      row.swatch.style.background = options?.color ?? options?.lineColor ?? options?.upColor ?? "currentColor";
+      this.showValue(id, entry.data[entry.data.length - 1]);
+      const { rejected, lastError } = entry.meta;
+      row.badge.hidden = rejected === 0;
+      row.badge.textContent = rejected === 0 ? "" : `${rejected} rejected`;
+      row.badge.title = lastError ? `${lastError.code}: ${lastError.message} (entry ${lastError.entryId})` : "";
+    }
+  }
+
+  updateMeta(series: SeriesMeta[]): void {
+    for (const meta of series) {
+      const entry = this.view.entries.get(meta.id);
+      if (entry) Object.assign(entry.meta, { rejected: meta.rejected, stale: meta.stale, lastError: meta.lastError, count: meta.count });
+    }
+    this.refresh();
+  }
+
+  flash(id: string): void {
+    const row = this.rows.get(id);
+    if (row === undefined) return;
+    row.root.classList.add("cb-flash");
+    row.root.scrollIntoView({ block: "nearest" });
+    setTimeout(() => row.root.classList.remove("cb-flash"), 1500);
+  }
+
+  private readonly onCrosshair = (param: MouseEventParams<Micros>) => {
+    for (const [id, entry] of this.view.entries) {
+      if (entry.api === null) continue;
+      const point = param.time === undefined ? undefined : (param.seriesData.get(entry.api) as ChartPoint | undefined);
+      this.showValue(id, point ?? entry.data[entry.data.length - 1]);
+    }
+  };
+
+  private showValue(id: string, point: ChartPoint | undefined): void {
+    const row = this.rows.get(id);
+    const entry = this.view.entries.get(id);
+    if (row === undefined || entry?.api == null) return;
+    const f = (v: number) => entry.api?.priceFormatter().format(v) ?? String(v);
+    if (point === undefined) row.value.textContent = "";
+    else if ("open" in point) row.value.textContent = `O ${f(point.open)} H ${f(point.high)} L ${f(point.low)} C ${f(point.close)}`;
+    else if ("value" in point) row.value.textContent = f(point.value);
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * `window.__chartbridge`: a small read-only view of the chart state for tests and benchmarks
+ * (real Chromium drives the page; asserting on canvas pixels alone would say little). It reads
+ * lightweight-charts' own data (`series.data()`), not our copies, so a test sees what is drawn.
+ */
+import type { App } from "./app.js";
+import type { HookState } from "./hookState.js";
+
+export interface TestHook {
+  state(): HookState;
+  setVisibleRange(fromUs: number, toUs: number): void;
+}
+
+export function installTestHook(app: App): void {
+  const hook: TestHook = {
+    state: () => {
+      const view = app.view;
+      const banner = document.querySelector<HTMLElement>(".cb-banner");
+      return {
+        connection: app.connection,
+        banner: banner && !banner.hidden ? banner.textContent : null,
+        run: view?.run.id ?? null,
+        fetches: view?.fetches ?? 0,
+        firstPaintMs: view?.firstPaintMs ?? null,
+        held: view?.heldWindow() ?? null,
+        visible: view?.visibleWindow() ?? null,
+        panes: view?.chart.panes().length ?? 0,
+        series: [...(view?.entries.values() ?? [])].map((e) => {
+          const data = e.api?.data() ?? [];
+          const times = e.api ? data.map((p) => p.time as number) : e.markers.map((m) => m.t);
+          return {
+            id: e.meta.id,
+            kind: e.meta.kind,
+            pane: e.api?.getPane().paneIndex() ?? -1,
+            visible: e.visible,
+            points: times.length,
+            firstUs: times[0] ?? null,
+            lastUs: times[times.length - 1] ?? null,
+            bucketUs: e.bucketUs,
+            rejected: e.meta.rejected,
+            priceLines: e.api?.priceLines().length ?? 0,
+          };
+        }),
+        plugins: [...(app.plugins?.states.values() ?? [])].map((s) => ({
+          name: s.build.name,
+          version: s.build.version,
+          running: s.running?.version ?? null,
+          error: s.error,
+          logs: [...s.logs],
+        })),
+      };
+    },
+    setVisibleRange: (fromUs, toUs) => app.view?.setVisibleWindow({ fromUs, toUs }),
+  };
+  (window as unknown as { __chartbridge: TestHook }).__chartbridge = hook;
+}

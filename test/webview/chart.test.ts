@@ -1,0 +1,251 @@
+import { strict as assert } from "node:assert";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Browser } from "playwright-core";
+import { startServer } from "../../src/server/app.js";
+import { testRedis } from "../harness/rootHooks.js";
+import { lineFields, startTestServer, writeRun, xadd, type TestServer } from "../harness/server.js";
+import { buildBundle, launchBrowser, markerFields, ohlcFields, openChart, WEBVIEW_BUNDLE, type ChartPage, type Hooked } from "./browser.js";
+
+const T0 = 1_700_000_000_000_000_000n;
+const MIN = 60_000_000_000n;
+const at = (i: number) => T0 + BigInt(i) * MIN;
+const us = (i: number) => Number(at(i) / 1000n);
+const range = (n: number, from = 0) => Array.from({ length: n }, (_, i) => i + from);
+const XSS_TITLE = `<img src=x onerror="globalThis.__xss=1"><script>globalThis.__xss=2</script>`;
+
+describe("webview: the chart UI in headless Chromium against the real server", function () {
+  this.timeout(30_000);
+  let browser: Browser;
+  let t: TestServer;
+  let chart: ChartPage | null = null;
+  let pluginsDir: string;
+
+  before(async () => {
+    buildBundle();
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+  });
+  beforeEach(async () => {
+    pluginsDir = mkdtempSync(join(tmpdir(), "cb-webview-plugins-"));
+    t = await startTestServer({ webviewBundle: WEBVIEW_BUNDLE, pluginsDir });
+  });
+  afterEach(async () => {
+    if (chart) assert.deepEqual(chart.problems.filter((p) => !p.includes("WebSocket")), [], "console errors or CSP violations");
+    await chart?.page.close();
+    chart = null;
+    await t.close();
+    rmSync(pluginsDir, { recursive: true, force: true });
+  });
+
+  it("renders every series kind in its pane, with markers, price lines, and names as text", async () => {
+    await writeRun(t, "kinds", {
+      bars: { kind: "candlestick", title: XSS_TITLE, options: { priceLines: [{ price: 105, title: "target" }] } },
+      ohlc: { kind: "bar", pane: "bars" },
+      fast: { kind: "line" },
+      fill: { kind: "area", pane: "equity" },
+      base: { kind: "baseline", pane: "equity", options: { baseValue: { type: "price", price: 100 } } },
+      vol: { kind: "histogram", pane: "volume" },
+      fills: { kind: "marker", target: "bars" },
+    });
+    const n = 50;
+    const closes = range(n).map((i) => 100 + Math.sin(i / 5) * 5);
+    await xadd(t, t.keys.series("kinds", "bars"), ohlcFields(range(n).map(at), closes));
+    await xadd(t, t.keys.series("kinds", "ohlc"), ohlcFields(range(n).map(at), closes, "bar"));
+    for (const [id, kind] of [["fast", "line"], ["fill", "area"], ["base", "baseline"], ["vol", "histogram"]] as const) {
+      await xadd(t, t.keys.series("kinds", id), lineFields(range(n).map(at), closes.map((c, i) => c + i), kind));
+    }
+    await xadd(t, t.keys.series("kinds", "fills"), markerFields([at(5), at(20), at(30)], [101, Number.NaN, 99], [
+      { side: "buy", text: "<b>in</b>" },
+      { side: "sell", text: "out" },
+      { side: null, text: "note" },
+    ]));
+
+    chart = await openChart(browser, t.server);
+    const s = await chart.until((s) => s.series.length === 7 && s.series.every((x) => x.points === (x.kind === "marker" ? 3 : n)), "all series loaded");
+    assert.equal(s.run, "kinds");
+    // Panes in order of first appearance in the run's series list (the server sorts it by id).
+    assert.equal(s.panes, 4, "main, equity, bars, volume");
+    const byId = Object.fromEntries(s.series.map((x) => [x.id, x]));
+    assert.deepEqual(
+      Object.fromEntries(s.series.map((x) => [x.id, [x.kind, x.pane, x.firstUs, x.lastUs]])),
+      {
+        bars: ["candlestick", 0, us(0), us(n - 1)],
+        ohlc: ["bar", 2, us(0), us(n - 1)],
+        fast: ["line", 0, us(0), us(n - 1)],
+        fill: ["area", 1, us(0), us(n - 1)],
+        base: ["baseline", 1, us(0), us(n - 1)],
+        vol: ["histogram", 3, us(0), us(n - 1)],
+        fills: ["marker", -1, us(5), us(30)],
+      },
+    );
+    assert.equal(byId.bars.priceLines, 1);
+    assert.equal(byId.bars.bucketUs, 0, "50 points are not decimated");
+
+    // The hostile title is text in the legend: no element was created from it and nothing ran.
+    const legend = await chart.page.evaluate(() => {
+      const d = (globalThis as unknown as { document: { querySelector(s: string): { textContent: string; querySelectorAll(s: string): { length: number } } | null } }).document;
+      const row = d.querySelector('.cb-legend-row[data-series="bars"] .cb-name');
+      return { text: row?.textContent, elements: d.querySelector(".cb-legend")?.querySelectorAll("img, script, b").length, xss: (globalThis as unknown as { __xss?: number }).__xss ?? null };
+    });
+    assert.deepEqual(legend, { text: XSS_TITLE, elements: 0, xss: null });
+    await chart.screenshot("webview-kinds");
+  });
+
+  it("draws live points as they arrive, and keeps sub-second ticks apart", async () => {
+    await writeRun(t, "live", { price: { kind: "line" }, candles: { kind: "candlestick" }, ticks: { kind: "line", pane: "ticks" } });
+    await xadd(t, t.keys.series("live", "price"), lineFields(range(10).map(at), range(10)));
+    await xadd(t, t.keys.series("live", "candles"), ohlcFields(range(10).map(at), range(10).map((i) => 50 + i)));
+    // 100 ticks one microsecond apart: whole-second keys would collapse them into one bar.
+    const tickNs = (i: number) => at(0) + BigInt(i) * 1000n;
+    await xadd(t, t.keys.series("live", "ticks"), lineFields(range(100).map(tickNs), range(100)));
+
+    chart = await openChart(browser, t.server);
+    await chart.until((s) => s.series.find((x) => x.id === "price")?.points === 10, "history");
+    const ticks = (await chart.state()).series.find((x) => x.id === "ticks");
+    assert.deepEqual([ticks?.points, ticks?.firstUs, ticks?.lastUs], [100, us(0), us(0) + 99]);
+
+    await xadd(t, t.keys.series("live", "price"), lineFields(range(5, 10).map(at), range(5, 10)));
+    await xadd(t, t.keys.series("live", "candles"), ohlcFields([at(10), at(11)], [60, 61]));
+    const s = await chart.until((s) => s.series.find((x) => x.id === "price")?.points === 15 && s.series.find((x) => x.id === "candles")?.points === 12, "live points");
+    assert.equal(s.series.find((x) => x.id === "price")?.lastUs, us(14));
+    assert.equal(s.series.find((x) => x.id === "candles")?.lastUs, us(11));
+    const last = await chart.page.evaluate(() => {
+      const d = (globalThis as unknown as { document: { querySelector(s: string): { textContent: string } | null } }).document;
+      return d.querySelector('.cb-legend-row[data-series="price"] .cb-value')?.textContent;
+    });
+    assert.equal(last, "14.00", "the legend shows the last value");
+    await chart.screenshot("webview-live");
+  });
+
+  it("asks for the visible range at screen resolution, and refetches finer data on zoom", async () => {
+    const n = 20_000;
+    await writeRun(t, "big", { bars: { kind: "candlestick" }, mid: { kind: "line" } });
+    for (let from = 0; from < n; from += 5000) {
+      const idx = range(5000, from);
+      await xadd(t, t.keys.series("big", "bars"), ohlcFields(idx.map(at), idx.map((i) => 100 + Math.sin(i / 50) * 10)));
+      await xadd(t, t.keys.series("big", "mid"), lineFields(idx.map(at), idx.map((i) => 100 + Math.cos(i / 50) * 10)));
+    }
+    chart = await openChart(browser, t.server);
+    const first = await chart.until((s) => s.fetches === 1 && s.held !== null && s.series.every((x) => x.points > 0), "first load");
+    const width = first.held?.maxPoints ?? 0;
+    const bars = first.series.find((x) => x.id === "bars");
+    assert.ok(first.held !== null && first.held.fromUs === null && first.held.toUs === null, "the whole run first");
+    assert.ok(bars !== undefined && bars.bucketUs > 0 && bars.points <= width, `decimated to at most ${width} bars, got ${bars?.points}`);
+
+    // Zoom to 200 minutes: the held window (visible ± one width) is fetched raw.
+    await chart.page.evaluate(([from, to]) => (globalThis as unknown as Hooked).__chartbridge.setVisibleRange(from, to), [us(10_000), us(10_200)]);
+    const zoomed = await chart.until((s) => s.fetches === 2 && s.series.every((x) => x.bucketUs === 0), "refetch after zoom");
+    const held = zoomed.held;
+    assert.ok(held !== null && held.fromUs !== null && held.toUs !== null);
+    const expected = range(n).filter((i) => us(i) >= (held.fromUs ?? 0) && us(i) <= (held.toUs ?? 0));
+    for (const x of zoomed.series) {
+      assert.deepEqual([x.points, x.firstUs, x.lastUs], [expected.length, us(expected[0]), us(expected[expected.length - 1])], x.id);
+    }
+    assert.ok(expected.length >= 400 && expected.length <= 800, `about three visible widths held, got ${expected.length}`);
+    const visible = zoomed.visible;
+    // The first zoom snapped to the coarse bars then held; within one coarse bucket of the request.
+    const coarse = bars.bucketUs;
+    assert.ok(visible !== null && Math.abs(visible.fromUs - us(10_000)) <= coarse && Math.abs(visible.toUs - us(10_200)) <= coarse, `the view stayed: ${JSON.stringify(visible)}`);
+
+    // Scrolling inside the held window needs no request; zooming out with the wheel does.
+    await chart.page.mouse.move(600, 300);
+    for (let i = 0; i < 20; i++) await chart.page.mouse.wheel(0, 1000);
+    const out = await chart.until((s) => s.fetches >= 3, "refetch after wheel zoom-out");
+    assert.ok(out.series.every((x) => x.points <= (out.held?.maxPoints ?? 0) * 2), "never more than the budget");
+    await chart.screenshot("webview-zoom");
+  });
+
+  it("hot-reloads a plugin without a page reload, keeping the zoom; a broken one leaves the last good running", async () => {
+    await writeRun(t, "plug", { price: { kind: "line" } });
+    await xadd(t, t.keys.series("plug", "price"), lineFields(range(100).map(at), range(100)));
+    const file = join(pluginsDir, "band.js");
+    const plugin = (version: string, body = "") => `export default function setup(ctx) {
+      const s = ctx.addSeries(ctx.lwc.LineSeries, { color: "#ff00ff" }, "band");
+      ctx.onData("price", (points) => s.setData(points.map((p) => ({ time: p.time, value: p.value + ${version.length} }))));
+      ctx.log("${version} up with " + ctx.data("price").length + " points");
+      ${body}
+      return { dispose() { globalThis.__disposed = (globalThis.__disposed ?? []).concat("${version}"); } };
+    }\n`;
+    writeFileSync(file, plugin("v1"));
+
+    chart = await openChart(browser, t.server);
+    let s = await chart.until((s) => s.plugins.some((p) => p.name === "band" && p.running === 1), "plugin v1 running");
+    assert.deepEqual(s.plugins.find((p) => p.name === "band")?.logs, ["v1 up with 100 points"]);
+    assert.equal(s.panes, 2, "the plugin's own pane");
+    await chart.page.evaluate(([from, to]) => {
+      const g = globalThis as unknown as Hooked & { __sameDocument: boolean };
+      g.__sameDocument = true;
+      g.__chartbridge.setVisibleRange(from, to);
+    }, [us(40), us(60)]);
+    const zoom = (await chart.until((s) => s.visible !== null && Math.abs(s.visible.fromUs - us(40)) <= 60e6, "zoomed")).visible;
+
+    writeFileSync(file, plugin("v2"));
+    s = await chart.until((s) => s.plugins.some((p) => p.name === "band" && p.running === 2), "plugin v2 running");
+    const g = await chart.page.evaluate(() => {
+      const x = globalThis as unknown as { __sameDocument?: boolean; __disposed?: string[] };
+      return { same: x.__sameDocument ?? false, disposed: x.__disposed ?? [] };
+    });
+    assert.deepEqual(g, { same: true, disposed: ["v1"] }, "v1 disposed in the same document");
+    assert.deepEqual(s.plugins.find((p) => p.name === "band")?.logs, ["v1 up with 100 points", "v2 up with 100 points"]);
+    assert.equal(s.panes, 2, "v1's pane was removed with it, v2 made its own");
+    assert.deepEqual(s.visible, zoom, "the zoom survived the reload");
+
+    // A syntax error: the server keeps the last good build and reports; v2 keeps running.
+    writeFileSync(file, "export default function setup(ctx) { ctx.log('broken' ; }\n");
+    s = await chart.until((s) => (s.plugins.find((p) => p.name === "band")?.error ?? "") !== "", "build error shown");
+    assert.match(s.plugins.find((p) => p.name === "band")?.error ?? "", /band\.js:1:\d+: Expected "\)" but found ";"/);
+    assert.equal(s.plugins.find((p) => p.name === "band")?.running, 2);
+
+    // Builds but throws in setup: v3 is undone and v2 set up again.
+    writeFileSync(file, plugin("v3", 'throw new Error("v3 exploded");'));
+    s = await chart.until((s) => /v3 exploded/.test(s.plugins.find((p) => p.name === "band")?.error ?? ""), "setup error shown");
+    const band = s.plugins.find((p) => p.name === "band");
+    assert.equal(band?.running, 2);
+    assert.match(band?.error ?? "", /band v\d+ failed in setup: v3 exploded/);
+    assert.equal(s.panes, 2, "v3's series were removed");
+    const panel = await chart.page.evaluate(() => {
+      const d = (globalThis as unknown as { document: { querySelector(s: string): { textContent: string } | null } }).document;
+      return d.querySelector('.cb-plugin[data-plugin="band"] .cb-plugin-error')?.textContent ?? "";
+    });
+    assert.match(panel, /v3 exploded/, "the error is in the panel");
+    await chart.screenshot("webview-plugin");
+  });
+
+  it("shows a banner when the server goes away, reconnects by itself, and follows the VS Code theme", async () => {
+    await writeRun(t, "conn", { price: { kind: "line" } });
+    await xadd(t, t.keys.series("conn", "price"), lineFields(range(10).map(at), range(10)));
+    chart = await openChart(browser, t.server);
+    await chart.until((s) => s.series[0]?.points === 10 && s.banner === null, "loaded");
+
+    const { port, token } = t.server;
+    await t.server.close();
+    await chart.until((s) => s.connection !== "connected" && /lost/.test(s.banner ?? ""), "banner");
+    const restarted = await startServer({ redisUrl: testRedis().url, prefix: t.prefix, port, token, webviewBundle: WEBVIEW_BUNDLE, pluginsDir: null, builtinPluginsDir: null, log: () => {} });
+    // The harness's close() would close the first server again; this test owns the second one.
+    t.close = async () => {
+      await restarted.close();
+      await t.ws.dispose();
+      t.redis.disconnect();
+    };
+    await xadd(t, t.keys.series("conn", "price"), lineFields([at(10)], [10]));
+    const s = await chart.until((s) => s.connection === "connected" && s.banner === null && s.series[0]?.points === 11, "reconnected and live again", 15_000);
+    assert.equal(s.series[0]?.lastUs, us(10));
+
+    // VS Code swaps body classes and CSS variables on a theme change.
+    const bg = await chart.page.evaluate(async () => {
+      const d = (globalThis as unknown as { document: { body: { className: string; style: { setProperty(n: string, v: string): void } }; documentElement: unknown } }).document;
+      d.body.style.setProperty("--vscode-editor-background", "#123456");
+      d.body.className = "vscode-dark";
+      await new Promise((r) => setTimeout(r, 50));
+      const css = (globalThis as unknown as { getComputedStyle(e: unknown): { getPropertyValue(n: string): string } }).getComputedStyle(d.documentElement);
+      return css.getPropertyValue("--cb-bg").trim();
+    });
+    assert.equal(bg, "#123456");
+    // The reconnect dropped one socket on purpose; the browser logs that as a console error.
+    chart.problems.splice(0);
+  });
+});
