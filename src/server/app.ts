@@ -15,9 +15,9 @@ import { maxDepthPlugin } from "@escape.tech/graphql-armor-max-depth";
 import { maxTokensPlugin } from "@escape.tech/graphql-armor-max-tokens";
 import { createSchema, createYoga } from "graphql-yoga";
 import { Redis } from "ioredis";
-import { WebSocketServer } from "ws";
+import { WebSocketServer, type WebSocket } from "ws";
 import { NAME_PATTERNS, redisKeys } from "../shared/protocol.js";
-import type { LiveBatchOptions } from "./liveBatches.js";
+import { SLOW_CONSUMER_CLOSE, type LiveBatchOptions } from "./liveBatches.js";
 import { StreamReader } from "./redisStreams.js";
 import { resolvers, type ServerContext } from "./resolvers.js";
 import { PluginManager } from "./plugins.js";
@@ -141,7 +141,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       costLimitPlugin({ maxCost: LIMITS_GRAPHQL.cost, ignoreIntrospection: false }),
       blockFieldSuggestionsPlugin(),
     ],
-    context: () => context,
+    // A WebSocket operation carries its socket (see onSubscribe): a stalled client can be closed.
+    context: (initial: { socket?: WebSocket }): ServerContext => {
+      const socket = initial.socket;
+      return socket === undefined ? context : { ...context, drop: (code, resumeAfter) => socket.close(SLOW_CONSUMER_CLOSE, `${code}: resume after ${resumeAfter}`) };
+    },
     graphqlEndpoint: GRAPHQL_PATH,
     graphiql: false,
     cors: false,

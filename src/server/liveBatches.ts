@@ -1,7 +1,9 @@
 /**
  * A subscription to one series: history after a stream ID, then live points, coalesced into
  * messages of many points. It holds no copy of the data, only a read position in the shared
- * SeriesStore, so a slow client costs no memory; one that falls too far behind is told and dropped.
+ * SeriesStore, so a slow client costs no memory. graphql-ws waits for each message to reach the
+ * socket before it asks for the next, so a client that stops reading stalls only its own
+ * subscription; one stalled longer than `stallMs` while points wait is told and dropped.
  */
 import { GraphQLError } from "graphql";
 import type { Points, SeriesKind } from "../shared/protocol.js";
@@ -21,11 +23,16 @@ export interface BatchPayload {
 export interface LiveBatchOptions {
   /** Points per message, rounded to whole entries. Default 50000. */
   maxPoints?: number;
-  /** Points a client may fall behind before it is dropped. Default 2000000. */
-  maxLag?: number;
+  /** How long a client may leave a message unread while more points wait before it is dropped. Default 15000 ms. */
+  stallMs?: number;
 }
 
+/** Ends a subscription from the server side, telling the client why and where to resume (e.g. by closing its socket). */
+export type Drop = (code: typeof SLOW_CONSUMER, resumeAfter: string) => void;
+
 export const SLOW_CONSUMER = "SLOW_CONSUMER";
+/** WebSocket close code for a client dropped for being too slow (4000-4999 are for applications). */
+export const SLOW_CONSUMER_CLOSE = 4499;
 /** Redis restarted without the data a client was shown: it must reload, not resume. */
 export const REDIS_RESET = "REDIS_RESET";
 
@@ -34,28 +41,34 @@ export function liveBatches(
   ids: { run: string; series: string },
   after: string,
   options: LiveBatchOptions = {},
+  drop?: Drop,
 ): AsyncIterableIterator<BatchPayload> {
   const maxPoints = options.maxPoints ?? 50_000;
-  const maxLag = options.maxLag ?? 2_000_000;
+  const stallMs = options.stallMs ?? 15_000;
   let pending = store.indexAfter(after);
   let resumeId = after === "$" ? store.lastId : after;
+  let lastPull = Date.now();
+  /** The client has everything and waits: not slow, however long it has been. */
+  let caughtUp = false;
+  let dropped: string | null = null;
   return pullIterator(
     (wake) =>
       store.onAppend((from) => {
         if (from < pending) pending = from;
+        if (dropped === null && !caughtUp && Date.now() - lastPull > stallMs) {
+          dropped = `client read nothing for over ${stallMs} ms while ${store.length - pending} points waited; resubscribe with after: "${resumeId}"`;
+          drop?.(SLOW_CONSUMER, resumeId);
+        }
         wake();
       }),
     () => {
+      lastPull = Date.now();
+      if (dropped !== null) throw new GraphQLError(dropped, { extensions: { code: SLOW_CONSUMER, resumeAfter: resumeId } });
       if (store.invalidated !== null) {
         throw new GraphQLError(store.invalidated, { extensions: { code: REDIS_RESET } });
       }
-      if (pending >= store.length) return null;
-      const behind = store.length - pending;
-      if (behind > maxLag) {
-        throw new GraphQLError(`subscription fell ${behind} points behind (limit ${maxLag}); resubscribe with after: "${resumeId}"`, {
-          extensions: { code: SLOW_CONSUMER, resumeAfter: resumeId },
-        });
-      }
+      caughtUp = pending >= store.length;
+      if (caughtUp) return null;
       const { to, lastId } = store.cut(pending, maxPoints);
       const points = store.slice(pending, to);
       const count = to - pending;

@@ -2,7 +2,7 @@
 import { GraphQLError, GraphQLScalarType } from "graphql";
 import { NAME_PATTERNS, type RedisKeys, type SeriesInfo } from "../shared/protocol.js";
 import { decimate } from "./lod.js";
-import { liveBatches, type BatchPayload, type LiveBatchOptions } from "./liveBatches.js";
+import { liveBatches, type BatchPayload, type Drop, type LiveBatchOptions } from "./liveBatches.js";
 import type { Redis } from "ioredis";
 import type { RunCatalog, RunInfo, RunPlugin } from "./runCatalog.js";
 import type { RunEvent, RunEvents } from "./runEvents.js";
@@ -17,6 +17,8 @@ export interface ServerContext {
   events: RunEvents;
   plugins: PluginManager;
   live: LiveBatchOptions;
+  /** Ends this client's connection with a reason (WebSocket operations only). */
+  drop?: Drop;
   /** Connection and key layout for the server's own writes (mutations). */
   redis: Redis;
   keys: RedisKeys;
@@ -130,7 +132,7 @@ export const resolvers = {
     batches: {
       subscribe: async (_: unknown, args: SeriesArgs, ctx: ServerContext) => {
         const { store } = await seriesOf(ctx, args);
-        return liveBatches(store, { run: args.run, series: args.series }, args.after, ctx.live);
+        return liveBatches(store, { run: args.run, series: args.series }, args.after, ctx.live, ctx.drop);
       },
       resolve: (payload: BatchPayload) => payload,
     },
