@@ -76,3 +76,24 @@ describe("server: run events, plugins, results, deletion and ranges", () => {
     assert.match(bad.errors?.[0]?.message ?? "", /maxPoints must be an integer in 2\.\.200000/);
   });
 });
+
+describe("server: series cache memory budget", () => {
+  const t = useTestServer({ cacheBytes: 600_000 });
+
+  it("drops the least recently used series nobody follows, and reloads it exactly when asked again", async () => {
+    const series = { a: { kind: "line" as const }, b: { kind: "line" as const }, c: { kind: "line" as const } };
+    await writeRun(t, "mem", series);
+    const n = 20_000;
+    const times = Array.from({ length: n }, (_, i) => T0 + BigInt(i) * 1_000_000_000n);
+    for (const id of Object.keys(series)) await xadd(t, t.keys.series("mem", id), lineFields(times, times.map((_, i) => i)));
+    const count = async (id: string) =>
+      (await query<{ history: { count: number } }>(t.ws, `{ history(run: "mem", series: "${id}", maxPoints: 100000) { count } }`)).data?.history.count;
+    // Each series takes ~20k points x 16 bytes x growth headroom; three do not fit in 600 kB.
+    assert.equal(await count("a"), n);
+    assert.equal(await count("b"), n);
+    assert.equal(await count("c"), n);
+    assert.ok(t.logs.some((l) => /dropped .*:s:a \(20000 points/.test(l)), t.logs.join("\n"));
+    assert.ok(!t.logs.some((l) => /dropped .*:s:c /.test(l)), "the newest stays");
+    assert.equal(await count("a"), n, "reloaded from Redis, whole");
+  });
+});

@@ -44,6 +44,8 @@ export interface ServerOptions {
   builtinPluginsDir?: string | null;
   /** The webview bundle served for the standalone page. Default: `webview.js` beside the server bundle. */
   webviewBundle?: string;
+  /** Memory budget of the series cache, in bytes. Default 1 GiB. */
+  cacheBytes?: number;
   /** Subscription message size and slow-client limits. Defaults: see LiveBatchOptions. */
   live?: LiveBatchOptions;
   /** Where log lines go. Default: stderr. */
@@ -116,7 +118,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   await plugins.start();
   const context: ServerContext = {
     catalog: new RunCatalog(command, keys, log),
-    cache: new SeriesCache(command, reader, keys, { log }),
+    cache: new SeriesCache(command, reader, keys, { log, budgetBytes: options.cacheBytes }),
     events: new RunEvents(command, reader, keys, { log }),
     plugins,
     live: options.live ?? {},
@@ -252,6 +254,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await reader.stop();
+      context.cache.close();
       await plugins.stop();
       command.disconnect();
       blocking.disconnect();

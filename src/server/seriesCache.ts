@@ -12,22 +12,63 @@ import { SeriesStore } from "./seriesStore.js";
 
 export interface SeriesCacheOptions {
   log: (message: string) => void;
+  /** Memory for cached series; beyond it the least recently used unfollowed ones are dropped. Default 1 GiB. */
+  budgetBytes?: number;
 }
 
 export class SeriesCache {
   private stores = new Map<string, Promise<SeriesStore>>();
   private untrack = new Map<string, () => void>();
+  /** Loaded stores by key, in least-recently-used order (a Map iterates in insertion order). */
+  private loaded = new Map<string, SeriesStore>();
+  private readonly budget: number;
+  private readonly sweeper: NodeJS.Timeout;
 
   constructor(
     private readonly redis: Redis,
     private readonly reader: StreamReader,
     private readonly keys: RedisKeys,
     private readonly options: SeriesCacheOptions,
-  ) {}
+  ) {
+    this.budget = options.budgetBytes ?? 1 << 30;
+    // Live points grow stores between requests too.
+    this.sweeper = setInterval(() => this.enforceBudget(), 2000).unref();
+  }
+
+  /** Bytes held by loaded series. */
+  get bytes(): number {
+    let total = 0;
+    for (const store of this.loaded.values()) total += store.bytes;
+    return total;
+  }
+
+  close(): void {
+    clearInterval(this.sweeper);
+  }
+
+  /**
+   * Drops least recently used series nobody follows until the cache fits its budget; `keep` (the
+   * series being handed to a caller) stays even when it alone is over budget.
+   */
+  enforceBudget(keep?: string): void {
+    let total = this.bytes;
+    for (const [key, store] of this.loaded) {
+      if (total <= this.budget) return;
+      if (store.followers > 0 || key === keep) continue;
+      total -= store.bytes;
+      this.options.log(`cache over ${this.budget} bytes: dropped ${key} (${store.length} points; reloaded from Redis when asked for again)`);
+      this.forget(key);
+    }
+  }
 
   /** The store of a series, loading its history first; `kind` comes from the registry. */
   get(run: string, series: string, kind: SeriesKind): Promise<SeriesStore> {
     const key = this.keys.series(run, series);
+    const store = this.loaded.get(key);
+    if (store !== undefined) {
+      this.loaded.delete(key);
+      this.loaded.set(key, store);
+    }
     return loadOnce(this.stores, key, () => this.load(key, kind));
   }
 
@@ -52,6 +93,7 @@ export class SeriesCache {
 
   private forget(key: string): void {
     this.stores.delete(key);
+    this.loaded.delete(key);
     this.untrack.get(key)?.();
     this.untrack.delete(key);
   }
@@ -62,6 +104,8 @@ export class SeriesCache {
     await xrangeAll(this.redis, key, "0-0", apply);
     // The reader continues exactly after the last entry read, so nothing falls between the two.
     this.untrack.set(key, this.reader.track(key, store.lastId, apply));
+    this.loaded.set(key, store);
+    this.enforceBudget(key);
     return store;
   }
 

@@ -70,6 +70,11 @@ export class SeriesStore implements Columns {
     return this.t.byteLength * (1 + this.cols.size) + this.markers.length * 64 + this.entryIds.length * 48;
   }
 
+  /** Subscriptions following this series: a store with any is never evicted. */
+  get followers(): number {
+    return this.listeners.size;
+  }
+
   onAppend(listener: AppendListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
