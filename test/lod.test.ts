@@ -87,3 +87,21 @@ describe("level of detail (range decimation)", () => {
     assert.equal(Math.min(...(ra.points as { y: number[] }).y), Math.min(...raw));
   });
 });
+
+describe("level of detail: one grid for every series of a window", () => {
+  it("puts line points (both halves of a cell) on the candle grid of the same window", () => {
+    const n = 10_000;
+    const ys = Array.from({ length: n }, (_, i) => Math.sin(i / 50));
+    const line = decimate(store("line", { y: ys }), 0, n - 1, 500);
+    const candles = decimate(store("candlestick", { o: ys, h: ys.map((y) => y + 1), l: ys.map((y) => y - 1), c: ys }), 0, n - 1, 500);
+    assert.equal(line.bucketUs, 2 * candles.bucketUs);
+    const grid = new Set(candles.points.t);
+    // Only the last cell's second half may lie past the data (and so past the last candle).
+    const last = candles.points.t[candles.points.t.length - 1];
+    assert.deepEqual(line.points.t.filter((t) => !grid.has(t)), line.points.t.filter((t) => t > last));
+    assert.ok(line.points.t.filter((t) => t > last).length <= 1);
+    // Over a shorter data span in the same window, the grid does not change.
+    const short = decimate(store("line", { y: ys.slice(0, 6000) }), 0, n - 1, 500);
+    assert.equal(short.bucketUs, line.bucketUs);
+  });
+});

@@ -44,17 +44,22 @@ export function decimate(s: Columns, fromUs: number | null, toUs: number | null,
   const i0 = fromUs === null ? 0 : bound(s.times, s.length, fromUs);
   const i1 = toUs === null ? s.length : bound(s.times, s.length, toUs, true);
   const total = Math.max(0, i1 - i0);
-  const perBucket = isOhlcKind(s.kind) || s.kind === "histogram" ? 1 : 2;
   if (total <= maxPoints || s.kind === "marker" || total === 0) {
     return { points: s.slice(i0, Math.max(i0, i1)), total, decimated: false, bucketUs: 0 };
   }
-  const span = s.times[i1 - 1] - s.times[i0];
-  // One cell fewer than fits: a range rarely starts on a grid line, so it spans one cell more.
-  const buckets = Math.max(1, Math.floor(maxPoints / perBucket) - 1);
-  // Whole microseconds, at least 2 so that the half-bucket time of min/max pairs is distinct.
-  const width = Math.max(2, Math.ceil((span + 1) / buckets));
-  const points = isOhlcKind(s.kind) ? ohlcBuckets(s, i0, i1, width) : s.kind === "histogram" ? peakBuckets(s, i0, i1, width) : minMaxBuckets(s, i0, i1, width);
-  return { points, total, decimated: true, bucketUs: width };
+  // The width depends on the requested window only (the data span where a side is open), so
+  // series asked for the same window share one grid: one cell fewer than fits, since a window
+  // rarely starts on a grid line. Lines take two points a cell, so their cells are exactly two
+  // candle cells wide and both halves land on the candle grid.
+  const window = (toUs ?? s.times[i1 - 1]) - (fromUs ?? s.times[i0]) + 1;
+  const unit = Math.max(1, Math.ceil(window / Math.max(1, maxPoints - 1)));
+  const points = isOhlcKind(s.kind)
+    ? ohlcBuckets(s, i0, i1, unit)
+    : s.kind === "histogram"
+      ? peakBuckets(s, i0, i1, unit)
+      : minMaxBuckets(s, i0, i1, 2 * unit);
+  const bucketUs = isOhlcKind(s.kind) || s.kind === "histogram" ? unit : 2 * unit;
+  return { points, total, decimated: true, bucketUs };
 }
 
 function ohlcBuckets(s: Columns, i0: number, i1: number, width: number): OhlcPoints {
@@ -128,7 +133,7 @@ function minMaxBuckets(s: Columns, i0: number, i1: number, width: number): Value
     } else {
       const [first, second] = min < max ? [min, max] : [max, min];
       out.y.push(y[first]);
-      out.t.push(grid + Math.floor(width / 2));
+      out.t.push(grid + width / 2);
       out.y.push(y[second]);
     }
     i = j;
