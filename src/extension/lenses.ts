@@ -1,0 +1,61 @@
+/**
+ * CodeLens over every charted Python function and Rust `#[chart]` fn: "Show chart", "Hide/Show
+ * series" while the chart is open, and the series' facts when the shown run has them. Sites come
+ * from chartSites.ts (decorator lines only), so lenses follow typing at no language-server cost.
+ */
+import * as vscode from "vscode";
+import { findChartSites, type SiteLanguage } from "./chartSites.js";
+import type { ChartPanels } from "./panel.js";
+import { readSettings } from "./settings.js";
+
+export interface SeriesFacts {
+  count: number;
+  lastTimeUs: number | null;
+}
+
+/** Arguments of chartbridge.showChart / chartbridge.toggleSeries when a lens runs them. */
+export interface SiteArgs {
+  series: string[];
+}
+
+export class ChartLenses implements vscode.CodeLensProvider {
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChangeCodeLenses = this.changed.event;
+  /** Facts of the series of the run the chart shows, by series id. */
+  facts = new Map<string, SeriesFacts>();
+
+  constructor(private readonly charts: ChartPanels) {}
+
+  refresh(): void {
+    this.changed.fire();
+  }
+
+  provideCodeLenses(document: vscode.TextDocument): vscode.CodeLens[] {
+    if (!readSettings().codeLens) return [];
+    const language = document.languageId as SiteLanguage;
+    const lenses: vscode.CodeLens[] = [];
+    for (const site of findChartSites(document.getText(), language)) {
+      const range = new vscode.Range(site.line, 0, site.line, 0);
+      const args: SiteArgs = { series: site.series };
+      lenses.push(new vscode.CodeLens(range, { title: "$(graph) Show chart", command: "chartbridge.showChart", arguments: [args], tooltip: `Show ${site.series.join(", ")} in the Chartbridge chart` }));
+      if (this.charts.isOpen) {
+        const hidden = this.charts.hidden.has(site.series[0]);
+        lenses.push(new vscode.CodeLens(range, { title: hidden ? "Show series" : "Hide series", command: "chartbridge.toggleSeries", arguments: [args] }));
+      }
+      const facts = site.series.map((id) => this.facts.get(id)).find((f) => f !== undefined);
+      if (facts !== undefined) lenses.push(new vscode.CodeLens(range, { title: describeFacts(facts), command: "" }));
+    }
+    return lenses;
+  }
+
+  dispose(): void {
+    this.changed.dispose();
+  }
+}
+
+function describeFacts(facts: SeriesFacts): string {
+  const points = `${facts.count.toLocaleString("en-US")} point${facts.count === 1 ? "" : "s"}`;
+  if (facts.lastTimeUs === null) return points;
+  const last = new Date(facts.lastTimeUs / 1000).toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC");
+  return `${points}, last at ${last}`;
+}

@@ -1,0 +1,194 @@
+/**
+ * The chart panel: one webview beside the editor with the run picker inside it, restored after a
+ * window reload by a WebviewPanelSerializer (no retainContextWhenHidden: the page reloads its
+ * chart from the server when shown again). The page comes from the shared renderer with a fresh
+ * nonce; the only local resources it may load are the dist bundle; its GraphQL runs over the
+ * tunnel (tunnel.ts).
+ */
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs/promises";
+import * as vscode from "vscode";
+import { renderWebviewHtml } from "../shared/webviewHtml.js";
+import type { HostMessage, UiCommand, WebviewMessage } from "../shared/webviewProtocol.js";
+import { readSettings } from "./settings.js";
+import type { ServerSupervisor } from "./supervisor.js";
+import { TunnelRelay } from "./tunnel.js";
+
+export const VIEW_TYPE = "chartbridge.chart";
+/** Where the tunnel's URL would point; the host ignores it and connects to its own server. */
+const TUNNEL_URL = "chartbridge-host:/graphql";
+const LAST_RUN_KEY = "chartbridge.lastRun";
+
+/** What the panel persists across reloads (the webview state, else the workspace state). */
+interface PanelState {
+  run?: string;
+}
+
+export class ChartPanels implements vscode.Disposable {
+  private panel: vscode.WebviewPanel | null = null;
+  private tunnel: TunnelRelay | null = null;
+  private ready = false;
+  private queued: UiCommand[] = [];
+  private readonly disposables: vscode.Disposable[] = [];
+  private readonly changed = new vscode.EventEmitter<void>();
+  /** The panel opened, closed, or changed run or series visibility (lenses redraw). */
+  readonly onDidChange = this.changed.event;
+  /** The run the panel was last told to show. */
+  run: string | undefined;
+  /** Series the host hid (the lens says "Show series" for them). */
+  readonly hidden = new Set<string>();
+
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly supervisor: ServerSupervisor,
+    private readonly log: vscode.LogOutputChannel,
+  ) {
+    this.disposables.push(
+      this.changed,
+      vscode.window.registerWebviewPanelSerializer(VIEW_TYPE, {
+        deserializeWebviewPanel: async (panel, state: unknown) => {
+          const run = (state as PanelState | undefined)?.run ?? this.context.workspaceState.get<string>(LAST_RUN_KEY);
+          this.adopt(panel, run);
+        },
+      }),
+    );
+  }
+
+  get isOpen(): boolean {
+    return this.panel !== null;
+  }
+
+  /** Points relayed to the chart since the last call. */
+  takePoints(): number {
+    return this.tunnel?.takePoints() ?? 0;
+  }
+
+  /** Opens (or reveals) the chart beside the active editor, keeping focus in the editor. */
+  show(run?: string): void {
+    if (this.panel === null) {
+      const panel = vscode.window.createWebviewPanel(VIEW_TYPE, "Chartbridge", { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, {});
+      this.adopt(panel, run ?? this.context.workspaceState.get<string>(LAST_RUN_KEY));
+    } else {
+      this.panel.reveal(undefined, true);
+      if (run !== undefined && run !== this.run) this.send({ type: "selectRun", payload: { run } });
+    }
+    if (run !== undefined) this.setRun(run);
+  }
+
+  /** Sends a UI command to the page (queued until the page says it is ready). */
+  send(command: UiCommand): void {
+    if (command.type === "toggleSeries") {
+      const { series, visible } = command.payload;
+      if (visible ?? this.hidden.has(series)) this.hidden.delete(series);
+      else this.hidden.add(series);
+      this.changed.fire();
+    }
+    if (command.type === "revealSeries") this.hidden.delete(command.payload.series);
+    if (this.panel !== null && this.ready) void this.panel.webview.postMessage(command);
+    else this.queued.push(command);
+  }
+
+  /** Renders the page again (trust granted, settings changed). */
+  refresh(): void {
+    if (this.panel !== null) this.render(this.panel);
+  }
+
+  dispose(): void {
+    this.panel?.dispose();
+    for (const d of this.disposables) d.dispose();
+  }
+
+  private setRun(run: string): void {
+    this.run = run;
+    void this.context.workspaceState.update(LAST_RUN_KEY, run);
+    this.changed.fire();
+  }
+
+  private adopt(panel: vscode.WebviewPanel, run: string | undefined): void {
+    this.panel = panel;
+    this.run = run;
+    this.hidden.clear();
+    const post = (message: HostMessage) => void panel.webview.postMessage(message);
+    const tunnel = new TunnelRelay(() => this.supervisor.server, post, (m) => this.log.debug(m));
+    this.tunnel = tunnel;
+    this.supervisor.start();
+    const listener = panel.webview.onDidReceiveMessage((message: WebviewMessage) => {
+      if (!tunnel.handle(message)) void this.onMessage(message);
+    });
+    panel.onDidDispose(() => {
+      listener.dispose();
+      tunnel.dispose();
+      if (this.panel === panel) {
+        this.panel = null;
+        this.tunnel = null;
+        this.ready = false;
+        this.changed.fire();
+      }
+    });
+    this.render(panel);
+    this.changed.fire();
+  }
+
+  private render(panel: vscode.WebviewPanel): void {
+    const dist = vscode.Uri.joinPath(this.context.extensionUri, "dist");
+    panel.webview.options = { enableScripts: true, localResourceRoots: [dist] };
+    this.ready = false;
+    panel.webview.html = renderWebviewHtml({
+      nonce: randomBytes(18).toString("base64"),
+      scriptUrl: panel.webview.asWebviewUri(vscode.Uri.joinPath(dist, "webview.js")).toString(),
+      cspSource: panel.webview.cspSource,
+      config: {
+        transport: { kind: "postMessage", url: TUNNEL_URL },
+        run: this.run,
+        timeZone: readSettings().timeZone,
+        // Workspace plugins are code: in Restricted Mode none runs, and the panel says why.
+        pluginsAllowed: vscode.workspace.isTrusted,
+      },
+    });
+  }
+
+  private async onMessage(message: WebviewMessage): Promise<void> {
+    switch (message.type) {
+      case "ready":
+        this.ready = true;
+        for (const command of this.queued.splice(0)) void this.panel?.webview.postMessage(command);
+        return;
+      case "revealSource":
+        await revealSource(message.payload.file, message.payload.line);
+        return;
+      case "saveFile":
+        await this.saveFile(message.payload.name, message.payload.base64);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private async saveFile(name: string, base64: string): Promise<void> {
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+    const target = await vscode.window.showSaveDialog({ defaultUri: folder ? vscode.Uri.joinPath(folder, name) : undefined, saveLabel: "Export" });
+    if (target === undefined) return;
+    await vscode.workspace.fs.writeFile(target, Buffer.from(base64, "base64"));
+    this.log.info(`exported ${target.fsPath}`);
+  }
+}
+
+/**
+ * Opens the file and line a series came from (1-based line, as the SDKs record it). A run recorded
+ * elsewhere names a path that does not exist here: the workspace file of the same name is used.
+ */
+export async function revealSource(file: string, line: number): Promise<void> {
+  let uri = vscode.Uri.file(file);
+  const exists = await fs.stat(file).then(() => true, () => false);
+  if (!exists) {
+    const name = file.split(/[\\/]/).pop() ?? file;
+    const [found] = await vscode.workspace.findFiles(`**/${name}`, "**/node_modules/**", 1);
+    if (found === undefined) {
+      void vscode.window.showWarningMessage(`Chartbridge: the source ${file} is not in this workspace.`);
+      return;
+    }
+    uri = found;
+  }
+  const position = new vscode.Position(Math.max(0, line - 1), 0);
+  await vscode.window.showTextDocument(uri, { viewColumn: vscode.ViewColumn.One, selection: new vscode.Range(position, position), preserveFocus: false });
+}

@@ -1,0 +1,38 @@
+/** The `chartbridge.*` settings (declared in package.json `contributes.configuration`). */
+import * as path from "node:path";
+import * as vscode from "vscode";
+import type { TimeZoneSetting } from "../shared/webviewProtocol.js";
+
+export interface Settings {
+  redisUrl: string;
+  keyPrefix: string;
+  pluginFolder: string;
+  timeZone: TimeZoneSetting;
+  codeLens: boolean;
+  portRange: { from: number; to: number } | null;
+  autoOpen: boolean;
+}
+
+/** Settings that the server is started with: a change restarts it. */
+export const SERVER_SETTINGS = ["chartbridge.redisUrl", "chartbridge.keyPrefix", "chartbridge.pluginFolder", "chartbridge.server.portRange"];
+
+export function readSettings(): Settings {
+  const c = vscode.workspace.getConfiguration("chartbridge");
+  const range = /^\s*(\d+)\s*-\s*(\d+)\s*$/.exec(c.get<string>("server.portRange", ""));
+  return {
+    redisUrl: c.get<string>("redisUrl", "").trim(),
+    keyPrefix: c.get<string>("keyPrefix", "chartbridge").trim() || "chartbridge",
+    pluginFolder: c.get<string>("pluginFolder", ".chartbridge/plugins"),
+    timeZone: c.get<TimeZoneSetting>("timeZone", "utc") === "local" ? "local" : "utc",
+    codeLens: c.get<boolean>("codeLens.enabled", true),
+    portRange: range === null ? null : { from: Number(range[1]), to: Number(range[2]) },
+    autoOpen: c.get<boolean>("autoOpen", true),
+  };
+}
+
+/** The workspace plugin folder, or null where no workspace plugin may run (Restricted Mode, no folder). */
+export function workspacePluginDir(settings: Settings): string | null {
+  const folder = vscode.workspace.workspaceFolders?.[0];
+  if (!vscode.workspace.isTrusted || folder === undefined || folder.uri.scheme !== "file") return null;
+  return path.resolve(folder.uri.fsPath, settings.pluginFolder);
+}

@@ -1,0 +1,77 @@
+/** The status bar item: what the server is doing (with live points/s) and a menu of actions. */
+import * as vscode from "vscode";
+import { describe, type ServerState } from "./supervisor.js";
+
+const RATE_WINDOW_MS = 1000;
+
+export class StatusItem implements vscode.Disposable {
+  private readonly item = vscode.window.createStatusBarItem("chartbridge.status", vscode.StatusBarAlignment.Left, 10);
+  private state: ServerState = { kind: "stopped" };
+  private rate = 0;
+  private readonly timer: NodeJS.Timeout;
+
+  /** `takePoints` returns the live points relayed since its last call. */
+  constructor(private readonly takePoints: () => number) {
+    this.item.name = "Chartbridge";
+    this.item.command = "chartbridge.showMenu";
+    this.render();
+    this.item.show();
+    this.timer = setInterval(() => {
+      const rate = this.takePoints() * (1000 / RATE_WINDOW_MS);
+      if (rate === this.rate) return;
+      this.rate = rate;
+      this.render();
+    }, RATE_WINDOW_MS);
+  }
+
+  update(state: ServerState): void {
+    this.state = state;
+    this.render();
+  }
+
+  dispose(): void {
+    clearInterval(this.timer);
+    this.item.dispose();
+  }
+
+  private render(): void {
+    const s = this.state;
+    const [icon, text] = ((): [string, string] => {
+      switch (s.kind) {
+        case "stopped":
+          return ["$(debug-stop)", "Chartbridge: stopped"];
+        case "starting":
+          return ["$(loading~spin)", "Chartbridge: starting"];
+        case "connected":
+          return ["$(graph)", this.rate > 0 ? `Chartbridge: ${formatRate(this.rate)} pts/s` : "Chartbridge"];
+        case "redisUnreachable":
+          return ["$(warning)", "Chartbridge: Redis unreachable"];
+        case "crashed":
+          return ["$(error)", "Chartbridge: restarting"];
+      }
+    })();
+    this.item.text = `${icon} ${text}`;
+    this.item.tooltip = `Chartbridge server ${describe(s)}. Click for actions.`;
+    this.item.backgroundColor = s.kind === "redisUnreachable" || s.kind === "crashed" ? new vscode.ThemeColor("statusBarItem.warningBackground") : undefined;
+  }
+}
+
+function formatRate(rate: number): string {
+  return rate >= 1e6 ? `${(rate / 1e6).toFixed(1)}M` : rate >= 1e3 ? `${(rate / 1e3).toFixed(1)}k` : String(Math.round(rate));
+}
+
+/** The menu the status item opens: the commands that make sense in the current state. */
+export async function showMenu(state: ServerState, chartOpen: boolean): Promise<void> {
+  const running = state.kind === "connected" || (state.kind === "redisUnreachable" && state.server !== undefined);
+  const items: (vscode.QuickPickItem & { command: string })[] = [
+    { label: "$(graph) Show Chart", command: "chartbridge.showChart" },
+    ...(chartOpen ? [{ label: "$(extensions) Toggle Plugin…", command: "chartbridge.togglePlugin" }, { label: "$(eye) Toggle Series…", command: "chartbridge.toggleSeries" }] : []),
+    ...(running ? [{ label: "$(link-external) Open in Browser", command: "chartbridge.openInBrowser" }, { label: "$(trash) Delete Run…", command: "chartbridge.deleteRun" }] : []),
+    { label: "$(new-file) New Plugin…", command: "chartbridge.newPlugin" },
+    { label: state.kind === "stopped" ? "$(play) Start Server" : "$(debug-restart) Restart Server", command: "chartbridge.restartServer" },
+    ...(state.kind === "stopped" ? [] : [{ label: "$(debug-stop) Stop Server", command: "chartbridge.stopServer" }]),
+    { label: "$(output) Show Log", command: "chartbridge.showLog" },
+  ];
+  const pick = await vscode.window.showQuickPick(items, { title: `Chartbridge: ${describe(state)}`, placeHolder: "Chartbridge" });
+  if (pick !== undefined) await vscode.commands.executeCommand(pick.command);
+}
