@@ -47,11 +47,17 @@ describe("server: plugins bundled with esbuild and announced on save", function 
     assert.match(v2?.code ?? "", /first v2/);
     assert.equal(v2?.error, null);
 
+    // Saving the same text again is no new version: the next change is version 3.
+    writeFileSync(file, "export default function setup(ctx){ ctx.log('first v2'); return { dispose(){} } }\n");
+    writeFileSync(file, "export default function setup(ctx){ ctx.log('first v3'); return { dispose(){} } }\n");
+    items = await sub.until((xs) => xs.some((x) => /first v3/.test(x.plugins.code ?? "")));
+    assert.equal(items.find((x) => /first v3/.test(x.plugins.code ?? ""))?.plugins.version, 3);
+
     writeFileSync(file, "export default function setup(ctx){ ctx.log('broken' ; }\n");
     items = await sub.until((xs) => xs.some((x) => x.plugins.name === "first" && x.plugins.error !== null));
     const broken = items.find((x) => x.plugins.error !== null)?.plugins;
-    assert.equal(broken?.version, 2, "a failed build keeps the version");
-    assert.match(broken?.code ?? "", /first v2/, "a failed build keeps the last good code");
+    assert.equal(broken?.version, 3, "a failed build keeps the version");
+    assert.match(broken?.code ?? "", /first v3/, "a failed build keeps the last good code");
     assert.match(broken?.error ?? "", /first\.js:1:\d+: Expected "\)" but found ";"/);
 
     rmSync(file);

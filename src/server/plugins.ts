@@ -183,7 +183,10 @@ export class PluginManager {
       });
       const root = process.cwd();
       this.inputs.set(name, new Set(Object.keys(result.metafile.inputs).map((p) => resolve(root, p))));
-      this.announce({ name, origin: "workspace", version: version + 1, code: result.outputFiles[0].text, error: null, deleted: false });
+      const code = result.outputFiles[0].text;
+      // A save that leaves the bundle as it was (or a watcher event twice for one save) is no new version.
+      if (previous?.origin === "workspace" && previous.code === code && previous.error === null && !previous.deleted) return;
+      this.announce({ name, origin: "workspace", version: previous?.origin === "workspace" && previous.code === code ? version : version + 1, code, error: null, deleted: false });
     } catch (err) {
       const message = formatBuildError(err);
       this.options.log(`plugin ${name}: build failed, keeping the last good version: ${message}`);
