@@ -6,18 +6,15 @@
  * subscription; one stalled longer than `stallMs` while points wait is told and dropped.
  */
 import { GraphQLError } from "graphql";
-import type { Points, SeriesKind } from "../shared/protocol.js";
+import type { BatchReply } from "../shared/api.js";
+import type { SeriesKind } from "../shared/protocol.js";
 import { pullIterator } from "./pullIterator.js";
 import type { SeriesStore } from "./seriesStore.js";
 
-export interface BatchPayload {
+/** A batch as resolved; `lastId` is the stream ID to pass as `after` to resume right after it. */
+export interface BatchPayload extends BatchReply {
   run: string;
-  series: string;
   kind: SeriesKind;
-  count: number;
-  /** Stream ID to pass as `after` to resume right after this message. */
-  lastId: string;
-  points: Points;
 }
 
 export interface LiveBatchOptions {

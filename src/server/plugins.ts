@@ -8,17 +8,10 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node
 import { basename, extname, join, resolve } from "node:path";
 import { watch, type FSWatcher } from "chokidar";
 import { build } from "esbuild";
+import type { Plugin } from "../shared/api.js";
 import { NAME_PATTERNS } from "../shared/protocol.js";
 import { pullIterator } from "./pullIterator.js";
 
-export interface Plugin {
-  name: string;
-  origin: "workspace" | "builtin";
-  version: number;
-  code: string | null;
-  error: string | null;
-  deleted: boolean;
-}
 
 export interface PluginManagerOptions {
   /** Folder of workspace plugins (watched, created on first write by the SDK). Null: none. */

@@ -1,12 +1,13 @@
 /** Resolvers of schema.ts, typed against the catalog and the series cache. */
 import { GraphQLError, GraphQLScalarType } from "graphql";
+import type { Plugin, RunEvent, RunPlugin } from "../shared/api.js";
 import { NAME_PATTERNS, type RedisKeys, type SeriesInfo } from "../shared/protocol.js";
 import { decimate } from "./lod.js";
 import { liveBatches, type BatchPayload, type Drop, type LiveBatchOptions } from "./liveBatches.js";
 import type { Redis } from "ioredis";
-import type { RunCatalog, RunInfo, RunPlugin } from "./runCatalog.js";
-import type { RunEvent, RunEvents } from "./runEvents.js";
-import type { Plugin, PluginManager } from "./plugins.js";
+import type { RunCatalog, RunInfo } from "./runCatalog.js";
+import type { RunEvents } from "./runEvents.js";
+import type { PluginManager } from "./plugins.js";
 import { deleteRun, setPlugin } from "./runWriter.js";
 import type { SeriesCache } from "./seriesCache.js";
 import { compareIds, type SeriesStore } from "./seriesStore.js";

@@ -3,13 +3,9 @@
  * any producer, so each one is checked and a bad one is logged and left out rather than trusted.
  */
 import type { Redis } from "ioredis";
+import type { RunPlugin } from "../shared/api.js";
 import { isSeriesKind, LIMITS, type RedisKeys, type RunStatus, type SeriesInfo } from "../shared/protocol.js";
 
-export interface RunPlugin {
-  name: string;
-  enabled: boolean;
-  params: Record<string, unknown>;
-}
 
 export interface RunInfo {
   id: string;

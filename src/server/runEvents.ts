@@ -5,6 +5,7 @@
  */
 import { GraphQLError } from "graphql";
 import type { Redis } from "ioredis";
+import type { RunEvent } from "../shared/api.js";
 import type { RedisKeys } from "../shared/protocol.js";
 import { loadOnce } from "./loadOnce.js";
 import { pullIterator } from "./pullIterator.js";
@@ -14,12 +15,6 @@ import { lostCopies, xrevrangeTail, type StreamEntry, type StreamReader } from "
 export const RUN_EVENT_TYPES = ["series", "plugin", "publish", "results", "end"] as const;
 export const RUNLOG_TYPES = ["start", "end", "delete"] as const;
 
-export interface RunEvent {
-  run: string;
-  type: string;
-  data: unknown;
-  id: string;
-}
 
 /** null: no event, just look again (the log was invalidated). */
 type Listener = (event: RunEvent | null) => void;

@@ -1,7 +1,7 @@
 /** The few writes the server makes, in the same format the SDKs write (SPEC sections 2 and 6). */
 import type { Redis } from "ioredis";
 import type { RedisKeys } from "../shared/protocol.js";
-import type { RunPlugin } from "./runCatalog.js";
+import type { RunPlugin } from "../shared/api.js";
 
 export async function setPlugin(redis: Redis, keys: RedisKeys, run: string, plugin: RunPlugin): Promise<void> {
   const value = JSON.stringify({ enabled: plugin.enabled, params: plugin.params });

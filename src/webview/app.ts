@@ -5,7 +5,8 @@
  */
 import type { Client } from "graphql-ws";
 import type { HostToWebview, ThemeKind, TimeZoneSetting, WebviewConfig } from "../shared/webviewProtocol.js";
-import { Api, type PluginBuild, type RunDetail } from "./client.js";
+import type { Plugin, RunDetail } from "../shared/api.js";
+import { Api } from "./client.js";
 import { ChartView } from "./chartView.js";
 import { el } from "./dom.js";
 import { exportCsv, exportPng } from "./exporter.js";
@@ -30,7 +31,7 @@ export class App {
   view: ChartView | null = null;
   legend: Legend | null = null;
   plugins: PluginHost | null = null;
-  private readonly builds = new Map<string, PluginBuild>();
+  private readonly builds = new Map<string, Plugin>();
   private runCleanup: (() => void)[] = [];
   /** Bumped per showRun, so a slow load of a run the user already left is dropped. */
   private showing = 0;

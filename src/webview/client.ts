@@ -3,99 +3,7 @@
  * Queries go over the same socket as subscriptions: one connection, one auth, one transport.
  */
 import type { Client } from "graphql-ws";
-import type { Points, SeriesKind } from "../shared/protocol.js";
-
-export interface EntryError {
-  code: string;
-  message: string;
-  entryId: string;
-}
-
-export interface SeriesMeta {
-  id: string;
-  kind: SeriesKind;
-  pane: string;
-  title: string;
-  color: string | null;
-  options: Record<string, unknown>;
-  source: { file: string; line: number } | null;
-  target: string | null;
-  count: number;
-  firstTimeUs: number | null;
-  lastTimeUs: number | null;
-  rejected: number;
-  stale: number;
-  lastError: EntryError | null;
-}
-
-export interface RunPlugin {
-  name: string;
-  enabled: boolean;
-  params: Record<string, unknown>;
-}
-
-export interface Trade {
-  entry_t: string;
-  exit_t: string;
-  side?: string;
-  entry_price?: number;
-  exit_price?: number;
-  pnl?: number;
-  [field: string]: unknown;
-}
-
-export interface Results {
-  stats: Record<string, number | string>;
-  trades: Trade[];
-}
-
-export interface RunSummary {
-  id: string;
-  strategy: string;
-  status: "running" | "ended";
-  startedUs: number;
-}
-
-export interface RunDetail extends RunSummary {
-  source: string;
-  endedUs: number | null;
-  series: SeriesMeta[];
-  plugins: RunPlugin[];
-  results: Results | null;
-}
-
-export interface RangeReply {
-  kind: SeriesKind;
-  count: number;
-  total: number;
-  decimated: boolean;
-  bucketUs: number;
-  lastId: string;
-  points: Points;
-}
-
-export interface BatchReply {
-  series: string;
-  count: number;
-  lastId: string;
-  points: Points;
-}
-
-export interface RunEvent {
-  run: string;
-  type: string;
-  data: unknown;
-  id: string;
-}
-
-export interface PluginBuild {
-  name: string;
-  origin: "workspace" | "builtin";
-  version: number;
-  code: string | null;
-  error: string | null;
-  deleted: boolean;
-}
+import type { BatchReply, Plugin, RangeReply, RunDetail, RunEvent, RunSummary, SeriesMeta } from "../shared/api.js";
 
 const SERIES_FIELDS = "id kind pane title color options source { file line } target count firstTimeUs lastTimeUs rejected stale lastError { code message entryId }";
 
@@ -159,8 +67,8 @@ export class Api {
     return this.follow<{ runEvents: RunEvent }>(q, { run }, (d) => onEvent(d.runEvents), onError);
   }
 
-  plugins(onPlugin: (plugin: PluginBuild) => void, onError: (message: string) => void): () => void {
-    return this.follow<{ plugins: PluginBuild }>("subscription { plugins { name origin version code error deleted } }", {}, (d) => onPlugin(d.plugins), onError);
+  plugins(onPlugin: (plugin: Plugin) => void, onError: (message: string) => void): () => void {
+    return this.follow<{ plugins: Plugin }>("subscription { plugins { name origin version code error deleted } }", {}, (d) => onPlugin(d.plugins), onError);
   }
 }
 

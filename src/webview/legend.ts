@@ -4,7 +4,7 @@
  * rejected entries of it (count + last reason).
  */
 import type { MouseEventParams } from "lightweight-charts";
-import type { SeriesMeta } from "./client.js";
+import type { SeriesMeta } from "../shared/api.js";
 import type { ChartPoint, ChartView } from "./chartView.js";
 import { el } from "./dom.js";
 import type { Micros } from "./time.js";

@@ -13,7 +13,7 @@
  */
 import type * as LightweightCharts from "lightweight-charts";
 import type { ISeriesPrimitive, SeriesDefinition, SeriesPartialOptionsMap, SeriesType, ISeriesApi, IChartApiBase } from "lightweight-charts";
-import type { SeriesMeta } from "./client.js";
+import type { SeriesMeta } from "../shared/api.js";
 import type { ChartPoint } from "./chartView.js";
 import type { Micros } from "./time.js";
 

@@ -11,7 +11,7 @@
  */
 import * as LightweightCharts from "lightweight-charts";
 import type { ISeriesApi, ISeriesPrimitive, SeriesType } from "lightweight-charts";
-import type { PluginBuild, RunEvent, RunPlugin } from "./client.js";
+import type { Plugin, RunEvent, RunPlugin } from "../shared/api.js";
 import type { ChartPoint, ChartView } from "./chartView.js";
 import { el } from "./dom.js";
 import type { PluginContext, PluginInstance, PluginSetup } from "./pluginApi.js";
@@ -26,7 +26,7 @@ interface Running {
 }
 
 export interface PluginState {
-  build: PluginBuild;
+  build: Plugin;
   running: Running | null;
   error: string | null;
   logs: string[];
@@ -56,7 +56,7 @@ export class PluginHost {
   }
 
   /** A build announced by the server's `plugins` subscription. */
-  announce(build: PluginBuild): void {
+  announce(build: Plugin): void {
     const state = this.states.get(build.name) ?? { build, running: null, error: null, logs: [] };
     this.states.set(build.name, state);
     state.build = build;
@@ -96,7 +96,7 @@ export class PluginHost {
     for (const handler of handlers) this.guard(handler, points);
   }
 
-  private enabled(build: PluginBuild): boolean {
+  private enabled(build: Plugin): boolean {
     const configured = this.runPlugins.get(build.name);
     return this.allowed && (configured ? configured.enabled : build.origin === "workspace");
   }

@@ -2,7 +2,7 @@
  * The results view: the run's end-of-run statistics and trades (protocol/SPEC.md section 6).
  * Clicking a trade scrolls the chart to it.
  */
-import type { Results, Trade } from "./client.js";
+import type { Results, Trade } from "../shared/api.js";
 import { el } from "./dom.js";
 import { formatTime, nsStringToMicros, type Micros } from "./time.js";
 import type { TimeZoneSetting } from "../shared/webviewProtocol.js";
