@@ -32,6 +32,8 @@ mod keys;
 mod lane;
 mod link;
 pub mod names;
+#[cfg(feature = "nautilus")]
+mod nautilus;
 mod publisher;
 mod site;
 mod value;
@@ -42,8 +44,17 @@ pub use chartbridge_macros::chart;
 pub use clock::{TsEvent, clear_clock, set_clock};
 pub use global::{Run, enabled, set_enabled, start};
 pub use publisher::{Config, Publisher, Series, SeriesSpec, Source, Stats};
+pub use site::source_file;
 pub use value::{Chartable, Number};
 pub use wire::{Candle, Code, Kind, Marker, MarkerShape, Point, Position, Side};
+
+/// The absolute path of the current source file (for `Config::source` or `SeriesSpec::source`).
+#[macro_export]
+macro_rules! source {
+    () => {
+        $crate::source_file(::core::file!(), ::core::env!("CARGO_MANIFEST_DIR"))
+    };
+}
 
 /// What `#[chart]` expands to; not a stable API.
 #[doc(hidden)]

@@ -1,6 +1,8 @@
 //! What a `#[chart]` call site hands the publisher: a static description of the site, written
 //! by the macro, and the per-call `record` that queues the charted value.
 
+use std::path::Path;
+
 use crate::global;
 use crate::indicator::Indicator;
 use crate::value::Chartable;
@@ -50,4 +52,20 @@ impl SiteSpec {
             None => self.name.to_owned(),
         }
     }
+}
+
+/// The absolute path of a source file named by `file!()`, for the editor to open. `file!()` is
+/// relative to the directory cargo ran rustc in (the workspace root), which a binary does not
+/// know: the first ancestor of the crate's manifest directory that holds the file is that root.
+/// A binary run where its sources are not keeps the relative path. See [`crate::source!`].
+pub fn source_file(file: &str, manifest_dir: &str) -> String {
+    let path = Path::new(file);
+    if path.is_absolute() {
+        return file.to_owned();
+    }
+    Path::new(manifest_dir)
+        .ancestors()
+        .map(|dir| dir.join(path))
+        .find(|candidate| candidate.is_file())
+        .map_or_else(|| file.to_owned(), |p| p.to_string_lossy().into_owned())
 }

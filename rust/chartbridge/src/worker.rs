@@ -7,7 +7,6 @@
 //! drops the queued entries Redis already has (a pipeline may have been cut half way).
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
@@ -339,7 +338,7 @@ impl Worker {
         let base = site.series_id(owner);
         let title = site.title.map_or_else(|| base.clone(), str::to_owned);
         let options = serde_json::from_str(site.options).unwrap_or_else(|_| json!({}));
-        let file = resolve_source(site.file, site.manifest_dir);
+        let file = crate::site::source_file(site.file, site.manifest_dir);
         let spec = |id: String, kind: Kind, title: String| {
             let mut spec = SeriesSpec::new(&id, kind).pane(site.pane).title(&title).options(options.clone()).source(&file, site.line);
             spec.color = site.color.map(str::to_owned);
@@ -578,19 +577,4 @@ impl Worker {
             let _ = w.send(());
         });
     }
-}
-
-/// `file!()` is relative to the directory cargo ran rustc in (the workspace root), which the
-/// binary does not know; the first ancestor of the crate's manifest directory that holds the
-/// file is that root. A binary run elsewhere keeps the relative path.
-fn resolve_source(file: &str, manifest_dir: &str) -> String {
-    let path = Path::new(file);
-    if path.is_absolute() {
-        return file.to_owned();
-    }
-    Path::new(manifest_dir)
-        .ancestors()
-        .map(|dir| dir.join(path))
-        .find(|candidate| candidate.is_file())
-        .map_or_else(|| file.to_owned(), |p| p.to_string_lossy().into_owned())
 }
