@@ -17,8 +17,8 @@ from typing import Any, TypeVar, overload
 
 from . import clock, session
 from .indicators import EMA, RSI, SMA, Bollinger, Indicator
-from .protocol import ProtocolError, check_finite, sanitize_series_id, to_float
-from .series import PluginSpec, Series, Source, caller_source, hint_strategy, side_of
+from .protocol import ProtocolError, check_finite, sanitize_series_id
+from .series import PluginSpec, Series, Source, caller_source, hint_strategy, number, side_of
 
 F = TypeVar("F", bound=Callable[..., Any])
 Hook = Callable[[Any, tuple[Any, ...]], None]
@@ -116,10 +116,11 @@ def chart(func: F | None = None, /, *, name: str | None = None, kind: str = "lin
     return _decorator(func, enabled, build, caller_source())
 
 
-def _scalar(value: Any, where: str) -> float:
-    """The number an indicator follows: the value itself, or a bar's close."""
+def _scalar(value: Any, where: str) -> float | None:
+    """The number an indicator follows: the value itself, or a bar's close (None: no point)."""
     close = getattr(value, "close", None)
-    return check_finite(to_float(value if close is None else close, where), where)
+    x = number(value if close is None else close, where)
+    return None if x is None else check_finite(x, where)
 
 
 def _indicator(make: Callable[[], Indicator], label: str, raw: bool, name: str | None, pane: str,
@@ -141,6 +142,8 @@ def _indicator(make: Callable[[], Indicator], label: str, raw: bool, name: str |
                 x = _scalar(result, base)
             except ProtocolError as exc:
                 outputs[0].reject(exc)
+                return
+            if x is None:
                 return
             if raw_series is not None:
                 raw_series.record(x, t)

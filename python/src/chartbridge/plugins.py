@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from . import session
 from .protocol import check_plugin_name
 from .runs import current_run
 
@@ -21,6 +22,8 @@ def plugin(name: str, enabled: bool = True, **params: Any) -> None:
     >>> cb.plugin("bollinger", period=20)
     >>> cb.plugin("bollinger", enabled=False)
     """
+    if not session.ENABLED:
+        return
     current_run().set_plugin(check_plugin_name(name), enabled, params)
 
 

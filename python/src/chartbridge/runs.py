@@ -214,6 +214,21 @@ def run(name: str | None = None, *, strategy: str | None = None) -> Iterator[Run
             sess.run = sess.stack[-1] if sess.stack else outer
 
 
+def start_run(name: str | None = None, *, strategy: str | None = None) -> Run:
+    """Start a new default run, ending the previous one, and return it; inside a ``cb.run``
+    block, return that block's run instead. Integrations call it once per backtest (the
+    Nautilus actor), so two backtests in one process chart into two runs.
+    """
+    sess = _session.current()
+    with sess.lock:
+        if sess.stack:
+            return sess.stack[-1]
+        if sess.run is not None:
+            sess.run.end()
+        sess.run = _new_run(sess, name, strategy)
+        return sess.run
+
+
 def current_run() -> Run:
     """The run points go to now (starting the default run if none is open)."""
     return _session.current().current_run()
@@ -242,6 +257,8 @@ def publish(topic: str, payload: Any) -> None:
         raise ProtocolError("E_NAME", f"topic {topic!r} must be a string of 1 to 200 characters")
     data = {"topic": topic, "payload": payload}
     dumps(data, f"payload of topic {topic!r}", MAX_PUBLISH_JSON)
+    if not _session.ENABLED:
+        return
     r = current_run()
     r.send(lambda: [r._event("publish", data, droppable=True)])
 
@@ -282,5 +299,7 @@ def results(stats: Mapping[str, Any], trades: Sequence[Mapping[str, Any]] | None
     body = {"stats": {str(k): _jsonable_stat(v, f"stats[{k!r}]") for k, v in stats.items()},
             "trades": [_trade(row, i) for i, row in enumerate(trades or ())]}
     text = dumps(body, "results")
+    if not _session.ENABLED:
+        return
     r = current_run()
     r.send(lambda: [command("SET", r.keys.results, text), r._event("results", {})])

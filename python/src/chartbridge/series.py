@@ -9,11 +9,12 @@ a warning, and every one is counted in ``cb.stats()["rejected"]``. ``None`` is "
 
 from __future__ import annotations
 
+import importlib
 import logging
 import math
 import os
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from math import isfinite
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +33,39 @@ log = logging.getLogger("chartbridge")
 
 Source = tuple[str, int]
 PluginSpec = str | Iterable[str] | Mapping[str, Mapping[str, Any]] | None
+Converter = Callable[[Any], float | None]
+Resolver = Callable[[type], Converter | None]
+
+# Integrations teach the SDK the value types of their framework: a resolver maps a type (e.g.
+# Nautilus ``QuoteTick``) to a converter, resolved once per type and cached here (None: a plain
+# number-like, converted by ``to_float``). A value of a framework's type loads its integration's
+# converters on first sight, so a decorated strategy needs no extra import.
+_CONVERTERS: dict[type, Converter | None] = {}
+_RESOLVERS: list[Resolver] = []
+_INTEGRATIONS = {"nautilus_trader": "chartbridge.nautilus.convert"}
+
+
+def register_resolver(resolve: Resolver) -> None:
+    """Add ``resolve(type) -> converter or None`` for values ``to_float`` does not know."""
+    _RESOLVERS.append(resolve)
+    _CONVERTERS.clear()
+
+
+def _resolve(kind: type) -> Converter | None:
+    module = _INTEGRATIONS.get(kind.__module__.partition(".")[0])
+    if module is not None and module not in sys.modules:
+        importlib.import_module(module)  # registers its resolver
+    convert = next((c for c in (resolve(kind) for resolve in _RESOLVERS) if c is not None), None)
+    _CONVERTERS[kind] = convert
+    return convert
+
+
+def number(value: Any, where: str) -> float | None:
+    """The number ``value`` stands for, by its integration's rule (see ``chartbridge.nautilus.convert``)
+    or ``to_float``; None means "no point" (e.g. an indicator still warming up)."""
+    kind = type(value)
+    convert = _CONVERTERS[kind] if kind in _CONVERTERS else _resolve(kind)
+    return to_float(value, where) if convert is None else convert(value)
 
 
 def caller_source(depth: int = 2) -> Source:
@@ -171,11 +205,14 @@ class Series:
 
     # -- points ---------------------------------------------------------------------------------
 
-    def _point(self, value: Any) -> tuple[tuple[float, ...], dict[str, Any] | None]:
+    def _point(self, value: Any) -> tuple[tuple[float, ...], dict[str, Any] | None] | None:
+        """The point's values (and marker object); None when the value stands for no point."""
         if self.kind in CANDLE_KINDS:
             return candle_values(value, self.id), None
         if self.kind != "marker":
-            x = value if type(value) is float else to_float(value, self.id)
+            x = value if type(value) is float else number(value, self.id)
+            if x is None:
+                return None
             return (x if isfinite(x) else check_finite(x, self.id),), None
         if not isinstance(value, (tuple, list)) or len(value) != 2:
             raise ProtocolError("E_VALUE", f"{self.id}: a marker point is (price or None, marker object)")
@@ -209,8 +246,9 @@ class Series:
         if not session.ENABLED:
             return
         t = check_time(time, f"{self.id} time") if time is not None else clock.clock_time()
-        values, marker = self._point(value)
-        self.buffer().append(t, values, marker)
+        point = self._point(value)
+        if point is not None:
+            self.buffer().append(t, *point)
 
     def record(self, value: Any, t: int | None) -> None:
         """Chart ``value`` for implicit charting: None is skipped, bad values are rejected and
@@ -218,8 +256,9 @@ class Series:
         if value is None:
             return
         try:
-            values, marker = self._point(value)
-            self.buffer().append(t, values, marker)
+            point = self._point(value)
+            if point is not None:
+                self.buffer().append(t, *point)
         except ProtocolError as exc:
             self.reject(exc)
 

@@ -1,0 +1,419 @@
+# nautilus_trader's compiled (Cython) modules ship no stubs: their names are Any here.
+# mypy: disable-error-code="import-not-found"
+# mypy: disallow-subclassing-any=False
+"""``ChartbridgeActor``: charts a NautilusTrader backtest or live node with no decorator.
+
+It listens on the message bus; the strategies are left untouched:
+
+| what | series | pane |
+|---|---|---|
+| bars, one series per bar type | ``<bar type>`` (candlestick) | ``main`` for the first bar type, else its own |
+| every indicator a component registered | ``<component id>.<attribute>[.<output>]`` | the bars' pane for averages/bands, else its own |
+| fills | ``fills:<instrument>`` markers on the bars: side, fill price, "entry/exit/reverse <qty>" | bars |
+| net position per instrument | ``position:<instrument>`` (step line) | ``position`` |
+| unrealized PnL per instrument | ``unrealized_pnl:<instrument>`` | ``pnl`` |
+| account equity and drawdown (% below the running peak) | ``equity:<venue>:<ccy>``, ``drawdown:<venue>:<ccy>`` | ``equity``, ``drawdown`` |
+| end-of-run statistics and positions | ``cb.results`` | |
+
+It also sets the SDK clock to the engine clock, so ``@cb.chart`` methods chart simulated time.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from nautilus_trader.common.actor import Actor
+from nautilus_trader.common.component import LiveClock
+from nautilus_trader.common.enums import ComponentState
+from nautilus_trader.config import ActorConfig
+from nautilus_trader import indicators
+from nautilus_trader.indicators.base import Indicator
+from nautilus_trader.model.data import Bar, BarType
+from nautilus_trader.model.enums import OrderSide
+from nautilus_trader.model.events import OrderFilled, PositionEvent
+from nautilus_trader.model.identifiers import InstrumentId, Venue
+from nautilus_trader.model.position import Position
+from nautilus_trader.trading.strategy import Strategy
+
+from .. import session
+from ..clock import set_clock
+from ..producer import PointBuffer
+from ..protocol import sanitize_series_id
+from ..runs import Run, end_run, results, start_run
+from ..series import Series, Source
+
+log = logging.getLogger("chartbridge")
+
+_BARS = "data.bars."
+# Indicators drawn in price units, over the bars; any other indicator gets a pane of its own.
+# (IchimokuCloud is newer than 1.221.)
+_PRICE_PANE = tuple(getattr(indicators, name) for name in (
+    "MovingAverage", "BollingerBands", "DonchianChannel", "KeltnerChannel", "IchimokuCloud", "LinearRegression",
+    "VolumeWeightedAveragePrice") if hasattr(indicators, name))
+# The outputs of an indicator: the first group it has, else its ``value``.
+_OUTPUTS = (("upper", "middle", "lower"), ("value_k", "value_d"),
+            ("tenkan_sen", "kijun_sen", "senkou_span_a", "senkou_span_b"), ("value",))
+_STEPS = 1  # lightweight-charts LineType.WithSteps: a position holds until it changes
+
+
+class ChartbridgeConfig(ActorConfig, frozen=True):
+    """``run``: the run id (default: the configured ``cb.configure(run=...)``, else generated
+    from the strategies' names; inside a ``cb.run`` block, that block's run).
+    ``indicator_panes``: indicator attribute or class name -> pane, overriding the default."""
+
+    run: str | None = None
+    indicator_panes: dict[str, str] | None = None
+
+
+def _outputs(indicator: Indicator) -> tuple[str, ...]:
+    return next((group for group in _OUTPUTS if all(isinstance(getattr(indicator, a, None), float) for a in group)),
+                ())
+
+
+def fill_kind(before: Decimal, after: Decimal) -> str:
+    """What a fill did to a position of signed quantity ``before``, now ``after``."""
+    if before == 0 or (before > 0) == (after > 0) and abs(after) > abs(before):
+        return "entry"
+    if after == 0 or (before > 0) == (after > 0):
+        return "exit"
+    return "reverse"
+
+
+def _source(component: object) -> Source:
+    """The file and line of a component's class, so the editor can jump from a series to it."""
+    try:
+        line = inspect.getsourcelines(type(component))[1]
+        return inspect.getsourcefile(type(component)) or "", line
+    except (OSError, TypeError):
+        return "", 0
+
+
+class _Equity:
+    """Equity of one account currency and its drawdown below the running peak, in percent."""
+
+    def __init__(self, equity: PointBuffer, drawdown: PointBuffer) -> None:
+        self.equity = equity
+        self.drawdown = drawdown
+        self.peak = float("-inf")
+
+    def add(self, t: int, value: float) -> None:
+        self.equity.append(t, (value,))
+        if value > self.peak:
+            self.peak = value
+        self.drawdown.append(t, ((value / self.peak - 1.0) * 100.0 if self.peak > 0 else 0.0,))
+
+
+class _Bars:
+    """Everything charted on the bars of one bar type."""
+
+    def __init__(self, actor: ChartbridgeActor, bar_type: str, pane: str, primary: bool) -> None:
+        self.actor = actor
+        self.id = bar_type
+        self.pane = pane
+        self.instrument_id: InstrumentId = BarType.from_str(bar_type).instrument_id
+        self.candles = actor.buffer(Series(bar_type, kind="candlestick", pane=pane, source=actor.source))
+        # (indicator, output attribute, buffer) per charted output
+        self.indicators: list[tuple[Indicator, str, PointBuffer]] = []
+        # Positions and equity follow the first bar type of an instrument only, so two bar
+        # types of one instrument do not chart them twice.
+        self.pnl = actor.buffer(Series(f"unrealized_pnl:{self.instrument_id}", pane="pnl",
+                                       source=actor.source)) if primary else None
+        self.handler = actor.guarded(self.on_bar)
+
+    def add_indicators(self, owner: Any) -> None:
+        names = {id(value): name for name, value in vars(owner).items()} if hasattr(owner, "__dict__") else {}
+        panes = self.actor.config.indicator_panes or {}
+        for indicator in owner.registered_indicators:
+            if not self.actor.claim(indicator):
+                continue
+            name = names.get(id(indicator)) or sanitize_series_id(repr(indicator))
+            outputs = _outputs(indicator)
+            pane = panes.get(name) or panes.get(type(indicator).__name__) or (
+                self.pane if isinstance(indicator, _PRICE_PANE) else name)
+            for out in outputs:
+                series = Series(f"{owner.id}.{name}" + (f".{out}" if len(outputs) > 1 else ""), pane=pane,
+                                title=f"{name} {indicator!r}", source=_source(owner))
+                self.indicators.append((indicator, out, self.actor.buffer(series)))
+
+    def on_bar(self, bar: Bar, indicators: bool = True) -> None:
+        t = bar.ts_event
+        self.candles.append(t, (bar.open.as_double(), bar.high.as_double(), bar.low.as_double(),
+                                bar.close.as_double(), bar.volume.as_double()))
+        if indicators:
+            for indicator, out, buffer in self.indicators:
+                if indicator.initialized:
+                    buffer.append(t, (getattr(indicator, out),))
+        if self.pnl is not None:
+            self.actor.chart_account(t, self.instrument_id, self.pnl)
+
+
+class ChartbridgeActor(Actor):
+    """Charts bars, indicators, fills, positions, equity and results of a Nautilus run.
+
+    >>> engine.add_actor(ChartbridgeActor())                       # a BacktestEngine
+    >>> TradingNodeConfig(actors=[ImportableActorConfig(            # a TradingNode
+    ...     actor_path="chartbridge.nautilus:ChartbridgeActor",
+    ...     config_path="chartbridge.nautilus:ChartbridgeConfig", config={})])
+
+    Bars are charted from the bar types the node's components subscribe to, after those
+    components handled each bar (so indicators are charted with this bar's value). The run
+    ends when the backtest's statistics are calculated (``engine.run()``), or at
+    ``reset``/``dispose``, the next backtest, or process exit.
+    """
+
+    config: ChartbridgeConfig
+
+    def __init__(self, config: ChartbridgeConfig | None = None) -> None:
+        super().__init__(config or ChartbridgeConfig())
+        self._run: Run | None = None
+        self.run_id: str | None = None  # the run charted last (kept after it ended)
+        self._clear()
+
+    def _clear(self) -> None:
+        """The state of one run."""
+        self._owns_run = False
+        self._charts: dict[str, _Bars] = {}
+        self._claimed: set[int] = set()  # ids of the indicators charted already
+        self._fills: dict[InstrumentId, Series] = {}
+        self._last_fill: dict[InstrumentId, tuple[int, str]] = {}  # time and text of the last marker
+        self._positions: dict[InstrumentId, Series] = {}
+        self._signed: dict[Any, Decimal] = {}  # position -> signed quantity, to tell entries from exits
+        self._equity: dict[tuple[Venue, Any], _Equity] = {}
+        self._results: dict[Any, tuple[dict[str, Any], list[dict[str, Any]]]] = {}  # per account
+        self._subscriptions: list[tuple[str, Callable[[Any], None]]] = []
+        self._equity_of: Callable[[Venue], dict[Any, float]] = self._balance_and_pnl
+        self.source: Source = ("", 0)
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def on_start(self) -> None:
+        if not session.ENABLED or self._run is not None:
+            return
+        self._clear()
+        strategies = [owner for owner in (getattr(s.handler, "__self__", None)
+                                          for s in self.msgbus.subscriptions("events.order.*"))
+                      if isinstance(owner, Strategy)]
+        self.source = _source(strategies[0]) if strategies else _source(self)
+        name = "+".join(sorted({type(s).__name__ for s in strategies})) or None
+        self._owns_run = not session.current().stack
+        self._run = start_run(self.config.run or session.current().settings.run, strategy=name)
+        self.run_id = self._run.id
+        set_clock(self.clock.timestamp_ns)
+        if hasattr(self.portfolio, "equity"):
+            self._equity_of = self._equity_now
+        self._discover_handler = self.guarded(self._discover)
+        for topic, handler in ((_BARS + "*", self._discover_handler), ("events.order.*", self._on_order_event),
+                               ("events.position.*", self._on_position_event),
+                               ("events.system.*", self._on_component_state)):
+            self._subscribe(topic, handler if handler is self._discover_handler else self.guarded(handler))
+        self._watch_analyzer()
+
+    def on_stop(self) -> None:
+        # A live node has no post-run analysis: calculate the statistics here. A backtest
+        # calculates them after its last fills have settled, which is when they are published.
+        if self._run is not None and isinstance(self.clock, LiveClock):
+            self._calculate_statistics()
+
+    def on_reset(self) -> None:
+        self._finish()
+
+    def on_dispose(self) -> None:
+        self._finish()
+
+    def _finish(self) -> None:
+        """Publish the results if nobody calculated them, end the run, let go of the bus."""
+        if self._run is None:
+            return
+        if not self._results:
+            self._calculate_statistics()
+        if self._run is None:
+            return  # the statistics completed the run
+        for topic, handler in self._subscriptions:
+            if self.msgbus.is_subscribed(topic, handler):
+                self.msgbus.unsubscribe(topic, handler)
+        self._subscriptions.clear()
+        vars(self.portfolio.analyzer).pop("calculate_statistics", None)
+        set_clock(None)
+        run, self._run = self._run, None
+        if self._owns_run and session.current().run is run:
+            end_run()
+        elif self._owns_run:
+            run.end()
+
+    # -- plumbing -------------------------------------------------------------------------------
+
+    def guarded(self, handler: Callable[..., None]) -> Callable[..., None]:
+        """``handler`` that logs instead of raising: charting must never break the trading."""
+        warned = False
+
+        def guard(*args: Any) -> None:
+            nonlocal warned
+            try:
+                handler(*args)
+            except Exception:
+                session.current().count_rejected()
+                if not warned:
+                    warned = True
+                    log.exception("chartbridge: %s failed (further failures are only counted in cb.stats())",
+                                  getattr(handler, "__qualname__", handler))
+        return guard
+
+    def _subscribe(self, topic: str, handler: Callable[[Any], None]) -> None:
+        """Subscribe last: handlers of equal priority run in subscription order, so ours runs
+        after the components that subscribed before (and updated their indicators)."""
+        if self.msgbus.is_subscribed(topic, handler):
+            self.msgbus.unsubscribe(topic, handler)
+        else:
+            self._subscriptions.append((topic, handler))
+        self.msgbus.subscribe(topic, handler)
+
+    def buffer(self, series: Series) -> PointBuffer:
+        """The buffer of ``series`` in this actor's run."""
+        assert self._run is not None
+        return self._run.buffer_for(series)
+
+    def claim(self, indicator: Indicator) -> bool:
+        """True the first time: an indicator is charted with the first bar type of its owner."""
+        if id(indicator) in self._claimed:
+            return False
+        self._claimed.add(id(indicator))
+        return True
+
+    # -- bars -----------------------------------------------------------------------------------
+
+    def _discover(self, bar: Bar) -> None:
+        """First bar (after the components started): chart the bar types they subscribe to."""
+        self.msgbus.unsubscribe(_BARS + "*", self._discover_handler)
+        topic = _BARS + str(bar.bar_type)
+        owners: dict[str, list[Any]] = {topic: []}
+        for sub in self.msgbus.subscriptions(_BARS + "*"):
+            owner = getattr(sub.handler, "__self__", None)
+            if "*" not in sub.topic and owner is not None and owner is not self:
+                owners.setdefault(sub.topic, []).append(owner)
+        new = False
+        for bar_topic, components in owners.items():
+            chart = self._charts.get(bar_topic)
+            if chart is None:
+                bar_type = bar_topic[len(_BARS):]
+                instrument = BarType.from_str(bar_type).instrument_id
+                primary = all(c.instrument_id != instrument for c in self._charts.values())
+                chart = self._charts[bar_topic] = _Bars(self, bar_type, "main" if not self._charts else bar_type,
+                                                        primary)
+                new = new or bar_topic == topic
+            for component in components:
+                chart.add_indicators(component)
+            self._subscribe(bar_topic, chart.handler)
+        if new:  # the new handler sees the next bar; this one was not handled by the strategies yet
+            self._charts[topic].on_bar(bar, indicators=False)
+
+    def _on_component_state(self, event: Any) -> None:
+        # A component started later (live) may subscribe to more bars: look again at the next bar.
+        if event.state == ComponentState.RUNNING:
+            self._subscribe(_BARS + "*", self._discover_handler)
+
+    # -- account --------------------------------------------------------------------------------
+
+    def chart_account(self, t: int, instrument_id: InstrumentId, pnl: PointBuffer) -> None:
+        """Unrealized PnL of ``instrument_id`` and the equity of its venue's account at ``t``."""
+        money = self.portfolio.unrealized_pnl(instrument_id)
+        if money is not None:
+            pnl.append(t, (money.as_double(),))
+        venue = instrument_id.venue
+        for currency, value in self._equity_of(venue).items():
+            equity = self._equity.get((venue, currency))
+            if equity is None:
+                equity = self._equity[(venue, currency)] = _Equity(
+                    self.buffer(Series(f"equity:{venue}:{currency}", pane="equity", source=self.source)),
+                    self.buffer(Series(f"drawdown:{venue}:{currency}", pane="drawdown", source=self.source)))
+            equity.add(t, value)
+
+    def _equity_now(self, venue: Venue) -> dict[Any, float]:
+        """Nautilus's own equity (balance plus open positions' value or PnL), where it has one."""
+        return {currency: money.as_double() for currency, money in self.portfolio.equity(venue).items()}
+
+    def _balance_and_pnl(self, venue: Venue) -> dict[Any, float]:
+        """Equity before ``Portfolio.equity`` existed: balance plus unrealized PnL per currency."""
+        account = self.portfolio.account(venue)
+        if account is None:
+            return {}
+        equity = {currency: money.as_double() for currency, money in account.balances_total().items()}
+        for currency, money in self.portfolio.unrealized_pnls(venue).items():
+            equity[currency] = equity.get(currency, 0.0) + money.as_double()
+        return equity
+
+    # -- fills and positions --------------------------------------------------------------------
+
+    def _on_order_event(self, event: Any) -> None:
+        if type(event) is not OrderFilled:
+            return
+        instrument_id = event.instrument_id
+        buy = event.order_side == OrderSide.BUY
+        qty = event.last_qty.as_decimal()
+        key = event.position_id or (instrument_id, event.strategy_id)
+        before = self._signed.get(key, Decimal(0))
+        after = self._signed[key] = before + (qty if buy else -qty)
+        kind = fill_kind(before, after)
+        series = self._fills.get(instrument_id)
+        if series is None:
+            target = next((c.id for c in self._charts.values() if c.instrument_id == instrument_id), None)
+            series = self._fills[instrument_id] = Series(f"fills:{instrument_id}", kind="marker", target=target,
+                                                         source=self.source)
+        # Fills at the same time (a reversal: the close, then the new entry) would be one chart
+        # point (the later one replaces the earlier), so the later marker tells both.
+        t, text = event.ts_event, f"{kind} {event.last_qty}"
+        last_t, last_text = self._last_fill.get(instrument_id, (-1, ""))
+        if t == last_t:
+            text = f"{last_text}, {text}"
+        self._last_fill[instrument_id] = t, text
+        series.add((event.last_px.as_double(), {"side": "buy" if buy else "sell", "text": text}), time=t)
+
+    def _on_position_event(self, event: PositionEvent) -> None:
+        instrument_id = event.instrument_id
+        series = self._positions.get(instrument_id)
+        if series is None:
+            series = self._positions[instrument_id] = Series(f"position:{instrument_id}", pane="position",
+                                                             source=self.source, lineType=_STEPS)
+        series.add(float(self.portfolio.net_position(instrument_id)), time=event.ts_event)
+
+    # -- results --------------------------------------------------------------------------------
+
+    def _watch_analyzer(self) -> None:
+        """Publish the statistics when Nautilus calculates them: a backtest does so at its very
+        end, after the last fills settled, which no actor callback sees."""
+        analyzer = self.portfolio.analyzer
+        calculate = type(analyzer).calculate_statistics
+
+        def calculate_statistics(account: Any, positions: list[Position]) -> None:
+            calculate(analyzer, account, positions)
+            self._publish_results(account, positions)
+        analyzer.calculate_statistics = calculate_statistics
+
+    def _calculate_statistics(self) -> None:
+        positions = self.cache.positions() + self.cache.position_snapshots()
+        for account in self.cache.accounts():
+            venue_positions = [p for p in positions if p.account_id == account.id]
+            self.portfolio.analyzer.calculate_statistics(account, venue_positions)
+
+    def _publish_results(self, account: Any, positions: list[Position]) -> None:
+        if self._run is None:
+            return
+        analyzer = self.portfolio.analyzer
+        stats = {f"{name} ({currency})": value for currency in analyzer.currencies
+                 for name, value in analyzer.get_performance_stats_pnls(currency).items()}
+        stats.update(analyzer.get_performance_stats_returns())
+        stats.update(analyzer.get_performance_stats_general())
+        self._results[account.id] = stats, [{
+            "entry_t": p.ts_opened, "exit_t": p.ts_closed, "side": p.entry.name.lower(),
+            "entry_price": p.avg_px_open, "exit_price": p.avg_px_close, "pnl": p.realized_pnl.as_double(),
+            "qty": p.peak_qty.as_double(), "return": p.realized_return, "instrument": str(p.instrument_id),
+            "position": str(p.id),
+        } for p in sorted(positions, key=lambda p: p.ts_opened) if p.is_closed]
+        # Several venues: one results value for the run, the accounts' statistics merged.
+        results({k: v for stats, _ in self._results.values() for k, v in stats.items()},
+                [trade for _, trades in self._results.values() for trade in trades])
+        if self._results.keys() >= {a.id for a in self.cache.accounts()}:
+            self._finish()

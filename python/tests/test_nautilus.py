@@ -1,0 +1,220 @@
+"""A real NautilusTrader backtest charted by ``ChartbridgeActor``: what reaches Redis, exactly.
+
+The backtest is the example (``examples/nautilus-ema-cross``): EMA(10/20) cross on 3,000
+synthetic one-minute bars, one decorated value and one plugin. It runs once for the module.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import sys
+from collections.abc import Iterator
+from decimal import Decimal
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+import redis
+from conftest import REPO, events, keys, read_points, registry
+
+import chartbridge as cb
+from chartbridge.session import Settings
+from chartbridge.testing import RedisServer
+
+nautilus = pytest.importorskip("nautilus_trader")
+
+from nautilus_trader.indicators import BollingerBands, ExponentialMovingAverage, RelativeStrengthIndex  # noqa: E402
+from nautilus_trader.model.data import QuoteTick, TradeTick  # noqa: E402
+from nautilus_trader.model.enums import AggressorSide  # noqa: E402
+from nautilus_trader.model.events import OrderFilled  # noqa: E402
+from nautilus_trader.model.identifiers import InstrumentId, TradeId  # noqa: E402
+from nautilus_trader.model.objects import Money, Price, Quantity  # noqa: E402
+
+sys.path.insert(0, str(REPO / "examples" / "nautilus-ema-cross"))
+import ema_cross  # noqa: E402
+
+from chartbridge.nautilus.actor import fill_kind  # noqa: E402
+
+BARS = 3_000
+BAR_SERIES = ema_cross.BAR_TYPE
+
+
+def configure(url: str, prefix: str) -> None:
+    cb.set_clock(None)
+    defaults = dataclasses.asdict(Settings())
+    cb.configure(**{**defaults, "url": url, "prefix": prefix, "run": "nt", "enabled": True, "exit_timeout": 2.0})
+
+
+@pytest.fixture(scope="module")
+def backtest(redis_server: RedisServer) -> Iterator[SimpleNamespace]:
+    """The example backtest, run once; the Redis client, the engine and the bars it used."""
+    client = redis.Redis.from_url(redis_server.url)
+    configure(redis_server.url, "nt")
+    engine, strategy = ema_cross.build_engine(BARS)
+    engine.run()
+    assert cb.flush(10)
+    bars = ema_cross.synthetic_bars(strategy.instrument, BARS)
+    yield SimpleNamespace(r=client, engine=engine, strategy=strategy, bars=bars)
+    engine.dispose()
+    cb.configure(exit_timeout=0.5)
+    client.close()
+
+
+def nautilus_ema(period: int, bars: list[Any]) -> list[tuple[int, float]]:
+    """Nautilus's own EMA fed the same bars: (time, value) once initialized."""
+    ema = ExponentialMovingAverage(period)
+    out = []
+    for bar in bars:
+        ema.handle_bar(bar)
+        if ema.initialized:
+            out.append((bar.ts_event, ema.value))
+    return out
+
+
+def fills(engine: Any) -> list[Any]:
+    return sorted((e for order in engine.cache.orders() for e in order.events if isinstance(e, OrderFilled)),
+                  key=lambda e: e.ts_event)
+
+
+def test_one_candle_per_bar_with_the_exact_prices(backtest: SimpleNamespace) -> None:
+    times, cols = read_points(backtest.r, BAR_SERIES, "nt")
+    bars = backtest.bars
+    assert times == [b.ts_event for b in bars]
+    assert cols == {"o": [b.open.as_double() for b in bars], "h": [b.high.as_double() for b in bars],
+                    "l": [b.low.as_double() for b in bars], "c": [b.close.as_double() for b in bars],
+                    "vol": [b.volume.as_double() for b in bars]}
+    assert registry(backtest.r, BAR_SERIES, "nt")["kind"] == "candlestick"
+    assert registry(backtest.r, BAR_SERIES, "nt")["pane"] == "main"
+
+
+@pytest.mark.parametrize("name, period", [("fast_ema", 10), ("slow_ema", 20)])
+def test_ema_values_equal_nautilus_indicator_at_each_bar(backtest: SimpleNamespace, name: str, period: int) -> None:
+    series = f"EMACross-000.{name}"
+    times, cols = read_points(backtest.r, series, "nt")
+    expected = nautilus_ema(period, backtest.bars)
+    assert len(times) == BARS - period + 1
+    assert list(zip(times, cols["y"])) == expected
+    assert cols["y"][-1] == getattr(backtest.strategy, name).value
+    entry = registry(backtest.r, series, "nt")
+    assert (entry["pane"], entry["title"]) == ("main", f"{name} ExponentialMovingAverage({period})")
+
+
+def test_one_marker_per_fill_with_its_price_and_side(backtest: SimpleNamespace) -> None:
+    expected = fills(backtest.engine)
+    times, cols = read_points(backtest.r, "fills:EUR/USD.SIM", "nt")
+    assert len(expected) > 100 and len(times) == len(expected)
+    assert times == [f.ts_event for f in expected]
+    assert cols["y"] == [f.last_px.as_double() for f in expected]
+    assert [m["side"] for m in cols["m"]] == [f.order_side.name.lower() for f in expected]
+    assert cols["m"][0]["text"] == "entry 100000"
+    # A reversal: the close and the new entry at one time; the later marker tells both.
+    assert cols["m"][2]["text"] == "exit 100000, entry 100000" and times[1] == times[2]
+    assert registry(backtest.r, "fills:EUR/USD.SIM", "nt")["target"] == BAR_SERIES
+
+
+def test_results_are_the_analyzer_statistics_and_the_closed_positions(backtest: SimpleNamespace) -> None:
+    k = keys("nt")
+    body = json.loads(backtest.r.get(k.results) or b"")
+    analyzer = backtest.engine.portfolio.analyzer
+    expected = {f"{n} (USD)": v for n, v in analyzer.get_performance_stats_pnls(analyzer.currencies[0]).items()}
+    expected |= analyzer.get_performance_stats_returns() | analyzer.get_performance_stats_general()
+    assert body["stats"] == {n: v if math.isfinite(v) else str(v) for n, v in expected.items()}
+    closed = sorted((p for p in backtest.engine.cache.position_snapshots() + backtest.engine.cache.positions()
+                     if p.is_closed), key=lambda p: p.ts_opened)
+    assert [(t["entry_t"], t["exit_t"], t["side"], t["entry_price"], t["exit_price"], t["pnl"])
+            for t in body["trades"]] == [
+        (str(p.ts_opened), str(p.ts_closed), p.entry.name.lower(), p.avg_px_open, p.avg_px_close,
+         p.realized_pnl.as_double()) for p in closed]
+    assert events(backtest.r, "nt")[-2:] == [("results", {}), ("end", {})]
+    manifest = backtest.r.hgetall(k.manifest)
+    assert (manifest[b"status"], manifest[b"strategy"]) == (b"ended", b"EMACross")
+
+
+def test_positions_equity_and_drawdown(backtest: SimpleNamespace) -> None:
+    r, bars = backtest.r, backtest.bars
+    _, position = read_points(r, "position:EUR/USD.SIM", "nt")
+    assert set(position["y"]) == {-100_000.0, 0.0, 100_000.0} and position["y"][-1] == 0.0
+    times, equity = read_points(r, "equity:SIM:USD", "nt")
+    assert times == [b.ts_event for b in bars]
+    assert equity["y"][0] == 1_000_000.0
+    _, drawdown = read_points(r, "drawdown:SIM:USD", "nt")
+    peaks = [max(equity["y"][: i + 1]) for i in range(len(equity["y"]))]
+    assert drawdown["y"] == [(e / p - 1.0) * 100.0 for e, p in zip(equity["y"], peaks)]
+    pnl_times, _ = read_points(r, "unrealized_pnl:EUR/USD.SIM", "nt")
+    assert pnl_times == times
+    assert registry(r, "equity:SIM:USD", "nt")["pane"] == "equity"
+
+
+def test_decorated_value_charts_at_backtest_time_and_the_plugin_is_enabled(backtest: SimpleNamespace) -> None:
+    times, cols = read_points(backtest.r, "EMACross.ema_gap", "nt")
+    fast, slow = nautilus_ema(10, backtest.bars)[10:], nautilus_ema(20, backtest.bars)
+    assert times == [t for t, _ in slow]
+    assert cols["y"] == [(f - s) * 10_000 for (_, f), (_, s) in zip(fast, slow)]
+    plugins = backtest.r.hgetall(keys("nt").plugins)
+    assert json.loads(plugins[b"bollinger"]) == {"enabled": True, "params": {"period": 20, "series": BAR_SERIES}}
+
+
+class WithOscillators(ema_cross.EMACross):
+    """Adds an RSI (own pane) and Bollinger bands (three outputs, on the bars)."""
+
+    def __init__(self, config: ema_cross.EMACrossConfig) -> None:
+        super().__init__(config)
+        self.rsi = RelativeStrengthIndex(14)
+        self.bands = BollingerBands(20, 2.0)
+
+    def on_start(self) -> None:
+        self.register_indicator_for_bars(self.config.bar_type, self.rsi)
+        self.register_indicator_for_bars(self.config.bar_type, self.bands)
+        super().on_start()
+
+
+def test_indicator_panes_by_kind_and_outputs(r: redis.Redis) -> None:
+    engine, strategy = ema_cross.build_engine(300, strategy_class=WithOscillators)
+    engine.run()
+    assert cb.flush(10)
+    assert registry(r, "WithOscillators-000.rsi", "testrun")["pane"] == "rsi"
+    _, rsi = read_points(r, "WithOscillators-000.rsi", "testrun")
+    assert rsi["y"][-1] == strategy.rsi.value
+    for out in ("upper", "middle", "lower"):
+        assert registry(r, f"WithOscillators-000.bands.{out}", "testrun")["pane"] == "main"
+        _, band = read_points(r, f"WithOscillators-000.bands.{out}", "testrun")
+        assert len(band["y"]) == 300 - 19 and band["y"][-1] == getattr(strategy.bands, out)
+    engine.dispose()
+
+
+def test_nautilus_values_convert_by_the_stated_rule(r: redis.Redis) -> None:
+    eur = InstrumentId.from_str("EUR/USD.SIM")
+    quote = QuoteTick(eur, Price.from_str("1.10000"), Price.from_str("1.10010"), Quantity.from_int(1),
+                      Quantity.from_int(1), 5, 5)
+    trade = TradeTick(eur, Price.from_str("1.10020"), Quantity.from_int(1), AggressorSide.BUYER, TradeId("1"), 6, 6)
+    ema = ExponentialMovingAverage(2)
+    values: list[Any] = [Price.from_str("1.5"), Quantity.from_str("2.25"), Money(3.5, ema_cross.USD), quote, trade,
+                         ema]
+
+    @cb.chart(name="conv")
+    def chart(x: Any) -> Any:
+        return x
+
+    for i, value in enumerate(values):
+        cb.set_clock(i + 1)
+        chart(value)  # the EMA is not initialized: no point, no rejection
+    ema.update_raw(1.0)
+    ema.update_raw(2.0)
+    cb.set_clock(10)
+    chart(ema)
+    bands = BollingerBands(2, 2.0)
+    for x in (1.0, 2.0):
+        bands.update_raw(x, x, x)
+    chart(bands)  # no single value: refused, counted
+    assert cb.flush()
+    assert read_points(r, "conv") == ([1, 2, 3, 4, 5, 10], {"y": [1.5, 2.25, 3.5, 1.10005, 1.1002, ema.value]})
+    assert cb.stats()["rejected"] == 1
+
+
+@pytest.mark.parametrize("before, after, kind", [
+    (0, 2, "entry"), (2, 3, "entry"), (-2, -3, "entry"), (3, 2, "exit"), (-2, 0, "exit"), (2, -2, "reverse"),
+    (-1, 3, "reverse")])
+def test_a_fill_is_an_entry_an_exit_or_a_reversal(before: int, after: int, kind: str) -> None:
+    assert fill_kind(Decimal(before), Decimal(after)) == kind
