@@ -127,6 +127,7 @@ export class ChartPanels implements vscode.Disposable {
     });
     this.render(panel);
     this.changed.fire();
+    if (!vscode.workspace.isTrusted) void explainRestrictedMode();
   }
 
   private render(panel: vscode.WebviewPanel): void {
@@ -191,4 +192,11 @@ export async function revealSource(file: string, line: number): Promise<void> {
   }
   const position = new vscode.Position(Math.max(0, line - 1), 0);
   await vscode.window.showTextDocument(uri, { viewColumn: vscode.ViewColumn.One, selection: new vscode.Range(position, position), preserveFocus: false });
+}
+
+/** Workspace plugins are code: in Restricted Mode none runs, and the user is told why and how to change it. */
+async function explainRestrictedMode(): Promise<void> {
+  const manage = "Manage Workspace Trust";
+  const answer = await vscode.window.showInformationMessage("Chartbridge: workspace plugins do not run in Restricted Mode. Charts of data still work; trust the workspace to run its plugins.", manage);
+  if (answer === manage) await vscode.commands.executeCommand("workbench.trust.manage");
 }

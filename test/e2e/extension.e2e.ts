@@ -1,0 +1,114 @@
+/**
+ * The extension as a user gets it: the .vsix installed into a real VS Code (code-server) in
+ * Chromium, on a workspace whose strategy published a run into a private Redis through the
+ * Python SDK. Run by scripts/test-e2e.sh (which installs code-server and packages the .vsix first).
+ */
+import { strict as assert } from "node:assert";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { startPrivateRedis, type PrivateRedis } from "../../src/server/privateRedis.js";
+import { openWorkbench, ROOT, serverPids, type Workbench } from "./codeServer.js";
+
+const VSIX = join(ROOT, "chartbridge.vsix");
+const FIXTURE = join(__dirname, "fixtures", "workspace");
+const plugin = (version: string) => `export default function setup(ctx) { ctx.log("band ${version}"); return { dispose() {} }; }\n`;
+
+describe("e2e: the .vsix in code-server", function () {
+  this.timeout(180_000);
+  let redis: PrivateRedis;
+  let wb: Workbench;
+
+  before(async () => {
+    redis = await startPrivateRedis();
+    // The strategy itself publishes the run, through the real Python SDK.
+    execFileSync(join(ROOT, ".venv", "bin", "python"), ["strategy.py"], { cwd: FIXTURE, env: { ...process.env, CHARTBRIDGE_REDIS_URL: redis.url } });
+  });
+  after(async () => {
+    await redis?.stop();
+  });
+
+  describe("trusted workspace", () => {
+    before(async () => {
+      wb = await openWorkbench({ vsix: VSIX, fixture: FIXTURE, settings: { "security.workspace.trust.enabled": false, "chartbridge.redisUrl": redis.url, "chartbridge.autoOpen": false } });
+      mkdirSync(join(wb.workspace, ".chartbridge", "plugins"), { recursive: true });
+      writeFileSync(join(wb.workspace, ".chartbridge", "plugins", "band.js"), plugin("v1"));
+    });
+    after(() => wb?.close());
+
+    it("shows the CodeLens over @cb.chart, and Show chart opens the run beside the editor", async () => {
+      const { page } = wb;
+      await wb.openFile("strategy.py");
+      const show = page.locator(".codelens-decoration a", { hasText: "Show chart" });
+      await show.first().waitFor({ timeout: 60_000 });
+      assert.equal(await show.count(), 2, "one lens per charted function");
+      await show.first().click();
+      const s = await wb.until("the run's series drawn", (st) => st.run === "e2e-run" && st.series.length >= 2 && st.series.every((x) => x.points > 0));
+      assert.deepEqual(s.series.map((x) => x.id).sort(), ["EMACross.fast.ema5", "EMACross.mid"]);
+      assert.equal(s.series.find((x) => x.id === "EMACross.mid")?.points, 200);
+      assert.equal(await page.locator(".editor-group-container").count(), 2, "the chart opened beside the editor");
+      assert.match((await page.evaluate(() => document.activeElement?.className ?? "")) as string, /inputarea|native-edit-context|monaco/, "focus stayed in the editor");
+      await wb.shot("1-show-chart");
+    });
+
+    it("toggles a series from the lens", async () => {
+      const hide = wb.page.locator(".codelens-decoration a", { hasText: "Hide series" }).first();
+      await hide.waitFor();
+      await hide.click();
+      await wb.until("EMACross.mid hidden", (s) => s.series.find((x) => x.id === "EMACross.mid")?.visible === false);
+      await wb.page.locator(".codelens-decoration a", { hasText: "Show series" }).first().click();
+      await wb.until("EMACross.mid shown again", (s) => s.series.find((x) => x.id === "EMACross.mid")?.visible === true);
+      await wb.shot("2-toggle-series");
+    });
+
+    it("toggles a plugin from the QuickPick, and hot-reloads it on save", async () => {
+      await wb.until("workspace plugin band running", (s) => s.plugins.some((p) => p.name === "band" && p.running !== null));
+      await wb.command("Chartbridge: Toggle Plugin");
+      const row = wb.page.locator(".quick-input-list .monaco-list-row", { hasText: "band" });
+      await row.waitFor();
+      await row.click();
+      await wb.until("band turned off", (s) => s.plugins.some((p) => p.name === "band" && p.running === null));
+      await wb.command("Chartbridge: Toggle Plugin");
+      await row.waitFor();
+      await row.click();
+      const on = await wb.until("band on again", (s) => s.plugins.some((p) => p.name === "band" && p.running !== null));
+      const version = on.plugins.find((p) => p.name === "band")?.running ?? 0;
+      writeFileSync(join(wb.workspace, ".chartbridge", "plugins", "band.js"), plugin("v2"));
+      const reloaded = await wb.until("band hot-reloaded", (s) => s.plugins.some((p) => p.name === "band" && (p.running ?? 0) > version));
+      assert.ok(reloaded.plugins.find((p) => p.name === "band")?.logs.includes("band v2"));
+      await wb.shot("3-plugin");
+    });
+
+    it("recovers from the server being killed", async () => {
+      const [pid] = serverPids();
+      assert.ok(pid !== undefined, "the extension's server runs");
+      process.kill(pid, "SIGKILL");
+      await wb.until("connection lost", (s) => s.connection !== "connected", 10_000).catch(() => null);
+      const s = await wb.until("reconnected with the run drawn", (st) => st.connection === "connected" && st.series.some((x) => x.points === 200), 60_000);
+      assert.equal(s.run, "e2e-run");
+      const [again] = serverPids();
+      assert.ok(again !== undefined && again !== pid, "a new server process");
+      await wb.shot("4-recovered");
+    });
+  });
+
+  describe("Restricted Mode", () => {
+    before(async () => {
+      wb = await openWorkbench({ vsix: VSIX, fixture: FIXTURE, settings: { "security.workspace.trust.enabled": true, "security.workspace.trust.startupPrompt": "never", "chartbridge.redisUrl": redis.url, "chartbridge.autoOpen": false } });
+      mkdirSync(join(wb.workspace, ".chartbridge", "plugins"), { recursive: true });
+      writeFileSync(join(wb.workspace, ".chartbridge", "plugins", "band.js"), plugin("v1"));
+    });
+    after(() => wb?.close());
+
+    it("charts data but runs no workspace plugin, and says why", async () => {
+      await wb.openFile("strategy.py");
+      const show = wb.page.locator(".codelens-decoration a", { hasText: "Show chart" });
+      await show.first().waitFor({ timeout: 60_000 });
+      await show.first().click();
+      const s = await wb.until("the run drawn", (st) => st.run === "e2e-run" && st.series.some((x) => x.points > 0));
+      assert.ok(!s.plugins.some((p) => p.running !== null), "no plugin runs");
+      await wb.page.locator(".notifications-toasts", { hasText: "workspace plugins do not run in Restricted Mode" }).waitFor({ timeout: 15_000 });
+      await wb.shot("5-restricted");
+    });
+  });
+});
