@@ -142,8 +142,14 @@ def test_positions_equity_and_drawdown(backtest: SimpleNamespace) -> None:
     _, drawdown = read_points(r, "drawdown:SIM:USD", "nt")
     peaks = [max(equity["y"][: i + 1]) for i in range(len(equity["y"]))]
     assert drawdown["y"] == [(e / p - 1.0) * 100.0 for e, p in zip(equity["y"], peaks)]
-    pnl_times, _ = read_points(r, "unrealized_pnl:EUR/USD.SIM", "nt")
+    pnl_times, pnl = read_points(r, "unrealized_pnl:EUR/USD.SIM", "nt")
     assert pnl_times == times
+    # equity = balance + unrealized PnL: the balance part moves only with fills. A bar is charted
+    # when the strategies have handled it; the orders they sent fill after that, at the bar's
+    # time, so the next bar shows them.
+    balance = [round(e - p, 6) for e, p in zip(equity["y"], pnl["y"])]
+    moves = {times[i] for i in range(1, len(times)) if balance[i] != balance[i - 1]}
+    assert moves and moves <= {f.ts_event + 60_000_000_000 for f in fills(backtest.engine)}
     assert registry(r, "equity:SIM:USD", "nt")["pane"] == "equity"
 
 

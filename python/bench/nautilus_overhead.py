@@ -1,0 +1,90 @@
+"""Overhead of Chartbridge on a real NautilusTrader backtest, as a ratio measured in one run.
+
+    .venv/bin/python python/bench/nautilus_overhead.py [--bars 1000000] [--rounds 1]
+
+The EMA-cross example (``examples/nautilus-ema-cross``) on synthetic one-minute bars, twice per
+round, each in a fresh process: without Chartbridge (``CHARTBRIDGE=off``: no actor, decorators
+are the plain functions) and with everything charted (the actor plus the strategy's decorator
+and plugin) into a private redis-server. The time is ``engine.run()`` plus, when charted,
+``cb.flush()`` until Redis holds every point; building the bars is not timed. Target: <= 1.10x.
+
+The EMAs are 100/400 so that the strategy trades every few hundred bars: with 10/20 on a random
+walk it trades every ~20 bars and Nautilus's own end-of-run analysis (pandas, quadratic in
+positions) would be the whole run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE = REPO / "examples" / "nautilus-ema-cross"
+PERIODS = (100, 400)
+
+
+def child(bars: int, charted: bool) -> None:
+    """One timed backtest in this process; prints its figures as JSON."""
+    sys.path.insert(0, str(EXAMPLE))
+    import chartbridge as cb
+    from ema_cross import build_engine
+
+    engine, _ = build_engine(bars, charted=charted, periods=PERIODS)
+    started, cpu = time.perf_counter(), time.process_time()
+    engine.run()
+    delivered = cb.flush(120.0)
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    print(json.dumps({"seconds": seconds, "cpu": cpu, "delivered": delivered,
+                      "orders": engine.cache.orders_total_count(), **cb.stats()}))
+
+
+def measure(bars: int, charted: bool, url: str) -> dict[str, float]:
+    env = {**os.environ, "CHARTBRIDGE_REDIS_URL": url, "CHARTBRIDGE": "on" if charted else "off"}
+    out = subprocess.run([sys.executable, __file__, "--child", "charted" if charted else "baseline",
+                          "--bars", str(bars)], env=env, capture_output=True, text=True, check=True)
+    result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--bars", type=int, default=1_000_000)
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--child", choices=("baseline", "charted"))
+    args = parser.parse_args()
+    if args.child:
+        child(args.bars, args.child == "charted")
+        return
+
+    sys.path.insert(0, str(REPO / "python" / "src"))
+    from chartbridge.testing import RedisServer
+
+    server = RedisServer(Path(tempfile.mkdtemp(prefix="cb-bench-")))
+    server.start()
+    try:
+        base, charted = [], []
+        for _ in range(args.rounds):  # alternate, so drift on a shared machine hits both
+            base.append(measure(args.bars, False, server.url))
+            charted.append(measure(args.bars, True, server.url))
+    finally:
+        server.stop()
+    b, c = min(r["seconds"] for r in base), min(r["seconds"] for r in charted)
+    b_cpu, c_cpu = min(r["cpu"] for r in base), min(r["cpu"] for r in charted)
+    last = charted[-1]
+    print(f"EMA-cross {PERIODS[0]}/{PERIODS[1]}, {args.bars:,} bars, {base[-1]['orders']:,.0f} orders, "
+          f"best of {args.rounds} round(s), {os.cpu_count()} CPUs")
+    print(f"  without Chartbridge: {b:8.2f} s wall, {b_cpu:8.2f} s CPU  ({args.bars / b:,.0f} bars/s)")
+    print(f"  charted:             {c:8.2f} s wall, {c_cpu:8.2f} s CPU  ({last['entries']:,.0f} Redis entries, "
+          f"delivered={last['delivered']}, rejected={last['rejected']:.0f}, dropped={last['dropped']:.0f})")
+    print(f"  ratio: {c / b:.3f}x wall, {c_cpu / b_cpu:.3f}x CPU  (target <= 1.10x); "
+          f"{(c - b) / args.bars * 1e6:.1f} us per bar")
+
+
+if __name__ == "__main__":
+    main()
