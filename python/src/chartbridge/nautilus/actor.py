@@ -314,11 +314,16 @@ class ChartbridgeActor(Actor):
         if not isinstance(self.clock, LiveClock):
             self.batch = self.config.backtest_batch
         self._discover_handler = self.guarded(self._discover)
+        on_account = self.guarded(self._on_account_state)
         for topic, handler in ((_BARS + "*", self._discover_handler), ("events.order.*", self._on_order_event),
                                ("events.position.*", self._on_position_event),
-                               ("events.account.*", self._on_account_state),
                                ("events.system.*", self._on_component_state)):
             self._subscribe(topic, handler if handler is self._discover_handler else self.guarded(handler))
+        # Nautilus 1.221 does not attach a wildcard subscription to topics already published
+        # (the accounts' first states are), so the known accounts are also subscribed by name;
+        # 1.231 then calls the handler twice per account event, which only refreshes twice.
+        for topic in ["events.account.*"] + [f"events.account.{a.id}" for a in self.cache.accounts()]:
+            self._subscribe(topic, on_account)
         self._watch_analyzer()
 
     def on_stop(self) -> None:
