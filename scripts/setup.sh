@@ -32,9 +32,9 @@ pick_python() {
 
 if [ ! -x .venv/bin/python ] || [ python/pyproject.toml -nt .venv/.installed ]; then
   py=$(pick_python)
-  step "creating the Python venv with $($py -V) and installing python/[dev]"
+  step "creating the Python venv with $($py -V) and installing python/[dev,nautilus]"
   [ -x .venv/bin/python ] || "$py" -m venv .venv
   .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e 'python[dev]'
+  .venv/bin/python -m pip install --quiet -e 'python[dev,nautilus]'
   touch .venv/.installed
 fi

@@ -16,6 +16,7 @@ run "typecheck webview" npx tsc --noEmit -p src/webview
 run "TypeScript tests (mocha)" npx mocha
 run "Python tests (pytest)" .venv/bin/python -m pytest -q python/tests
 run "Python types (mypy --strict)" .venv/bin/python -m mypy --strict python/src
+run "VS Code extension end to end (code-server + Chromium, from the .vsix)" bash scripts/test-e2e.sh
 if [ -f rust/Cargo.toml ]; then
   run "Rust tests (cargo test)" cargo test --manifest-path rust/Cargo.toml --workspace
 fi
