@@ -53,8 +53,15 @@ async function main(): Promise<void> {
     console.log(`wrote ${written} points in ${SECONDS} s (${Math.round(written / SECONDS)}/s); the chart drew the tail and holds at most ${held} points per series`);
     console.log(`fps: idle ${idle.toFixed(1)}, live ${live.toFixed(1)}; raw lightweight-charts with 1M bars and update(): ${rawTail.fps.toFixed(1)}`);
     printFigures([
-      { name: "webview fps, live tail at 10k points/s into a 1M-bar run", value: live, unit: "fps", target: ">= 30 fps", baseline: idle },
-      { name: "raw lightweight-charts fps, same tail by update() on 1M bars", value: rawTail.fps, unit: "fps", target: "(baseline)", baseline: live },
+      {
+        name: "live_tail_fps",
+        value: live,
+        unit: "fps",
+        target: ">= 30",
+        baseline: rawTail.fps,
+        baselineLabel: "raw lightweight-charts update() on the same 1M bars (idle page: " + idle.toFixed(1) + " fps)",
+        better: "higher",
+      },
     ]);
   } finally {
     await b.close();

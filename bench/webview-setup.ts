@@ -135,18 +135,4 @@ export function measureFps(page: Page, ms: number): Promise<number> {
   })`) as Promise<number>;
 }
 
-export interface Figure {
-  name: string;
-  value: number;
-  unit: string;
-  target: string;
-  baseline: number | null;
-}
-
-export function printFigures(figures: Figure[]): void {
-  for (const f of figures) {
-    const ratio = f.baseline === null ? "" : `  (baseline ${f.baseline.toFixed(1)} ${f.unit}, ratio ${(f.baseline / f.value).toFixed(2)}x)`;
-    console.log(`${f.name}: ${f.value.toFixed(1)} ${f.unit}  target ${f.target}${ratio}`);
-  }
-  console.log(JSON.stringify({ figures: figures.map((f) => ({ ...f, value: Number(f.value.toFixed(2)), baseline: f.baseline === null ? null : Number(f.baseline.toFixed(2)) })) }));
-}
+export { printFigures, type Figure } from "./figures.js";
