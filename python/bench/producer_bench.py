@@ -11,6 +11,7 @@ Run: ``.venv/bin/python python/bench/producer_bench.py [--points N]``
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
 import time
 from array import array
@@ -111,6 +112,16 @@ def main() -> None:
             print(f"publish_points ({batch}-point batches): {n / pub_s:,.0f} points/s vs raw pipelined XADD "
                   f"{n / raw_pub_s:,.0f} points/s: ratio {raw_pub_s / pub_s:.2f}")
             print(f"dropped {cb.stats()['dropped']}, rejected {cb.stats()['rejected']}")
+            print(json.dumps({"figures": [
+                {"name": "python_decorated_call_overhead_ns", "value": round(decorated - plain, 1), "unit": "ns",
+                 "target": "<= 5000", "baseline": round(plain, 1), "baselineLabel": "the same undecorated call"},
+                {"name": "python_publish_points_per_s", "value": round(n / pub_s), "unit": "points/s",
+                 "target": ">= 1000000", "baseline": round(n / raw_pub_s), "better": "higher",
+                 "baselineLabel": f"raw redis-py pipelined XADD, {batch}-point entries"},
+                {"name": "python_series_add_points_per_s", "value": round(n / add_s), "unit": "points/s",
+                 "target": ">= 100000", "baseline": round(n / raw_add_s), "better": "higher",
+                 "baselineLabel": "raw redis-py pipelined XADD, 5000-point entries"},
+            ]}))
         finally:
             cb.configure(exit_timeout=5.0)
             server.stop()

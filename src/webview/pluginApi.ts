@@ -13,7 +13,7 @@
  */
 import type * as LightweightCharts from "lightweight-charts";
 import type { ISeriesPrimitive, SeriesDefinition, SeriesPartialOptionsMap, SeriesType, ISeriesApi, IChartApiBase } from "lightweight-charts";
-import type { SeriesMeta } from "../shared/api.js";
+import type { Results, SeriesMeta } from "../shared/api.js";
 import type { ChartPoint } from "./chartView.js";
 import type { Micros } from "./time.js";
 
@@ -22,8 +22,8 @@ export interface PluginContext {
   readonly chart: IChartApiBase<Micros>;
   /** The lightweight-charts module the chart was built with: use its series definitions, not a second copy. */
   readonly lwc: typeof LightweightCharts;
-  /** The run on screen. */
-  readonly run: { readonly id: string; readonly strategy: string; readonly series: readonly SeriesMeta[] };
+  /** The run on screen, with its end-of-run statistics and trades once `cb.results` published them. */
+  readonly run: { readonly id: string; readonly strategy: string; readonly series: readonly SeriesMeta[]; readonly results: Results | null };
   /** Parameters given by `cb.plugin(name, **params)` in Python (or setPlugin). */
   readonly params: Readonly<Record<string, unknown>>;
   /** A series of the run by its id (e.g. `EMACross.on_bar`); undefined for marker series or unknown ids. */

@@ -185,7 +185,7 @@ export class PluginHost {
     return {
       chart: view.chart,
       lwc: LightweightCharts,
-      run: { id: run.id, strategy: run.strategy, series: run.series },
+      run: { id: run.id, strategy: run.strategy, series: run.series, results: run.results },
       params: this.runPlugins.get(state.build.name)?.params ?? {},
       series: (id) => view.entries.get(id)?.api ?? undefined,
       data: (id) => view.entries.get(id)?.data ?? [],

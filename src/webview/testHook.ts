@@ -25,6 +25,7 @@ export function installTestHook(app: App): void {
         held: view?.heldWindow() ?? null,
         visible: view?.visibleWindow() ?? null,
         panes: view?.chart.panes().length ?? 0,
+        paneSeries: view?.chart.panes().map((pane) => pane.getSeries().map((series) => series.data().length)) ?? [],
         series: [...(view?.entries.values() ?? [])].map((e) => {
           const data = e.api?.data() ?? [];
           const times = e.api ? data.map((p) => p.time as number) : e.markers.map((m) => m.t);

@@ -1,0 +1,33 @@
+// `npm run bench`: every benchmark of the project in one go. Each prints its figures for people
+// and one `{"figures": [...]}` JSON line; this collects those lines into bench/results/latest.json.
+// A benchmark that fails is reported and the others still run; the exit code says so.
+import { spawnSync } from "node:child_process";
+import { cpus, totalmem } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
+
+const quick = process.argv.includes("--quick");
+const benches = [
+  ["server", "npx", ["tsx", "--expose-gc", "bench/server.ts"]],
+  ["webview first paint", "npx", ["tsx", "bench/webview-open.ts"]],
+  ["webview live tail", "npx", ["tsx", "bench/webview-live.ts"]],
+  ["python producer", ".venv/bin/python", ["python/bench/producer_bench.py"]],
+  ["nautilus overhead", ".venv/bin/python", ["python/bench/nautilus_overhead.py", ...(quick ? ["--bars", "100000"] : [])]],
+  ["rust #[chart] call", "cargo", ["bench", "--manifest-path", "rust/Cargo.toml", "-p", "chartbridge", "--bench", "chart_call"]],
+];
+
+const figures = [];
+const failed = [];
+for (const [name, cmd, args] of benches) {
+  console.log(`\n==> ${name}: ${cmd} ${args.join(" ")}`);
+  const r = spawnSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 26 });
+  for (const line of r.stdout.split("\n")) {
+    if (line.startsWith('{"figures"')) figures.push(...JSON.parse(line).figures.map((f) => ({ ...f, bench: name })));
+    else if (line.trim()) console.log(line);
+  }
+  if (r.status !== 0) failed.push(name);
+}
+const machine = `${cpus().length} x ${cpus()[0]?.model ?? "cpu"}, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}`;
+mkdirSync("bench/results", { recursive: true });
+writeFileSync("bench/results/latest.json", `${JSON.stringify({ machine, date: new Date().toISOString(), figures }, null, 2)}\n`);
+console.log(`\nwrote bench/results/latest.json (${figures.length} figures)${failed.length ? `; FAILED: ${failed.join(", ")}` : ""}`);
+process.exitCode = failed.length ? 1 : 0;
