@@ -1,5 +1,5 @@
 /**
- * `chartbridge serve [--redis URL] [--port N] [--host H] [--prefix P] [--plugins DIR]`: runs the
+ * `chartbridge serve [--redis URL] [--port N] [--host H] [--prefix P] [--plugins DIR|none]`: runs the
  * server and prints its URL and token. Redis, in order: --redis, CHARTBRIDGE_REDIS_URL, a Redis
  * answering on 127.0.0.1:6379, else a private redis-server child (said so on start). The token
  * comes from CHARTBRIDGE_TOKEN when set (the extension passes a fresh one), else a random one.
@@ -9,7 +9,7 @@ import { Redis } from "ioredis";
 import { startServer } from "./app.js";
 import { startPrivateRedis, type PrivateRedis } from "./privateRedis.js";
 
-const USAGE = "usage: chartbridge serve [--redis URL] [--port N] [--host H] [--prefix P] [--plugins DIR]";
+const USAGE = "usage: chartbridge serve [--redis URL] [--port N] [--host H] [--prefix P] [--plugins DIR|none]";
 const DEFAULT_REDIS = "redis://127.0.0.1:6379/0";
 
 /** True if a Redis answers PING at `url` within a short time (no retries: it is a probe). */
@@ -65,7 +65,8 @@ async function main(argv: string[]): Promise<void> {
     host: values.host,
     prefix: values.prefix,
     token: process.env.CHARTBRIDGE_TOKEN || undefined,
-    ...(values.plugins === undefined ? {} : { pluginsDir: values.plugins }),
+    // `--plugins none`: no workspace plugins at all (an untrusted workspace); built-ins still load.
+    ...(values.plugins === undefined ? {} : { pluginsDir: values.plugins === "none" ? null : values.plugins }),
   });
   process.stdout.write(`Chartbridge server: ${server.url}/?token=${server.token}\ngraphql: ${server.url}/graphql\ntoken: ${server.token}\nredis: ${redisUrl}\n`);
 
