@@ -451,3 +451,26 @@ def test_env_off_turns_decorators_into_the_function_itself(redis_server: Any, tm
     assert out.returncode == 0, out.stderr
     assert "'entries': 0" in out.stdout
     assert redis.Redis.from_url(redis_server.url).keys("*") == []
+
+
+def test_a_ts_event_parameter_times_the_point(r: redis.Redis) -> None:
+    class Strat:
+        @cb.chart
+        def mid(self, ts_event: int, price: float) -> float:
+            return price
+
+    @cb.ema(2)
+    def fast(price: float, *, ts_init: int) -> float:
+        return price
+
+    s = Strat()
+    s.mid(T0 + 5, 1.0)
+    s.mid(price=2.0, ts_event=T0 + 9)
+    fast(3.0, ts_init=T0 + 7)
+    fast(4.0, ts_init=T0 + 8)  # EMA(2) has its first value at the second input
+    cb.flush(5)
+    ids = sorted(k.decode() for k in r.hkeys(keys().series))
+    mid = next(i for i in ids if i.endswith("Strat.mid"))
+    ema = next(i for i in ids if i.endswith("fast.ema2"))
+    assert read_points(r, mid) == ([T0 + 5, T0 + 9], {"y": [1.0, 2.0]})
+    assert read_points(r, ema)[0] == [T0 + 8]

@@ -37,11 +37,41 @@ def _base_id(func: Any, name: str | None) -> str:
     return name if name is not None else sanitize_series_id(qualname)
 
 
+class _Stamp:
+    """An int ``ts_event``/``ts_init`` parameter, presented as an object with that attribute."""
+    __slots__ = ("ts_event",)
+
+    def __init__(self, ts: int) -> None:
+        self.ts_event = ts
+
+
+def _stamp_param(func: Any) -> tuple[int, str] | None:
+    """Position and name of a parameter called ``ts_event`` or ``ts_init``, if ``func`` has one."""
+    try:
+        names = list(inspect.signature(func).parameters)
+    except (TypeError, ValueError):
+        return None
+    for name in ("ts_event", "ts_init"):
+        if name in names:
+            return names.index(name), name
+    return None
+
+
 def _wrap(func: Any, hook: Hook) -> Any:
     """Call ``hook(result, args)`` after every call of ``func`` (sync or async, plain function,
-    method, staticmethod or classmethod), keeping its name, signature and docstring."""
+    method, staticmethod or classmethod), keeping its name, signature and docstring. A parameter
+    named ``ts_event``/``ts_init`` (int ns) gives the point its time, like such an attribute does."""
     if isinstance(func, (staticmethod, classmethod)):
         return type(func)(_wrap(func.__func__, hook))
+    stamp = _stamp_param(func)
+
+    def call_args(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+        values = (*args, *kwargs.values()) if kwargs else args
+        if stamp is None:
+            return values
+        at, name = stamp
+        ts = kwargs.get(name, args[at] if at < len(args) else None)
+        return (_Stamp(ts), *values) if isinstance(ts, int) and not isinstance(ts, bool) else values
 
     def failed() -> None:  # charting must never break the strategy
         log.exception("chartbridge: charting %s failed", getattr(func, "__qualname__", func))
@@ -52,7 +82,7 @@ def _wrap(func: Any, hook: Hook) -> Any:
             result = await func(*args, **kwargs)
             if session.ENABLED:
                 try:
-                    hook(result, (*args, *kwargs.values()))
+                    hook(result, call_args(args, kwargs))
                 except Exception:
                     failed()
             return result
@@ -63,7 +93,7 @@ def _wrap(func: Any, hook: Hook) -> Any:
         result = func(*args, **kwargs)
         if session.ENABLED:
             try:
-                hook(result, (*args, *kwargs.values()) if kwargs else args)
+                hook(result, call_args(args, kwargs))
             except Exception:
                 failed()
         return result
