@@ -29,5 +29,5 @@ export function printFigures(figures: Figure[]): void {
     console.log(`${f.name}: ${f.value.toFixed(1)} ${f.unit}  target ${f.target}${vs}`);
   }
   const round = (x: number | null) => (x === null ? null : Number(x.toFixed(3)));
-  console.log(JSON.stringify({ figures: figures.map((f) => ({ ...f, value: round(f.value), baseline: round(f.baseline), ratio: round(ratioOf(f)) })) }));
+  console.log(JSON.stringify({ figures: figures.map((f) => ({ ...f, value: round(f.value), baseline: round(f.baseline) })) }));
 }

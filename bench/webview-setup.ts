@@ -28,11 +28,16 @@ export interface Bench {
   close(): Promise<void>;
 }
 
-export async function startBench(): Promise<Bench> {
+export interface BenchOptions {
+  /** The server's workspace plugins folder (watched for saves); default none. */
+  pluginsDir?: string | null;
+}
+
+export async function startBench(options: BenchOptions = {}): Promise<Bench> {
   buildBundle();
   const redis = await startPrivateRedis();
   const prefix = "bench";
-  const server = await startServer({ redisUrl: redis.url, prefix, webviewBundle: WEBVIEW_BUNDLE, pluginsDir: null, builtinPluginsDir: null, log: () => {} });
+  const server = await startServer({ redisUrl: redis.url, prefix, webviewBundle: WEBVIEW_BUNDLE, pluginsDir: options.pluginsDir ?? null, builtinPluginsDir: null, log: () => {} });
   const client = new Redis(redis.url);
   const browser = await launchBrowser();
   return {

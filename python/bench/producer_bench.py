@@ -113,8 +113,9 @@ def main() -> None:
                   f"{n / raw_pub_s:,.0f} points/s: ratio {raw_pub_s / pub_s:.2f}")
             print(f"dropped {cb.stats()['dropped']}, rejected {cb.stats()['rejected']}")
             print(json.dumps({"figures": [
-                {"name": "python_decorated_call_overhead_ns", "value": round(decorated - plain, 1), "unit": "ns",
-                 "target": "<= 5000", "baseline": round(plain, 1), "baselineLabel": "the same undecorated call"},
+                {"name": "python_decorated_call_ns", "value": round(decorated, 1), "unit": "ns",
+                 "target": f"<= {round(plain) + 5000}", "baseline": round(plain, 1),
+                 "baselineLabel": "the same undecorated call (target: at most 5 us more)"},
                 {"name": "python_publish_points_per_s", "value": round(n / pub_s), "unit": "points/s",
                  "target": ">= 1000000", "baseline": round(n / raw_pub_s), "better": "higher",
                  "baselineLabel": f"raw redis-py pipelined XADD, {batch}-point entries"},

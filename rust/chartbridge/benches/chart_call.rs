@@ -104,8 +104,8 @@ fn main() {
     );
     println!("points written to Redis: {} (dropped {}, refused {})", stats.written, stats.dropped, stats.refused);
     println!(
-        "{{\"figures\":[{{\"name\":\"rust_chart_call_overhead_ns\",\"value\":{:.1},\"unit\":\"ns\",\"target\":\"<= 1000\",\"baseline\":{:.2},\"baselineLabel\":\"the same plain method (caller-thread CPU)\"}}]}}",
-        charted.1 - plain.1,
+        "{{\"figures\":[{{\"name\":\"rust_chart_call_ns\",\"value\":{:.1},\"unit\":\"ns\",\"target\":\"<= 1000\",\"baseline\":{:.2},\"baselineLabel\":\"the same plain method (caller-thread CPU)\"}}]}}",
+        charted.1,
         plain.1
     );
 }

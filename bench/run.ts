@@ -1,12 +1,13 @@
-// `npm run bench`: every benchmark of the project in one go. Each prints its figures for people
+// `npm run bench` (`--quick`: the Nautilus backtest on 100k bars, not 1M): every benchmark of the project in one go. Each prints its figures for people
 // and one `{"figures": [...]}` JSON line; this collects those lines into bench/results/latest.json.
 // A benchmark that fails is reported and the others still run; the exit code says so.
 import { spawnSync } from "node:child_process";
-import { cpus, totalmem } from "node:os";
 import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { ratioOf, type Figure } from "./figures.js";
 
 const quick = process.argv.includes("--quick");
-const benches = [
+const benches: [string, string, string[]][] = [
   ["server", "npx", ["tsx", "--expose-gc", "bench/server.ts"]],
   ["webview first paint", "npx", ["tsx", "bench/webview-open.ts"]],
   ["webview live tail", "npx", ["tsx", "bench/webview-live.ts"]],
@@ -15,13 +16,15 @@ const benches = [
   ["rust #[chart] call", "cargo", ["bench", "--manifest-path", "rust/Cargo.toml", "-p", "chartbridge", "--bench", "chart_call"]],
 ];
 
-const figures = [];
-const failed = [];
+const figures: (Figure & { bench: string; ratio: number | null })[] = [];
+const failed: string[] = [];
 for (const [name, cmd, args] of benches) {
   console.log(`\n==> ${name}: ${cmd} ${args.join(" ")}`);
   const r = spawnSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 26 });
   for (const line of r.stdout.split("\n")) {
-    if (line.startsWith('{"figures"')) figures.push(...JSON.parse(line).figures.map((f) => ({ ...f, bench: name })));
+    if (line.startsWith('{"figures"')) {
+      for (const f of (JSON.parse(line) as { figures: Figure[] }).figures) figures.push({ ...f, bench: name, ratio: ratioOf(f) });
+    }
     else if (line.trim()) console.log(line);
   }
   if (r.status !== 0) failed.push(name);
