@@ -11,6 +11,8 @@ const benches: [string, string, string[]][] = [
   ["server", "npx", ["tsx", "--expose-gc", "bench/server.ts"]],
   ["webview first paint", "npx", ["tsx", "bench/webview-open.ts"]],
   ["webview live tail", "npx", ["tsx", "bench/webview-live.ts"]],
+  ["webview plugin reload", "npx", ["tsx", "bench/webview-plugin.ts"]],
+  ["webview live latency", "npx", ["tsx", "bench/webview-latency.ts"]],
   ["python producer", ".venv/bin/python", ["python/bench/producer_bench.py"]],
   ["nautilus overhead", ".venv/bin/python", ["python/bench/nautilus_overhead.py", ...(quick ? ["--bars", "100000"] : [])]],
   ["rust #[chart] call", "cargo", ["bench", "--manifest-path", "rust/Cargo.toml", "-p", "chartbridge", "--bench", "chart_call"]],
