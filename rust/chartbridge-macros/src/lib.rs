@@ -1,6 +1,6 @@
 //! `#[chart]`: charts what a function returns (or one of its arguments) through `chartbridge`.
 //!
-//! ```ignore
+//! ```text
 //! #[chart]                                          // a line of the return value
 //! #[chart(kind = "histogram", pane = "volume")]     // any series kind but marker, any pane
 //! #[chart(ema = 20)]                                // EMA(20) of the value (`raw = true` keeps it too)
