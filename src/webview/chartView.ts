@@ -304,6 +304,7 @@ export class ChartView {
     const replay = this.inflightLive ?? [];
     this.inflightLive = null;
     const visible = first ? null : this.visibleWindow();
+    const follow = first ? null : this.followedSpan();
     this.held = { ...window, bucketUs: Math.max(0, ...replies.map((r) => r.bucketUs)) };
     ids.forEach((id, i) => this.applyRange(id, replies[i]));
     this.updateExtent();
@@ -312,6 +313,7 @@ export class ChartView {
       this.chart.timeScale().fitContent();
       requestAnimationFrame(() => (this.firstPaintMs = performance.now()));
     }
+    else if (follow !== null) this.followTail(follow);
     else if (visible !== null) this.setVisibleWindow(visible);
     // Live batches that raced this answer: those past its lastId are applied again on the new data.
     this.pendingLive.push(...replay);
@@ -361,9 +363,27 @@ export class ChartView {
     if (this.frame === 0) this.frame = requestAnimationFrame(this.applyLive);
   }
 
+  /**
+   * The span shown when the view ends at the newest data (the user has not scrolled into
+   * history), else null. Such a view follows the tail as points arrive and across refetches.
+   */
+  private followedSpan(): number | null {
+    const v = this.visibleWindow();
+    const e = this.extent;
+    if (v === null || e === null) return null;
+    const span = v.toUs - v.fromUs;
+    return v.toUs >= e.toUs - Math.max(this.held?.bucketUs ?? 0, span * 0.05) ? span : null;
+  }
+
+  /** Slides the view to end at the newest data, keeping its span. */
+  private followTail(span: number): void {
+    if (this.extent !== null) this.setVisibleWindow({ fromUs: this.extent.toUs - span, toUs: this.extent.toUs });
+  }
+
   /** Applies every batch that arrived since the last frame: one chart update per frame. */
   private readonly applyLive = () => {
     this.frame = 0;
+    const follow = this.followedSpan();
     const batches = this.pendingLive;
     this.pendingLive = [];
     const touched = new Map<string, number>();
@@ -389,6 +409,8 @@ export class ChartView {
       this.events.data(id);
     }
     this.updateExtent();
+    // update() scrolls a view at the right edge by itself, setData() does not.
+    if (follow !== null && touched.size > 0) this.followTail(follow);
     // The tail grew past the budget (e.g. raw ticks streaming in): ask for coarser buckets.
     if (tooMany) this.maybeRefetch(true);
   };

@@ -121,6 +121,18 @@ describe("webview: the chart UI in headless Chromium against the real server", f
     await chart.screenshot("webview-live");
   });
 
+  it("follows a fast live tail that outgrows the first view, to its last point", async () => {
+    await writeRun(t, "tail", { price: { kind: "line" } });
+    await xadd(t, t.keys.series("tail", "price"), lineFields(range(5).map(at), range(5)));
+    chart = await openChart(browser, t.server);
+    await chart.until((s) => s.series[0]?.points === 5, "the first five points");
+    // 40 batches of 1000 points: far more than the held budget of the first view.
+    for (let b = 0; b < 40; b++) await xadd(t, t.keys.series("tail", "price"), lineFields(range(1000, 5 + b * 1000).map(at), range(1000, 5 + b * 1000)));
+    const last = us(5 + 40 * 1000 - 1);
+    const s = await chart.until((x) => x.series[0]?.lastUs === last, "the last point drawn");
+    assert.ok(s.visible !== null && s.visible.toUs >= last, `the view follows the tail: ${JSON.stringify(s.visible)} vs ${last}`);
+  });
+
   it("asks for the visible range at screen resolution, and refetches finer data on zoom", async () => {
     const n = 20_000;
     await writeRun(t, "big", { bars: { kind: "candlestick" }, mid: { kind: "line" } });
