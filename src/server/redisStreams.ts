@@ -61,7 +61,7 @@ export async function xrangeAll(
   key: string,
   after: string,
   onChunk: (entries: StreamEntry[]) => void,
-  chunk = 2000,
+  chunk = 256,
 ): Promise<string> {
   let last = after;
   for (;;) {

@@ -96,6 +96,20 @@ export class SeriesStore implements Columns {
     this.lastId = entryId;
     let from = this.length;
     this.reserve(this.length + batch.n);
+    if (this.appendsWhole(batch)) {
+      // The common case (a producer's batch after the last point, times strictly rising): copy
+      // columns whole instead of point by point. Loading a 10M-point series is dominated by this.
+      this.t.set(batch.tUs, from);
+      for (const [name, col] of this.cols) {
+        const src = batch[name];
+        if (src === undefined) col.fill(NaN, from, from + batch.n);
+        else col.set(src, from);
+      }
+      if (batch.m !== undefined) for (let i = 0; i < batch.n; i++) this.markers[from + i] = batch.m[i];
+      this.length = from + batch.n;
+      this.recordEntry(entryId, from);
+      return;
+    }
     for (let i = 0; i < batch.n; i++) {
       const time = batch.tUs[i];
       let at = this.length;
@@ -116,11 +130,20 @@ export class SeriesStore implements Columns {
       this.length = at + 1;
       if (at < from) from = at;
     }
-    if (from < this.length) {
-      this.entryIds.push(entryId);
-      this.entryStart.push(from);
-      for (const listener of this.listeners) listener(from, this.length);
-    }
+    if (from < this.length) this.recordEntry(entryId, from);
+  }
+
+  private appendsWhole(batch: DecodedBatch): boolean {
+    const t = batch.tUs;
+    if (this.length > 0 && !(t[0] > this.t[this.length - 1])) return false;
+    for (let i = 1; i < batch.n; i++) if (!(t[i] > t[i - 1])) return false;
+    return true;
+  }
+
+  private recordEntry(entryId: string, from: number): void {
+    this.entryIds.push(entryId);
+    this.entryStart.push(from);
+    for (const listener of this.listeners) listener(from, this.length);
   }
 
   /** Index of the first point of the first valid entry after `afterId` ("0-0": all, "$": none yet). */
