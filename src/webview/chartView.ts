@@ -296,7 +296,13 @@ export class ChartView {
     try {
       replies = await Promise.all(ids.map((id) => this.api.range(this.run.id, id, window.fromUs, window.toUs, window.maxPoints)));
     } catch (err) {
-      if (generation === this.generation) this.events.error(`loading the chart: ${err instanceof Error ? err.message : String(err)}`);
+      if (generation === this.generation) {
+        // Live batches held back for this answer are applied as they are; the next need refetches.
+        this.pendingLive.push(...(this.inflightLive ?? []));
+        this.inflightLive = null;
+        this.scheduleFrame();
+        this.events.error(`loading the chart: ${err instanceof Error ? err.message : String(err)}`);
+      }
       return;
     }
     // A newer request (the user kept zooming) or a closed view: this answer is stale.
@@ -411,8 +417,9 @@ export class ChartView {
     this.updateExtent();
     // update() scrolls a view at the right edge by itself, setData() does not.
     if (follow !== null && touched.size > 0) this.followTail(follow);
-    // The tail grew past the budget (e.g. raw ticks streaming in): ask for coarser buckets.
-    if (tooMany) this.maybeRefetch(true);
+    // The tail grew past the budget (e.g. raw ticks streaming in): ask for coarser buckets, once
+    // at a time: a new request each frame would supersede the last before any answered.
+    if (tooMany && this.inflightLive === null) this.maybeRefetch(true);
   };
 
   /** Merges live points into the held data; returns the first changed index, or null. */

@@ -131,6 +131,8 @@ describe("webview: the chart UI in headless Chromium against the real server", f
     const last = us(5 + 40 * 1000 - 1);
     const s = await chart.until((x) => x.series[0]?.lastUs === last, "the last point drawn");
     assert.ok(s.visible !== null && s.visible.toUs >= last, `the view follows the tail: ${JSON.stringify(s.visible)} vs ${last}`);
+    const settled = await chart.until((x) => x.series[0].points <= (x.held?.maxPoints ?? 0) * 2, "back within the budget");
+    assert.equal(settled.series[0].lastUs, last);
   });
 
   it("asks for the visible range at screen resolution, and refetches finer data on zoom", async () => {
