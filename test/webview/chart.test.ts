@@ -135,6 +135,32 @@ describe("webview: the chart UI in headless Chromium against the real server", f
     assert.equal(settled.series[0].lastUs, last);
   });
 
+  it("exports the visible points of a series as CSV and the chart as PNG", async () => {
+    await writeRun(t, "exp", { price: { kind: "line" } });
+    await xadd(t, t.keys.series("exp", "price"), lineFields(range(3).map(at), [1.5, -2, 3.25]));
+    chart = await openChart(browser, t.server);
+    await chart.until((s) => s.series.find((x) => x.id === "price")?.points === 3, "three points");
+    const download = async (button: string) => {
+      const [file] = await Promise.all([chart!.page.waitForEvent("download"), chart!.page.click(button)]);
+      const stream = await file.createReadStream();
+      const chunks: Buffer[] = [];
+      for await (const c of stream) chunks.push(c as Buffer);
+      return { name: file.suggestedFilename(), bytes: Buffer.concat(chunks) };
+    };
+    await chart.page.selectOption(".cb-csv-series", "price");
+    const csv = await download(".cb-csv");
+    assert.equal(csv.name, "exp-price.csv");
+    const iso = (i: number) => new Date(us(i) / 1000).toISOString().replace("T", " ").replace(/\.000Z$/, "");
+    const lines = csv.bytes.toString("utf8").trim().split("\n");
+    assert.equal(lines[0], "time_us,time,value");
+    assert.deepEqual(lines.slice(1).map((l) => [l.split(",")[0], l.split(",").at(-1)]), [[String(us(0)), "1.5"], [String(us(1)), "-2"], [String(us(2)), "3.25"]]);
+    assert.ok(lines[1].includes(iso(0).slice(0, 16)), `${lines[1]} shows the time as text`);
+    const png = await download(".cb-png");
+    assert.match(png.name, /^exp.*\.png$/);
+    assert.deepEqual([...png.bytes.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], "a PNG file");
+    assert.ok(png.bytes.length > 5000, `${png.bytes.length} bytes: a drawn chart`);
+  });
+
   it("asks for the visible range at screen resolution, and refetches finer data on zoom", async () => {
     const n = 20_000;
     await writeRun(t, "big", { bars: { kind: "candlestick" }, mid: { kind: "line" } });
