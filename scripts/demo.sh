@@ -22,7 +22,7 @@ done
 
 step() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+cleanup() { for p in "${pids[@]}"; do pkill -TERM -P "$p" 2>/dev/null || true; kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT INT TERM
 
 bash scripts/setup.sh
