@@ -17,13 +17,14 @@ from typing import Any, TypeVar, overload
 
 from . import clock, session
 from .indicators import EMA, RSI, SMA, Bollinger, Indicator
-from .protocol import ProtocolError, check_finite, sanitize_series_id
+from .protocol import CANDLE_KINDS, TIME_LIMIT, ProtocolError, check_finite, sanitize_series_id
 from .series import PluginSpec, Series, Source, caller_source, hint_strategy, number, side_of
 
 F = TypeVar("F", bound=Callable[..., Any])
 Hook = Callable[[Any, tuple[Any, ...]], None]
 
 log = logging.getLogger("chartbridge")
+_INF = math.inf
 
 
 def _function(func: Any) -> Any:
@@ -57,13 +58,18 @@ def _stamp_param(func: Any) -> tuple[int, str] | None:
     return None
 
 
-def _wrap(func: Any, hook: Hook) -> Any:
+def _wrap(func: Any, hook: Hook, line: Series | None = None) -> Any:
     """Call ``hook(result, args)`` after every call of ``func`` (sync or async, plain function,
     method, staticmethod or classmethod), keeping its name, signature and docstring. A parameter
-    named ``ts_event``/``ts_init`` (int ns) gives the point its time, like such an attribute does."""
+    named ``ts_event``/``ts_init`` (int ns) gives the point its time, like such an attribute does.
+
+    ``line``: the hook charts the result on this line-like series; a finite float at the
+    integration clock's time then takes a fast path (see ``_fast_line``)."""
     if isinstance(func, (staticmethod, classmethod)):
-        return type(func)(_wrap(func.__func__, hook))
+        return type(func)(_wrap(func.__func__, hook, line))
     stamp = _stamp_param(func)
+    if line is not None and stamp is None and not inspect.iscoroutinefunction(func):
+        return _fast_line(func, hook, line)
 
     def call_args(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
         values = (*args, *kwargs.values()) if kwargs else args
@@ -100,6 +106,48 @@ def _wrap(func: Any, hook: Hook) -> Any:
     return wrapper
 
 
+def _fast_line(func: Any, hook: Hook, s: Series) -> Any:
+    """The wrapper of ``@cb.chart`` on a line-like series, with the common case inline.
+
+    A decorated call inside a backtest runs with cold caches, where each Python call and
+    lookup costs several times its warm price: a finite float result, an integration clock
+    giving a valid time, the series' buffer of the current run already cached and a time not
+    before its last point is appended here in one frame. Anything else (the first point, a
+    new run, NaN, None, other types, no clock) goes through ``hook``, which checks, converts,
+    rejects and logs exactly as before."""
+    run_of = session.current
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        result = func(*args, **kwargs)
+        if session.ENABLED:
+            try:
+                cache = s._cache
+                if type(result) is float and -_INF < result < _INF and cache is not None \
+                        and cache[0] is run_of().run:
+                    t = clock._fixed
+                    if t is None:
+                        source = clock._source
+                        t = source() if source is not None else None
+                    if type(t) is int and 0 <= t < TIME_LIMIT:
+                        buffer = cache[1]
+                        lock = buffer.lock
+                        lock.acquire()
+                        try:
+                            if t >= buffer.last_t and buffer.width == 1:
+                                buffer.last_t = t
+                                buffer.t.append(t)
+                                buffer.v.append(result)
+                                return result
+                        finally:
+                            lock.release()
+                hook(result, (*args, *kwargs.values()) if kwargs else args)
+            except Exception:
+                log.exception("chartbridge: charting %s failed", getattr(func, "__qualname__", func))
+        return result
+    return wrapper
+
+
 def _decorator(func: F | None, enabled: bool, build: Callable[[Any, Source], Hook], source: Source) -> Any:
     """Apply ``build(func, source) -> hook`` now (bare ``@deco``) or on the function (``@deco(...)``).
 
@@ -107,7 +155,8 @@ def _decorator(func: F | None, enabled: bool, build: Callable[[Any, Source], Hoo
     def decorate(f: F) -> F:
         if not enabled or not session.ENABLED:
             return f
-        wrapped: F = _wrap(f, build(f, source))
+        hook = build(f, source)
+        wrapped: F = _wrap(f, hook, getattr(hook, "line", None))
         return wrapped
     return decorate(func) if func is not None else decorate
 
@@ -142,6 +191,8 @@ def chart(func: F | None = None, /, *, name: str | None = None, kind: str = "lin
 
         def hook(result: Any, args: tuple[Any, ...]) -> None:
             s.record(result, clock.point_time((*args, result)))
+        if s.kind not in CANDLE_KINDS and s.kind != "marker":
+            hook.line = s  # type: ignore[attr-defined]
         return hook
     return _decorator(func, enabled, build, caller_source())
 

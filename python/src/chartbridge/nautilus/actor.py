@@ -128,8 +128,10 @@ class _Equity:
     """Equity of one account currency and its drawdown below the running peak, in percent."""
 
     def __init__(self, actor: ChartbridgeActor, venue: Venue, currency: str) -> None:
-        equity = _Points(actor, Series(f"equity:{venue}:{currency}", pane="equity", source=actor.source))
-        drawdown = _Points(actor, Series(f"drawdown:{venue}:{currency}", pane="drawdown", source=actor.source))
+        equity = self.equity_points = _Points(actor, Series(f"equity:{venue}:{currency}", pane="equity",
+                                                            source=actor.source))
+        drawdown = self.drawdown_points = _Points(actor, Series(f"drawdown:{venue}:{currency}", pane="drawdown",
+                                                                source=actor.source))
         self.t_equity, self.equity = equity.t.append, equity.v.append
         self.t_drawdown, self.drawdown = drawdown.t.append, drawdown.v.append
         self.peak = float("-inf")
@@ -142,6 +144,19 @@ class _Equity:
         self.t_drawdown(t)
         self.drawdown((value / self.peak - 1.0) * 100.0 if self.peak > 0 else 0.0)
 
+    def extend(self, t: array[int], values: list[float]) -> None:
+        """``add`` for many points, in one warm loop."""
+        peak, drawdown = self.peak, []
+        for value in values:
+            if value > peak:
+                peak = value
+            drawdown.append((value / peak - 1.0) * 100.0 if peak > 0 else 0.0)
+        self.peak = peak
+        self.equity_points.t.extend(t)
+        self.equity_points.v.extend(values)
+        self.drawdown_points.t.extend(t)
+        self.drawdown_points.v.extend(drawdown)
+
 
 class _Account:
     """The account of one venue: balances (refreshed by account events), the unrealized PnL of
@@ -149,6 +164,11 @@ class _Account:
 
     Per-bar state is keyed by chart objects and currency codes, never by Nautilus identifiers:
     hashing an ``InstrumentId`` or ``Venue`` costs about a microsecond.
+
+    A margin account with one charted instrument (``lazy``) charts nothing per bar: its equity
+    is balance + that instrument's PnL, both already recorded, so the equity and drawdown of the
+    waiting bars are computed at hand-over (``settle``, in one warm loop), and before anything
+    they depend on changes (an account event, a position event, another instrument).
     """
 
     def __init__(self, actor: ChartbridgeActor, venue: Venue) -> None:
@@ -158,13 +178,49 @@ class _Account:
         self.balances: dict[str, float] = {}
         self.pnls: dict[_Bars, tuple[str | None, float]] = {}  # (settlement currency, PnL) per instrument
         self.curves: dict[str, _Equity] = {}
+        self.charts: list[_Bars] = []  # the instruments' charts
+        self.lazy: _Bars | None = None  # the one chart whose equity is computed at hand-over
+        self.settled = 0  # PnL points of ``lazy`` whose equity is charted
         self.refresh()
 
+    def join(self, chart: _Bars) -> None:
+        self.settle()
+        self.charts.append(chart)
+        self._lazy()
+
+    def _lazy(self) -> None:
+        self.lazy = self.charts[0] if self.margin and len(self.charts) == 1 else None
+
     def refresh(self) -> None:
+        self.settle()
         account = self.actor.portfolio.account(self.venue)
         if account is not None:
             self.margin = account.is_margin_account
             self.balances = {c.code: m.as_double() for c, m in account.balances_total().items()}
+        if self.charts:
+            self._lazy()
+
+    def settle(self) -> None:
+        """Chart the equity and drawdown of the bars ``lazy`` recorded since the last settle."""
+        chart = self.lazy
+        if chart is None:
+            return
+        t, pnls = chart.pnl_points.t, chart.pnl_points.v
+        start, end = self.settled, len(t)
+        if start >= end:
+            return
+        self.settled = end
+        currency = chart.currency
+        self.pnls[chart] = currency, pnls[end - 1]
+        times = t[start:end]
+        for code in list(self.balances) + ([currency] if currency is not None and currency not in self.balances
+                                           else []):
+            curve = self.curves.get(code)
+            if curve is None:
+                curve = self.curves[code] = _Equity(self.actor, self.venue, code)
+            balance = self.balances.get(code, 0.0)
+            curve.extend(times, [balance + pnl for pnl in pnls[start:end]] if code == currency
+                         else [balance] * (end - start))
 
     def equity(self) -> dict[str, float]:
         """Balance plus unrealized PnL per currency (Nautilus's equity of a margin account); a
@@ -203,11 +259,15 @@ class _Bars:
         # types of one instrument do not chart them twice.
         self.account = actor.account(self.instrument_id.venue) if primary else None
         if primary:
-            pnl = _Points(actor, Series(f"unrealized_pnl:{self.instrument_id}", pane="pnl", source=actor.source))
+            pnl = self.pnl_points = _Points(actor, Series(f"unrealized_pnl:{self.instrument_id}", pane="pnl",
+                                                          source=actor.source))
             self.t_pnl, self.pnl = pnl.t.append, pnl.v.append
         self.positions: list[Position] = []  # open, set by position events
         self.currency: str | None = None  # their settlement currency
-        self.handler = actor.guarded(self.on_bar)
+        self.handler = self.on_bar  # guards itself: one frame less per bar than ``actor.guarded``
+        self.warned = False
+        if self.account is not None:
+            self.account.join(self)
 
     def add_indicators(self, owner: Any) -> None:
         names = {id(value): name for name, value in vars(owner).items()} if hasattr(owner, "__dict__") else {}
@@ -225,27 +285,37 @@ class _Bars:
                 self.indicators.append((indicator, out, points.t.append, points.v.append))
 
     def on_bar(self, bar: Bar, indicators: bool = True) -> None:
-        t = bar.ts_event
-        self.bars.append(bar)
-        if indicators:
-            for indicator, out, t_append, append in self.indicators:
-                if indicator.initialized:
-                    t_append(t)
-                    append(getattr(indicator, out))
-        if self.account is not None:
-            # Position.unrealized_pnl takes under a microsecond; Portfolio.unrealized_pnl
-            # re-prices through the cache at ~40 us per bar, over the whole 10% budget.
-            pnl = 0.0
-            if self.positions:
-                close = bar.close
-                for position in self.positions:
-                    pnl += position.unrealized_pnl(close).as_double()
-            self.t_pnl(t)
-            self.pnl(pnl)
-            self.account.chart(t, self, self.currency, pnl)
-        self.actor.bars_pending += 1
-        if self.actor.bars_pending >= self.actor.batch:
-            self.actor.drain()
+        """The bar handler; logs instead of raising, like ``ChartbridgeActor.guarded``."""
+        try:
+            t = bar.ts_event
+            self.bars.append(bar)
+            if indicators:
+                for indicator, out, t_append, append in self.indicators:
+                    if indicator.initialized:
+                        t_append(t)
+                        append(getattr(indicator, out))
+            account = self.account
+            if account is not None:
+                # Position.unrealized_pnl takes under a microsecond; Portfolio.unrealized_pnl
+                # re-prices through the cache at ~40 us per bar, over the whole 10% budget.
+                pnl = 0.0
+                if self.positions:
+                    close = bar.close
+                    for position in self.positions:
+                        pnl += position.unrealized_pnl(close).as_double()
+                self.t_pnl(t)
+                self.pnl(pnl)
+                if account.lazy is not self:
+                    account.chart(t, self, self.currency, pnl)
+            actor = self.actor
+            actor.bars_pending += 1
+            if actor.bars_pending >= actor.batch:
+                actor.drain()
+        except Exception:
+            session.current().count_rejected()
+            if not self.warned:
+                self.warned = True
+                log.exception("chartbridge: _Bars.on_bar failed (further failures are only counted in cb.stats())")
 
 
     def to_candles(self) -> None:
@@ -392,8 +462,12 @@ class ChartbridgeActor(Actor):
         self.bars_pending = 0
         for chart in self._charts.values():
             chart.to_candles()
+        for account in self._accounts.values():
+            account.settle()
         for points in self.points:
             points.drain()
+        for account in self._accounts.values():
+            account.settled = 0
 
     def buffer(self, series: Series) -> PointBuffer:
         """The buffer of ``series`` in this actor's run."""
@@ -416,7 +490,7 @@ class ChartbridgeActor(Actor):
         owners: dict[str, list[Any]] = {topic: []}
         for sub in self.msgbus.subscriptions(_BARS + "*"):
             owner = getattr(sub.handler, "__self__", None)
-            if "*" not in sub.topic and owner is not None and owner is not self:
+            if "*" not in sub.topic and owner is not None and owner is not self and not isinstance(owner, _Bars):
                 owners.setdefault(sub.topic, []).append(owner)
         new = False
         for bar_topic, components in owners.items():
@@ -490,6 +564,8 @@ class ChartbridgeActor(Actor):
         chart = next((c for c in self._charts.values() if c.account is not None and c.instrument_id == instrument_id),
                      None)
         if chart is not None:
+            assert chart.account is not None
+            chart.account.settle()  # the waiting bars' equity is of the settlement currency before
             chart.positions = self.cache.positions_open(instrument_id=instrument_id)
             chart.currency = chart.positions[0].settlement_currency.code if chart.positions else None
 
