@@ -42,21 +42,38 @@ function wsClient(url: string): Client {
   return createClient({ url, webSocketImpl: WebSocket, retryAttempts: 0 });
 }
 
-/** Counts points arriving on a subscription until `total`; resolves with the time of the last one. */
+/**
+ * Counts points arriving on a subscription until `total`; resolves with the time of the last one.
+ * Fails (rather than hangs) when the subscription ends early or stalls for 30 s, saying how far it got.
+ */
 function countPoints(client: Client, query: string, variables: Record<string, unknown>, total: number, onFirst?: () => void): Promise<number> {
   return new Promise((resolve, reject) => {
     let seen = 0;
+    let stall: NodeJS.Timeout | undefined;
+    const fail = (why: string) => {
+      clearTimeout(stall);
+      stop();
+      reject(new Error(`${why} after ${seen} of ${total} points`));
+    };
+    const arm = () => {
+      clearTimeout(stall);
+      stall = setTimeout(() => fail("no points for 30 s"), 30_000);
+    };
+    arm();
     const stop = client.subscribe<{ batches: { count: number } }>({ query, variables }, {
       next: (r) => {
         if (seen === 0) onFirst?.();
+        if (r.errors) return fail(`errors ${JSON.stringify(r.errors)}`);
         seen += r.data?.batches.count ?? 0;
+        arm();
         if (seen >= total) {
+          clearTimeout(stall);
           stop();
           resolve(performance.timeOrigin + performance.now());
         }
       },
-      error: reject,
-      complete: () => {},
+      error: (err) => fail(`subscription error ${err instanceof Error ? err.message : JSON.stringify(err)}`),
+      complete: () => (seen < total ? fail("subscription completed") : undefined),
     });
   });
 }
@@ -269,4 +286,7 @@ async function main(): Promise<void> {
   }
 }
 
-void main();
+main().catch((err: unknown) => {
+  console.error(`bench/server.ts: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

@@ -20,7 +20,12 @@ export interface BatchPayload extends BatchReply {
 export interface LiveBatchOptions {
   /** Points per message, rounded to whole entries. Default 50000. */
   maxPoints?: number;
-  /** How long a client may leave a message unread while more points wait before it is dropped. Default 15000 ms. */
+  /**
+   * How long a client may leave a message unread while more points wait before it is dropped.
+   * Default 8000 ms: under graphql-ws' keepalive (a ping every 12 s, the socket terminated 12 s
+   * after an unanswered one), so the 4499 close is queued before the keepalive kills the socket
+   * and a client that reads again within that window learns where to resume.
+   */
   stallMs?: number;
 }
 
@@ -41,7 +46,7 @@ export function liveBatches(
   drop?: Drop,
 ): AsyncIterableIterator<BatchPayload> {
   const maxPoints = options.maxPoints ?? 50_000;
-  const stallMs = options.stallMs ?? 15_000;
+  const stallMs = options.stallMs ?? 8_000;
   let pending = store.indexAfter(after);
   let resumeId = after === "$" ? store.lastId : after;
   let lastPull = Date.now();
