@@ -122,6 +122,8 @@ for b in range(n // batch):
 print(start, time.time_ns())
 `;
   const child = spawn(PYTHON, ["-c", script, redisUrl, prefix, run, String(E2E_POINTS)], { stdio: ["pipe", "pipe", "inherit"] });
+  // Listen now: Python may finish before the subscriber has counted everything.
+  const exited = new Promise((r) => child.once("exit", r));
   let out = "";
   await new Promise<void>((resolve) => child.stdout.on("data", (c: Buffer) => ((out += c.toString()), out.includes("ready") && resolve())));
   const [first] = (await redis.xrange(redisKeys(prefix).series(run, "price"), "-", "+")).map(([id]) => id);
@@ -133,7 +135,7 @@ print(start, time.time_ns())
   const timer = setInterval(() => console.log("  waiting; python says:", JSON.stringify(out.slice(-80))), 5000);
   const end = await arrived;
   clearInterval(timer);
-  await new Promise((r) => child.once("exit", r));
+  await exited;
   const [startNs, endNs] = (out.trim().split("\n").pop() ?? "").split(" ").map(Number);
   await client.dispose();
   return { e2e: E2E_POINTS / ((end - startNs / 1e6) / 1000), python: E2E_POINTS / ((endNs - startNs) / 1e9) };
