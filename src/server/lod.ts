@@ -62,35 +62,42 @@ export function decimate(s: Columns, fromUs: number | null, toUs: number | null,
   return { points, total, decimated: true, bucketUs };
 }
 
-function ohlcBuckets(s: Columns, i0: number, i1: number, width: number): OhlcPoints {
-  const [o, h, l, c, vol] = (["o", "h", "l", "c", "vol"] as const).map((n) => s.col(n));
-  const out: Required<OhlcPoints> = { t: [], o: [], h: [], l: [], c: [], vol: [] };
-  let hasVol = false;
+/** Calls `visit(grid, i, j)` for each non-empty grid cell of `width`, holding points [i, j). */
+function eachCell(s: Columns, i0: number, i1: number, width: number, visit: (grid: number, i: number, j: number) => void): void {
   let i = i0;
   while (i < i1) {
     const grid = Math.floor(s.times[i] / width) * width;
     const end = grid + width;
+    let j = i + 1;
+    while (j < i1 && s.times[j] < end) j++;
+    visit(grid, i, j);
+    i = j;
+  }
+}
+
+function ohlcBuckets(s: Columns, i0: number, i1: number, width: number): OhlcPoints {
+  const [o, h, l, c, vol] = (["o", "h", "l", "c", "vol"] as const).map((n) => s.col(n));
+  const out: Required<OhlcPoints> = { t: [], o: [], h: [], l: [], c: [], vol: [] };
+  let hasVol = false;
+  eachCell(s, i0, i1, width, (grid, i, j) => {
     let hi = h[i];
     let lo = l[i];
     let v = 0;
-    const open = o[i];
-    let j = i;
-    for (; j < i1 && s.times[j] < end; j++) {
-      if (h[j] > hi) hi = h[j];
-      if (l[j] < lo) lo = l[j];
-      if (!Number.isNaN(vol[j])) {
-        v += vol[j];
+    for (let k = i; k < j; k++) {
+      if (h[k] > hi) hi = h[k];
+      if (l[k] < lo) lo = l[k];
+      if (!Number.isNaN(vol[k])) {
+        v += vol[k];
         hasVol = true;
       }
     }
     out.t.push(grid);
-    out.o.push(open);
+    out.o.push(o[i]);
     out.h.push(hi);
     out.l.push(lo);
     out.c.push(c[j - 1]);
     out.vol.push(v);
-    i = j;
-  }
+  });
   if (hasVol) return out;
   const { vol: _unused, ...withoutVol } = out;
   return withoutVol;
@@ -99,33 +106,24 @@ function ohlcBuckets(s: Columns, i0: number, i1: number, width: number): OhlcPoi
 function peakBuckets(s: Columns, i0: number, i1: number, width: number): ValuePoints {
   const y = s.col("y");
   const out: ValuePoints = { t: [], y: [] };
-  let i = i0;
-  while (i < i1) {
-    const grid = Math.floor(s.times[i] / width) * width;
-    const end = grid + width;
+  eachCell(s, i0, i1, width, (grid, i, j) => {
     let peak = y[i];
-    let j = i;
-    for (; j < i1 && s.times[j] < end; j++) if (Math.abs(y[j]) > Math.abs(peak)) peak = y[j];
+    for (let k = i + 1; k < j; k++) if (Math.abs(y[k]) > Math.abs(peak)) peak = y[k];
     out.t.push(grid);
     out.y.push(peak);
-    i = j;
-  }
+  });
   return out;
 }
 
 function minMaxBuckets(s: Columns, i0: number, i1: number, width: number): ValuePoints {
   const y = s.col("y");
   const out: ValuePoints = { t: [], y: [] };
-  let i = i0;
-  while (i < i1) {
-    const grid = Math.floor(s.times[i] / width) * width;
-    const end = grid + width;
+  eachCell(s, i0, i1, width, (grid, i, j) => {
     let min = i;
     let max = i;
-    let j = i;
-    for (; j < i1 && s.times[j] < end; j++) {
-      if (y[j] < y[min]) min = j;
-      if (y[j] > y[max]) max = j;
+    for (let k = i + 1; k < j; k++) {
+      if (y[k] < y[min]) min = k;
+      if (y[k] > y[max]) max = k;
     }
     out.t.push(grid);
     if (min === max) {
@@ -136,7 +134,6 @@ function minMaxBuckets(s: Columns, i0: number, i1: number, width: number): Value
       out.t.push(grid + width / 2);
       out.y.push(y[second]);
     }
-    i = j;
-  }
+  });
   return out;
 }

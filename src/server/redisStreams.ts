@@ -3,7 +3,7 @@
  * one blocking XREAD loop that fans new entries out to whoever tracks a key.
  */
 import type { Redis } from "ioredis";
-import { compareIds } from "./seriesStore.js";
+import { compareStreamIds } from "../shared/streamIds.js";
 
 export interface StreamEntry {
   id: string;
@@ -51,7 +51,7 @@ export async function* lostCopies<T extends { lastId: string }>(redis: Redis, co
     const copy = await pending.catch(() => null);
     if (copy === null || copy.lastId === "0-0") continue;
     const [newest] = await xrevrangeTail(redis, key, 1);
-    if (newest === undefined || compareIds(newest.id, copy.lastId) < 0) yield [key, copy];
+    if (newest === undefined || compareStreamIds(newest.id, copy.lastId) < 0) yield [key, copy];
   }
 }
 
@@ -201,7 +201,7 @@ export class StreamReader {
       for (const [key, raw] of streamsOf(reply)) {
         const tracked = this.tracked.get(key);
         if (tracked === undefined || raw.length === 0) continue;
-        const entries = raw.map(toEntry).filter((e) => compareIds(e.id, tracked.lastId) > 0);
+        const entries = raw.map(toEntry).filter((e) => compareStreamIds(e.id, tracked.lastId) > 0);
         if (entries.length === 0) continue;
         tracked.lastId = entries[entries.length - 1].id;
         tracked.listener(entries);

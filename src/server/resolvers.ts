@@ -10,7 +10,8 @@ import type { RunEvents } from "./runEvents.js";
 import type { PluginManager } from "./plugins.js";
 import { deleteRun, setPlugin } from "./runWriter.js";
 import type { SeriesCache } from "./seriesCache.js";
-import { compareIds, type SeriesStore } from "./seriesStore.js";
+import { compareStreamIds } from "../shared/streamIds.js";
+import type { SeriesStore } from "./seriesStore.js";
 
 export interface ServerContext {
   catalog: RunCatalog;
@@ -94,7 +95,7 @@ export const resolvers = {
         series: args.series,
         kind: store.kind,
         count: to - from,
-        lastId: to > from || args.after === "$" || compareIds(args.after, lastId) < 0 ? lastId : args.after,
+        lastId: to > from || args.after === "$" || compareStreamIds(args.after, lastId) < 0 ? lastId : args.after,
         points: store.slice(from, to),
       };
     },

@@ -9,7 +9,7 @@ import type { RunEvent } from "../shared/api.js";
 import type { RedisKeys } from "../shared/protocol.js";
 import { loadOnce } from "./loadOnce.js";
 import { pullIterator } from "./pullIterator.js";
-import { compareIds } from "./seriesStore.js";
+import { compareStreamIds } from "../shared/streamIds.js";
 import { lostCopies, xrevrangeTail, type StreamEntry, type StreamReader } from "./redisStreams.js";
 
 export const RUN_EVENT_TYPES = ["series", "plugin", "publish", "results", "end"] as const;
@@ -61,7 +61,7 @@ export class RunEvents {
   /** Events of `run` (or of the run list when null) after `after` ("$": only new ones). */
   async follow(run: string | null, after: string): Promise<AsyncIterableIterator<RunEvent>> {
     const log = await this.logOf(run);
-    const queue = after === "$" ? [] : log.events.filter((e) => compareIds(e.id, after) > 0);
+    const queue = after === "$" ? [] : log.events.filter((e) => compareStreamIds(e.id, after) > 0);
     let overflow = false;
     const maxQueue = this.maxQueue;
     return pullIterator(

@@ -4,6 +4,7 @@
  * client (history or live, first or resumed) sees the same points.
  */
 import type { DecodedBatch, Rejection } from "../shared/decode.js";
+import { compareStreamIds } from "../shared/streamIds.js";
 import type { Columns } from "./lod.js";
 import { isOhlcKind, type Marker, type Points, type SeriesKind } from "../shared/protocol.js";
 
@@ -153,7 +154,7 @@ export class SeriesStore implements Columns {
     let hi = this.entryIds.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (compareIds(this.entryIds[mid], afterId) <= 0) lo = mid + 1;
+      if (compareStreamIds(this.entryIds[mid], afterId) <= 0) lo = mid + 1;
       else hi = mid;
     }
     return lo < this.entryIds.length ? this.entryStart[lo] : this.length;
@@ -196,16 +197,4 @@ export class SeriesStore implements Columns {
     this.t = grow(this.t, need);
     for (const [name, col] of this.cols) this.cols.set(name, grow(col, need));
   }
-}
-
-/** Orders Redis stream IDs (`ms-seq`, or a bare `ms`). */
-export function compareIds(a: string, b: string): number {
-  const [am, as = "0"] = a.split("-");
-  const [bm, bs = "0"] = b.split("-");
-  const ams = BigInt(am);
-  const bms = BigInt(bm);
-  if (ams !== bms) return ams < bms ? -1 : 1;
-  const aseq = BigInt(as);
-  const bseq = BigInt(bs);
-  return aseq === bseq ? 0 : aseq < bseq ? -1 : 1;
 }

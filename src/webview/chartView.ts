@@ -22,8 +22,9 @@ import {
 } from "lightweight-charts";
 import type { Marker, MarkerPoints, OhlcPoints, Points, SeriesKind, ValuePoints } from "../shared/protocol.js";
 import type { BatchReply, RangeReply, RunDetail, SeriesMeta } from "../shared/api.js";
+import { compareStreamIds } from "../shared/streamIds.js";
 import type { Api } from "./client.js";
-import { compareStreamIds, liveSlot, needsRefetch, wholeRun, windowFor, type FetchWindow, type Held, type TimeWindow } from "./lod.js";
+import { liveSlot, needsRefetch, wholeRun, windowFor, type FetchWindow, type Held, type TimeWindow } from "./lod.js";
 import type { Theme } from "./theme.js";
 import { MicrosScale, type Micros } from "./time.js";
 

@@ -69,11 +69,3 @@ export function liveSlot(t: Micros, bucketUs: number, lastUs: Micros | null): Mi
   const slot = bucketUs > 0 ? Math.floor(t / bucketUs) * bucketUs : t;
   return lastUs !== null && slot < lastUs ? lastUs : slot;
 }
-
-/** Compares Redis stream IDs (`ms-seq`). */
-export function compareStreamIds(a: string, b: string): number {
-  const [am, as = "0"] = a.split("-");
-  const [bm, bs = "0"] = b.split("-");
-  const d = BigInt(am) - BigInt(bm) || BigInt(as) - BigInt(bs);
-  return d < 0n ? -1 : d > 0n ? 1 : 0;
-}

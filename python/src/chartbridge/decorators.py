@@ -82,27 +82,23 @@ def _wrap(func: Any, hook: Hook, line: Series | None = None) -> Any:
     def failed() -> None:  # charting must never break the strategy
         log.exception("chartbridge: charting %s failed", getattr(func, "__qualname__", func))
 
-    if inspect.iscoroutinefunction(func):
-        @functools.wraps(func)
-        async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-            result = await func(*args, **kwargs)
-            if session.ENABLED:
-                try:
-                    hook(result, call_args(args, kwargs))
-                except Exception:
-                    failed()
-            return result
-        return async_wrapper
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        result = func(*args, **kwargs)
+    def after(result: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if session.ENABLED:
             try:
                 hook(result, call_args(args, kwargs))
             except Exception:
                 failed()
         return result
+
+    if inspect.iscoroutinefunction(func):
+        @functools.wraps(func)
+        async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+            return after(await func(*args, **kwargs), args, kwargs)
+        return async_wrapper
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return after(func(*args, **kwargs), args, kwargs)
     return wrapper
 
 
