@@ -58,7 +58,7 @@ function checkArgs(args: SeriesArgs): void {
 
 async function seriesOf(ctx: ServerContext, args: SeriesArgs): Promise<{ view: SeriesView; store: SeriesStore }> {
   checkArgs(args);
-  const info = (await ctx.catalog.series(args.run)).get(args.series);
+  const info = await ctx.catalog.seriesInfo(args.run, args.series);
   if (info === undefined) throw new GraphQLError(`run ${args.run} has no series ${args.series}`);
   const store = await ctx.cache.get(args.run, args.series, info.kind);
   return { view: { ...info, id: args.series, run: args.run }, store };

@@ -75,11 +75,23 @@ export class RunCatalog {
     const raw = await this.redis.hgetall(this.keys.registry(run));
     const out = new Map<string, SeriesInfo>();
     for (const id of Object.keys(raw).sort()) {
-      const info = parseRegistryEntry(id, raw[id]);
-      if (typeof info === "string") this.log(`run ${run}: ${info}; series left out`);
-      else out.set(id, info);
+      const info = this.checked(run, id, raw[id]);
+      if (info !== undefined) out.set(id, info);
     }
     return out;
+  }
+
+  /** One series' registry entry (every range/history request needs one, not the whole registry). */
+  async seriesInfo(run: string, id: string): Promise<SeriesInfo | undefined> {
+    const raw = await this.redis.hget(this.keys.registry(run), id);
+    return raw === null ? undefined : this.checked(run, id, raw);
+  }
+
+  private checked(run: string, id: string, raw: string): SeriesInfo | undefined {
+    const info = parseRegistryEntry(id, raw);
+    if (typeof info !== "string") return info;
+    this.log(`run ${run}: ${info}; series left out`);
+    return undefined;
   }
 
   /** Plugins enabled or disabled for the run, by name. */
