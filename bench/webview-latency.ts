@@ -2,13 +2,14 @@
  * Live latency, Python call to point drawn, at 10k points/s. A real Python process charts a line
  * with the SDK (`cb.series("lat").add(value, time=now_ns)`, default producer settings), each
  * point's value being its send time (µs since a base the bench gives it); the chart page is open
- * on that run. Inside the page, after every frame's rendering (a task posted from
- * requestAnimationFrame runs once the frame's rAF callbacks, where the chart applies live points,
- * and its paint are done), the newest value lightweight-charts holds for the series is read
- * (`dataByIndex` of the last bar, through the series handle a tiny workspace plugin exposes) with
- * the frame's wall time, performance.timeOrigin + performance.now(). Points arrive in order, so
- * every point sent at or before the newest value shown is drawn by that frame: its latency is the
- * first such frame's time minus its send time. Python logs every send time, so each point counts.
+ * on that run. A tiny workspace plugin hands the page the series handle, and the page attaches a
+ * series primitive to it: lightweight-charts calls the primitive's renderer while it draws the
+ * series, so it reads the newest value lightweight-charts holds (`dataByIndex` of the last bar)
+ * exactly when that data is drawn, and takes the time once the frame is rendered (a task posted
+ * from the draw runs after the frame's paint), performance.timeOrigin + performance.now(). Points
+ * arrive in order, so every point sent at or before the newest value drawn is on screen after that
+ * frame: its latency is the first such frame's time minus its send time. Python logs every send
+ * time, so each point counts.
  * Baseline, in the same run: the same points read straight from Redis by a node XREAD BLOCK reader
  * (no server, no browser), latency = receipt time minus the point's time (its send time).
  * Targets: p50 <= 20 ms, p99 <= 50 ms. Run: npx tsx bench/webview-latency.ts
@@ -71,32 +72,35 @@ with open(out, "w") as f:
 print("done", n, flush=True)
 `;
 
-/** A workspace plugin (every chart runs those) handing the page the run's ctx, for its series handle. */
+/** A workspace plugin (every chart runs those) handing the page the run's ctx, for the series handle. */
 const PROBE_PLUGIN = "export default function setup(ctx) { globalThis.__cbLatencyCtx = ctx; return { dispose() {} }; }\n";
 
 /**
  * The in-page recorder (a string: tsx would wrap a function's inner names in a helper the page
- * lacks): [wall ms, newest value shown] whenever the newest value grows, read after each frame.
+ * lacks): [wall ms after the frame's paint, newest value drawn] whenever the newest value drawn grows.
  */
 const RECORDER = `(() => {
   const frames = [];
+  const series = globalThis.__cbLatencyCtx.series(${JSON.stringify(SERIES_ID)});
   let newest = -Infinity;
+  let drawn = null;
   const channel = new MessageChannel();
   channel.port1.onmessage = () => {
-    const series = globalThis.__cbLatencyCtx?.series(${JSON.stringify(SERIES_ID)});
-    if (!series) return;
-    const last = series.dataByIndex(1e12, -1);
-    if (last && typeof last.value === "number" && last.value > newest) {
+    frames.push([performance.timeOrigin + performance.now(), drawn]);
+    drawn = null;
+  };
+  const renderer = {
+    draw() {
+      if (globalThis.__cbLatencyStop) return;
+      const last = series.dataByIndex(1e12, -1);
+      if (!last || typeof last.value !== "number" || last.value <= newest) return;
       newest = last.value;
-      frames.push([performance.timeOrigin + performance.now(), newest]);
-    }
+      if (drawn === null) channel.port2.postMessage(0);
+      drawn = newest;
+    },
   };
-  const tick = () => {
-    if (globalThis.__cbLatencyStop) return;
-    channel.port2.postMessage(0);
-    requestAnimationFrame(tick);
-  };
-  requestAnimationFrame(tick);
+  const view = { renderer: () => renderer };
+  series.attachPrimitive({ paneViews: () => [view], updateAllViews() {} });
   globalThis.__cbLatencyFrames = frames;
 })()`;
 
@@ -193,7 +197,7 @@ async function main(): Promise<void> {
     console.log(`series on screen: ${JSON.stringify(state.series.find((x) => x.id === SERIES_ID))}`);
     const tail = state.series.find((x) => x.id === SERIES_ID)?.lastUs ?? null;
     const follows = state.visible !== null && tail !== null && state.visible.toUs >= tail - Math.max(state.series[0]?.bucketUs ?? 0, 1);
-    console.log(`at the end the view shows ${JSON.stringify(state.visible)}, the tail is at ${tail}: the view ${follows ? "follows" : "does NOT follow"} the tail (points count as drawn once lightweight-charts holds them)`);
+    console.log(`at the end the view shows ${JSON.stringify(state.visible)}, the tail is at ${tail}: the view ${follows ? "follows" : "does NOT follow"} the tail`);
     console.log(`clock check (Date.now() - timeOrigin - now(), ms): page ${pageSkew.toFixed(2)}, node ${nodeSkew.toFixed(2)}`);
     console.log(`chart latency ms: min ${chartMs[0]?.toFixed(1)} p50 ${pct(chartMs, 0.5).toFixed(1)} p90 ${pct(chartMs, 0.9).toFixed(1)} p99 ${pct(chartMs, 0.99).toFixed(1)} max ${chartMs[chartMs.length - 1]?.toFixed(1)}`);
     console.log(`redis reader latency ms: min ${rawMs[0]?.toFixed(2)} p50 ${pct(rawMs, 0.5).toFixed(2)} p90 ${pct(rawMs, 0.9).toFixed(2)} p99 ${pct(rawMs, 0.99).toFixed(2)} max ${rawMs[rawMs.length - 1]?.toFixed(2)}`);

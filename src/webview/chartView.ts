@@ -1,7 +1,7 @@
 /**
  * One run on one lightweight-charts chart: series per registry entry in their panes, markers on
- * their target series, data by level of detail (lod.ts) and live batches applied once per
- * animation frame. Keyed by microseconds (time.ts).
+ * their target series, data by level of detail (lod.ts) and live batches drawn in the frame after
+ * they arrive (at most two updates per frame). Keyed by microseconds (time.ts).
  */
 import {
   AreaSeries,
@@ -78,7 +78,7 @@ const DEFINITIONS: Record<Exclude<SeriesKind, "marker">, SeriesDefinition<Series
 const LINE_KINDS = new Set<SeriesKind>(["line", "area", "baseline"]);
 
 /** Held points above which `update()` per point costs more than one `setData`. */
-const MAX_UPDATES_PER_FRAME = 8;
+const MAX_UPDATES_PER_APPLY = 8;
 const REFETCH_DEBOUNCE_MS = 120;
 
 export interface ChartViewEvents {
@@ -301,7 +301,7 @@ export class ChartView {
         // Live batches held back for this answer are applied as they are; the next need refetches.
         this.pendingLive.push(...(this.inflightLive ?? []));
         this.inflightLive = null;
-        this.scheduleFrame();
+        this.scheduleApply();
         this.events.error(`loading the chart: ${err instanceof Error ? err.message : String(err)}`);
       }
       return;
@@ -324,7 +324,7 @@ export class ChartView {
     else if (visible !== null) this.setVisibleWindow(visible);
     // Live batches that raced this answer: those past its lastId are applied again on the new data.
     this.pendingLive.push(...replay);
-    if (this.pendingLive.length > 0) this.scheduleFrame();
+    if (this.pendingLive.length > 0) this.scheduleApply();
     for (const id of ids) this.events.data(id);
     this.events.refetched();
   }
@@ -363,11 +363,24 @@ export class ChartView {
   private onBatch(batch: BatchReply): void {
     this.inflightLive?.push(batch);
     this.pendingLive.push(batch);
-    this.scheduleFrame();
+    this.scheduleApply();
   }
 
-  private scheduleFrame(): void {
-    if (this.frame === 0) this.frame = requestAnimationFrame(this.applyLive);
+  /**
+   * Live points are drawn in the next frame, not one later. lightweight-charts draws in its own
+   * requestAnimationFrame callback, requested by the first change after a draw, and changes made
+   * before that callback runs join its draw; a change made inside an earlier callback of the same
+   * frame does too, but one made inside a later callback waits a whole frame. So the first batch
+   * after a frame is applied at once, after our frame callback is requested: that callback then
+   * runs just ahead of the draw and applies what arrived meanwhile. At most two updates per frame.
+   */
+  private scheduleApply(): void {
+    if (this.frame !== 0) return;
+    this.frame = requestAnimationFrame(() => {
+      this.frame = 0;
+      this.applyLive();
+    });
+    this.applyLive();
   }
 
   /**
@@ -387,9 +400,9 @@ export class ChartView {
     if (this.extent !== null) this.setVisibleWindow({ fromUs: this.extent.toUs - span, toUs: this.extent.toUs });
   }
 
-  /** Applies every batch that arrived since the last frame: one chart update per frame. */
-  private readonly applyLive = () => {
-    this.frame = 0;
+  /** Applies every pending live batch. */
+  private applyLive(): void {
+    if (this.pendingLive.length === 0) return;
     const follow = this.followedSpan();
     const batches = this.pendingLive;
     this.pendingLive = [];
@@ -407,7 +420,7 @@ export class ChartView {
       const entry = this.entries.get(id) as SeriesEntry;
       if (entry.api === null) {
         this.renderMarkers(this.targetOf(entry));
-      } else if (entry.data.length - firstChanged <= MAX_UPDATES_PER_FRAME) {
+      } else if (entry.data.length - firstChanged <= MAX_UPDATES_PER_APPLY) {
         for (let i = firstChanged; i < entry.data.length; i++) entry.api.update(entry.data[i]);
       } else {
         entry.api.setData(entry.data);
@@ -419,9 +432,9 @@ export class ChartView {
     // update() scrolls a view at the right edge by itself, setData() does not.
     if (follow !== null && touched.size > 0) this.followTail(follow);
     // The tail grew past the budget (e.g. raw ticks streaming in): ask for coarser buckets, once
-    // at a time: a new request each frame would supersede the last before any answered.
+    // at a time: a new request on every update would supersede the last before any answered.
     if (tooMany && this.inflightLive === null) this.maybeRefetch(true);
-  };
+  }
 
   /** Merges live points into the held data; returns the first changed index, or null. */
   private mergeLive(entry: SeriesEntry, points: Points): number | null {
