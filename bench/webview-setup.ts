@@ -6,11 +6,11 @@
 import { build } from "esbuild";
 import { Redis } from "ioredis";
 import type { Browser, Page } from "playwright-core";
-import { startServer, type RunningServer } from "../src/server/app.js";
 import { startPrivateRedis, type PrivateRedis } from "../src/server/privateRedis.js";
 import { redisKeys, type RedisKeys } from "../src/shared/protocol.js";
 import { lineFields } from "../test/harness/server.js";
-import { buildBundle, launchBrowser, ohlcFields, ROOT, WEBVIEW_BUNDLE } from "../test/webview/browser.js";
+import { spawnServer, type ServerProcess } from "../test/reliability/lib.js";
+import { buildBundle, launchBrowser, ohlcFields, ROOT } from "../test/webview/browser.js";
 
 export const BARS = 1_000_000;
 export const T0_NS = 1_700_000_000_000_000_000n;
@@ -23,7 +23,7 @@ export interface Bench {
   redis: PrivateRedis;
   client: Redis;
   keys: RedisKeys;
-  server: RunningServer;
+  server: ServerProcess;
   browser: Browser;
   close(): Promise<void>;
 }
@@ -37,7 +37,9 @@ export async function startBench(options: BenchOptions = {}): Promise<Bench> {
   buildBundle();
   const redis = await startPrivateRedis();
   const prefix = "bench";
-  const server = await startServer({ redisUrl: redis.url, prefix, webviewBundle: WEBVIEW_BUNDLE, pluginsDir: options.pluginsDir ?? null, builtinPluginsDir: null, log: () => {} });
+  // The shipped server in its own process, as the extension runs it: in this process it would
+  // share a heap with the bench's 1M-bar arrays and an event loop with playwright.
+  const server = await spawnServer({ redisUrl: redis.url, prefix, pluginsDir: options.pluginsDir ?? null });
   const client = new Redis(redis.url);
   const browser = await launchBrowser();
   return {
@@ -49,7 +51,7 @@ export async function startBench(options: BenchOptions = {}): Promise<Bench> {
     async close() {
       await browser.close();
       client.disconnect();
-      await server.close();
+      await server.kill();
       await redis.stop();
     },
   };

@@ -110,8 +110,10 @@ export class SeriesCache {
   }
 
   private apply(key: string, store: SeriesStore, entries: StreamEntry[]): void {
-    for (const { id, fields } of entries) {
-      const result = decodeEntry(fields, store.kind);
+    const decoded = entries.map(({ id, fields }) => ({ id, result: decodeEntry(fields, store.kind) }));
+    // Room for the whole chunk at once: growing entry by entry copies a loading series again and again.
+    store.reserve(decoded.reduce((sum, { result }) => sum + (result.ok ? result.batch.n : 0), 0));
+    for (const { id, result } of decoded) {
       if (result.ok) {
         store.apply(id, result.batch);
       } else {

@@ -96,7 +96,7 @@ export class SeriesStore implements Columns {
   apply(entryId: string, batch: DecodedBatch): void {
     this.lastId = entryId;
     let from = this.length;
-    this.reserve(this.length + batch.n);
+    this.reserve(batch.n);
     if (this.appendsWhole(batch)) {
       // The common case (a producer's batch after the last point, times strictly rising): copy
       // columns whole instead of point by point. Loading a 10M-point series is dominated by this.
@@ -193,7 +193,9 @@ export class SeriesStore implements Columns {
     return { t, y: col("y") };
   }
 
-  private reserve(need: number): void {
+  /** Makes room for `extra` more points. */
+  reserve(extra: number): void {
+    const need = this.length + extra;
     this.t = grow(this.t, need);
     for (const [name, col] of this.cols) this.cols.set(name, grow(col, need));
   }

@@ -103,6 +103,8 @@ export class ChartView {
   private inflightLive: BatchReply[] | null = null;
   private pendingLive: BatchReply[] = [];
   private frame = 0;
+  /** The span of a follow not drawn yet (followTail). */
+  private followPending: number | null = null;
   private refetchTimer: ReturnType<typeof setTimeout> | undefined;
   private unsubscribers: (() => void)[] = [];
   private disposed = false;
@@ -388,6 +390,7 @@ export class ChartView {
    * history), else null. Such a view follows the tail as points arrive and across refetches.
    */
   private followedSpan(): number | null {
+    if (this.followPending !== null) return this.followPending;
     const v = this.visibleWindow();
     const e = this.extent;
     if (v === null || e === null) return null;
@@ -395,9 +398,16 @@ export class ChartView {
     return v.toUs >= e.toUs - Math.max(this.held?.bucketUs ?? 0, span * 0.05) ? span : null;
   }
 
-  /** Slides the view to end at the newest data, keeping its span. */
+  /**
+   * Slides the view to end at the newest data, keeping its span. lightweight-charts applies a new
+   * visible range when it next draws and reports the old one until then, so the follow is
+   * remembered until the frame is drawn: a second update before that still follows.
+   */
   private followTail(span: number): void {
-    if (this.extent !== null) this.setVisibleWindow({ fromUs: this.extent.toUs - span, toUs: this.extent.toUs });
+    if (this.extent === null) return;
+    this.setVisibleWindow({ fromUs: this.extent.toUs - span, toUs: this.extent.toUs });
+    if (this.followPending === null) requestAnimationFrame(() => (this.followPending = null));
+    this.followPending = span;
   }
 
   /** Applies every pending live batch. */

@@ -36,10 +36,13 @@ export interface ServerProcess {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** `node dist/server.js serve --redis URL` with CHARTBRIDGE_TOKEN set; resolves once it printed its URL. */
-export async function spawnServer(opts: { redisUrl: string; prefix: string; token?: string; port?: number }): Promise<ServerProcess> {
+/**
+ * `node dist/server.js serve --redis URL` with CHARTBRIDGE_TOKEN set (workspace plugins from
+ * `pluginsDir`, default none); resolves once it printed its URL.
+ */
+export async function spawnServer(opts: { redisUrl: string; prefix: string; token?: string; port?: number; pluginsDir?: string | null }): Promise<ServerProcess> {
   const token = opts.token ?? randomBytes(32).toString("hex");
-  const args = [SERVER_JS, "serve", "--redis", opts.redisUrl, "--prefix", opts.prefix, "--plugins", "none", "--port", String(opts.port ?? 0)];
+  const args = [SERVER_JS, "serve", "--redis", opts.redisUrl, "--prefix", opts.prefix, "--plugins", opts.pluginsDir ?? "none", "--port", String(opts.port ?? 0)];
   const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, CHARTBRIDGE_TOKEN: token }, stdio: ["ignore", "pipe", "pipe"] });
   const logs: string[] = [];
   createInterface({ input: child.stderr! }).on("line", (line) => logs.push(line));

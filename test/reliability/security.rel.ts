@@ -100,7 +100,7 @@ describe("reliability: security", function () {
     let browser: Browser | null = null;
     try {
       browser = await launchBrowser();
-      const chart = await openChart(browser, { url: srv.url, port: srv.port, token: srv.token, close: async () => {} });
+      const chart = await openChart(browser, srv);
       await chart.until((s) => s.series.length === 2 && s.series.every((x) => x.points > 0) && s.series.some((x) => x.rejected === 1), "the run drawn");
       const seen = await chart.page.evaluate(() => ({
         xss: (globalThis as unknown as { __xss?: number }).__xss ?? null,

@@ -40,7 +40,7 @@ export interface ChartPage {
   screenshot(name: string): Promise<void>;
 }
 
-export async function openChart(browser: Browser, server: RunningServer, size = { width: 1200, height: 700 }): Promise<ChartPage> {
+export async function openChart(browser: Browser, server: Pick<RunningServer, "url" | "token">, size = { width: 1200, height: 700 }): Promise<ChartPage> {
   const page = await browser.newPage({ viewport: size });
   const problems: string[] = [];
   page.on("console", (m) => {
