@@ -1,7 +1,7 @@
 /**
  * One run on one lightweight-charts chart: series per registry entry in their panes, markers on
- * their target series, data by level of detail (lod.ts) and live batches drawn in the frame after
- * they arrive (at most two updates per frame). Keyed by microseconds (time.ts).
+ * their target series, data by level of detail (lod.ts) and live batches applied once per frame and
+ * drawn in that frame. Keyed by microseconds (time.ts).
  */
 import {
   AreaSeries,
@@ -14,6 +14,9 @@ import {
   HistogramSeries,
   LineSeries,
   type IChartApiBase,
+  type IPanePrimitive,
+  type IPanePrimitivePaneView,
+  type PaneAttachedParameter,
   type ISeriesApi,
   type ISeriesMarkersPluginApi,
   type SeriesDefinition,
@@ -78,7 +81,9 @@ const DEFINITIONS: Record<Exclude<SeriesKind, "marker">, SeriesDefinition<Series
 const LINE_KINDS = new Set<SeriesKind>(["line", "area", "baseline"]);
 
 /** Held points above which `update()` per point costs more than one `setData`. */
-const MAX_UPDATES_PER_APPLY = 8;
+const MAX_UPDATES_PER_FRAME = 8;
+/** Frames without live batches after which the frame loop stops (the next batch restarts it). */
+const IDLE_FRAMES = 30;
 const REFETCH_DEBOUNCE_MS = 120;
 
 export interface ChartViewEvents {
@@ -87,6 +92,20 @@ export interface ChartViewEvents {
   /** A range refetch was applied. */
   refetched(): void;
   error(message: string): void;
+}
+
+/** Asks lightweight-charts to draw, changing nothing: a pane primitive that draws nothing. */
+class DrawRequest implements IPanePrimitive<Micros> {
+  request: () => void = () => {};
+  attached({ requestUpdate }: PaneAttachedParameter<Micros>): void {
+    this.request = requestUpdate;
+  }
+  detached(): void {
+    this.request = () => {};
+  }
+  paneViews(): readonly IPanePrimitivePaneView[] {
+    return [];
+  }
 }
 
 export class ChartView {
@@ -103,6 +122,8 @@ export class ChartView {
   private inflightLive: BatchReply[] | null = null;
   private pendingLive: BatchReply[] = [];
   private frame = 0;
+  private idleFrames = 0;
+  private readonly drawRequest = new DrawRequest();
   /** The span of a follow not drawn yet (followTail). */
   private followPending: number | null = null;
   private refetchTimer: ReturnType<typeof setTimeout> | undefined;
@@ -130,6 +151,7 @@ export class ChartView {
       // Zoomed out, the chart holds ~6 points per pixel before it asks for coarser buckets.
       timeScale: { minBarSpacing: 0.05, rightOffset: 2 },
     });
+    this.chart.panes()[0].attachPrimitive(this.drawRequest);
     this.applyTheme(theme);
     for (const meta of run.series) this.addEntry(meta);
     this.chart.timeScale().subscribeVisibleTimeRangeChange(this.onRangeChange);
@@ -369,21 +391,28 @@ export class ChartView {
   }
 
   /**
-   * Live points are drawn in the next frame, not one later. lightweight-charts draws in its own
-   * requestAnimationFrame callback, requested by the first change after a draw, and changes made
-   * before that callback runs join its draw; a change made inside an earlier callback of the same
-   * frame does too, but one made inside a later callback waits a whole frame. So the first batch
-   * after a frame is applied at once, after our frame callback is requested: that callback then
-   * runs just ahead of the draw and applies what arrived meanwhile. At most two updates per frame.
+   * Live batches are applied once per frame, and drawn in that frame. lightweight-charts draws in
+   * its own requestAnimationFrame callback; a change made in an earlier callback of the same frame
+   * joins that draw, one made in a later callback waits a whole frame. It requests its next draw
+   * from inside its draw (it invalidates itself while drawing), so our callback for the next frame
+   * is requested at the start of ours, ahead of that, for as long as batches keep coming; and each
+   * batch requests a draw (an empty pane primitive's requestUpdate), which lands after our
+   * callback when none is planned.
    */
   private scheduleApply(): void {
-    if (this.frame !== 0) return;
-    this.frame = requestAnimationFrame(() => {
-      this.frame = 0;
-      this.applyLive();
-    });
-    this.applyLive();
+    this.idleFrames = 0;
+    if (this.frame === 0) this.frame = requestAnimationFrame(this.onFrame);
+    this.drawRequest.request();
   }
+
+  private readonly onFrame = () => {
+    if (this.pendingLive.length === 0 && ++this.idleFrames > IDLE_FRAMES) {
+      this.frame = 0;
+      return;
+    }
+    this.frame = requestAnimationFrame(this.onFrame);
+    this.applyLive();
+  };
 
   /**
    * The span shown when the view ends at the newest data (the user has not scrolled into
@@ -410,7 +439,7 @@ export class ChartView {
     this.followPending = span;
   }
 
-  /** Applies every pending live batch. */
+  /** Applies every live batch that arrived since the last frame. */
   private applyLive(): void {
     if (this.pendingLive.length === 0) return;
     const follow = this.followedSpan();
@@ -430,7 +459,7 @@ export class ChartView {
       const entry = this.entries.get(id) as SeriesEntry;
       if (entry.api === null) {
         this.renderMarkers(this.targetOf(entry));
-      } else if (entry.data.length - firstChanged <= MAX_UPDATES_PER_APPLY) {
+      } else if (entry.data.length - firstChanged <= MAX_UPDATES_PER_FRAME) {
         for (let i = firstChanged; i < entry.data.length; i++) entry.api.update(entry.data[i]);
       } else {
         entry.api.setData(entry.data);
@@ -442,7 +471,7 @@ export class ChartView {
     // update() scrolls a view at the right edge by itself, setData() does not.
     if (follow !== null && touched.size > 0) this.followTail(follow);
     // The tail grew past the budget (e.g. raw ticks streaming in): ask for coarser buckets, once
-    // at a time: a new request on every update would supersede the last before any answered.
+    // at a time: a new request each frame would supersede the last before any answered.
     if (tooMany && this.inflightLive === null) this.maybeRefetch(true);
   }
 
