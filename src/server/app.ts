@@ -173,7 +173,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     if (!sameSecret(tokenOf(req, url), token)) return "401 missing or wrong token";
     return null;
   };
-  const page = standalonePage(options.webviewBundle ?? join(__dirname, "webview.js"));
+  // The page's first question is this run's series: reading them from Redis (the slow part of a
+  // first open) starts now, while the page loads, instead of after it asked.
+  const warm = async (run: string | null) => {
+    const id = run ?? (await context.catalog.runs())[0]?.id;
+    if (id === undefined) return;
+    const series = await context.catalog.series(id);
+    await Promise.all([...series].map(([sid, info]) => context.cache.get(id, sid, info.kind)));
+  };
+  const page = standalonePage(options.webviewBundle ?? join(__dirname, "webview.js"), (run) => {
+    warm(run).catch((err: Error) => log(`reading run ${run ?? "(newest)"} ahead of the page: ${err.message}`));
+  });
 
   const server: Server = createServer((req, res) => {
     const refused = refusal(req);
