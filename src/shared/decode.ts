@@ -65,6 +65,11 @@ function f64Column(bytes: Uint8Array): Float64Array {
     return new Float64Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 8);
   }
   const out = new Float64Array(bytes.byteLength / 8);
+  if (LITTLE_ENDIAN) {
+    // A byte copy to an aligned array: ioredis hands out slices at any offset.
+    new Uint8Array(out.buffer).set(bytes);
+    return out;
+  }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   for (let i = 0; i < out.length; i++) out[i] = view.getFloat64(i * 8, true);
   return out;
@@ -111,9 +116,12 @@ export function decodeEntry(fields: EntryFields, registered?: SeriesKind): Decod
   const tUs = new Float64Array(n);
   let prevHi = -1;
   let prevLo = 0;
+  // 32-bit halves read from an aligned copy (little-endian hosts; DataView reads are several times slower).
+  const aligned = LITTLE_ENDIAN ? f64Column(tBytes) : null;
+  const halves = aligned === null ? null : new Int32Array(aligned.buffer, aligned.byteOffset, 2 * n);
   for (let i = 0; i < n; i++) {
-    const lo = tView.getUint32(i * 8, true);
-    const hi = tView.getInt32(i * 8 + 4, true);
+    const lo = halves === null ? tView.getUint32(i * 8, true) : halves[2 * i] >>> 0;
+    const hi = halves === null ? tView.getInt32(i * 8 + 4, true) : halves[2 * i + 1];
     if (hi < 0 || hi >= MAX_TIME_HIGH) return fail("E_TIME", `t[${i}] = ${tView.getBigInt64(i * 8, true)} ns is outside [0, 2^53*1000)`);
     if (hi < prevHi || (hi === prevHi && lo < prevLo)) {
       return fail("E_ORDER", `t[${i}] = ${tView.getBigInt64(i * 8, true)} ns is before t[${i - 1}]`);
