@@ -454,12 +454,15 @@ export class ChartView {
       const firstChanged = this.mergeLive(entry, batch.points);
       if (firstChanged !== null) touched.set(batch.series, Math.min(touched.get(batch.series) ?? Infinity, firstChanged));
     }
+    this.updateExtent();
+    const trimmed = new Set(follow === null ? [] : this.trimFollowed(follow));
+    for (const id of trimmed) touched.set(id, 0);
     let tooMany = false;
     for (const [id, firstChanged] of touched) {
       const entry = this.entries.get(id) as SeriesEntry;
       if (entry.api === null) {
         this.renderMarkers(this.targetOf(entry));
-      } else if (entry.data.length - firstChanged <= MAX_UPDATES_PER_FRAME) {
+      } else if (!trimmed.has(id) && entry.data.length - firstChanged <= MAX_UPDATES_PER_FRAME) {
         for (let i = firstChanged; i < entry.data.length; i++) entry.api.update(entry.data[i]);
       } else {
         entry.api.setData(entry.data);
@@ -467,12 +470,33 @@ export class ChartView {
       if (this.held !== null && entry.data.length > 2 * this.held.maxPoints) tooMany = true;
       this.events.data(id);
     }
-    this.updateExtent();
     // update() scrolls a view at the right edge by itself, setData() does not.
     if (follow !== null && touched.size > 0) this.followTail(follow);
     // The tail grew past the budget (e.g. raw ticks streaming in): ask for coarser buckets, once
     // at a time: a new request each frame would supersede the last before any answered.
     if (tooMany && this.inflightLive === null) this.maybeRefetch(true);
+  }
+
+  /**
+   * A followed tail keeps two view spans of history left of the view and drops older points here
+   * rather than by a refetch: the held data, which every frame's setData walks, stays within the
+   * budget, and no round trip interrupts the tail. Scrolling back refetches what was dropped.
+   * Returns the series trimmed.
+   */
+  private trimFollowed(span: number): string[] {
+    const held = this.held;
+    if (held === null || this.extent === null) return [];
+    const cutoff = this.extent.toUs - 3 * span;
+    const trimmed: string[] = [];
+    for (const [id, entry] of this.entries) {
+      if (entry.api === null || entry.data.length <= held.maxPoints) continue;
+      const first = entry.data.findIndex((p) => p.time >= cutoff);
+      if (first <= 0) continue;
+      entry.data = entry.data.slice(first);
+      trimmed.push(id);
+    }
+    if (trimmed.length > 0) this.held = { ...held, fromUs: Math.max(held.fromUs ?? cutoff, cutoff) };
+    return trimmed;
   }
 
   /** Merges live points into the held data; returns the first changed index, or null. */

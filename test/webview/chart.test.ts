@@ -133,6 +133,7 @@ describe("webview: the chart UI in headless Chromium against the real server", f
     assert.ok(s.visible !== null && s.visible.toUs >= last, `the view follows the tail: ${JSON.stringify(s.visible)} vs ${last}`);
     const settled = await chart.until((x) => x.series[0].points <= (x.held?.maxPoints ?? 0) * 2, "back within the budget");
     assert.equal(settled.series[0].lastUs, last);
+    assert.equal(settled.fetches, 1, "a followed tail drops its old points in place: no refetch interrupts it");
   });
 
   it("exports the visible points of a series as CSV and the chart as PNG", async () => {
