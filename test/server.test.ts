@@ -48,6 +48,22 @@ describe("server: runs, series, history and live batches over a real Redis", () 
     ]);
   });
 
+  it("tells each series' count, time span and last value (a candle's close, a marker's price, null when empty)", async () => {
+    await writeRun(t, "facts", { bars: { kind: "candlestick" }, gap: { kind: "histogram" }, fills: { kind: "marker" }, empty: { kind: "line" } });
+    await xadd(t, t.keys.series("facts", "bars"), validEntry("candlestick", at(0), 1.5));
+    await xadd(t, t.keys.series("facts", "bars"), validEntry("candlestick", at(1), 1.25));
+    await xadd(t, t.keys.series("facts", "gap"), lineFields([at(0), at(2)], [-4, 7.5], "histogram"));
+    await xadd(t, t.keys.series("facts", "fills"), validEntry("marker", at(3), 1.125));
+    const r = await query<{ run: { series: unknown[] } }>(t.ws, `{ run(id: "facts") { series { id count firstTimeUs lastTimeUs lastValue } } }`);
+    const us = (i: number) => Number(at(i) / 1000n);
+    assert.deepEqual(r.data?.run.series, [
+      { id: "bars", count: 2, firstTimeUs: us(0), lastTimeUs: us(1), lastValue: 1.25 },
+      { id: "empty", count: 0, firstTimeUs: null, lastTimeUs: null, lastValue: null },
+      { id: "fills", count: 1, firstTimeUs: us(3), lastTimeUs: us(3), lastValue: 1.125 },
+      { id: "gap", count: 2, firstTimeUs: us(0), lastTimeUs: us(2), lastValue: 7.5 },
+    ]);
+  });
+
   it("delivers live points exactly, then history to a late subscriber, then resumes with no gap or duplicate", async () => {
     await writeRun(t, "r1", { price: { kind: "line" } });
     const key = t.keys.series("r1", "price");

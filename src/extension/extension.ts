@@ -61,7 +61,7 @@ export function activate(context: vscode.ExtensionContext): void {
     try {
       const run = charts.run ?? (await listRuns(running))[0]?.id;
       const facts = run === undefined ? [] : (await runFacts(running, run))?.series ?? [];
-      lenses.facts = new Map(facts.map((s) => [s.id, { count: s.count, lastTimeUs: s.lastTimeUs }]));
+      lenses.facts = new Map(facts.map((s) => [s.id, { count: s.count, lastTimeUs: s.lastTimeUs, lastValue: s.lastValue }]));
       lenses.refresh();
     } catch (err) {
       log.debug(`lens facts: ${(err as Error).message}`);

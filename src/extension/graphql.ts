@@ -10,7 +10,7 @@ export interface RunSummary {
   strategy: string;
   status: "running" | "ended";
   startedUs: number;
-  series: { id: string; count: number; lastTimeUs: number | null }[];
+  series: { id: string; count: number; lastTimeUs: number | null; lastValue: number | null }[];
   plugins: { name: string; enabled: boolean }[];
 }
 
@@ -35,13 +35,13 @@ export async function gql<T>(server: TunnelTarget, query: string, variables: Rec
 
 /** Runs, newest first; `withCounts` also loads each series' count (the server reads them in). */
 export async function listRuns(server: TunnelTarget, withCounts = false): Promise<RunSummary[]> {
-  const series = withCounts ? "series { id count lastTimeUs }" : "series { id }";
+  const series = withCounts ? "series { id count lastTimeUs lastValue }" : "series { id }";
   const { runs } = await gql<{ runs: RunSummary[] }>(server, `{ runs { id strategy status startedUs ${series} plugins { name enabled } } }`);
   return runs;
 }
 
 export async function runFacts(server: TunnelTarget, run: string): Promise<RunSummary | null> {
-  const q = `query($run: ID!) { run(id: $run) { id strategy status startedUs series { id count lastTimeUs } plugins { name enabled } } }`;
+  const q = `query($run: ID!) { run(id: $run) { id strategy status startedUs series { id count lastTimeUs lastValue } plugins { name enabled } } }`;
   return (await gql<{ run: RunSummary | null }>(server, q, { run })).run;
 }
 

@@ -6,12 +6,8 @@
 import * as vscode from "vscode";
 import { findChartSites, type SiteLanguage } from "./chartSites.js";
 import type { ChartPanels } from "./panel.js";
+import { describeFacts, type SeriesFacts } from "./seriesFacts.js";
 import { readSettings } from "./settings.js";
-
-export interface SeriesFacts {
-  count: number;
-  lastTimeUs: number | null;
-}
 
 /** Arguments of chartbridge.showChart / chartbridge.toggleSeries when a lens runs them. */
 export interface SiteArgs {
@@ -51,11 +47,4 @@ export class ChartLenses implements vscode.CodeLensProvider {
   dispose(): void {
     this.changed.dispose();
   }
-}
-
-function describeFacts(facts: SeriesFacts): string {
-  const points = `${facts.count.toLocaleString("en-US")} point${facts.count === 1 ? "" : "s"}`;
-  if (facts.lastTimeUs === null) return points;
-  const last = new Date(facts.lastTimeUs / 1000).toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC");
-  return `${points}, last at ${last}`;
 }

@@ -151,6 +151,7 @@ export const resolvers = {
     count: async (view: SeriesView, _: unknown, ctx: ServerContext) => (await storeOf(view, ctx)).length,
     firstTimeUs: async (view: SeriesView, _: unknown, ctx: ServerContext) => (await storeOf(view, ctx)).firstTimeUs,
     lastTimeUs: async (view: SeriesView, _: unknown, ctx: ServerContext) => (await storeOf(view, ctx)).lastTimeUs,
+    lastValue: async (view: SeriesView, _: unknown, ctx: ServerContext) => (await storeOf(view, ctx)).lastValue,
     rejected: async (view: SeriesView, _: unknown, ctx: ServerContext) => (await storeOf(view, ctx)).rejected,
     stale: async (view: SeriesView, _: unknown, ctx: ServerContext) => (await storeOf(view, ctx)).stale,
     lastError: async (view: SeriesView, _: unknown, ctx: ServerContext) => (await storeOf(view, ctx)).lastError,

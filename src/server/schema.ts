@@ -45,6 +45,8 @@ export const typeDefs = /* GraphQL */ `
     count: Int!
     firstTimeUs: Float
     lastTimeUs: Float
+    "The last point's value (the close of a candle or bar, a marker's price), or null."
+    lastValue: Float
     "Stream entries refused as invalid."
     rejected: Int!
     "Points dropped for being earlier than the series' last time."

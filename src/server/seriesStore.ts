@@ -66,6 +66,13 @@ export class SeriesStore implements Columns {
     return this.length > 0 ? this.t[this.length - 1] : null;
   }
 
+  /** The last point's value: its close for candles and bars, its price for a marker (null if none). */
+  get lastValue(): number | null {
+    if (this.length === 0) return null;
+    const value = (this.cols.get(isOhlcKind(this.kind) ? "c" : "y") as Float64Array)[this.length - 1];
+    return Number.isNaN(value) ? null : value;
+  }
+
   /** Approximate bytes held, for the memory budget. */
   get bytes(): number {
     return this.t.byteLength * (1 + this.cols.size) + this.markers.length * 64 + this.entryIds.length * 48;
