@@ -9,7 +9,7 @@ import { randomBytes } from "node:crypto";
 import * as fs from "node:fs/promises";
 import * as vscode from "vscode";
 import { renderWebviewHtml } from "../shared/webviewHtml.js";
-import type { HostMessage, UiCommand, WebviewMessage } from "../shared/webviewProtocol.js";
+import type { HostMessage, UiCommand, WebviewMessage, WebviewState } from "../shared/webviewProtocol.js";
 import { readSettings } from "./settings.js";
 import type { ServerSupervisor } from "./supervisor.js";
 import { TunnelRelay } from "./tunnel.js";
@@ -18,11 +18,6 @@ export const VIEW_TYPE = "chartbridge.chart";
 /** Where the tunnel's URL would point; the host ignores it and connects to its own server. */
 const TUNNEL_URL = "chartbridge-host:/graphql";
 const LAST_RUN_KEY = "chartbridge.lastRun";
-
-/** What the panel persists across reloads (the webview state, else the workspace state). */
-interface PanelState {
-  run?: string;
-}
 
 export class ChartPanels implements vscode.Disposable {
   private panel: vscode.WebviewPanel | null = null;
@@ -47,7 +42,7 @@ export class ChartPanels implements vscode.Disposable {
       this.changed,
       vscode.window.registerWebviewPanelSerializer(VIEW_TYPE, {
         deserializeWebviewPanel: async (panel, state: unknown) => {
-          const run = (state as PanelState | undefined)?.run ?? this.context.workspaceState.get<string>(LAST_RUN_KEY);
+          const run = (state as WebviewState | undefined)?.run ?? this.context.workspaceState.get<string>(LAST_RUN_KEY);
           this.adopt(panel, run);
         },
       }),
@@ -156,6 +151,10 @@ export class ChartPanels implements vscode.Disposable {
         return;
       case "revealSource":
         await revealSource(message.payload.file, message.payload.line);
+        return;
+      case "runShown":
+        // The webview also keeps it with setState; the workspace state covers a panel closed and reopened.
+        if (message.payload.run !== this.run) this.setRun(message.payload.run);
         return;
       case "saveFile":
         await this.saveFile(message.payload.name, message.payload.base64);

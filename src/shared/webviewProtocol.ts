@@ -42,10 +42,20 @@ export interface WebviewToHost {
   "ws/open": { id: number; url: string; protocol: string };
   "ws/send": { id: number; data: string };
   "ws/close": { id: number; code: number; reason: string };
-  /** Opens the source line that produced a series (legend click). */
+  /** Opens the source line that produced a series (legend click, marker click). */
   revealSource: { file: string; line: number };
+  /** The chart now shows this run (picked in the panel, or the newest when it started). */
+  runShown: { run: string };
   /** A file for the host to save (webviews cannot download). */
   saveFile: { name: string; mime: string; base64: string };
+}
+
+/**
+ * What the webview keeps with `setState`, so VS Code hands it to the panel serializer after a
+ * window reload (the panel reopens on that run).
+ */
+export interface WebviewState {
+  run?: string;
 }
 
 /** One message of a direction map, discriminated by `type`. */

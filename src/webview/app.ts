@@ -202,6 +202,11 @@ export class App {
         this.legend?.refresh();
       },
       refetched: () => {},
+      // The code that created the marker series (per-point call sites are not recorded).
+      markerClicked: (seriesId) => {
+        const source = view.entries.get(seriesId)?.meta.source;
+        if (source) this.host.post("revealSource", source);
+      },
       error: (message) => this.showError(message),
     });
     this.view = view;
@@ -210,6 +215,8 @@ export class App {
       revealSource: (source) => this.host.post("revealSource", source),
     });
     this.dom.chart.append(this.legend.root);
+    this.host.saveState({ run: id });
+    this.host.post("runShown", { run: id });
     this.dom.csvSeries.replaceChildren(...run.series.map((s) => new Option(s.title || s.id, s.id)));
     this.renderSide(run);
     await view.load();

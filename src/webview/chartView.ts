@@ -14,6 +14,7 @@ import {
   HistogramSeries,
   LineSeries,
   type IChartApiBase,
+  type MouseEventParams,
   type IPanePrimitive,
   type IPanePrimitivePaneView,
   type PaneAttachedParameter,
@@ -91,6 +92,8 @@ export interface ChartViewEvents {
   data(seriesId: string): void;
   /** A range refetch was applied. */
   refetched(): void;
+  /** A marker of this marker series was clicked. */
+  markerClicked(seriesId: string): void;
   error(message: string): void;
 }
 
@@ -155,7 +158,14 @@ export class ChartView {
     this.applyTheme(theme);
     for (const meta of run.series) this.addEntry(meta);
     this.chart.timeScale().subscribeVisibleTimeRangeChange(this.onRangeChange);
+    this.chart.subscribeClick(this.onClick);
   }
+
+  /** Markers carry their series id (toLwcMarker), which lightweight-charts reports for the one clicked. */
+  private readonly onClick = (param: MouseEventParams<Micros>) => {
+    const id = param.hoveredObjectId;
+    if (typeof id === "string" && this.entries.get(id)?.meta.kind === "marker") this.events.markerClicked(id);
+  };
 
   /** Loads the whole run at screen resolution, then follows it live. */
   async load(): Promise<void> {
@@ -172,6 +182,7 @@ export class ChartView {
     clearTimeout(this.refetchTimer);
     for (const stop of this.unsubscribers) stop();
     this.chart.timeScale().unsubscribeVisibleTimeRangeChange(this.onRangeChange);
+    this.chart.unsubscribeClick(this.onClick);
     this.chart.remove();
   }
 
@@ -536,7 +547,7 @@ export class ChartView {
     const markers: SeriesMarker<Micros>[] = [];
     for (const entry of this.entries.values()) {
       if (entry.meta.kind !== "marker" || !entry.visible || this.targetOf(entry) !== target) continue;
-      for (const m of entry.markers) markers.push(this.toLwcMarker(m));
+      for (const m of entry.markers) markers.push(this.toLwcMarker(entry.meta.id, m));
     }
     let plugin = this.markerApis.get(target);
     if (plugin === undefined) {
@@ -548,11 +559,12 @@ export class ChartView {
     plugin.setMarkers(markers);
   }
 
-  private toLwcMarker({ t, y, m }: HeldMarker): SeriesMarker<Micros> {
+  private toLwcMarker(seriesId: string, { t, y, m }: HeldMarker): SeriesMarker<Micros> {
     const buy = m.side === "buy";
     const sell = m.side === "sell";
     const atPrice = m.position?.startsWith("atPrice") === true;
     const base = {
+      id: seriesId,
       time: t,
       shape: m.shape ?? (buy ? "arrowUp" : sell ? "arrowDown" : "circle"),
       color: m.color ?? (buy ? this.theme.up : sell ? this.theme.down : this.theme.accent),

@@ -2,10 +2,11 @@
  * The bridge to the VS Code host, typed by src/shared/webviewProtocol.ts. In a plain browser tab
  * there is no host: `post` is a no-op and messages only come from `dispatchLocal` (the UI itself).
  */
-import type { HostMessage, HostToWebview, WebviewToHost } from "../shared/webviewProtocol.js";
+import type { HostMessage, HostToWebview, WebviewState, WebviewToHost } from "../shared/webviewProtocol.js";
 
 interface VsCodeApi {
   postMessage(message: unknown): void;
+  setState(state: WebviewState): void;
 }
 declare function acquireVsCodeApi(): VsCodeApi;
 
@@ -30,6 +31,11 @@ export class Host {
 
   post<K extends keyof WebviewToHost>(type: K, payload: WebviewToHost[K]): void {
     this.api?.postMessage({ type, payload });
+  }
+
+  /** Kept by VS Code across window reloads (the panel serializer receives it). */
+  saveState(state: WebviewState): void {
+    this.api?.setState(state);
   }
 
   on<K extends keyof HostToWebview>(type: K, handler: Handler<K>): () => void {

@@ -9,6 +9,8 @@ import type { HookState } from "./hookState.js";
 export interface TestHook {
   state(): HookState;
   setVisibleRange(fromUs: number, toUs: number): void;
+  /** Where marker `index` of a marker series placed at its price is drawn, in px from the chart's top left. */
+  markerAt(seriesId: string, index: number): { x: number; y: number } | null;
 }
 
 export function installTestHook(app: App): void {
@@ -52,6 +54,16 @@ export function installTestHook(app: App): void {
       };
     },
     setVisibleRange: (fromUs, toUs) => app.view?.setVisibleWindow({ fromUs, toUs }),
+    markerAt: (seriesId, index) => {
+      const view = app.view;
+      const entry = view?.entries.get(seriesId);
+      const marker = entry?.markers[index];
+      const target = entry === undefined ? null : view?.targetOf(entry);
+      if (!view || marker === undefined || marker.y === null || !target) return null;
+      const x = view.chart.timeScale().timeToCoordinate(marker.t);
+      const y = target.priceToCoordinate(marker.y);
+      return x === null || y === null ? null : { x, y };
+    },
   };
   (window as unknown as { __chartbridge: TestHook }).__chartbridge = hook;
 }

@@ -44,8 +44,10 @@ describe("e2e: the .vsix in code-server", function () {
       assert.equal(await show.count(), 2, "one lens per charted function");
       await show.first().click();
       const s = await wb.until("the run's series drawn", (st) => st.run === "e2e-run" && st.series.length >= 2 && st.series.every((x) => x.points > 0));
-      assert.deepEqual(s.series.map((x) => x.id).sort(), ["EMACross.fast.ema5", "EMACross.mid"]);
+      assert.deepEqual(s.series.map((x) => x.id).sort(), ["EMACross.entries", "EMACross.fast.ema5", "EMACross.mid"]);
       assert.equal(s.series.find((x) => x.id === "EMACross.mid")?.points, 200);
+      // The run's facts on the lens of `mid`: its last price is 109 at the 200th minute.
+      await page.locator(".codelens-decoration", { hasText: "200 points · last 109 at 2023-11-15 01:32:20 UTC" }).first().waitFor({ timeout: 30_000 });
       assert.equal(await page.locator(".editor-group-container").count(), 2, "the chart opened beside the editor");
       assert.match((await page.evaluate(() => document.activeElement?.className ?? "")) as string, /inputarea|native-edit-context|monaco/, "focus stayed in the editor");
       await wb.shot("1-show-chart");
@@ -59,6 +61,16 @@ describe("e2e: the .vsix in code-server", function () {
       await wb.page.locator(".codelens-decoration a", { hasText: "Show series" }).first().click();
       await wb.until("EMACross.mid shown again", (s) => s.series.find((x) => x.id === "EMACross.mid")?.visible === true);
       await wb.shot("2-toggle-series");
+    });
+
+    it("reveals the code that made a marker when the marker is clicked", async () => {
+      const frame = await wb.chart();
+      const at = await frame.evaluate(() => (window as unknown as { __chartbridge: { markerAt(id: string, i: number): { x: number; y: number } | null } }).__chartbridge.markerAt("EMACross.entries", 0));
+      assert.ok(at !== null, "the marker is on screen");
+      await frame.locator(".cb-chart").click({ position: at });
+      // strategy.py line 24 is the cb.marker call that created EMACross.entries.
+      await wb.page.locator("#status\\.editor\\.selection", { hasText: "Ln 24," }).waitFor({ timeout: 15_000 });
+      await wb.page.locator('.editor-group-container.active .tab.active[data-resource-name="strategy.py"]').waitFor({ timeout: 5_000 });
     });
 
     it("toggles a plugin from the QuickPick, and hot-reloads it on save", async () => {
