@@ -4,6 +4,7 @@
  */
 import * as path from "node:path";
 import * as vscode from "vscode";
+import { followDebugger } from "./debugCursor.js";
 import { deleteRun, listPlugins, listRuns, newestRunWith, pluginEnabled, runFacts, setPlugin } from "./graphql.js";
 import { ChartLenses, type SiteArgs } from "./lenses.js";
 import { ChartPanels } from "./panel.js";
@@ -40,6 +41,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const lenses = new ChartLenses(charts);
   const status = new StatusItem(() => charts.takePoints());
   context.subscriptions.push(charts, lenses, status);
+  context.subscriptions.push(followDebugger((timeUs) => charts.send({ type: "timeCursor", payload: { timeUs } }), () => charts.isOpen, (m) => log.debug(m)));
 
   const setContext = (key: string, value: boolean) => void vscode.commands.executeCommand("setContext", key, value);
   server.onState((state) => {

@@ -29,6 +29,11 @@ export interface HostToWebview {
   /** Forces a theme; omitted: follow the body classes VS Code sets. */
   setTheme: { kind?: ThemeKind };
   setTimeZone: { zone: TimeZoneSetting };
+  /**
+   * A debug session paused at this event time (µs): the chart draws a cursor there and scrolls to
+   * it; null when the session continues or ends.
+   */
+  timeCursor: { timeUs: number | null };
   /** Saves the chart as PNG (the webview answers with `saveFile`). */
   exportPng: Record<string, never>;
   /** Saves the visible points of a series as CSV (the webview answers with `saveFile`). */

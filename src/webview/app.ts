@@ -51,7 +51,7 @@ export class App {
     pluginList: el("div", "cb-plugins"),
   };
 
-  constructor(private readonly config: WebviewConfig, private readonly host: Host) {
+  constructor(private readonly config: WebviewConfig, readonly host: Host) {
     this.zone = config.timeZone ?? "utc";
     this.theme = readTheme();
     this.buildDom();
@@ -125,6 +125,7 @@ export class App {
       this.view?.setZone(zone);
       this.renderSide();
     });
+    on("timeCursor", ({ timeUs }) => this.view?.setTimeCursor(timeUs));
     on("exportPng", () => {
       if (this.view) exportPng(this.view, this.host).catch((err) => this.showError(String(err)));
     });

@@ -31,6 +31,7 @@ import type { Api } from "./client.js";
 import { liveSlot, needsRefetch, wholeRun, windowFor, type FetchWindow, type Held, type TimeWindow } from "./lod.js";
 import type { Theme } from "./theme.js";
 import { MicrosScale, type Micros } from "./time.js";
+import { TimeCursor } from "./timeCursor.js";
 
 export type Chart = IChartApiBase<Micros>;
 export type AnySeries = ISeriesApi<SeriesType, Micros>;
@@ -127,6 +128,8 @@ export class ChartView {
   private frame = 0;
   private idleFrames = 0;
   private readonly drawRequest = new DrawRequest();
+  /** The debugger's time cursor (setTimeCursor). */
+  readonly cursor: TimeCursor;
   /** The span of a follow not drawn yet (followTail). */
   private followPending: number | null = null;
   private refetchTimer: ReturnType<typeof setTimeout> | undefined;
@@ -146,6 +149,7 @@ export class ChartView {
     private readonly events: ChartViewEvents,
   ) {
     this.scale = new MicrosScale(zone);
+    this.cursor = new TimeCursor(theme.accent);
     this.chart = createChartEx<Micros, MicrosScale>(container, this.scale, {
       autoSize: true,
       // The built-in logo injects a <style> without our nonce, which the CSP blocks; the toolbar
@@ -155,6 +159,7 @@ export class ChartView {
       timeScale: { minBarSpacing: 0.05, rightOffset: 2 },
     });
     this.chart.panes()[0].attachPrimitive(this.drawRequest);
+    this.chart.panes()[0].attachPrimitive(this.cursor);
     this.applyTheme(theme);
     for (const meta of run.series) this.addEntry(meta);
     this.chart.timeScale().subscribeVisibleTimeRangeChange(this.onRangeChange);
@@ -233,6 +238,7 @@ export class ChartView {
 
   applyTheme(theme: Theme): void {
     this.theme = theme;
+    this.cursor.setColor(theme.accent);
     this.chart.applyOptions({
       layout: { background: { type: ColorType.Solid, color: theme.background }, textColor: theme.foreground, panes: { separatorColor: theme.border } },
       grid: { vertLines: { color: theme.grid }, horzLines: { color: theme.grid } },
@@ -245,6 +251,15 @@ export class ChartView {
       if (entry.api !== null) entry.api.applyOptions(this.colourOptions(entry.meta, i++));
     }
     this.renderAllMarkers();
+  }
+
+  /** Draws the debugger's time cursor at `timeUs` and brings it into view (keeping the zoom); null removes it. */
+  setTimeCursor(timeUs: Micros | null): void {
+    this.cursor.set(timeUs);
+    const v = this.visibleWindow();
+    if (timeUs === null || v === null || (timeUs >= v.fromUs && timeUs <= v.toUs)) return;
+    const half = (v.toUs - v.fromUs) / 2;
+    this.setVisibleWindow({ fromUs: timeUs - half, toUs: timeUs + half });
   }
 
   setZone(zone: "utc" | "local"): void {

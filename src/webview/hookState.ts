@@ -12,6 +12,8 @@ export interface HookState {
   held: Held | null;
   visible: TimeWindow | null;
   panes: number;
+  /** The debugger's time cursor, µs, or null. */
+  timeCursorUs: number | null;
   /** Every lightweight-charts series per pane (the run's and the plugins'), as its point count. */
   paneSeries: number[][];
   series: {

@@ -4,11 +4,14 @@
  * lightweight-charts' own data (`series.data()`), not our copies, so a test sees what is drawn.
  */
 import type { App } from "./app.js";
+import type { HostMessage } from "../shared/webviewProtocol.js";
 import type { HookState } from "./hookState.js";
 
 export interface TestHook {
   state(): HookState;
   setVisibleRange(fromUs: number, toUs: number): void;
+  /** Delivers a message as the VS Code host would (a plain browser tab has no host). */
+  hostMessage(message: HostMessage): void;
   /** Where marker `index` of a marker series placed at its price is drawn, in px from the chart's top left. */
   markerAt(seriesId: string, index: number): { x: number; y: number } | null;
 }
@@ -27,6 +30,7 @@ export function installTestHook(app: App): void {
         held: view?.heldWindow() ?? null,
         visible: view?.visibleWindow() ?? null,
         panes: view?.chart.panes().length ?? 0,
+        timeCursorUs: view?.cursor.time ?? null,
         paneSeries: view?.chart.panes().map((pane) => pane.getSeries().map((series) => series.data().length)) ?? [],
         series: [...(view?.entries.values() ?? [])].map((e) => {
           const data = e.api?.data() ?? [];
@@ -54,6 +58,7 @@ export function installTestHook(app: App): void {
       };
     },
     setVisibleRange: (fromUs, toUs) => app.view?.setVisibleWindow({ fromUs, toUs }),
+    hostMessage: (message) => app.host.dispatchLocal(message),
     markerAt: (seriesId, index) => {
       const view = app.view;
       const entry = view?.entries.get(seriesId);

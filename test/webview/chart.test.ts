@@ -136,6 +136,47 @@ describe("webview: the chart UI in headless Chromium against the real server", f
     assert.equal(settled.fetches, 1, "a followed tail drops its old points in place: no refetch interrupts it");
   });
 
+  it("draws the debugger's time cursor where the host says, scrolled into view, and removes it", async () => {
+    await writeRun(t, "dbg", { price: { kind: "line" } });
+    await xadd(t, t.keys.series("dbg", "price"), lineFields(range(100).map(at), range(100)));
+    chart = await openChart(browser, t.server);
+    await chart.until((s) => s.series[0]?.points === 100, "the run drawn");
+    const hook = (js: string) => chart!.page.evaluate(`globalThis.__chartbridge.${js}`);
+    await hook(`setVisibleRange(${us(80)}, ${us(99)})`);
+    await chart.until((s) => s.visible !== null && s.visible.fromUs >= us(79), "zoomed onto the end");
+    // The tallest run of cursor-coloured pixels (the dark or light theme accent) in any column of the chart's canvases.
+    const cursorColumn = () => chart!.page.evaluate(`(() => {
+      let best = 0;
+      for (const canvas of document.querySelectorAll(".cb-chart canvas")) {
+        const { width, height } = canvas;
+        if (width === 0 || height === 0) continue;
+        const data = canvas.getContext("2d").getImageData(0, 0, width, height).data;
+        for (let x = 0; x < width; x++) {
+          let n = 0;
+          for (let y = 0; y < height; y++) {
+            const i = (y * width + x) * 4;
+            const rgb = (data[i] << 16) | (data[i + 1] << 8) | data[i + 2];
+            if (rgb === 0x0078d4 || rgb === 0x005fb8) n++;
+          }
+          best = Math.max(best, n / height);
+        }
+      }
+      return best;
+    })()`) as Promise<number>;
+    assert.ok((await cursorColumn()) < 0.5, "no cursor before the host sends one");
+    await hook(`hostMessage({ type: "timeCursor", payload: { timeUs: ${us(40)} } })`);
+    const shown = await chart.until((s) => s.timeCursorUs === us(40) && s.visible !== null && s.visible.fromUs <= us(40) && s.visible.toUs >= us(40), "the cursor at bar 40, in view");
+    const span = (shown.visible?.toUs ?? 0) - (shown.visible?.fromUs ?? 0);
+    assert.ok(Math.abs(span - (us(99) - us(80))) <= us(2) - us(0), `the zoom is kept: ${span}`);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.ok((await cursorColumn()) > 0.9, "a line of the cursor colour across the pane");
+    await chart.screenshot("webview-time-cursor");
+    await hook(`hostMessage({ type: "timeCursor", payload: { timeUs: null } })`);
+    await chart.until((s) => s.timeCursorUs === null, "the cursor removed");
+    await new Promise((r) => setTimeout(r, 100));
+    assert.ok((await cursorColumn()) < 0.5, "the line is gone");
+  });
+
   it("exports the visible points of a series as CSV and the chart as PNG", async () => {
     await writeRun(t, "exp", { price: { kind: "line" } });
     await xadd(t, t.keys.series("exp", "price"), lineFields(range(3).map(at), [1.5, -2, 3.25]));
