@@ -31,7 +31,7 @@ export interface Workbench {
 }
 
 /** Installs the .vsix into a fresh profile, starts code-server on a copy of `fixture`, opens it in Chromium. */
-export async function openWorkbench(options: { vsix: string; fixture: string; settings: Record<string, unknown> }): Promise<Workbench> {
+export async function openWorkbench(options: { vsix: string; fixture: string; settings: Record<string, unknown>; moreVsix?: string[] }): Promise<Workbench> {
   const home = mkdtempSync(join(tmpdir(), "cb-e2e-"));
   const userData = join(home, "user-data");
   const extensions = join(home, "extensions");
@@ -39,7 +39,9 @@ export async function openWorkbench(options: { vsix: string; fixture: string; se
   cpSync(options.fixture, workspace, { recursive: true });
   mkdirSync(join(userData, "User"), { recursive: true });
   writeFileSync(join(userData, "User", "settings.json"), JSON.stringify({ "workbench.startupEditor": "none", "chat.disableAIFeatures": true, "workbench.tips.enabled": false, ...options.settings }));
-  execFileSync(NODE, [ENTRY, "--user-data-dir", userData, "--extensions-dir", extensions, "--install-extension", options.vsix], { stdio: "pipe" });
+  for (const vsix of [options.vsix, ...(options.moreVsix ?? [])]) {
+    execFileSync(NODE, [ENTRY, "--user-data-dir", userData, "--extensions-dir", extensions, "--install-extension", vsix], { stdio: "pipe" });
+  }
 
   const port = await freePort();
   const server: ChildProcess = spawn(NODE, [ENTRY, "--auth", "none", "--bind-addr", `127.0.0.1:${port}`, "--disable-telemetry", "--disable-update-check", "--user-data-dir", userData, "--extensions-dir", extensions, workspace], { stdio: ["ignore", "pipe", "pipe"], detached: true });

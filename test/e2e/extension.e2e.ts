@@ -5,12 +5,14 @@
  */
 import { strict as assert } from "node:assert";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startPrivateRedis, type PrivateRedis } from "../../src/server/privateRedis.js";
 import { openWorkbench, ROOT, serverPids, type Workbench } from "./codeServer.js";
 
 const VSIX = join(ROOT, "chartbridge.vsix");
+const PYTHON = join(ROOT, ".venv", "bin", "python");
 const FIXTURE = join(__dirname, "fixtures", "workspace");
 const plugin = (version: string) => `export default function setup(ctx) { ctx.log("band ${version}"); return { dispose() {} }; }\n`;
 
@@ -22,7 +24,7 @@ describe("e2e: the .vsix in code-server", function () {
   before(async () => {
     redis = await startPrivateRedis();
     // The strategy itself publishes the run, through the real Python SDK.
-    execFileSync(join(ROOT, ".venv", "bin", "python"), ["strategy.py"], { cwd: FIXTURE, env: { ...process.env, CHARTBRIDGE_REDIS_URL: redis.url } });
+    execFileSync(PYTHON, ["strategy.py"], { cwd: FIXTURE, env: { ...process.env, CHARTBRIDGE_REDIS_URL: redis.url } });
   });
   after(async () => {
     await redis?.stop();
@@ -30,7 +32,12 @@ describe("e2e: the .vsix in code-server", function () {
 
   describe("trusted workspace", () => {
     before(async () => {
-      wb = await openWorkbench({ vsix: VSIX, fixture: FIXTURE, settings: { "security.workspace.trust.enabled": false, "chartbridge.redisUrl": redis.url, "chartbridge.autoOpen": false } });
+      // The Python extension, which runs debugpy for VS Code, cannot be installed offline: a
+      // test extension runs the same debugpy adapter (from PyPI, in the venv) for the debugger test.
+      const adapter = join(mkdtempSync(join(tmpdir(), "cb-debugpy-")), "debugpy-adapter.vsix");
+      execFileSync(join(ROOT, "node_modules", ".bin", "vsce"), ["package", "--allow-missing-repository", "--skip-license", "-o", adapter], { cwd: join(__dirname, "fixtures", "debugpy-adapter"), stdio: "pipe" });
+      process.env.CHARTBRIDGE_E2E_PYTHON = PYTHON;
+      wb = await openWorkbench({ vsix: VSIX, moreVsix: [adapter], fixture: FIXTURE, settings: { "security.workspace.trust.enabled": false, "chartbridge.redisUrl": redis.url, "chartbridge.autoOpen": false } });
       mkdirSync(join(wb.workspace, ".chartbridge", "plugins"), { recursive: true });
       writeFileSync(join(wb.workspace, ".chartbridge", "plugins", "band.js"), plugin("v1"));
     });
@@ -71,6 +78,21 @@ describe("e2e: the .vsix in code-server", function () {
       // strategy.py line 24 is the cb.marker call that created EMACross.entries.
       await wb.page.locator("#status\\.editor\\.selection", { hasText: "Ln 24," }).waitFor({ timeout: 15_000 });
       await wb.page.locator('.editor-group-container.active .tab.active[data-resource-name="strategy.py"]').waitFor({ timeout: 5_000 });
+    });
+
+    it("shows a time cursor at the event time of a debug session paused in a charted function", async () => {
+      // The fixture's .vscode/launch.json runs debug_me.py with this Python (set before code-server started).
+      await wb.command("Debug: Start Debugging");
+      const config = wb.page.locator(".quick-input-list .monaco-list-row", { hasText: "debug_me" });
+      await config.waitFor({ timeout: 15_000 });
+      await config.click();
+      // debug_me.py pauses inside `probe` at the 150th minute of the run.
+      const minute150 = (1_700_000_000 + 150 * 60) * 1_000_000;
+      const paused = await wb.until("the cursor at the paused event time", (s) => s.timeCursorUs === minute150, 60_000);
+      assert.ok(paused.visible !== null && paused.visible.fromUs <= minute150 && paused.visible.toUs >= minute150, "the cursor is in view");
+      await wb.shot("debug-time-cursor");
+      await wb.command("Debug: Continue");
+      await wb.until("the cursor gone when the session ends", (s) => s.timeCursorUs === null, 30_000);
     });
 
     it("toggles a plugin from the QuickPick, and hot-reloads it on save", async () => {
