@@ -205,7 +205,7 @@ describe("server: who may connect", () => {
     const nonce = /script-src 'nonce-([^']+)'/.exec(csp)?.[1];
     assert.ok(nonce, csp);
     assert.doesNotMatch(csp, /unsafe-eval|unsafe-inline/);
-    assert.match(html, new RegExp(`<script type="module" nonce="${nonce.replace(/[+/=]/g, "\\$&")}" src="/webview.js">`));
+    assert.match(html, new RegExp(`<script type="module" nonce="${nonce.replace(/[+/=]/g, "\\$&")}" src="webview.js">`));
     assert.equal((await get("/")).status, 401);
     const bundle = await get("/webview.js");
     assert.equal(bundle.status, 200);
@@ -213,6 +213,21 @@ describe("server: who may connect", () => {
     assert.equal(await rawGetStatus("/webview.js", { host: "evil.example" }), 403, "Host still checked");
     const again = /script-src 'nonce-([^']+)'/.exec(await (await get(`/?token=${t.server.token}`)).text())?.[1];
     assert.notEqual(again, nonce, "a fresh nonce per page");
+  });
+
+  it("accepts a forwarded name only once told (allowHost), over HTTP and WebSocket, and still wants the token", async () => {
+    const name = "cs.example:8080";
+    const graphql = `/graphql?token=${t.server.token}`;
+    const ws = `ws://127.0.0.1:${t.server.port}${graphql}`;
+    assert.equal(await rawGetStatus(graphql, { host: name }), 403);
+    assert.equal(await wsOutcome(ws, { host: name, origin: `https://${name}` }), "403");
+    t.server.allowHost(name);
+    assert.equal(await rawGetStatus(`/?token=${t.server.token}`, { host: name }), 200);
+    assert.equal(await rawGetStatus("/?token=wrong", { host: name }), 401);
+    assert.equal(await wsOutcome(ws, { host: name, origin: `https://${name}` }), "open");
+    assert.equal(await wsOutcome(ws, { host: name, origin: "https://evil.example" }), "403");
+    assert.equal(await rawGetStatus(graphql, { host: "evil.example" }), 403, "other names are still refused");
+    assert.throws(() => t.server.allowHost("evil.example/path"), /allowHost: "evil.example\/path" is not a host\[:port\]/);
   });
 
   it("refuses oversized bodies, deep queries and alias floods", async () => {

@@ -176,7 +176,9 @@ export function activate(context: vscode.ExtensionContext): void {
 
   command("chartbridge.openInBrowser", async () => {
     const running = await server.ready();
-    const uri = await vscode.env.asExternalUri(vscode.Uri.parse(`${running.url}/?token=${running.token}`));
+    const uri = await vscode.env.asExternalUri(vscode.Uri.parse(`${running.url}/?token=${running.token}${charts.run ? `&run=${encodeURIComponent(charts.run)}` : ""}`));
+    // Remote or code-server: the browser reaches the server under VS Code's forwarded name.
+    if (uri.authority !== new URL(running.url).host) server.allowHost(uri.authority);
     await vscode.env.openExternal(uri);
   });
 

@@ -9,6 +9,7 @@ import { fork, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
 import { createInterface } from "node:readline";
+import type { ServerIpcMessage } from "../shared/serverIpc.js";
 
 export type ServerState =
   | { kind: "stopped" }
@@ -81,6 +82,7 @@ const REDIS_DOWN = /redis (?:command|reader) connection: (.*)/;
 const REDIS_BACK = /redis connection \(re\)established/;
 
 export class ServerSupervisor {
+  private readonly allowedHosts = new Set<string>();
   private child: ChildProcess | null = null;
   private current: ServerState = { kind: "stopped" };
   private readonly listeners = new Set<(state: ServerState) => void>();
@@ -128,6 +130,24 @@ export class ServerSupervisor {
         else reject(new Error("the Chartbridge server was stopped"));
       });
     });
+  }
+
+  /**
+   * Lets the server accept requests naming it by `authority` (what asExternalUri maps it to for a
+   * browser outside), now and after every restart.
+   */
+  allowHost(authority: string): void {
+    this.allowedHosts.add(authority);
+    this.sendAllowedHosts();
+  }
+
+  private sendAllowedHosts(): void {
+    const child = this.child;
+    if (child === null || !child.connected) return;
+    for (const host of this.allowedHosts) {
+      const message: ServerIpcMessage = { type: "allowHost", payload: { host } };
+      child.send(message);
+    }
   }
 
   /** Starts the server if it is not running or starting. */
@@ -205,6 +225,7 @@ export class ServerSupervisor {
       if (generation === this.generation && printed.url !== undefined && PRINTED.redis.test(line)) {
         const url = new URL(printed.url);
         this.attempt = 0;
+        this.sendAllowedHosts();
         this.setState({ kind: "connected", server: { url: printed.url, port: Number(url.port), token, redis: printed.redis ?? "", pid: child.pid ?? 0 } });
       }
     });

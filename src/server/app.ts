@@ -21,6 +21,7 @@ import { SLOW_CONSUMER_CLOSE, type LiveBatchOptions } from "./liveBatches.js";
 import { StreamReader } from "./redisStreams.js";
 import { resolvers, type ServerContext } from "./resolvers.js";
 import { PluginManager } from "./plugins.js";
+import { AUTHORITY } from "../shared/serverIpc.js";
 import { PUBLIC_PATHS, standalonePage } from "./standalonePage.js";
 import { RunCatalog } from "./runCatalog.js";
 import { RunEvents } from "./runEvents.js";
@@ -57,6 +58,8 @@ export interface RunningServer {
   url: string;
   port: number;
   token: string;
+  /** Accepts requests naming the server by `authority` too (see the Host check in startServer). */
+  allowHost(authority: string): void;
   close(): Promise<void>;
 }
 
@@ -155,8 +158,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
 
   let port = options.port ?? 0;
-  const allowedHosts = () => new Set([`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, `${host}:${port}`]);
-  const allowedOrigins = () => new Set([...allowedHosts()].map((h) => `http://${h}`));
+  /**
+   * Names VS Code serves this server under for a browser outside the machine (allowHost, from the
+   * extension host over the IPC channel only its parent holds). The Host check is against DNS
+   * rebinding: a page whose name resolves to 127.0.0.1 must not be let in. An authority the user's
+   * own VS Code forwards to us is not such a name, and the token is still required behind it.
+   */
+  const extraHosts = new Set<string>();
+  const allowedHosts = () => new Set([`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, `${host}:${port}`, ...extraHosts]);
+  // A forwarded name may be served over TLS (a tunnel, code-server behind https).
+  const allowedOrigins = () => new Set([...allowedHosts()].flatMap((h) => (extraHosts.has(h) ? [`http://${h}`, `https://${h}`] : [`http://${h}`])));
 
   /**
    * Refuses a request unless it carries the token and names this server in Host (a DNS-rebinding
@@ -258,6 +269,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     url: `http://${hostInUrl}:${port}`,
     port,
     token,
+    allowHost(authority: string) {
+      if (!AUTHORITY.test(authority)) throw new Error(`allowHost: ${JSON.stringify(authority)} is not a host[:port]`);
+      extraHosts.add(authority.toLowerCase());
+      log(`requests naming ${authority} are accepted too`);
+    },
     async close() {
       await wsCleanup.dispose();
       wss.close();

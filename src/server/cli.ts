@@ -6,6 +6,7 @@
  */
 import { parseArgs } from "node:util";
 import { Redis } from "ioredis";
+import { isServerIpcMessage } from "../shared/serverIpc.js";
 import { startServer } from "./app.js";
 import { startPrivateRedis, type PrivateRedis } from "./privateRedis.js";
 
@@ -82,6 +83,14 @@ async function main(argv: string[]): Promise<void> {
   process.on("SIGTERM", () => void stop());
   // Started by the extension with an IPC channel: when the parent goes, so do we.
   process.on("disconnect", () => void stop());
+  process.on("message", (message: unknown) => {
+    if (!isServerIpcMessage(message)) return;
+    try {
+      server.allowHost(message.payload.host);
+    } catch (err) {
+      process.stderr.write(`[chartbridge] ${(err as Error).message}\n`);
+    }
+  });
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {

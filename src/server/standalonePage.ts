@@ -30,7 +30,8 @@ export function standalonePage(bundlePath: string, onPage: (run: string | null) 
           return true;
         }
         const config = { transport: { kind: "websocket" as const }, ...(run === null ? {} : { run }) };
-        const html = renderWebviewHtml({ nonce: randomBytes(18).toString("base64"), scriptUrl: WEBVIEW_PATH, config });
+        // Relative: behind a path prefix (code-server's /proxy/<port>/) the bundle is under it too.
+        const html = renderWebviewHtml({ nonce: randomBytes(18).toString("base64"), scriptUrl: WEBVIEW_PATH.slice(1), config });
         res.writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store", "x-content-type-options": "nosniff" }).end(html);
         onPage(run);
         return true;

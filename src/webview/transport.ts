@@ -66,10 +66,15 @@ function tunnelSocketClass(host: Host) {
   };
 }
 
-/** The direct URL: the page was served by the server with `?token=` in its own URL. */
+/**
+ * The direct URL: the page was served by the server with `?token=` in its own URL. Relative to the
+ * page, so behind a path prefix (code-server's /proxy/<port>/) the socket goes through it too.
+ */
 function directUrl(): string {
-  const token = new URLSearchParams(location.search).get("token") ?? "";
-  return `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/graphql?token=${encodeURIComponent(token)}`;
+  const url = new URL("graphql", location.href);
+  url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
+  url.search = `?token=${encodeURIComponent(new URLSearchParams(location.search).get("token") ?? "")}`;
+  return url.href;
 }
 
 export function createGraphqlClient(transport: WebviewTransport, host: Host, onStatus: (status: ConnectionStatus) => void): Client {

@@ -95,6 +95,28 @@ describe("e2e: the .vsix in code-server", function () {
       await wb.until("the cursor gone when the session ends", (s) => s.timeCursorUs === null, 30_000);
     });
 
+    it("opens the run in a browser tab through VS Code's forwarded address (code-server's /proxy/<port>/)", async () => {
+      const tab = wb.page.context().waitForEvent("page", { timeout: 30_000 });
+      await wb.command("Chartbridge: Open in Browser");
+      const page = await tab;
+      assert.match(page.url(), /^http:\/\/127\.0\.0\.1:\d+\/proxy\/\d+\/\?token=[0-9a-f]+&run=e2e-run$/);
+      const deadline = Date.now() + 30_000;
+      let drawn: { run: string | null; points: number[] } | null = null;
+      while (Date.now() < deadline) {
+        drawn = (await page.evaluate(() => {
+          const hook = (window as unknown as { __chartbridge?: { state(): { run: string | null; series: { points: number }[] } } }).__chartbridge;
+          const s = hook?.state();
+          return s ? { run: s.run, points: s.series.map((x) => x.points) } : null;
+        }).catch(() => null));
+        if (drawn?.run === "e2e-run" && drawn.points.includes(200)) break;
+        await page.waitForTimeout(200);
+      }
+      assert.equal(drawn?.run, "e2e-run", `the tab shows the run: ${JSON.stringify(drawn)}`);
+      assert.ok(drawn?.points.includes(200), `and draws it: ${JSON.stringify(drawn)}`);
+      await page.screenshot({ path: join(ROOT, "test-results", "e2e", "6-open-in-browser.png") });
+      await page.close();
+    });
+
     it("toggles a plugin from the QuickPick, and hot-reloads it on save", async () => {
       await wb.until("workspace plugin band running", (s) => s.plugins.some((p) => p.name === "band" && p.running !== null));
       await wb.command("Chartbridge: Toggle Plugin");
