@@ -24,7 +24,7 @@ delete manifest.scripts;
 delete manifest.allowScripts;
 manifest.dependencies = { esbuild: esbuild.version };
 writeFileSync(join(stage, "package.json"), `${JSON.stringify(manifest, null, 2)}\n`);
-for (const path of ["README.md", "LICENSE", ".vscodeignore", "dist", "snippets", "node_modules/esbuild", `node_modules/${platform}`]) copy(path);
+for (const path of ["README.md", "LICENSE", ".vscodeignore", "dist", "snippets", "media", "node_modules/esbuild", `node_modules/${platform}`]) copy(path);
 
 execFileSync(join(root, "node_modules", ".bin", "vsce"), ["package", "--no-rewrite-relative-links", "--allow-missing-repository", "--skip-license", "-o", output], { cwd: stage, stdio: "inherit" });
 console.log(`${output}: ${(statSync(output).size / 1024).toFixed(0)} KiB`);

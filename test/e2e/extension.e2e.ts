@@ -135,6 +135,17 @@ describe("e2e: the .vsix in code-server", function () {
       await wb.shot("3-plugin");
     });
 
+    it("offers its walkthrough", async () => {
+      await wb.command("Welcome: Open Walkthrough...");
+      const entry = wb.page.locator(".quick-input-list .monaco-list-row", { hasText: "Chart your strategy with Chartbridge" });
+      await entry.waitFor({ timeout: 15_000 });
+      await entry.click();
+      for (const step of ["Chart a value with one decorator", "Show the chart beside the code", "Draw more with plugins", "Debug side by side", "Open the chart in a browser"]) {
+        await wb.page.locator(".getting-started-step", { hasText: step }).first().waitFor({ timeout: 15_000 });
+      }
+      await wb.shot("7-walkthrough");
+    });
+
     it("recovers from the server being killed", async () => {
       const [pid] = serverPids();
       assert.ok(pid !== undefined, "the extension's server runs");
