@@ -25,6 +25,8 @@ describe("e2e: the .vsix in code-server", function () {
     redis = await startPrivateRedis();
     // The strategy itself publishes the run, through the real Python SDK.
     execFileSync(PYTHON, ["strategy.py"], { cwd: FIXTURE, env: { ...process.env, CHARTBRIDGE_REDIS_URL: redis.url } });
+    // A second, newer run of one point (its breakpoint() off outside the debugger).
+    execFileSync(PYTHON, ["debug_me.py"], { cwd: FIXTURE, env: { ...process.env, CHARTBRIDGE_REDIS_URL: redis.url, PYTHONBREAKPOINT: "0" } });
   });
   after(async () => {
     await redis?.stop();
@@ -135,6 +137,14 @@ describe("e2e: the .vsix in code-server", function () {
       await wb.shot("3-plugin");
     });
 
+    it("shows the CodeLens over a Rust #[chart] fn too", async () => {
+      await wb.openFile("signals.rs");
+      await wb.page.locator('.editor-group-container.active .tab.active[data-resource-name="signals.rs"]').waitFor({ timeout: 15_000 });
+      const show = wb.page.locator(".codelens-decoration a", { hasText: "Show chart" });
+      await show.first().waitFor({ timeout: 30_000 });
+      assert.equal(await show.count(), 1, "one lens over the one #[chart] fn");
+    });
+
     it("offers its walkthrough", async () => {
       await wb.command("Welcome: Open Walkthrough...");
       const entry = wb.page.locator(".quick-input-list .monaco-list-row", { hasText: "Chart your strategy with Chartbridge" });
@@ -156,6 +166,29 @@ describe("e2e: the .vsix in code-server", function () {
       const [again] = serverPids();
       assert.ok(again !== undefined && again !== pid, "a new server process");
       await wb.shot("4-recovered");
+    });
+  });
+
+  describe("window reload", () => {
+    before(async () => {
+      wb = await openWorkbench({ vsix: VSIX, fixture: FIXTURE, settings: { "security.workspace.trust.enabled": false, "chartbridge.redisUrl": redis.url, "chartbridge.autoOpen": false } });
+    });
+    after(() => wb?.close());
+
+    it("reopens the panel on the run picked in it", async () => {
+      await wb.openFile("strategy.py");
+      const show = wb.page.locator(".codelens-decoration a", { hasText: "Show chart" });
+      await show.first().waitFor({ timeout: 60_000 });
+      await show.first().click();
+      await wb.until("e2e-run drawn", (s) => s.run === "e2e-run" && s.series.some((x) => x.points === 200));
+      // Picked inside the webview: only the webview's own state knows it.
+      await (await wb.chart()).selectOption(".cb-runs", "e2e-debug");
+      await wb.until("the picked run drawn", (s) => s.run === "e2e-debug" && s.series.some((x) => x.points === 1));
+      await wb.command("Developer: Reload Window");
+      await wb.page.waitForTimeout(2000);
+      await wb.page.locator(".monaco-workbench").waitFor({ timeout: 60_000 });
+      await wb.until("the restored panel on the picked run", (s) => s.run === "e2e-debug" && s.series.some((x) => x.points === 1), 90_000);
+      await wb.shot("8-restored");
     });
   });
 
