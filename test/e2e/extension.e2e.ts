@@ -79,7 +79,7 @@ describe("e2e: the .vsix in code-server", function () {
       await frame.locator(".cb-chart").click({ position: at });
       // strategy.py line 24 is the cb.marker call that created EMACross.entries.
       await wb.page.locator("#status\\.editor\\.selection", { hasText: "Ln 24," }).waitFor({ timeout: 15_000 });
-      await wb.page.locator('.editor-group-container.active .tab.active[data-resource-name="strategy.py"]').waitFor({ timeout: 5_000 });
+      await wb.page.locator('.tab.active[data-resource-name="strategy.py"]').waitFor({ timeout: 5_000 });
     });
 
     it("shows a time cursor at the event time of a debug session paused in a charted function", async () => {
@@ -139,7 +139,7 @@ describe("e2e: the .vsix in code-server", function () {
 
     it("shows the CodeLens over a Rust #[chart] fn too", async () => {
       await wb.openFile("signals.rs");
-      await wb.page.locator('.editor-group-container.active .tab.active[data-resource-name="signals.rs"]').waitFor({ timeout: 15_000 });
+      await wb.page.locator('.tab.active[data-resource-name="signals.rs"]').waitFor({ timeout: 15_000 });
       const show = wb.page.locator(".codelens-decoration a", { hasText: "Show chart" });
       await show.first().waitFor({ timeout: 30_000 });
       assert.equal(await show.count(), 1, "one lens over the one #[chart] fn");
