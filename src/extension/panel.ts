@@ -30,7 +30,7 @@ export class ChartPanels implements vscode.Disposable {
   readonly onDidChange = this.changed.event;
   /** The run the panel was last told to show. */
   run: string | undefined;
-  /** Series the host hid (the lens says "Show series" for them). */
+  /** Series the chart hides, as the page last reported (the lens says "Show series" for them). */
   readonly hidden = new Set<string>();
 
   constructor(
@@ -72,13 +72,6 @@ export class ChartPanels implements vscode.Disposable {
 
   /** Sends a UI command to the page (queued until the page says it is ready). */
   send(command: UiCommand): void {
-    if (command.type === "toggleSeries") {
-      const { series, visible } = command.payload;
-      if (visible ?? this.hidden.has(series)) this.hidden.delete(series);
-      else this.hidden.add(series);
-      this.changed.fire();
-    }
-    if (command.type === "revealSeries") this.hidden.delete(command.payload.series);
     if (this.panel !== null && this.ready) void this.panel.webview.postMessage(command);
     else this.queued.push(command);
   }
@@ -155,6 +148,11 @@ export class ChartPanels implements vscode.Disposable {
       case "runShown":
         // The webview also keeps it with setState; the workspace state covers a panel closed and reopened.
         if (message.payload.run !== this.run) this.setRun(message.payload.run);
+        return;
+      case "seriesVisibility":
+        this.hidden.clear();
+        for (const series of message.payload.hidden) this.hidden.add(series);
+        this.changed.fire();
         return;
       case "saveFile":
         await this.saveFile(message.payload.name, message.payload.base64);

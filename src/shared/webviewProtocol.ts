@@ -51,6 +51,11 @@ export interface WebviewToHost {
   revealSource: { file: string; line: number };
   /** The chart now shows this run (picked in the panel, or the newest when it started). */
   runShown: { run: string };
+  /**
+   * The series of the shown run the chart hides now, sent after every change (lens, legend, focus)
+   * and with each run shown, so the lenses' "Hide/Show series" follow the chart, not the host's guess.
+   */
+  seriesVisibility: { hidden: string[] };
   /** A file for the host to save (webviews cannot download). */
   saveFile: { name: string; mime: string; base64: string };
 }

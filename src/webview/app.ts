@@ -113,7 +113,8 @@ export class App {
       const view = this.view;
       if (view === null) return;
       const target = series === null ? undefined : view.entries.get(series)?.meta.target ?? undefined;
-      for (const id of view.entries.keys()) this.setVisible(id, series === null || id === series || id === target);
+      for (const id of view.entries.keys()) view.setVisible(id, series === null || id === series || id === target);
+      this.visibilityChanged();
     });
     on("setTheme", ({ kind }) => {
       this.forcedTheme = kind;
@@ -136,7 +137,17 @@ export class App {
 
   private setVisible(id: string, visible: boolean): void {
     this.view?.setVisible(id, visible);
+    this.visibilityChanged();
+  }
+
+  /** The legend and the host's lenses follow what the chart hides. */
+  private visibilityChanged(): void {
     this.legend?.refresh();
+    this.host.post("seriesVisibility", { hidden: this.hiddenSeries() });
+  }
+
+  private hiddenSeries(): string[] {
+    return [...(this.view?.entries.values() ?? [])].filter((e) => !e.visible).map((e) => e.meta.id);
   }
 
   private applyTheme(): void {
@@ -190,6 +201,8 @@ export class App {
     const window = keepZoom ? this.view?.visibleWindow() ?? null : null;
     const run = await this.api.run(id);
     if (ticket !== this.showing) return;
+    // Reloaded in place (a new series, a reconnect): what the user hid stays hidden.
+    const hidden = this.view?.run.id === id ? this.hiddenSeries() : [];
     this.closeRun();
     if (run === null) {
       this.showError(`run ${id} no longer exists`);
@@ -218,6 +231,8 @@ export class App {
     this.dom.chart.append(this.legend.root);
     this.host.saveState({ run: id });
     this.host.post("runShown", { run: id });
+    for (const series of hidden) view.setVisible(series, false);
+    this.visibilityChanged();
     this.dom.csvSeries.replaceChildren(...run.series.map((s) => new Option(s.title || s.id, s.id)));
     this.renderSide(run);
     await view.load();

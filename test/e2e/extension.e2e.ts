@@ -62,13 +62,23 @@ describe("e2e: the .vsix in code-server", function () {
       await wb.shot("1-show-chart");
     });
 
-    it("toggles a series from the lens", async () => {
-      const hide = wb.page.locator(".codelens-decoration a", { hasText: "Hide series" }).first();
-      await hide.waitFor();
-      await hide.click();
+    it("toggles a series from the lens, and the lens follows the legend", async () => {
+      const lens = (title: string) => wb.page.locator(".codelens-decoration a", { hasText: title });
+      await lens("Hide series").first().waitFor();
+      assert.equal(await lens("Hide series").count(), 2, "both charted functions are shown");
+      await lens("Hide series").first().click();
       await wb.until("EMACross.mid hidden", (s) => s.series.find((x) => x.id === "EMACross.mid")?.visible === false);
-      await wb.page.locator(".codelens-decoration a", { hasText: "Show series" }).first().click();
+      await lens("Show series").first().click();
       await wb.until("EMACross.mid shown again", (s) => s.series.find((x) => x.id === "EMACross.mid")?.visible === true);
+      // Hidden from the chart's own legend: the page tells the host, and the lens over `mid` says so.
+      const frame = await wb.chart();
+      await frame.locator('.cb-legend-row[data-series="EMACross.mid"] .cb-swatch').click();
+      await wb.until("EMACross.mid hidden from the legend", (s) => s.series.find((x) => x.id === "EMACross.mid")?.visible === false);
+      await lens("Show series").first().waitFor({ timeout: 15_000 });
+      assert.deepEqual(await wb.page.locator(".codelens-decoration a", { hasText: /^(Hide|Show) series$/ }).allTextContents(), ["Show series", "Hide series"]);
+      await frame.locator('.cb-legend-row[data-series="EMACross.mid"] .cb-swatch').click();
+      await lens("Show series").waitFor({ state: "detached", timeout: 15_000 });
+      assert.equal(await lens("Hide series").count(), 2, "shown again from the legend");
       await wb.shot("2-toggle-series");
     });
 
