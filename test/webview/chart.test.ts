@@ -137,19 +137,24 @@ describe("webview: the chart UI in headless Chromium against the real server", f
   });
 
   it("draws the debugger's time cursor where the host says, scrolled into view, and removes it", async () => {
-    await writeRun(t, "dbg", { price: { kind: "line" } });
+    // A marker at bar 40 tells where lightweight-charts itself puts that time (timeToCoordinate).
+    await writeRun(t, "dbg", { price: { kind: "line" }, mark: { kind: "marker", target: "price" } });
     await xadd(t, t.keys.series("dbg", "price"), lineFields(range(100).map(at), range(100)));
+    await xadd(t, t.keys.series("dbg", "mark"), markerFields([at(40)], [40], [{ side: null, text: "" }]));
     chart = await openChart(browser, t.server);
-    await chart.until((s) => s.series[0]?.points === 100, "the run drawn");
+    await chart.until((s) => s.series.map((x) => `${x.id}:${x.points}`).join() === "mark:1,price:100", "the run drawn");
     const hook = (js: string) => chart!.page.evaluate(`globalThis.__chartbridge.${js}`);
     await hook(`setVisibleRange(${us(80)}, ${us(99)})`);
     await chart.until((s) => s.visible !== null && s.visible.fromUs >= us(79), "zoomed onto the end");
-    // The tallest run of cursor-coloured pixels (the dark or light theme accent) in any column of the chart's canvases.
+    // The tallest run of cursor-coloured pixels (the dark or light theme accent) in any column of the
+    // chart's canvases: its share of the canvas height, and its first column in CSS px from the chart's left.
     const cursorColumn = () => chart!.page.evaluate(`(() => {
-      let best = 0;
+      let best = 0, bestX = null;
+      const chartLeft = document.querySelector(".cb-chart").getBoundingClientRect().left;
       for (const canvas of document.querySelectorAll(".cb-chart canvas")) {
         const { width, height } = canvas;
         if (width === 0 || height === 0) continue;
+        const rect = canvas.getBoundingClientRect();
         const data = canvas.getContext("2d").getImageData(0, 0, width, height).data;
         for (let x = 0; x < width; x++) {
           let n = 0;
@@ -158,23 +163,28 @@ describe("webview: the chart UI in headless Chromium against the real server", f
             const rgb = (data[i] << 16) | (data[i + 1] << 8) | data[i + 2];
             if (rgb === 0x0078d4 || rgb === 0x005fb8) n++;
           }
-          best = Math.max(best, n / height);
+          if (n / height > best) (best = n / height), (bestX = rect.left - chartLeft + (x * rect.width) / width);
         }
       }
-      return best;
-    })()`) as Promise<number>;
-    assert.ok((await cursorColumn()) < 0.5, "no cursor before the host sends one");
+      return { share: best, x: bestX };
+    })()`) as Promise<{ share: number; x: number | null }>;
+    assert.ok((await cursorColumn()).share < 0.5, "no cursor before the host sends one");
     await hook(`hostMessage({ type: "timeCursor", payload: { timeUs: ${us(40)} } })`);
     const shown = await chart.until((s) => s.timeCursorUs === us(40) && s.visible !== null && s.visible.fromUs <= us(40) && s.visible.toUs >= us(40), "the cursor at bar 40, in view");
     const span = (shown.visible?.toUs ?? 0) - (shown.visible?.fromUs ?? 0);
     assert.ok(Math.abs(span - (us(99) - us(80))) <= us(2) - us(0), `the zoom is kept: ${span}`);
     await new Promise((r) => setTimeout(r, 100));
-    assert.ok((await cursorColumn()) > 0.9, "a line of the cursor colour across the pane");
+    const line = await cursorColumn();
+    assert.ok(line.share > 0.9, "a line of the cursor colour across the pane");
+    const bar40 = (await hook(`markerAt("mark", 0)`)) as { x: number } | null;
+    assert.ok(bar40 !== null && line.x !== null);
+    // The line is 2 px wide, centred on the time's coordinate: its first column is 1 px left of it.
+    assert.ok(Math.abs(line.x - (Math.round(bar40.x) - 1)) <= 0.5, `the line at bar 40's x: ${line.x} vs ${bar40.x}`);
     await chart.screenshot("webview-time-cursor");
     await hook(`hostMessage({ type: "timeCursor", payload: { timeUs: null } })`);
     await chart.until((s) => s.timeCursorUs === null, "the cursor removed");
     await new Promise((r) => setTimeout(r, 100));
-    assert.ok((await cursorColumn()) < 0.5, "the line is gone");
+    assert.ok((await cursorColumn()).share < 0.5, "the line is gone");
   });
 
   it("exports the visible points of a series as CSV and the chart as PNG", async () => {
