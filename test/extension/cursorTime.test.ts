@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
-import { CURSOR_EXPRESSION, parseCursorTime } from "../../src/extension/cursorTime.js";
+import { CURSOR_EXPRESSION, CursorFollower, parseCursorTime } from "../../src/extension/cursorTime.js";
 
 const PYTHON = join(__dirname, "..", "..", ".venv", "bin", "python");
 
@@ -55,5 +55,58 @@ on_bar(None, 5)`);
     assert.equal(withoutSdk, "5", "an int ts_event needs no SDK");
     assert.equal(parseCursorTime("None"), null);
     assert.equal(parseCursorTime("'12'"), null);
+  });
+});
+
+describe("extension: which pause's time the cursor shows", () => {
+  const follow = () => {
+    const shown: (number | null)[] = [];
+    const logs: string[] = [];
+    return { shown, logs, follower: new CursorFollower((t) => shown.push(t), (m) => logs.push(m)) };
+  };
+  const deferred = () => {
+    let resolve: (v: unknown) => void = () => {};
+    const promise = new Promise<unknown>((r) => (resolve = r));
+    return { ask: () => promise, resolve };
+  };
+
+  it("shows the paused frame's time, and removes it when the session ends", async () => {
+    const { shown, follower } = follow();
+    await follower.paused(async () => "1700000000123456789");
+    follower.ended();
+    follower.ended();
+    assert.deepEqual(shown, [1_700_000_000_123_456, null], "removed once");
+  });
+
+  it("drops an answer that comes after the next pause, or after the session ended", async () => {
+    const { shown, follower } = follow();
+    const slow = deferred();
+    const first = follower.paused(slow.ask);
+    await follower.paused(async () => "2000");
+    slow.resolve("1000");
+    await first;
+    assert.deepEqual(shown, [2], "the newer pause's time only");
+    const late = deferred();
+    const pending = follower.paused(late.ask);
+    follower.ended();
+    late.resolve("3000");
+    await pending;
+    assert.deepEqual(shown, [2, null], "nothing drawn after the end");
+  });
+
+  it("removes the cursor when the debugger moves to a frame with no time or no frame, and sends nothing when none is shown", async () => {
+    const { shown, logs, follower } = follow();
+    await follower.paused(null);
+    await follower.paused(async () => "None");
+    assert.deepEqual(shown, [], "nothing to remove");
+    await follower.paused(async () => "5000");
+    await follower.paused(async () => "None");
+    await follower.paused(async () => "6000");
+    await follower.paused(null);
+    await follower.paused(async () => {
+      throw new Error("frame gone");
+    });
+    assert.deepEqual(shown, [5, null, 6, null]);
+    assert.deepEqual(logs, ["time cursor: the paused frame did not answer: frame gone"]);
   });
 });

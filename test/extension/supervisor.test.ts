@@ -1,5 +1,6 @@
 /** The server supervisor against the real server bundle (dist/server.js) and the test Redis. */
 import { strict as assert } from "node:assert";
+import { request } from "node:http";
 import { join } from "node:path";
 import { Backoff, ServerSupervisor, type ServerInfo, type ServerState } from "../../src/extension/supervisor.js";
 import { gql } from "../../src/extension/graphql.js";
@@ -18,6 +19,26 @@ function until(supervisor: ServerSupervisor, what: string, test: (s: ServerState
       resolve(s);
     });
   });
+}
+
+/** The HTTP status of the server's page asked for under another name (Host), as a forwarded browser tab asks. */
+function statusAs(server: ServerInfo, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: "127.0.0.1", port: server.port, path: `/?token=${server.token}`, headers: { host } }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+async function eventually(what: string, test: () => Promise<boolean>, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await test())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 const exited = (pid: number) => {
@@ -74,6 +95,18 @@ describe("extension: server supervisor (real dist/server.js)", function () {
     assert.ok(exited(second.server.pid), "stop waits for the child to exit");
     await new Promise((resolve) => setTimeout(resolve, 300));
     assert.equal(supervisor.state.kind, "stopped", "no restart after a deliberate stop");
+  });
+
+  it("has the server accept the name VS Code forwards it under (allowHost), also after a restart", async () => {
+    const name = "cs.example:8080";
+    const first = await supervisor.ready();
+    assert.equal(await statusAs(first, name), 403, "an unknown name is refused");
+    supervisor.allowHost(name);
+    await eventually("the forwarded name accepted", async () => (await statusAs(first, name)) === 200);
+    process.kill(first.pid, "SIGKILL");
+    const second = (await until(supervisor, "the restart", (s) => s.kind === "connected" && s.server.pid !== first.pid)) as { server: ServerInfo };
+    await eventually("the restarted server told the name too", async () => (await statusAs(second.server, name)) === 200);
+    assert.equal(await statusAs(second.server, "evil.example:8080"), 403, "only that name");
   });
 
   it("binds inside the configured port range", async () => {
