@@ -38,7 +38,7 @@ export async function openWorkbench(options: { vsix: string; fixture: string; se
   const workspace = join(home, "workspace");
   cpSync(options.fixture, workspace, { recursive: true });
   mkdirSync(join(userData, "User"), { recursive: true });
-  writeFileSync(join(userData, "User", "settings.json"), JSON.stringify({ "workbench.startupEditor": "none", "chat.disableAIFeatures": true, "workbench.tips.enabled": false, ...options.settings }));
+  writeFileSync(join(userData, "User", "settings.json"), JSON.stringify({ "workbench.startupEditor": "none", "chat.disableAIFeatures": true, "workbench.tips.enabled": false, "workbench.secondarySideBar.defaultVisibility": "hidden", "git.openRepositoryInParentFolders": "never", ...options.settings }));
   for (const vsix of [options.vsix, ...(options.moreVsix ?? [])]) {
     execFileSync(NODE, [ENTRY, "--user-data-dir", userData, "--extensions-dir", extensions, "--install-extension", vsix], { stdio: "pipe" });
   }

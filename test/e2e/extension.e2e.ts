@@ -80,6 +80,7 @@ describe("e2e: the .vsix in code-server", function () {
       await lens("Show series").waitFor({ state: "detached", timeout: 15_000 });
       assert.equal(await lens("Hide series").count(), 2, "shown again from the legend");
       await wb.shot("2-toggle-series");
+      await wb.command("View: Focus First Editor Group");
     });
 
     it("reveals the code that made a marker when the marker is clicked", async () => {
@@ -144,7 +145,26 @@ describe("e2e: the .vsix in code-server", function () {
       writeFileSync(join(wb.workspace, ".chartbridge", "plugins", "band.js"), plugin("v2"));
       const reloaded = await wb.until("band hot-reloaded", (s) => s.plugins.some((p) => p.name === "band" && (p.running ?? 0) > version));
       assert.ok(reloaded.plugins.find((p) => p.name === "band")?.logs.includes("band v2"));
+    });
+
+    it("writes a new plugin from the template with New Plugin, and it draws on the chart at once", async () => {
+      await wb.command("Chartbridge: New Plugin");
+      const input = wb.page.locator(".quick-input-widget input");
+      await input.waitFor();
+      await input.fill("sma");
+      await input.press("Enter");
+      await wb.page.locator('.tab.active[data-resource-name="sma.js"]').waitFor({ timeout: 15_000 });
+      // The template's SMA(20) of the run's first price series: EMA(5)'s 196 points give 177.
+      const s = await wb.until("the new plugin's line drawn", (st) => st.plugins.some((p) => p.name === "sma" && p.running !== null) && st.paneSeries[0]?.includes(177));
+      assert.deepEqual(s.plugins.find((p) => p.name === "sma")?.logs, ["SMA(20) of EMACross.fast.ema5"]);
+      assert.deepEqual([...s.paneSeries[0]].sort((a, b) => a - b), [177, 196, 200], "the run's two lines and the plugin's");
+      await wb.command("View: Hide Panel");
+      await wb.command("View: Show Explorer");
+      await (await wb.chart()).locator(".cb-side-toggle").click();
       await wb.shot("3-plugin");
+      await (await wb.chart()).locator(".cb-side-toggle").click();
+      // Clicks in the chart focused its group: files opened next must not replace the chart there.
+      await wb.command("View: Focus First Editor Group");
     });
 
     it("shows the CodeLens over a Rust #[chart] fn too", async () => {
