@@ -71,8 +71,12 @@ export class App {
     this.api.runEvents(null, (e) => {
       if (e.type === "start" || e.type === "delete") void this.refreshRuns();
     }, (m) => this.showError(`run list: ${m}`));
-    this.host.post("ready", {});
-    await this.refreshRuns();
+    // The host holds its commands (toggle, reveal a series) until "ready": they need the first chart.
+    try {
+      await this.refreshRuns();
+    } finally {
+      this.host.post("ready", {});
+    }
   }
 
   private buildDom(): void {

@@ -52,6 +52,8 @@ describe("e2e: the .vsix in code-server", function () {
       await show.first().waitFor({ timeout: 60_000 });
       assert.equal(await show.count(), 2, "one lens per charted function");
       await show.first().click();
+      // The lens' series is revealed in the new panel (its legend row flashes) once the chart is there.
+      await (await wb.chart()).locator('.cb-legend-row.cb-flash[data-series="EMACross.mid"]').waitFor({ timeout: 30_000 });
       const s = await wb.until("the run's series drawn", (st) => st.run === "e2e-run" && st.series.length >= 2 && st.series.every((x) => x.points > 0));
       assert.deepEqual(s.series.map((x) => x.id).sort(), ["EMACross.entries", "EMACross.fast.ema5", "EMACross.mid"]);
       assert.equal(s.series.find((x) => x.id === "EMACross.mid")?.points, 200);
