@@ -103,9 +103,15 @@ export class ChartPanels implements vscode.Disposable {
     const listener = panel.webview.onDidReceiveMessage((message: WebviewMessage) => {
       if (!tunnel.handle(message)) void this.onMessage(message);
     });
+    // Hidden, the page is discarded (no retainContextWhenHidden): its sockets go, and commands wait
+    // until the page, loaded again when shown, says it is ready.
+    const visibility = panel.onDidChangeViewState(() => {
+      if (!panel.visible) this.pageGone(tunnel);
+    });
     panel.onDidDispose(() => {
       listener.dispose();
-      tunnel.dispose();
+      visibility.dispose();
+      tunnel.closeAll();
       if (this.panel === panel) {
         this.panel = null;
         this.tunnel = null;
@@ -118,10 +124,15 @@ export class ChartPanels implements vscode.Disposable {
     if (!vscode.workspace.isTrusted) void explainRestrictedMode();
   }
 
+  private pageGone(tunnel: TunnelRelay): void {
+    this.ready = false;
+    tunnel.closeAll();
+  }
+
   private render(panel: vscode.WebviewPanel): void {
     const dist = vscode.Uri.joinPath(this.context.extensionUri, "dist");
     panel.webview.options = { enableScripts: true, localResourceRoots: [dist] };
-    this.ready = false;
+    if (this.tunnel !== null) this.pageGone(this.tunnel);
     panel.webview.html = renderWebviewHtml({
       nonce: randomBytes(18).toString("base64"),
       scriptUrl: panel.webview.asWebviewUri(vscode.Uri.joinPath(dist, "webview.js")).toString(),

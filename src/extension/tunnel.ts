@@ -61,8 +61,12 @@ export class TunnelRelay {
     }
   }
 
-  /** Closes every socket (panel disposed); the webview is gone, so nothing is posted. */
-  dispose(): void {
+  /**
+   * Closes every socket: the page that opened them is gone (panel hidden, which discards its page,
+   * page replaced, panel disposed), so nothing is posted. A new page numbers its sockets from 1
+   * again: an old socket left open would feed its frames to the new one of the same id.
+   */
+  closeAll(): void {
     for (const socket of this.sockets.values()) socket.terminate();
     this.sockets.clear();
   }

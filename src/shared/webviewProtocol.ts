@@ -61,11 +61,14 @@ export interface WebviewToHost {
 }
 
 /**
- * What the webview keeps with `setState`, so VS Code hands it to the panel serializer after a
- * window reload (the panel reopens on that run).
+ * What the webview keeps with `setState`: VS Code gives it back to the page reloaded after its tab
+ * was hidden (`getState`), and to the panel serializer after a window reload, so the panel reopens
+ * on the run shown with the same series hidden.
  */
 export interface WebviewState {
   run?: string;
+  /** Series of `run` the chart hides. */
+  hidden?: string[];
 }
 
 /** One message of a direction map, discriminated by `type`. */

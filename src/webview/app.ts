@@ -144,10 +144,12 @@ export class App {
     this.visibilityChanged();
   }
 
-  /** The legend and the host's lenses follow what the chart hides. */
+  /** The legend, the host's lenses and the page's saved state follow what the chart hides. */
   private visibilityChanged(): void {
     this.legend?.refresh();
-    this.host.post("seriesVisibility", { hidden: this.hiddenSeries() });
+    const hidden = this.hiddenSeries();
+    if (this.view !== null) this.host.saveState({ run: this.view.run.id, hidden });
+    this.host.post("seriesVisibility", { hidden });
   }
 
   private hiddenSeries(): string[] {
@@ -188,7 +190,8 @@ export class App {
 
   async refreshRuns(): Promise<void> {
     const runs = await this.api.runs();
-    const current = this.view?.run.id ?? this.config.run;
+    // The page's saved state is newer than its config when the page reloads after its tab was hidden.
+    const current = this.view?.run.id ?? this.host.savedState()?.run ?? this.config.run;
     this.dom.runs.replaceChildren(...runs.map((r) => new Option(`${r.id} (${r.strategy}, ${r.status})`, r.id)));
     const pick = runs.find((r) => r.id === current)?.id ?? runs[0]?.id;
     if (pick === undefined) {
@@ -205,8 +208,9 @@ export class App {
     const window = keepZoom ? this.view?.visibleWindow() ?? null : null;
     const run = await this.api.run(id);
     if (ticket !== this.showing) return;
-    // Reloaded in place (a new series, a reconnect): what the user hid stays hidden.
-    const hidden = this.view?.run.id === id ? this.hiddenSeries() : [];
+    // Reloaded in place (a new series, a reconnect) or the page reloaded: what the user hid stays hidden.
+    const before = this.view !== null ? { run: this.view.run.id, hidden: this.hiddenSeries() } : this.host.savedState();
+    const hidden = before?.run === id ? before.hidden ?? [] : [];
     this.closeRun();
     if (run === null) {
       this.showError(`run ${id} no longer exists`);
@@ -233,7 +237,6 @@ export class App {
       revealSource: (source) => this.host.post("revealSource", source),
     });
     this.dom.chart.append(this.legend.root);
-    this.host.saveState({ run: id });
     this.host.post("runShown", { run: id });
     for (const series of hidden) view.setVisible(series, false);
     this.visibilityChanged();

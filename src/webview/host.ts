@@ -7,6 +7,7 @@ import type { HostMessage, HostToWebview, WebviewState, WebviewToHost } from "..
 interface VsCodeApi {
   postMessage(message: unknown): void;
   setState(state: WebviewState): void;
+  getState(): WebviewState | undefined;
 }
 declare function acquireVsCodeApi(): VsCodeApi;
 
@@ -33,9 +34,13 @@ export class Host {
     this.api?.postMessage({ type, payload });
   }
 
-  /** Kept by VS Code across window reloads (the panel serializer receives it). */
+  /** Kept by VS Code while the panel lives (across its tab being hidden) and across window reloads. */
   saveState(state: WebviewState): void {
     this.api?.setState(state);
+  }
+
+  savedState(): WebviewState | undefined {
+    return this.api?.getState();
   }
 
   on<K extends keyof HostToWebview>(type: K, handler: Handler<K>): () => void {

@@ -9,6 +9,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startPrivateRedis, type PrivateRedis } from "../../src/server/privateRedis.js";
+import type { HookState } from "../../src/webview/hookState.js";
 import { openWorkbench, ROOT, serverPids, type Workbench } from "./codeServer.js";
 
 const VSIX = join(ROOT, "chartbridge.vsix");
@@ -207,7 +208,7 @@ describe("e2e: the .vsix in code-server", function () {
     });
     after(() => wb?.close());
 
-    it("reopens the panel on the run picked in it", async () => {
+    it("keeps the run picked in the panel and its hidden series when its tab is hidden and shown, and after a window reload", async () => {
       await wb.openFile("strategy.py");
       const show = wb.page.locator(".codelens-decoration a", { hasText: "Show chart" });
       await show.first().waitFor({ timeout: 60_000 });
@@ -216,10 +217,24 @@ describe("e2e: the .vsix in code-server", function () {
       // Picked inside the webview: only the webview's own state knows it.
       await (await wb.chart()).selectOption(".cb-runs", "e2e-debug");
       await wb.until("the picked run drawn", (s) => s.run === "e2e-debug" && s.series.some((x) => x.points === 1));
+      const probeHidden = (s: HookState) => s.run === "e2e-debug" && s.series.length === 1 && s.series[0].points === 1 && !s.series[0].visible;
+      await (await wb.chart()).locator('.cb-legend-row[data-series="EMACross.probe"] .cb-swatch').click();
+      await wb.until("EMACross.probe hidden", probeHidden);
+
+      // Another editor over the chart's tab: VS Code discards the page, and loads it again when shown.
+      await (await wb.chart()).evaluate(() => Object.assign(window, { __discarded: true }));
+      await wb.page.locator(".tab", { hasText: "Chartbridge" }).click();
+      await wb.openFile("signals.rs");
+      await wb.page.locator('.tab.active[data-resource-name="signals.rs"]').waitFor({ timeout: 15_000 });
+      await wb.page.locator(".tab", { hasText: "Chartbridge" }).click();
+      for (let i = 0; i < 100 && (await (await wb.chart()).evaluate(() => "__discarded" in window).catch(() => true)); i++) await wb.page.waitForTimeout(100);
+      assert.equal(await (await wb.chart()).evaluate(() => "__discarded" in window), false, "the page was loaded again");
+      await wb.until("the page shown again on the picked run, the series still hidden", (s) => probeHidden(s) && s.connection === "connected");
+
       await wb.command("Developer: Reload Window");
       await wb.page.waitForTimeout(2000);
       await wb.page.locator(".monaco-workbench").waitFor({ timeout: 60_000 });
-      await wb.until("the restored panel on the picked run", (s) => s.run === "e2e-debug" && s.series.some((x) => x.points === 1), 90_000);
+      await wb.until("the restored panel on the picked run, the series still hidden", probeHidden, 90_000);
       await wb.shot("8-restored");
     });
   });

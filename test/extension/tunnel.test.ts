@@ -15,7 +15,7 @@ describe("extension: tunnel relay", () => {
     target = { port: t.server.port, token: t.server.token };
     relay = new TunnelRelay(() => target, (m) => posted.push(m));
   });
-  afterEach(() => relay.dispose());
+  afterEach(() => relay.closeAll());
 
   const next = async (test: (m: HostMessage) => boolean, what: string): Promise<HostMessage> => {
     for (let i = 0; i < 200; i++) {
@@ -54,6 +54,28 @@ describe("extension: tunnel relay", () => {
     const closed = await next((m) => m.type === "ws/closed", "ws/closed");
     assert.equal((closed.payload as { code: number }).code, 1000);
     assert.equal(relay.open, 0);
+  });
+
+  it("closes a gone page's sockets unannounced, so the next page's socket of the same id gets only its own frames", async () => {
+    await writeRun(t, "r2", { price: { kind: "line" } });
+    const subscribe = async (sub: string) => {
+      relay.handle({ type: "ws/open", payload: { id: 1, url: "", protocol: "graphql-transport-ws" } });
+      await next((m) => m.type === "ws/opened", "ws/opened");
+      relay.handle({ type: "ws/send", payload: { id: 1, data: JSON.stringify({ type: "connection_init" }) } });
+      await frame(1)("connection_ack");
+      const query = 'subscription { batches(run: "r2", series: "price", after: "$") { count } }';
+      relay.handle({ type: "ws/send", payload: { id: 1, data: JSON.stringify({ id: sub, type: "subscribe", payload: { query } }) } });
+    };
+    await subscribe("old-page");
+    relay.closeAll();
+    assert.equal(relay.open, 0);
+    await subscribe("new-page");
+    // The subscription starts with the server's read; points written from now on are live.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await xadd(t, t.keys.series("r2", "price"), lineFields([1_000_000_000n], [1]));
+    assert.equal((await frame(1)("next")).id, "new-page");
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.deepEqual(posted, [], "nothing from the old page's socket: no batch, no ws/closed");
   });
 
   it("answers ws/closed 1006 when no server runs, and a dropped server closes the page's socket", async () => {
