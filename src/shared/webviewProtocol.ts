@@ -24,8 +24,6 @@ export interface HostToWebview {
   toggleSeries: { series: string; visible?: boolean };
   /** Makes a series visible and highlights its legend entry. */
   revealSeries: { series: string };
-  /** Shows only this series (and the series its markers draw on); `null` shows all again. */
-  focusSeries: { series: string | null };
   /** Forces a theme; omitted: follow the body classes VS Code sets. */
   setTheme: { kind?: ThemeKind };
   setTimeZone: { zone: TimeZoneSetting };
@@ -52,7 +50,7 @@ export interface WebviewToHost {
   /** The chart now shows this run (picked in the panel, or the newest when it started). */
   runShown: { run: string };
   /**
-   * The series of the shown run the chart hides now, sent after every change (lens, legend, focus)
+   * The series of the shown run the chart hides now, sent after every change (lens, legend)
    * and with each run shown, so the lenses' "Hide/Show series" follow the chart, not the host's guess.
    */
   seriesVisibility: { hidden: string[] };

@@ -113,13 +113,6 @@ export class App {
       this.setVisible(series, true);
       this.legend?.flash(series);
     });
-    on("focusSeries", ({ series }) => {
-      const view = this.view;
-      if (view === null) return;
-      const target = series === null ? undefined : view.entries.get(series)?.meta.target ?? undefined;
-      for (const id of view.entries.keys()) view.setVisible(id, series === null || id === series || id === target);
-      this.visibilityChanged();
-    });
     on("setTheme", ({ kind }) => {
       this.forcedTheme = kind;
       this.applyTheme();
