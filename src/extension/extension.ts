@@ -41,15 +41,20 @@ export function activate(context: vscode.ExtensionContext): void {
   const lenses = new ChartLenses(charts);
   const status = new StatusItem(() => charts.takePoints());
   context.subscriptions.push(charts, lenses, status);
-  context.subscriptions.push(followDebugger((timeUs) => charts.send({ type: "timeCursor", payload: { timeUs } }), () => charts.isOpen, (m) => log.debug(m)));
+  const debugCursor = followDebugger((timeUs) => charts.send({ type: "timeCursor", payload: { timeUs } }), () => charts.isOpen, (m) => log.debug(m));
+  context.subscriptions.push(debugCursor);
 
   const setContext = (key: string, value: boolean) => void vscode.commands.executeCommand("setContext", key, value);
   server.onState((state) => {
     status.update(state);
     setContext("chartbridge.serverRunning", server.server !== null);
   });
+  let chartWasOpen = false;
   charts.onDidChange(() => {
     setContext("chartbridge.chartOpen", charts.isOpen);
+    // Opened while a debug session is paused: the chart shows where the strategy stands at once.
+    if (charts.isOpen && !chartWasOpen) debugCursor.refresh();
+    chartWasOpen = charts.isOpen;
     lenses.refresh();
     void refreshFacts();
   });

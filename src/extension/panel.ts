@@ -30,6 +30,8 @@ export class ChartPanels implements vscode.Disposable {
   readonly onDidChange = this.changed.event;
   /** The run the panel was last told to show. */
   run: string | undefined;
+  /** The debugger's cursor while one is shown: a page loaded again (its tab shown) is sent it anew. */
+  private cursor: Extract<UiCommand, { type: "timeCursor" }> | null = null;
   /** Series the chart hides, as the page last reported (the lens says "Show series" for them). */
   readonly hidden = new Set<string>();
 
@@ -72,6 +74,7 @@ export class ChartPanels implements vscode.Disposable {
 
   /** Sends a UI command to the page (queued until the page says it is ready). */
   send(command: UiCommand): void {
+    if (command.type === "timeCursor") this.cursor = command.payload.timeUs === null ? null : command;
     if (this.panel !== null && this.ready) void this.panel.webview.postMessage(command);
     else this.queued.push(command);
   }
@@ -127,6 +130,7 @@ export class ChartPanels implements vscode.Disposable {
   private pageGone(tunnel: TunnelRelay): void {
     this.ready = false;
     tunnel.closeAll();
+    if (this.cursor !== null) this.queued.push(this.cursor);
   }
 
   private render(panel: vscode.WebviewPanel): void {

@@ -68,12 +68,20 @@ export async function openWorkbench(options: { vsix: string; fixture: string; se
     throw new Error("no chart webview appeared");
   };
   const state = async () => (await chart()).evaluate(() => (window as unknown as { __chartbridge: { state(): HookState } }).__chartbridge.state());
-  /** Opens a quick input, types, and accepts the first row once it names what was typed. */
+  /**
+   * Opens a quick input, types, and clicks the first row that names what was typed (Enter would
+   * take the focused row, which may be another: recent files before the list filters, a command
+   * used more recently).
+   */
   const quickPick = async (key: string, text: string) => {
     await page.keyboard.press(key);
-    await page.keyboard.type(text);
-    await page.locator(".quick-input-list .monaco-list-row", { hasText: text }).first().waitFor({ timeout: 30_000 });
-    await page.keyboard.press("Enter");
+    // Typed into the box itself: keys pressed from a focused webview could reach it before the box has focus.
+    const input = page.locator(".quick-input-widget .quick-input-box input");
+    await input.waitFor();
+    await input.pressSequentially(text);
+    const row = page.locator(".quick-input-list .monaco-list-row", { hasText: text }).first();
+    await row.waitFor({ timeout: 30_000 });
+    await row.click();
   };
   const wb: Workbench = {
     page,

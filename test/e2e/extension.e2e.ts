@@ -15,6 +15,30 @@ import { openWorkbench, ROOT, serverPids, type Workbench } from "./codeServer.js
 const VSIX = join(ROOT, "chartbridge.vsix");
 const PYTHON = join(ROOT, ".venv", "bin", "python");
 const FIXTURE = join(__dirname, "fixtures", "workspace");
+/** Runs `action`, after which the chart must be a page loaded anew (VS Code discards a hidden or closed webview's page). */
+async function reloadsChart(wb: Workbench, action: () => Promise<void>): Promise<void> {
+  await (await wb.chart()).evaluate(() => Object.assign(window, { __discarded: true }));
+  await action();
+  const fresh = async () => !(await (await wb.chart()).evaluate(() => "__discarded" in window).catch(() => true));
+  for (let i = 0; i < 100 && !(await fresh()); i++) await wb.page.waitForTimeout(100);
+  assert.ok(await fresh(), "the chart's page was loaded anew");
+}
+
+/** Opens `file` (not open yet) over the chart's tab, shows the chart again, and closes the file. */
+const coverChart = (wb: Workbench, file: string) =>
+  reloadsChart(wb, async () => {
+    const tab = wb.page.locator(".tab", { hasText: "Chartbridge" });
+    await tab.click();
+    await wb.openFile(file);
+    const cover = wb.page.locator(`.tab[data-resource-name="${file}"]`);
+    await cover.and(wb.page.locator(".tab.active")).waitFor({ timeout: 15_000 });
+    await tab.click();
+    // An inactive tab's close button takes clicks only while the tab is hovered.
+    await cover.hover();
+    await cover.getByRole("button", { name: /^Close/ }).click();
+    await cover.waitFor({ state: "detached", timeout: 15_000 });
+  });
+
 const plugin = (version: string) => `export default function setup(ctx) { ctx.log("band ${version}"); return { dispose() {} }; }\n`;
 
 describe("e2e: the .vsix in code-server", function () {
@@ -31,6 +55,9 @@ describe("e2e: the .vsix in code-server", function () {
   });
   after(async () => {
     await redis?.stop();
+  });
+  afterEach(async function () {
+    if (this.currentTest?.state === "failed") await wb?.shot(`failed-${this.currentTest.title.slice(0, 40).replace(/\W+/g, "-")}`).catch(() => {});
   });
 
   describe("trusted workspace", () => {
@@ -98,17 +125,35 @@ describe("e2e: the .vsix in code-server", function () {
 
     it("shows a time cursor at the event time of a debug session paused in a charted function", async () => {
       // The fixture's .vscode/launch.json runs debug_me.py with this Python (set before code-server started).
-      await wb.command("Debug: Start Debugging");
-      const config = wb.page.locator(".quick-input-list .monaco-list-row", { hasText: "debug_me" });
-      await config.waitFor({ timeout: 15_000 });
-      await config.click();
+      const startDebugging = async () => {
+        await wb.command("Debug: Select and Start Debugging");
+        const config = wb.page.locator(".quick-input-list .monaco-list-row", { hasText: "debug_me" });
+        await config.waitFor({ timeout: 15_000 });
+        await config.click();
+      };
+      await startDebugging();
       // debug_me.py pauses inside `probe` at the 150th minute of the run.
       const minute150 = (1_700_000_000 + 150 * 60) * 1_000_000;
       const paused = await wb.until("the cursor at the paused event time", (s) => s.timeCursorUs === minute150, 60_000);
       assert.ok(paused.visible !== null && paused.visible.fromUs <= minute150 && paused.visible.toUs >= minute150, "the cursor is in view");
       await wb.shot("debug-time-cursor");
+      // Still paused: the page loaded again when its tab is shown gets the cursor anew.
+      await coverChart(wb, "signals.rs");
+      await wb.until("the cursor on the page shown again", (s) => s.timeCursorUs === minute150, 15_000);
       await wb.command("Debug: Continue");
       await wb.until("the cursor gone when the session ends", (s) => s.timeCursorUs === null, 30_000);
+
+      // Paused while no chart is open: the chart opened then shows the cursor at once.
+      const chartTab = wb.page.locator(".tab", { hasText: "Chartbridge" });
+      await chartTab.hover();
+      await chartTab.getByRole("button", { name: /^Close/ }).click();
+      await chartTab.waitFor({ state: "detached", timeout: 15_000 });
+      await startDebugging();
+      await wb.page.getByText("Paused on breakpoint").waitFor({ timeout: 60_000 });
+      await wb.command("Chartbridge: Show Chart");
+      await wb.until("the cursor on a chart opened while paused", (s) => s.timeCursorUs === minute150, 30_000);
+      await wb.command("Debug: Continue");
+      await wb.until("the cursor gone again", (s) => s.timeCursorUs === null, 30_000);
     });
 
     it("opens the run in a browser tab through VS Code's forwarded address (code-server's /proxy/<port>/)", async () => {
@@ -222,13 +267,7 @@ describe("e2e: the .vsix in code-server", function () {
       await wb.until("EMACross.probe hidden", probeHidden);
 
       // Another editor over the chart's tab: VS Code discards the page, and loads it again when shown.
-      await (await wb.chart()).evaluate(() => Object.assign(window, { __discarded: true }));
-      await wb.page.locator(".tab", { hasText: "Chartbridge" }).click();
-      await wb.openFile("signals.rs");
-      await wb.page.locator('.tab.active[data-resource-name="signals.rs"]').waitFor({ timeout: 15_000 });
-      await wb.page.locator(".tab", { hasText: "Chartbridge" }).click();
-      for (let i = 0; i < 100 && (await (await wb.chart()).evaluate(() => "__discarded" in window).catch(() => true)); i++) await wb.page.waitForTimeout(100);
-      assert.equal(await (await wb.chart()).evaluate(() => "__discarded" in window), false, "the page was loaded again");
+      await coverChart(wb, "signals.rs");
       await wb.until("the page shown again on the picked run, the series still hidden", (s) => probeHidden(s) && s.connection === "connected");
 
       await wb.command("Developer: Reload Window");
