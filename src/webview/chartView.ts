@@ -15,9 +15,6 @@ import {
   LineSeries,
   type IChartApiBase,
   type MouseEventParams,
-  type IPanePrimitive,
-  type IPanePrimitivePaneView,
-  type PaneAttachedParameter,
   type ISeriesApi,
   type ISeriesMarkersPluginApi,
   type SeriesDefinition,
@@ -31,6 +28,7 @@ import type { Api } from "./client.js";
 import { liveSlot, needsRefetch, wholeRun, windowFor, type FetchWindow, type Held, type TimeWindow } from "./lod.js";
 import type { Theme } from "./theme.js";
 import { MicrosScale, type Micros } from "./time.js";
+import { PaneDrawing } from "./paneDrawing.js";
 import { TimeCursor } from "./timeCursor.js";
 
 export type Chart = IChartApiBase<Micros>;
@@ -98,20 +96,6 @@ export interface ChartViewEvents {
   error(message: string): void;
 }
 
-/** Asks lightweight-charts to draw, changing nothing: a pane primitive that draws nothing. */
-class DrawRequest implements IPanePrimitive<Micros> {
-  request: () => void = () => {};
-  attached({ requestUpdate }: PaneAttachedParameter<Micros>): void {
-    this.request = requestUpdate;
-  }
-  detached(): void {
-    this.request = () => {};
-  }
-  paneViews(): readonly IPanePrimitivePaneView[] {
-    return [];
-  }
-}
-
 export class ChartView {
   readonly chart: Chart;
   readonly scale: MicrosScale;
@@ -127,7 +111,7 @@ export class ChartView {
   private pendingLive: BatchReply[] = [];
   private frame = 0;
   private idleFrames = 0;
-  private readonly drawRequest = new DrawRequest();
+  private readonly drawRequest = new PaneDrawing();
   /** The debugger's time cursor (setTimeCursor). */
   readonly cursor: TimeCursor;
   /** The span of a follow not drawn yet (followTail). */
@@ -428,7 +412,7 @@ export class ChartView {
   private scheduleApply(): void {
     this.idleFrames = 0;
     if (this.frame === 0) this.frame = requestAnimationFrame(this.onFrame);
-    this.drawRequest.request();
+    this.drawRequest.requestDraw();
   }
 
   private readonly onFrame = () => {

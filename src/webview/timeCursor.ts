@@ -3,19 +3,21 @@
  * debug session is paused (the host sends `timeCursor`). A pane primitive, so lightweight-charts
  * redraws it with the pane and it follows scrolling and zooming.
  */
-import type { IPanePrimitive, IPanePrimitivePaneView, IPrimitivePaneRenderer, PaneAttachedParameter } from "lightweight-charts";
+import type { IPanePrimitivePaneView, IPrimitivePaneRenderer } from "lightweight-charts";
+import { PaneDrawing } from "./paneDrawing.js";
 import type { Micros } from "./time.js";
 
 type Target = Parameters<IPrimitivePaneRenderer["draw"]>[0];
 
-export class TimeCursor implements IPanePrimitive<Micros> {
+export class TimeCursor extends PaneDrawing {
   private timeUs: Micros | null = null;
   private x: number | null = null;
-  private params: PaneAttachedParameter<Micros> | null = null;
   private readonly view: IPanePrimitivePaneView = { zOrder: () => "top", renderer: () => this.renderer };
   private readonly renderer: IPrimitivePaneRenderer = { draw: (target) => this.draw(target) };
 
-  constructor(private color: string) {}
+  constructor(private color: string) {
+    super();
+  }
 
   get time(): Micros | null {
     return this.timeUs;
@@ -23,27 +25,19 @@ export class TimeCursor implements IPanePrimitive<Micros> {
 
   set(timeUs: Micros | null): void {
     this.timeUs = timeUs;
-    this.params?.requestUpdate();
+    this.requestDraw();
   }
 
   setColor(color: string): void {
     this.color = color;
-    this.params?.requestUpdate();
-  }
-
-  attached(params: PaneAttachedParameter<Micros>): void {
-    this.params = params;
-  }
-
-  detached(): void {
-    this.params = null;
+    this.requestDraw();
   }
 
   updateAllViews(): void {
     this.x = this.timeUs === null || this.params === null ? null : this.params.chart.timeScale().timeToCoordinate(this.timeUs);
   }
 
-  paneViews(): readonly IPanePrimitivePaneView[] {
+  override paneViews(): readonly IPanePrimitivePaneView[] {
     return [this.view];
   }
 
