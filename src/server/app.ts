@@ -18,6 +18,7 @@ import { Redis } from "ioredis";
 import { WebSocketServer, type WebSocket } from "ws";
 import { NAME_PATTERNS, redisKeys } from "../shared/protocol.js";
 import { SLOW_CONSUMER_CLOSE, type LiveBatchOptions } from "./liveBatches.js";
+import { NautilusBus, type NautilusBusOptions, type NautilusBusStats } from "./nautilusBus.js";
 import { StreamReader } from "./redisStreams.js";
 import { resolvers, type ServerContext } from "./resolvers.js";
 import { PluginManager } from "./plugins.js";
@@ -49,6 +50,12 @@ export interface ServerOptions {
   cacheBytes?: number;
   /** Subscription message size and slow-client limits. Defaults: see LiveBatchOptions. */
   live?: LiveBatchOptions;
+  /**
+   * Chart NautilusTrader's own Redis message bus (`MessageBusConfig(database=...)`): every trader
+   * whose bus streams are in this Redis is listed as a run, with no Chartbridge code in the
+   * strategy (see nautilusBus.ts). Default `{}`: on, with NautilusBusOptions' defaults; `false`: off.
+   */
+  nautilusBus?: NautilusBusOptions | false;
   /** Where log lines go. Default: stderr. */
   log?: (message: string) => void;
 }
@@ -60,6 +67,8 @@ export interface RunningServer {
   token: string;
   /** Accepts requests naming the server by `authority` too (see the Host check in startServer). */
   allowHost(authority: string): void;
+  /** What the Nautilus bus bridge did so far, or null when it is off. */
+  nautilusBus(): NautilusBusStats | null;
   close(): Promise<void>;
 }
 
@@ -113,6 +122,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
   const reader = new StreamReader(blocking, command, { log });
   reader.start();
+  // The bridge has connections of its own, so its blocking reads never delay the chart's.
+  const busOptions = options.nautilusBus ?? {};
+  const bus = busOptions === false ? null : new NautilusBus(options.redisUrl, keys, prefix, log, busOptions);
+  bus?.start();
   const plugins = new PluginManager({
     workspaceDir: options.pluginsDir === undefined ? join(process.cwd(), ".chartbridge", "plugins") : options.pluginsDir,
     builtinDir: options.builtinPluginsDir === undefined ? join(__dirname, "plugins") : options.builtinPluginsDir,
@@ -274,7 +287,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       extraHosts.add(authority.toLowerCase());
       log(`requests naming ${authority} are accepted too`);
     },
+    nautilusBus: () => bus?.stats() ?? null,
     async close() {
+      await bus?.stop();
       await wsCleanup.dispose();
       wss.close();
       server.closeAllConnections();

@@ -1,6 +1,8 @@
 /**
- * `chartbridge serve [--redis URL] [--port N] [--host H] [--prefix P] [--plugins DIR|none]`: runs the
- * server and prints its URL and token. Redis, in order: --redis, CHARTBRIDGE_REDIS_URL, a Redis
+ * `chartbridge serve [--redis URL] [--port N] [--host H] [--prefix P] [--plugins DIR|none]
+ * [--no-nautilus-bus] [--nautilus-streams-prefix S]`: runs the server and prints its URL and token.
+ * The Nautilus message-bus bridge is on unless --no-nautilus-bus; its streams prefix is Nautilus's
+ * MessageBusConfig.streams_prefix (default `stream`). Redis, in order: --redis, CHARTBRIDGE_REDIS_URL, a Redis
  * answering on 127.0.0.1:6379, else a private redis-server child (said so on start). The token
  * comes from CHARTBRIDGE_TOKEN when set (the extension passes a fresh one), else a random one.
  */
@@ -10,7 +12,8 @@ import { isServerIpcMessage } from "../shared/serverIpc.js";
 import { startServer } from "./app.js";
 import { startPrivateRedis, type PrivateRedis } from "./privateRedis.js";
 
-const USAGE = "usage: chartbridge serve [--redis URL] [--port N] [--host H] [--prefix P] [--plugins DIR|none]";
+const USAGE =
+  "usage: chartbridge serve [--redis URL] [--port N] [--host H] [--prefix P] [--plugins DIR|none] [--no-nautilus-bus] [--nautilus-streams-prefix S]";
 const DEFAULT_REDIS = "redis://127.0.0.1:6379/0";
 
 /** True if a Redis answers PING at `url` within a short time (no retries: it is a probe). */
@@ -37,6 +40,8 @@ async function main(argv: string[]): Promise<void> {
       host: { type: "string" },
       prefix: { type: "string" },
       plugins: { type: "string" },
+      "no-nautilus-bus": { type: "boolean" },
+      "nautilus-streams-prefix": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -68,6 +73,8 @@ async function main(argv: string[]): Promise<void> {
     token: process.env.CHARTBRIDGE_TOKEN || undefined,
     // `--plugins none`: no workspace plugins at all (an untrusted workspace); built-ins still load.
     ...(values.plugins === undefined ? {} : { pluginsDir: values.plugins === "none" ? null : values.plugins }),
+    // On by default: a backtest with MessageBusConfig(database=...) is charted with no Chartbridge code.
+    nautilusBus: values["no-nautilus-bus"] ? false : { streamsPrefix: values["nautilus-streams-prefix"] },
   });
   process.stdout.write(`Chartbridge server: ${server.url}/?token=${server.token}\ngraphql: ${server.url}/graphql\ntoken: ${server.token}\nredis: ${redisUrl}\n`);
 

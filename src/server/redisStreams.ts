@@ -10,9 +10,9 @@ export interface StreamEntry {
   fields: Record<string, Buffer>;
 }
 
-type RawEntry = [Buffer, Buffer[]];
+export type RawEntry = [Buffer, Buffer[]];
 
-function toEntry([id, flat]: RawEntry): StreamEntry {
+export function toEntry([id, flat]: RawEntry): StreamEntry {
   const fields: Record<string, Buffer> = {};
   for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i].toString("latin1")] = flat[i + 1];
   return { id: id.toString("latin1"), fields };
@@ -22,7 +22,7 @@ function toEntry([id, flat]: RawEntry): StreamEntry {
  * XREAD replies with a map of key to entries: under RESP3 (ioredis' default) it arrives flattened
  * as `[key, entries, key, entries]`, under RESP2 as `[[key, entries], ...]`.
  */
-function streamsOf(reply: unknown): [string, RawEntry[]][] {
+export function streamsOf(reply: unknown): [string, RawEntry[]][] {
   if (!Array.isArray(reply) || reply.length === 0) return [];
   if (Array.isArray(reply[0])) return (reply as [Buffer, RawEntry[]][]).map(([k, e]) => [k.toString("latin1"), e]);
   const out: [string, RawEntry[]][] = [];

@@ -1,0 +1,359 @@
+/**
+ * Turns one Nautilus trader's bus entries (in stream-ID order) into Chartbridge runs in wire
+ * format v1: which run an entry belongs to, which series it extends, and the writes that does.
+ * No Redis I/O: writes go to a sink (a MULTI in nautilusBus.ts), and the state that must survive
+ * a server restart (cursors, open positions, each series' last time) is one JSON value.
+ *
+ * One trader's streams hold every backtest it ran (Nautilus appends; simulated time restarts), so
+ * each start of the Trader component (its ComponentStateChanged STARTING on events.system.<id>)
+ * begins a new run; stream IDs are Redis wall-clock time and so order entries across streams.
+ */
+import { encodeBatch, type EntryFieldValues } from "../shared/encode.js";
+import { LIMITS, type Marker, type RedisKeys, type SeriesInfo, type SeriesKind } from "../shared/protocol.js";
+import { compareStreamIds } from "../shared/streamIds.js";
+import { decodeBusEntry, type BusPoint, type BusTopic } from "./nautilusPayload.js";
+import type { StreamEntry } from "./redisStreams.js";
+
+/** The writes one round makes, all in one MULTI with the new state. */
+export interface WriteSink {
+  hset(key: string, fields: Record<string, string>): void;
+  zadd(key: string, score: number, member: string): void;
+  xadd(key: string, fields: EntryFieldValues, maxlen?: number): void;
+}
+
+interface SeriesState {
+  kind: SeriesKind;
+  /** Time of the last point written, ns as a decimal string (JSON has no bigint). */
+  lastNs: string;
+}
+
+interface SessionState {
+  run: string;
+  /** Stream ID of the Trader's STARTING entry ("0-0": entries before any start was seen). */
+  startId: string;
+  /** Wall-clock ms the run started (the STARTING entry's, else the first entry's, stream ID). */
+  startMs: number;
+  status: "running" | "ended";
+  /** Wall-clock ms of the newest bus entry of this session (its stream ID). */
+  lastEntryMs: number;
+  /** True once the run's manifest and runs member are written. */
+  created: boolean;
+  /** The user deleted the run: later entries of this session are dropped, not written again. */
+  deleted: boolean;
+  series: Record<string, SeriesState>;
+  /** Instrument -> the first bar series of it: the fills' target. */
+  bars: Record<string, string>;
+  lastFill: Record<string, { tNs: string; text: string }>;
+  /** Open positions by position id: the net position of an instrument is their sum. */
+  positions: Record<string, { instrument: string; qty: number }>;
+}
+
+export interface TraderState {
+  v: 1;
+  /** Last translated entry ID per bus stream key. */
+  cursors: Record<string, string>;
+  sessions: SessionState[];
+  /** Sessions were dropped (KEPT_SESSIONS): an entry older than every kept one has no run. */
+  pruned: boolean;
+  skipped: number;
+}
+
+export function emptyTraderState(): TraderState {
+  return { v: 1, cursors: {}, sessions: [], pruned: false, skipped: 0 };
+}
+
+export function parseTraderState(raw: string | null): TraderState {
+  if (raw === null) return emptyTraderState();
+  const value = JSON.parse(raw) as TraderState;
+  if (value.v !== 1 || typeof value.cursors !== "object" || !Array.isArray(value.sessions)) throw new Error("bridge state is not version 1");
+  return value;
+}
+
+export interface BusEntry {
+  stream: string;
+  topic: BusTopic;
+  entry: StreamEntry;
+}
+
+/** Older sessions' state is dropped: only the newest ones can still receive entries. */
+const KEPT_SESSIONS = 10;
+/** Trader states after which the run is over (a crash writes none: the idle rule covers it). */
+const ENDED_STATES = new Set(["STOPPED", "DISPOSED", "FAULTED"]);
+/** Skips logged one by one per trader, then every this many. */
+const LOGGED_SKIPS = 1000;
+
+const msOf = (id: string) => Number(id.split("-")[0]);
+const nsOfMs = (ms: number) => String(BigInt(ms) * 1_000_000n);
+
+function seriesIdOf(name: string): string {
+  const id = name.replace(/[^A-Za-z0-9_.:/-]/g, "_").slice(0, LIMITS.maxSeriesIdLength);
+  return /^[A-Za-z0-9_]/.test(id) ? id : `_${id.slice(1)}`;
+}
+
+/** `EUR/USD.SIM-1-MINUTE-LAST-EXTERNAL` -> `EUR/USD.SIM` (step, aggregation, price type, source are the last four). */
+export function instrumentOfBarType(barType: string): string {
+  const parts = barType.split("@")[0].split("-");
+  return parts.length >= 5 ? parts.slice(0, -4).join("-") : barType;
+}
+
+/** Run id from the trader's key prefix and the session's start, valid per SPEC section 1. */
+export function runIdOf(traderKey: string, startMs: number): string {
+  const suffix = `-${startMs}`;
+  const base = `nautilus-${traderKey.replace(/:/g, ".").replace(/[^A-Za-z0-9_.-]/g, "_")}`;
+  return base.slice(0, 128 - suffix.length) + suffix;
+}
+
+interface Pending {
+  session: SessionState;
+  kind: SeriesKind;
+  t: bigint[];
+  y: number[];
+  o: number[];
+  h: number[];
+  l: number[];
+  c: number[];
+  vol: number[];
+  m: Marker[];
+}
+
+export class TraderTranslator {
+  constructor(
+    readonly traderKey: string,
+    /** The trader id, for the manifest's strategy field. */
+    readonly traderId: string,
+    public state: TraderState,
+    private readonly keys: RedisKeys,
+    private readonly log: (message: string) => void,
+    /** Last heartbeat write per run, wall-clock ms (not persisted: a restart writes one at once). */
+    readonly beats = new Map<string, number>(),
+  ) {}
+
+  /** Runs written so far and not known to be deleted (the bus checks they still exist). */
+  liveRuns(): string[] {
+    return this.state.sessions.filter((s) => s.created && !s.deleted).map((s) => s.run);
+  }
+
+  markDeleted(run: string): void {
+    for (const s of this.state.sessions) if (s.run === run) s.deleted = true;
+  }
+
+  /**
+   * Translates `entries` (sorted by stream ID, across this trader's streams) into writes on
+   * `sink`, and advances the cursors. Mutates `state`: the caller applies it to a copy and keeps
+   * the copy only once the writes committed.
+   */
+  apply(entries: readonly BusEntry[], sink: WriteSink): void {
+    const pending = new Map<string, Pending>();
+    for (const { stream, topic, entry } of entries) {
+      this.state.cursors[stream] = entry.id;
+      const decoded = decodeBusEntry(topic, entry.fields);
+      if (decoded.ok && decoded.point.type === "trader") {
+        this.traderState(entry.id, decoded.point.state, sink);
+        continue;
+      }
+      const session = this.sessionOf(entry.id);
+      if (session === null) {
+        this.skip(null, stream, entry.id, "its run's bridge state was dropped (more than 10 newer runs)", sink);
+        continue;
+      }
+      session.lastEntryMs = Math.max(session.lastEntryMs, msOf(entry.id));
+      if (session.deleted) continue;
+      if (topic !== "system") this.create(session, sink);
+      if (!decoded.ok) {
+        this.skip(session, stream, entry.id, decoded.reason, sink);
+        continue;
+      }
+      const reason = this.point(session, decoded.point, pending, sink);
+      if (reason !== null) this.skip(session, stream, entry.id, reason, sink);
+    }
+    for (const [seriesId, p] of pending) this.flush(seriesId, p, sink);
+  }
+
+  /**
+   * Keeps running runs' heartbeats fresh while their trader writes (a live node may be quiet
+   * between bars for longer than the 30 s a reader allows), and ends a run whose streams stayed
+   * idle for `idleMs` without the trader saying it stopped (it crashed, or was killed).
+   */
+  tick(nowMs: number, idleMs: number, sink: WriteSink): void {
+    for (const s of this.state.sessions) {
+      if (s.status !== "running" || !s.created || s.deleted) continue;
+      if (nowMs - s.lastEntryMs > idleMs) {
+        this.end(s, s.lastEntryMs, sink);
+      } else if (nowMs - (this.beats.get(s.run) ?? 0) >= 2000) {
+        this.beats.set(s.run, nowMs);
+        sink.hset(this.keys.manifest(s.run), { heartbeat: nsOfMs(nowMs) });
+      }
+    }
+  }
+
+  private traderState(id: string, state: string, sink: WriteSink): void {
+    if (state === "STARTING") {
+      const current = this.state.sessions[this.state.sessions.length - 1];
+      if (current !== undefined && current.status === "running") this.end(current, msOf(id), sink);
+      this.state.sessions.push(this.newSession(id, msOf(id)));
+      if (this.state.sessions.length > KEPT_SESSIONS) {
+        this.state.sessions = this.state.sessions.slice(-KEPT_SESSIONS);
+        this.state.pruned = true;
+      }
+      return;
+    }
+    const session = this.sessionOf(id);
+    if (session === null) return;
+    session.lastEntryMs = Math.max(session.lastEntryMs, msOf(id));
+    if (ENDED_STATES.has(state) && session.status === "running") this.end(session, msOf(id), sink);
+  }
+
+  private newSession(startId: string, ms: number): SessionState {
+    return {
+      run: runIdOf(this.traderKey, ms),
+      startId,
+      startMs: ms,
+      status: "running",
+      lastEntryMs: ms,
+      created: false,
+      deleted: false,
+      series: {},
+      bars: {},
+      lastFill: {},
+      positions: {},
+    };
+  }
+
+  /** The session an entry belongs to: the last one started at or before it. */
+  private sessionOf(id: string): SessionState | null {
+    const sessions = this.state.sessions;
+    for (let i = sessions.length - 1; i >= 0; i--) if (compareStreamIds(sessions[i].startId, id) <= 0) return sessions[i];
+    if (this.state.pruned) return null;
+    // Entries before any Trader start (no system stream, or it was trimmed) make one run of their own.
+    const implicit = this.newSession("0-0", msOf(id));
+    sessions.unshift(implicit);
+    return implicit;
+  }
+
+  private create(s: SessionState, sink: WriteSink): void {
+    if (s.created) return;
+    s.created = true;
+    const manifest = this.keys.manifest(s.run);
+    sink.hset(manifest, {
+      v: "1",
+      run: s.run,
+      strategy: this.traderId,
+      source: "",
+      // Nautilus wrote these streams; the bridge is the producer of the run.
+      language: "nautilus",
+      started: nsOfMs(s.startMs),
+      heartbeat: nsOfMs(s.lastEntryMs),
+      status: s.status,
+      nautilus_trader: this.traderKey,
+    });
+    sink.zadd(this.keys.runs, s.startMs, s.run);
+    sink.xadd(this.keys.runlog, { run: s.run, type: "start" }, 10000);
+  }
+
+  private end(s: SessionState, atMs: number, sink: WriteSink): void {
+    s.status = "ended";
+    if (!s.created || s.deleted) return;
+    sink.hset(this.keys.manifest(s.run), { status: "ended", ended: nsOfMs(atMs), heartbeat: nsOfMs(atMs) });
+    sink.xadd(this.keys.events(s.run), { type: "end", data: "{}" });
+    sink.xadd(this.keys.runlog, { run: s.run, type: "end" }, 10000);
+  }
+
+  private skip(s: SessionState | null, stream: string, id: string, reason: string, sink: WriteSink): void {
+    const count = ++this.state.skipped;
+    if (count <= LOGGED_SKIPS || count % LOGGED_SKIPS === 0) {
+      this.log(`nautilus bus: skipped entry ${id} of ${stream}: ${reason} (${count} skipped from ${this.traderKey})`);
+      if (s !== null && s.created && !s.deleted) {
+        const data = JSON.stringify({ topic: "nautilus.skipped", payload: { stream, id, reason, skipped: count } });
+        sink.xadd(this.keys.events(s.run), { type: "publish", data });
+      }
+    }
+  }
+
+  /** Registers a series on first use (registry entry and its `series` event, before any batch). */
+  private series(s: SessionState, id: string, info: SeriesInfo, sink: WriteSink): void {
+    if (s.series[id] !== undefined) return;
+    s.series[id] = { kind: info.kind, lastNs: "0" };
+    sink.hset(this.keys.registry(s.run), { [id]: JSON.stringify(info) });
+    sink.xadd(this.keys.events(s.run), { type: "series", data: JSON.stringify({ id }) });
+  }
+
+  /** Queues one point; returns why it was refused, or null. */
+  private point(s: SessionState, p: BusPoint, pending: Map<string, Pending>, sink: WriteSink): string | null {
+    if (p.type === "ignored" || p.type === "trader") return null;
+    let id: string;
+    if (p.type === "bar") {
+      id = seriesIdOf(p.barType);
+      if (s.series[id] === undefined) {
+        // The session's first bar type goes on the main pane, each further one on a pane of its own.
+        const primary = !Object.values(s.series).some((x) => x.kind === "candlestick");
+        this.series(s, id, { kind: "candlestick", pane: primary ? "main" : id, title: p.barType, options: {}, source: null }, sink);
+        const instrument = instrumentOfBarType(p.barType);
+        if (s.bars[instrument] === undefined) {
+          s.bars[instrument] = id;
+          // Fills seen before their bars drew on nothing; now they have their target.
+          const fills = seriesIdOf(`fills:${instrument}`);
+          if (s.series[fills] !== undefined) sink.hset(this.keys.registry(s.run), { [fills]: JSON.stringify(this.fillsInfo(s, instrument)) });
+        }
+      }
+    } else if (p.type === "fill") {
+      id = seriesIdOf(`fills:${p.instrument}`);
+      this.series(s, id, this.fillsInfo(s, p.instrument), sink);
+    } else {
+      id = seriesIdOf(`position:${p.instrument}`);
+      // lineType 1 is lightweight-charts' LineType.WithSteps: a position holds until it changes.
+      this.series(s, id, { kind: "line", pane: "position", title: `position ${p.instrument}`, options: { lineType: 1 }, source: null }, sink);
+    }
+    const series = s.series[id];
+    if (p.tNs < BigInt(series.lastNs)) return `time ${p.tNs} ns is before ${series.lastNs} ns, the last one of series ${id}`;
+    series.lastNs = String(p.tNs);
+    let q = pending.get(id);
+    if (q === undefined) {
+      q = { session: s, kind: series.kind, t: [], y: [], o: [], h: [], l: [], c: [], vol: [], m: [] };
+      pending.set(id, q);
+    }
+    q.t.push(p.tNs);
+    if (p.type === "bar") {
+      q.o.push(p.open);
+      q.h.push(p.high);
+      q.l.push(p.low);
+      q.c.push(p.close);
+      q.vol.push(p.volume);
+    } else if (p.type === "fill") {
+      // Fills at one time are one chart point (the later replaces the earlier), so the later
+      // marker tells them all, as the Chartbridge actor does: "BUY 100000, BUY 100000".
+      const last = s.lastFill[p.instrument];
+      let text = last !== undefined && last.tNs === String(p.tNs) ? `${last.text}, ${p.text}` : p.text;
+      if ([...text].length > LIMITS.maxMarkerText) text = [...text].slice(0, LIMITS.maxMarkerText - 1).join("") + "…";
+      s.lastFill[p.instrument] = { tNs: String(p.tNs), text };
+      q.y.push(p.price);
+      q.m.push({ side: p.side, text });
+    } else {
+      if (p.signedQty === 0) delete s.positions[p.positionId];
+      else s.positions[p.positionId] = { instrument: p.instrument, qty: p.signedQty };
+      let net = 0;
+      for (const pos of Object.values(s.positions)) if (pos.instrument === p.instrument) net += pos.qty;
+      q.y.push(net);
+    }
+    return null;
+  }
+
+  private fillsInfo(s: SessionState, instrument: string): SeriesInfo {
+    const target = s.bars[instrument];
+    return { kind: "marker", pane: "main", title: `fills ${instrument}`, options: {}, source: null, ...(target === undefined ? {} : { target }) };
+  }
+
+  private flush(seriesId: string, p: Pending, sink: WriteSink): void {
+    const key = this.keys.series(p.session.run, seriesId);
+    for (let from = 0; from < p.t.length; from += LIMITS.maxBatchPoints) {
+      const to = Math.min(p.t.length, from + LIMITS.maxBatchPoints);
+      const cut = <T>(col: T[]) => col.slice(from, to);
+      const fields =
+        p.kind === "candlestick"
+          ? encodeBatch(p.kind, { t: cut(p.t), o: cut(p.o), h: cut(p.h), l: cut(p.l), c: cut(p.c), vol: cut(p.vol) })
+          : p.kind === "marker"
+            ? encodeBatch(p.kind, { t: cut(p.t), y: cut(p.y), m: cut(p.m) })
+            : encodeBatch(p.kind, { t: cut(p.t), y: cut(p.y) });
+      sink.xadd(key, fields);
+    }
+  }
+}
