@@ -105,6 +105,7 @@ export function runIdOf(traderKey: string, startMs: number): string {
 
 interface Pending {
   session: SessionState;
+  seriesId: string;
   kind: SeriesKind;
   t: bigint[];
   y: number[];
@@ -166,7 +167,7 @@ export class TraderTranslator {
       const reason = this.point(session, decoded.point, pending, sink);
       if (reason !== null) this.skip(session, stream, entry.id, reason, sink);
     }
-    for (const [seriesId, p] of pending) this.flush(seriesId, p, sink);
+    for (const p of pending.values()) this.flush(p, sink);
   }
 
   /**
@@ -306,10 +307,12 @@ export class TraderTranslator {
     const series = s.series[id];
     if (p.tNs < BigInt(series.lastNs)) return `time ${p.tNs} ns is before ${series.lastNs} ns, the last one of series ${id}`;
     series.lastNs = String(p.tNs);
-    let q = pending.get(id);
+    // One round may hold two runs of the trader (a backtest, then the next): batches are per run.
+    const pendingKey = `${s.run}\n${id}`;
+    let q = pending.get(pendingKey);
     if (q === undefined) {
-      q = { session: s, kind: series.kind, t: [], y: [], o: [], h: [], l: [], c: [], vol: [], m: [] };
-      pending.set(id, q);
+      q = { session: s, seriesId: id, kind: series.kind, t: [], y: [], o: [], h: [], l: [], c: [], vol: [], m: [] };
+      pending.set(pendingKey, q);
     }
     q.t.push(p.tNs);
     if (p.type === "bar") {
@@ -342,8 +345,8 @@ export class TraderTranslator {
     return { kind: "marker", pane: "main", title: `fills ${instrument}`, options: {}, source: null, ...(target === undefined ? {} : { target }) };
   }
 
-  private flush(seriesId: string, p: Pending, sink: WriteSink): void {
-    const key = this.keys.series(p.session.run, seriesId);
+  private flush(p: Pending, sink: WriteSink): void {
+    const key = this.keys.series(p.session.run, p.seriesId);
     for (let from = 0; from < p.t.length; from += LIMITS.maxBatchPoints) {
       const to = Math.min(p.t.length, from + LIMITS.maxBatchPoints);
       const cut = <T>(col: T[]) => col.slice(from, to);

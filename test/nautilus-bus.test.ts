@@ -1,0 +1,311 @@
+/**
+ * The server charts NautilusTrader's own Redis message bus: real backtests (the example EMA cross,
+ * no Chartbridge actor, no decorator charting) write their bus into the private Redis, and the
+ * tests check through GraphQL what a user would see.
+ */
+import { strict as assert } from "node:assert";
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { encode as encodeMsgpack } from "@msgpack/msgpack";
+import type { Redis } from "ioredis";
+import { encodeBatch } from "../src/shared/encode.js";
+import type { MarkerPoints, OhlcPoints, ValuePoints } from "../src/shared/protocol.js";
+import { testRedis } from "./harness/rootHooks.js";
+import { collect, query, startTestServer, type TestServer } from "./harness/server.js";
+import { fieldBytes, readVectors } from "./harness/vectors.js";
+
+const ROOT = join(__dirname, "..");
+const PYTHON = join(ROOT, ".venv", "bin", "python");
+const FIXTURE = join(__dirname, "fixtures", "nautilus_bus_backtest.py");
+const BAR_SERIES = "EUR/USD.SIM-1-MINUTE-LAST-EXTERNAL";
+const FILLS = "fills:EUR/USD.SIM";
+const POSITION = "position:EUR/USD.SIM";
+/** Fast discovery, so tests do not wait on the 2 s default. */
+const BUS = { scanIntervalMs: 200, blockMs: 200 };
+
+interface Report {
+  bars: { t: string; o: number; h: number; l: number; c: number; v: number }[];
+  fills: { t: string; side: "buy" | "sell"; px: number; qty: string; net: number }[];
+}
+
+/** Runs the real backtest; its bus goes to the private Redis under `trader-<traderId>`. */
+async function backtest(traderId: string, bars: number, encoding: "msgpack" | "json"): Promise<Report> {
+  const { port } = testRedis();
+  // CHARTBRIDGE=off: the example's one decorator must not reach for a Redis on 6379.
+  const { stdout } = await promisify(execFile)(PYTHON, [FIXTURE, "127.0.0.1", String(port), traderId, String(bars), encoding], {
+    env: { ...process.env, CHARTBRIDGE: "off" },
+    maxBuffer: 64 << 20,
+  });
+  return JSON.parse(stdout) as Report;
+}
+
+const us = (ns: string | bigint) => Number(BigInt(ns) / 1000n);
+
+function expectedCandles(r: Report): OhlcPoints {
+  return { t: r.bars.map((b) => us(b.t)), o: r.bars.map((b) => b.o), h: r.bars.map((b) => b.h), l: r.bars.map((b) => b.l), c: r.bars.map((b) => b.c), vol: r.bars.map((b) => b.v) };
+}
+
+/** Fills at one time are one chart point: the last fill's side and price, every fill's text. */
+function expectedMarkers(r: Report): MarkerPoints {
+  const out: MarkerPoints = { t: [], y: [], m: [] };
+  for (const f of r.fills) {
+    const text = `${f.side.toUpperCase()} ${f.qty}`;
+    const at = out.t.length - 1;
+    if (at >= 0 && out.t[at] === us(f.t)) {
+      out.y[at] = f.px;
+      out.m[at] = { side: f.side, text: `${out.m[at].text}, ${text}` };
+    } else {
+      out.t.push(us(f.t));
+      out.y.push(f.px);
+      out.m.push({ side: f.side, text });
+    }
+  }
+  return out;
+}
+
+/** The net position after the last fill at each fill time (computed from the fills, not the position events). */
+function expectedPosition(r: Report): ValuePoints {
+  const out: ValuePoints = { t: [], y: [] };
+  for (const f of r.fills) {
+    if (out.t[out.t.length - 1] === us(f.t)) out.y[out.y.length - 1] = f.net;
+    else {
+      out.t.push(us(f.t));
+      out.y.push(f.net);
+    }
+  }
+  return out;
+}
+
+interface RunView {
+  id: string;
+  status: string;
+  strategy: string;
+  series: { id: string; kind: string; pane: string; target: string | null; count: number; rejected: number; stale: number; options: Record<string, unknown> }[];
+}
+
+async function runs(t: TestServer): Promise<RunView[]> {
+  const r = await query<{ runs: RunView[] }>(t.ws, "{ runs { id status strategy series { id kind pane target count rejected stale options } } }");
+  assert.equal(r.errors, undefined, JSON.stringify(r.errors));
+  return r.data?.runs ?? [];
+}
+
+async function history<P>(t: TestServer, run: string, series: string): Promise<{ count: number; lastId: string; points: P }> {
+  const r = await query<{ history: { count: number; lastId: string; points: P } }>(t.ws, `query($run: ID!, $s: ID!) { history(run: $run, series: $s) { count lastId points } }`, { run, s: series });
+  assert.equal(r.errors, undefined, JSON.stringify(r.errors));
+  return r.data?.history as { count: number; lastId: string; points: P };
+}
+
+async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 15000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== null && value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** The run the bridge made of `traderId`, once its bars are all charted. */
+async function chartedRun(t: TestServer, traderId: string, bars: number): Promise<RunView> {
+  return until(`the run of ${traderId} with ${bars} candles`, async () => {
+    const found = (await runs(t)).filter((r) => r.id.startsWith(`nautilus-trader-${traderId}-`));
+    return found.length === 1 && found[0].series.find((s) => s.id === BAR_SERIES)?.count === bars ? found[0] : null;
+  });
+}
+
+async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
+  let cursor = "0";
+  do {
+    const [next, keys] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 1000);
+    cursor = next;
+    if (keys.length > 0) await redis.unlink(...keys);
+  } while (cursor !== "0");
+}
+
+/** A bar as Nautilus writes it on the bus (msgpack map, decimal strings, ns strings). */
+function busBar(ns: bigint, o: string, h: string, l: string, c: string): Buffer {
+  return Buffer.from(encodeMsgpack({ type: "Bar", bar_type: BAR_SERIES, open: o, high: h, low: l, close: c, volume: "1000000", ts_event: String(ns), ts_init: String(ns) }));
+}
+
+async function assertCharted(t: TestServer, run: RunView, report: Report): Promise<void> {
+  assert.match(run.id, /^nautilus-trader-[A-Za-z0-9-]+-[0-9]{13}$/);
+  assert.deepEqual(
+    run.series.map(({ id, kind, pane, target, rejected, stale, options }) => ({ id, kind, pane, target, rejected, stale, options })),
+    [
+      { id: BAR_SERIES, kind: "candlestick", pane: "main", target: null, rejected: 0, stale: 0, options: {} },
+      { id: FILLS, kind: "marker", pane: "main", target: BAR_SERIES, rejected: 0, stale: 0, options: {} },
+      { id: POSITION, kind: "line", pane: "position", target: null, rejected: 0, stale: 0, options: { lineType: 1 } },
+    ],
+  );
+  const candles = await history<OhlcPoints>(t, run.id, BAR_SERIES);
+  assert.equal(candles.count, report.bars.length);
+  assert.deepEqual(candles.points, expectedCandles(report));
+  const markers = await history<MarkerPoints>(t, run.id, FILLS);
+  assert.deepEqual(markers.points, expectedMarkers(report));
+  const position = await history<ValuePoints>(t, run.id, POSITION);
+  assert.deepEqual(position.points, expectedPosition(report));
+}
+
+describe("Nautilus's own Redis message bus, charted by the server", function () {
+  this.timeout(60000);
+  let t: TestServer;
+  let trader: string;
+  beforeEach(() => {
+    // Nautilus's keys carry no prefix of ours: a trader id per test keeps tests apart.
+    trader = `NB${randomBytes(3).toString("hex").toUpperCase()}-001`;
+  });
+  afterEach(async () => {
+    const redis = t.redis;
+    await t.close();
+    // Other tests' servers bridge too: leave no bus streams behind for them to chart.
+    const cleanup = redis.duplicate();
+    await deleteKeys(cleanup, `trader-${trader}:*`);
+    cleanup.disconnect();
+  });
+
+  it("a msgpack-encoded backtest: one run, one candle per bar, one marker per fill time, the net position", async () => {
+    const report = await backtest(trader, 400, "msgpack");
+    assert.ok(report.fills.length >= 6, `only ${report.fills.length} fills`);
+    t = await startTestServer({ nautilusBus: BUS });
+    const run = await chartedRun(t, trader, 400);
+    assert.equal(run.strategy, trader);
+    await assertCharted(t, run, report);
+    // The trader said STOPPED: the run is over, not live forever.
+    assert.equal(run.status, "ended");
+    assert.deepEqual(t.server.nautilusBus(), { traders: 1, entries: t.server.nautilusBus()?.entries, skipped: 0 });
+  });
+
+  it("a JSON-encoded backtest (MessageBusConfig's default encoding) is charted the same", async () => {
+    const report = await backtest(trader, 300, "json");
+    t = await startTestServer({ nautilusBus: BUS });
+    await assertCharted(t, await chartedRun(t, trader, 300), report);
+  });
+
+  it("live: a backtest run while the server runs reaches a waiting subscriber, then its run ends", async () => {
+    t = await startTestServer({ nautilusBus: BUS });
+    const events = collect<{ runEvents: { run: string; type: string } }>(t.ws, "subscription { runEvents(run: null) { run type } }", {});
+    const running = backtest(trader, 500, "msgpack");
+    const [start] = await events.until((xs) => xs.some((x) => x.runEvents.type === "start"), 30000);
+    const run = start.runEvents.run;
+    const live = collect<{ batches: { points: OhlcPoints } }>(t.ws, `subscription($run: ID!, $s: ID!) { batches(run: $run, series: $s, after: "0-0") { points } }`, { run, s: BAR_SERIES });
+    const report = await running;
+    const got = await live.until((xs) => xs.reduce((n, b) => n + b.batches.points.t.length, 0) >= 500, 20000);
+    const flat = (name: "t" | "o" | "h" | "l" | "c") => got.flatMap((b) => b.batches.points[name]);
+    const want = expectedCandles(report);
+    assert.deepEqual({ t: flat("t"), o: flat("o"), h: flat("h"), l: flat("l"), c: flat("c") }, { t: want.t, o: want.o, h: want.h, l: want.l, c: want.c });
+    await events.until((xs) => xs.some((x) => x.runEvents.type === "end" && x.runEvents.run === run));
+    await assertCharted(t, await chartedRun(t, trader, 500), report);
+    assert.equal((await runs(t)).find((r) => r.id === run)?.status, "ended");
+    live.unsubscribe();
+    events.unsubscribe();
+  });
+
+  it("a bad entry is skipped, counted and logged with its stream and ID; the entries around it are charted", async () => {
+    const report = await backtest(trader, 300, "msgpack");
+    t = await startTestServer({ nautilusBus: BUS });
+    const run = await chartedRun(t, trader, 300);
+    const before = await history<OhlcPoints>(t, run.id, BAR_SERIES);
+    const live = collect<{ batches: { points: OhlcPoints } }>(t.ws, `subscription($run: ID!, $s: ID!, $after: String) { batches(run: $run, series: $s, after: $after) { points } }`, { run: run.id, s: BAR_SERIES, after: before.lastId });
+    const key = `trader-${trader}:stream:data.bars.${BAR_SERIES}`;
+    const last = BigInt(report.bars[report.bars.length - 1].t);
+    const minute = 60_000_000_000n;
+    const garbage = (await t.redis.xadd(key, "*", "topic", `data.bars.${BAR_SERIES}`, "payload", Buffer.from([0xc1, 0xff, 0x00]))) as string;
+    const nan = (await t.redis.xadd(key, "*", "topic", "x", "payload", busBar(last + minute, "NaN", "1.1", "1.0", "1.05"))) as string;
+    await t.redis.xadd(key, "*", "topic", "x", "payload", busBar(last + 2n * minute, "1.09200", "1.09250", "1.09150", "1.09220"));
+    const back = (await t.redis.xadd(key, "*", "topic", "x", "payload", busBar(last - minute, "1.09200", "1.09250", "1.09150", "1.09220"))) as string;
+    await t.redis.xadd(key, "*", "topic", "x", "payload", Buffer.from(`{"type":"Bar","bar_type":"${BAR_SERIES}","open":"1.09220","high":"1.09300","low":"1.09200","close":"1.09280","volume":"5","ts_event":"${last + 3n * minute}","ts_init":"0"}`));
+    const got = await live.until((xs) => xs.reduce((n, b) => n + b.batches.points.t.length, 0) >= 2);
+    assert.deepEqual(got.flatMap((b) => b.batches.points.t), [us(last + 2n * minute), us(last + 3n * minute)]);
+    assert.deepEqual(got.flatMap((b) => b.batches.points.c), [1.0922, 1.0928]);
+    const after = await history<OhlcPoints>(t, run.id, BAR_SERIES);
+    assert.equal(after.count, 302);
+    assert.deepEqual(after.points.t.slice(0, 300), expectedCandles(report).t);
+    assert.equal(t.server.nautilusBus()?.skipped, 3);
+    for (const id of [garbage, nan, back]) assert.ok(t.logs.some((line) => line.includes(id) && line.includes(key)), `no log line names ${key} ${id}:\n${t.logs.join("\n")}`);
+    // The count is in the run's events too, for a plugin (or a user's subscription) to show.
+    const skipped = collect<{ runEvents: { type: string; data: { topic: string; payload: { id: string; skipped: number } } } }>(t.ws, `subscription($run: ID!) { runEvents(run: $run, after: "0-0") { type data } }`, { run: run.id });
+    const items = await skipped.until((xs) => xs.filter((x) => x.runEvents.type === "publish").length >= 3);
+    assert.deepEqual(items.filter((x) => x.runEvents.type === "publish").map((x) => [x.runEvents.data.topic, x.runEvents.data.payload.id, x.runEvents.data.payload.skipped]), [
+      ["nautilus.skipped", garbage, 1],
+      ["nautilus.skipped", nan, 2],
+      ["nautilus.skipped", back, 3],
+    ]);
+    live.unsubscribe();
+    skipped.unsubscribe();
+  });
+
+  it("a restarted server resumes where it left: new bus entries once, nothing twice", async () => {
+    const report = await backtest(trader, 300, "msgpack");
+    t = await startTestServer({ nautilusBus: BUS });
+    const run = await chartedRun(t, trader, 300);
+    const prefix = t.prefix;
+    const seriesKey = t.keys.series(run.id, BAR_SERIES);
+    const entriesBefore = await t.redis.xlen(seriesKey);
+    await t.close();
+    // While no server runs, the trader goes on writing.
+    const key = `trader-${trader}:stream:data.bars.${BAR_SERIES}`;
+    const last = BigInt(report.bars[report.bars.length - 1].t);
+    const redis = t.redis.duplicate();
+    for (let i = 1n; i <= 5n; i++) await redis.xadd(key, "*", "topic", "x", "payload", busBar(last + i * 60_000_000_000n, "1.09200", "1.09250", "1.09150", `1.0921${i}`));
+    t = await startTestServer({ nautilusBus: BUS, prefix });
+    const resumed = await chartedRun(t, trader, 305);
+    assert.equal(resumed.id, run.id);
+    const candles = await history<OhlcPoints>(t, run.id, BAR_SERIES);
+    assert.deepEqual(candles.points.t, [...expectedCandles(report).t, ...[1n, 2n, 3n, 4n, 5n].map((i) => us(last + i * 60_000_000_000n))]);
+    assert.deepEqual(candles.points.c.slice(300), [1.09211, 1.09212, 1.09213, 1.09214, 1.09215]);
+    // One more wire entry (the five bars of one round at most), not the whole run again.
+    const added = (await t.redis.xlen(seriesKey)) - entriesBefore;
+    assert.ok(added >= 1 && added <= 5, `${added} entries added on resume`);
+    assert.deepEqual((await history<MarkerPoints>(t, run.id, FILLS)).points, expectedMarkers(report));
+    assert.deepEqual((await history<ValuePoints>(t, run.id, POSITION)).points, expectedPosition(report));
+    assert.equal((await runs(t)).filter((r) => r.id.startsWith(`nautilus-trader-${trader}-`)).length, 1);
+    redis.disconnect();
+  });
+
+  it("the same trader's next backtest is a run of its own", async () => {
+    const first = await backtest(trader, 300, "msgpack");
+    const second = await backtest(trader, 200, "msgpack");
+    t = await startTestServer({ nautilusBus: BUS });
+    const listed = await until("two runs", async () => {
+      const found = (await runs(t)).filter((r) => r.id.startsWith(`nautilus-trader-${trader}-`));
+      return found.length === 2 && found.every((r) => r.series.find((s) => s.id === POSITION)) ? found : null;
+    });
+    // Newest first.
+    const [newer, older] = listed;
+    await until("both runs' bars", async () => (await history<OhlcPoints>(t, older.id, BAR_SERIES)).count === 300 && (await history<OhlcPoints>(t, newer.id, BAR_SERIES)).count === 200);
+    await assertCharted(t, (await runs(t)).find((r) => r.id === older.id) as RunView, first);
+    await assertCharted(t, (await runs(t)).find((r) => r.id === newer.id) as RunView, second);
+  });
+
+  it("nautilusBus: false charts nothing of the bus", async () => {
+    await backtest(trader, 50, "msgpack");
+    t = await startTestServer({ nautilusBus: false });
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    assert.deepEqual((await runs(t)).filter((r) => r.id.includes(trader)), []);
+    assert.equal(t.server.nautilusBus(), null);
+  });
+});
+
+describe("the server's batch encoder (src/shared/encode.ts) against the conformance vectors", () => {
+  interface Input {
+    t: string[];
+    [column: string]: unknown;
+  }
+  const number = (v: unknown) => (v === "NaN" ? NaN : v === "Infinity" ? Infinity : v === "-Infinity" ? -Infinity : (v as number));
+  for (const { name, body } of readVectors<{ series: { kind: "line" }; input: Input; fields: Record<string, string> }>("valid")) {
+    it(`encodes valid/${name} to its exact fields`, () => {
+      const { t: times, m, ...columns } = body.input;
+      const input = { t: times.map((x) => BigInt(x)), ...Object.fromEntries(Object.entries(columns).map(([k, v]) => [k, (v as unknown[]).map(number)])), ...(m === undefined ? {} : { m }) };
+      const fields = encodeBatch(body.series.kind, input as Parameters<typeof encodeBatch>[1]);
+      const expected = fieldBytes(body.fields);
+      assert.deepEqual(Object.keys(fields).sort(), Object.keys(expected).sort());
+      for (const [field, value] of Object.entries(fields)) {
+        const bytes = typeof value === "string" ? Buffer.from(value, "utf8") : Buffer.from(value);
+        if (field === "m") assert.deepEqual(JSON.parse(bytes.toString("utf8")), JSON.parse(expected.m.toString("utf8")));
+        else assert.equal(bytes.toString("hex"), expected[field].toString("hex"), `${field} of ${name}`);
+      }
+    });
+  }
+});
