@@ -106,38 +106,41 @@ def _fast_line(func: Any, hook: Hook, s: Series) -> Any:
     """The wrapper of ``@cb.chart`` on a line-like series, with the common case inline.
 
     A decorated call inside a backtest runs with cold caches, where each Python call and
-    lookup costs several times its warm price: a finite float result, an integration clock
-    giving a valid time, the series' buffer of the current run already cached and a time not
-    before its last point is appended here in one frame. Anything else (the first point, a
-    new run, NaN, None, other types, no clock) goes through ``hook``, which checks, converts,
-    rejects and logs exactly as before."""
-    run_of = session.current
+    lookup costs several times its warm price: a finite float result at the integration
+    clock's time, not before the last point, goes straight into the buffer of the current
+    run, through appends bound when the previous call took the full path (``line``). Anything
+    else (the first point, a new run, NaN, None, other types, no clock) goes through ``hook``,
+    which checks, converts, rejects and logs exactly as before."""
+    line: tuple[Any, ...] | None = None  # (run, buffer, its lock, its time and value appends)
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        nonlocal line
         result = func(*args, **kwargs)
         if session.ENABLED:
             try:
-                cache = s._cache
-                if type(result) is float and -_INF < result < _INF and cache is not None \
-                        and cache[0] is run_of().run:
+                if type(result) is float and line is not None and line[0] is session._session.run \
+                        and -_INF < result < _INF:
                     t = clock._fixed
                     if t is None:
                         source = clock._source
                         t = source() if source is not None else None
                     if type(t) is int and 0 <= t < TIME_LIMIT:
-                        buffer = cache[1]
-                        lock = buffer.lock
+                        _, buffer, lock, t_append, v_append = line
                         lock.acquire()
                         try:
-                            if t >= buffer.last_t and buffer.width == 1:
+                            if t >= buffer.last_t:
                                 buffer.last_t = t
-                                buffer.t.append(t)
-                                buffer.v.append(result)
+                                t_append(t)
+                                v_append(result)
                                 return result
                         finally:
                             lock.release()
                 hook(result, (*args, *kwargs.values()) if kwargs else args)
+                cache = s._cache
+                if cache is not None:
+                    run, buffer = cache
+                    line = run, buffer, buffer.lock, buffer.t.append, buffer.v.append
             except Exception:
                 log.exception("chartbridge: charting %s failed", getattr(func, "__qualname__", func))
         return result

@@ -83,9 +83,7 @@ class PointBuffer:
         self.lock = threading.Lock()
         self.last_t = -1
         self.used = False  # a candle series' first point decides whether it carries volume
-        self._reset()
-
-    def _reset(self) -> None:
+        # Emptied in place by ``take``, never replaced: a hot path may keep their bound appends.
         self.t: array[int] = array("q")
         self.v: array[float] = array("d")
         self.markers: list[dict[str, Any]] | None = [] if self.kind == "marker" else None
@@ -144,12 +142,14 @@ class PointBuffer:
                 self.markers.extend(batch.markers)
 
     def take(self) -> Batch | None:
-        """Swap out the waiting points (the strategy's threads keep appending to fresh arrays)."""
+        """Take out the waiting points (memory copies; the strategy's threads keep appending)."""
         if not self.t:
             return None
         with self.lock:
-            t, v, markers, names, width = self.t, self.v, self.markers, self.names, self.width
-            self._reset()
+            t, v, markers, names, width = self.t[:], self.v[:], self.markers, self.names, self.width
+            del self.t[:], self.v[:]
+            if markers is not None:
+                self.markers = []
         return Batch(self.kind, t, {name: v[i::width] for i, name in enumerate(names)}, markers)
 
 

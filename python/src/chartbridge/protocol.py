@@ -240,6 +240,8 @@ class Batch:
 
 def _packed(values: Iterable[Any], code: str, name: str, convert: Any) -> array[Any]:
     """Pack with the C loop of ``array``; fall back to the per-point check only to say where."""
+    if isinstance(values, array) and values.typecode == code:
+        return values[:]  # a memory copy: ``array(code, values)`` would box every value
     try:
         return array(code, values)
     except (TypeError, OverflowError, ValueError):
@@ -250,10 +252,12 @@ def _packed(values: Iterable[Any], code: str, name: str, convert: Any) -> array[
 
 def _check_times(times: Sequence[Any]) -> array[int]:
     t = _packed(times, "q", "t", check_time)
-    if len(t) and (min(t) < 0 or max(t) >= TIME_LIMIT):
+    in_order = all(map(operator.le, t, islice(t, 1, None)))
+    # In order, the first and last times bound the rest.
+    if len(t) and (min(t) < 0 or max(t) >= TIME_LIMIT if not in_order else t[0] < 0 or t[-1] >= TIME_LIMIT):
         for i, ns in enumerate(t):
             check_time(ns, f"t[{i}]")
-    if not all(map(operator.le, t, islice(t, 1, None))):
+    if not in_order:
         i = next(i for i in range(1, len(t)) if t[i] < t[i - 1])
         raise ProtocolError("E_ORDER", f"t[{i}] = {t[i]} is earlier than t[{i - 1}] = {t[i - 1]}")
     return t
@@ -261,7 +265,8 @@ def _check_times(times: Sequence[Any]) -> array[int]:
 
 def _check_column(values: Sequence[Any], name: str, finite: bool) -> array[float]:
     col = _packed(values, "d", name, to_float)
-    if finite and not all(map(math.isfinite, col)):
+    # The sum (a C loop) is finite when every value is, unless it overflowed: then look at each.
+    if finite and not math.isfinite(sum(col)) and not all(map(math.isfinite, col)):
         i = next(i for i, x in enumerate(col) if not math.isfinite(x))
         check_finite(col[i], f"{name}[{i}]")
     return col
@@ -287,8 +292,12 @@ def check_batch(kind: str, times: Sequence[Any], columns: Mapping[str, Sequence[
             raise ProtocolError("E_LENGTH", f"column {name} has {len(columns[name])} values for {n} times")
         packed[name] = _check_column(columns[name], name, finite=kind != "marker")
     if kind in CANDLE_KINDS:
-        for i, (o, h, l, c) in enumerate(zip(*(packed[x] for x in CANDLE_COLUMNS))):  # noqa: E741
-            check_candle(o, h, l, c, f"point {i}")
+        o, h, l, c = (packed[x] for x in CANDLE_COLUMNS)  # noqa: E741
+        # C loops over the whole batch; the per-candle check only runs to say which one is bad.
+        if not all(all(map(compare, bound, side)) for compare, bound in ((operator.le, l), (operator.ge, h))
+                   for side in (o, c)):
+            for i, candle in enumerate(zip(o, h, l, c)):
+                check_candle(*candle, f"point {i}")
     checked: list[dict[str, Any]] | None = None
     if kind == "marker":
         y = packed["y"]

@@ -20,8 +20,10 @@ It also sets the SDK clock to the engine clock, so ``@cb.chart`` methods chart s
 
 from __future__ import annotations
 
+import copy
 import inspect
 import logging
+import pickle
 from array import array
 from collections.abc import Callable
 from decimal import Decimal
@@ -42,8 +44,8 @@ from nautilus_trader.trading.strategy import Strategy
 
 from .. import session
 from ..clock import set_clock
-from ..protocol import ProtocolError, check_batch, columns_for, sanitize_series_id
-from ..producer import PointBuffer
+from ..protocol import TIME_LIMIT, ProtocolError, check_batch, columns_for, sanitize_series_id
+from ..producer import PointBuffer, Producer
 from ..runs import Run, end_run, results, start_run
 from ..series import Series, Source
 
@@ -65,12 +67,16 @@ class ChartbridgeConfig(ActorConfig, frozen=True):
     """``run``: the run id (default: the configured ``cb.configure(run=...)``, else generated
     from the strategies' names; inside a ``cb.run`` block, that block's run).
     ``indicator_panes``: indicator attribute or class name -> pane, overriding the default.
-    ``backtest_batch``: bars gathered by the actor before their points go to the SDK's buffers
-    during a backtest (a live node hands over every bar at once)."""
+    ``backtest_batch`` (default 1000): bars gathered by the actor before their points go to the
+    SDK's buffers during a backtest (a live node hands over every bar at once).
+    ``backtest_flush_interval`` (default 0.05 s): the SDK's flush interval during a backtest
+    (else ``cb.configure(flush_interval=...)``, 5 ms): nothing waits on a backtest's points, and
+    every flush takes the GIL from the backtest."""
 
     run: str | None = None
     indicator_panes: dict[str, str] | None = None
     backtest_batch: int = 1000
+    backtest_flush_interval: float = 0.05
 
 
 def _outputs(indicator: Indicator) -> tuple[str, ...]:
@@ -165,10 +171,13 @@ class _Account:
     Per-bar state is keyed by chart objects and currency codes, never by Nautilus identifiers:
     hashing an ``InstrumentId`` or ``Venue`` costs about a microsecond.
 
-    A margin account with one charted instrument (``lazy``) charts nothing per bar: its equity
-    is balance + that instrument's PnL, both already recorded, so the equity and drawdown of the
-    waiting bars are computed at hand-over (``settle``, in one warm loop), and before anything
-    they depend on changes (an account event, a position event, another instrument).
+    Nothing here runs per bar. ``settle`` charts the PnL and equity of the bars received since
+    the last settle, with the positions and balances of now, so the actor settles before those
+    change (an order fill, a position or account event) and at each hand-over. A margin
+    account with one charted instrument (``lazy``) computes its equity from the recorded PnL in
+    one warm loop; otherwise each bar's equity is charted in time order. A cash account's
+    holdings are valued by Nautilus at the current prices, so its bars settle one by one
+    (``eager``).
     """
 
     def __init__(self, actor: ChartbridgeActor, venue: Venue) -> None:
@@ -179,9 +188,13 @@ class _Account:
         self.pnls: dict[_Bars, tuple[str | None, float]] = {}  # (settlement currency, PnL) per instrument
         self.curves: dict[str, _Equity] = {}
         self.charts: list[_Bars] = []  # the instruments' charts
-        self.lazy: _Bars | None = None  # the one chart whose equity is computed at hand-over
+        self.lazy: _Bars | None = None  # the one chart whose equity is computed from its PnL points
         self.settled = 0  # PnL points of ``lazy`` whose equity is charted
         self.refresh()
+
+    @property
+    def eager(self) -> bool:
+        return not self.margin and hasattr(self.actor.portfolio, "equity")
 
     def join(self, chart: _Bars) -> None:
         self.settle()
@@ -201,10 +214,19 @@ class _Account:
             self._lazy()
 
     def settle(self) -> None:
-        """Chart the equity and drawdown of the bars ``lazy`` recorded since the last settle."""
-        chart = self.lazy
-        if chart is None:
+        """Chart the PnL, equity and drawdown of the bars received since the last settle."""
+        if self.lazy is not None:
+            self.lazy.settle_pnl()
+            self._settle_lazy()
             return
+        points = sorted((t, i, pnl) for i, chart in enumerate(self.charts) for t, pnl in zip(*chart.settle_pnl()))
+        for t, i, pnl in points:
+            chart = self.charts[i]
+            self.chart(t, chart, chart.currency, pnl)
+
+    def _settle_lazy(self) -> None:
+        chart = self.lazy
+        assert chart is not None
         t, pnls = chart.pnl_points.t, chart.pnl_points.v
         start, end = self.settled, len(t)
         if start >= end:
@@ -215,19 +237,22 @@ class _Account:
         times = t[start:end]
         for code in list(self.balances) + ([currency] if currency is not None and currency not in self.balances
                                            else []):
-            curve = self.curves.get(code)
-            if curve is None:
-                curve = self.curves[code] = _Equity(self.actor, self.venue, code)
+            curve = self.curve(code)
             balance = self.balances.get(code, 0.0)
             curve.extend(times, [balance + pnl for pnl in pnls[start:end]] if code == currency
                          else [balance] * (end - start))
 
+    def curve(self, currency: str) -> _Equity:
+        curve = self.curves.get(currency)
+        if curve is None:
+            curve = self.curves[currency] = _Equity(self.actor, self.venue, currency)
+        return curve
+
     def equity(self) -> dict[str, float]:
         """Balance plus unrealized PnL per currency (Nautilus's equity of a margin account); a
         cash account's holdings are valued by Nautilus (``Portfolio.equity``, 1.222+)."""
-        portfolio = self.actor.portfolio
-        if not self.margin and hasattr(portfolio, "equity"):
-            return {c.code: m.as_double() for c, m in portfolio.equity(self.venue).items()}
+        if self.eager:
+            return {c.code: m.as_double() for c, m in self.actor.portfolio.equity(self.venue).items()}
         equity = dict(self.balances)
         for currency, value in self.pnls.values():
             if currency is not None:
@@ -237,14 +262,62 @@ class _Account:
     def chart(self, t: int, chart: _Bars, currency: str | None, pnl: float) -> None:
         self.pnls[chart] = currency, pnl
         for code, value in self.equity().items():
-            curve = self.curves.get(code)
-            if curve is None:
-                curve = self.curves[code] = _Equity(self.actor, self.venue, code)
-            curve.add(t, value)
+            self.curve(code).add(t, value)
+
+
+class _Replay:
+    """One registered indicator, charted by feeding a copy of it the bars at hand-over.
+
+    Reading an indicator on every bar costs a Python call per bar inside the backtest, where
+    each one is several times its warm price; the copy replays the same bars in one warm loop
+    and gives the same values. After each replay the copy must equal the strategy's indicator
+    (pickled state): one that is also fed otherwise (ticks, historical bars, ``update_raw``)
+    does not, and is read on each bar from then on instead (``_Bars.reads``).
+    """
+
+    def __init__(self, chart: _Bars, indicator: Indicator, copy: Indicator,
+                 outputs: list[tuple[str, _Points]]) -> None:
+        self.chart = chart
+        self.indicator = indicator
+        self.copy = copy
+        self.outputs = outputs
+
+    def replay(self, bars: list[Bar], times: list[int]) -> bool:
+        """Chart the values after each of ``bars``; False (nothing charted) if the copy then
+        differs from the indicator."""
+        copy, handle = self.copy, self.copy.handle_bar
+        names = [out for out, _ in self.outputs]
+        t: list[int] = []
+        values: list[list[float]] = [[] for _ in names]
+        if names == ["value"]:
+            append, column = t.append, values[0].append
+            for bar, ns in zip(bars, times):
+                handle(bar)
+                if copy.initialized:
+                    append(ns)
+                    column(copy.value)
+        else:
+            for bar, ns in zip(bars, times):
+                handle(bar)
+                if copy.initialized:
+                    t.append(ns)
+                    for name, column_values in zip(names, values):
+                        column_values.append(getattr(copy, name))
+        if pickle.dumps(copy) != pickle.dumps(self.indicator):
+            return False
+        for (_, points), column_values in zip(self.outputs, values):
+            points.t.extend(t)
+            points.v.extend(column_values)
+        return True
 
 
 class _Bars:
-    """Everything charted on the bars of one bar type."""
+    """Everything charted on the bars of one bar type.
+
+    The bar handler only keeps the bar; candles, indicator values (``_Replay``), PnL and equity
+    are made from the kept bars when they are settled (``settle_pnl``) and handed over
+    (``to_points``), in warm loops.
+    """
 
     def __init__(self, actor: ChartbridgeActor, bar_type: str, pane: str, primary: bool) -> None:
         self.actor = actor
@@ -252,16 +325,18 @@ class _Bars:
         self.pane = pane
         self.instrument_id: InstrumentId = BarType.from_str(bar_type).instrument_id
         self.candles = _Points(actor, Series(bar_type, kind="candlestick", pane=pane, source=actor.source))
-        self.bars: list[Bar] = []  # converted to candles at hand-over, in one warm loop
-        # (indicator, output attribute, time and value appends) per charted output
-        self.indicators: list[tuple[Indicator, str, Callable[[int], None], Callable[[float], None]]] = []
+        self.bars: list[Bar] = []  # received since the last hand-over
+        self.replay_from = 0  # bars before this index are older than the indicator copies (history)
+        self.unsettled = 0  # bars from this index have no PnL charted yet
+        self.replays: list[_Replay] = []
+        # (indicator, output attribute, time and value appends) read on every bar
+        self.reads: list[tuple[Indicator, str, Callable[[int], None], Callable[[float], None]]] = []
         # Positions and equity follow the first bar type of an instrument only, so two bar
         # types of one instrument do not chart them twice.
         self.account = actor.account(self.instrument_id.venue) if primary else None
         if primary:
-            pnl = self.pnl_points = _Points(actor, Series(f"unrealized_pnl:{self.instrument_id}", pane="pnl",
-                                                          source=actor.source))
-            self.t_pnl, self.pnl = pnl.t.append, pnl.v.append
+            self.pnl_points = _Points(actor, Series(f"unrealized_pnl:{self.instrument_id}", pane="pnl",
+                                                    source=actor.source))
         self.positions: list[Position] = []  # open, set by position events
         self.currency: str | None = None  # their settlement currency
         self.handler = self.on_bar  # guards itself: one frame less per bar than ``actor.guarded``
@@ -273,41 +348,31 @@ class _Bars:
         names = {id(value): name for name, value in vars(owner).items()} if hasattr(owner, "__dict__") else {}
         panes = self.actor.config.indicator_panes or {}
         for indicator in owner.registered_indicators:
-            if not self.actor.claim(indicator):
+            copy = self.actor.claim(indicator)
+            if copy is None:
                 continue
             name = names.get(id(indicator)) or sanitize_series_id(repr(indicator))
             outputs = _outputs(indicator)
             pane = panes.get(name) or panes.get(type(indicator).__name__) or (
                 self.pane if isinstance(indicator, _PRICE_PANE) else name)
-            for out in outputs:
-                points = _Points(self.actor, Series(f"{owner.id}.{name}" + (f".{out}" if len(outputs) > 1 else ""),
-                                                    pane=pane, title=f"{name} {indicator!r}", source=_source(owner)))
-                self.indicators.append((indicator, out, points.t.append, points.v.append))
+            self.replays.append(_Replay(self, indicator, copy, [
+                (out, _Points(self.actor, Series(f"{owner.id}.{name}" + (f".{out}" if len(outputs) > 1 else ""),
+                                                 pane=pane, title=f"{name} {indicator!r}", source=_source(owner))))
+                for out in outputs]))
 
-    def on_bar(self, bar: Bar, indicators: bool = True) -> None:
+    def on_bar(self, bar: Bar) -> None:
         """The bar handler; logs instead of raising, like ``ChartbridgeActor.guarded``."""
         try:
-            t = bar.ts_event
             self.bars.append(bar)
-            if indicators:
-                for indicator, out, t_append, append in self.indicators:
+            if self.reads:
+                t = bar.ts_event
+                for indicator, out, t_append, append in self.reads:
                     if indicator.initialized:
                         t_append(t)
                         append(getattr(indicator, out))
-            account = self.account
-            if account is not None:
-                # Position.unrealized_pnl takes under a microsecond; Portfolio.unrealized_pnl
-                # re-prices through the cache at ~40 us per bar, over the whole 10% budget.
-                pnl = 0.0
-                if self.positions:
-                    close = bar.close
-                    for position in self.positions:
-                        pnl += position.unrealized_pnl(close).as_double()
-                self.t_pnl(t)
-                self.pnl(pnl)
-                if account.lazy is not self:
-                    account.chart(t, self, self.currency, pnl)
             actor = self.actor
+            if self.account is not None and self.account.eager:
+                self.account.settle()
             actor.bars_pending += 1
             if actor.bars_pending >= actor.batch:
                 actor.drain()
@@ -317,14 +382,49 @@ class _Bars:
                 self.warned = True
                 log.exception("chartbridge: _Bars.on_bar failed (further failures are only counted in cb.stats())")
 
+    def settle_pnl(self) -> tuple[list[int], list[float]]:
+        """Chart the unrealized PnL of the bars received since the last settle, priced by the
+        positions open now; returns those points. Position.unrealized_pnl takes under a
+        microsecond; Portfolio.unrealized_pnl re-prices through the cache at ~40 us."""
+        bars, start = self.bars, self.unsettled
+        self.unsettled = len(bars)
+        if self.account is None or start == len(bars):
+            return [], []
+        pending = bars[start:]
+        times = [bar.ts_event for bar in pending]
+        positions = self.positions
+        if not positions:
+            pnls = [0.0] * len(pending)
+        elif len(positions) == 1:
+            pnl_of = positions[0].unrealized_pnl
+            pnls = [pnl_of(bar.close).as_double() for bar in pending]
+        else:
+            pnls = [sum(p.unrealized_pnl(bar.close).as_double() for p in positions) for bar in pending]
+        self.pnl_points.t.extend(times)
+        self.pnl_points.v.extend(pnls)
+        return times, pnls
 
-    def to_candles(self) -> None:
+    def to_points(self) -> None:
+        """Candles and indicator values of the bars received since the last hand-over."""
         bars, self.bars = self.bars, []
-        self.candles.t.extend([bar.ts_event for bar in bars])
+        skip, self.replay_from, self.unsettled = self.replay_from, 0, 0
+        times = [bar.ts_event for bar in bars]
+        self.candles.t.extend(times)
         extend = self.candles.v.extend
         for bar in bars:
             extend((bar.open.as_double(), bar.high.as_double(), bar.low.as_double(), bar.close.as_double(),
                     bar.volume.as_double()))
+        for replay in list(self.replays):
+            if not replay.replay(bars[skip:], times[skip:]):
+                self.read_on_each_bar(replay)
+
+    def read_on_each_bar(self, replay: _Replay) -> None:
+        self.replays.remove(replay)
+        for out, points in replay.outputs:
+            self.reads.append((replay.indicator, out, points.t.append, points.v.append))
+        log.warning("chartbridge: %s is updated by more than the bars of %s (ticks, historical bars or "
+                    "update_raw), so it is read on each bar from now on; its values since the last "
+                    "hand-over are not charted", replay.outputs[0][1].series.id, self.id)
 
 
 class ChartbridgeActor(Actor):
@@ -347,6 +447,7 @@ class ChartbridgeActor(Actor):
         super().__init__(config or ChartbridgeConfig())
         self._run: Run | None = None
         self.run_id: str | None = None  # the run charted last (kept after it ended)
+        self._paced: tuple[Producer, float] | None = None  # the producer and its interval before the backtest
         self._clear()
 
     def _clear(self) -> None:
@@ -354,6 +455,8 @@ class ChartbridgeActor(Actor):
         self._owns_run = False
         self._charts: dict[str, _Bars] = {}
         self._claimed: set[int] = set()  # ids of the indicators charted already
+        # Copies of the components' indicators taken when they started, before any bar.
+        self._fresh: dict[int, Indicator] = {}
         self._fills: dict[InstrumentId, Series] = {}
         self._last_fill: dict[InstrumentId, tuple[int, str]] = {}  # time and text of the last marker
         self._positions: dict[InstrumentId, Series] = {}
@@ -383,6 +486,9 @@ class ChartbridgeActor(Actor):
         set_clock(self.clock.timestamp_ns)
         if not isinstance(self.clock, LiveClock):
             self.batch = self.config.backtest_batch
+            producer = session.current().producer
+            self._paced = producer, producer.interval
+            producer.interval = max(producer.interval, self.config.backtest_flush_interval)
         self._discover_handler = self.guarded(self._discover)
         on_account = self.guarded(self._on_account_state)
         for topic, handler in ((_BARS + "*", self._discover_handler), ("events.order.*", self._on_order_event),
@@ -424,6 +530,9 @@ class ChartbridgeActor(Actor):
         self._subscriptions.clear()
         vars(self.portfolio.analyzer).pop("calculate_statistics", None)
         set_clock(None)
+        if self._paced is not None:
+            producer, interval = self._paced
+            producer.interval, self._paced = interval, None
         run, self._run = self._run, None
         if self._owns_run and session.current().run is run:
             end_run()
@@ -457,13 +566,18 @@ class ChartbridgeActor(Actor):
             self._subscriptions.append((topic, handler))
         self.msgbus.subscribe(topic, handler)
 
-    def drain(self) -> None:
-        """Hand the gathered per-bar points to the SDK's buffers."""
-        self.bars_pending = 0
-        for chart in self._charts.values():
-            chart.to_candles()
+    def settle(self) -> None:
+        """Chart PnL and equity of the bars received so far, before positions or balances change."""
         for account in self._accounts.values():
             account.settle()
+
+    def drain(self) -> None:
+        """Hand the points of the bars received so far to the SDK's buffers."""
+        self.bars_pending = 0
+        self._discover()
+        self.settle()
+        for chart in self._charts.values():
+            chart.to_points()
         for points in self.points:
             points.drain()
         for account in self._accounts.values():
@@ -474,44 +588,69 @@ class ChartbridgeActor(Actor):
         assert self._run is not None
         return self._run.buffer_for(series)
 
-    def claim(self, indicator: Indicator) -> bool:
-        """True the first time: an indicator is charted with the first bar type of its owner."""
+    def claim(self, indicator: Indicator) -> Indicator | None:
+        """The first time: the copy that replays ``indicator`` (an indicator is charted with the
+        first bar type of its owner); then None."""
         if id(indicator) in self._claimed:
-            return False
+            return None
         self._claimed.add(id(indicator))
-        return True
+        return self._fresh.pop(id(indicator), None) or copy.deepcopy(indicator)
 
     # -- bars -----------------------------------------------------------------------------------
 
-    def _discover(self, bar: Bar) -> None:
-        """First bar (after the components started): chart the bar types they subscribe to."""
-        self.msgbus.unsubscribe(_BARS + "*", self._discover_handler)
-        topic = _BARS + str(bar.bar_type)
-        owners: dict[str, list[Any]] = {topic: []}
+    def _components(self) -> list[Any]:
+        """The components (strategies, actors) with a handler on the bus, in subscription order."""
+        owners = (getattr(sub.handler, "__self__", None) for sub in self.msgbus.subscriptions())
+        return list({id(o): o for o in owners if isinstance(o, Actor) and o is not self}.values())
+
+    def _discover(self, bar: Bar | None = None) -> None:
+        """Chart the bar types the components subscribe to: at the first bar after components
+        started (``bar``), and at each hand-over for bar types subscribed since."""
+        if bar is not None:
+            self.msgbus.unsubscribe(_BARS + "*", self._discover_handler)
+        owners: dict[str, list[Any]] = {_BARS + str(bar.bar_type): []} if bar is not None else {}
         for sub in self.msgbus.subscriptions(_BARS + "*"):
             owner = getattr(sub.handler, "__self__", None)
             if "*" not in sub.topic and owner is not None and owner is not self and not isinstance(owner, _Bars):
                 owners.setdefault(sub.topic, []).append(owner)
-        new = False
         for bar_topic, components in owners.items():
             chart = self._charts.get(bar_topic)
             if chart is None:
-                bar_type = bar_topic[len(_BARS):]
-                instrument = BarType.from_str(bar_type).instrument_id
-                primary = all(c.instrument_id != instrument for c in self._charts.values())
-                chart = self._charts[bar_topic] = _Bars(self, bar_type, "main" if not self._charts else bar_type,
-                                                        primary)
-                new = new or bar_topic == topic
+                chart = self._chart(bar_topic[len(_BARS):], bar)
+            elif bar is None:
+                chart = None  # charted, and its handler is in place
             for component in components:
-                chart.add_indicators(component)
-            self._subscribe(bar_topic, chart.handler)
-        if new:  # the new handler sees the next bar; this one was not handled by the strategies yet
-            self._charts[topic].on_bar(bar, indicators=False)
+                (chart or self._charts[bar_topic]).add_indicators(component)
+            if chart is not None:
+                self._subscribe(bar_topic, chart.handler)
+
+    def _chart(self, bar_type: str, bar: Bar | None) -> _Bars:
+        """A new chart of ``bar_type``, holding the bars of it the cache has (``bar`` last, if
+        it is this type's first: the chart's handler sees the next one)."""
+        instrument = BarType.from_str(bar_type).instrument_id
+        primary = all(c.instrument_id != instrument for c in self._charts.values())
+        chart = self._charts[_BARS + bar_type] = _Bars(self, bar_type, "main" if not self._charts else bar_type,
+                                                      primary)
+        first = bar if bar is not None and str(bar.bar_type) == bar_type else None
+        until = first.ts_event if first is not None else TIME_LIMIT
+        chart.bars = [b for b in reversed(self.cache.bars(BarType.from_str(bar_type))) if b.ts_event < until]
+        # Bars kept before the chart existed are older than its indicator copies: candles only.
+        chart.replay_from = len(chart.bars)
+        if first is not None:
+            chart.bars.append(first)
+        return chart
 
     def _on_component_state(self, event: Any) -> None:
         # A component started later (live) may subscribe to more bars: look again at the next bar.
-        if event.state == ComponentState.RUNNING:
-            self._subscribe(_BARS + "*", self._discover_handler)
+        if event.state != ComponentState.RUNNING:
+            return
+        self._subscribe(_BARS + "*", self._discover_handler)
+        # Its indicators as they are before its first bar: the copies its bars are replayed on.
+        name = str(event.component_id)
+        component = next((c for c in self._components() if str(c.id) == name), None)
+        for indicator in getattr(component, "registered_indicators", ()):
+            if id(indicator) not in self._claimed:
+                self._fresh.setdefault(id(indicator), copy.deepcopy(indicator))
 
     # -- account --------------------------------------------------------------------------------
 
@@ -533,6 +672,7 @@ class ChartbridgeActor(Actor):
     def _on_order_event(self, event: Any) -> None:
         if type(event) is not OrderFilled:
             return
+        self.settle()  # the bars so far are priced with the positions before this fill
         instrument_id = event.instrument_id
         buy = event.order_side == OrderSide.BUY
         qty = event.last_qty.as_decimal()
