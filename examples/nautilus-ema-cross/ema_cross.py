@@ -83,7 +83,7 @@ class EMACross(Strategy):
         self.close_all_positions(self.config.instrument_id)
 
 
-def synthetic_bars(instrument: Instrument, count: int, seed: int = 7) -> list[Bar]:
+def synthetic_bars(instrument: Instrument, count: int, seed: int = 7, bar_type: str = BAR_TYPE) -> list[Bar]:
     """``count`` one-minute bars of a random walk around 1.10 (no download)."""
     rng = np.random.default_rng(seed)
     close = 1.10 + np.cumsum(rng.normal(0.0, 0.0002, count))
@@ -93,7 +93,7 @@ def synthetic_bars(instrument: Instrument, count: int, seed: int = 7) -> list[Ba
                           "low": np.minimum(open_, close) - wick[1], "close": close,
                           "volume": rng.integers(1, 100, count).astype(float) * 1_000_000},
                          index=pd.date_range(START, periods=count, freq="1min"))
-    bars: list[Bar] = BarDataWrangler(BarType.from_str(BAR_TYPE), instrument).process(frame)
+    bars: list[Bar] = BarDataWrangler(BarType.from_str(bar_type), instrument).process(frame)
     return bars
 
 

@@ -190,6 +190,76 @@ def test_indicator_panes_by_kind_and_outputs(r: redis.Redis) -> None:
     engine.dispose()
 
 
+class FedByHand(ema_cross.EMACross):
+    """Also feeds one registered indicator by hand, so replaying the bars cannot give its values."""
+
+    def __init__(self, config: ema_cross.EMACrossConfig) -> None:
+        super().__init__(config)
+        self.by_hand = ExponentialMovingAverage(5)
+        self.seen: list[tuple[int, float]] = []
+
+    def on_start(self) -> None:
+        self.register_indicator_for_bars(self.config.bar_type, self.by_hand)
+        super().on_start()
+
+    def on_bar(self, bar: Any) -> None:
+        self.by_hand.update_raw(bar.open.as_double())
+        if self.by_hand.initialized:
+            self.seen.append((bar.ts_event, self.by_hand.value))
+        super().on_bar(bar)
+
+
+def test_an_indicator_fed_otherwise_is_read_on_each_bar(r: redis.Redis, caplog: pytest.LogCaptureFixture) -> None:
+    engine, strategy = ema_cross.build_engine(300, strategy_class=FedByHand)
+    engine.run()
+    bars = ema_cross.synthetic_bars(strategy.instrument, 300)
+    assert cb.flush(10)
+    # The first hand-over (at the second bar) finds the replayed copy differs: those two bars
+    # are not charted, every later one is, with the value the strategy saw.
+    times, cols = read_points(r, "FedByHand-000.by_hand", "testrun")
+    assert list(zip(times, cols["y"])) == [p for p in strategy.seen if p[0] >= bars[2].ts_event]
+    assert len(times) == 298
+    warnings = [m for m in caplog.messages if "read on each bar" in m]
+    assert warnings == ["chartbridge: FedByHand-000.by_hand is updated by more than the bars of "
+                        f"{BAR_SERIES} (ticks, historical bars or update_raw), so it is read on each bar from "
+                        "now on; its values since the last hand-over are not charted"]
+    # The indicators fed only by the bars are still replayed, exactly.
+    _, fast = read_points(r, "FedByHand-000.fast_ema", "testrun")
+    assert fast["y"] == [v for _, v in nautilus_ema(10, bars)]
+    engine.dispose()
+
+
+LATE_BARS = "GBP/USD.SIM-1-MINUTE-LAST-EXTERNAL"
+
+
+class LateSubscriber(ema_cross.EMACross):
+    """Subscribes a second instrument's bars half way through."""
+
+    def on_bar(self, bar: Any) -> None:
+        if str(bar.bar_type) != BAR_SERIES:
+            return
+        if self.fast_ema.count == 150:
+            self.subscribe_bars(ema_cross.BarType.from_str(LATE_BARS))
+        super().on_bar(bar)
+
+
+def test_a_bar_type_subscribed_later_is_charted_whole(r: redis.Redis) -> None:
+    engine, _ = ema_cross.build_engine(300, strategy_class=LateSubscriber)
+    gbp = ema_cross.TestInstrumentProvider.default_fx_ccy("GBP/USD")
+    engine.add_instrument(gbp)
+    late = ema_cross.synthetic_bars(gbp, 300, seed=11, bar_type=LATE_BARS)
+    engine.add_data(late)
+    engine.run()
+    assert cb.flush(10)
+    # Bars of it that came before the actor saw the subscription are taken from the cache.
+    times, cols = read_points(r, LATE_BARS, "testrun")
+    assert times == [b.ts_event for b in late]
+    assert cols["c"] == [b.close.as_double() for b in late]
+    assert registry(r, LATE_BARS, "testrun")["pane"] == LATE_BARS
+    assert len(read_points(r, BAR_SERIES, "testrun")[0]) == 300
+    engine.dispose()
+
+
 def test_nautilus_values_convert_by_the_stated_rule(r: redis.Redis) -> None:
     eur = InstrumentId.from_str("EUR/USD.SIM")
     quote = QuoteTick(eur, Price.from_str("1.10000"), Price.from_str("1.10010"), Quantity.from_int(1),

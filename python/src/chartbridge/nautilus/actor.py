@@ -76,7 +76,7 @@ class ChartbridgeConfig(ActorConfig, frozen=True):
     run: str | None = None
     indicator_panes: dict[str, str] | None = None
     backtest_batch: int = 1000
-    backtest_flush_interval: float = 0.05
+    backtest_flush_interval: float = 0.5
 
 
 def _outputs(indicator: Indicator) -> tuple[str, ...]:
@@ -466,7 +466,8 @@ class ChartbridgeActor(Actor):
         self._accounts: dict[str, _Account] = {}  # per venue
         self.points: list[_Points] = []  # the per-bar series
         self.bars_pending = 0  # bars whose points wait in ``points``
-        self.batch = 1  # bars per hand-over to the SDK
+        self.batch = 1  # bars per hand-over to the SDK (the first hand-over comes at the first bar)
+        self.batch_after_first = 1
         self.source: Source = ("", 0)
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -485,7 +486,7 @@ class ChartbridgeActor(Actor):
         self.run_id = self._run.id
         set_clock(self.clock.timestamp_ns)
         if not isinstance(self.clock, LiveClock):
-            self.batch = self.config.backtest_batch
+            self.batch_after_first = self.config.backtest_batch
             producer = session.current().producer
             self._paced = producer, producer.interval
             producer.interval = max(producer.interval, self.config.backtest_flush_interval)
@@ -573,7 +574,8 @@ class ChartbridgeActor(Actor):
 
     def drain(self) -> None:
         """Hand the points of the bars received so far to the SDK's buffers."""
-        self.bars_pending = 0
+        # The first comes early: it checks the indicator copies before many bars depend on them.
+        self.bars_pending, self.batch = 0, self.batch_after_first
         self._discover()
         self.settle()
         for chart in self._charts.values():
