@@ -123,23 +123,28 @@ class PointBuffer:
     def extend(self, batch: Batch) -> None:
         """Append a checked batch of the same kind."""
         names = tuple(batch.columns)
+        width = len(names)
+        v = array("d", bytes(8 * width * len(batch)))
+        for i, name in enumerate(names):  # interleave with strided C copies
+            v[i::width] = batch.columns[name]
+        self.extend_points(names, batch.t, v)
+        if self.markers is not None and batch.markers is not None:
+            self.markers.extend(batch.markers)
+
+    def extend_points(self, names: tuple[str, ...], t: array[int], v: array[float]) -> None:
+        """Append checked points held as this buffer holds them: ``len(names)`` values per time."""
         with self.lock:
-            if batch.t[0] < self.last_t:
-                raise ProtocolError("E_ORDER", f"t[0] = {batch.t[0]} is earlier than the last point of "
+            if t[0] < self.last_t:
+                raise ProtocolError("E_ORDER", f"t[0] = {t[0]} is earlier than the last point of "
                                                f"{self.key} ({self.last_t})")
             if not self.used:
                 self._shape(names)
             elif names != self.names:
                 raise ProtocolError("E_FIELD", f"{self.key} has columns {list(self.names)}, not {list(names)}")
             self.used = True
-            self.last_t = batch.t[-1]
-            start = len(self.v)
-            self.v.extend(array("d", bytes(8 * self.width * len(batch))))
-            for i, name in enumerate(names):  # interleave with strided C copies
-                self.v[start + i::self.width] = batch.columns[name]
-            self.t.extend(batch.t)
-            if self.markers is not None and batch.markers is not None:
-                self.markers.extend(batch.markers)
+            self.last_t = t[-1]
+            self.v.extend(v)
+            self.t.extend(t)
 
     def take(self) -> Batch | None:
         """Take out the waiting points (memory copies; the strategy's threads keep appending)."""

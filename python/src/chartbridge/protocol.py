@@ -312,6 +312,18 @@ def check_batch(kind: str, times: Sequence[Any], columns: Mapping[str, Sequence[
     return Batch(kind, t, packed, checked)
 
 
+def check_points(kind: str, names: tuple[str, ...], t: array[int], v: array[float]) -> None:
+    """``check_batch`` for points held interleaved (``len(names)`` values per time, as a
+    producer buffer keeps them), without splitting them into columns when they are valid."""
+    width = len(names)
+    if len(v) != width * len(t) or names != columns_for(kind, "vol" in names):
+        raise ProtocolError("E_LENGTH", f"{len(v)} values are not {width} per time for {len(t)} times")
+    if not math.isfinite(sum(v)) or kind in CANDLE_KINDS:
+        check_batch(kind, t, {name: v[i::width] for i, name in enumerate(names)})
+    else:
+        _check_times(t)
+
+
 def _le_bytes(col: array[Any]) -> bytes:
     if _BIG_ENDIAN:
         col = array(col.typecode, col)

@@ -25,7 +25,7 @@ import inspect
 import logging
 import pickle
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -44,7 +44,7 @@ from nautilus_trader.trading.strategy import Strategy
 
 from .. import session
 from ..clock import set_clock
-from ..protocol import TIME_LIMIT, ProtocolError, check_batch, columns_for, sanitize_series_id
+from ..protocol import TIME_LIMIT, ProtocolError, check_points, columns_for, sanitize_series_id
 from ..producer import PointBuffer, Producer
 from ..runs import Run, end_run, results, start_run
 from ..series import Series, Source
@@ -124,7 +124,8 @@ class _Points:
         t, v, width = self.t[:], self.v[:], len(self.names)
         del self.t[:], self.v[:]
         try:
-            self.buffer.extend(check_batch(self.series.kind, t, {n: v[i::width] for i, n in enumerate(self.names)}))
+            check_points(self.series.kind, self.names, t, v)
+            self.buffer.extend_points(self.names, t, v)
         except ProtocolError:  # e.g. an indicator gone NaN: chart the rest, count and log the bad points
             for i, ns in enumerate(t):
                 self.series.record(tuple(v[i * width:(i + 1) * width]) if width > 1 else v[i], ns)
@@ -216,10 +217,10 @@ class _Account:
     def settle(self) -> None:
         """Chart the PnL, equity and drawdown of the bars received since the last settle."""
         if self.lazy is not None:
-            self.lazy.settle_pnl()
+            self.lazy.settle()
             self._settle_lazy()
             return
-        points = sorted((t, i, pnl) for i, chart in enumerate(self.charts) for t, pnl in zip(*chart.settle_pnl()))
+        points = sorted((t, i, pnl) for i, chart in enumerate(self.charts) for t, pnl in zip(*chart.settle()))
         for t, i, pnl in points:
             chart = self.charts[i]
             self.chart(t, chart, chart.currency, pnl)
@@ -282,7 +283,7 @@ class _Replay:
         self.copy = copy
         self.outputs = outputs
 
-    def replay(self, bars: list[Bar], times: list[int]) -> bool:
+    def replay(self, bars: list[Bar], times: Sequence[int]) -> bool:
         """Chart the values after each of ``bars``; False (nothing charted) if the copy then
         differs from the indicator."""
         copy, handle = self.copy, self.copy.handle_bar
@@ -315,7 +316,7 @@ class _Bars:
     """Everything charted on the bars of one bar type.
 
     The bar handler only keeps the bar; candles, indicator values (``_Replay``), PnL and equity
-    are made from the kept bars when they are settled (``settle_pnl``) and handed over
+    are made from the kept bars when they are settled (``settle``) and handed over
     (``to_points``), in warm loops.
     """
 
@@ -382,40 +383,48 @@ class _Bars:
                 self.warned = True
                 log.exception("chartbridge: _Bars.on_bar failed (further failures are only counted in cb.stats())")
 
-    def settle_pnl(self) -> tuple[list[int], list[float]]:
-        """Chart the unrealized PnL of the bars received since the last settle, priced by the
-        positions open now; returns those points. Position.unrealized_pnl takes under a
-        microsecond; Portfolio.unrealized_pnl re-prices through the cache at ~40 us."""
+    def settle(self) -> tuple[array[int], list[float]]:
+        """Candles and unrealized PnL of the bars received since the last settle, the PnL priced
+        by the positions open now, in one pass; returns the PnL points. Position.unrealized_pnl
+        takes under a microsecond; Portfolio.unrealized_pnl re-prices through the cache at ~40 us."""
         bars, start = self.bars, self.unsettled
         self.unsettled = len(bars)
-        if self.account is None or start == len(bars):
-            return [], []
         pending = bars[start:]
-        times = [bar.ts_event for bar in pending]
-        positions = self.positions
+        times = array("q", [bar.ts_event for bar in pending])
+        self.candles.t.extend(times)
+        candle = self.candles.v.extend
+        pnls: list[float] = []
+        positions = self.positions if self.account is not None else None
         if not positions:
-            pnls = [0.0] * len(pending)
-        elif len(positions) == 1:
-            pnl_of = positions[0].unrealized_pnl
-            pnls = [pnl_of(bar.close).as_double() for bar in pending]
+            for bar in pending:
+                candle((bar.open.as_double(), bar.high.as_double(), bar.low.as_double(), bar.close.as_double(),
+                        bar.volume.as_double()))
+            if positions is not None:
+                pnls = [0.0] * len(pending)
         else:
-            pnls = [sum(p.unrealized_pnl(bar.close).as_double() for p in positions) for bar in pending]
-        self.pnl_points.t.extend(times)
-        self.pnl_points.v.extend(pnls)
+            pnl = pnls.append
+            first, others = positions[0].unrealized_pnl, [p.unrealized_pnl for p in positions[1:]]
+            for bar in pending:
+                close = bar.close
+                candle((bar.open.as_double(), bar.high.as_double(), bar.low.as_double(), close.as_double(),
+                        bar.volume.as_double()))
+                value = first(close).as_double()
+                for other in others:
+                    value += other(close).as_double()
+                pnl(value)
+        if positions is not None:
+            self.pnl_points.t.extend(times)
+            self.pnl_points.v.extend(pnls)
         return times, pnls
 
     def to_points(self) -> None:
-        """Candles and indicator values of the bars received since the last hand-over."""
+        """Indicator values of the bars received since the last hand-over (their candles are in
+        ``candles`` already: ``settle`` came first)."""
         bars, self.bars = self.bars, []
         skip, self.replay_from, self.unsettled = self.replay_from, 0, 0
-        times = [bar.ts_event for bar in bars]
-        self.candles.t.extend(times)
-        extend = self.candles.v.extend
-        for bar in bars:
-            extend((bar.open.as_double(), bar.high.as_double(), bar.low.as_double(), bar.close.as_double(),
-                    bar.volume.as_double()))
+        times = self.candles.t[skip:]
         for replay in list(self.replays):
-            if not replay.replay(bars[skip:], times[skip:]):
+            if not replay.replay(bars[skip:], times):
                 self.read_on_each_bar(replay)
 
     def read_on_each_bar(self, replay: _Replay) -> None:
@@ -568,9 +577,13 @@ class ChartbridgeActor(Actor):
         self.msgbus.subscribe(topic, handler)
 
     def settle(self) -> None:
-        """Chart PnL and equity of the bars received so far, before positions or balances change."""
+        """Chart candles, PnL and equity of the bars received so far, before positions or
+        balances change."""
         for account in self._accounts.values():
             account.settle()
+        for chart in self._charts.values():
+            if chart.account is None:
+                chart.settle()
 
     def drain(self) -> None:
         """Hand the points of the bars received so far to the SDK's buffers."""
