@@ -83,8 +83,9 @@ class EMACross(Strategy):
         self.close_all_positions(self.config.instrument_id)
 
 
-def synthetic_bars(instrument: Instrument, count: int, seed: int = 7, bar_type: str = BAR_TYPE) -> list[Bar]:
-    """``count`` one-minute bars of a random walk around 1.10 (no download)."""
+def synthetic_bars(instrument: Instrument, count: int, seed: int = 7, bar_type: str = BAR_TYPE,
+                   start: pd.Timestamp = START) -> list[Bar]:
+    """``count`` one-minute bars of a random walk around 1.10 from ``start`` (no download)."""
     rng = np.random.default_rng(seed)
     close = 1.10 + np.cumsum(rng.normal(0.0, 0.0002, count))
     open_ = np.concatenate(([1.10], close[:-1]))
@@ -92,7 +93,7 @@ def synthetic_bars(instrument: Instrument, count: int, seed: int = 7, bar_type: 
     frame = pd.DataFrame({"open": open_, "high": np.maximum(open_, close) + wick[0],
                           "low": np.minimum(open_, close) - wick[1], "close": close,
                           "volume": rng.integers(1, 100, count).astype(float) * 1_000_000},
-                         index=pd.date_range(START, periods=count, freq="1min"))
+                         index=pd.date_range(start, periods=count, freq="1min"))
     bars: list[Bar] = BarDataWrangler(BarType.from_str(bar_type), instrument).process(frame)
     return bars
 

@@ -15,6 +15,7 @@ from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
+import pandas as pd
 import pytest
 import redis
 from conftest import REPO, events, keys, read_points, registry
@@ -31,6 +32,7 @@ from nautilus_trader.model.enums import AggressorSide  # noqa: E402
 from nautilus_trader.model.events import OrderFilled  # noqa: E402
 from nautilus_trader.model.identifiers import InstrumentId, TradeId  # noqa: E402
 from nautilus_trader.model.objects import Money, Price, Quantity  # noqa: E402
+from nautilus_trader.persistence.catalog import ParquetDataCatalog  # noqa: E402
 
 sys.path.insert(0, str(REPO / "examples" / "nautilus-ema-cross"))
 import ema_cross  # noqa: E402
@@ -257,6 +259,42 @@ def test_a_bar_type_subscribed_later_is_charted_whole(r: redis.Redis) -> None:
     assert cols["c"] == [b.close.as_double() for b in late]
     assert registry(r, LATE_BARS, "testrun")["pane"] == LATE_BARS
     assert len(read_points(r, BAR_SERIES, "testrun")[0]) == 300
+    engine.dispose()
+
+
+HISTORY = 200
+
+
+class WithHistory(ema_cross.EMACross):
+    """Asks for the 200 bars before the backtest (from a data catalog) when it starts."""
+
+    def on_start(self) -> None:
+        super().on_start()
+        start = ema_cross.START - pd.Timedelta(minutes=HISTORY)
+        self.request_bars(self.config.bar_type, start=start.to_pydatetime(),
+                          end=(ema_cross.START - pd.Timedelta(minutes=1)).to_pydatetime())
+
+
+def test_historical_bars_are_charted_before_the_live_ones(r: redis.Redis, tmp_path: Any,
+                                                          caplog: pytest.LogCaptureFixture) -> None:
+    engine, strategy = ema_cross.build_engine(300, strategy_class=WithHistory)
+    instrument = engine.cache.instrument(InstrumentId.from_str("EUR/USD.SIM"))
+    history = ema_cross.synthetic_bars(instrument, HISTORY, seed=3, start=ema_cross.START - pd.Timedelta(minutes=HISTORY))
+    catalog = ParquetDataCatalog(str(tmp_path))
+    catalog.write_data([instrument])
+    catalog.write_data(history)
+    engine.kernel.data_engine.register_catalog(catalog)
+    engine.run()
+    assert cb.flush(10)
+    live = ema_cross.synthetic_bars(instrument, 300)
+    assert strategy.fast_ema.count == HISTORY + 300  # the strategy's EMAs were warmed by the history
+    times, cols = read_points(r, BAR_SERIES, "testrun")
+    assert times == [b.ts_event for b in history + live]
+    assert cols["c"] == [b.close.as_double() for b in history + live]
+    # The indicators are charted from the first live bar, with the values of EMAs that saw the history.
+    times, cols = read_points(r, "WithHistory-000.fast_ema", "testrun")
+    assert list(zip(times, cols["y"])) == [p for p in nautilus_ema(10, history + live) if p[0] >= live[0].ts_event]
+    assert not [m for m in caplog.messages if "read on each bar" in m]
     engine.dispose()
 
 
