@@ -199,3 +199,36 @@ def test_missing_redis_server_fails_with_one_clear_line(tmp_path: Any, monkeypat
     with pytest.raises(RedisMissing) as caught:
         RedisServer(tmp_path).start()
     assert str(caught.value) == "redis-server not found: install it with 'sudo apt-get install -y redis-server'"
+
+
+def test_an_idle_producer_sleeps_until_the_next_point_wakes_it(r: redis.Redis) -> None:
+    """No wake-ups every interval while nothing is waiting (each takes the GIL from the strategy);
+    the first point after the pause starts a cycle at once, from either append path."""
+    s = cb.series("sparse")
+    s.add(1.0, time=T0)
+    assert cb.flush()
+    producer = cb.session.current().producer
+    deadline = time.monotonic() + 2
+    while not producer._idle and time.monotonic() < deadline:
+        time.sleep(0.01)
+    cycles = producer._started
+    time.sleep(0.3)  # 60 intervals of 5 ms
+    assert producer._started == cycles
+
+    @cb.chart(name="sparse.fast")
+    def value(x: float) -> float:
+        return x
+
+    cb.set_clock(T0 + 1)
+    value(1.0)  # the first call registers the series (and wakes the thread for it)
+    deadline = time.monotonic() + 1
+    while not producer._idle and time.monotonic() < deadline:
+        time.sleep(0.01)
+    cb.set_clock(T0 + 2)
+    value(2.0)  # the decorator's fast path
+    s.add(3.0, time=T0 + 3)  # PointBuffer.append
+    deadline = time.monotonic() + 1  # well under the 2 s an idle thread would otherwise sleep
+    while (len(read_points(r, "sparse.fast")[0]), len(read_points(r, "sparse")[0])) != (2, 2):
+        assert time.monotonic() < deadline, "the points waited for the idle thread's timeout"
+        time.sleep(0.01)
+    assert read_points(r, "sparse.fast") == ([T0 + 1, T0 + 2], {"y": [1.0, 2.0]})

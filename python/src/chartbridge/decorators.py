@@ -131,6 +131,8 @@ def _fast_line(func: Any, hook: Hook, s: Series) -> Any:
                         try:
                             if t >= buffer.last_t:
                                 buffer.last_t = t
+                                if not buffer.t:
+                                    buffer.nudge()
                                 t_append(t)
                                 v_append(result)
                                 return result

@@ -64,6 +64,10 @@ def command(*args: Any, on_sent: Callable[[], None] | None = None) -> Op:
     return Op(list(args), on_sent=on_sent)
 
 
+def _nothing() -> None:
+    pass
+
+
 class PointBuffer:
     """The points of one series in one run that wait for the next flush.
 
@@ -83,6 +87,8 @@ class PointBuffer:
         self.lock = threading.Lock()
         self.last_t = -1
         self.used = False  # a candle series' first point decides whether it carries volume
+        # Called when a point lands in the empty buffer: wakes an idle producer.
+        self.nudge: Callable[[], None] = _nothing
         # Emptied in place by ``take``, never replaced: a hot path may keep their bound appends.
         self.t: array[int] = array("q")
         self.v: array[float] = array("d")
@@ -112,6 +118,8 @@ class PointBuffer:
                 values = self._fit(values)
                 self.used = True
             self.last_t = t
+            if not self.t:
+                self.nudge()
             self.t.append(t)
             self.v.extend(values)
             if marker is not None and self.markers is not None:
@@ -143,6 +151,8 @@ class PointBuffer:
                 raise ProtocolError("E_FIELD", f"{self.key} has columns {list(self.names)}, not {list(names)}")
             self.used = True
             self.last_t = t[-1]
+            if not self.t:
+                self.nudge()
             self.v.extend(v)
             self.t.extend(t)
 
@@ -191,22 +201,35 @@ class Producer:
         self._force = False
         self._stop = False
         self._wake = threading.Event()
+        # Nothing was waiting at the last cycle: sleep until a point or command arrives (or the
+        # next heartbeat) instead of waking every interval, which takes the GIL from the strategy
+        # (~4% of a backtest at 5 ms) and, for sparse points, makes them wait for the next tick.
+        self._idle = False
         self._thread: threading.Thread | None = None
 
     # -- called from any thread -----------------------------------------------------------------
 
     def register(self, buffer: PointBuffer, ops: Iterable[Op]) -> None:
         """Add a series buffer; ``ops`` (its registry entry) are written before its first batch."""
+        buffer.nudge = self.nudge
         with self._lock:
             self._pre.extend(ops)
             self._buffers.append(buffer)
         self._ensure_thread()
+        self.nudge()
 
     def enqueue(self, ops: Iterable[Op], *, after_points: bool = False) -> None:
         """Queue control commands, before (default) or after this cycle's point batches."""
         with self._lock:
             (self._post if after_points else self._pre).extend(ops)
         self._ensure_thread()
+        self.nudge()
+
+    def nudge(self) -> None:
+        """Something arrived: an idle flush thread starts a cycle now."""
+        if self._idle:
+            self._idle = False
+            self._wake.set()
 
     def on_heartbeat(self, make: Callable[[], Op | None]) -> None:
         """``make`` gives a command to send every couple of seconds while Redis is reachable."""
@@ -260,8 +283,9 @@ class Producer:
 
     def _loop(self) -> None:
         while not self._stop:
-            self._wake.wait(self.interval)
+            self._wake.wait(_HEARTBEAT_S if self._idle else self.interval)
             self._wake.clear()
+            self._idle = False
             with self._cond:
                 self._started += 1
                 cycle, force, self._force = self._started, self._force, False
@@ -274,6 +298,16 @@ class Producer:
                 with self._cond:
                     self._ok = cycle
                     self._cond.notify_all()
+                self._settle_idle()
+
+    def _settle_idle(self) -> None:
+        """Idle after a cycle that left nothing behind. ``_idle`` is set before looking, so a
+        point appended after the look finds it set and wakes the thread."""
+        if self._backlog or self._pre or self._post:
+            return
+        self._idle = True
+        if any(b.t for b in self._buffers) or self._pre or self._post:
+            self._idle = False
 
     def _collect(self) -> None:
         with self._lock:
