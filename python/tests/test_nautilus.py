@@ -37,6 +37,7 @@ from nautilus_trader.persistence.catalog import ParquetDataCatalog  # noqa: E402
 sys.path.insert(0, str(REPO / "examples" / "nautilus-ema-cross"))
 import ema_cross  # noqa: E402
 
+from chartbridge.nautilus import ChartbridgeActor, ChartbridgeConfig  # noqa: E402
 from chartbridge.nautilus.actor import fill_kind  # noqa: E402
 
 BARS = 3_000
@@ -246,19 +247,28 @@ class LateSubscriber(ema_cross.EMACross):
 
 
 def test_a_bar_type_subscribed_later_is_charted_whole(r: redis.Redis) -> None:
-    engine, _ = ema_cross.build_engine(300, strategy_class=LateSubscriber)
+    engine, _ = ema_cross.build_engine(300, strategy_class=LateSubscriber, charted=False)
+    engine.add_actor(ChartbridgeActor(ChartbridgeConfig(backtest_batch=50)))
     gbp = ema_cross.TestInstrumentProvider.default_fx_ccy("GBP/USD")
     engine.add_instrument(gbp)
     late = ema_cross.synthetic_bars(gbp, 300, seed=11, bar_type=LATE_BARS)
     engine.add_data(late)
     engine.run()
     assert cb.flush(10)
-    # Bars of it that came before the actor saw the subscription are taken from the cache.
+    # Found at the first hand-over after the subscription; the bars of it before that come from
+    # the cache, as candles only.
     times, cols = read_points(r, LATE_BARS, "testrun")
     assert times == [b.ts_event for b in late]
     assert cols["c"] == [b.close.as_double() for b in late]
     assert registry(r, LATE_BARS, "testrun")["pane"] == LATE_BARS
-    assert len(read_points(r, BAR_SERIES, "testrun")[0]) == 300
+    pnl_times, pnl = read_points(r, "unrealized_pnl:GBP/USD.SIM", "testrun")
+    assert 150 < len(late) - len(pnl_times) <= 200 and pnl_times == times[-len(pnl_times):]
+    assert set(pnl["y"]) == {0.0}  # the strategy never trades it
+    # Two instruments of one account: equity at each bar of either, in time order.
+    eur_times, _ = read_points(r, BAR_SERIES, "testrun")
+    equity_times, _ = read_points(r, "equity:SIM:USD", "testrun")
+    assert len(eur_times) == 300 and equity_times == sorted(eur_times + pnl_times)
+    assert cb.stats()["rejected"] == 0
     engine.dispose()
 
 

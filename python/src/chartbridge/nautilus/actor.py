@@ -327,7 +327,6 @@ class _Bars:
         self.instrument_id: InstrumentId = BarType.from_str(bar_type).instrument_id
         self.candles = _Points(actor, Series(bar_type, kind="candlestick", pane=pane, source=actor.source))
         self.bars: list[Bar] = []  # received since the last hand-over
-        self.replay_from = 0  # bars before this index are older than the indicator copies (history)
         self.unsettled = 0  # bars from this index have no PnL charted yet
         self.replays: list[_Replay] = []
         # (indicator, output attribute, time and value appends) read on every bar
@@ -390,18 +389,16 @@ class _Bars:
         bars, start = self.bars, self.unsettled
         self.unsettled = len(bars)
         pending = bars[start:]
-        times = array("q", [bar.ts_event for bar in pending])
-        self.candles.t.extend(times)
-        candle = self.candles.v.extend
         pnls: list[float] = []
         positions = self.positions if self.account is not None else None
         if not positions:
-            for bar in pending:
-                candle((bar.open.as_double(), bar.high.as_double(), bar.low.as_double(), bar.close.as_double(),
-                        bar.volume.as_double()))
+            times = self.add_candles(pending)
             if positions is not None:
                 pnls = [0.0] * len(pending)
         else:
+            times = array("q", [bar.ts_event for bar in pending])
+            self.candles.t.extend(times)
+            candle = self.candles.v.extend
             pnl = pnls.append
             first, others = positions[0].unrealized_pnl, [p.unrealized_pnl for p in positions[1:]]
             for bar in pending:
@@ -417,14 +414,23 @@ class _Bars:
             self.pnl_points.v.extend(pnls)
         return times, pnls
 
+    def add_candles(self, bars: list[Bar]) -> array[int]:
+        """Candles of ``bars`` (no PnL); returns their times."""
+        times = array("q", [bar.ts_event for bar in bars])
+        self.candles.t.extend(times)
+        candle = self.candles.v.extend
+        for bar in bars:
+            candle((bar.open.as_double(), bar.high.as_double(), bar.low.as_double(), bar.close.as_double(),
+                    bar.volume.as_double()))
+        return times
+
     def to_points(self) -> None:
         """Indicator values of the bars received since the last hand-over (their candles are in
         ``candles`` already: ``settle`` came first)."""
-        bars, self.bars = self.bars, []
-        skip, self.replay_from, self.unsettled = self.replay_from, 0, 0
-        times = self.candles.t[skip:]
+        bars, self.bars, self.unsettled = self.bars, [], 0
+        times = self.candles.t[len(self.candles.t) - len(bars):]
         for replay in list(self.replays):
-            if not replay.replay(bars[skip:], times):
+            if not replay.replay(bars, times):
                 self.read_on_each_bar(replay)
 
     def read_on_each_bar(self, replay: _Replay) -> None:
@@ -648,9 +654,9 @@ class ChartbridgeActor(Actor):
                                                       primary)
         first = bar if bar is not None and str(bar.bar_type) == bar_type else None
         until = first.ts_event if first is not None else TIME_LIMIT
-        chart.bars = [b for b in reversed(self.cache.bars(BarType.from_str(bar_type))) if b.ts_event < until]
-        # Bars kept before the chart existed are older than its indicator copies: candles only.
-        chart.replay_from = len(chart.bars)
+        # Bars kept before the chart existed (history, or bars of a type subscribed since the
+        # last look): candles only, as their indicator copies and positions are of now.
+        chart.add_candles([b for b in reversed(self.cache.bars(BarType.from_str(bar_type))) if b.ts_event < until])
         if first is not None:
             chart.bars.append(first)
         return chart
