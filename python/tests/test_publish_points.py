@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from array import array
 
 import pytest
 import redis
@@ -144,3 +145,29 @@ def test_default_run_id_is_generated_per_process(redis_server: object, r: redis.
     assert run.id.endswith(f"-{__import__('os').getpid()}")
     assert r.zrange(keys(run.id).runs, 0, -1) == [run.id.encode()]
     assert json.loads(r.hget(keys(run.id).series, "price") or b"{}")["kind"] == "line"
+
+
+@pytest.mark.parametrize("vectorized", [True, False], ids=["numpy", "no numpy"])
+def test_big_batches_are_checked_alike_with_and_without_numpy(monkeypatch: pytest.MonkeyPatch,
+                                                              vectorized: bool) -> None:
+    """Batches of 64+ points are checked through numpy when it is there; the rules and the
+    errors, naming the first bad point, are the same either way."""
+    if not vectorized:
+        monkeypatch.setattr(protocol, "_np", None)
+    else:
+        assert protocol._np is not None
+    n = 1000
+    times = array("q", range(T0, T0 + n))
+    candles = {"o": [1.0] * n, "h": [2.0] * n, "l": [0.5] * n, "c": [1.5] * n}
+    assert len(protocol.check_batch("candlestick", times, candles)) == n
+    late = array("q", times)
+    late[500] = late[498]
+    with pytest.raises(cb.ProtocolError, match=rf"E_ORDER: t\[500\] = {T0 + 498} is earlier than t\[499\] = {T0 + 499}"):
+        protocol.check_batch("line", late, {"y": [1.0] * n})
+    bad = {**candles, "l": [0.5] * 700 + [1.2] + [0.5] * (n - 701)}
+    with pytest.raises(cb.ProtocolError, match=r"E_CANDLE: point 700: candle o=1.0 h=2.0 l=1.2 c=1.5"):
+        protocol.check_batch("candlestick", times, bad)
+    interleaved = array("d", [x for i in range(n) for x in (1.0, 2.0, 0.5, 1.5)])
+    protocol.check_points("candlestick", ("o", "h", "l", "c"), times, interleaved)
+    with pytest.raises(cb.ProtocolError, match="E_ORDER"):
+        protocol.check_points("line", ("y",), late, array("d", [1.0] * n))

@@ -19,6 +19,12 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, Final
 
+try:  # optional: only makes the checks of big batches faster (NautilusTrader brings it)
+    import numpy
+    _np: Any = numpy
+except ImportError:  # the checks below then use C loops over boxed values
+    _np = None
+
 VERSION: Final = "1"
 KINDS: Final = frozenset({"line", "area", "baseline", "histogram", "candlestick", "bar", "marker"})
 LINE_KINDS: Final = frozenset({"line", "area", "baseline", "histogram"})
@@ -252,7 +258,7 @@ def _packed(values: Iterable[Any], code: str, name: str, convert: Any) -> array[
 
 def _check_times(times: Sequence[Any]) -> array[int]:
     t = _packed(times, "q", "t", check_time)
-    in_order = all(map(operator.le, t, islice(t, 1, None)))
+    in_order = _in_order(t)
     # In order, the first and last times bound the rest.
     if len(t) and (min(t) < 0 or max(t) >= TIME_LIMIT if not in_order else t[0] < 0 or t[-1] >= TIME_LIMIT):
         for i, ns in enumerate(t):
@@ -261,6 +267,27 @@ def _check_times(times: Sequence[Any]) -> array[int]:
         i = next(i for i in range(1, len(t)) if t[i] < t[i - 1])
         raise ProtocolError("E_ORDER", f"t[{i}] = {t[i]} is earlier than t[{i - 1}] = {t[i - 1]}")
     return t
+
+
+_VECTOR_MIN = 64  # below this, numpy's per-call cost is more than the boxed loop's
+
+
+def _in_order(t: array[int]) -> bool:
+    """No time earlier than the one before. Boxing each int64 costs ~100 ns a point; a numpy
+    view of the same memory compares them in place."""
+    if _np is not None and len(t) >= _VECTOR_MIN:
+        a = _np.frombuffer(t, dtype=_np.int64)
+        return bool((a[1:] >= a[:-1]).all())
+    return all(map(operator.le, t, islice(t, 1, None)))
+
+
+def _candles_valid(o: array[float], h: array[float], l: array[float], c: array[float]) -> bool:  # noqa: E741
+    """Every low at or below open and close, every high at or above them."""
+    if _np is not None and len(o) >= _VECTOR_MIN:
+        no, nh, nl, nc = (_np.frombuffer(x, dtype=_np.float64) for x in (o, h, l, c))
+        return bool(((nl <= no) & (nl <= nc) & (nh >= no) & (nh >= nc)).all())
+    return all(all(map(compare, bound, side)) for compare, bound in ((operator.le, l), (operator.ge, h))
+               for side in (o, c))
 
 
 def _check_column(values: Sequence[Any], name: str, finite: bool) -> array[float]:
@@ -293,9 +320,8 @@ def check_batch(kind: str, times: Sequence[Any], columns: Mapping[str, Sequence[
         packed[name] = _check_column(columns[name], name, finite=kind != "marker")
     if kind in CANDLE_KINDS:
         o, h, l, c = (packed[x] for x in CANDLE_COLUMNS)  # noqa: E741
-        # C loops over the whole batch; the per-candle check only runs to say which one is bad.
-        if not all(all(map(compare, bound, side)) for compare, bound in ((operator.le, l), (operator.ge, h))
-                   for side in (o, c)):
+        # The whole batch at once; the per-candle check only runs to say which one is bad.
+        if not _candles_valid(o, h, l, c):
             for i, candle in enumerate(zip(o, h, l, c)):
                 check_candle(*candle, f"point {i}")
     checked: list[dict[str, Any]] | None = None
