@@ -69,7 +69,7 @@ class ChartbridgeConfig(ActorConfig, frozen=True):
     ``indicator_panes``: indicator attribute or class name -> pane, overriding the default.
     ``backtest_batch`` (default 1000): bars gathered by the actor before their points go to the
     SDK's buffers during a backtest (a live node hands over every bar at once).
-    ``backtest_flush_interval`` (default 0.05 s): the SDK's flush interval during a backtest
+    ``backtest_flush_interval`` (default 0.5 s): the SDK's flush interval during a backtest
     (else ``cb.configure(flush_interval=...)``, 5 ms): nothing waits on a backtest's points, and
     every flush takes the GIL from the backtest."""
 
@@ -276,9 +276,7 @@ class _Replay:
     does not, and is read on each bar from then on instead (``_Bars.reads``).
     """
 
-    def __init__(self, chart: _Bars, indicator: Indicator, copy: Indicator,
-                 outputs: list[tuple[str, _Points]]) -> None:
-        self.chart = chart
+    def __init__(self, indicator: Indicator, copy: Indicator, outputs: list[tuple[str, _Points]]) -> None:
         self.indicator = indicator
         self.copy = copy
         self.outputs = outputs
@@ -355,7 +353,7 @@ class _Bars:
             outputs = _outputs(indicator)
             pane = panes.get(name) or panes.get(type(indicator).__name__) or (
                 self.pane if isinstance(indicator, _PRICE_PANE) else name)
-            self.replays.append(_Replay(self, indicator, copy, [
+            self.replays.append(_Replay(indicator, copy, [
                 (out, _Points(self.actor, Series(f"{owner.id}.{name}" + (f".{out}" if len(outputs) > 1 else ""),
                                                  pane=pane, title=f"{name} {indicator!r}", source=_source(owner))))
                 for out in outputs]))
@@ -384,34 +382,24 @@ class _Bars:
 
     def settle(self) -> tuple[array[int], list[float]]:
         """Candles and unrealized PnL of the bars received since the last settle, the PnL priced
-        by the positions open now, in one pass; returns the PnL points. Position.unrealized_pnl
-        takes under a microsecond; Portfolio.unrealized_pnl re-prices through the cache at ~40 us."""
+        by the positions open now; returns the PnL points. Position.unrealized_pnl takes under a
+        microsecond; Portfolio.unrealized_pnl re-prices through the cache at ~40 us."""
         bars, start = self.bars, self.unsettled
         self.unsettled = len(bars)
         pending = bars[start:]
-        pnls: list[float] = []
-        positions = self.positions if self.account is not None else None
+        times = self.add_candles(pending)
+        if self.account is None:
+            return times, []
+        positions = self.positions
         if not positions:
-            times = self.add_candles(pending)
-            if positions is not None:
-                pnls = [0.0] * len(pending)
+            pnls = [0.0] * len(pending)
+        elif len(positions) == 1:
+            pnl_of = positions[0].unrealized_pnl
+            pnls = [pnl_of(bar.close).as_double() for bar in pending]
         else:
-            times = array("q", [bar.ts_event for bar in pending])
-            self.candles.t.extend(times)
-            candle = self.candles.v.extend
-            pnl = pnls.append
-            first, others = positions[0].unrealized_pnl, [p.unrealized_pnl for p in positions[1:]]
-            for bar in pending:
-                close = bar.close
-                candle((bar.open.as_double(), bar.high.as_double(), bar.low.as_double(), close.as_double(),
-                        bar.volume.as_double()))
-                value = first(close).as_double()
-                for other in others:
-                    value += other(close).as_double()
-                pnl(value)
-        if positions is not None:
-            self.pnl_points.t.extend(times)
-            self.pnl_points.v.extend(pnls)
+            pnls = [sum(p.unrealized_pnl(bar.close).as_double() for p in positions) for bar in pending]
+        self.pnl_points.t.extend(times)
+        self.pnl_points.v.extend(pnls)
         return times, pnls
 
     def add_candles(self, bars: list[Bar]) -> array[int]:
