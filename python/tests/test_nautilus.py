@@ -32,7 +32,12 @@ from nautilus_trader.model.enums import AggressorSide  # noqa: E402
 from nautilus_trader.model.events import OrderFilled  # noqa: E402
 from nautilus_trader.model.identifiers import InstrumentId, TradeId  # noqa: E402
 from nautilus_trader.model.objects import Money, Price, Quantity  # noqa: E402
+from nautilus_trader.backtest.engine import BacktestEngine, BacktestEngineConfig  # noqa: E402
+from nautilus_trader.config import LoggingConfig  # noqa: E402
+from nautilus_trader.model.currencies import EUR  # noqa: E402
+from nautilus_trader.model.enums import AccountType, OmsType  # noqa: E402
 from nautilus_trader.persistence.catalog import ParquetDataCatalog  # noqa: E402
+from nautilus_trader.portfolio.portfolio import Portfolio  # noqa: E402
 
 sys.path.insert(0, str(REPO / "examples" / "nautilus-ema-cross"))
 import ema_cross  # noqa: E402
@@ -268,6 +273,45 @@ def test_a_bar_type_subscribed_later_is_charted_whole(r: redis.Redis) -> None:
     eur_times, _ = read_points(r, BAR_SERIES, "testrun")
     equity_times, _ = read_points(r, "equity:SIM:USD", "testrun")
     assert len(eur_times) == 300 and equity_times == sorted(eur_times + pnl_times)
+    assert cb.stats()["rejected"] == 0
+    engine.dispose()
+
+
+class RecordsEquity(ema_cross.EMACross):
+    """Notes the account's equity as Nautilus values it when each bar is handled."""
+
+    def __init__(self, config: ema_cross.EMACrossConfig) -> None:
+        super().__init__(config)
+        self.equity_seen: dict[str, list[float]] = {}
+
+    def on_bar(self, bar: Any) -> None:
+        for currency, money in self.portfolio.equity(ema_cross.Venue("SIM")).items():
+            self.equity_seen.setdefault(currency.code, []).append(money.as_double())
+        super().on_bar(bar)
+
+
+# Not a skip of something that should work: before 1.222 Nautilus has no valuation of a cash
+# account's holdings to chart, and the actor's balance + PnL stand-in is not claimed equal to one.
+@pytest.mark.skipif(not hasattr(Portfolio, "equity"), reason="Portfolio.equity is new in nautilus_trader 1.222")
+def test_a_cash_account_is_charted_at_each_bar_as_nautilus_values_it(r: redis.Redis) -> None:
+    engine = BacktestEngine(BacktestEngineConfig(logging=LoggingConfig(log_level="ERROR")))
+    engine.add_venue(ema_cross.Venue("SIM"), oms_type=OmsType.NETTING, account_type=AccountType.CASH,
+                     starting_balances=[Money(1_000_000, ema_cross.USD), Money(1_000_000, EUR)])
+    instrument = ema_cross.TestInstrumentProvider.default_fx_ccy("EUR/USD")
+    engine.add_instrument(instrument)
+    bars = ema_cross.synthetic_bars(instrument, 300)
+    engine.add_data(bars)
+    strategy = RecordsEquity(ema_cross.EMACrossConfig(instrument_id=instrument.id,
+                                                      bar_type=ema_cross.BarType.from_str(BAR_SERIES)))
+    engine.add_strategy(strategy)
+    engine.add_actor(ChartbridgeActor())
+    engine.run()
+    assert cb.flush(10)
+    assert engine.cache.orders_total_count() > 5
+    for currency in ("USD", "EUR"):
+        times, equity = read_points(r, f"equity:SIM:{currency}", "testrun")
+        assert times == [b.ts_event for b in bars]
+        assert equity["y"] == strategy.equity_seen[currency]
     assert cb.stats()["rejected"] == 0
     engine.dispose()
 
