@@ -258,9 +258,11 @@ def _packed(values: Iterable[Any], code: str, name: str, convert: Any) -> array[
 
 def _check_times(times: Sequence[Any]) -> array[int]:
     t = _packed(times, "q", "t", check_time)
+    if not t:
+        return t
     in_order = _in_order(t)
-    # In order, the first and last times bound the rest.
-    if len(t) and (min(t) < 0 or max(t) >= TIME_LIMIT if not in_order else t[0] < 0 or t[-1] >= TIME_LIMIT):
+    low, high = (t[0], t[-1]) if in_order else (min(t), max(t))  # in order, the ends bound the rest
+    if low < 0 or high >= TIME_LIMIT:
         for i, ns in enumerate(t):
             check_time(ns, f"t[{i}]")
     if not in_order:
