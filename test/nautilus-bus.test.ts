@@ -11,7 +11,10 @@ import { promisify } from "node:util";
 import { encode as encodeMsgpack } from "@msgpack/msgpack";
 import type { Redis } from "ioredis";
 import { encodeBatch } from "../src/shared/encode.js";
-import type { MarkerPoints, OhlcPoints, ValuePoints } from "../src/shared/protocol.js";
+import { redisKeys, type MarkerPoints, type OhlcPoints, type ValuePoints } from "../src/shared/protocol.js";
+import { compareStreamIds } from "../src/shared/streamIds.js";
+import { parseTraderState, TraderTranslator, type BusEntry, type WriteSink } from "../src/server/nautilusTranslator.js";
+import { xrangeAfter } from "../src/server/redisStreams.js";
 import { testRedis } from "./harness/rootHooks.js";
 import { collect, query, startTestServer, type TestServer } from "./harness/server.js";
 import { fieldBytes, readVectors } from "./harness/vectors.js";
@@ -175,6 +178,37 @@ describe("Nautilus's own Redis message bus, charted by the server", function () 
     // The trader said STOPPED: the run is over, not live forever.
     assert.equal(run.status, "ended");
     assert.deepEqual(t.server.nautilusBus(), { traders: 1, entries: t.server.nautilusBus()?.entries, skipped: 0 });
+  });
+
+  it("a bar written just before the Trader's start (Nautilus's writer reorders its streams under load) is in that start's run", async () => {
+    const report = await backtest(trader, 50, "json");
+    t = await startTestServer({ nautilusBus: false }); // only for its Redis client and the cleanup
+    const redis = t.redis;
+    const base = `trader-${trader}:stream:`;
+    const bars = await xrangeAfter(redis, `${base}data.bars.${BAR_SERIES}`, "0-0", 1000);
+    const system = await xrangeAfter(redis, `${base}events.system.${trader}`, "0-0", 1000);
+    const start = system.find((e) => e.fields.payload.toString().includes('"state":"STARTING"'));
+    assert.ok(start !== undefined && bars.length === 50);
+    // As seen under load: the first bar's entry 20 ms before the STARTING one.
+    const [ms] = start.id.split("-");
+    bars[0] = { ...bars[0], id: `${Number(ms) - 20}-0` };
+    const entries: BusEntry[] = [
+      ...system.map((entry) => ({ stream: `${base}events.system.${trader}`, topic: "system" as const, entry })),
+      ...bars.map((entry) => ({ stream: `${base}data.bars.${BAR_SERIES}`, topic: "bars" as const, entry })),
+    ].sort((a, b) => compareStreamIds(a.entry.id, b.entry.id));
+    const runs: string[] = [];
+    let candles = 0;
+    const sink: WriteSink = {
+      hset: () => {},
+      zadd: (_key, _score, member) => void runs.push(member),
+      xadd: (key, fields) => {
+        if (key.endsWith(`:s:${BAR_SERIES}`)) candles += Number(fields.n);
+      },
+    };
+    const translator = new TraderTranslator(`trader-${trader}`, trader, parseTraderState(null), redisKeys("nb"), () => {});
+    translator.apply(entries, sink);
+    assert.equal(runs.length, 1, `runs: ${runs.join(", ")}`);
+    assert.equal(candles, report.bars.length);
   });
 
   it("a JSON-encoded backtest (MessageBusConfig's default encoding) is charted the same", async () => {

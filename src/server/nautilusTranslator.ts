@@ -79,6 +79,12 @@ export interface BusEntry {
 const KEPT_SESSIONS = 10;
 /** Trader states after which the run is over (a crash writes none: the idle rule covers it). */
 const ENDED_STATES = new Set(["STOPPED", "DISPOSED", "FAULTED"]);
+/**
+ * Nautilus's Redis writer does not keep the order of its streams: under load a first bar was
+ * seen with a stream ID 20 ms before the Trader's STARTING entry, and opened a run of its own.
+ * A run opened by entries with no start before them, this shortly before a start, is that start's.
+ */
+const START_SKEW_MS = 2000;
 /** Skips logged one by one per trader, then every this many. */
 const LOGGED_SKIPS = 1000;
 
@@ -190,6 +196,10 @@ export class TraderTranslator {
   private traderState(id: string, state: string, sink: WriteSink): void {
     if (state === "STARTING") {
       const current = this.state.sessions[this.state.sessions.length - 1];
+      if (current !== undefined && current.startId === "0-0" && current.status === "running" && msOf(id) - current.startMs <= START_SKEW_MS) {
+        current.startId = `${current.startMs}-0`; // started now: a later start is a new run
+        return;
+      }
       if (current !== undefined && current.status === "running") this.end(current, msOf(id), sink);
       this.state.sessions.push(this.newSession(id, msOf(id)));
       if (this.state.sessions.length > KEPT_SESSIONS) {

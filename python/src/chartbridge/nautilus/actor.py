@@ -185,6 +185,7 @@ class _Account:
         self.actor = actor
         self.venue = venue
         self.margin = True
+        self.eager = False  # a cash account valued by Nautilus: its bars settle one by one
         self.balances: dict[str, float] = {}
         self.pnls: dict[_Bars, tuple[str | None, float]] = {}  # (settlement currency, PnL) per instrument
         self.curves: dict[str, _Equity] = {}
@@ -192,10 +193,6 @@ class _Account:
         self.lazy: _Bars | None = None  # the one chart whose equity is computed from its PnL points
         self.settled = 0  # PnL points of ``lazy`` whose equity is charted
         self.refresh()
-
-    @property
-    def eager(self) -> bool:
-        return not self.margin and hasattr(self.actor.portfolio, "equity")
 
     def join(self, chart: _Bars) -> None:
         self.settle()
@@ -210,6 +207,7 @@ class _Account:
         account = self.actor.portfolio.account(self.venue)
         if account is not None:
             self.margin = account.is_margin_account
+            self.eager = not self.margin and hasattr(self.actor.portfolio, "equity")
             self.balances = {c.code: m.as_double() for c, m in account.balances_total().items()}
         if self.charts:
             self._lazy()
