@@ -211,6 +211,19 @@ describe("Nautilus's own Redis message bus, charted by the server", function () 
     assert.equal(candles, report.bars.length);
   });
 
+  it("looks for new traders with DBSIZE, and SCANs the keyspace only when the key count changed", async () => {
+    const report = await backtest(trader, 50, "json");
+    t = await startTestServer({ nautilusBus: BUS });
+    await chartedRun(t, trader, report.bars.length);
+    const scans = async () => Number(/cmdstat_scan:calls=(\d+)/.exec(await t.redis.info("commandstats"))?.[1] ?? 0);
+    await new Promise((resolve) => setTimeout(resolve, 600)); // the bridge's own writes settle
+    const before = await scans();
+    await new Promise((resolve) => setTimeout(resolve, 1500)); // seven looks at 200 ms
+    assert.equal(await scans(), before);
+    await t.redis.xadd(`trader-${trader}:stream:data.bars.GBP/USD.SIM-1-MINUTE-LAST-EXTERNAL`, "*", "topic", "x", "payload", "{}");
+    await until("a SCAN after a new key", async () => (await scans()) > before);
+  });
+
   it("a JSON-encoded backtest (MessageBusConfig's default encoding) is charted the same", async () => {
     const report = await backtest(trader, 300, "json");
     t = await startTestServer({ nautilusBus: BUS });

@@ -19,8 +19,13 @@ import { streamsOf, toEntry, xrangeAfter, type StreamEntry } from "./redisStream
 export interface NautilusBusOptions {
   /** Nautilus's `MessageBusConfig.streams_prefix`. Default `stream` (Nautilus's default). */
   streamsPrefix?: string;
-  /** How often new traders and streams are looked for (one SCAN), in ms. Default 2000. */
+  /**
+   * How often new traders and streams are looked for, in ms. Default 2000. A look is one DBSIZE;
+   * the keyspace is SCANned only when the number of keys changed, or every `rescanMs`.
+   */
   scanIntervalMs?: number;
+  /** The longest time without a SCAN, in ms (a key deleted and another made keep DBSIZE). Default 60000. */
+  rescanMs?: number;
   /**
    * A run whose trader wrote nothing for this long, and never said it stopped, is ended (its node
    * died). Until then the bridge keeps its heartbeat fresh, so quiet minutes between live bars do
@@ -88,9 +93,12 @@ export class NautilusBus {
   private running = false;
   private loop: Promise<void> | null = null;
   private lastScan = 0;
+  private lastFullScan = 0;
+  private lastDbSize = -1;
   private statsNow: NautilusBusStats = { traders: 0, entries: 0, skipped: 0 };
   private readonly streamsPrefix: string;
   private readonly scanIntervalMs: number;
+  private readonly rescanMs: number;
   private readonly idleMs: number;
   private readonly count: number;
   private readonly blockMs: number;
@@ -108,6 +116,7 @@ export class NautilusBus {
   ) {
     this.streamsPrefix = options.streamsPrefix ?? "stream";
     this.scanIntervalMs = options.scanIntervalMs ?? 2000;
+    this.rescanMs = options.rescanMs ?? 60_000;
     this.idleMs = options.idleMs ?? 600_000;
     this.count = options.count ?? 1000;
     this.blockMs = options.blockMs ?? 1000;
@@ -148,7 +157,14 @@ export class NautilusBus {
       try {
         if (Date.now() - this.lastScan >= this.scanIntervalMs) {
           this.lastScan = Date.now();
-          await this.discover();
+          // SCAN walks the whole keyspace, which on a big shared Redis is real work every 2 s;
+          // new traders and topics are new keys, so an unchanged key count means nothing new.
+          const size = await this.command.dbsize();
+          if (size !== this.lastDbSize || this.lastScan - this.lastFullScan >= this.rescanMs) {
+            await this.discover();
+            this.lastDbSize = size;
+            this.lastFullScan = this.lastScan;
+          }
         }
         if (this.traders.size === 0) {
           await new Promise((resolve) => setTimeout(resolve, Math.min(this.scanIntervalMs, 250)));
