@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { Redis } from "ioredis";
+import { createConnection } from "node:net";
 import { testRedis } from "./harness/rootHooks.js";
 import { lineFields, useTestServer, writeRun, xadd } from "./harness/server.js";
 
@@ -23,11 +23,23 @@ describe("standalone page: ?run= and reading ahead", () => {
     await writeRun(t, "new", { price: { kind: "line" }, fast: { kind: "line" } });
     await t.redis.zadd(t.keys.runs, 1, "old", 2, "new");
     for (const [run, series] of [["old", "a"], ["new", "price"], ["new", "fast"]]) await xadd(t, t.keys.series(run, series), lineFields([1n, 2n], [1, 2]));
-    const monitor = await new Redis(testRedis().url).monitor();
+    // MONITOR on a bare socket: ioredis's monitor() throws "Command queue state error" when
+    // another client's command arrives in the same read as MONITOR's +OK (seen in CI).
+    const monitor = createConnection({ host: "127.0.0.1", port: testRedis().port });
     try {
       const read = new Set<string>();
-      monitor.on("monitor", (_time: string, args: string[]) => {
-        if (args[0]?.toUpperCase() === "XRANGE" && args[1]?.startsWith(`${t.prefix}:`)) read.add(args[1]);
+      let pending = "";
+      monitor.on("data", (chunk: Buffer) => {
+        const lines = (pending + chunk.toString("latin1")).split("\r\n");
+        pending = lines.pop() ?? "";
+        for (const line of lines) {
+          const args = [...line.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) => m[1]);
+          if (args[0]?.toUpperCase() === "XRANGE" && args[1]?.startsWith(`${t.prefix}:`)) read.add(args[1]);
+        }
+      });
+      await new Promise<void>((resolve) => {
+        monitor.once("data", () => resolve());
+        monitor.write("MONITOR\r\n");
       });
       assert.equal((await page("")).status, 200);
       const deadline = Date.now() + 5000;
@@ -35,7 +47,7 @@ describe("standalone page: ?run= and reading ahead", () => {
       // The newest run's two series, not the older run's.
       assert.deepEqual([...read].sort(), [t.keys.series("new", "fast"), t.keys.series("new", "price")]);
     } finally {
-      monitor.disconnect();
+      monitor.destroy();
     }
   });
 });
