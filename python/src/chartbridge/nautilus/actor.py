@@ -621,20 +621,18 @@ class ChartbridgeActor(Actor):
             if "*" not in sub.topic and owner is not None and owner is not self and not isinstance(owner, _Bars):
                 owners.setdefault(sub.topic, []).append(owner)
         for bar_topic, components in owners.items():
-            chart = self._charts.get(bar_topic)
-            if chart is None:
-                chart = self._chart(bar_topic[len(_BARS):], bar)
-            elif bar is None:
-                chart = None  # charted, and its handler is in place
+            new = bar_topic not in self._charts
+            chart = self._chart(bar_topic[len(_BARS):], bar) if new else self._charts[bar_topic]
             for component in components:
-                (chart or self._charts[bar_topic]).add_indicators(component)
-            if chart is not None:
+                chart.add_indicators(component)
+            if new or bar is not None:  # at the first bar, after the components that subscribed since
                 self._subscribe(bar_topic, chart.handler)
 
     def _chart(self, bar_type: str, bar: Bar | None) -> _Bars:
         """A new chart of ``bar_type``, holding the bars of it the cache has (``bar`` last, if
         it is this type's first: the chart's handler sees the next one)."""
-        instrument = BarType.from_str(bar_type).instrument_id
+        parsed = BarType.from_str(bar_type)
+        instrument = parsed.instrument_id
         primary = all(c.instrument_id != instrument for c in self._charts.values())
         chart = self._charts[_BARS + bar_type] = _Bars(self, bar_type, "main" if not self._charts else bar_type,
                                                       primary)
@@ -642,7 +640,7 @@ class ChartbridgeActor(Actor):
         until = first.ts_event if first is not None else TIME_LIMIT
         # Bars kept before the chart existed (history, or bars of a type subscribed since the
         # last look): candles only, as their indicator copies and positions are of now.
-        chart.add_candles([b for b in reversed(self.cache.bars(BarType.from_str(bar_type))) if b.ts_event < until])
+        chart.add_candles([b for b in reversed(self.cache.bars(parsed)) if b.ts_event < until])
         if first is not None:
             chart.bars.append(first)
         return chart
