@@ -38,3 +38,14 @@ if [ ! -x .venv/bin/python ] || [ python/pyproject.toml -nt .venv/.installed ]; 
   .venv/bin/python -m pip install --quiet -e 'python[dev,nautilus]'
   touch .venv/.installed
 fi
+
+# The compiled bar recorder is built against the installed nautilus_trader (python/setup.py),
+# so without build isolation; again whenever its source or the venv is newer than the module.
+recorder=python/src/chartbridge/nautilus/_recorder.pyx
+built=$(ls python/src/chartbridge/nautilus/_recorder.*.so 2>/dev/null | head -1)
+if [ -z "$built" ] || [ "$recorder" -nt "$built" ] || [ python/setup.py -nt "$built" ] || [ .venv/.installed -nt "$built" ]; then
+  step "compiling the Nautilus bar recorder (Cython)"
+  .venv/bin/python -m pip install --quiet 'Cython>=3.1' 'setuptools>=68'
+  .venv/bin/python -m pip install --quiet --no-build-isolation --no-deps -e python
+  .venv/bin/python -c 'from chartbridge.nautilus import recorder; assert recorder.COMPILED, recorder.WHY_PURE'
+fi

@@ -43,6 +43,7 @@ sys.path.insert(0, str(REPO / "examples" / "nautilus-ema-cross"))
 import ema_cross  # noqa: E402
 
 from chartbridge.nautilus import ChartbridgeActor, ChartbridgeConfig  # noqa: E402
+from chartbridge.nautilus import recorder  # noqa: E402
 from chartbridge.nautilus.actor import fill_kind  # noqa: E402
 
 BARS = 3_000
@@ -199,7 +200,7 @@ def test_indicator_panes_by_kind_and_outputs(r: redis.Redis) -> None:
 
 
 class FedByHand(ema_cross.EMACross):
-    """Also feeds one registered indicator by hand, so replaying the bars cannot give its values."""
+    """Also feeds one registered indicator by hand: only reading it at each bar gives its values."""
 
     def __init__(self, config: ema_cross.EMACrossConfig) -> None:
         super().__init__(config)
@@ -217,24 +218,55 @@ class FedByHand(ema_cross.EMACross):
         super().on_bar(bar)
 
 
-def test_an_indicator_fed_otherwise_is_read_on_each_bar(r: redis.Redis, caplog: pytest.LogCaptureFixture) -> None:
+def test_an_indicator_fed_otherwise_charts_the_value_the_strategy_saw(r: redis.Redis) -> None:
     engine, strategy = ema_cross.build_engine(300, strategy_class=FedByHand)
     engine.run()
     bars = ema_cross.synthetic_bars(strategy.instrument, 300)
     assert cb.flush(10)
-    # The first hand-over (at the second bar) finds the replayed copy differs: those two bars
-    # are not charted, every later one is, with the value the strategy saw.
+    # Bars and update_raw both feed it: every bar from its fifth on, with the value on_bar saw.
     times, cols = read_points(r, "FedByHand-000.by_hand", "testrun")
-    assert list(zip(times, cols["y"])) == [p for p in strategy.seen if p[0] >= bars[2].ts_event]
-    assert len(times) == 298
-    warnings = [m for m in caplog.messages if "read on each bar" in m]
-    assert warnings == ["chartbridge: FedByHand-000.by_hand is updated by more than the bars of "
-                        f"{BAR_SERIES} (ticks, historical bars or update_raw), so it is read on each bar from "
-                        "now on; its values since the last hand-over are not charted"]
-    # The indicators fed only by the bars are still replayed, exactly.
+    assert list(zip(times, cols["y"])) == strategy.seen
+    assert len(times) == 300 - 2  # two inputs a bar: initialized at the third bar
     _, fast = read_points(r, "FedByHand-000.fast_ema", "testrun")
     assert fast["y"] == [v for _, v in nautilus_ema(10, bars)]
     engine.dispose()
+
+
+class RecordsPnl(ema_cross.EMACross):
+    """Notes its open positions' unrealized PnL at each bar's close, as it handles the bar."""
+
+    def __init__(self, config: ema_cross.EMACrossConfig) -> None:
+        super().__init__(config)
+        self.pnl: list[tuple[int, float]] = []
+
+    def on_bar(self, bar: Any) -> None:
+        positions = self.cache.positions_open(instrument_id=self.config.instrument_id)
+        self.pnl.append((bar.ts_event, sum(p.unrealized_pnl(bar.close).as_double() for p in positions)))
+        super().on_bar(bar)
+
+
+def test_the_compiled_recorder_is_built_and_the_python_one_charts_the_same_points(
+        r: redis.Redis, monkeypatch: pytest.MonkeyPatch) -> None:
+    # scripts/setup.sh builds it against the installed nautilus_trader; falling back to Python
+    # here would pass every other test and triple the cost of a charted bar.
+    assert recorder.COMPILED, recorder.WHY_PURE
+    charted: dict[str, dict[str, tuple[list[int], dict[str, list[Any]]]]] = {}
+    for run, implementation in (("compiled", recorder.BarRecorder), ("python", recorder.PyBarRecorder)):
+        monkeypatch.setattr(recorder, "BarRecorder", implementation)
+        engine, strategy = ema_cross.build_engine(BARS, charted=False, strategy_class=RecordsPnl)
+        engine.add_actor(ChartbridgeActor(ChartbridgeConfig(run=run, backtest_batch=64)))
+        engine.run()
+        assert cb.flush(10)
+        charted[run] = {name.decode(): read_points(r, name.decode(), run) for name in r.hkeys(keys(run).series)}
+        # Priced at each bar by the positions open then: a fill moves the position before
+        # Nautilus publishes it, so the bars before it must be priced earlier.
+        times, cols = charted[run]["unrealized_pnl:EUR/USD.SIM"]
+        assert list(zip(times, cols["y"])) == strategy.pnl and sum(v != 0 for _, v in strategy.pnl) > BARS * 0.9
+        engine.dispose()
+    assert sorted(charted["compiled"]) == [
+        "EMACross.ema_gap", BAR_SERIES, "RecordsPnl-000.fast_ema", "RecordsPnl-000.slow_ema", "drawdown:SIM:USD",
+        "equity:SIM:USD", "fills:EUR/USD.SIM", "position:EUR/USD.SIM", "unrealized_pnl:EUR/USD.SIM"]
+    assert charted["python"] == charted["compiled"]
 
 
 LATE_BARS = "GBP/USD.SIM-1-MINUTE-LAST-EXTERNAL"
@@ -260,14 +292,15 @@ def test_a_bar_type_subscribed_later_is_charted_whole(r: redis.Redis) -> None:
     engine.add_data(late)
     engine.run()
     assert cb.flush(10)
-    # Found at the first hand-over after the subscription; the bars of it before that come from
-    # the cache, as candles only.
+    # Found at the first hand-over after the subscription: EUR/USD's 150th bar, whose on_bar
+    # subscribed, is also its third batch of 50. GBP/USD's 149 bars before it come from the
+    # cache, as candles only; from its 150th (same time, handled after), everything is charted.
     times, cols = read_points(r, LATE_BARS, "testrun")
     assert times == [b.ts_event for b in late]
     assert cols["c"] == [b.close.as_double() for b in late]
     assert registry(r, LATE_BARS, "testrun")["pane"] == LATE_BARS
     pnl_times, pnl = read_points(r, "unrealized_pnl:GBP/USD.SIM", "testrun")
-    assert 150 < len(late) - len(pnl_times) <= 200 and pnl_times == times[-len(pnl_times):]
+    assert len(late) - len(pnl_times) == 149 and pnl_times == times[-len(pnl_times):]
     assert set(pnl["y"]) == {0.0}  # the strategy never trades it
     # Two instruments of one account: equity at each bar of either, in time order.
     eur_times, _ = read_points(r, BAR_SERIES, "testrun")

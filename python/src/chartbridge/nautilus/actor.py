@@ -20,12 +20,10 @@ It also sets the SDK clock to the engine clock, so ``@cb.chart`` methods chart s
 
 from __future__ import annotations
 
-import copy
 import inspect
 import logging
-import pickle
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -48,10 +46,12 @@ from ..protocol import TIME_LIMIT, ProtocolError, check_points, columns_for, san
 from ..producer import PointBuffer, Producer
 from ..runs import Run, end_run, results, start_run
 from ..series import Series, Source
+from . import recorder
 
 log = logging.getLogger("chartbridge")
 
 _BARS = "data.bars."
+_PRE_FILL = "Portfolio.update_order"  # the execution engine sends each fill here before it moves the position
 # Indicators drawn in price units, over the bars; any other indicator gets a pane of its own.
 # (IchimokuCloud is newer than 1.221.)
 _PRICE_PANE = tuple(getattr(indicators, name) for name in (
@@ -201,6 +201,8 @@ class _Account:
 
     def _lazy(self) -> None:
         self.lazy = self.charts[0] if self.margin and len(self.charts) == 1 else None
+        for chart in self.charts:
+            chart.pace()
 
     def refresh(self) -> None:
         self.settle()
@@ -264,56 +266,12 @@ class _Account:
             self.curve(code).add(t, value)
 
 
-class _Replay:
-    """One registered indicator, charted by feeding a copy of it the bars at hand-over.
-
-    Reading an indicator on every bar costs a Python call per bar inside the backtest, where
-    each one is several times its warm price; the copy replays the same bars in one warm loop
-    and gives the same values. After each replay the copy must equal the strategy's indicator
-    (pickled state): one that is also fed otherwise (ticks, historical bars, ``update_raw``)
-    does not, and is read on each bar from then on instead (``_Bars.reads``).
-    """
-
-    def __init__(self, indicator: Indicator, copy: Indicator, outputs: list[tuple[str, _Points]]) -> None:
-        self.indicator = indicator
-        self.copy = copy
-        self.outputs = outputs
-
-    def replay(self, bars: list[Bar], times: Sequence[int]) -> bool:
-        """Chart the values after each of ``bars``; False (nothing charted) if the copy then
-        differs from the indicator."""
-        copy, handle = self.copy, self.copy.handle_bar
-        names = [out for out, _ in self.outputs]
-        t: list[int] = []
-        values: list[list[float]] = [[] for _ in names]
-        if names == ["value"]:
-            append, column = t.append, values[0].append
-            for bar, ns in zip(bars, times):
-                handle(bar)
-                if copy.initialized:
-                    append(ns)
-                    column(copy.value)
-        else:
-            for bar, ns in zip(bars, times):
-                handle(bar)
-                if copy.initialized:
-                    t.append(ns)
-                    for name, column_values in zip(names, values):
-                        column_values.append(getattr(copy, name))
-        if pickle.dumps(copy) != pickle.dumps(self.indicator):
-            return False
-        for (_, points), column_values in zip(self.outputs, values):
-            points.t.extend(t)
-            points.v.extend(column_values)
-        return True
-
-
 class _Bars:
     """Everything charted on the bars of one bar type.
 
-    The bar handler only keeps the bar; candles, indicator values (``_Replay``), PnL and equity
-    are made from the kept bars when they are settled (``settle``) and handed over
-    (``to_points``), in warm loops.
+    Its ``recorder`` is the bus handler of the bars: it records each bar's candle, the values
+    of the registered indicators and the close; PnL and equity are made from the kept closes
+    when they are settled (``settle``), in one warm loop.
     """
 
     def __init__(self, actor: ChartbridgeActor, bar_type: str, pane: str, primary: bool) -> None:
@@ -322,11 +280,6 @@ class _Bars:
         self.pane = pane
         self.instrument_id: InstrumentId = BarType.from_str(bar_type).instrument_id
         self.candles = _Points(actor, Series(bar_type, kind="candlestick", pane=pane, source=actor.source))
-        self.bars: list[Bar] = []  # received since the last hand-over
-        self.unsettled = 0  # bars from this index have no PnL charted yet
-        self.replays: list[_Replay] = []
-        # (indicator, output attribute, time and value appends) read on every bar
-        self.reads: list[tuple[Indicator, str, Callable[[int], None], Callable[[float], None]]] = []
         # Positions and equity follow the first bar type of an instrument only, so two bar
         # types of one instrument do not chart them twice.
         self.account = actor.account(self.instrument_id.venue) if primary else None
@@ -335,8 +288,9 @@ class _Bars:
                                                     source=actor.source))
         self.positions: list[Position] = []  # open, set by position events
         self.currency: str | None = None  # their settlement currency
-        self.handler = self.on_bar  # guards itself: one frame less per bar than ``actor.guarded``
         self.warned = False
+        self.recorder = self.handler = recorder.BarRecorder(self.candles.t, self.candles.v, self._on_batch,
+                                                            self._failed, actor.batch, primary)
         if self.account is not None:
             self.account.join(self)
 
@@ -344,88 +298,50 @@ class _Bars:
         names = {id(value): name for name, value in vars(owner).items()} if hasattr(owner, "__dict__") else {}
         panes = self.actor.config.indicator_panes or {}
         for indicator in owner.registered_indicators:
-            copy = self.actor.claim(indicator)
-            if copy is None:
+            if not self.actor.claim(indicator):
                 continue
             name = names.get(id(indicator)) or sanitize_series_id(repr(indicator))
             outputs = _outputs(indicator)
             pane = panes.get(name) or panes.get(type(indicator).__name__) or (
                 self.pane if isinstance(indicator, _PRICE_PANE) else name)
-            self.replays.append(_Replay(indicator, copy, [
-                (out, _Points(self.actor, Series(f"{owner.id}.{name}" + (f".{out}" if len(outputs) > 1 else ""),
-                                                 pane=pane, title=f"{name} {indicator!r}", source=_source(owner))))
-                for out in outputs]))
+            for out in outputs:
+                points = _Points(self.actor, Series(f"{owner.id}.{name}" + (f".{out}" if len(outputs) > 1 else ""),
+                                                    pane=pane, title=f"{name} {indicator!r}", source=_source(owner)))
+                self.recorder.reads.append((indicator, out, points.t, points.v))
 
-    def on_bar(self, bar: Bar) -> None:
-        """The bar handler; logs instead of raising, like ``ChartbridgeActor.guarded``."""
-        try:
-            self.bars.append(bar)
-            if self.reads:
-                t = bar.ts_event
-                for indicator, out, t_append, append in self.reads:
-                    if indicator.initialized:
-                        t_append(t)
-                        append(getattr(indicator, out))
-            actor = self.actor
-            if self.account is not None and self.account.eager:
-                self.account.settle()
+    def pace(self) -> None:
+        """A cash account valued by Nautilus settles each bar, any other every ``actor.batch``."""
+        self.recorder.batch = 1 if self.account is not None and self.account.eager else self.actor.batch
+
+    def _on_batch(self) -> None:
+        actor = self.actor
+        if self.account is not None and self.account.eager:
+            self.recorder.pending = 0
+            self.account.settle()
             actor.bars_pending += 1
-            if actor.bars_pending >= actor.batch:
-                actor.drain()
-        except Exception:
-            session.current().count_rejected()
-            if not self.warned:
-                self.warned = True
-                log.exception("chartbridge: _Bars.on_bar failed (further failures are only counted in cb.stats())")
+            if actor.bars_pending < actor.batch:
+                return
+        actor.drain()
+
+    def _failed(self) -> None:
+        """The recorder's ``on_error``: logs instead of raising, like ``ChartbridgeActor.guarded``."""
+        session.current().count_rejected()
+        if not self.warned:
+            self.warned = True
+            log.exception("chartbridge: charting a bar of %s failed (further failures are only counted in "
+                          "cb.stats())", self.id)
 
     def settle(self) -> tuple[array[int], list[float]]:
-        """Candles and unrealized PnL of the bars received since the last settle, the PnL priced
-        by the positions open now; returns the PnL points. Position.unrealized_pnl takes under a
-        microsecond; Portfolio.unrealized_pnl re-prices through the cache at ~40 us."""
-        bars, start = self.bars, self.unsettled
-        self.unsettled = len(bars)
-        pending = bars[start:]
-        times = self.add_candles(pending)
+        """Unrealized PnL of the bars received since the last settle, priced by the positions
+        open now; returns the PnL points. Position.unrealized_pnl takes under a microsecond;
+        Portfolio.unrealized_pnl re-prices through the cache at ~40 us."""
         if self.account is None:
-            return times, []
-        positions = self.positions
-        if not positions:
-            pnls = [0.0] * len(pending)
-        elif len(positions) == 1:
-            pnl_of = positions[0].unrealized_pnl
-            pnls = [pnl_of(bar.close).as_double() for bar in pending]
-        else:
-            pnls = [sum(p.unrealized_pnl(bar.close).as_double() for p in positions) for bar in pending]
-        self.pnl_points.t.extend(times)
-        self.pnl_points.v.extend(pnls)
-        return times, pnls
-
-    def add_candles(self, bars: list[Bar]) -> array[int]:
-        """Candles of ``bars`` (no PnL); returns their times."""
-        times = array("q", [bar.ts_event for bar in bars])
-        self.candles.t.extend(times)
-        candle = self.candles.v.extend
-        for bar in bars:
-            candle((bar.open.as_double(), bar.high.as_double(), bar.low.as_double(), bar.close.as_double(),
-                    bar.volume.as_double()))
-        return times
-
-    def to_points(self) -> None:
-        """Indicator values of the bars received since the last hand-over (their candles are in
-        ``candles`` already: ``settle`` came first)."""
-        bars, self.bars, self.unsettled = self.bars, [], 0
-        times = self.candles.t[len(self.candles.t) - len(bars):]
-        for replay in list(self.replays):
-            if not replay.replay(bars, times):
-                self.read_on_each_bar(replay)
-
-    def read_on_each_bar(self, replay: _Replay) -> None:
-        self.replays.remove(replay)
-        for out, points in replay.outputs:
-            self.reads.append((replay.indicator, out, points.t.append, points.v.append))
-        log.warning("chartbridge: %s is updated by more than the bars of %s (ticks, historical bars or "
-                    "update_raw), so it is read on each bar from now on; its values since the last "
-                    "hand-over are not charted", replay.outputs[0][1].series.id, self.id)
+            return array("q"), []
+        t, v = self.pnl_points.t, self.pnl_points.v
+        count = self.recorder.pnl(self.positions, v)
+        times = self.candles.t[len(self.candles.t) - count:]
+        t.extend(times)
+        return times, v[len(v) - count:].tolist()
 
 
 class ChartbridgeActor(Actor):
@@ -449,6 +365,7 @@ class ChartbridgeActor(Actor):
         self._run: Run | None = None
         self.run_id: str | None = None  # the run charted last (kept after it ended)
         self._paced: tuple[Producer, float] | None = None  # the producer and its interval before the backtest
+        self._unhook: Callable[[], None] | None = None  # puts the portfolio's fill endpoint back
         self._clear()
 
     def _clear(self) -> None:
@@ -456,8 +373,6 @@ class ChartbridgeActor(Actor):
         self._owns_run = False
         self._charts: dict[str, _Bars] = {}
         self._claimed: set[int] = set()  # ids of the indicators charted already
-        # Copies of the components' indicators taken when they started, before any bar.
-        self._fresh: dict[int, Indicator] = {}
         self._fills: dict[InstrumentId, Series] = {}
         self._last_fill: dict[InstrumentId, tuple[int, str]] = {}  # time and text of the last marker
         self._positions: dict[InstrumentId, Series] = {}
@@ -466,9 +381,8 @@ class ChartbridgeActor(Actor):
         self._subscriptions: list[tuple[str, Callable[[Any], None]]] = []
         self._accounts: dict[str, _Account] = {}  # per venue
         self.points: list[_Points] = []  # the per-bar series
-        self.bars_pending = 0  # bars whose points wait in ``points``
-        self.batch = 1  # bars per hand-over to the SDK (the first hand-over comes at the first bar)
-        self.batch_after_first = 1
+        self.bars_pending = 0  # bars of cash accounts settled since the last hand-over
+        self.batch = 1  # bars per hand-over to the SDK
         self.source: Source = ("", 0)
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -487,7 +401,7 @@ class ChartbridgeActor(Actor):
         self.run_id = self._run.id
         set_clock(self.clock.timestamp_ns)
         if not isinstance(self.clock, LiveClock):
-            self.batch_after_first = self.config.backtest_batch
+            self.batch = self.config.backtest_batch
             producer = session.current().producer
             self._paced = producer, producer.interval
             producer.interval = max(producer.interval, self.config.backtest_flush_interval)
@@ -503,6 +417,7 @@ class ChartbridgeActor(Actor):
         for topic in ["events.account.*"] + [f"events.account.{a.id}" for a in self.cache.accounts()]:
             self._subscribe(topic, on_account)
         self._watch_analyzer()
+        self._hook_fills()
 
     def on_stop(self) -> None:
         self.drain()
@@ -531,6 +446,9 @@ class ChartbridgeActor(Actor):
                 self.msgbus.unsubscribe(topic, handler)
         self._subscriptions.clear()
         vars(self.portfolio.analyzer).pop("calculate_statistics", None)
+        if self._unhook is not None:
+            self._unhook()
+            self._unhook = None
         set_clock(None)
         if self._paced is not None:
             producer, interval = self._paced
@@ -569,22 +487,17 @@ class ChartbridgeActor(Actor):
         self.msgbus.subscribe(topic, handler)
 
     def settle(self) -> None:
-        """Chart candles, PnL and equity of the bars received so far, before positions or
-        balances change."""
+        """Chart PnL and equity of the bars received so far, before positions or balances change."""
         for account in self._accounts.values():
             account.settle()
-        for chart in self._charts.values():
-            if chart.account is None:
-                chart.settle()
 
     def drain(self) -> None:
         """Hand the points of the bars received so far to the SDK's buffers."""
-        # The first comes early: it checks the indicator copies before many bars depend on them.
-        self.bars_pending, self.batch = 0, self.batch_after_first
+        self.bars_pending = 0
         self._discover()
         self.settle()
         for chart in self._charts.values():
-            chart.to_points()
+            chart.recorder.pending = 0
         for points in self.points:
             points.drain()
         for account in self._accounts.values():
@@ -595,31 +508,27 @@ class ChartbridgeActor(Actor):
         assert self._run is not None
         return self._run.buffer_for(series)
 
-    def claim(self, indicator: Indicator) -> Indicator | None:
-        """The first time: the copy that replays ``indicator`` (an indicator is charted with the
-        first bar type of its owner); then None."""
+    def claim(self, indicator: Indicator) -> bool:
+        """True the first time: an indicator is charted with the first bar type of its owner."""
         if id(indicator) in self._claimed:
-            return None
+            return False
         self._claimed.add(id(indicator))
-        return self._fresh.pop(id(indicator), None) or copy.deepcopy(indicator)
+        return True
 
     # -- bars -----------------------------------------------------------------------------------
-
-    def _components(self) -> list[Any]:
-        """The components (strategies, actors) with a handler on the bus, in subscription order."""
-        owners = (getattr(sub.handler, "__self__", None) for sub in self.msgbus.subscriptions())
-        return list({id(o): o for o in owners if isinstance(o, Actor) and o is not self}.values())
 
     def _discover(self, bar: Bar | None = None) -> None:
         """Chart the bar types the components subscribe to: at the first bar after components
         started (``bar``), and at each hand-over for bar types subscribed since."""
         if bar is not None:
             self.msgbus.unsubscribe(_BARS + "*", self._discover_handler)
-        owners: dict[str, list[Any]] = {_BARS + str(bar.bar_type): []} if bar is not None else {}
+        first_topic = _BARS + str(bar.bar_type) if bar is not None else None
+        owners: dict[str, list[Any]] = {first_topic: []} if first_topic is not None else {}
         for sub in self.msgbus.subscriptions(_BARS + "*"):
             owner = getattr(sub.handler, "__self__", None)
-            if "*" not in sub.topic and owner is not None and owner is not self and not isinstance(owner, _Bars):
+            if "*" not in sub.topic and owner is not None and owner is not self:
                 owners.setdefault(sub.topic, []).append(owner)
+        first: _Bars | None = None  # the new chart of ``bar``: its handler sees the next one
         for bar_topic, components in owners.items():
             new = bar_topic not in self._charts
             chart = self._chart(bar_topic[len(_BARS):], bar) if new else self._charts[bar_topic]
@@ -627,22 +536,23 @@ class ChartbridgeActor(Actor):
                 chart.add_indicators(component)
             if new or bar is not None:  # at the first bar, after the components that subscribed since
                 self._subscribe(bar_topic, chart.handler)
+            if new and bar_topic == first_topic:
+                first = chart
+        if first is not None and bar is not None:
+            first.recorder(bar)
 
     def _chart(self, bar_type: str, bar: Bar | None) -> _Bars:
-        """A new chart of ``bar_type``, holding the bars of it the cache has (``bar`` last, if
-        it is this type's first: the chart's handler sees the next one)."""
+        """A new chart of ``bar_type``, with the candles of the bars of it the cache has (before
+        ``bar``, which the caller records)."""
         parsed = BarType.from_str(bar_type)
         instrument = parsed.instrument_id
         primary = all(c.instrument_id != instrument for c in self._charts.values())
         chart = self._charts[_BARS + bar_type] = _Bars(self, bar_type, "main" if not self._charts else bar_type,
                                                       primary)
-        first = bar if bar is not None and str(bar.bar_type) == bar_type else None
-        until = first.ts_event if first is not None else TIME_LIMIT
+        until = bar.ts_event if bar is not None and str(bar.bar_type) == bar_type else TIME_LIMIT
         # Bars kept before the chart existed (history, or bars of a type subscribed since the
-        # last look): candles only, as their indicator copies and positions are of now.
-        chart.add_candles([b for b in reversed(self.cache.bars(parsed)) if b.ts_event < until])
-        if first is not None:
-            chart.bars.append(first)
+        # last look): candles only, as its indicators and positions are of now.
+        chart.recorder.candles([b for b in reversed(self.cache.bars(parsed)) if b.ts_event < until])
         return chart
 
     def _on_component_state(self, event: Any) -> None:
@@ -650,12 +560,6 @@ class ChartbridgeActor(Actor):
         if event.state != ComponentState.RUNNING:
             return
         self._subscribe(_BARS + "*", self._discover_handler)
-        # Its indicators as they are before its first bar: the copies its bars are replayed on.
-        name = str(event.component_id)
-        component = next((c for c in self._components() if str(c.id) == name), None)
-        for indicator in getattr(component, "registered_indicators", ()):
-            if id(indicator) not in self._claimed:
-                self._fresh.setdefault(id(indicator), copy.deepcopy(indicator))
 
     # -- account --------------------------------------------------------------------------------
 
@@ -677,7 +581,6 @@ class ChartbridgeActor(Actor):
     def _on_order_event(self, event: Any) -> None:
         if type(event) is not OrderFilled:
             return
-        self.settle()  # the bars so far are priced with the positions before this fill
         instrument_id = event.instrument_id
         buy = event.order_side == OrderSide.BUY
         qty = event.last_qty.as_decimal()
@@ -713,6 +616,35 @@ class ChartbridgeActor(Actor):
             chart.account.settle()  # the waiting bars' equity is of the settlement currency before
             chart.positions = self.cache.positions_open(instrument_id=instrument_id)
             chart.currency = chart.positions[0].settlement_currency.code if chart.positions else None
+
+    def _hook_fills(self) -> None:
+        """Settle just before Nautilus applies a fill to a position.
+
+        The execution engine moves the position (the very ``Position`` object that prices the
+        kept bars) before it publishes the OrderFilled, so settling at that event would price
+        the bars since the last settle with the position after the fill. It sends the fill to
+        the portfolio's endpoint first (1.221 to 1.231, margin and cash accounts), so that
+        endpoint is wrapped, and put back at the end of the run.
+        """
+        update = self.portfolio.update_order
+        settle = self.guarded(self.settle)
+
+        def update_order(event: Any) -> None:
+            if type(event) is OrderFilled:
+                settle()
+            update(event)
+        try:
+            self.msgbus.deregister(_PRE_FILL, update)
+        except (KeyError, ValueError):  # not the portfolio's (another tool wraps it): leave it
+            log.warning("chartbridge: %s is not the portfolio's, so the bars before a fill are priced with "
+                        "the position after it", _PRE_FILL)
+            return
+        self.msgbus.register(_PRE_FILL, update_order)
+
+        def unhook() -> None:
+            self.msgbus.deregister(_PRE_FILL, update_order)
+            self.msgbus.register(_PRE_FILL, update)
+        self._unhook = unhook
 
     # -- results --------------------------------------------------------------------------------
 

@@ -1,0 +1,54 @@
+"""The optional compiled part of chartbridge: ``chartbridge.nautilus._recorder``.
+
+It is built against the nautilus_trader installed where the build runs, so install with
+``pip install --no-build-isolation`` into an environment that has nautilus_trader and Cython
+(``scripts/setup.sh`` does). Without either, or without a C compiler, the package installs as
+pure Python and ``chartbridge.nautilus.recorder`` uses its Python twin. Everything else about
+the package is in pyproject.toml.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from setuptools import setup
+from setuptools.command.build_ext import build_ext
+
+
+def extensions() -> list:
+    try:
+        import nautilus_trader
+        from Cython.Build import cythonize
+    except ImportError as exc:
+        print(f"chartbridge: building without the compiled recorder ({exc})", file=sys.stderr)
+        return []
+    from setuptools import Extension
+
+    # The .pxd files declare their C structs with `cdef extern from "../includes/model.h"`.
+    includes = os.path.join(os.path.dirname(nautilus_trader.__file__), "core", "rust")
+    recorder = Extension("chartbridge.nautilus._recorder", ["src/chartbridge/nautilus/_recorder.pyx"],
+                         include_dirs=[includes],
+                         define_macros=[("CB_NAUTILUS_VERSION", f'"{nautilus_trader.__version__}"')])
+    return cythonize([recorder], build_dir="build/cython", quiet=True,
+                     compiler_directives={"language_level": 3})
+
+
+class OptionalBuildExt(build_ext):
+    """A failed compile leaves the pure-Python package, said once, rather than no package."""
+
+    def run(self) -> None:
+        try:
+            super().run()
+        except Exception as exc:
+            print(f"chartbridge: the compiled recorder did not build ({exc}); using the Python one",
+                  file=sys.stderr)
+
+    def build_extension(self, ext) -> None:
+        try:
+            super().build_extension(ext)
+        except Exception as exc:
+            print(f"chartbridge: {ext.name} did not build ({exc}); using the Python one", file=sys.stderr)
+
+
+setup(ext_modules=extensions(), cmdclass={"build_ext": OptionalBuildExt})

@@ -1,0 +1,119 @@
+# cython: language_level=3, boundscheck=False, wraparound=False
+"""The compiled ``BarRecorder`` (the interface and its Python twin: ``recorder.py``).
+
+Built against the ``.pxd`` files of the nautilus_trader it was compiled with (``python/setup.py``),
+so a bar's prices are read from its ``Bar_t`` struct and an indicator's ``initialized`` from its
+C field: a bar costs tens of nanoseconds, where the same reads through Python objects cost
+microseconds inside a backtest. ``BUILT_FOR`` names that version: the struct layouts are only
+valid for it, and ``recorder.py`` loads this module only when it matches.
+"""
+
+from cpython cimport array
+from libc.stdlib cimport free, realloc
+from nautilus_trader.core.rust.model cimport FIXED_SCALAR, PriceRaw
+from nautilus_trader.indicators.base cimport Indicator
+from nautilus_trader.model.data cimport Bar
+from nautilus_trader.model.objects cimport Price
+from nautilus_trader.model.position cimport Position
+
+cdef extern from *:
+    const char* CB_NAUTILUS_VERSION  # defined by setup.py
+
+BUILT_FOR = CB_NAUTILUS_VERSION.decode()
+
+
+cdef inline void _append_t(array.array t, long long value):
+    cdef Py_ssize_t n = len(t)
+    array.resize_smart(t, n + 1)
+    t.data.as_longlongs[n] = value
+
+
+cdef inline void _append_v(array.array v, double value):
+    cdef Py_ssize_t n = len(v)
+    array.resize_smart(v, n + 1)
+    v.data.as_doubles[n] = value
+
+
+cdef class BarRecorder:
+    cdef array.array t, v
+    cdef PriceRaw* closes
+    cdef Py_ssize_t n_closes, capacity
+    cdef unsigned char precision
+    cdef bint keep_closes
+    cdef object on_batch, on_error
+    cdef public list reads
+    cdef public long pending, batch
+
+    def __init__(self, array.array t not None, array.array v not None, on_batch, on_error, long batch,
+                 bint keep_closes):
+        if t.ob_descr.typecode != c'q' or v.ob_descr.typecode != c'd':
+            raise TypeError("BarRecorder needs array('q') times and array('d') values")
+        self.t, self.v = t, v
+        self.on_batch, self.on_error = on_batch, on_error
+        self.batch, self.keep_closes = batch, keep_closes
+        self.reads = []
+        self.pending = 0
+
+    def __dealloc__(self):
+        free(self.closes)
+
+    cdef void _candle(self, Bar bar):
+        _append_t(self.t, bar._mem.ts_event)
+        cdef Py_ssize_t n = len(self.v)
+        array.resize_smart(self.v, n + 5)
+        cdef double* v = self.v.data.as_doubles + n
+        v[0] = <double>bar._mem.open.raw / FIXED_SCALAR
+        v[1] = <double>bar._mem.high.raw / FIXED_SCALAR
+        v[2] = <double>bar._mem.low.raw / FIXED_SCALAR
+        v[3] = <double>bar._mem.close.raw / FIXED_SCALAR
+        v[4] = <double>bar._mem.volume.raw / FIXED_SCALAR
+
+    def __call__(self, Bar bar):
+        cdef Indicator indicator
+        cdef array.array t, v
+        cdef long long ts = bar._mem.ts_event
+        try:
+            self._candle(bar)
+            if self.keep_closes:
+                if self.n_closes == self.capacity:
+                    self._grow()
+                self.closes[self.n_closes] = bar._mem.close.raw
+                self.n_closes += 1
+                self.precision = bar._mem.close.precision
+            for indicator, name, t, v in self.reads:
+                if indicator.initialized:
+                    _append_t(t, ts)
+                    _append_v(v, getattr(indicator, name))
+            self.pending += 1
+            if self.pending >= self.batch:
+                self.on_batch()
+        except Exception:
+            self.on_error()
+
+    cdef void _grow(self) except *:
+        cdef Py_ssize_t capacity = self.capacity * 2 + 256
+        cdef PriceRaw* grown = <PriceRaw*>realloc(self.closes, capacity * sizeof(PriceRaw))
+        if grown == NULL:
+            raise MemoryError()
+        self.closes, self.capacity = grown, capacity
+
+    def candles(self, list bars not None):
+        cdef Bar bar
+        for bar in bars:
+            self._candle(bar)
+
+    def pnl(self, list positions not None, array.array out not None):
+        cdef Py_ssize_t i, n = self.n_closes, start = len(out)
+        cdef Position position
+        cdef Price price
+        cdef double total
+        array.resize_smart(out, start + n)
+        for i in range(n):
+            total = 0.0
+            if positions:
+                price = Price.from_raw_c(self.closes[i], self.precision)
+                for position in positions:
+                    total += position.unrealized_pnl(price).as_f64_c()
+            out.data.as_doubles[start + i] = total
+        self.n_closes = 0
+        return n

@@ -1,0 +1,86 @@
+# nautilus_trader's compiled (Cython) modules ship no stubs: their names are Any here.
+# mypy: disable-error-code="import-not-found"
+"""``BarRecorder``: what the actor does on each bar, compiled when it can be.
+
+The recorder of one bar type is the bus handler of its bars. Each bar appends its candle
+(``t``: time, ``v``: open, high, low, close, volume), the value of each indicator in ``reads``
+that is initialized (``(indicator, attribute, times, values)``), and, with ``keep_closes``, its
+close for ``pnl``; every ``batch`` bars (``pending`` counts them) it calls ``on_batch()``. An
+exception is never raised into the bus: ``on_error()`` is called inside the ``except``.
+``candles(bars)`` appends candles only; ``pnl(positions, out)`` appends to ``out`` the positions'
+unrealized PnL at each close kept since the last call and returns how many.
+
+Two implementations, one behaviour (a test runs a backtest through each and compares every
+point): ``_recorder.pyx``, built against the installed nautilus_trader by ``python/setup.py``,
+and ``PyBarRecorder`` here. A charted bar inside a backtest costs about 1 us in the first and
+several in the second, the difference being Python objects made per price. The compiled one is
+used when it is built for the nautilus_trader version that is imported (its struct layouts are
+valid for that version only); ``COMPILED`` tells which, and ``WHY_PURE`` why not.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Callable
+from typing import Any
+
+import nautilus_trader
+
+from nautilus_trader.model.data import Bar
+from nautilus_trader.model.objects import Price
+
+
+class PyBarRecorder:
+    """``BarRecorder`` in Python (see the module docstring)."""
+
+    def __init__(self, t: array[int], v: array[float], on_batch: Callable[[], None], on_error: Callable[[], None],
+                 batch: int, keep_closes: bool) -> None:
+        self.t, self.v = t, v
+        self.on_batch, self.on_error = on_batch, on_error
+        self.batch, self.keep_closes = batch, keep_closes
+        self.reads: list[tuple[Any, str, array[int], array[float]]] = []
+        self.pending = 0
+        self.closes: list[Price] = []
+
+    def __call__(self, bar: Bar) -> None:
+        try:
+            self.candles([bar])
+            if self.keep_closes:
+                self.closes.append(bar.close)
+            for indicator, name, t, v in self.reads:
+                if indicator.initialized:
+                    t.append(bar.ts_event)
+                    v.append(getattr(indicator, name))
+            self.pending += 1
+            if self.pending >= self.batch:
+                self.on_batch()
+        except Exception:
+            self.on_error()
+
+    def candles(self, bars: list[Bar]) -> None:
+        self.t.extend(bar.ts_event for bar in bars)
+        candle = self.v.extend
+        for bar in bars:
+            candle((bar.open.as_double(), bar.high.as_double(), bar.low.as_double(), bar.close.as_double(),
+                    bar.volume.as_double()))
+
+    def pnl(self, positions: list[Any], out: array[float]) -> int:
+        closes, self.closes = self.closes, []
+        out.extend(sum(p.unrealized_pnl(close).as_double() for p in positions) for close in closes)
+        return len(closes)
+
+
+def _compiled() -> tuple[type | None, str]:
+    try:
+        from . import _recorder
+    except (ImportError, ValueError) as exc:  # not built (no compiler or Cython at install), or built for other structs
+        return None, f"chartbridge.nautilus._recorder is not importable ({exc})"
+    if _recorder.BUILT_FOR != nautilus_trader.__version__:
+        return None, (f"chartbridge.nautilus._recorder was built for nautilus_trader {_recorder.BUILT_FOR}, "
+                      f"not {nautilus_trader.__version__}: reinstall chartbridge to rebuild it")
+    return _recorder.BarRecorder, ""
+
+
+_COMPILED, WHY_PURE = _compiled()
+COMPILED = _COMPILED is not None
+BarRecorder: Any = _COMPILED or PyBarRecorder
