@@ -283,6 +283,14 @@ def _in_order(t: array[int]) -> bool:
     return all(map(operator.le, t, islice(t, 1, None)))
 
 
+def _sum_finite(v: array[float]) -> bool:
+    """The sum is finite: every value is, unless the sum overflowed (then look at each). Summing
+    an array in Python boxes each double (~10 ns); numpy sums the memory."""
+    if _np is not None and len(v) >= _VECTOR_MIN:
+        return math.isfinite(_np.frombuffer(v, dtype=_np.float64).sum())
+    return math.isfinite(sum(v))
+
+
 def _candles_valid(o: array[float], h: array[float], l: array[float], c: array[float]) -> bool:  # noqa: E741
     """Every low at or below open and close, every high at or above them."""
     if _np is not None and len(o) >= _VECTOR_MIN:
@@ -294,8 +302,7 @@ def _candles_valid(o: array[float], h: array[float], l: array[float], c: array[f
 
 def _check_column(values: Sequence[Any], name: str, finite: bool) -> array[float]:
     col = _packed(values, "d", name, to_float)
-    # The sum (a C loop) is finite when every value is, unless it overflowed: then look at each.
-    if finite and not math.isfinite(sum(col)) and not all(map(math.isfinite, col)):
+    if finite and not _sum_finite(col) and not all(map(math.isfinite, col)):
         i = next(i for i, x in enumerate(col) if not math.isfinite(x))
         check_finite(col[i], f"{name}[{i}]")
     return col
@@ -346,10 +353,21 @@ def check_points(kind: str, names: tuple[str, ...], t: array[int], v: array[floa
     width = len(names)
     if len(v) != width * len(t) or names != columns_for(kind, "vol" in names):
         raise ProtocolError("E_LENGTH", f"{len(v)} values are not {width} per time for {len(t)} times")
-    if not math.isfinite(sum(v)) or kind in CANDLE_KINDS:
-        check_batch(kind, t, {name: v[i::width] for i, name in enumerate(names)})
-    else:
+    if _sum_finite(v) and (kind not in CANDLE_KINDS or _candles_interleaved_valid(v, width)):
         _check_times(t)
+    else:  # the full check, which says what is wrong and where
+        check_batch(kind, t, {name: v[i::width] for i, name in enumerate(names)})
+
+
+def _candles_interleaved_valid(v: array[float], width: int) -> bool:
+    """``_candles_valid`` on candles held interleaved (o, h, l, c[, vol] per time): a numpy view
+    of rows, where splitting into columns first costs ~100 ns a candle. False means "look
+    closer", not "invalid"."""
+    if _np is None or len(v) < _VECTOR_MIN * width:
+        return False
+    rows = _np.frombuffer(v, dtype=_np.float64).reshape(-1, width)
+    o, h, low, c = rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3]
+    return bool(((low <= o) & (low <= c) & (h >= o) & (h >= c)).all())
 
 
 def _le_bytes(col: array[Any]) -> bytes:
