@@ -9,7 +9,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import random
 import sys
+from array import array
 from collections.abc import Iterator
 from decimal import Decimal
 from types import SimpleNamespace
@@ -267,6 +269,38 @@ def test_the_compiled_recorder_is_built_and_the_python_one_charts_the_same_point
         "EMACross.ema_gap", BAR_SERIES, "RecordsPnl-000.fast_ema", "RecordsPnl-000.slow_ema", "drawdown:SIM:USD",
         "equity:SIM:USD", "fills:EUR/USD.SIM", "position:EUR/USD.SIM", "unrealized_pnl:EUR/USD.SIM"]
     assert charted["python"] == charted["compiled"]
+
+
+@pytest.mark.parametrize("instrument", ["btcusdt_perp_binance", "usdjpy", "xbtusd_bitmex"])
+@pytest.mark.parametrize("side", ["BUY", "SELL"])
+def test_the_compiled_pnl_is_nautilus_money_in_any_currency(instrument: str, side: str) -> None:
+    """USDT (8 decimals), JPY (0) and an inverse BTC contract: the compiled recorder rounds each
+    PnL as Money does, for 20,000 closes within 5% of the entry."""
+    from nautilus_trader.model.data import Bar, BarType
+    from nautilus_trader.model.enums import OrderSide
+    from nautilus_trader.model.identifiers import PositionId
+    from nautilus_trader.model.position import Position
+    from nautilus_trader.test_kit.providers import TestInstrumentProvider
+    from nautilus_trader.test_kit.stubs.events import TestEventStubs
+    from nautilus_trader.test_kit.stubs.execution import TestExecStubs
+
+    inst = (TestInstrumentProvider.default_fx_ccy("USD/JPY") if instrument == "usdjpy"
+            else getattr(TestInstrumentProvider, instrument)())
+    entry = inst.make_price(100.0 if instrument == "usdjpy" else 30_000.0)
+    order = TestExecStubs.limit_order(instrument=inst, order_side=OrderSide[side], price=entry,
+                                      quantity=inst.make_qty(1.234 if inst.size_precision else 3))
+    position = Position(inst, TestEventStubs.order_filled(order, instrument=inst, last_px=entry,
+                                                          position_id=PositionId("P-1")))
+    bar_type = BarType.from_str(f"{inst.id}-1-MINUTE-LAST-EXTERNAL")
+    rng = random.Random(1)
+    bars = [Bar(bar_type, c, c, c, c, inst.make_qty(1), i, i)
+            for i, c in enumerate(inst.make_price(float(entry) * (1 + rng.uniform(-0.05, 0.05))) for _ in range(20_000))]
+    compiled = recorder.BarRecorder(array("q"), array("d"), lambda: None, lambda: None, 10**9, True)
+    for bar in bars:
+        compiled(bar)
+    pnl = array("d")
+    assert compiled.pnl([position], pnl) == len(bars)
+    assert pnl.tolist() == [position.unrealized_pnl(bar.close).as_double() for bar in bars]
 
 
 LATE_BARS = "GBP/USD.SIM-1-MINUTE-LAST-EXTERNAL"

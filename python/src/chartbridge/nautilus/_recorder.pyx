@@ -9,11 +9,11 @@ valid for it, and ``recorder.py`` loads this module only when it matches.
 """
 
 from cpython cimport array
+from libc.math cimport NAN, isnan, pow, round
 from libc.stdlib cimport free, realloc
-from nautilus_trader.core.rust.model cimport FIXED_SCALAR, PriceRaw
+from nautilus_trader.core.rust.model cimport FIXED_PRECISION, FIXED_SCALAR, MONEY_MAX, MONEY_MIN, MoneyRaw, PositionSide
 from nautilus_trader.indicators.base cimport Indicator
 from nautilus_trader.model.data cimport Bar
-from nautilus_trader.model.objects cimport Price
 from nautilus_trader.model.position cimport Position
 
 cdef extern from *:
@@ -34,11 +34,22 @@ cdef inline void _append_v(array.array v, double value):
     v.data.as_doubles[n] = value
 
 
+cdef inline double _money(double amount, unsigned char precision):
+    """``Money(amount, currency).as_double()``: Nautilus rounds to the currency's precision
+    (half away from zero), then scales to its fixed point; the Rust constructor itself is not
+    linkable from here. The parity test compares every PnL point with the real Money's."""
+    cdef MoneyRaw scale = 1
+    cdef int i
+    for i in range(FIXED_PRECISION - precision):
+        scale *= 10
+    cdef MoneyRaw raw = (<MoneyRaw>round(amount * pow(10.0, precision))) * scale
+    return <double>raw / FIXED_SCALAR
+
+
 cdef class BarRecorder:
     cdef array.array t, v
-    cdef PriceRaw* closes
+    cdef double* closes
     cdef Py_ssize_t n_closes, capacity
-    cdef unsigned char precision
     cdef bint keep_closes
     cdef object on_batch, on_error
     cdef public list reads
@@ -77,9 +88,8 @@ cdef class BarRecorder:
             if self.keep_closes:
                 if self.n_closes == self.capacity:
                     self._grow()
-                self.closes[self.n_closes] = bar._mem.close.raw
+                self.closes[self.n_closes] = <double>bar._mem.close.raw / FIXED_SCALAR  # Price.as_f64_c
                 self.n_closes += 1
-                self.precision = bar._mem.close.precision
             for indicator, name, t, v in self.reads:
                 if indicator.initialized:
                     _append_t(t, ts)
@@ -92,7 +102,7 @@ cdef class BarRecorder:
 
     cdef void _grow(self) except *:
         cdef Py_ssize_t capacity = self.capacity * 2 + 256
-        cdef PriceRaw* grown = <PriceRaw*>realloc(self.closes, capacity * sizeof(PriceRaw))
+        cdef double* grown = <double*>realloc(self.closes, capacity * sizeof(double))
         if grown == NULL:
             raise MemoryError()
         self.closes, self.capacity = grown, capacity
@@ -103,17 +113,28 @@ cdef class BarRecorder:
             self._candle(bar)
 
     def pnl(self, list positions not None, array.array out not None):
+        """``Position.unrealized_pnl(close).as_double()`` summed over ``positions``, its steps
+        inlined: no Price or Money object per close. A value Money refuses (NaN, out of range)
+        is NaN here, which the actor's checks then count and log."""
         cdef Py_ssize_t i, n = self.n_closes, start = len(out)
         cdef Position position
-        cdef Price price
-        cdef double total
+        cdef double avg_px_open, quantity, pnl
+        cdef unsigned char precision
+        cdef double* totals
         array.resize_smart(out, start + n)
+        totals = out.data.as_doubles + start
         for i in range(n):
-            total = 0.0
-            if positions:
-                price = Price.from_raw_c(self.closes[i], self.precision)
-                for position in positions:
-                    total += position.unrealized_pnl(price).as_f64_c()
-            out.data.as_doubles[start + i] = total
+            totals[i] = 0.0
+        for position in positions:
+            if position.side == PositionSide.FLAT:
+                continue
+            avg_px_open, quantity = position.avg_px_open, position.quantity.as_f64_c()
+            precision = position.settlement_currency._mem.precision
+            for i in range(n):
+                pnl = position._calculate_pnl(avg_px_open, self.closes[i], quantity)
+                if isnan(pnl) or pnl > MONEY_MAX or pnl < MONEY_MIN:
+                    totals[i] = NAN
+                else:
+                    totals[i] += _money(pnl, precision)
         self.n_closes = 0
         return n
