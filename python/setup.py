@@ -1,10 +1,11 @@
-"""The optional compiled part of chartbridge: ``chartbridge.nautilus._recorder``.
+"""The optional compiled parts of chartbridge: ``chartbridge._fastline`` (the decorator's fast
+path) and ``chartbridge.nautilus._recorder`` (the Nautilus bar handler).
 
-It is built against the nautilus_trader installed where the build runs, so install with
+The recorder is built against the nautilus_trader installed where the build runs, so install with
 ``pip install --no-build-isolation`` into an environment that has nautilus_trader and Cython
 (``scripts/setup.sh`` does). Without either, or without a C compiler, the package installs as
-pure Python and ``chartbridge.nautilus.recorder`` uses its Python twin. Everything else about
-the package is in pyproject.toml.
+pure Python: ``chartbridge.fastline`` and ``chartbridge.nautilus.recorder`` then use their
+Python twins. Everything else about the package is in pyproject.toml.
 """
 
 from __future__ import annotations
@@ -18,20 +19,24 @@ from setuptools.command.build_ext import build_ext
 
 def extensions() -> list:
     try:
-        import nautilus_trader
         from Cython.Build import cythonize
     except ImportError as exc:
-        print(f"chartbridge: building without the compiled recorder ({exc})", file=sys.stderr)
+        print(f"chartbridge: building pure Python ({exc})", file=sys.stderr)
         return []
     from setuptools import Extension
 
-    # The .pxd files declare their C structs with `cdef extern from "../includes/model.h"`.
-    includes = os.path.join(os.path.dirname(nautilus_trader.__file__), "core", "rust")
-    recorder = Extension("chartbridge.nautilus._recorder", ["src/chartbridge/nautilus/_recorder.pyx"],
-                         include_dirs=[includes],
-                         define_macros=[("CB_NAUTILUS_VERSION", f'"{nautilus_trader.__version__}"')])
-    return cythonize([recorder], build_dir="build/cython", quiet=True,
-                     compiler_directives={"language_level": 3})
+    built = [Extension("chartbridge._fastline", ["src/chartbridge/_fastline.pyx"])]
+    try:
+        import nautilus_trader
+    except ImportError as exc:
+        print(f"chartbridge: building without the compiled Nautilus recorder ({exc})", file=sys.stderr)
+    else:
+        # The .pxd files declare their C structs with `cdef extern from "../includes/model.h"`.
+        includes = os.path.join(os.path.dirname(nautilus_trader.__file__), "core", "rust")
+        built.append(Extension("chartbridge.nautilus._recorder", ["src/chartbridge/nautilus/_recorder.pyx"],
+                               include_dirs=[includes],
+                               define_macros=[("CB_NAUTILUS_VERSION", f'"{nautilus_trader.__version__}"')]))
+    return cythonize(built, build_dir="build/cython", quiet=True, compiler_directives={"language_level": 3})
 
 
 class OptionalBuildExt(build_ext):
@@ -41,7 +46,7 @@ class OptionalBuildExt(build_ext):
         try:
             super().run()
         except Exception as exc:
-            print(f"chartbridge: the compiled recorder did not build ({exc}); using the Python one",
+            print(f"chartbridge: the compiled parts did not build ({exc}); using the Python ones",
                   file=sys.stderr)
 
     def build_extension(self, ext) -> None:

@@ -39,13 +39,20 @@ if [ ! -x .venv/bin/python ] || [ python/pyproject.toml -nt .venv/.installed ]; 
   touch .venv/.installed
 fi
 
-# The compiled bar recorder is built against the installed nautilus_trader (python/setup.py),
-# so without build isolation; again whenever its source or the venv is newer than the module.
-recorder=python/src/chartbridge/nautilus/_recorder.pyx
-built=$(ls python/src/chartbridge/nautilus/_recorder.*.so 2>/dev/null | head -1)
-if [ -z "$built" ] || [ "$recorder" -nt "$built" ] || [ python/setup.py -nt "$built" ] || [ .venv/.installed -nt "$built" ]; then
-  step "compiling the Nautilus bar recorder (Cython)"
+# The compiled parts (python/setup.py): the decorator's fast path, and the bar recorder built
+# against the installed nautilus_trader, so without build isolation. Again whenever a source or
+# the venv is newer than its module.
+stale=0
+for src in python/src/chartbridge/_fastline.pyx python/src/chartbridge/nautilus/_recorder.pyx; do
+  built=$(ls "${src%.pyx}".*.so 2>/dev/null | head -1 || true)
+  if [ -z "$built" ] || [ "$src" -nt "$built" ] || [ python/setup.py -nt "$built" ] || [ .venv/.installed -nt "$built" ]; then
+    stale=1
+  fi
+done
+if [ "$stale" = 1 ]; then
+  step "compiling the decorator's fast path and the Nautilus bar recorder (Cython)"
   .venv/bin/python -m pip install --quiet 'Cython>=3.1' 'setuptools>=68'
   .venv/bin/python -m pip install --quiet --no-build-isolation --no-deps -e python
-  .venv/bin/python -c 'from chartbridge.nautilus import recorder; assert recorder.COMPILED, recorder.WHY_PURE'
+  .venv/bin/python -c 'from chartbridge import fastline; from chartbridge.nautilus import recorder
+assert fastline.COMPILED, "chartbridge._fastline did not build"; assert recorder.COMPILED, recorder.WHY_PURE'
 fi

@@ -15,16 +15,15 @@ import math
 from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
-from . import clock, session
+from . import clock, fastline, session
 from .indicators import EMA, RSI, SMA, Bollinger, Indicator
-from .protocol import CANDLE_KINDS, TIME_LIMIT, ProtocolError, check_finite, sanitize_series_id
+from .protocol import CANDLE_KINDS, ProtocolError, check_finite, sanitize_series_id
 from .series import PluginSpec, Series, Source, caller_source, hint_strategy, number, side_of
 
 F = TypeVar("F", bound=Callable[..., Any])
 Hook = Callable[[Any, tuple[Any, ...]], None]
 
 log = logging.getLogger("chartbridge")
-_INF = math.inf
 
 
 def _function(func: Any) -> Any:
@@ -103,15 +102,16 @@ def _wrap(func: Any, hook: Hook, line: Series | None = None) -> Any:
 
 
 def _fast_line(func: Any, hook: Hook, s: Series) -> Any:
-    """The wrapper of ``@cb.chart`` on a line-like series, with the common case inline.
+    """The wrapper of ``@cb.chart`` on a line-like series, with the common case first.
 
-    A decorated call inside a backtest runs with cold caches, where each Python call and
-    lookup costs several times its warm price: a finite float result at the integration
-    clock's time, not before the last point, goes straight into the buffer of the current
-    run, through appends bound when the previous call took the full path (``line``). Anything
-    else (the first point, a new run, NaN, None, other types, no clock) goes through ``hook``,
-    which checks, converts, rejects and logs exactly as before."""
-    line: tuple[Any, ...] | None = None  # (run, buffer, its lock, its time and value appends)
+    A decorated call inside a backtest runs with cold caches, where each Python step costs
+    several times its warm price: the common case (``fastline.append``: a finite float at the
+    integration clock's time, in the current run) goes straight into the buffer bound when the
+    previous call took the full path (``line``). Anything else (the first point, a new run, NaN,
+    None, other types, no clock) goes through ``hook``, which checks, converts, rejects and
+    logs exactly as before."""
+    line: Any = None  # a fastline.Line of the series' buffer in its run
+    append, bind = fastline.append, fastline.Line
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -119,30 +119,12 @@ def _fast_line(func: Any, hook: Hook, s: Series) -> Any:
         result = func(*args, **kwargs)
         if session.ENABLED:
             try:
-                if type(result) is float and line is not None and line[0] is session._session.run \
-                        and -_INF < result < _INF:
-                    t = clock._fixed
-                    if t is None:
-                        source = clock._source
-                        t = source() if source is not None else None
-                    if type(t) is int and 0 <= t < TIME_LIMIT:
-                        _, buffer, lock, t_append, v_append = line
-                        lock.acquire()
-                        try:
-                            if t >= buffer.last_t:
-                                buffer.last_t = t
-                                if not buffer.t:
-                                    buffer.nudge()
-                                t_append(t)
-                                v_append(result)
-                                return result
-                        finally:
-                            lock.release()
+                if line is not None and append(line, result):
+                    return result
                 hook(result, (*args, *kwargs.values()) if kwargs else args)
                 cache = s._cache
                 if cache is not None:
-                    run, buffer = cache
-                    line = run, buffer, buffer.lock, buffer.t.append, buffer.v.append
+                    line = bind(*cache)
             except Exception:
                 log.exception("chartbridge: charting %s failed", getattr(func, "__qualname__", func))
         return result
