@@ -138,3 +138,24 @@ cdef class BarRecorder:
                     totals[i] += _money(pnl, precision)
         self.n_closes = 0
         return n
+
+
+def equity(double balance, array.array pnl, Py_ssize_t start, Py_ssize_t end, double peak,
+           array.array equity not None, array.array drawdown not None):
+    """``recorder.py_equity``, compiled."""
+    cdef Py_ssize_t i, n = end - start, e = len(equity), d = len(drawdown)
+    cdef double value
+    cdef double* values = pnl.data.as_doubles if pnl is not None else NULL
+    if pnl is not None and (start < 0 or end > len(pnl)):
+        raise IndexError(f"pnl[{start}:{end}] is outside its {len(pnl)} points")
+    if n <= 0:
+        return peak
+    array.resize_smart(equity, e + n)
+    array.resize_smart(drawdown, d + n)
+    for i in range(n):
+        value = balance + values[start + i] if values != NULL else balance
+        equity.data.as_doubles[e + i] = value
+        if value > peak:
+            peak = value
+        drawdown.data.as_doubles[d + i] = (value / peak - 1.0) * 100.0 if peak > 0 else 0.0
+    return peak

@@ -25,6 +25,7 @@ import logging
 from array import array
 from collections.abc import Callable
 from decimal import Decimal
+from itertools import repeat
 from typing import Any
 
 from nautilus_trader.common.actor import Actor
@@ -139,30 +140,16 @@ class _Equity:
                                                             source=actor.source))
         drawdown = self.drawdown_points = _Points(actor, Series(f"drawdown:{venue}:{currency}", pane="drawdown",
                                                                 source=actor.source))
-        self.t_equity, self.equity = equity.t.append, equity.v.append
-        self.t_drawdown, self.drawdown = drawdown.t.append, drawdown.v.append
         self.peak = float("-inf")
 
     def add(self, t: int, value: float) -> None:
-        self.t_equity(t)
-        self.equity(value)
-        if value > self.peak:
-            self.peak = value
-        self.t_drawdown(t)
-        self.drawdown((value / self.peak - 1.0) * 100.0 if self.peak > 0 else 0.0)
+        self.extend(array("q", [t]), 0.0, array("d", [value]), 0, 1)
 
-    def extend(self, t: array[int], values: list[float]) -> None:
-        """``add`` for many points, in one warm loop."""
-        peak, drawdown = self.peak, []
-        for value in values:
-            if value > peak:
-                peak = value
-            drawdown.append((value / peak - 1.0) * 100.0 if peak > 0 else 0.0)
-        self.peak = peak
+    def extend(self, t: array[int], balance: float, pnl: array[float] | None, start: int, end: int) -> None:
+        """Points at times ``t``: ``balance`` plus ``pnl[start:end]`` (or ``balance`` alone)."""
+        self.peak = recorder.equity(balance, pnl, start, end, self.peak, self.equity_points.v, self.drawdown_points.v)
         self.equity_points.t.extend(t)
-        self.equity_points.v.extend(values)
         self.drawdown_points.t.extend(t)
-        self.drawdown_points.v.extend(drawdown)
 
 
 class _Account:
@@ -220,10 +207,15 @@ class _Account:
             self.lazy.settle()
             self._settle_lazy()
             return
-        points = sorted((t, i, pnl) for i, chart in enumerate(self.charts) for t, pnl in zip(*chart.settle()))
-        for t, i, pnl in points:
+        points: list[tuple[int, int, float]] = []
+        for i, chart in enumerate(self.charts):
+            count = chart.settle()
+            times, pnls = chart.pnl_points.t, chart.pnl_points.v
+            points.extend(zip(times[len(times) - count:], repeat(i), pnls[len(pnls) - count:]) if count else ())
+        points.sort()
+        for ns, i, pnl in points:
             chart = self.charts[i]
-            self.chart(t, chart, chart.currency, pnl)
+            self.chart(ns, chart, chart.currency, pnl)
 
     def _settle_lazy(self) -> None:
         chart = self.lazy
@@ -238,10 +230,7 @@ class _Account:
         times = t[start:end]
         for code in list(self.balances) + ([currency] if currency is not None and currency not in self.balances
                                            else []):
-            curve = self.curve(code)
-            balance = self.balances.get(code, 0.0)
-            curve.extend(times, [balance + pnl for pnl in pnls[start:end]] if code == currency
-                         else [balance] * (end - start))
+            self.curve(code).extend(times, self.balances.get(code, 0.0), pnls if code == currency else None, start, end)
 
     def curve(self, currency: str) -> _Equity:
         curve = self.curves.get(currency)
@@ -331,17 +320,16 @@ class _Bars:
             log.exception("chartbridge: charting a bar of %s failed (further failures are only counted in "
                           "cb.stats())", self.id)
 
-    def settle(self) -> tuple[array[int], list[float]]:
+    def settle(self) -> int:
         """Unrealized PnL of the bars received since the last settle, priced by the positions
-        open now; returns the PnL points. Position.unrealized_pnl takes under a microsecond;
-        Portfolio.unrealized_pnl re-prices through the cache at ~40 us."""
+        open now, into ``pnl_points``; returns how many. (Portfolio.unrealized_pnl would re-price
+        through the cache at ~40 us a bar.)"""
         if self.account is None:
-            return array("q"), []
-        t, v = self.pnl_points.t, self.pnl_points.v
-        count = self.recorder.pnl(self.positions, v)
-        times = self.candles.t[len(self.candles.t) - count:]
-        t.extend(times)
-        return times, v[len(v) - count:].tolist()
+            return 0
+        count: int = self.recorder.pnl(self.positions, self.pnl_points.v)
+        if count:
+            self.pnl_points.t.extend(self.candles.t[len(self.candles.t) - count:])
+        return count
 
 
 class ChartbridgeActor(Actor):

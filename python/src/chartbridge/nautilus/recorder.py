@@ -8,11 +8,12 @@ that is initialized (``(indicator, attribute, times, values)``), and, with ``kee
 close for ``pnl``; every ``batch`` bars (``pending`` counts them) it calls ``on_batch()``. An
 exception is never raised into the bus: ``on_error()`` is called inside the ``except``.
 ``candles(bars)`` appends candles only; ``pnl(positions, out)`` appends to ``out`` the positions'
-unrealized PnL at each close kept since the last call and returns how many.
+unrealized PnL at each close kept since the last call and returns how many. ``equity`` makes
+equity and drawdown points from PnL points.
 
 Two implementations, one behaviour (a test runs a backtest through each and compares every
 point): ``_recorder.pyx``, built against the installed nautilus_trader by ``python/setup.py``,
-and ``PyBarRecorder`` here. A charted bar inside a backtest costs about 1 us in the first and
+and ``PyBarRecorder`` and ``py_equity`` here. A charted bar inside a backtest costs about 1 us in the first and
 several in the second, the difference being Python objects made per price. The compiled one is
 used when it is built for the nautilus_trader version that is imported (its struct layouts are
 valid for that version only); ``COMPILED`` tells which, and ``WHY_PURE`` why not.
@@ -70,7 +71,21 @@ class PyBarRecorder:
         return len(closes)
 
 
-def _compiled() -> tuple[type | None, str]:
+def py_equity(balance: float, pnl: array[float] | None, start: int, end: int, peak: float,
+              equity: array[float], drawdown: array[float]) -> float:
+    """Append ``balance + pnl[i]`` (``balance`` alone without ``pnl``) for ``start <= i < end``
+    to ``equity``, and to ``drawdown`` its percentage below the running ``peak`` (0 while the
+    peak is not positive); returns the peak. A NaN is never the peak."""
+    for i in range(start, end):
+        value = balance + pnl[i] if pnl is not None else balance
+        equity.append(value)
+        if value > peak:
+            peak = value
+        drawdown.append((value / peak - 1.0) * 100.0 if peak > 0 else 0.0)
+    return peak
+
+
+def _compiled() -> tuple[Any, str]:
     try:
         from . import _recorder
     except (ImportError, ValueError) as exc:  # not built (no compiler or Cython at install), or built for other structs
@@ -78,9 +93,11 @@ def _compiled() -> tuple[type | None, str]:
     if _recorder.BUILT_FOR != nautilus_trader.__version__:
         return None, (f"chartbridge.nautilus._recorder was built for nautilus_trader {_recorder.BUILT_FOR}, "
                       f"not {nautilus_trader.__version__}: reinstall chartbridge to rebuild it")
-    return _recorder.BarRecorder, ""
+    return _recorder, ""
 
 
 _COMPILED, WHY_PURE = _compiled()
 COMPILED = _COMPILED is not None
-BarRecorder: Any = _COMPILED or PyBarRecorder
+BarRecorder: Any = _COMPILED.BarRecorder if COMPILED else PyBarRecorder
+equity: Callable[[float, array[float] | None, int, int, float, array[float], array[float]], float] = (
+    _COMPILED.equity if COMPILED else py_equity)
