@@ -75,6 +75,9 @@ def main() -> None:
             charted.append(measure(args.bars, True, server.url))
     finally:
         server.stop()
+    for i, (x, y) in enumerate(zip(base, charted)):
+        print(f"  round {i + 1}: {x['seconds']:.2f} s without, {y['seconds']:.2f} s charted: {y['seconds'] / x['seconds']:.3f}x",
+              file=sys.stderr)
     b, c = min(r["seconds"] for r in base), min(r["seconds"] for r in charted)
     b_cpu, c_cpu = min(r["cpu"] for r in base), min(r["cpu"] for r in charted)
     last = charted[-1]

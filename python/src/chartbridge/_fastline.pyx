@@ -1,9 +1,12 @@
 # cython: language_level=3
-"""The compiled ``Line`` and ``append`` (the interface and their Python twins: ``fastline.py``).
+"""The compiled ``Line``, ``append`` and ``ChartedCall`` (the interface and their Python twins:
+``fastline.py``).
 
-The same steps as the Python ones, without a bytecode per step: a decorated call inside a
-backtest pays for each one.
+The same steps as the Python ones, without a bytecode per step or a Python frame for the
+wrapper: a decorated call inside a backtest pays for each one.
 """
+
+from types import MethodType
 
 from cpython cimport array
 from cpython.float cimport PyFloat_AS_DOUBLE
@@ -35,14 +38,22 @@ def append(Line line, result):
         if source is None:
             return False
         t = source()
-    if type(t) is not int or not 0 <= t < _TIME_LIMIT:
+    if type(t) is not int:
         return False
-    cdef long long ns = t
+    cdef long long ns
+    try:
+        ns = t
+    except OverflowError:
+        return False
+    if not 0 <= ns < _TIME_LIMIT:
+        return False
     cdef Py_ssize_t n
+    cdef long long last_t
     buffer = line.buffer
     line.acquire()
     try:
-        if ns < buffer.last_t:
+        last_t = buffer.last_t
+        if ns < last_t:
             return False
         buffer.last_t = t
         n = len(line.t)
@@ -56,3 +67,26 @@ def append(Line line, result):
     finally:
         line.release()
     return True
+
+
+cdef class ChartedCall:
+    cdef object func, full
+    cdef Line line
+    cdef dict __dict__  # functools.update_wrapper's attributes
+
+    def __init__(self, func, full):
+        self.func, self.full = func, full
+
+    def __get__(self, instance, owner):
+        return self if instance is None else MethodType(self, instance)
+
+    def __call__(self, *args, **kwargs):
+        result = self.func(*args, **kwargs)
+        if session.ENABLED:
+            try:
+                if self.line is not None and append(self.line, result):
+                    return result
+            except Exception:
+                pass  # the full path meets it again, and logs it
+            self.line = self.full(result, args, kwargs)
+        return result

@@ -102,33 +102,23 @@ def _wrap(func: Any, hook: Hook, line: Series | None = None) -> Any:
 
 
 def _fast_line(func: Any, hook: Hook, s: Series) -> Any:
-    """The wrapper of ``@cb.chart`` on a line-like series, with the common case first.
+    """The wrapper of ``@cb.chart`` on a line-like series (``fastline.ChartedCall``).
 
     A decorated call inside a backtest runs with cold caches, where each Python step costs
-    several times its warm price: the common case (``fastline.append``: a finite float at the
-    integration clock's time, in the current run) goes straight into the buffer bound when the
-    previous call took the full path (``line``). Anything else (the first point, a new run, NaN,
-    None, other types, no clock) goes through ``hook``, which checks, converts, rejects and
-    logs exactly as before."""
-    line: Any = None  # a fastline.Line of the series' buffer in its run
-    append, bind = fastline.append, fastline.Line
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        nonlocal line
-        result = func(*args, **kwargs)
-        if session.ENABLED:
-            try:
-                if line is not None and append(line, result):
-                    return result
-                hook(result, (*args, *kwargs.values()) if kwargs else args)
-                cache = s._cache
-                if cache is not None:
-                    line = bind(*cache)
-            except Exception:
-                log.exception("chartbridge: charting %s failed", getattr(func, "__qualname__", func))
-        return result
-    return wrapper
+    several times its warm price: the common case (a finite float at the integration clock's
+    time, in the current run) goes straight into the buffer bound when the previous call took
+    the full path. Anything else (the first point, a new run, NaN, None, other types, no clock)
+    goes through ``hook``, which checks, converts, rejects and logs exactly as before."""
+    def full(result: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """The full path; returns the line of the series' buffer to bind (None: none yet)."""
+        try:
+            hook(result, (*args, *kwargs.values()) if kwargs else args)
+            cache = s._cache
+            return fastline.Line(*cache) if cache is not None else None
+        except Exception:
+            log.exception("chartbridge: charting %s failed", getattr(func, "__qualname__", func))
+            return None
+    return functools.update_wrapper(fastline.ChartedCall(func, full), func)
 
 
 def _decorator(func: F | None, enabled: bool, build: Callable[[Any, Source], Hook], source: Source) -> Any:

@@ -368,6 +368,7 @@ class ChartbridgeActor(Actor):
         self._results: dict[Any, tuple[dict[str, Any], list[dict[str, Any]]]] = {}  # per account
         self._subscriptions: list[tuple[str, Callable[[Any], None]]] = []
         self._accounts: dict[str, _Account] = {}  # per venue
+        self._last_account_event: object = None
         self.points: list[_Points] = []  # the per-bar series
         self.bars_pending = 0  # bars of cash accounts settled since the last hand-over
         self.batch = 1  # bars per hand-over to the SDK
@@ -401,7 +402,7 @@ class ChartbridgeActor(Actor):
             self._subscribe(topic, handler if handler is self._discover_handler else self.guarded(handler))
         # Nautilus 1.221 does not attach a wildcard subscription to topics already published
         # (the accounts' first states are), so the known accounts are also subscribed by name;
-        # 1.231 then calls the handler twice per account event, which only refreshes twice.
+        # 1.231 then delivers each account event twice: the second is skipped.
         for topic in ["events.account.*"] + [f"events.account.{a.id}" for a in self.cache.accounts()]:
             self._subscribe(topic, on_account)
         self._watch_analyzer()
@@ -560,6 +561,9 @@ class ChartbridgeActor(Actor):
 
     def _on_account_state(self, event: Any) -> None:
         # Balances change only with account events: read them here, not on every bar.
+        if event is self._last_account_event:
+            return
+        self._last_account_event = event
         account = self._accounts.get(event.account_id.get_issuer())
         if account is not None:
             account.refresh()
