@@ -26,17 +26,21 @@ def extensions() -> list:
     from setuptools import Extension
 
     built = [Extension("chartbridge._fastline", ["src/chartbridge/_fastline.pyx"])]
+    nautilus = "none"
     try:
         import nautilus_trader
     except ImportError as exc:
         print(f"chartbridge: building without the compiled Nautilus recorder ({exc})", file=sys.stderr)
     else:
+        nautilus = nautilus_trader.__version__
         # The .pxd files declare their C structs with `cdef extern from "../includes/model.h"`.
         includes = os.path.join(os.path.dirname(nautilus_trader.__file__), "core", "rust")
         built.append(Extension("chartbridge.nautilus._recorder", ["src/chartbridge/nautilus/_recorder.pyx"],
                                include_dirs=[includes],
-                               define_macros=[("CB_NAUTILUS_VERSION", f'"{nautilus_trader.__version__}"')]))
-    return cythonize(built, build_dir="build/cython", quiet=True, compiler_directives={"language_level": 3})
+                               define_macros=[("CB_NAUTILUS_VERSION", f'"{nautilus}"')]))
+    # The generated C depends on the .pxd files of one nautilus_trader: one build directory each.
+    return cythonize(built, build_dir=f"build/cython-{sys.implementation.cache_tag}-nautilus-{nautilus}", quiet=True,
+                     compiler_directives={"language_level": 3})
 
 
 class OptionalBuildExt(build_ext):

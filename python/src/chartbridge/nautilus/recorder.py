@@ -21,6 +21,7 @@ valid for that version only); ``COMPILED`` tells which, and ``WHY_PURE`` why not
 
 from __future__ import annotations
 
+import importlib
 from array import array
 from collections.abc import Callable
 from typing import Any
@@ -86,8 +87,8 @@ def py_equity(balance: float, pnl: array[float] | None, start: int, end: int, pe
 
 
 def _compiled() -> tuple[Any, str]:
-    try:
-        from . import _recorder
+    try:  # by name: ``from . import`` inside the package's own import reports a missing one as circular
+        _recorder = importlib.import_module(f"{__package__}._recorder")
     except (ImportError, ValueError) as exc:  # not built (no compiler or Cython at install), or built for other structs
         return None, f"chartbridge.nautilus._recorder is not importable ({exc})"
     if _recorder.BUILT_FOR != nautilus_trader.__version__:
