@@ -43,9 +43,10 @@ fi
 # against the installed nautilus_trader, so without build isolation. Again whenever a source or
 # the venv is newer than its module.
 stale=0
+suffix=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')
 for src in python/src/chartbridge/_fastline.pyx python/src/chartbridge/nautilus/_recorder.pyx; do
-  built=$(ls "${src%.pyx}".*.so 2>/dev/null | head -1 || true)
-  if [ -z "$built" ] || [ "$src" -nt "$built" ] || [ python/setup.py -nt "$built" ] || [ .venv/.installed -nt "$built" ]; then
+  built="${src%.pyx}$suffix"
+  if [ ! -f "$built" ] || [ "$src" -nt "$built" ] || [ python/setup.py -nt "$built" ] || [ .venv/.installed -nt "$built" ]; then
     stale=1
   fi
 done
