@@ -303,6 +303,37 @@ def test_the_compiled_pnl_is_nautilus_money_in_any_currency(instrument: str, sid
     assert pnl.tolist() == [position.unrealized_pnl(bar.close).as_double() for bar in bars]
 
 
+class Shifted(ExponentialMovingAverage):
+    """A Python subclass that redefines ``value``: the compiled recorder must not read the C field."""
+
+    @property
+    def value(self) -> float:  # type: ignore[override]
+        return super().value + 1.0
+
+
+@pytest.mark.parametrize("implementation", ["BarRecorder", "PyBarRecorder"])
+def test_a_recorder_reads_each_indicator_as_getattr_does(implementation: str) -> None:
+    bars = ema_cross.synthetic_bars(ema_cross.TestInstrumentProvider.default_fx_ccy("EUR/USD"), 40)
+    plain, shifted = ExponentialMovingAverage(5), Shifted(5)
+    t, v = array("q"), array("d")
+    rec = getattr(recorder, implementation)(t, v, lambda: None, lambda: pytest.fail("a bar failed"), 10**9, False)
+    reads = {name: (array("q"), array("d")) for name in ("plain", "shifted")}
+    rec.reads.extend([(plain, "value", *reads["plain"]), (shifted, "value", *reads["shifted"])])
+    expected: dict[str, list[tuple[int, float]]] = {"plain": [], "shifted": []}
+    for bar in bars:
+        plain.handle_bar(bar)
+        shifted.handle_bar(bar)
+        rec(bar)
+        for name, indicator in (("plain", plain), ("shifted", shifted)):
+            if indicator.initialized:
+                expected[name].append((bar.ts_event, indicator.value))
+    assert {name: list(zip(*pair)) for name, pair in reads.items()} == expected
+    assert len(expected["plain"]) == 36 and expected["shifted"][0][1] == expected["plain"][0][1] + 1.0
+    assert len(t) == 40 and v[:5].tolist() == [bars[0].open.as_double(), bars[0].high.as_double(),
+                                                bars[0].low.as_double(), bars[0].close.as_double(),
+                                                bars[0].volume.as_double()]
+
+
 LATE_BARS = "GBP/USD.SIM-1-MINUTE-LAST-EXTERNAL"
 
 

@@ -12,6 +12,8 @@ from cpython cimport array
 from libc.math cimport NAN, isnan, pow, round
 from libc.stdlib cimport free, realloc
 from nautilus_trader.core.rust.model cimport FIXED_PRECISION, FIXED_SCALAR, MONEY_MAX, MONEY_MIN, MoneyRaw, PositionSide
+from cpython.object cimport Py_TPFLAGS_HEAPTYPE, PyObject, PyTypeObject
+from nautilus_trader.indicators.averages cimport MovingAverage
 from nautilus_trader.indicators.base cimport Indicator
 from nautilus_trader.model.data cimport Bar
 from nautilus_trader.model.position cimport Position
@@ -44,6 +46,19 @@ cdef inline double _money(double amount, unsigned char precision):
         scale *= 10
     cdef MoneyRaw raw = (<MoneyRaw>round(amount * pow(10.0, precision))) * scale
     return <double>raw / FIXED_SCALAR
+
+
+cdef extern from "Python.h":
+    int PyType_HasFeature(PyTypeObject* type, unsigned long feature)
+
+
+cdef inline double _read(Indicator indicator, str name) except? -1.0:
+    """``getattr(indicator, name)``; a moving average's ``value`` straight from its C field
+    (no float object), unless its class is a Python one, which could redefine ``value``."""
+    if name == "value" and isinstance(indicator, MovingAverage) and not PyType_HasFeature(
+            (<PyObject*>indicator).ob_type, Py_TPFLAGS_HEAPTYPE):
+        return (<MovingAverage>indicator).value
+    return getattr(indicator, name)
 
 
 cdef class BarRecorder:
@@ -93,7 +108,7 @@ cdef class BarRecorder:
             for indicator, name, t, v in self.reads:
                 if indicator.initialized:
                     _append_t(t, ts)
-                    _append_v(v, getattr(indicator, name))
+                    _append_v(v, _read(indicator, name))
             self.pending += 1
             if self.pending >= self.batch:
                 self.on_batch()

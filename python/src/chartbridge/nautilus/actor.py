@@ -43,7 +43,7 @@ from nautilus_trader.trading.strategy import Strategy
 
 from .. import session
 from ..clock import set_clock
-from ..protocol import TIME_LIMIT, ProtocolError, check_points, columns_for, sanitize_series_id
+from ..protocol import TIME_LIMIT, ProtocolError, check_batch, check_points, columns_for, sanitize_series_id
 from ..producer import PointBuffer, Producer
 from ..runs import Run, end_run, results, start_run
 from ..series import Series, Source
@@ -130,6 +130,30 @@ class _Points:
         except ProtocolError:  # e.g. an indicator gone NaN: chart the rest, count and log the bad points
             for i, ns in enumerate(t):
                 self.series.record(tuple(v[i * width:(i + 1) * width]) if width > 1 else v[i], ns)
+
+
+class _Markers(_Points):
+    """Markers of one series (a price and a marker object each), handed over like ``_Points``."""
+
+    def __init__(self, actor: ChartbridgeActor, series: Series) -> None:
+        super().__init__(actor, series)
+        self.markers: list[dict[str, Any]] = []
+
+    def add(self, t: int, price: float, marker: dict[str, Any]) -> None:
+        self.t.append(t)
+        self.v.append(price)
+        self.markers.append(marker)
+
+    def drain(self) -> None:
+        if not self.t:
+            return
+        t, y, markers, self.markers = self.t[:], self.v[:], self.markers, []
+        del self.t[:], self.v[:]
+        try:
+            self.buffer.extend(check_batch("marker", t, {"y": y}, markers))
+        except ProtocolError:  # chart the rest, count and log the bad points
+            for i, ns in enumerate(t):
+                self.series.record((y[i], markers[i]), ns)
 
 
 class _Equity:
@@ -361,9 +385,9 @@ class ChartbridgeActor(Actor):
         self._owns_run = False
         self._charts: dict[str, _Bars] = {}
         self._claimed: set[int] = set()  # ids of the indicators charted already
-        self._fills: dict[InstrumentId, Series] = {}
+        self._fills: dict[InstrumentId, _Markers] = {}
         self._last_fill: dict[InstrumentId, tuple[int, str]] = {}  # time and text of the last marker
-        self._positions: dict[InstrumentId, Series] = {}
+        self._positions: dict[InstrumentId, _Points] = {}
         self._signed: dict[Any, Decimal] = {}  # position -> signed quantity, to tell entries from exits
         self._results: dict[Any, tuple[dict[str, Any], list[dict[str, Any]]]] = {}  # per account
         self._subscriptions: list[tuple[str, Callable[[Any], None]]] = []
@@ -580,11 +604,11 @@ class ChartbridgeActor(Actor):
         before = self._signed.get(key, Decimal(0))
         after = self._signed[key] = before + (qty if buy else -qty)
         kind = fill_kind(before, after)
-        series = self._fills.get(instrument_id)
-        if series is None:
+        markers = self._fills.get(instrument_id)
+        if markers is None:
             target = next((c.id for c in self._charts.values() if c.instrument_id == instrument_id), None)
-            series = self._fills[instrument_id] = Series(f"fills:{instrument_id}", kind="marker", target=target,
-                                                         source=self.source)
+            markers = self._fills[instrument_id] = _Markers(self, Series(f"fills:{instrument_id}", kind="marker",
+                                                                         target=target, source=self.source))
         # Fills at the same time (a reversal: the close, then the new entry) would be one chart
         # point (the later one replaces the earlier), so the later marker tells both.
         t, text = event.ts_event, f"{kind} {event.last_qty}"
@@ -592,15 +616,16 @@ class ChartbridgeActor(Actor):
         if t == last_t:
             text = f"{last_text}, {text}"
         self._last_fill[instrument_id] = t, text
-        series.add((event.last_px.as_double(), {"side": "buy" if buy else "sell", "text": text}), time=t)
+        markers.add(t, event.last_px.as_double(), {"side": "buy" if buy else "sell", "text": text})
 
     def _on_position_event(self, event: PositionEvent) -> None:
         instrument_id = event.instrument_id
-        series = self._positions.get(instrument_id)
-        if series is None:
-            series = self._positions[instrument_id] = Series(f"position:{instrument_id}", pane="position",
-                                                             source=self.source, lineType=_STEPS)
-        series.add(float(self.portfolio.net_position(instrument_id)), time=event.ts_event)
+        points = self._positions.get(instrument_id)
+        if points is None:
+            points = self._positions[instrument_id] = _Points(self, Series(
+                f"position:{instrument_id}", pane="position", source=self.source, lineType=_STEPS))
+        points.t.append(event.ts_event)
+        points.v.append(float(self.portfolio.net_position(instrument_id)))
         chart = next((c for c in self._charts.values() if c.account is not None and c.instrument_id == instrument_id),
                      None)
         if chart is not None:
