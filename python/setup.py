@@ -32,11 +32,13 @@ def extensions() -> list:
     except ImportError as exc:
         print(f"chartbridge: building without the compiled Nautilus recorder ({exc})", file=sys.stderr)
     else:
+        import numpy  # nautilus_trader's .pxd files cimport it
+
         nautilus = nautilus_trader.__version__
         # The .pxd files declare their C structs with `cdef extern from "../includes/model.h"`.
         includes = os.path.join(os.path.dirname(nautilus_trader.__file__), "core", "rust")
         built.append(Extension("chartbridge.nautilus._recorder", ["src/chartbridge/nautilus/_recorder.pyx"],
-                               include_dirs=[includes],
+                               include_dirs=[includes, numpy.get_include()],
                                define_macros=[("CB_NAUTILUS_VERSION", f'"{nautilus}"')]))
     # The generated C depends on the .pxd files of one nautilus_trader: one build directory each.
     return cythonize(built, build_dir=f"build/cython-{sys.implementation.cache_tag}-nautilus-{nautilus}", quiet=True,
@@ -44,20 +46,25 @@ def extensions() -> list:
 
 
 class OptionalBuildExt(build_ext):
-    """A failed compile leaves the pure-Python package, said once, rather than no package."""
+    """A failed compile leaves the pure-Python package, said once, rather than no package;
+    with CHARTBRIDGE_REQUIRE_COMPILED=1 (scripts/setup.sh) it fails the install instead."""
 
     def run(self) -> None:
         try:
             super().run()
         except Exception as exc:
-            print(f"chartbridge: the compiled parts did not build ({exc}); using the Python ones",
-                  file=sys.stderr)
+            self._failed("the compiled parts", exc)
 
     def build_extension(self, ext) -> None:
         try:
             super().build_extension(ext)
         except Exception as exc:
-            print(f"chartbridge: {ext.name} did not build ({exc}); using the Python one", file=sys.stderr)
+            self._failed(ext.name, exc)
+
+    def _failed(self, what: str, exc: Exception) -> None:
+        if os.environ.get("CHARTBRIDGE_REQUIRE_COMPILED") == "1":
+            raise exc
+        print(f"chartbridge: {what} did not build ({exc}); using the Python twin", file=sys.stderr)
 
 
 setup(ext_modules=extensions(), cmdclass={"build_ext": OptionalBuildExt})
