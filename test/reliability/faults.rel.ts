@@ -82,7 +82,8 @@ describe("reliability: faults", function () {
     const done = await producer.waitFor("done", 60_000);
     assert.equal(done.flushed, true);
     assert.equal(done.stats?.dropped, 0);
-    await until(() => [...checkers.values()].every((c) => c.next >= total || c.problems.length > 0), "every point at the subscriber", 60_000);
+    await until(() => [...checkers.values()].every((c) => c.next >= total || c.problems.length > 0), "every point at the subscriber", 60_000,
+      () => `points per series: ${[...checkers].map(([n, c]) => `${n} ${c.next}`).join(", ")}; server log: ${srv.logs.slice(-5).join(" | ")}`);
     await sleep(500); // anything repeated after the last point would show now
     assert.deepEqual([...checkers.values()].flatMap((c) => c.problems), []);
     assert.deepEqual(errors, []);

@@ -40,9 +40,9 @@ export interface ServerProcess {
  * `node dist/server.js serve --redis URL` with CHARTBRIDGE_TOKEN set (workspace plugins from
  * `pluginsDir`, default none); resolves once it printed its URL.
  */
-export async function spawnServer(opts: { redisUrl: string; prefix: string; token?: string; port?: number; pluginsDir?: string | null }): Promise<ServerProcess> {
+export async function spawnServer(opts: { redisUrl: string; prefix: string; token?: string; port?: number; pluginsDir?: string | null; nodeArgs?: string[] }): Promise<ServerProcess> {
   const token = opts.token ?? randomBytes(32).toString("hex");
-  const args = [SERVER_JS, "serve", "--redis", opts.redisUrl, "--prefix", opts.prefix, "--plugins", opts.pluginsDir ?? "none", "--port", String(opts.port ?? 0)];
+  const args = [...(opts.nodeArgs ?? []), SERVER_JS, "serve", "--redis", opts.redisUrl, "--prefix", opts.prefix, "--plugins", opts.pluginsDir ?? "none", "--port", String(opts.port ?? 0)];
   const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, CHARTBRIDGE_TOKEN: token }, stdio: ["ignore", "pipe", "pipe"] });
   const logs: string[] = [];
   createInterface({ input: child.stderr! }).on("line", (line) => logs.push(line));
@@ -248,10 +248,10 @@ export async function historyAll<P extends object>(s: { port: number; token: str
 }
 
 /** Polls `ok` every 50 ms until it returns true, or fails after `timeoutMs` saying `what`. */
-export async function until(ok: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
+export async function until(ok: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000, state?: () => string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await ok())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${state ? ` (${state()})` : ""}`);
     await sleep(50);
   }
 }
