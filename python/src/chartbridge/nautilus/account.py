@@ -12,6 +12,7 @@ from nautilus_trader.model.identifiers import Venue
 
 from ..series import Series
 from . import recorder
+from .convert import decimal_value, units_value
 from .points import Points
 
 if TYPE_CHECKING:
@@ -22,7 +23,8 @@ if TYPE_CHECKING:
 class EquityCurve:
     """Equity of one account currency and its drawdown below the running peak, in percent."""
 
-    def __init__(self, actor: ChartbridgeActor, venue: Venue, currency: str) -> None:
+    def __init__(self, actor: ChartbridgeActor, venue: Venue, currency: str, precision: int) -> None:
+        self.precision = precision
         self.equity_points = Points(actor, Series(f"equity:{venue}:{currency}", pane="equity",
                                                   source=actor.source))
         self.drawdown_points = Points(actor, Series(f"drawdown:{venue}:{currency}", pane="drawdown",
@@ -34,7 +36,8 @@ class EquityCurve:
 
     def extend(self, t: array[int], balance: float, pnl: array[float] | None, start: int, end: int) -> None:
         """Points at times ``t``: ``balance`` plus ``pnl[start:end]`` (or ``balance`` alone)."""
-        self.peak = recorder.equity(balance, pnl, start, end, self.peak, self.equity_points.v, self.drawdown_points.v)
+        self.peak = recorder.equity(balance, pnl, start, end, self.peak, self.equity_points.v, self.drawdown_points.v,
+                                    self.precision)
         self.equity_points.t.extend(t)
         self.drawdown_points.t.extend(t)
 
@@ -61,6 +64,7 @@ class Account:
         self.margin = True
         self.eager = False  # a cash account valued by Nautilus: its bars settle one by one
         self.balances: dict[str, float] = {}
+        self.precisions: dict[str, int] = {}  # digits per currency code, to add its amounts in its units
         self.pnls: dict[BarChart, tuple[str | None, float]] = {}  # (settlement currency, PnL) per instrument
         self.curves: dict[str, EquityCurve] = {}
         self.charts: list[BarChart] = []  # the instruments' charts
@@ -84,7 +88,9 @@ class Account:
         if account is not None:
             self.margin = account.is_margin_account
             self.eager = not self.margin and hasattr(self.actor.portfolio, "equity")
-            self.balances = {c.code: m.as_double() for c, m in account.balances_total().items()}
+            totals = account.balances_total()
+            self.balances = {c.code: decimal_value(m) for c, m in totals.items()}
+            self.precisions.update((c.code, c.precision) for c in totals)
         if self.charts:
             self._lazy()
 
@@ -122,19 +128,19 @@ class Account:
     def curve(self, currency: str) -> EquityCurve:
         curve = self.curves.get(currency)
         if curve is None:
-            curve = self.curves[currency] = EquityCurve(self.actor, self.venue, currency)
+            curve = self.curves[currency] = EquityCurve(self.actor, self.venue, currency, self.precisions[currency])
         return curve
 
     def equity(self) -> dict[str, float]:
         """Balance plus unrealized PnL per currency (Nautilus's equity of a margin account); a
         cash account's holdings are valued by Nautilus (``Portfolio.equity``, 1.222+)."""
         if self.eager:
-            return {c.code: m.as_double() for c, m in self.actor.portfolio.equity(self.venue).items()}
-        equity = dict(self.balances)
+            return {c.code: decimal_value(m) for c, m in self.actor.portfolio.equity(self.venue).items()}
+        amounts: dict[str, tuple[float, ...]] = {code: (value,) for code, value in self.balances.items()}
         for currency, value in self.pnls.values():
             if currency is not None:
-                equity[currency] = equity.get(currency, 0.0) + value
-        return equity
+                amounts[currency] = amounts.get(currency, ()) + (value,)
+        return {code: units_value(values, self.precisions[code]) for code, values in amounts.items()}
 
     def chart(self, t: int, chart: BarChart, currency: str | None, pnl: float) -> None:
         self.pnls[chart] = currency, pnl

@@ -45,6 +45,7 @@ from ..series import Series, Source
 from .account import Account
 from .bars import BarChart, source_of
 from .config import ChartbridgeConfig
+from .convert import decimal_value
 from .points import Markers, Points
 
 log = logging.getLogger("chartbridge")
@@ -323,7 +324,7 @@ class ChartbridgeActor(Actor):
         if t == last_t:
             text = f"{last_text}, {text}"
         self._last_fill[instrument_id] = t, text
-        markers.add(t, event.last_px.as_double(), {"side": "buy" if buy else "sell", "text": text})
+        markers.add(t, decimal_value(event.last_px), {"side": "buy" if buy else "sell", "text": text})
 
     def _on_position_event(self, event: PositionEvent) -> None:
         instrument_id = event.instrument_id
@@ -339,7 +340,10 @@ class ChartbridgeActor(Actor):
             assert chart.account is not None
             chart.account.settle()  # the waiting bars' equity is of the settlement currency before
             chart.positions = self.cache.positions_open(instrument_id=instrument_id)
-            chart.currency = chart.positions[0].settlement_currency.code if chart.positions else None
+            currency = chart.positions[0].settlement_currency if chart.positions else None
+            chart.currency = currency.code if currency is not None else None
+            if currency is not None:
+                chart.account.precisions[currency.code] = currency.precision
 
     def _hook_fills(self) -> None:
         """Settle just before Nautilus applies a fill to a position.
@@ -399,8 +403,8 @@ class ChartbridgeActor(Actor):
         stats.update(analyzer.get_performance_stats_general())
         self._results[account.id] = stats, [{
             "entry_t": p.ts_opened, "exit_t": p.ts_closed, "side": p.entry.name.lower(),
-            "entry_price": p.avg_px_open, "exit_price": p.avg_px_close, "pnl": p.realized_pnl.as_double(),
-            "qty": p.peak_qty.as_double(), "return": p.realized_return, "instrument": str(p.instrument_id),
+            "entry_price": p.avg_px_open, "exit_price": p.avg_px_close, "pnl": decimal_value(p.realized_pnl),
+            "qty": decimal_value(p.peak_qty), "return": p.realized_return, "instrument": str(p.instrument_id),
             "position": str(p.id),
         } for p in sorted(positions, key=lambda p: p.ts_opened) if p.is_closed]
         # Several venues: one results value for the run, the accounts' statistics merged.
