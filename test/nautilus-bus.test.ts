@@ -30,7 +30,7 @@ const BUS = { scanIntervalMs: 200, blockMs: 200 };
 
 interface Report {
   bars: { t: string; o: number; h: number; l: number; c: number; v: number }[];
-  fills: { t: string; side: "buy" | "sell"; px: number; qty: string; net: number }[];
+  fills: { t: string; side: "buy" | "sell"; px: number; pxText: string; qty: string; position: string; net: number }[];
 }
 
 /** Runs the real backtest; its bus goes to the private Redis under `trader-<traderId>`. */
@@ -54,7 +54,7 @@ function expectedCandles(r: Report): OhlcPoints {
 function expectedMarkers(r: Report): MarkerPoints {
   const out: MarkerPoints = { t: [], y: [], m: [] };
   for (const f of r.fills) {
-    const text = `${f.side.toUpperCase()} ${f.qty}`;
+    const text = `${f.side.toUpperCase()} ${f.qty} @ ${f.pxText} ${f.position}`;
     const at = out.t.length - 1;
     if (at >= 0 && out.t[at] === us(f.t)) {
       out.y[at] = f.px;

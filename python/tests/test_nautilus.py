@@ -46,7 +46,6 @@ import ema_cross  # noqa: E402
 
 from chartbridge.nautilus import ChartbridgeActor, ChartbridgeConfig  # noqa: E402
 from chartbridge.nautilus import recorder  # noqa: E402
-from chartbridge.nautilus.actor import fill_kind  # noqa: E402
 
 BARS = 3_000
 BAR_SERIES = ema_cross.BAR_TYPE
@@ -119,9 +118,13 @@ def test_one_marker_per_fill_with_its_price_and_side(backtest: SimpleNamespace) 
     assert times == [f.ts_event for f in expected]
     assert cols["y"] == [float(str(f.last_px)) for f in expected]
     assert [m["side"] for m in cols["m"]] == [f.order_side.name.lower() for f in expected]
-    assert cols["m"][0]["text"] == "entry 100000"
+    # SPEC section 8: side, quantity, price and position id, as Nautilus prints them.
+    first = expected[0]
+    assert cols["m"][0]["text"] == f"{first.order_side.name} 100000 @ {first.last_px} EUR/USD.SIM-EMACross-000"
     # A reversal: the close and the new entry at one time; the later marker tells both.
-    assert cols["m"][2]["text"] == "exit 100000, entry 100000" and times[1] == times[2]
+    assert times[1] == times[2] and cols["m"][2]["text"] == (
+        f"{expected[1].order_side.name} 100000 @ {expected[1].last_px} EUR/USD.SIM-EMACross-000, "
+        f"{expected[2].order_side.name} 100000 @ {expected[2].last_px} EUR/USD.SIM-EMACross-000")
     assert registry(backtest.r, "fills:EUR/USD.SIM", "nt")["target"] == BAR_SERIES
 
 
@@ -477,13 +480,6 @@ def test_nautilus_values_convert_by_the_stated_rule(r: redis.Redis) -> None:
     assert cb.flush()
     assert read_points(r, "conv") == ([1, 2, 3, 4, 5, 10], {"y": [1.5, 2.25, 3.5, 1.10005, 1.1002, ema.value]})
     assert cb.stats()["rejected"] == 1
-
-
-@pytest.mark.parametrize("before, after, kind", [
-    (0, 2, "entry"), (2, 3, "entry"), (-2, -3, "entry"), (3, 2, "exit"), (-2, 0, "exit"), (2, -2, "reverse"),
-    (-1, 3, "reverse")])
-def test_a_fill_is_an_entry_an_exit_or_a_reversal(before: int, after: int, kind: str) -> None:
-    assert fill_kind(Decimal(before), Decimal(after)) == kind
 
 
 def exact_cases(precision: int, rng: random.Random) -> Iterator[str]:

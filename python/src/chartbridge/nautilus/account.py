@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from nautilus_trader.model.identifiers import Venue
 
 from ..series import Series
-from . import recorder
+from . import contract, recorder
 from .convert import decimal_value, units_value
 from .points import Points
 
@@ -25,9 +25,10 @@ class EquityCurve:
 
     def __init__(self, actor: ChartbridgeActor, venue: Venue, currency: str, precision: int) -> None:
         self.precision = precision
-        self.equity_points = Points(actor, Series(f"equity:{venue}:{currency}", pane="equity",
-                                                  source=actor.source))
-        self.drawdown_points = Points(actor, Series(f"drawdown:{venue}:{currency}", pane="drawdown",
+        equity_id, equity_title = contract.named("equity", f"{venue}:{currency}")
+        drawdown_id, drawdown_title = contract.named("drawdown", f"{venue}:{currency}")
+        self.equity_points = Points(actor, Series(equity_id, pane="equity", title=equity_title, source=actor.source))
+        self.drawdown_points = Points(actor, Series(drawdown_id, pane="drawdown", title=drawdown_title,
                                                     source=actor.source))
         self.peak = float("-inf")
 

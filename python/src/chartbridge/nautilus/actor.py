@@ -9,7 +9,7 @@ It listens on the message bus; the strategies are left untouched:
 |---|---|---|
 | bars, one series per bar type | ``<bar type>`` (candlestick) | ``main`` for the first bar type, else its own |
 | every indicator a component registered | ``<component id>.<attribute>[.<output>]`` | the bars' pane for averages/bands, else its own |
-| fills | ``fills:<instrument>`` markers on the bars: side, fill price, "entry/exit/reverse <qty>" | bars |
+| fills | ``fills:<instrument>`` markers on the bars: side, fill price, "BUY <qty> @ <price> <position id>" | bars |
 | net position per instrument | ``position:<instrument>`` (step line) | ``position`` |
 | unrealized PnL per instrument | ``unrealized_pnl:<instrument>`` | ``pnl`` |
 | account equity and drawdown (% below the running peak) | ``equity:<venue>:<ccy>``, ``drawdown:<venue>:<ccy>`` | ``equity``, ``drawdown`` |
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any
 
 from nautilus_trader.common.actor import Actor
@@ -44,6 +43,7 @@ from ..runs import Run, end_run, results, start_run
 from ..series import Series, Source
 from .account import Account
 from .bars import BarChart, source_of
+from . import contract
 from .config import ChartbridgeConfig
 from .convert import decimal_value
 from .points import Markers, Points
@@ -52,16 +52,6 @@ log = logging.getLogger("chartbridge")
 
 _BARS = "data.bars."
 _PRE_FILL = "Portfolio.update_order"  # the execution engine sends each fill here before it moves the position
-_STEPS = 1  # lightweight-charts LineType.WithSteps: a position holds until it changes
-
-
-def fill_kind(before: Decimal, after: Decimal) -> str:
-    """What a fill did to a position of signed quantity ``before``, now ``after``."""
-    if before == 0 or (before > 0) == (after > 0) and abs(after) > abs(before):
-        return "entry"
-    if after == 0 or (before > 0) == (after > 0):
-        return "exit"
-    return "reverse"
 
 
 class ChartbridgeActor(Actor):
@@ -96,7 +86,6 @@ class ChartbridgeActor(Actor):
         self._fills: dict[InstrumentId, Markers] = {}
         self._last_fill: dict[InstrumentId, tuple[int, str]] = {}  # time and text of the last marker
         self._positions: dict[InstrumentId, Points] = {}
-        self._signed: dict[Any, Decimal] = {}  # position -> signed quantity, to tell entries from exits
         self._results: dict[Any, tuple[dict[str, Any], list[dict[str, Any]]]] = {}  # per account
         self._subscriptions: list[tuple[str, Callable[[Any], None]]] = []
         self._accounts: dict[str, Account] = {}  # per venue
@@ -307,22 +296,20 @@ class ChartbridgeActor(Actor):
             return
         instrument_id = event.instrument_id
         buy = event.order_side == OrderSide.BUY
-        qty = event.last_qty.as_decimal()
-        key = event.position_id or (instrument_id, event.strategy_id)
-        before = self._signed.get(key, Decimal(0))
-        after = self._signed[key] = before + (qty if buy else -qty)
-        kind = fill_kind(before, after)
         markers = self._fills.get(instrument_id)
         if markers is None:
-            target = next((c.id for c in self._charts.values() if c.instrument_id == instrument_id), None)
-            markers = self._fills[instrument_id] = Markers(self, Series(f"fills:{instrument_id}", kind="marker",
+            target = next((c.candles.series.id for c in self._charts.values() if c.instrument_id == instrument_id),
+                          None)
+            series_id, title = contract.named("fills", str(instrument_id))
+            markers = self._fills[instrument_id] = Markers(self, Series(series_id, kind="marker", title=title,
                                                                         target=target, source=self.source))
         # Fills at the same time (a reversal: the close, then the new entry) would be one chart
         # point (the later one replaces the earlier), so the later marker tells both.
-        t, text = event.ts_event, f"{kind} {event.last_qty}"
+        t = event.ts_event
+        text = contract.fill_text("BUY" if buy else "SELL", str(event.last_qty), str(event.last_px),
+                                  str(event.position_id) if event.position_id is not None else None)
         last_t, last_text = self._last_fill.get(instrument_id, (-1, ""))
-        if t == last_t:
-            text = f"{last_text}, {text}"
+        text = contract.join_fill_texts(last_text if t == last_t else None, text)
         self._last_fill[instrument_id] = t, text
         markers.add(t, decimal_value(event.last_px), {"side": "buy" if buy else "sell", "text": text})
 
@@ -330,8 +317,9 @@ class ChartbridgeActor(Actor):
         instrument_id = event.instrument_id
         points = self._positions.get(instrument_id)
         if points is None:
+            series_id, title = contract.named("position", str(instrument_id))
             points = self._positions[instrument_id] = Points(self, Series(
-                f"position:{instrument_id}", pane="position", source=self.source, lineType=_STEPS))
+                series_id, pane="position", title=title, source=self.source, lineType=contract.STEPS))
         points.t.append(event.ts_event)
         points.v.append(float(self.portfolio.net_position(instrument_id)))
         chart = next((c for c in self._charts.values() if c.account is not None and c.instrument_id == instrument_id),

@@ -17,7 +17,7 @@ from nautilus_trader.model.position import Position
 from .. import session
 from ..protocol import sanitize_series_id
 from ..series import Series, Source
-from . import recorder
+from . import contract, recorder
 from .points import Points
 
 if TYPE_CHECKING:
@@ -64,13 +64,15 @@ class BarChart:
         self.id = bar_type
         self.pane = pane
         self.instrument_id: InstrumentId = BarType.from_str(bar_type).instrument_id
-        self.candles = Points(actor, Series(bar_type, kind="candlestick", pane=pane, source=actor.source))
+        series_id, title = contract.bars(bar_type)
+        self.candles = Points(actor, Series(series_id, kind="candlestick", pane=pane, title=title,
+                                            source=actor.source))
         # Positions and equity follow the first bar type of an instrument only, so two bar
         # types of one instrument do not chart them twice.
         self.account = actor.account(self.instrument_id.venue) if primary else None
         if primary:
-            self.pnl_points = Points(actor, Series(f"unrealized_pnl:{self.instrument_id}", pane="pnl",
-                                                   source=actor.source))
+            series_id, title = contract.named("unrealized_pnl", str(self.instrument_id))
+            self.pnl_points = Points(actor, Series(series_id, pane="pnl", title=title, source=actor.source))
         self.positions: list[Position] = []  # open, set by position events
         self.currency: str | None = None  # their settlement currency
         self.warned = False
