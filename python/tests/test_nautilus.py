@@ -134,7 +134,8 @@ def test_results_are_the_analyzer_statistics_and_the_closed_positions(backtest: 
     analyzer = backtest.engine.portfolio.analyzer
     expected = {f"{n} (USD)": v for n, v in analyzer.get_performance_stats_pnls(analyzer.currencies[0]).items()}
     expected |= analyzer.get_performance_stats_returns() | analyzer.get_performance_stats_general()
-    assert body["stats"] == {n: v if math.isfinite(v) else str(v) for n, v in expected.items()}
+    # SPEC section 8: one group per account.
+    assert body["stats"] == {f"SIM-001 | {n}": v if math.isfinite(v) else str(v) for n, v in expected.items()}
     closed = sorted((p for p in backtest.engine.cache.position_snapshots() + backtest.engine.cache.positions()
                      if p.is_closed), key=lambda p: p.ts_opened)
     assert [(t["entry_t"], t["exit_t"], t["side"], t["entry_price"], t["exit_price"], t["pnl"])

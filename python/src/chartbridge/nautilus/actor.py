@@ -13,7 +13,7 @@ It listens on the message bus; the strategies are left untouched:
 | net position per instrument | ``position:<instrument>`` (step line) | ``position`` |
 | unrealized PnL per instrument | ``unrealized_pnl:<instrument>`` | ``pnl`` |
 | account equity and drawdown (% below the running peak) | ``equity:<venue>:<ccy>``, ``drawdown:<venue>:<ccy>`` | ``equity``, ``drawdown`` |
-| end-of-run statistics and positions | ``cb.results`` | |
+| end-of-run statistics and positions, kept per account | ``cb.results`` | |
 
 It also sets the SDK clock to the engine clock, so ``@cb.chart`` methods chart simulated time.
 """
@@ -47,6 +47,7 @@ from . import contract
 from .config import ChartbridgeConfig
 from .convert import decimal_value
 from .points import Markers, Points
+from .results import Stats, Trades, account_results, merged
 
 log = logging.getLogger("chartbridge")
 
@@ -86,7 +87,7 @@ class ChartbridgeActor(Actor):
         self._fills: dict[InstrumentId, Markers] = {}
         self._last_fill: dict[InstrumentId, tuple[int, str]] = {}  # time and text of the last marker
         self._positions: dict[InstrumentId, Points] = {}
-        self._results: dict[Any, tuple[dict[str, Any], list[dict[str, Any]]]] = {}  # per account
+        self._results: dict[Any, tuple[Stats, Trades]] = {}  # per account
         self._subscriptions: list[tuple[str, Callable[[Any], None]]] = []
         self._accounts: dict[str, Account] = {}  # per venue
         self._last_account_event: object = None
@@ -384,19 +385,7 @@ class ChartbridgeActor(Actor):
     def _publish_results(self, account: Any, positions: list[Position]) -> None:
         if self._run is None:
             return
-        analyzer = self.portfolio.analyzer
-        stats = {f"{name} ({currency})": value for currency in analyzer.currencies
-                 for name, value in analyzer.get_performance_stats_pnls(currency).items()}
-        stats.update(analyzer.get_performance_stats_returns())
-        stats.update(analyzer.get_performance_stats_general())
-        self._results[account.id] = stats, [{
-            "entry_t": p.ts_opened, "exit_t": p.ts_closed, "side": p.entry.name.lower(),
-            "entry_price": p.avg_px_open, "exit_price": p.avg_px_close, "pnl": decimal_value(p.realized_pnl),
-            "qty": decimal_value(p.peak_qty), "return": p.realized_return, "instrument": str(p.instrument_id),
-            "position": str(p.id),
-        } for p in sorted(positions, key=lambda p: p.ts_opened) if p.is_closed]
-        # Several venues: one results value for the run, the accounts' statistics merged.
-        results({k: v for stats, _ in self._results.values() for k, v in stats.items()},
-                [trade for _, trades in self._results.values() for trade in trades])
+        self._results[account.id] = account_results(self.portfolio.analyzer, account, positions)
+        results(*merged(self._results))
         if self._results.keys() >= {a.id for a in self.cache.accounts()}:
             self._finish()
