@@ -355,9 +355,10 @@ interface HedgingReport {
  * The two-venue HEDGING backtest, charted by its bus under trader `traderId` and, unless `run` is
  * "-", by the Chartbridge actor as run `run` under `prefix`.
  */
-async function hedgingBacktest(traderId: string, prefix: string, run: string): Promise<HedgingReport> {
+async function hedgingBacktest(traderId: string, prefix: string, run: string, quotes = false): Promise<HedgingReport> {
   const { port } = testRedis();
-  const { stdout } = await promisify(execFile)(PYTHON, [HEDGING_FIXTURE, "127.0.0.1", String(port), traderId, prefix, run, String(HEDGING_BARS)], {
+  const args = [HEDGING_FIXTURE, "127.0.0.1", String(port), traderId, prefix, run, String(HEDGING_BARS), ...(quotes ? ["quotes"] : [])];
+  const { stdout } = await promisify(execFile)(PYTHON, args, {
     env: { ...process.env, CHARTBRIDGE: "on" },
     maxBuffer: 64 << 20,
   });
@@ -488,6 +489,36 @@ describe("one hedging two-venue backtest, charted by the actor and by Nautilus's
     for (const instrument of INSTRUMENTS) {
       assert.deepEqual((await history<ValuePoints>(a, fromA.id, `position:${instrument}`)).points, expectedNets(report, instrument), instrument);
     }
+  });
+});
+
+describe("a strategy trading on quotes alone, charted from Nautilus's bus", function () {
+  this.timeout(60000);
+  const trader = `QB${randomBytes(3).toString("hex").toUpperCase()}-001`;
+  let t: TestServer;
+  after(async () => {
+    await t.close();
+    const cleanup = t.redis.duplicate();
+    await deleteKeys(cleanup, `trader-${trader}:*`);
+    cleanup.disconnect();
+  });
+
+  it("gets a run with its fills and net position, though it has no bars", async () => {
+    t = await startTestServer({ nautilusBus: BUS });
+    const report = await hedgingBacktest(trader, t.prefix, "-", true);
+    assert.ok(report.fills > 100, `${report.fills} fills`);
+    const run = await until("the quotes-only run", async () => {
+      const found = (await runs(t)).filter((r) => r.id.startsWith(`nautilus-trader-${trader}-`));
+      return found.length === 1 && found[0].status === "ended" ? found[0] : null;
+    }, 30000);
+    const series = await seriesOf(t, run.id);
+    assert.deepEqual(series.map(({ id, target }) => ({ id, target })), [
+      { id: "fills:EUR/USD.SIM", target: null },
+      { id: "position:EUR/USD.SIM", target: null },
+    ]);
+    const markers = await history<MarkerPoints>(t, run.id, "fills:EUR/USD.SIM");
+    assert.equal(markers.points.m.reduce((n, m) => n + m.text.split(", ").length, 0), report.fills);
+    assert.deepEqual((await history<ValuePoints>(t, run.id, "position:EUR/USD.SIM")).points, expectedNets(report, "EUR/USD.SIM"));
   });
 });
 
