@@ -10,12 +10,14 @@ It listens on the message bus; the strategies are left untouched:
 | bars, one series per bar type | ``<bar type>`` (candlestick) | ``main`` for the first bar type, else its own |
 | every indicator a component registered | ``<component id>.<attribute>[.<output>]`` | the bars' pane for averages/bands, else its own |
 | fills | ``fills:<instrument>`` markers on the bars: side, fill price, "BUY <qty> @ <price> <position id>" | bars |
-| net position per instrument | ``position:<instrument>`` (step line) | ``position`` |
+| net position per instrument (``Portfolio.net_position``: every strategy and account) | ``position:<instrument>`` (step line) | ``position`` |
 | unrealized PnL per instrument | ``unrealized_pnl:<instrument>`` | ``pnl`` |
 | account equity and drawdown (% below the running peak) | ``equity:<venue>:<ccy>``, ``drawdown:<venue>:<ccy>`` | ``equity``, ``drawdown`` |
 | end-of-run statistics and positions, kept per account | ``cb.results`` | |
 
-It also sets the SDK clock to the engine clock, so ``@cb.chart`` methods chart simulated time.
+Ids, titles, panes, values and fill texts follow protocol/SPEC.md section 8 (``contract.py``), as
+the server's bridge from Nautilus's own message bus does. It also sets the SDK clock to the engine
+clock, so ``@cb.chart`` methods chart simulated time.
 """
 
 from __future__ import annotations

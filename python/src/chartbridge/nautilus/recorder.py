@@ -18,6 +18,10 @@ and ``PyBarRecorder`` and ``py_equity`` here. A charted bar inside a backtest co
 several in the second, the difference being Python objects made per price. The compiled one is
 used when it is built for the nautilus_trader version that is imported (its struct layouts are
 valid for that version only); ``COMPILED`` tells which, and ``WHY_PURE`` why not.
+
+Not one source in Cython's pure-Python mode: the compiled one reads C struct fields, int128 raws
+(C code: Nautilus's ``.pxd`` calls them ``long long``) and cdef methods that have no Python
+spelling, and this twin must import beside a compiled module built for another version.
 """
 
 from __future__ import annotations
