@@ -13,6 +13,7 @@ import type { Redis } from "ioredis";
 import { encodeBatch } from "../src/shared/encode.js";
 import { redisKeys, type MarkerPoints, type OhlcPoints, type ValuePoints } from "../src/shared/protocol.js";
 import { compareStreamIds } from "../src/shared/streamIds.js";
+import { decodeBusEntry } from "../src/server/nautilusPayload.js";
 import { parseTraderState, sumDecimals, TraderTranslator, type BusEntry, type WriteSink } from "../src/server/nautilusTranslator.js";
 import type { Results } from "../src/shared/api.js";
 import { groupStats } from "../src/webview/results.js";
@@ -519,6 +520,23 @@ describe("a strategy trading on quotes alone, charted from Nautilus's bus", func
     const markers = await history<MarkerPoints>(t, run.id, "fills:EUR/USD.SIM");
     assert.equal(markers.points.m.reduce((n, m) => n + m.text.split(", ").length, 0), report.fills);
     assert.deepEqual((await history<ValuePoints>(t, run.id, "position:EUR/USD.SIM")).points, expectedNets(report, "EUR/USD.SIM"));
+  });
+});
+
+describe("the bridge's values are Nautilus's decimals", () => {
+  it("every price and size of precision 0 to 9 decodes to float(str(x)), bars, fills and positions alike", async () => {
+    const { stdout } = await promisify(execFile)(PYTHON, [join(__dirname, "fixtures", "nautilus_decimals.py")], { maxBuffer: 64 << 20 });
+    const cases = JSON.parse(stdout) as { precision: number; text: string; float: string; as_double: string }[];
+    assert.deepEqual([...new Set(cases.map((c) => c.precision))], [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    assert.ok(cases.length > 8000 && cases.some((c) => c.float !== c.as_double), "no case where as_double is off");
+    const decoded = cases.map(({ text }) => {
+      const bar = decodeBusEntry("bars", { payload: encodeMsgpack({ type: "Bar", bar_type: BAR_SERIES, open: text, high: text, low: text, close: text, volume: text, ts_event: "1", ts_init: "1" }) });
+      const fill = decodeBusEntry("fills", { payload: encodeMsgpack({ type: "OrderFilled", instrument_id: "X.SIM", order_side: "BUY", last_px: text, last_qty: text, position_id: "P-1", ts_event: "1" }) });
+      const position = decodeBusEntry("positions", { payload: encodeMsgpack({ type: "PositionOpened", instrument_id: "X.SIM", position_id: "P-1", side: "SHORT", quantity: text, ts_event: "1" }) });
+      assert.ok(bar.ok && bar.point.type === "bar" && fill.ok && fill.point.type === "fill" && position.ok && position.point.type === "position", text);
+      return [bar.point.open, bar.point.high, bar.point.low, bar.point.close, bar.point.volume, fill.point.price, -Number(position.point.signedQty)];
+    });
+    assert.deepEqual(decoded, cases.map((c) => Array<number>(7).fill(Number(c.float))));
   });
 });
 
