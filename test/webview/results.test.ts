@@ -15,23 +15,17 @@ describe("webview: the results view", function () {
   this.timeout(30_000);
   let browser: Browser;
   let t: TestServer;
-  let chart: ChartPage | null = null;
+  let chart: ChartPage;
 
+  // One test: one browser and one server, closed after it.
   before(async () => {
     buildBundle();
-    browser = await launchBrowser();
+    [browser, t] = await Promise.all([launchBrowser(), startTestServer({ webviewBundle: WEBVIEW_BUNDLE })]);
   });
   after(async () => {
-    await browser?.close();
-  });
-  beforeEach(async () => {
-    t = await startTestServer({ webviewBundle: WEBVIEW_BUNDLE });
-  });
-  afterEach(async () => {
-    if (chart) assert.deepEqual(chart.problems.filter((p) => !p.includes("WebSocket")), [], "console errors or CSP violations");
     await chart?.page.close();
-    chart = null;
-    await t.close();
+    await t?.close();
+    await browser?.close();
   });
 
   it("shows each account's statistics in a table of its own, and the account of each trade", async () => {
@@ -60,5 +54,6 @@ describe("webview: the results view", function () {
     assert.deepEqual(view.tables[1].rows.map(([name]) => name), ["PnL (total) (USDT)", "Long Ratio"]);
     assert.deepEqual(view.tables[2].rows, [["Runtime", "2 days"]]);
     assert.deepEqual(view.trades, ["account", "SIM-001", "BINANCE-001"]);
+    assert.deepEqual(chart.problems.filter((p) => !p.includes("WebSocket")), [], "console errors or CSP violations");
   });
 });
