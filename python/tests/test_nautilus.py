@@ -503,15 +503,16 @@ def test_every_price_and_size_is_the_nearest_double_of_its_decimal(implementatio
     rng = random.Random(precision)
     cases = sorted({c for c in exact_cases(precision, rng) if len(c.partition(".")[2]) == precision})
     bar_type = BarType.from_str("X/Y.SIM-1-MINUTE-LAST-EXTERNAL")
+    cases += [f"-{c}" for c in cases[::3]]  # prices below zero (spreads, some futures)
     bars = [Bar(bar_type, Price.from_str(c), Price.from_str(c), Price.from_str(c), Price.from_str(c),
-                Quantity.from_str(c), i, i) for i, c in enumerate(cases)]
+                Quantity.from_str(c.lstrip("-")), i, i) for i, c in enumerate(cases)]
     t, v = array("q"), array("d")
     rec = getattr(recorder, implementation)(t, v, lambda: None, lambda: pytest.fail("a bar failed"), 10**9, False)
     for bar in bars:
         rec(bar)
     assert len(cases) > 400
-    assert v.tolist() == [float(c) for c in cases for _ in range(5)]
-    assert [float(str(b.close)) for b in bars] == [float(c) for c in cases]
+    assert v.tolist() == [x for c in cases for x in [float(c)] * 4 + [abs(float(c))]]
+    assert [float(str(b.close)) for b in bars] == [float(c) for c in cases]  # str(x) is the decimal written
     if precision == 1:  # the cases the issue reported are among them, and as_double misses them
         assert Price.from_str("42990.9").as_double() != 42990.9 and 42990.9 in v.tolist()
 

@@ -44,8 +44,17 @@ cdef extern from *:
     }
 
     /* The decimal a fixed-point raw of `precision` digits holds, as its nearest double
-       (Nautilus's as_double divides the raw by 10^FIXED_PRECISION: one ulp off at times). */
+       (Nautilus's as_double divides the raw by 10^FIXED_PRECISION: one ulp off at times). The
+       mantissa raw / 10^(FIXED_PRECISION - precision) is an integer; below 2^51 the double
+       quotient is within m * 2^-52 < 0.5 of it, so rounding it gives it exactly, as fast as
+       as_double (an int128 division costs about 10 ns more a value). */
     static double cb_decimal(int128_t raw, unsigned char precision) {
+        double q = (double)raw / CB_POW10[FIXED_PRECISION - precision];
+        /* q + 1.5 * 2^52 - 1.5 * 2^52 rounds |q| < 2^51 to the nearest integer, without a libm call. */
+        if (q > -2251799813685248.0 && q < 2251799813685248.0) {
+            double shifted = q + 6755399441055744.0;  /* not folded: IEEE arithmetic, no -ffast-math */
+            return (shifted - 6755399441055744.0) / CB_POW10[precision];
+        }
         int128_t scale = 1;
         for (int i = precision; i < FIXED_PRECISION; i++) scale *= 10;
         return cb_digits(raw / scale, precision);
