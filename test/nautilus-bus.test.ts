@@ -547,6 +547,9 @@ describe("the bridge's decimal sums", () => {
     assert.equal(sumDecimals(["-1.500", "0.1", "+0.200"]), "-1.200");
     assert.equal(sumDecimals(["100000", "-300000"]), "-200000");
     assert.equal(sumDecimals([]), "0");
+    // A bridge state saved before quantities were decimal strings holds numbers.
+    assert.equal(sumDecimals([0.1, 0.2, 1e-7, -1e21]), "-999999999999999999999.6999999");
+    assert.throws(() => sumDecimals(["NaN"]), /"NaN" is not a decimal/);
   });
 });
 

@@ -93,22 +93,21 @@ const msOf = (id: string) => Number(id.split("-")[0]);
 const nsOfMs = (ms: number) => String(BigInt(ms) * 1_000_000n);
 
 /**
- * The sum of signed decimal strings, exact (`0.100` + `0.200` is `0.300`, where adding doubles
- * gives 0.30000000000000004), as a decimal string. A state written before quantities were kept
- * as decimals holds numbers: their shortest text is the decimal they were parsed from.
+ * The sum of signed decimals, exact (`0.100` + `0.200` is `0.300`, where adding doubles gives
+ * 0.30000000000000004), as a decimal string. A state written before quantities were kept as
+ * decimal strings holds numbers: their shortest text (`1e-7` included) is the decimal they were
+ * parsed from.
  */
 export function sumDecimals(values: readonly (string | number)[]): string {
-  let scale = 0;
   const parts = values.map((v) => {
-    const [whole, frac = ""] = String(v).replace(/^\+/, "").split(".");
-    scale = Math.max(scale, frac.length);
-    return { digits: whole.replace("-", "") + frac, negative: whole.startsWith("-"), frac: frac.length };
+    const [, sign, whole, frac = "", exp = "0"] = /^([-+]?)([0-9]*)(?:\.([0-9]*))?(?:e([-+]?[0-9]+))?$/i.exec(String(v)) ?? [];
+    if (whole === undefined) throw new Error(`${JSON.stringify(v)} is not a decimal`);
+    // units of 10^-scale: the digits, with the exponent moving the point
+    return { units: BigInt(`${whole}${frac}` || "0") * (sign === "-" ? -1n : 1n), scale: frac.length - Number(exp) };
   });
+  const scale = Math.max(0, ...parts.map((p) => p.scale));
   let total = 0n;
-  for (const { digits, negative, frac } of parts) {
-    const units = BigInt(digits === "" ? "0" : digits) * 10n ** BigInt(scale - frac);
-    total += negative ? -units : units;
-  }
+  for (const p of parts) total += p.units * 10n ** BigInt(scale - p.scale);
   const sign = total < 0n ? "-" : "";
   const text = (total < 0n ? -total : total).toString().padStart(scale + 1, "0");
   return scale === 0 ? `${sign}${text}` : `${sign}${text.slice(0, -scale)}.${text.slice(-scale)}`;
