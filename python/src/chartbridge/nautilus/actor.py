@@ -43,9 +43,9 @@ from ..producer import PointBuffer, Producer
 from ..protocol import TIME_LIMIT
 from ..runs import Run, end_run, results, start_run
 from ..series import Series, Source
+from . import contract
 from .account import Account
 from .bars import BarChart, source_of
-from . import contract
 from .config import ChartbridgeConfig
 from .convert import decimal_value
 from .points import Markers, Points
