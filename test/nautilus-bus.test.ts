@@ -13,7 +13,10 @@ import type { Redis } from "ioredis";
 import { encodeBatch } from "../src/shared/encode.js";
 import { redisKeys, type MarkerPoints, type OhlcPoints, type ValuePoints } from "../src/shared/protocol.js";
 import { compareStreamIds } from "../src/shared/streamIds.js";
-import { parseTraderState, TraderTranslator, type BusEntry, type WriteSink } from "../src/server/nautilusTranslator.js";
+import { decodeBusEntry } from "../src/server/nautilusPayload.js";
+import { parseTraderState, sumDecimals, TraderTranslator, type BusEntry, type WriteSink } from "../src/server/nautilusTranslator.js";
+import type { Results } from "../src/shared/api.js";
+import { groupStats } from "../src/webview/results.js";
 import { xrangeAfter } from "../src/server/redisStreams.js";
 import { testRedis } from "./harness/rootHooks.js";
 import { collect, query, startTestServer, type TestServer } from "./harness/server.js";
@@ -30,7 +33,7 @@ const BUS = { scanIntervalMs: 200, blockMs: 200 };
 
 interface Report {
   bars: { t: string; o: number; h: number; l: number; c: number; v: number }[];
-  fills: { t: string; side: "buy" | "sell"; px: number; qty: string; net: number }[];
+  fills: { t: string; side: "buy" | "sell"; px: number; pxText: string; qty: string; position: string; net: number }[];
 }
 
 /** Runs the real backtest; its bus goes to the private Redis under `trader-<traderId>`. */
@@ -54,7 +57,7 @@ function expectedCandles(r: Report): OhlcPoints {
 function expectedMarkers(r: Report): MarkerPoints {
   const out: MarkerPoints = { t: [], y: [], m: [] };
   for (const f of r.fills) {
-    const text = `${f.side.toUpperCase()} ${f.qty}`;
+    const text = `${f.side.toUpperCase()} ${f.qty} @ ${f.pxText} ${f.position}`;
     const at = out.t.length - 1;
     if (at >= 0 && out.t[at] === us(f.t)) {
       out.y[at] = f.px;
@@ -332,6 +335,221 @@ describe("Nautilus's own Redis message bus, charted by the server", function () 
     await new Promise((resolve) => setTimeout(resolve, 600));
     assert.deepEqual((await runs(t)).filter((r) => r.id.includes(trader)), []);
     assert.equal(t.server.nautilusBus(), null);
+  });
+});
+
+const HEDGING_FIXTURE = join(__dirname, "fixtures", "nautilus_hedging_backtest.py");
+const HEDGING_BARS = 2000;
+const EUR_BARS = BAR_SERIES;
+const BTC_BARS = "BTCUSDT-PERP.BINANCE-1-MINUTE-LAST-EXTERNAL";
+const INSTRUMENTS = ["BTCUSDT-PERP.BINANCE", "EUR/USD.SIM"];
+
+interface HedgingReport {
+  bars: number;
+  fills: number;
+  positions: number;
+  /** Nautilus's Portfolio.net_position (a decimal string) after each position event, per instrument. */
+  nets: Record<string, [string, string][]>;
+}
+
+/**
+ * The two-venue HEDGING backtest, charted by its bus under trader `traderId` and, unless `run` is
+ * "-", by the Chartbridge actor as run `run` under `prefix`.
+ */
+async function hedgingBacktest(traderId: string, prefix: string, run: string, quotes = false): Promise<HedgingReport> {
+  const { port } = testRedis();
+  const args = [HEDGING_FIXTURE, "127.0.0.1", String(port), traderId, prefix, run, String(HEDGING_BARS), ...(quotes ? ["quotes"] : [])];
+  const { stdout } = await promisify(execFile)(PYTHON, args, {
+    env: { ...process.env, CHARTBRIDGE: "on" },
+    maxBuffer: 64 << 20,
+  });
+  return JSON.parse(stdout) as HedgingReport;
+}
+
+/** The net position Nautilus gave at each position event time (the last at one time), as charted. */
+function expectedNets(report: HedgingReport, instrument: string): ValuePoints {
+  const out: ValuePoints = { t: [], y: [] };
+  for (const [t, net] of report.nets[instrument]) {
+    if (out.t[out.t.length - 1] === us(t)) out.y[out.y.length - 1] = Number(net);
+    else {
+      out.t.push(us(t));
+      out.y.push(Number(net));
+    }
+  }
+  return out;
+}
+
+interface SeriesView {
+  id: string;
+  kind: string;
+  pane: string;
+  title: string;
+  target: string | null;
+  options: Record<string, unknown>;
+  count: number;
+  rejected: number;
+}
+
+async function seriesOf(t: TestServer, run: string): Promise<SeriesView[]> {
+  const r = await query<{ run: { series: SeriesView[] } | null }>(t.ws, "query($run: ID!) { run(id: $run) { series { id kind pane title target options count rejected } } }", { run });
+  assert.equal(r.errors, undefined, JSON.stringify(r.errors));
+  return (r.data?.run?.series ?? []).slice().sort((a, b) => a.id.localeCompare(b.id));
+}
+
+/** The bridge's run of `traderId`, once it ended with every bar of both instruments charted. */
+async function bridgedRun(t: TestServer, traderId: string): Promise<RunView> {
+  return until(`the bridged run of ${traderId}`, async () => {
+    const found = (await runs(t)).filter((r) => r.id.startsWith(`nautilus-trader-${traderId}-`));
+    const done = found.length === 1 && found[0].status === "ended" && [EUR_BARS, BTC_BARS].every((b) => found[0].series.find((s) => s.id === b)?.count === HEDGING_BARS);
+    return done ? found[0] : null;
+  }, 30000);
+}
+
+const BRIDGED_SERIES = [BTC_BARS, EUR_BARS, "fills:BTCUSDT-PERP.BINANCE", "fills:EUR/USD.SIM", "position:BTCUSDT-PERP.BINANCE", "position:EUR/USD.SIM"];
+
+describe("one hedging two-venue backtest, charted by the actor and by Nautilus's bus (SPEC section 8)", function () {
+  this.timeout(90000);
+  let trader: string;
+  const servers: TestServer[] = [];
+  beforeEach(() => {
+    trader = `HB${randomBytes(3).toString("hex").toUpperCase()}-001`;
+  });
+  afterEach(async () => {
+    const redis = servers[0]?.redis.duplicate();
+    for (const s of servers.splice(0)) await s.close();
+    if (redis !== undefined) {
+      await deleteKeys(redis, `trader-${trader}:*`);
+      redis.disconnect();
+    }
+  });
+
+  it("the two runs have the same series ids, titles, panes and marker texts, and every value equal and exact", async () => {
+    const t = await startTestServer({ nautilusBus: BUS });
+    servers.push(t);
+    const actorRun = `actor-${trader}`;
+    const report = await hedgingBacktest(trader, t.prefix, actorRun);
+    assert.ok(report.fills > 200 && report.positions > 100, JSON.stringify({ fills: report.fills, positions: report.positions }));
+    const bridged = await bridgedRun(t, trader);
+    const fromBus = await seriesOf(t, bridged.id);
+    const fromActor = await seriesOf(t, actorRun);
+    assert.deepEqual(fromBus.map((s) => s.id), BRIDGED_SERIES);
+    // The bus carries no indicators, PnL or equity: the bridge's series are the actor's, alike.
+    const describe = ({ id, kind, pane, title, target, options, count, rejected }: SeriesView) => ({ id, kind, pane, title, target, options, count, rejected });
+    assert.deepEqual(fromBus.map(describe), fromActor.filter((s) => BRIDGED_SERIES.includes(s.id)).map(describe));
+    assert.deepEqual(fromActor.map((s) => s.id), [...BRIDGED_SERIES.slice(0, 4), "drawdown:BINANCE:USDT", "drawdown:SIM:USD", "equity:BINANCE:USDT", "equity:SIM:USD", ...BRIDGED_SERIES.slice(4), "unrealized_pnl:BTCUSDT-PERP.BINANCE", "unrealized_pnl:EUR/USD.SIM"].sort((a, b) => a.localeCompare(b)));
+    assert.equal(fromBus.find((s) => s.id === EUR_BARS)?.pane, "main");
+    assert.equal(fromBus.find((s) => s.id === BTC_BARS)?.pane, BTC_BARS);
+    for (const id of BRIDGED_SERIES) {
+      const [bus, actor] = [await history<Record<string, unknown[]>>(t, bridged.id, id), await history<Record<string, unknown[]>>(t, actorRun, id)];
+      assert.deepEqual(bus.points, actor.points, `the points of ${id}`);
+    }
+    // Marker text: side, quantity, price and position id (hedging: the position a fill moved).
+    const btcFills = await history<MarkerPoints>(t, bridged.id, "fills:BTCUSDT-PERP.BINANCE");
+    assert.match(btcFills.points.m[0].text, /^(BUY|SELL) [0-9]+\.[0-9]{3} @ [0-9]+\.[0-9] BINANCE-1-[0-9]{3}$/);
+    // Net positions: Nautilus's decimal, not a float sum (0.100 + 0.200 is 0.3 here).
+    for (const instrument of INSTRUMENTS) {
+      assert.deepEqual((await history<ValuePoints>(t, bridged.id, `position:${instrument}`)).points, expectedNets(report, instrument), instrument);
+    }
+    // Each account's statistics and trades are kept apart, and the results view shows them per account.
+    const r = await query<{ run: { results: Results } }>(t.ws, "query($run: ID!) { run(id: $run) { results } }", { run: actorRun });
+    const groups = groupStats(r.data?.run.results.stats ?? {});
+    assert.deepEqual([...groups.keys()], ["SIM-001", "BINANCE-001"]);
+    for (const [account, currency] of [["SIM-001", "USD"], ["BINANCE-001", "USDT"]] as const) {
+      const names = (groups.get(account) ?? []).map(([name]) => name);
+      assert.ok(names.includes("Long Ratio") && names.includes(`PnL (total) (${currency})`), `${account}: ${names.join(", ")}`);
+    }
+    const trades = r.data?.run.results.trades ?? [];
+    assert.deepEqual(new Set(trades.map((x) => x.account)), new Set(["SIM-001", "BINANCE-001"]));
+  });
+
+  it("two servers on one prefix chart the trader once; a server on another prefix charts its own copy", async () => {
+    const a = await startTestServer({ nautilusBus: BUS });
+    servers.push(a);
+    const b = await startTestServer({ nautilusBus: BUS, prefix: a.prefix });
+    servers.push(b);
+    const other = await startTestServer({ nautilusBus: BUS });
+    servers.push(other);
+    const report = await hedgingBacktest(trader, a.prefix, "-");
+    const [fromA, fromB, fromOther] = [await bridgedRun(a, trader), await bridgedRun(b, trader), await bridgedRun(other, trader)];
+    assert.equal(fromA.id, fromB.id);
+    const shared = await seriesOf(a, fromA.id);
+    assert.deepEqual(shared.map((s) => s.id), BRIDGED_SERIES);
+    // Points written, over every stream entry of a series (a point written twice would be hidden
+    // in history by the ordering rule's equal-time replace, not in the entries).
+    const written = async (prefix: string, run: string, id: string) => {
+      const entries = await xrangeAfter(a.redis, redisKeys(prefix).series(run, id), "0-0", 100000);
+      return entries.reduce((n, e) => n + Number(e.fields.n.toString()), 0);
+    };
+    for (const id of BRIDGED_SERIES) {
+      const [one, copy] = [await history<Record<string, unknown[]>>(a, fromA.id, id), await history<Record<string, unknown[]>>(other, fromOther.id, id)];
+      assert.deepEqual(copy.points, one.points, id);
+      assert.equal(await written(a.prefix, fromA.id, id), await written(other.prefix, fromOther.id, id), id);
+    }
+    assert.equal(await written(a.prefix, fromA.id, EUR_BARS), HEDGING_BARS);
+    assert.equal(await written(a.prefix, fromA.id, "fills:EUR/USD.SIM") + (await written(a.prefix, fromA.id, "fills:BTCUSDT-PERP.BINANCE")), report.fills);
+    for (const instrument of INSTRUMENTS) {
+      assert.deepEqual((await history<ValuePoints>(a, fromA.id, `position:${instrument}`)).points, expectedNets(report, instrument), instrument);
+    }
+  });
+});
+
+describe("a strategy trading on quotes alone, charted from Nautilus's bus", function () {
+  this.timeout(60000);
+  const trader = `QB${randomBytes(3).toString("hex").toUpperCase()}-001`;
+  let t: TestServer;
+  after(async () => {
+    await t.close();
+    const cleanup = t.redis.duplicate();
+    await deleteKeys(cleanup, `trader-${trader}:*`);
+    cleanup.disconnect();
+  });
+
+  it("gets a run with its fills and net position, though it has no bars", async () => {
+    t = await startTestServer({ nautilusBus: BUS });
+    const report = await hedgingBacktest(trader, t.prefix, "-", true);
+    assert.ok(report.fills > 100, `${report.fills} fills`);
+    const run = await until("the quotes-only run", async () => {
+      const found = (await runs(t)).filter((r) => r.id.startsWith(`nautilus-trader-${trader}-`));
+      return found.length === 1 && found[0].status === "ended" ? found[0] : null;
+    }, 30000);
+    const series = await seriesOf(t, run.id);
+    assert.deepEqual(series.map(({ id, target }) => ({ id, target })), [
+      { id: "fills:EUR/USD.SIM", target: null },
+      { id: "position:EUR/USD.SIM", target: null },
+    ]);
+    const markers = await history<MarkerPoints>(t, run.id, "fills:EUR/USD.SIM");
+    assert.equal(markers.points.m.reduce((n, m) => n + m.text.split(", ").length, 0), report.fills);
+    assert.deepEqual((await history<ValuePoints>(t, run.id, "position:EUR/USD.SIM")).points, expectedNets(report, "EUR/USD.SIM"));
+  });
+});
+
+describe("the bridge's values are Nautilus's decimals", () => {
+  it("every price and size of precision 0 to 9 decodes to float(str(x)), bars, fills and positions alike", async () => {
+    const { stdout } = await promisify(execFile)(PYTHON, [join(__dirname, "fixtures", "nautilus_decimals.py")], { maxBuffer: 64 << 20 });
+    const cases = JSON.parse(stdout) as { precision: number; text: string; float: string; as_double: string }[];
+    assert.deepEqual([...new Set(cases.map((c) => c.precision))], [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    assert.ok(cases.length > 8000 && cases.some((c) => c.float !== c.as_double), "no case where as_double is off");
+    const decoded = cases.map(({ text }) => {
+      const bar = decodeBusEntry("bars", { payload: encodeMsgpack({ type: "Bar", bar_type: BAR_SERIES, open: text, high: text, low: text, close: text, volume: text, ts_event: "1", ts_init: "1" }) });
+      const fill = decodeBusEntry("fills", { payload: encodeMsgpack({ type: "OrderFilled", instrument_id: "X.SIM", order_side: "BUY", last_px: text, last_qty: text, position_id: "P-1", ts_event: "1" }) });
+      const position = decodeBusEntry("positions", { payload: encodeMsgpack({ type: "PositionOpened", instrument_id: "X.SIM", position_id: "P-1", side: "SHORT", quantity: text, ts_event: "1" }) });
+      assert.ok(bar.ok && bar.point.type === "bar" && fill.ok && fill.point.type === "fill" && position.ok && position.point.type === "position", text);
+      return [bar.point.open, bar.point.high, bar.point.low, bar.point.close, bar.point.volume, fill.point.price, -Number(position.point.signedQty)];
+    });
+    assert.deepEqual(decoded, cases.map((c) => Array<number>(7).fill(Number(c.float))));
+  });
+});
+
+describe("the bridge's decimal sums", () => {
+  it("adds signed decimal quantities exactly", () => {
+    assert.equal(sumDecimals(["0.100", "0.200"]), "0.300");
+    assert.equal(Number(sumDecimals(["0.100", "0.200"])), 0.3);
+    assert.equal(sumDecimals(["-1.500", "0.1", "+0.200"]), "-1.200");
+    assert.equal(sumDecimals(["100000", "-300000"]), "-200000");
+    assert.equal(sumDecimals([]), "0");
+    // A bridge state saved before quantities were decimal strings holds numbers.
+    assert.equal(sumDecimals([0.1, 0.2, 1e-7, -1e21]), "-999999999999999999999.6999999");
+    assert.throws(() => sumDecimals(["NaN"]), /"NaN" is not a decimal/);
   });
 });
 

@@ -46,7 +46,6 @@ import ema_cross  # noqa: E402
 
 from chartbridge.nautilus import ChartbridgeActor, ChartbridgeConfig  # noqa: E402
 from chartbridge.nautilus import recorder  # noqa: E402
-from chartbridge.nautilus.actor import fill_kind  # noqa: E402
 
 BARS = 3_000
 BAR_SERIES = ema_cross.BAR_TYPE
@@ -93,9 +92,9 @@ def test_one_candle_per_bar_with_the_exact_prices(backtest: SimpleNamespace) -> 
     times, cols = read_points(backtest.r, BAR_SERIES, "nt")
     bars = backtest.bars
     assert times == [b.ts_event for b in bars]
-    assert cols == {"o": [b.open.as_double() for b in bars], "h": [b.high.as_double() for b in bars],
-                    "l": [b.low.as_double() for b in bars], "c": [b.close.as_double() for b in bars],
-                    "vol": [b.volume.as_double() for b in bars]}
+    assert cols == {"o": [float(str(b.open)) for b in bars], "h": [float(str(b.high)) for b in bars],
+                    "l": [float(str(b.low)) for b in bars], "c": [float(str(b.close)) for b in bars],
+                    "vol": [float(str(b.volume)) for b in bars]}
     assert registry(backtest.r, BAR_SERIES, "nt")["kind"] == "candlestick"
     assert registry(backtest.r, BAR_SERIES, "nt")["pane"] == "main"
 
@@ -117,11 +116,15 @@ def test_one_marker_per_fill_with_its_price_and_side(backtest: SimpleNamespace) 
     times, cols = read_points(backtest.r, "fills:EUR/USD.SIM", "nt")
     assert len(expected) > 100 and len(times) == len(expected)
     assert times == [f.ts_event for f in expected]
-    assert cols["y"] == [f.last_px.as_double() for f in expected]
+    assert cols["y"] == [float(str(f.last_px)) for f in expected]
     assert [m["side"] for m in cols["m"]] == [f.order_side.name.lower() for f in expected]
-    assert cols["m"][0]["text"] == "entry 100000"
+    # SPEC section 8: side, quantity, price and position id, as Nautilus prints them.
+    first = expected[0]
+    assert cols["m"][0]["text"] == f"{first.order_side.name} 100000 @ {first.last_px} EUR/USD.SIM-EMACross-000"
     # A reversal: the close and the new entry at one time; the later marker tells both.
-    assert cols["m"][2]["text"] == "exit 100000, entry 100000" and times[1] == times[2]
+    assert times[1] == times[2] and cols["m"][2]["text"] == (
+        f"{expected[1].order_side.name} 100000 @ {expected[1].last_px} EUR/USD.SIM-EMACross-000, "
+        f"{expected[2].order_side.name} 100000 @ {expected[2].last_px} EUR/USD.SIM-EMACross-000")
     assert registry(backtest.r, "fills:EUR/USD.SIM", "nt")["target"] == BAR_SERIES
 
 
@@ -131,13 +134,14 @@ def test_results_are_the_analyzer_statistics_and_the_closed_positions(backtest: 
     analyzer = backtest.engine.portfolio.analyzer
     expected = {f"{n} (USD)": v for n, v in analyzer.get_performance_stats_pnls(analyzer.currencies[0]).items()}
     expected |= analyzer.get_performance_stats_returns() | analyzer.get_performance_stats_general()
-    assert body["stats"] == {n: v if math.isfinite(v) else str(v) for n, v in expected.items()}
+    # SPEC section 8: one group per account.
+    assert body["stats"] == {f"SIM-001 | {n}": v if math.isfinite(v) else str(v) for n, v in expected.items()}
     closed = sorted((p for p in backtest.engine.cache.position_snapshots() + backtest.engine.cache.positions()
                      if p.is_closed), key=lambda p: p.ts_opened)
     assert [(t["entry_t"], t["exit_t"], t["side"], t["entry_price"], t["exit_price"], t["pnl"])
             for t in body["trades"]] == [
         (str(p.ts_opened), str(p.ts_closed), p.entry.name.lower(), p.avg_px_open, p.avg_px_close,
-         p.realized_pnl.as_double()) for p in closed]
+         float(p.realized_pnl.as_decimal())) for p in closed]
     assert events(backtest.r, "nt")[-2:] == [("results", {}), ("end", {})]
     manifest = backtest.r.hgetall(k.manifest)
     assert (manifest[b"status"], manifest[b"strategy"]) == (b"ended", b"EMACross")
@@ -243,7 +247,7 @@ class RecordsPnl(ema_cross.EMACross):
 
     def on_bar(self, bar: Any) -> None:
         positions = self.cache.positions_open(instrument_id=self.config.instrument_id)
-        self.pnl.append((bar.ts_event, sum(p.unrealized_pnl(bar.close).as_double() for p in positions)))
+        self.pnl.append((bar.ts_event, float(sum(p.unrealized_pnl(bar.close).as_decimal() for p in positions))))
         super().on_bar(bar)
 
 
@@ -300,7 +304,7 @@ def test_the_compiled_pnl_is_nautilus_money_in_any_currency(instrument: str, sid
         compiled(bar)
     pnl = array("d")
     assert compiled.pnl([position], pnl) == len(bars)
-    assert pnl.tolist() == [position.unrealized_pnl(bar.close).as_double() for bar in bars]
+    assert pnl.tolist() == [float(position.unrealized_pnl(bar.close).as_decimal()) for bar in bars]
 
 
 class Shifted(ExponentialMovingAverage):
@@ -329,9 +333,9 @@ def test_a_recorder_reads_each_indicator_as_getattr_does(implementation: str) ->
                 expected[name].append((bar.ts_event, indicator.value))
     assert {name: list(zip(*pair)) for name, pair in reads.items()} == expected
     assert len(expected["plain"]) == 36 and expected["shifted"][0][1] == expected["plain"][0][1] + 1.0
-    assert len(t) == 40 and v[:5].tolist() == [bars[0].open.as_double(), bars[0].high.as_double(),
-                                                bars[0].low.as_double(), bars[0].close.as_double(),
-                                                bars[0].volume.as_double()]
+    assert len(t) == 40 and v[:5].tolist() == [float(str(bars[0].open)), float(str(bars[0].high)),
+                                                float(str(bars[0].low)), float(str(bars[0].close)),
+                                                float(str(bars[0].volume))]
 
 
 LATE_BARS = "GBP/USD.SIM-1-MINUTE-LAST-EXTERNAL"
@@ -362,7 +366,7 @@ def test_a_bar_type_subscribed_later_is_charted_whole(r: redis.Redis) -> None:
     # cache, as candles only; from its 150th (same time, handled after), everything is charted.
     times, cols = read_points(r, LATE_BARS, "testrun")
     assert times == [b.ts_event for b in late]
-    assert cols["c"] == [b.close.as_double() for b in late]
+    assert cols["c"] == [float(str(b.close)) for b in late]
     assert registry(r, LATE_BARS, "testrun")["pane"] == LATE_BARS
     pnl_times, pnl = read_points(r, "unrealized_pnl:GBP/USD.SIM", "testrun")
     assert len(late) - len(pnl_times) == 149 and pnl_times == times[-len(pnl_times):]
@@ -384,7 +388,7 @@ class RecordsEquity(ema_cross.EMACross):
 
     def on_bar(self, bar: Any) -> None:
         for currency, money in self.portfolio.equity(ema_cross.Venue("SIM")).items():
-            self.equity_seen.setdefault(currency.code, []).append(money.as_double())
+            self.equity_seen.setdefault(currency.code, []).append(float(money.as_decimal()))
         super().on_bar(bar)
 
 
@@ -442,7 +446,7 @@ def test_historical_bars_are_charted_before_the_live_ones(r: redis.Redis, tmp_pa
     assert strategy.fast_ema.count == HISTORY + 300  # the strategy's EMAs were warmed by the history
     times, cols = read_points(r, BAR_SERIES, "testrun")
     assert times == [b.ts_event for b in history + live]
-    assert cols["c"] == [b.close.as_double() for b in history + live]
+    assert cols["c"] == [float(str(b.close)) for b in history + live]
     # The indicators are charted from the first live bar, with the values of EMAs that saw the history.
     times, cols = read_points(r, "WithHistory-000.fast_ema", "testrun")
     assert list(zip(times, cols["y"])) == [p for p in nautilus_ema(10, history + live) if p[0] >= live[0].ts_event]
@@ -479,8 +483,46 @@ def test_nautilus_values_convert_by_the_stated_rule(r: redis.Redis) -> None:
     assert cb.stats()["rejected"] == 1
 
 
-@pytest.mark.parametrize("before, after, kind", [
-    (0, 2, "entry"), (2, 3, "entry"), (-2, -3, "entry"), (3, 2, "exit"), (-2, 0, "exit"), (2, -2, "reverse"),
-    (-1, 3, "reverse")])
-def test_a_fill_is_an_entry_an_exit_or_a_reversal(before: int, after: int, kind: str) -> None:
-    assert fill_kind(Decimal(before), Decimal(after)) == kind
+def exact_cases(precision: int, rng: random.Random) -> Iterator[str]:
+    """Decimal strings of ``precision`` digits: random ones of every size up to 12 integer
+    digits (mantissas past 2^53 included), and ones whose ``as_double`` is known to be off."""
+    for digits in range(1, 13):
+        for _ in range(40):
+            whole = rng.randrange(10 ** (digits - 1), 10**digits)
+            yield f"{whole}.{rng.randrange(10**precision):0{precision}d}" if precision else str(whole)
+    yield from ("42990.9", "2084000", "0.3", "1.10005", "123456789012.123456789")
+
+
+@pytest.mark.parametrize("implementation", ["BarRecorder", "PyBarRecorder"])
+@pytest.mark.parametrize("precision", range(10))
+def test_every_price_and_size_is_the_nearest_double_of_its_decimal(implementation: str, precision: int) -> None:
+    """Issue 25: ``as_double()`` gives 42990.899999999994 for 42990.9; a chart value must be
+    ``float(str(x))`` for every precision, in the compiled recorder and in its twin."""
+    from nautilus_trader.model.data import Bar, BarType
+
+    rng = random.Random(precision)
+    cases = sorted({c for c in exact_cases(precision, rng) if len(c.partition(".")[2]) == precision})
+    bar_type = BarType.from_str("X/Y.SIM-1-MINUTE-LAST-EXTERNAL")
+    cases += [f"-{c}" for c in cases[::3]]  # prices below zero (spreads, some futures)
+    bars = [Bar(bar_type, Price.from_str(c), Price.from_str(c), Price.from_str(c), Price.from_str(c),
+                Quantity.from_str(c.lstrip("-")), i, i) for i, c in enumerate(cases)]
+    t, v = array("q"), array("d")
+    rec = getattr(recorder, implementation)(t, v, lambda: None, lambda: pytest.fail("a bar failed"), 10**9, False)
+    for bar in bars:
+        rec(bar)
+    assert len(cases) > 400
+    assert v.tolist() == [x for c in cases for x in [float(c)] * 4 + [abs(float(c))]]
+    assert [float(str(b.close)) for b in bars] == [float(c) for c in cases]  # str(x) is the decimal written
+    if precision == 1:  # the cases the issue reported are among them, and as_double misses them
+        assert Price.from_str("42990.9").as_double() != 42990.9 and 42990.9 in v.tolist()
+
+
+@pytest.mark.parametrize("implementation", ["equity", "py_equity"])
+def test_equity_adds_balance_and_pnl_in_the_currency_units(implementation: str) -> None:
+    """0.1 + 0.2 is 0.30000000000000004 in doubles; an account's equity is 0.3."""
+    out, drawdown = array("d"), array("d")
+    equity = getattr(recorder, implementation)
+    equity(0.1, array("d", [0.2, -0.3, math.nan]), 0, 3, -math.inf, out, drawdown, 2)
+    assert out[:2].tolist() == [0.3, -0.2] and math.isnan(out[2])
+    equity(1_000_000.07, array("d", [0.01]), 0, 1, 0.3, out, drawdown, 2)
+    assert out[3] == 1_000_000.08

@@ -6,6 +6,8 @@
  * No vscode import: unit-tested in node.
  */
 
+import { sanitizeSeriesId } from "../shared/seriesIds.js";
+
 export type SiteLanguage = "python" | "rust";
 
 export interface ChartSite {
@@ -17,11 +19,8 @@ export interface ChartSite {
   series: string[];
 }
 
-/** Python's `sanitize_series_id`: `f.<locals>.g` -> `f._locals_.g`. */
-export function sanitizeSeriesId(name: string): string {
-  const cleaned = name.replace(/[^A-Za-z0-9_.:/-]/g, "_").slice(0, 200);
-  return /^[A-Za-z0-9_][A-Za-z0-9_.:/-]{0,199}$/.test(cleaned) ? cleaned : `_${cleaned.slice(0, 199)}`;
-}
+/** The rule lives in src/shared (the server's Nautilus bridge uses it too); re-exported for callers here. */
+export { sanitizeSeriesId };
 
 export function findChartSites(text: string, language: SiteLanguage): ChartSite[] {
   return language === "python" ? pythonSites(text) : rustSites(text);

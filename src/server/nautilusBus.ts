@@ -180,7 +180,10 @@ export class NautilusBus {
     }
   }
 
-  /** One SCAN for `*:<streams prefix>:*` streams; a trader counts once it has a bars stream. */
+  /**
+   * One SCAN for `*:<streams prefix>:*` streams; a trader counts once it has something to chart:
+   * a bars, fills or positions stream (a strategy trading on quotes alone has no bars).
+   */
   private async discover(): Promise<void> {
     const marker = `:${this.streamsPrefix}:`;
     const found = new Map<string, Map<string, BusTopic>>();
@@ -201,7 +204,7 @@ export class NautilusBus {
       }
     } while (cursor !== "0");
     for (const [key, streams] of found) {
-      if (![...streams.values()].includes("bars")) continue;
+      if (![...streams.values()].some((topic) => topic !== "system")) continue;
       const known = this.traders.get(key);
       const trader = known ?? { key, streams: new Map(), system: null, traderId: key };
       // The Trader's own system stream is events.system.<trader id>, with or without "trader-".

@@ -6,15 +6,18 @@
  * `topic`, `payload` (and `type`, `encoding`; `encoding` reads `Json` even for msgpack, so the
  * payload is sniffed instead). The payload is a map from msgspec with `type` (`Bar`,
  * `OrderFilled`, `PositionOpened`, ...), prices and quantities as decimal strings, times as
- * decimal ns strings (timestamps_as_str is hardcoded), `signed_qty` as a float.
+ * decimal ns strings (timestamps_as_str is hardcoded), `signed_qty` as a float (so a position's
+ * signed quantity is read from its `side` and decimal `quantity` instead).
  */
 import { decode as decodeMsgpack } from "@msgpack/msgpack";
 import { LIMITS } from "../shared/protocol.js";
+import { fillText } from "./nautilusSeries.js";
 
 export type BusPoint =
   | { type: "bar"; barType: string; tNs: bigint; open: number; high: number; low: number; close: number; volume: number }
   | { type: "fill"; instrument: string; tNs: bigint; side: "buy" | "sell"; price: number; text: string }
-  | { type: "position"; instrument: string; positionId: string; tNs: bigint; signedQty: number }
+  /** `signedQty`: the decimal Nautilus holds, signed (`-0.300`), so sums stay exact. */
+  | { type: "position"; instrument: string; positionId: string; tNs: bigint; signedQty: string }
   | { type: "trader"; state: string }
   /** A message the bridge has no use for (an order event on a position topic, a non-Trader component). */
   | { type: "ignored" };
@@ -47,11 +50,17 @@ export function parsePayload(bytes: Uint8Array): Payload | string {
   return value as Payload;
 }
 
-/** A price, quantity or float: Nautilus writes decimal strings, some fields plain numbers. */
-function decimal(p: Payload, name: string): number | string {
+/** A price or quantity as written (a decimal string; some fields plain numbers), or why it is not one. */
+function decimalText(p: Payload, name: string): { text: string } | string {
   const raw = p[name];
-  const value = typeof raw === "number" ? raw : typeof raw === "bigint" ? Number(raw) : typeof raw === "string" && DECIMAL.test(raw) ? Number(raw) : NaN;
-  return Number.isFinite(value) ? value : `${name} is ${JSON.stringify(typeof raw === "bigint" ? String(raw) : raw ?? null)}, not a finite number`;
+  const text = typeof raw === "string" ? raw : typeof raw === "number" || typeof raw === "bigint" ? String(raw) : "";
+  return DECIMAL.test(text) && Number.isFinite(Number(text)) ? { text } : `${name} is ${JSON.stringify(typeof raw === "bigint" ? String(raw) : raw ?? null)}, not a finite number`;
+}
+
+/** The nearest double of the decimal (JavaScript's string-to-number conversion rounds correctly). */
+function decimal(p: Payload, name: string): number | string {
+  const d = decimalText(p, name);
+  return typeof d === "string" ? d : Number(d.text);
 }
 
 /** A time in ns within SPEC's range [0, 2^53 * 1000): decimal strings (as written), or integers. */
@@ -94,11 +103,12 @@ function fill(p: Payload): BusDecodeResult {
   if (side !== "BUY" && side !== "SELL") return { ok: false, reason: `order_side is ${JSON.stringify(p.order_side ?? null)}` };
   const tNs = nanos(p, "ts_event");
   if (typeof tNs === "string") return { ok: false, reason: tNs };
-  const price = decimal(p, "last_px");
+  const price = decimalText(p, "last_px");
   if (typeof price === "string") return { ok: false, reason: price };
-  const qty = str(p, "last_qty") ?? (typeof p.last_qty === "number" ? String(p.last_qty) : null);
-  if (qty === null) return { ok: false, reason: "OrderFilled without last_qty" };
-  return { ok: true, point: { type: "fill", instrument, tNs, side: side === "BUY" ? "buy" : "sell", price, text: `${side} ${qty}` } };
+  const qty = decimalText(p, "last_qty");
+  if (typeof qty === "string") return { ok: false, reason: qty };
+  const text = fillText(side, qty.text, price.text, str(p, "position_id"));
+  return { ok: true, point: { type: "fill", instrument, tNs, side: side === "BUY" ? "buy" : "sell", price: Number(price.text), text } };
 }
 
 function position(p: Payload, kind: string): BusDecodeResult {
@@ -109,9 +119,12 @@ function position(p: Payload, kind: string): BusDecodeResult {
   const timeField = p.ts_event !== undefined ? "ts_event" : p.ts_closed !== undefined ? "ts_closed" : "ts_init";
   const tNs = nanos(p, timeField);
   if (typeof tNs === "string") return { ok: false, reason: tNs };
-  if (kind === "PositionClosed") return { ok: true, point: { type: "position", instrument, positionId, tNs, signedQty: 0 } };
-  const signedQty = decimal(p, "signed_qty");
-  if (typeof signedQty === "string") return { ok: false, reason: signedQty };
+  if (kind === "PositionClosed") return { ok: true, point: { type: "position", instrument, positionId, tNs, signedQty: "0" } };
+  const side = str(p, "side");
+  const qty = decimalText(p, "quantity");
+  if (typeof qty === "string") return { ok: false, reason: qty };
+  if (side !== "LONG" && side !== "SHORT" && side !== "FLAT") return { ok: false, reason: `position side is ${JSON.stringify(p.side ?? null)}` };
+  const signedQty = side === "FLAT" ? "0" : side === "SHORT" ? `-${qty.text.replace(/^[-+]/, "")}` : qty.text;
   return { ok: true, point: { type: "position", instrument, positionId, tNs, signedQty } };
 }
 

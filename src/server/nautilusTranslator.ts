@@ -12,6 +12,7 @@ import { encodeBatch, type EntryFieldValues } from "../shared/encode.js";
 import { LIMITS, type Marker, type RedisKeys, type SeriesInfo, type SeriesKind } from "../shared/protocol.js";
 import { compareStreamIds } from "../shared/streamIds.js";
 import { decodeBusEntry, type BusPoint, type BusTopic } from "./nautilusPayload.js";
+import { barsInfo, barsSeriesId, fillsInfo, fillsSeriesId, joinFillTexts, positionInfo, positionSeriesId } from "./nautilusSeries.js";
 import type { StreamEntry } from "./redisStreams.js";
 
 /** The writes one round makes, all in one MULTI with the new state. */
@@ -44,8 +45,8 @@ interface SessionState {
   /** Instrument -> the first bar series of it: the fills' target. */
   bars: Record<string, string>;
   lastFill: Record<string, { tNs: string; text: string }>;
-  /** Open positions by position id: the net position of an instrument is their sum. */
-  positions: Record<string, { instrument: string; qty: number }>;
+  /** Open positions by position id, signed decimal quantities: the net position of an instrument is their sum. */
+  positions: Record<string, { instrument: string; qty: string }>;
 }
 
 export interface TraderState {
@@ -91,9 +92,25 @@ const LOGGED_SKIPS = 1000;
 const msOf = (id: string) => Number(id.split("-")[0]);
 const nsOfMs = (ms: number) => String(BigInt(ms) * 1_000_000n);
 
-function seriesIdOf(name: string): string {
-  const id = name.replace(/[^A-Za-z0-9_.:/-]/g, "_").slice(0, LIMITS.maxSeriesIdLength);
-  return /^[A-Za-z0-9_]/.test(id) ? id : `_${id.slice(1)}`;
+/**
+ * The sum of signed decimals, exact (`0.100` + `0.200` is `0.300`, where adding doubles gives
+ * 0.30000000000000004), as a decimal string. A state written before quantities were kept as
+ * decimal strings holds numbers: their shortest text (`1e-7` included) is the decimal they were
+ * parsed from.
+ */
+export function sumDecimals(values: readonly (string | number)[]): string {
+  const parts = values.map((v) => {
+    const [, sign, whole, frac = "", exp = "0"] = /^([-+]?)([0-9]*)(?:\.([0-9]*))?(?:e([-+]?[0-9]+))?$/i.exec(String(v)) ?? [];
+    if (whole === undefined) throw new Error(`${JSON.stringify(v)} is not a decimal`);
+    // units of 10^-scale: the digits, with the exponent moving the point
+    return { units: BigInt(`${whole}${frac}` || "0") * (sign === "-" ? -1n : 1n), scale: frac.length - Number(exp) };
+  });
+  const scale = Math.max(0, ...parts.map((p) => p.scale));
+  let total = 0n;
+  for (const p of parts) total += p.units * 10n ** BigInt(scale - p.scale);
+  const sign = total < 0n ? "-" : "";
+  const text = (total < 0n ? -total : total).toString().padStart(scale + 1, "0");
+  return scale === 0 ? `${sign}${text}` : `${sign}${text.slice(0, -scale)}.${text.slice(-scale)}`;
 }
 
 /** `EUR/USD.SIM-1-MINUTE-LAST-EXTERNAL` -> `EUR/USD.SIM` (step, aggregation, price type, source are the last four). */
@@ -293,26 +310,24 @@ export class TraderTranslator {
     if (p.type === "ignored" || p.type === "trader") return null;
     let id: string;
     if (p.type === "bar") {
-      id = seriesIdOf(p.barType);
+      id = barsSeriesId(p.barType);
       if (s.series[id] === undefined) {
-        // The session's first bar type goes on the main pane, each further one on a pane of its own.
         const primary = !Object.values(s.series).some((x) => x.kind === "candlestick");
-        this.series(s, id, { kind: "candlestick", pane: primary ? "main" : id, title: p.barType, options: {}, source: null }, sink);
+        this.series(s, id, barsInfo(p.barType, primary), sink);
         const instrument = instrumentOfBarType(p.barType);
         if (s.bars[instrument] === undefined) {
           s.bars[instrument] = id;
           // Fills seen before their bars drew on nothing; now they have their target.
-          const fills = seriesIdOf(`fills:${instrument}`);
-          if (s.series[fills] !== undefined) sink.hset(this.keys.registry(s.run), { [fills]: JSON.stringify(this.fillsInfo(s, instrument)) });
+          const fills = fillsSeriesId(instrument);
+          if (s.series[fills] !== undefined) sink.hset(this.keys.registry(s.run), { [fills]: JSON.stringify(fillsInfo(instrument, id)) });
         }
       }
     } else if (p.type === "fill") {
-      id = seriesIdOf(`fills:${p.instrument}`);
-      this.series(s, id, this.fillsInfo(s, p.instrument), sink);
+      id = fillsSeriesId(p.instrument);
+      this.series(s, id, fillsInfo(p.instrument, s.bars[p.instrument]), sink);
     } else {
-      id = seriesIdOf(`position:${p.instrument}`);
-      // lineType 1 is lightweight-charts' LineType.WithSteps: a position holds until it changes.
-      this.series(s, id, { kind: "line", pane: "position", title: `position ${p.instrument}`, options: { lineType: 1 }, source: null }, sink);
+      id = positionSeriesId(p.instrument);
+      this.series(s, id, positionInfo(p.instrument), sink);
     }
     const series = s.series[id];
     if (p.tNs < BigInt(series.lastNs)) return `time ${p.tNs} ns is before ${series.lastNs} ns, the last one of series ${id}`;
@@ -333,26 +348,18 @@ export class TraderTranslator {
       q.vol.push(p.volume);
     } else if (p.type === "fill") {
       // Fills at one time are one chart point (the later replaces the earlier), so the later
-      // marker tells them all, as the Chartbridge actor does: "BUY 100000, BUY 100000".
+      // marker tells them all (SPEC section 8, as the Chartbridge actor does).
       const last = s.lastFill[p.instrument];
-      let text = last !== undefined && last.tNs === String(p.tNs) ? `${last.text}, ${p.text}` : p.text;
-      if ([...text].length > LIMITS.maxMarkerText) text = [...text].slice(0, LIMITS.maxMarkerText - 1).join("") + "…";
+      const text = joinFillTexts(last !== undefined && last.tNs === String(p.tNs) ? last.text : null, p.text);
       s.lastFill[p.instrument] = { tNs: String(p.tNs), text };
       q.y.push(p.price);
       q.m.push({ side: p.side, text });
     } else {
-      if (p.signedQty === 0) delete s.positions[p.positionId];
+      if (Number(p.signedQty) === 0) delete s.positions[p.positionId];
       else s.positions[p.positionId] = { instrument: p.instrument, qty: p.signedQty };
-      let net = 0;
-      for (const pos of Object.values(s.positions)) if (pos.instrument === p.instrument) net += pos.qty;
-      q.y.push(net);
+      q.y.push(Number(sumDecimals(Object.values(s.positions).filter((x) => x.instrument === p.instrument).map((x) => x.qty))));
     }
     return null;
-  }
-
-  private fillsInfo(s: SessionState, instrument: string): SeriesInfo {
-    const target = s.bars[instrument];
-    return { kind: "marker", pane: "main", title: `fills ${instrument}`, options: {}, source: null, ...(target === undefined ? {} : { target }) };
   }
 
   private flush(p: Pending, sink: WriteSink): void {

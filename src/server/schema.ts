@@ -30,6 +30,7 @@ export const typeDefs = /* GraphQL */ `
     entryId: String!
   }
 
+  "A run's series. A NautilusTrader run's ids, titles, panes and values (exact decimals, units) follow protocol/SPEC.md section 8, whether charted by the Chartbridge actor or from Nautilus's bus."
   type Series {
     id: ID!
     run: ID!
@@ -66,7 +67,7 @@ export const typeDefs = /* GraphQL */ `
     series: [Series!]!
     "Plugins enabled or disabled for this run (by cb.plugin or setPlugin), with their parameters."
     plugins: [RunPlugin!]!
-    "End-of-run statistics and trades (cb.results), or null."
+    "End-of-run statistics and trades (cb.results), or null. A stat named '<group> | <name>' belongs to a group: a Nautilus run's account (e.g. 'SIM-001 | Sharpe Ratio (252 days)'; PnL stats per currency as '<name> (<ccy>)'), and each trade names its account."
     results: JSON
   }
 

@@ -7,6 +7,7 @@ numbers by the rule in ``chartbridge.nautilus.convert``.
 """
 
 from . import convert as convert
-from .actor import ChartbridgeActor, ChartbridgeConfig
+from .actor import ChartbridgeActor
+from .config import ChartbridgeConfig
 
 __all__ = ["ChartbridgeActor", "ChartbridgeConfig"]

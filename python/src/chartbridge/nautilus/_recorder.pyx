@@ -9,9 +9,9 @@ valid for it, and ``recorder.py`` loads this module only when it matches.
 """
 
 from cpython cimport array
-from libc.math cimport NAN, isnan, pow, round
-from libc.stdlib cimport free, realloc
-from nautilus_trader.core.rust.model cimport FIXED_PRECISION, FIXED_SCALAR, MONEY_MAX, MONEY_MIN, MoneyRaw, PositionSide
+from libc.math cimport NAN, isnan
+from libc.stdlib cimport calloc, free, realloc
+from nautilus_trader.core.rust.model cimport FIXED_SCALAR, MONEY_MAX, MONEY_MIN, PositionSide
 from cpython.object cimport Py_TPFLAGS_HEAPTYPE, PyObject, PyTypeObject
 from nautilus_trader.indicators.averages cimport MovingAverage
 from nautilus_trader.indicators.base cimport Indicator
@@ -20,6 +20,55 @@ from nautilus_trader.model.position cimport Position
 
 cdef extern from *:
     const char* CB_NAUTILUS_VERSION  # defined by setup.py
+
+# Nautilus's raws are int128 in its high-precision build (FIXED_PRECISION 16) and int64 else;
+# its .pxd names both ``long long``, so arithmetic on a raw must be C, where model.h's
+# ``int128_t`` is the real type of either build.
+cdef extern from *:
+    """
+    #include <math.h>
+    static const double CB_POW10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12,
+                                      1e13, 1e14, 1e15, 1e16};
+
+    /* The nearest double to m / 10^precision: one correctly rounded division while m is an exact
+       double (below 2^53; 10^precision always is), else parsed from its decimal digits. */
+    static double cb_digits(int128_t m, unsigned char precision) {
+        if (m > -9007199254740992LL && m < 9007199254740992LL) return (double)(int64_t)m / CB_POW10[precision];
+        char digits[64], *end = digits + sizeof(digits) - 8, *at = end;
+        int negative = m < 0;
+        uint128_t u = negative ? -(uint128_t)m : (uint128_t)m;
+        do { *--at = (char)('0' + (int)(u % 10)); u /= 10; } while (u != 0);
+        if (negative) *--at = '-';
+        snprintf(end, 8, "e-%u", (unsigned)precision);
+        return PyOS_string_to_double(at, NULL, NULL);
+    }
+
+    /* The decimal a fixed-point raw of `precision` digits holds, as its nearest double
+       (Nautilus's as_double divides the raw by 10^FIXED_PRECISION: one ulp off at times). The
+       mantissa raw / 10^(FIXED_PRECISION - precision) is an integer; below 2^51 the double
+       quotient is within m * 2^-52 < 0.5 of it, so rounding it gives it exactly, as fast as
+       as_double (an int128 division costs about 10 ns more a value). */
+    static double cb_decimal(int128_t raw, unsigned char precision) {
+        double q = (double)raw / CB_POW10[FIXED_PRECISION - precision];
+        /* q + 1.5 * 2^52 - 1.5 * 2^52 rounds |q| < 2^51 to the nearest integer, without a libm call. */
+        if (q > -2251799813685248.0 && q < 2251799813685248.0) {
+            double shifted = q + 6755399441055744.0;  /* not folded: IEEE arithmetic, no -ffast-math */
+            return (shifted - 6755399441055744.0) / CB_POW10[precision];
+        }
+        int128_t scale = 1;
+        for (int i = precision; i < FIXED_PRECISION; i++) scale *= 10;
+        return cb_digits(raw / scale, precision);
+    }
+
+    /* An amount in a currency of `precision` digits as its integer mantissa (Money's rounding:
+       half away from zero). */
+    static int64_t cb_mantissa(double amount, unsigned char precision) {
+        return (int64_t)round(amount * CB_POW10[precision]);
+    }
+    """
+    double cb_digits(long long m, unsigned char precision)  # int128_t in C: see above
+    double cb_decimal(long long raw, unsigned char precision)
+    long long cb_mantissa(double amount, unsigned char precision)
 
 BUILT_FOR = CB_NAUTILUS_VERSION.decode()
 
@@ -34,18 +83,6 @@ cdef inline void _append_v(array.array v, double value):
     cdef Py_ssize_t n = len(v)
     array.resize_smart(v, n + 1)
     v.data.as_doubles[n] = value
-
-
-cdef inline double _money(double amount, unsigned char precision):
-    """``Money(amount, currency).as_double()``: Nautilus rounds to the currency's precision
-    (half away from zero), then scales to its fixed point; the Rust constructor itself is not
-    linkable from here. The parity test compares every PnL point with the real Money's."""
-    cdef MoneyRaw scale = 1
-    cdef int i
-    for i in range(FIXED_PRECISION - precision):
-        scale *= 10
-    cdef MoneyRaw raw = (<MoneyRaw>round(amount * pow(10.0, precision))) * scale
-    return <double>raw / FIXED_SCALAR
 
 
 cdef extern from "Python.h":
@@ -88,11 +125,11 @@ cdef class BarRecorder:
         cdef Py_ssize_t n = len(self.v)
         array.resize_smart(self.v, n + 5)
         cdef double* v = self.v.data.as_doubles + n
-        v[0] = <double>bar._mem.open.raw / FIXED_SCALAR
-        v[1] = <double>bar._mem.high.raw / FIXED_SCALAR
-        v[2] = <double>bar._mem.low.raw / FIXED_SCALAR
-        v[3] = <double>bar._mem.close.raw / FIXED_SCALAR
-        v[4] = <double>bar._mem.volume.raw / FIXED_SCALAR
+        v[0] = cb_decimal(bar._mem.open.raw, bar._mem.open.precision)
+        v[1] = cb_decimal(bar._mem.high.raw, bar._mem.high.precision)
+        v[2] = cb_decimal(bar._mem.low.raw, bar._mem.low.precision)
+        v[3] = cb_decimal(bar._mem.close.raw, bar._mem.close.precision)
+        v[4] = cb_decimal(bar._mem.volume.raw, bar._mem.volume.precision)
 
     def __call__(self, Bar bar):
         cdef Indicator indicator
@@ -103,7 +140,8 @@ cdef class BarRecorder:
             if self.keep_closes:
                 if self.n_closes == self.capacity:
                     self._grow()
-                self.closes[self.n_closes] = <double>bar._mem.close.raw / FIXED_SCALAR  # Price.as_f64_c
+                # Price.as_f64_c, as Position.unrealized_pnl prices it, so the PnL is Nautilus's
+                self.closes[self.n_closes] = <double>bar._mem.close.raw / FIXED_SCALAR
                 self.n_closes += 1
             for indicator, name, t, v in self.reads:
                 if indicator.initialized:
@@ -128,47 +166,67 @@ cdef class BarRecorder:
             self._candle(bar)
 
     def pnl(self, list positions not None, array.array out not None):
-        """``Position.unrealized_pnl(close).as_double()`` summed over ``positions``, its steps
-        inlined: no Price or Money object per close. A value Money refuses (NaN, out of range)
-        is NaN here, which the actor's checks then count and log."""
+        """``Position.unrealized_pnl(close)`` summed over ``positions`` as Money (in its
+        currency's units, then the nearest double of that decimal), its steps inlined: no Price
+        or Money object per close. A value Money refuses (NaN, out of range) is NaN here, which
+        the actor's checks then count and log."""
         cdef Py_ssize_t i, n = self.n_closes, start = len(out)
         cdef Position position
         cdef double avg_px_open, quantity, pnl
-        cdef unsigned char precision
+        cdef unsigned char precision = 0
+        cdef long long* units = <long long*>calloc(n + 1, sizeof(long long))
+        cdef char* refused = <char*>calloc(n + 1, 1)
         cdef double* totals
-        array.resize_smart(out, start + n)
-        totals = out.data.as_doubles + start
-        for i in range(n):
-            totals[i] = 0.0
-        for position in positions:
-            if position.side == PositionSide.FLAT:
-                continue
-            avg_px_open, quantity = position.avg_px_open, position.quantity.as_f64_c()
-            precision = position.settlement_currency._mem.precision
+        if units == NULL or refused == NULL:
+            free(units)
+            free(refused)
+            raise MemoryError()
+        try:
+            for position in positions:
+                if position.side == PositionSide.FLAT:
+                    continue
+                avg_px_open, quantity = position.avg_px_open, position.quantity.as_f64_c()
+                precision = position.settlement_currency._mem.precision  # one instrument: one currency
+                for i in range(n):
+                    pnl = position._calculate_pnl(avg_px_open, self.closes[i], quantity)
+                    if isnan(pnl) or pnl > MONEY_MAX or pnl < MONEY_MIN:
+                        refused[i] = 1
+                    else:
+                        units[i] += cb_mantissa(pnl, precision)
+            array.resize_smart(out, start + n)
+            totals = out.data.as_doubles + start
             for i in range(n):
-                pnl = position._calculate_pnl(avg_px_open, self.closes[i], quantity)
-                if isnan(pnl) or pnl > MONEY_MAX or pnl < MONEY_MIN:
-                    totals[i] = NAN
-                else:
-                    totals[i] += _money(pnl, precision)
+                totals[i] = NAN if refused[i] else cb_digits(units[i], precision)
+        finally:
+            free(units)
+            free(refused)
         self.n_closes = 0
         return n
 
 
 def equity(double balance, array.array pnl, Py_ssize_t start, Py_ssize_t end, double peak,
-           array.array equity not None, array.array drawdown not None):
+           array.array equity not None, array.array drawdown not None, unsigned char precision):
     """``recorder.py_equity``, compiled."""
     cdef Py_ssize_t i, n = end - start, e = len(equity), d = len(drawdown)
     cdef double value
     cdef double* values = pnl.data.as_doubles if pnl is not None else NULL
+    cdef long long units
     if pnl is not None and (start < 0 or end > len(pnl)):
         raise IndexError(f"pnl[{start}:{end}] is outside its {len(pnl)} points")
+    if precision > 16:
+        raise ValueError(f"a currency of {precision} digits")
+    units = cb_mantissa(balance, precision)
     if n <= 0:
         return peak
     array.resize_smart(equity, e + n)
     array.resize_smart(drawdown, d + n)
     for i in range(n):
-        value = balance + values[start + i] if values != NULL else balance
+        if values == NULL:
+            value = balance
+        elif isnan(values[start + i]):
+            value = NAN
+        else:
+            value = cb_digits(units + cb_mantissa(values[start + i], precision), precision)
         equity.data.as_doubles[e + i] = value
         if value > peak:
             peak = value

@@ -9,30 +9,26 @@ It listens on the message bus; the strategies are left untouched:
 |---|---|---|
 | bars, one series per bar type | ``<bar type>`` (candlestick) | ``main`` for the first bar type, else its own |
 | every indicator a component registered | ``<component id>.<attribute>[.<output>]`` | the bars' pane for averages/bands, else its own |
-| fills | ``fills:<instrument>`` markers on the bars: side, fill price, "entry/exit/reverse <qty>" | bars |
-| net position per instrument | ``position:<instrument>`` (step line) | ``position`` |
+| fills | ``fills:<instrument>`` markers on the bars: side, fill price, "BUY <qty> @ <price> <position id>" | bars |
+| net position per instrument (``Portfolio.net_position``: every strategy and account) | ``position:<instrument>`` (step line) | ``position`` |
 | unrealized PnL per instrument | ``unrealized_pnl:<instrument>`` | ``pnl`` |
 | account equity and drawdown (% below the running peak) | ``equity:<venue>:<ccy>``, ``drawdown:<venue>:<ccy>`` | ``equity``, ``drawdown`` |
-| end-of-run statistics and positions | ``cb.results`` | |
+| end-of-run statistics and positions, kept per account | ``cb.results`` | |
 
-It also sets the SDK clock to the engine clock, so ``@cb.chart`` methods chart simulated time.
+Ids, titles, panes, values and fill texts follow protocol/SPEC.md section 8 (``contract.py``), as
+the server's bridge from Nautilus's own message bus does. It also sets the SDK clock to the engine
+clock, so ``@cb.chart`` methods chart simulated time.
 """
 
 from __future__ import annotations
 
-import inspect
 import logging
-from array import array
 from collections.abc import Callable
-from decimal import Decimal
-from itertools import repeat
 from typing import Any
 
 from nautilus_trader.common.actor import Actor
 from nautilus_trader.common.component import LiveClock
 from nautilus_trader.common.enums import ComponentState
-from nautilus_trader.config import ActorConfig
-from nautilus_trader import indicators
 from nautilus_trader.indicators.base import Indicator
 from nautilus_trader.model.data import Bar, BarType
 from nautilus_trader.model.enums import OrderSide
@@ -43,317 +39,22 @@ from nautilus_trader.trading.strategy import Strategy
 
 from .. import session
 from ..clock import set_clock
-from ..protocol import TIME_LIMIT, ProtocolError, check_batch, check_points, columns_for, sanitize_series_id
 from ..producer import PointBuffer, Producer
+from ..protocol import TIME_LIMIT
 from ..runs import Run, end_run, results, start_run
 from ..series import Series, Source
-from . import recorder
+from . import contract
+from .account import Account
+from .bars import BarChart, source_of
+from .config import ChartbridgeConfig
+from .convert import decimal_value
+from .points import Markers, Points
+from .results import Stats, Trades, account_results, merged
 
 log = logging.getLogger("chartbridge")
 
 _BARS = "data.bars."
 _PRE_FILL = "Portfolio.update_order"  # the execution engine sends each fill here before it moves the position
-# Indicators drawn in price units, over the bars; any other indicator gets a pane of its own.
-# (IchimokuCloud is newer than 1.221.)
-_PRICE_PANE = tuple(getattr(indicators, name) for name in (
-    "MovingAverage", "BollingerBands", "DonchianChannel", "KeltnerChannel", "IchimokuCloud", "LinearRegression",
-    "VolumeWeightedAveragePrice") if hasattr(indicators, name))
-# The outputs of an indicator: the first group it has, else its ``value``.
-_OUTPUTS = (("upper", "middle", "lower"), ("value_k", "value_d"),
-            ("tenkan_sen", "kijun_sen", "senkou_span_a", "senkou_span_b"), ("value",))
-_STEPS = 1  # lightweight-charts LineType.WithSteps: a position holds until it changes
-
-
-class ChartbridgeConfig(ActorConfig, frozen=True):
-    """``run``: the run id (default: the configured ``cb.configure(run=...)``, else generated
-    from the strategies' names; inside a ``cb.run`` block, that block's run).
-    ``indicator_panes``: indicator attribute or class name -> pane, overriding the default.
-    ``backtest_batch`` (default 5000): bars gathered by the actor before their points go to the
-    SDK's buffers during a backtest (a live node hands over every bar at once).
-    ``backtest_flush_interval`` (default 0.5 s): the SDK's flush interval during a backtest
-    (else ``cb.configure(flush_interval=...)``, 5 ms): nothing waits on a backtest's points, and
-    every flush takes the GIL from the backtest."""
-
-    run: str | None = None
-    indicator_panes: dict[str, str] | None = None
-    backtest_batch: int = 5000
-    backtest_flush_interval: float = 0.5
-
-
-def _outputs(indicator: Indicator) -> tuple[str, ...]:
-    return next((group for group in _OUTPUTS if all(isinstance(getattr(indicator, a, None), float) for a in group)),
-                ())
-
-
-def fill_kind(before: Decimal, after: Decimal) -> str:
-    """What a fill did to a position of signed quantity ``before``, now ``after``."""
-    if before == 0 or (before > 0) == (after > 0) and abs(after) > abs(before):
-        return "entry"
-    if after == 0 or (before > 0) == (after > 0):
-        return "exit"
-    return "reverse"
-
-
-def _source(component: object) -> Source:
-    """The file and line of a component's class, so the editor can jump from a series to it."""
-    try:
-        line = inspect.getsourcelines(type(component))[1]
-        return inspect.getsourcefile(type(component)) or "", line
-    except (OSError, TypeError):
-        return "", 0
-
-
-class _Points:
-    """Points of one per-bar series, gathered in plain arrays and handed to the SDK in batches.
-
-    Charting a bar touches about ten series; a checked ``PointBuffer.append`` costs ~1 us each,
-    an ``array.append`` ~50 ns, and the batch is checked with the SDK's C-speed batch checks.
-    The arrays are emptied in place, so the hot path can keep their bound ``append``.
-    """
-
-    def __init__(self, actor: ChartbridgeActor, series: Series) -> None:
-        self.series = series
-        self.buffer = actor.buffer(series)
-        self.names = columns_for(series.kind, series.kind == "candlestick")
-        self.t: array[int] = array("q")
-        self.v: array[float] = array("d")
-        actor.points.append(self)
-
-    def drain(self) -> None:
-        if not self.t:
-            return
-        t, v, width = self.t[:], self.v[:], len(self.names)
-        del self.t[:], self.v[:]
-        try:
-            check_points(self.series.kind, self.names, t, v)
-            self.buffer.extend_points(self.names, t, v)
-        except ProtocolError:  # e.g. an indicator gone NaN: chart the rest, count and log the bad points
-            for i, ns in enumerate(t):
-                self.series.record(tuple(v[i * width:(i + 1) * width]) if width > 1 else v[i], ns)
-
-
-class _Markers(_Points):
-    """Markers of one series (a price and a marker object each), handed over like ``_Points``."""
-
-    def __init__(self, actor: ChartbridgeActor, series: Series) -> None:
-        super().__init__(actor, series)
-        self.markers: list[dict[str, Any]] = []
-
-    def add(self, t: int, price: float, marker: dict[str, Any]) -> None:
-        self.t.append(t)
-        self.v.append(price)
-        self.markers.append(marker)
-
-    def drain(self) -> None:
-        if not self.t:
-            return
-        t, y, markers, self.markers = self.t[:], self.v[:], self.markers, []
-        del self.t[:], self.v[:]
-        try:
-            self.buffer.extend(check_batch("marker", t, {"y": y}, markers))
-        except ProtocolError:  # chart the rest, count and log the bad points
-            for i, ns in enumerate(t):
-                self.series.record((y[i], markers[i]), ns)
-
-
-class _Equity:
-    """Equity of one account currency and its drawdown below the running peak, in percent."""
-
-    def __init__(self, actor: ChartbridgeActor, venue: Venue, currency: str) -> None:
-        equity = self.equity_points = _Points(actor, Series(f"equity:{venue}:{currency}", pane="equity",
-                                                            source=actor.source))
-        drawdown = self.drawdown_points = _Points(actor, Series(f"drawdown:{venue}:{currency}", pane="drawdown",
-                                                                source=actor.source))
-        self.peak = float("-inf")
-
-    def add(self, t: int, value: float) -> None:
-        self.extend(array("q", [t]), 0.0, array("d", [value]), 0, 1)
-
-    def extend(self, t: array[int], balance: float, pnl: array[float] | None, start: int, end: int) -> None:
-        """Points at times ``t``: ``balance`` plus ``pnl[start:end]`` (or ``balance`` alone)."""
-        self.peak = recorder.equity(balance, pnl, start, end, self.peak, self.equity_points.v, self.drawdown_points.v)
-        self.equity_points.t.extend(t)
-        self.drawdown_points.t.extend(t)
-
-
-class _Account:
-    """The account of one venue: balances (refreshed by account events), the unrealized PnL of
-    its instruments, and equity and drawdown per currency.
-
-    Per-bar state is keyed by chart objects and currency codes, never by Nautilus identifiers:
-    hashing an ``InstrumentId`` or ``Venue`` costs about a microsecond.
-
-    Nothing here runs per bar. ``settle`` charts the PnL and equity of the bars received since
-    the last settle, with the positions and balances of now, so the actor settles before those
-    change (an order fill, a position or account event) and at each hand-over. A margin
-    account with one charted instrument (``lazy``) computes its equity from the recorded PnL in
-    one warm loop; otherwise each bar's equity is charted in time order. A cash account's
-    holdings are valued by Nautilus at the current prices, so its bars settle one by one
-    (``eager``).
-    """
-
-    def __init__(self, actor: ChartbridgeActor, venue: Venue) -> None:
-        self.actor = actor
-        self.venue = venue
-        self.margin = True
-        self.eager = False  # a cash account valued by Nautilus: its bars settle one by one
-        self.balances: dict[str, float] = {}
-        self.pnls: dict[_Bars, tuple[str | None, float]] = {}  # (settlement currency, PnL) per instrument
-        self.curves: dict[str, _Equity] = {}
-        self.charts: list[_Bars] = []  # the instruments' charts
-        self.lazy: _Bars | None = None  # the one chart whose equity is computed from its PnL points
-        self.settled = 0  # PnL points of ``lazy`` whose equity is charted
-        self.refresh()
-
-    def join(self, chart: _Bars) -> None:
-        self.settle()
-        self.charts.append(chart)
-        self._lazy()
-
-    def _lazy(self) -> None:
-        self.lazy = self.charts[0] if self.margin and len(self.charts) == 1 else None
-        for chart in self.charts:
-            chart.pace()
-
-    def refresh(self) -> None:
-        self.settle()
-        account = self.actor.portfolio.account(self.venue)
-        if account is not None:
-            self.margin = account.is_margin_account
-            self.eager = not self.margin and hasattr(self.actor.portfolio, "equity")
-            self.balances = {c.code: m.as_double() for c, m in account.balances_total().items()}
-        if self.charts:
-            self._lazy()
-
-    def settle(self) -> None:
-        """Chart the PnL, equity and drawdown of the bars received since the last settle."""
-        if self.lazy is not None:
-            self.lazy.settle()
-            self._settle_lazy()
-            return
-        points: list[tuple[int, int, float]] = []
-        for i, chart in enumerate(self.charts):
-            count = chart.settle()
-            times, pnls = chart.pnl_points.t, chart.pnl_points.v
-            points.extend(zip(times[len(times) - count:], repeat(i), pnls[len(pnls) - count:]) if count else ())
-        points.sort()
-        for ns, i, pnl in points:
-            chart = self.charts[i]
-            self.chart(ns, chart, chart.currency, pnl)
-
-    def _settle_lazy(self) -> None:
-        chart = self.lazy
-        assert chart is not None
-        t, pnls = chart.pnl_points.t, chart.pnl_points.v
-        start, end = self.settled, len(t)
-        if start >= end:
-            return
-        self.settled = end
-        currency = chart.currency
-        self.pnls[chart] = currency, pnls[end - 1]
-        times = t[start:end]
-        for code in list(self.balances) + ([currency] if currency is not None and currency not in self.balances
-                                           else []):
-            self.curve(code).extend(times, self.balances.get(code, 0.0), pnls if code == currency else None, start, end)
-
-    def curve(self, currency: str) -> _Equity:
-        curve = self.curves.get(currency)
-        if curve is None:
-            curve = self.curves[currency] = _Equity(self.actor, self.venue, currency)
-        return curve
-
-    def equity(self) -> dict[str, float]:
-        """Balance plus unrealized PnL per currency (Nautilus's equity of a margin account); a
-        cash account's holdings are valued by Nautilus (``Portfolio.equity``, 1.222+)."""
-        if self.eager:
-            return {c.code: m.as_double() for c, m in self.actor.portfolio.equity(self.venue).items()}
-        equity = dict(self.balances)
-        for currency, value in self.pnls.values():
-            if currency is not None:
-                equity[currency] = equity.get(currency, 0.0) + value
-        return equity
-
-    def chart(self, t: int, chart: _Bars, currency: str | None, pnl: float) -> None:
-        self.pnls[chart] = currency, pnl
-        for code, value in self.equity().items():
-            self.curve(code).add(t, value)
-
-
-class _Bars:
-    """Everything charted on the bars of one bar type.
-
-    Its ``recorder`` is the bus handler of the bars: it records each bar's candle, the values
-    of the registered indicators and the close; PnL and equity are made from the kept closes
-    when they are settled (``settle``), in one warm loop.
-    """
-
-    def __init__(self, actor: ChartbridgeActor, bar_type: str, pane: str, primary: bool) -> None:
-        self.actor = actor
-        self.id = bar_type
-        self.pane = pane
-        self.instrument_id: InstrumentId = BarType.from_str(bar_type).instrument_id
-        self.candles = _Points(actor, Series(bar_type, kind="candlestick", pane=pane, source=actor.source))
-        # Positions and equity follow the first bar type of an instrument only, so two bar
-        # types of one instrument do not chart them twice.
-        self.account = actor.account(self.instrument_id.venue) if primary else None
-        if primary:
-            self.pnl_points = _Points(actor, Series(f"unrealized_pnl:{self.instrument_id}", pane="pnl",
-                                                    source=actor.source))
-        self.positions: list[Position] = []  # open, set by position events
-        self.currency: str | None = None  # their settlement currency
-        self.warned = False
-        self.recorder = self.handler = recorder.BarRecorder(self.candles.t, self.candles.v, self._on_batch,
-                                                            self._failed, actor.batch, primary)
-        if self.account is not None:
-            self.account.join(self)
-
-    def add_indicators(self, owner: Any) -> None:
-        names = {id(value): name for name, value in vars(owner).items()} if hasattr(owner, "__dict__") else {}
-        panes = self.actor.config.indicator_panes or {}
-        for indicator in owner.registered_indicators:
-            if not self.actor.claim(indicator):
-                continue
-            name = names.get(id(indicator)) or sanitize_series_id(repr(indicator))
-            outputs = _outputs(indicator)
-            pane = panes.get(name) or panes.get(type(indicator).__name__) or (
-                self.pane if isinstance(indicator, _PRICE_PANE) else name)
-            for out in outputs:
-                points = _Points(self.actor, Series(f"{owner.id}.{name}" + (f".{out}" if len(outputs) > 1 else ""),
-                                                    pane=pane, title=f"{name} {indicator!r}", source=_source(owner)))
-                self.recorder.reads.append((indicator, out, points.t, points.v))
-
-    def pace(self) -> None:
-        """A cash account valued by Nautilus settles each bar, any other every ``actor.batch``."""
-        self.recorder.batch = 1 if self.account is not None and self.account.eager else self.actor.batch
-
-    def _on_batch(self) -> None:
-        actor = self.actor
-        if self.account is not None and self.account.eager:
-            self.recorder.pending = 0
-            self.account.settle()
-            actor.bars_pending += 1
-            if actor.bars_pending < actor.batch:
-                return
-        actor.drain()
-
-    def _failed(self) -> None:
-        """The recorder's ``on_error``: logs instead of raising, like ``ChartbridgeActor.guarded``."""
-        session.current().count_rejected()
-        if not self.warned:
-            self.warned = True
-            log.exception("chartbridge: charting a bar of %s failed (further failures are only counted in "
-                          "cb.stats())", self.id)
-
-    def settle(self) -> int:
-        """Unrealized PnL of the bars received since the last settle, priced by the positions
-        open now, into ``pnl_points``; returns how many. (Portfolio.unrealized_pnl would re-price
-        through the cache at ~40 us a bar.)"""
-        if self.account is None:
-            return 0
-        count: int = self.recorder.pnl(self.positions, self.pnl_points.v)
-        if count:
-            self.pnl_points.t.extend(self.candles.t[len(self.candles.t) - count:])
-        return count
 
 
 class ChartbridgeActor(Actor):
@@ -383,17 +84,16 @@ class ChartbridgeActor(Actor):
     def _clear(self) -> None:
         """The state of one run."""
         self._owns_run = False
-        self._charts: dict[str, _Bars] = {}
+        self._charts: dict[str, BarChart] = {}
         self._claimed: set[int] = set()  # ids of the indicators charted already
-        self._fills: dict[InstrumentId, _Markers] = {}
+        self._fills: dict[InstrumentId, Markers] = {}
         self._last_fill: dict[InstrumentId, tuple[int, str]] = {}  # time and text of the last marker
-        self._positions: dict[InstrumentId, _Points] = {}
-        self._signed: dict[Any, Decimal] = {}  # position -> signed quantity, to tell entries from exits
-        self._results: dict[Any, tuple[dict[str, Any], list[dict[str, Any]]]] = {}  # per account
+        self._positions: dict[InstrumentId, Points] = {}
+        self._results: dict[Any, tuple[Stats, Trades]] = {}  # per account
         self._subscriptions: list[tuple[str, Callable[[Any], None]]] = []
-        self._accounts: dict[str, _Account] = {}  # per venue
+        self._accounts: dict[str, Account] = {}  # per venue
         self._last_account_event: object = None
-        self.points: list[_Points] = []  # the per-bar series
+        self.points: list[Points] = []  # the per-bar series
         self.bars_pending = 0  # bars of cash accounts settled since the last hand-over
         self.batch = 1  # bars per hand-over to the SDK
         self.source: Source = ("", 0)
@@ -407,7 +107,7 @@ class ChartbridgeActor(Actor):
         strategies = [owner for owner in (getattr(s.handler, "__self__", None)
                                           for s in self.msgbus.subscriptions("events.order.*"))
                       if isinstance(owner, Strategy)]
-        self.source = _source(strategies[0]) if strategies else _source(self)
+        self.source = source_of(strategies[0]) if strategies else source_of(self)
         name = "+".join(sorted({type(s).__name__ for s in strategies})) or None
         self._owns_run = not session.current().stack
         self._run = start_run(self.config.run or session.current().settings.run, strategy=name)
@@ -541,26 +241,26 @@ class ChartbridgeActor(Actor):
             owner = getattr(sub.handler, "__self__", None)
             if "*" not in sub.topic and owner is not None and owner is not self:
                 owners.setdefault(sub.topic, []).append(owner)
-        first: _Bars | None = None  # the new chart of ``bar``: its handler sees the next one
+        first: BarChart | None = None  # the new chart of ``bar``: its recorder sees the next one
         for bar_topic, components in owners.items():
             new = bar_topic not in self._charts
             chart = self._chart(bar_topic[len(_BARS):], bar) if new else self._charts[bar_topic]
             for component in components:
                 chart.add_indicators(component)
             if new or bar is not None:  # at the first bar, after the components that subscribed since
-                self._subscribe(bar_topic, chart.handler)
+                self._subscribe(bar_topic, chart.recorder)
             if new and bar_topic == first_topic:
                 first = chart
         if first is not None and bar is not None:
             first.recorder(bar)
 
-    def _chart(self, bar_type: str, bar: Bar | None) -> _Bars:
+    def _chart(self, bar_type: str, bar: Bar | None) -> BarChart:
         """A new chart of ``bar_type``, with the candles of the bars of it the cache has (before
         ``bar``, which the caller records)."""
         parsed = BarType.from_str(bar_type)
         instrument = parsed.instrument_id
         primary = all(c.instrument_id != instrument for c in self._charts.values())
-        chart = self._charts[_BARS + bar_type] = _Bars(self, bar_type, "main" if not self._charts else bar_type,
+        chart = self._charts[_BARS + bar_type] = BarChart(self, bar_type, "main" if not self._charts else bar_type,
                                                       primary)
         until = bar.ts_event if bar is not None and str(bar.bar_type) == bar_type else TIME_LIMIT
         # Bars kept before the chart existed (history, or bars of a type subscribed since the
@@ -576,11 +276,11 @@ class ChartbridgeActor(Actor):
 
     # -- account --------------------------------------------------------------------------------
 
-    def account(self, venue: Venue) -> _Account:
+    def account(self, venue: Venue) -> Account:
         """The account of ``venue`` (one per venue, shared by its instruments)."""
         name = str(venue)
         if name not in self._accounts:
-            self._accounts[name] = _Account(self, venue)
+            self._accounts[name] = Account(self, venue)
         return self._accounts[name]
 
     def _on_account_state(self, event: Any) -> None:
@@ -599,31 +299,30 @@ class ChartbridgeActor(Actor):
             return
         instrument_id = event.instrument_id
         buy = event.order_side == OrderSide.BUY
-        qty = event.last_qty.as_decimal()
-        key = event.position_id or (instrument_id, event.strategy_id)
-        before = self._signed.get(key, Decimal(0))
-        after = self._signed[key] = before + (qty if buy else -qty)
-        kind = fill_kind(before, after)
         markers = self._fills.get(instrument_id)
         if markers is None:
-            target = next((c.id for c in self._charts.values() if c.instrument_id == instrument_id), None)
-            markers = self._fills[instrument_id] = _Markers(self, Series(f"fills:{instrument_id}", kind="marker",
-                                                                         target=target, source=self.source))
+            target = next((c.candles.series.id for c in self._charts.values() if c.instrument_id == instrument_id),
+                          None)
+            series_id, title = contract.named("fills", str(instrument_id))
+            markers = self._fills[instrument_id] = Markers(self, Series(series_id, kind="marker", title=title,
+                                                                        target=target, source=self.source))
         # Fills at the same time (a reversal: the close, then the new entry) would be one chart
         # point (the later one replaces the earlier), so the later marker tells both.
-        t, text = event.ts_event, f"{kind} {event.last_qty}"
+        t = event.ts_event
+        text = contract.fill_text("BUY" if buy else "SELL", str(event.last_qty), str(event.last_px),
+                                  str(event.position_id) if event.position_id is not None else None)
         last_t, last_text = self._last_fill.get(instrument_id, (-1, ""))
-        if t == last_t:
-            text = f"{last_text}, {text}"
+        text = contract.join_fill_texts(last_text if t == last_t else None, text)
         self._last_fill[instrument_id] = t, text
-        markers.add(t, event.last_px.as_double(), {"side": "buy" if buy else "sell", "text": text})
+        markers.add(t, decimal_value(event.last_px), {"side": "buy" if buy else "sell", "text": text})
 
     def _on_position_event(self, event: PositionEvent) -> None:
         instrument_id = event.instrument_id
         points = self._positions.get(instrument_id)
         if points is None:
-            points = self._positions[instrument_id] = _Points(self, Series(
-                f"position:{instrument_id}", pane="position", source=self.source, lineType=_STEPS))
+            series_id, title = contract.named("position", str(instrument_id))
+            points = self._positions[instrument_id] = Points(self, Series(
+                series_id, pane="position", title=title, source=self.source, lineType=contract.STEPS))
         points.t.append(event.ts_event)
         points.v.append(float(self.portfolio.net_position(instrument_id)))
         chart = next((c for c in self._charts.values() if c.account is not None and c.instrument_id == instrument_id),
@@ -632,7 +331,10 @@ class ChartbridgeActor(Actor):
             assert chart.account is not None
             chart.account.settle()  # the waiting bars' equity is of the settlement currency before
             chart.positions = self.cache.positions_open(instrument_id=instrument_id)
-            chart.currency = chart.positions[0].settlement_currency.code if chart.positions else None
+            currency = chart.positions[0].settlement_currency if chart.positions else None
+            chart.currency = currency.code if currency is not None else None
+            if currency is not None:
+                chart.account.precisions[currency.code] = currency.precision
 
     def _hook_fills(self) -> None:
         """Settle just before Nautilus applies a fill to a position.
@@ -685,19 +387,7 @@ class ChartbridgeActor(Actor):
     def _publish_results(self, account: Any, positions: list[Position]) -> None:
         if self._run is None:
             return
-        analyzer = self.portfolio.analyzer
-        stats = {f"{name} ({currency})": value for currency in analyzer.currencies
-                 for name, value in analyzer.get_performance_stats_pnls(currency).items()}
-        stats.update(analyzer.get_performance_stats_returns())
-        stats.update(analyzer.get_performance_stats_general())
-        self._results[account.id] = stats, [{
-            "entry_t": p.ts_opened, "exit_t": p.ts_closed, "side": p.entry.name.lower(),
-            "entry_price": p.avg_px_open, "exit_price": p.avg_px_close, "pnl": p.realized_pnl.as_double(),
-            "qty": p.peak_qty.as_double(), "return": p.realized_return, "instrument": str(p.instrument_id),
-            "position": str(p.id),
-        } for p in sorted(positions, key=lambda p: p.ts_opened) if p.is_closed]
-        # Several venues: one results value for the run, the accounts' statistics merged.
-        results({k: v for stats, _ in self._results.values() for k, v in stats.items()},
-                [trade for _, trades in self._results.values() for trade in trades])
+        self._results[account.id] = account_results(self.portfolio.analyzer, account, positions)
+        results(*merged(self._results))
         if self._results.keys() >= {a.id for a in self.cache.accounts()}:
             self._finish()

@@ -4,9 +4,9 @@
 
 | value | number |
 |---|---|
-| ``Price``, ``Quantity``, ``Money`` | its decimal value as float64 (``as_double()``; Money's currency is dropped) |
+| ``Price``, ``Quantity``, ``Money`` | the nearest float64 of its decimal value (``float(str(x))``, not ``as_double()``, which is one ulp off at times); Money's currency is dropped |
 | ``Bar`` | its close (a candlestick/bar series takes open, high, low, close, volume) |
-| ``QuoteTick`` | the mid price, ``(bid_price + ask_price) / 2`` |
+| ``QuoteTick`` | the mid price, ``(bid_price + ask_price) / 2`` of the decimals |
 | ``TradeTick`` | its price |
 | an ``Indicator`` | its ``value`` once ``initialized``; before that, no point (not an error) |
 | an ``Indicator`` without a single ``value`` (e.g. ``BollingerBands``) | refused with ``E_VALUE``: return the output you mean (``bb.upper``) |
@@ -21,17 +21,35 @@ time it sees a ``nautilus_trader`` value.
 
 from __future__ import annotations
 
+import math
+
 from nautilus_trader.indicators.base import Indicator
 from nautilus_trader.model.data import Bar, QuoteTick, TradeTick
-from nautilus_trader.model.objects import Money, Price, Quantity
+from nautilus_trader.model.objects import FIXED_PRECISION, Money, Price, Quantity
 
 from ..protocol import ProtocolError
 from ..series import Converter, register_resolver
 
+_SCALE = 10**FIXED_PRECISION  # a raw is the decimal times this (16 digits, or 9 in the 64-bit build)
+
+
+def decimal_value(value: Price | Quantity | Money | int) -> float:
+    """The nearest float64 of the decimal a ``Price``, ``Quantity`` or ``Money`` (or a sum of
+    their raws) holds, as parsing its string gives: Python's int division is correctly rounded."""
+    return (value if isinstance(value, int) else value.raw) / _SCALE  # type: ignore[no-any-return]
+
+
+def units_value(amounts: tuple[float, ...], precision: int) -> float:
+    """The sum of amounts of a currency of ``precision`` digits, added in its units (exact)."""
+    if any(math.isnan(a) for a in amounts):
+        return math.nan
+    scale: int = 10**precision
+    units: int = sum(round(a * scale) for a in amounts)
+    return units / scale
+
 
 def _mid(quote: QuoteTick) -> float:
-    mid: float = (quote.bid_price.as_double() + quote.ask_price.as_double()) / 2.0
-    return mid
+    return (quote.bid_price.raw + quote.ask_price.raw) / (2 * _SCALE)  # type: ignore[no-any-return]
 
 
 def _indicator_value(indicator: Indicator) -> float | None:
@@ -44,12 +62,12 @@ def _indicator_value(indicator: Indicator) -> float | None:
 
 
 _EXACT: dict[type, Converter] = {
-    Price: Price.as_double,
-    Quantity: Quantity.as_double,
-    Money: Money.as_double,
-    Bar: lambda bar: bar.close.as_double(),
+    Price: decimal_value,
+    Quantity: decimal_value,
+    Money: decimal_value,
+    Bar: lambda bar: decimal_value(bar.close),
     QuoteTick: _mid,
-    TradeTick: lambda trade: trade.price.as_double(),
+    TradeTick: lambda trade: decimal_value(trade.price),
 }
 
 

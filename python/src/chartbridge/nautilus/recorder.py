@@ -9,7 +9,8 @@ close for ``pnl``; every ``batch`` bars (``pending`` counts them) it calls ``on_
 exception is never raised into the bus: ``on_error()`` is called inside the ``except``.
 ``candles(bars)`` appends candles only; ``pnl(positions, out)`` appends to ``out`` the positions'
 unrealized PnL at each close kept since the last call and returns how many. ``equity`` makes
-equity and drawdown points from PnL points.
+equity and drawdown points from PnL points. Every price, size and amount is the nearest double
+of the decimal Nautilus holds (``float(str(x))``), and sums are made in the currency's units.
 
 Two implementations, one behaviour (a test runs a backtest through each and compares every
 point): ``_recorder.pyx``, built against the installed nautilus_trader by ``python/setup.py``,
@@ -17,6 +18,10 @@ and ``PyBarRecorder`` and ``py_equity`` here. A charted bar inside a backtest co
 several in the second, the difference being Python objects made per price. The compiled one is
 used when it is built for the nautilus_trader version that is imported (its struct layouts are
 valid for that version only); ``COMPILED`` tells which, and ``WHY_PURE`` why not.
+
+Not one source in Cython's pure-Python mode: the compiled one reads C struct fields, int128 raws
+(C code: Nautilus's ``.pxd`` calls them ``long long``) and cdef methods that have no Python
+spelling, and this twin must import beside a compiled module built for another version.
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ import nautilus_trader
 
 from nautilus_trader.model.data import Bar
 from nautilus_trader.model.objects import Price
+
+from .convert import decimal_value, units_value
 
 
 class PyBarRecorder:
@@ -63,22 +70,24 @@ class PyBarRecorder:
         self.t.extend(bar.ts_event for bar in bars)
         candle = self.v.extend
         for bar in bars:
-            candle((bar.open.as_double(), bar.high.as_double(), bar.low.as_double(), bar.close.as_double(),
-                    bar.volume.as_double()))
+            candle((decimal_value(bar.open), decimal_value(bar.high), decimal_value(bar.low),
+                    decimal_value(bar.close), decimal_value(bar.volume)))
 
     def pnl(self, positions: list[Any], out: array[float]) -> int:
         closes, self.closes = self.closes, []
-        out.extend(sum(p.unrealized_pnl(close).as_double() for p in positions) for close in closes)
+        # Money of one currency added as raws: exact, where adding doubles is not.
+        out.extend(decimal_value(sum(p.unrealized_pnl(close).raw for p in positions)) for close in closes)
         return len(closes)
 
 
 def py_equity(balance: float, pnl: array[float] | None, start: int, end: int, peak: float,
-              equity: array[float], drawdown: array[float]) -> float:
+              equity: array[float], drawdown: array[float], precision: int) -> float:
     """Append ``balance + pnl[i]`` (``balance`` alone without ``pnl``) for ``start <= i < end``
-    to ``equity``, and to ``drawdown`` its percentage below the running ``peak`` (0 while the
-    peak is not positive); returns the peak. A NaN is never the peak."""
+    to ``equity``, added in units of a currency of ``precision`` digits, and to ``drawdown`` its
+    percentage below the running ``peak`` (0 while the peak is not positive); returns the peak.
+    A NaN is never the peak."""
     for i in range(start, end):
-        value = balance + pnl[i] if pnl is not None else balance
+        value = balance if pnl is None else units_value((balance, pnl[i]), precision)
         equity.append(value)
         if value > peak:
             peak = value
@@ -100,5 +109,5 @@ def _compiled() -> tuple[Any, str]:
 _COMPILED, WHY_PURE = _compiled()
 COMPILED = _COMPILED is not None
 BarRecorder: Any = _COMPILED.BarRecorder if COMPILED else PyBarRecorder
-equity: Callable[[float, array[float] | None, int, int, float, array[float], array[float]], float] = (
+equity: Callable[[float, array[float] | None, int, int, float, array[float], array[float], int], float] = (
     _COMPILED.equity if COMPILED else py_equity)

@@ -1,0 +1,150 @@
+# nautilus_trader's compiled (Cython) modules ship no stubs: their names are Any here.
+# mypy: disable-error-code="import-not-found"
+"""An account's equity and drawdown, priced from the unrealized PnL its instruments' charts keep."""
+
+from __future__ import annotations
+
+from array import array
+from itertools import repeat
+from typing import TYPE_CHECKING
+
+from nautilus_trader.model.identifiers import Venue
+
+from ..series import Series
+from . import contract, recorder
+from .convert import decimal_value, units_value
+from .points import Points
+
+if TYPE_CHECKING:
+    from .actor import ChartbridgeActor
+    from .bars import BarChart
+
+
+class EquityCurve:
+    """Equity of one account currency and its drawdown below the running peak, in percent."""
+
+    def __init__(self, actor: ChartbridgeActor, venue: Venue, currency: str, precision: int) -> None:
+        self.precision = precision
+        equity_id, equity_title = contract.named("equity", f"{venue}:{currency}")
+        drawdown_id, drawdown_title = contract.named("drawdown", f"{venue}:{currency}")
+        self.equity_points = Points(actor, Series(equity_id, pane="equity", title=equity_title, source=actor.source))
+        self.drawdown_points = Points(actor, Series(drawdown_id, pane="drawdown", title=drawdown_title,
+                                                    source=actor.source))
+        self.peak = float("-inf")
+
+    def add(self, t: int, value: float) -> None:
+        self.extend(array("q", [t]), 0.0, array("d", [value]), 0, 1)
+
+    def extend(self, t: array[int], balance: float, pnl: array[float] | None, start: int, end: int) -> None:
+        """Points at times ``t``: ``balance`` plus ``pnl[start:end]`` (or ``balance`` alone)."""
+        self.peak = recorder.equity(balance, pnl, start, end, self.peak, self.equity_points.v, self.drawdown_points.v,
+                                    self.precision)
+        self.equity_points.t.extend(t)
+        self.drawdown_points.t.extend(t)
+
+
+class Account:
+    """The account of one venue: balances (refreshed by account events), the unrealized PnL of
+    its instruments, and equity and drawdown per currency.
+
+    Per-bar state is keyed by chart objects and currency codes, never by Nautilus identifiers:
+    hashing an ``InstrumentId`` or ``Venue`` costs about a microsecond.
+
+    Nothing here runs per bar. ``settle`` charts the PnL and equity of the bars received since
+    the last settle, with the positions and balances of now, so the actor settles before those
+    change (an order fill, a position or account event) and at each hand-over. A margin
+    account with one charted instrument (``lazy``) computes its equity from the recorded PnL in
+    one warm loop; otherwise each bar's equity is charted in time order. A cash account's
+    holdings are valued by Nautilus at the current prices, so its bars settle one by one
+    (``eager``).
+    """
+
+    def __init__(self, actor: ChartbridgeActor, venue: Venue) -> None:
+        self.actor = actor
+        self.venue = venue
+        self.margin = True
+        self.eager = False  # a cash account valued by Nautilus: its bars settle one by one
+        self.balances: dict[str, float] = {}
+        self.precisions: dict[str, int] = {}  # digits per currency code, to add its amounts in its units
+        self.pnls: dict[BarChart, tuple[str | None, float]] = {}  # (settlement currency, PnL) per instrument
+        self.curves: dict[str, EquityCurve] = {}
+        self.charts: list[BarChart] = []  # the instruments' charts
+        self.lazy: BarChart | None = None  # the one chart whose equity is computed from its PnL points
+        self.settled = 0  # PnL points of ``lazy`` whose equity is charted
+        self.refresh()
+
+    def join(self, chart: BarChart) -> None:
+        self.settle()
+        self.charts.append(chart)
+        self._lazy()
+
+    def _lazy(self) -> None:
+        self.lazy = self.charts[0] if self.margin and len(self.charts) == 1 else None
+        for chart in self.charts:
+            chart.pace()
+
+    def refresh(self) -> None:
+        self.settle()
+        account = self.actor.portfolio.account(self.venue)
+        if account is not None:
+            self.margin = account.is_margin_account
+            self.eager = not self.margin and hasattr(self.actor.portfolio, "equity")
+            totals = account.balances_total()
+            self.balances = {c.code: decimal_value(m) for c, m in totals.items()}
+            self.precisions.update((c.code, c.precision) for c in totals)
+        if self.charts:
+            self._lazy()
+
+    def settle(self) -> None:
+        """Chart the PnL, equity and drawdown of the bars received since the last settle."""
+        if self.lazy is not None:
+            self.lazy.settle()
+            self._settle_lazy()
+            return
+        points: list[tuple[int, int, float]] = []
+        for i, chart in enumerate(self.charts):
+            count = chart.settle()
+            times, pnls = chart.pnl_points.t, chart.pnl_points.v
+            points.extend(zip(times[len(times) - count:], repeat(i), pnls[len(pnls) - count:]) if count else ())
+        points.sort()
+        for ns, i, pnl in points:
+            chart = self.charts[i]
+            self.chart(ns, chart, chart.currency, pnl)
+
+    def _settle_lazy(self) -> None:
+        chart = self.lazy
+        assert chart is not None
+        t, pnls = chart.pnl_points.t, chart.pnl_points.v
+        start, end = self.settled, len(t)
+        if start >= end:
+            return
+        self.settled = end
+        currency = chart.currency
+        self.pnls[chart] = currency, pnls[end - 1]
+        times = t[start:end]
+        for code in list(self.balances) + ([currency] if currency is not None and currency not in self.balances
+                                           else []):
+            self.curve(code).extend(times, self.balances.get(code, 0.0), pnls if code == currency else None, start, end)
+
+    def curve(self, currency: str) -> EquityCurve:
+        curve = self.curves.get(currency)
+        if curve is None:
+            curve = self.curves[currency] = EquityCurve(self.actor, self.venue, currency, self.precisions[currency])
+        return curve
+
+    def equity(self) -> dict[str, float]:
+        """Balance plus unrealized PnL per currency (Nautilus's equity of a margin account); a
+        cash account's holdings are valued by Nautilus (``Portfolio.equity``, 1.222+)."""
+        if self.eager:
+            return {c.code: decimal_value(m) for c, m in self.actor.portfolio.equity(self.venue).items()}
+        amounts: dict[str, tuple[float, ...]] = {code: (value,) for code, value in self.balances.items()}
+        for currency, value in self.pnls.values():
+            if currency is not None:
+                amounts[currency] = amounts.get(currency, ()) + (value,)
+        return {code: units_value(values, self.precisions[code]) for code, values in amounts.items()}
+
+    def chart(self, t: int, chart: BarChart, currency: str | None, pnl: float) -> None:
+        self.pnls[chart] = currency, pnl
+        for code, value in self.equity().items():
+            self.curve(code).add(t, value)
+

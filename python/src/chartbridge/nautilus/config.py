@@ -1,0 +1,25 @@
+# nautilus_trader's compiled (Cython) modules ship no stubs: their names are Any here.
+# mypy: disable-error-code="import-not-found"
+# mypy: disallow-subclassing-any=False
+"""``ChartbridgeConfig``: the actor's settings (a Nautilus ``ActorConfig``, importable by path)."""
+
+from __future__ import annotations
+
+from nautilus_trader.config import ActorConfig
+
+
+class ChartbridgeConfig(ActorConfig, frozen=True):
+    """``run``: the run id (default: the configured ``cb.configure(run=...)``, else generated
+    from the strategies' names; inside a ``cb.run`` block, that block's run).
+    ``indicator_panes``: indicator attribute or class name -> pane, overriding the default.
+    ``backtest_batch`` (default 5000): bars gathered by the actor before their points go to the
+    SDK's buffers during a backtest (a live node hands over every bar at once).
+    ``backtest_flush_interval`` (default 0.5 s): the SDK's flush interval during a backtest
+    (else ``cb.configure(flush_interval=...)``, 5 ms): nothing waits on a backtest's points, and
+    every flush takes the GIL from the backtest."""
+
+    run: str | None = None
+    indicator_panes: dict[str, str] | None = None
+    backtest_batch: int = 5000
+    backtest_flush_interval: float = 0.5
+

@@ -1,0 +1,68 @@
+# nautilus_trader's compiled (Cython) modules ship no stubs: their names are Any here.
+# mypy: disable-error-code="import-not-found"
+"""Points of the actor's series, gathered in plain arrays and handed to the SDK in batches."""
+
+from __future__ import annotations
+
+from array import array
+from typing import TYPE_CHECKING, Any
+
+from ..protocol import ProtocolError, check_batch, check_points, columns_for
+from ..series import Series
+
+if TYPE_CHECKING:
+    from .actor import ChartbridgeActor
+
+
+class Points:
+    """Points of one per-bar series, gathered in plain arrays and handed to the SDK in batches.
+
+    Charting a bar touches about ten series; a checked ``PointBuffer.append`` costs ~1 us each,
+    an ``array.append`` ~50 ns, and the batch is checked with the SDK's C-speed batch checks.
+    The arrays are emptied in place, so the hot path can keep their bound ``append``.
+    """
+
+    def __init__(self, actor: ChartbridgeActor, series: Series) -> None:
+        self.series = series
+        self.buffer = actor.buffer(series)
+        self.names = columns_for(series.kind, series.kind == "candlestick")
+        self.t: array[int] = array("q")
+        self.v: array[float] = array("d")
+        actor.points.append(self)
+
+    def drain(self) -> None:
+        if not self.t:
+            return
+        t, v, width = self.t[:], self.v[:], len(self.names)
+        del self.t[:], self.v[:]
+        try:
+            check_points(self.series.kind, self.names, t, v)
+            self.buffer.extend_points(self.names, t, v)
+        except ProtocolError:  # e.g. an indicator gone NaN: chart the rest, count and log the bad points
+            for i, ns in enumerate(t):
+                self.series.record(tuple(v[i * width:(i + 1) * width]) if width > 1 else v[i], ns)
+
+
+class Markers(Points):
+    """Markers of one series (a price and a marker object each), handed over like ``Points``."""
+
+    def __init__(self, actor: ChartbridgeActor, series: Series) -> None:
+        super().__init__(actor, series)
+        self.markers: list[dict[str, Any]] = []
+
+    def add(self, t: int, price: float, marker: dict[str, Any]) -> None:
+        self.t.append(t)
+        self.v.append(price)
+        self.markers.append(marker)
+
+    def drain(self) -> None:
+        if not self.t:
+            return
+        t, y, markers, self.markers = self.t[:], self.v[:], self.markers, []
+        del self.t[:], self.v[:]
+        try:
+            self.buffer.extend(check_batch("marker", t, {"y": y}, markers))
+        except ProtocolError:  # chart the rest, count and log the bad points
+            for i, ns in enumerate(t):
+                self.series.record((y[i], markers[i]), ns)
+

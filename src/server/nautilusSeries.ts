@@ -1,0 +1,39 @@
+/**
+ * The "Nautilus series" contract (protocol/SPEC.md section 8) as the bus bridge writes it: series
+ * ids, titles, panes and options, and the fill marker text. The Chartbridge actor
+ * (python/src/chartbridge/nautilus/contract.py) writes the same for the same facts; a test charts
+ * one backtest both ways and compares them (test/nautilus-bus.test.ts).
+ */
+import { LIMITS, type SeriesInfo } from "../shared/protocol.js";
+import { sanitizeSeriesId } from "../shared/seriesIds.js";
+
+export const barsSeriesId = (barType: string) => sanitizeSeriesId(barType);
+export const fillsSeriesId = (instrument: string) => sanitizeSeriesId(`fills:${instrument}`);
+export const positionSeriesId = (instrument: string) => sanitizeSeriesId(`position:${instrument}`);
+
+/** A run's first bar type is drawn on `main`, each further one on a pane of its own (its id). */
+export function barsInfo(barType: string, primary: boolean): SeriesInfo {
+  return { kind: "candlestick", pane: primary ? "main" : barsSeriesId(barType), title: barType, options: {}, source: null };
+}
+
+/** Markers on the instrument's first bar series (`target`), once it has one. */
+export function fillsInfo(instrument: string, target: string | undefined): SeriesInfo {
+  return { kind: "marker", pane: "main", title: `fills ${instrument}`, options: {}, source: null, ...(target === undefined ? {} : { target }) };
+}
+
+/** lineType 1 is lightweight-charts' LineType.WithSteps: a position holds until it changes. */
+export function positionInfo(instrument: string): SeriesInfo {
+  return { kind: "line", pane: "position", title: `position ${instrument}`, options: { lineType: 1 }, source: null };
+}
+
+/** One fill: `BUY 0.100 @ 42990.9 P-1` (side, quantity and price as Nautilus writes them, the position id). */
+export function fillText(side: "BUY" | "SELL", qty: string, price: string, positionId: string | null): string {
+  return `${side} ${qty} @ ${price}${positionId === null ? "" : ` ${positionId}`}`;
+}
+
+/** Fills at one time are one chart point: its marker tells them all, in order, within the text limit. */
+export function joinFillTexts(earlier: string | null, text: string): string {
+  const joined = earlier === null ? text : `${earlier}, ${text}`;
+  const chars = [...joined];
+  return chars.length > LIMITS.maxMarkerText ? chars.slice(0, LIMITS.maxMarkerText - 1).join("") + "…" : joined;
+}
