@@ -52,7 +52,7 @@ export function ioredisOptions(target: RedisTarget): RedisOptions {
     throw new RedisUnusable("misconfigured", (err as Error).message);
   }
   const files = target.tls ?? {};
-  const given = (Object.keys(files) as (keyof RedisTlsFiles)[]).filter((k) => files[k]);
+  const given = (["ca", "cert", "key"] as const).filter((k) => files[k]);
   const named = given.map((k) => REDIS_SETTINGS[k].flag).join(", ");
   if (!url.tls && given.length > 0) throw new RedisUnusable("misconfigured", `${named} given, but the Redis URL ${shown} is not TLS: use rediss://`);
   if (!files.cert !== !files.key) throw new RedisUnusable("misconfigured", `a client certificate needs both ${REDIS_SETTINGS.cert.flag} and ${REDIS_SETTINGS.key.flag}; only ${named} is given`);
@@ -80,10 +80,11 @@ export function ioredisOptions(target: RedisTarget): RedisOptions {
 const TLS_CODES = /^(?:ERR_SSL_|ERR_TLS_|SELF_SIGNED_CERT|DEPTH_ZERO_SELF_SIGNED_CERT|UNABLE_TO_|CERT_|HOSTNAME_MISMATCH)/;
 
 /** What an ioredis error means for the user, and what to do. */
-export function classifyRedisError(err: Error & { code?: unknown }, url: string): RedisUnusable {
+export function classifyRedisError(err: Error & { code?: unknown }, url: string, tls: RedisTlsFiles = {}): RedisUnusable {
   if (err instanceof RedisUnusable) return err;
   const shown = redactRedisUrl(url);
-  const said = err.message.trim();
+  // OpenSSL's "<hex>:error:<hex>:SSL routines:<function>:<reason>:<source file>:..." says <reason>.
+  const said = err.message.trim().replace(/^[0-9A-F]+:error:[0-9A-F]+:SSL routines:[^:]*:([^:]+):.*$/s, "$1");
   if (/^(?:WRONGPASS|NOAUTH)\b|invalid password/.test(said)) {
     return new RedisUnusable("authFailed", `Redis at ${shown} refused the user name or password: ${said} (check user:password in the Redis URL)`);
   }
@@ -93,7 +94,9 @@ export function classifyRedisError(err: Error & { code?: unknown }, url: string)
   if (typeof err.code === "string" && TLS_CODES.test(err.code)) {
     return new RedisUnusable("tlsFailed", `TLS with Redis at ${shown} failed: ${said} (check the CA file (${Object.values(REDIS_SETTINGS.ca).join(", ")}), the client certificate and key, and that the port serves TLS)`);
   }
-  return new RedisUnusable("unreachable", `cannot reach Redis at ${shown}: ${said || "connection closed"}`);
+  // TLS 1.3 refuses a missing client certificate after the handshake: the first write may see only the reset.
+  const hint = err.code === "ECONNRESET" && url.startsWith("rediss:") && !tls.cert ? ` (if Redis requires client certificates, give ${REDIS_SETTINGS.cert.flag} and ${REDIS_SETTINGS.key.flag})` : "";
+  return new RedisUnusable("unreachable", `cannot reach Redis at ${shown}: ${said || "connection closed"}${hint}`);
 }
 
 /**
@@ -121,7 +124,7 @@ export class RedisConnections {
   open(extra: RedisOptions = {}): Redis {
     const conn = new Redis({ ...this.options, ...extra });
     this.faults.set(conn, null);
-    conn.on("error", (err: Error) => this.report(conn, classifyRedisError(err, this.target.url)));
+    conn.on("error", (err: Error) => this.report(conn, classifyRedisError(err, this.target.url, this.target.tls)));
     conn.on("ready", () => this.report(conn, null));
     conn.on("end", () => {
       this.faults.delete(conn);
@@ -137,10 +140,13 @@ export class RedisConnections {
    */
   async connect(conns: Redis[], keys: RedisKeys): Promise<void> {
     try {
-      await Promise.all(conns.map((c) => c.connect()));
+      // Every attempt settles before any is torn down: a TLS socket closed mid-handshake throws uncaught.
+      const settled = await Promise.allSettled(conns.map((c) => c.connect()));
+      for (const s of settled) if (s.status === "rejected") throw s.reason;
       await probe(conns[0], keys);
     } catch (err) {
-      const fault = conns.map((c) => this.faults.get(c)).find((f) => f) ?? classifyRedisError(err as Error, this.target.url);
+      const faults = conns.map((c) => this.faults.get(c)).filter((f) => f instanceof RedisUnusable);
+      const fault = faults.find((f) => f.fault !== "unreachable") ?? faults[0] ?? classifyRedisError(err as Error, this.target.url, this.target.tls);
       for (const c of conns) c.disconnect();
       throw fault;
     }
@@ -150,6 +156,9 @@ export class RedisConnections {
 
   private report(conn: Redis, fault: RedisUnusable | null): void {
     if (!this.faults.has(conn)) return;
+    // While starting, the cause stays what it was (a refused TLS handshake also closes the socket).
+    const before = this.faults.get(conn);
+    if (!this.started && before && before.fault !== "unreachable" && fault?.fault === "unreachable") return;
     this.faults.set(conn, fault);
     this.update();
   }
@@ -172,13 +181,13 @@ export class RedisConnections {
  */
 async function probe(conn: Redis, keys: RedisKeys): Promise<void> {
   const none = keys.events("chartbridge-access-probe");
-  const replies = await conn
-    .pipeline()
-    .zrevrange(keys.runs, 0, 0)
-    .hgetall(keys.manifest("chartbridge-access-probe"))
-    .xrevrange(none, "+", "-", "COUNT", 1)
-    .xread("COUNT", 1, "STREAMS", none, "0-0")
-    .exec();
-  const failed = replies?.find(([err]) => err !== null)?.[0];
-  if (failed) throw failed;
+  const asked = [
+    { key: keys.runs, command: ["zrevrange", keys.runs, "0", "0"] },
+    { key: keys.manifest("chartbridge-access-probe"), command: ["hgetall", keys.manifest("chartbridge-access-probe")] },
+    { key: none, command: ["xrevrange", none, "+", "-", "COUNT", "1"] },
+    { key: none, command: ["xread", "COUNT", "1", "STREAMS", none, "0-0"] },
+  ];
+  const replies = (await conn.pipeline(asked.map((a) => a.command)).exec()) ?? [];
+  const failed = replies.findIndex(([err]) => err !== null);
+  if (failed >= 0) throw new Error(`${(replies[failed][0] as Error).message} (${asked[failed].command[0]} on ${asked[failed].key})`);
 }
