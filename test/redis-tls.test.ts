@@ -11,22 +11,13 @@ import { promisify } from "node:util";
 import { startServer } from "../src/server/app.js";
 import { RedisUnusable } from "../src/server/redisConnection.js";
 import type { ValuePoints } from "../src/shared/protocol.js";
-import { startTlsRedis, type TlsRedis } from "./harness/tlsRedis.js";
+import { PRODUCER_RIGHTS, SERVER_RIGHTS, startTlsRedis, type TlsRedis } from "./harness/tlsRedis.js";
 import { query, WEBVIEW_BUNDLE, wsClient } from "./harness/server.js";
 
 const ROOT = join(__dirname, "..");
 const PYTHON = join(ROOT, ".venv", "bin", "python");
 const T0 = 1_700_000_000_123_456_789n;
 const PASSWORD = "s3cret-Pw-7b1e";
-
-/** What each part runs on Redis (protocol/SPEC.md, "Connecting to Redis"), on the prefix's keys only. */
-export const PRODUCER_RIGHTS = ["~chartbridge:*", "+ping", "+xadd", "+hset", "+zadd", "+set", "+exists"];
-export const SERVER_RIGHTS = [
-  "~chartbridge:*",
-  ...["+hello", "+ping", "+info", "+client|id", "+client|unblock", "+dbsize", "+scan"],
-  ...["+get", "+set", "+hget", "+hgetall", "+hset", "+zadd", "+zrem", "+zscore", "+zrevrange"],
-  ...["+xadd", "+xrange", "+xrevrange", "+xread", "+unlink", "+watch", "+unwatch", "+multi", "+exec"],
-];
 
 async function publish(tls: TlsRedis, url: string, n: number, env: Record<string, string> = {}): Promise<void> {
   const args = [join(__dirname, "fixtures", "publish_points.py"), url, "chartbridge", "tls-run", "price", String(T0), String(n)];

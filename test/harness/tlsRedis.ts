@@ -13,6 +13,15 @@ import { ioredisOptions } from "../../src/server/redisConnection.js";
 
 const ADMIN_PASSWORD = "admin-pw-for-tests";
 
+/** What each part runs on Redis (protocol/SPEC.md, "Connecting to Redis"), on the prefix's keys only. */
+export const PRODUCER_RIGHTS = ["~chartbridge:*", "+ping", "+xadd", "+hset", "+zadd", "+set", "+exists"];
+export const SERVER_RIGHTS = [
+  "~chartbridge:*",
+  ...["+hello", "+ping", "+info", "+client|id", "+client|unblock", "+dbsize", "+scan"],
+  ...["+get", "+set", "+hget", "+hgetall", "+hset", "+zadd", "+zrem", "+zscore", "+zrevrange"],
+  ...["+xadd", "+xrange", "+xrevrange", "+xread", "+unlink", "+watch", "+unwatch", "+multi", "+exec"],
+];
+
 export interface TlsRedis {
   redis: PrivateRedis;
   /** The CA that signed the server's certificate, the client certificate and key, and a CA that signed nothing here. */
