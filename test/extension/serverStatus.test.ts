@@ -7,26 +7,14 @@
  */
 import { strict as assert } from "node:assert";
 import { join } from "node:path";
-import { Backoff, describe as describeState, ServerSupervisor, statusBar, type ServerState } from "../../src/extension/supervisor.js";
+import { Backoff, describe as describeState, ServerSupervisor, statusBar } from "../../src/extension/supervisor.js";
 import { gql } from "../../src/extension/graphql.js";
 import { isHostIpcMessage } from "../../src/shared/serverIpc.js";
+import { until } from "../harness/supervisorState.js";
 import { SERVER_RIGHTS, startTlsRedis, type TlsRedis } from "../harness/tlsRedis.js";
 
 const SERVER = join(__dirname, "..", "..", "dist", "server.js");
 const PASSWORD = "pw-Must-Not-Show-41d7";
-
-function until(supervisor: ServerSupervisor, what: string, test: (s: ServerState) => boolean, timeoutMs = 20_000): Promise<ServerState> {
-  if (test(supervisor.state)) return Promise.resolve(supervisor.state);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}; state ${JSON.stringify(supervisor.state)}`)), timeoutMs);
-    const stop = supervisor.onState((s) => {
-      if (!test(s)) return;
-      clearTimeout(timer);
-      stop();
-      resolve(s);
-    });
-  });
-}
 
 describe("extension: the server's status message (IPC)", () => {
   it("accepts only well-formed status messages", () => {
@@ -91,7 +79,7 @@ describe("extension: Redis refusals in the status bar (real dist/server.js, TLS 
   it("a wrong password: 'Redis refused the password' with the cause, then connected once the user fixes it", async () => {
     await tls.setUser("reader", "another-password", SERVER_RIGHTS);
     supervisor.start();
-    const state = await until(supervisor, "refused", (s) => s.kind === "redisRefused");
+    const state = await until(supervisor, "refused", (s) => s.kind === "redisRefused", 20_000);
     const message = `Redis at rediss://***@127.0.0.1:${port()}/0 refused the user name or password: WRONGPASS invalid username-password pair or user is disabled. (check user:password in the Redis URL)`;
     assert.deepEqual(state, { kind: "redisRefused", fault: "authFailed", detail: message, server: undefined });
     assert.deepEqual(statusBar(state, 0), { icon: "$(warning)", text: "Chartbridge: Redis refused the password", tooltip: tooltip(message), warning: true });
@@ -102,7 +90,7 @@ describe("extension: Redis refusals in the status bar (real dist/server.js, TLS 
   it("a user without rights: 'Redis user lacks rights' naming the refused command and key, then connected once granted", async () => {
     await tls.setUser("reader", PASSWORD, ["~other:*", ...SERVER_RIGHTS.slice(1)]);
     supervisor.start();
-    const state = await until(supervisor, "refused", (s) => s.kind === "redisRefused");
+    const state = await until(supervisor, "refused", (s) => s.kind === "redisRefused", 20_000);
     const message = `the Redis user at rediss://***@127.0.0.1:${port()}/0 lacks a permission the server needs: NOPERM this user has no permissions to access one of the keys used as arguments (zrevrange on chartbridge:runs) (grant it the commands and keys listed in protocol/SPEC.md, "Connecting to Redis")`;
     assert.deepEqual(statusBar(state, 0), { icon: "$(warning)", text: "Chartbridge: Redis user lacks rights", tooltip: tooltip(message), warning: true });
     await tls.admin.call("ACL", "SETUSER", "reader", "~chartbridge:*");
@@ -112,7 +100,7 @@ describe("extension: Redis refusals in the status bar (real dist/server.js, TLS 
   it("a CA that did not sign Redis's certificate: 'Redis TLS failed'", async () => {
     env = { ...env, CHARTBRIDGE_REDIS_CA: tls.files.otherCa };
     supervisor.start();
-    const state = await until(supervisor, "refused", (s) => s.kind === "redisRefused");
+    const state = await until(supervisor, "refused", (s) => s.kind === "redisRefused", 20_000);
     const message = `TLS with Redis at rediss://***@127.0.0.1:${port()}/0 failed: self-signed certificate in certificate chain (check the CA file (--redis-ca, CHARTBRIDGE_REDIS_CA, chartbridge.redisTls.ca), the client certificate and key, and that the port serves TLS)`;
     assert.deepEqual(statusBar(state, 0), { icon: "$(warning)", text: "Chartbridge: Redis TLS failed", tooltip: tooltip(message), warning: true });
     env = { ...env, CHARTBRIDGE_REDIS_CA: tls.files.ca };
@@ -123,7 +111,7 @@ describe("extension: Redis refusals in the status bar (real dist/server.js, TLS 
     const server = await supervisor.ready();
     await tls.admin.call("ACL", "SETUSER", "reader", "resetpass", ">changed-by-admin");
     await tls.admin.call("CLIENT", "KILL", "USER", "reader");
-    const state = await until(supervisor, "refused while running", (s) => s.kind === "redisRefused");
+    const state = await until(supervisor, "refused while running", (s) => s.kind === "redisRefused", 20_000);
     assert.equal(state.kind === "redisRefused" && state.fault, "authFailed");
     assert.equal(state.kind === "redisRefused" && state.server?.pid, server.pid, "the server keeps running and waits for Redis");
     assert.equal(statusBar(state, 0).text, "Chartbridge: Redis refused the password");
