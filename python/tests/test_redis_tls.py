@@ -6,14 +6,16 @@ password, and the producer keeps every point until the user fixes it (``ACL SETU
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
 import pytest
 import redis
-from conftest import read_points
+from conftest import VECTORS, read_points
 
 import chartbridge as cb
+from chartbridge.producer import redact
 from chartbridge.testing import RedisServer
 
 T0 = 1_700_000_000_000_000_000
@@ -136,3 +138,9 @@ def test_tls_settings_that_cannot_work_are_refused_by_configure(tls_files: Path)
     with pytest.raises(ValueError, match=r"^cannot read the Redis TLS file '/no/such/ca.crt' \(redis_ca / "
                                          r"CHARTBRIDGE_REDIS_CA\)$"):
         cb.configure(url="rediss://127.0.0.1:1/0", redis_ca="/no/such/ca.crt")
+
+
+def test_redacts_every_vector_of_redis_urls_json() -> None:
+    vectors = json.loads((VECTORS / "redis-urls.json").read_text())["redact"]
+    assert len(vectors) >= 10
+    assert [redact(url) for url, _ in vectors] == [shown for _, shown in vectors]

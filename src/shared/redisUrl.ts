@@ -45,9 +45,20 @@ export function parseRedisUrl(url: string): RedisUrl {
 
 /**
  * The URL with its user name and password replaced by `***` (in `redis://secret@host` the lone
- * name may be the password), and a `password=` query parameter hidden too. Works on any string,
- * also one that is no valid URL, since error messages about such strings show it.
+ * name may be the password), and a `password=` query parameter hidden too. Works on any string:
+ * a malformed URL (no `scheme://`) loses everything up to its last `@`, since error messages
+ * about such strings show them. Pinned by protocol/vectors/redis-urls.json for every language.
  */
 export function redactRedisUrl(url: string): string {
-  return url.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^@/?#]*@/, "$1***@").replace(/([?&]password=)[^&#]*/gi, "$1***");
+  const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(url)?.[0];
+  let out = url;
+  if (scheme === undefined) {
+    out = url.includes("@") ? `***${url.slice(url.lastIndexOf("@"))}` : url;
+  } else {
+    const rest = url.slice(scheme.length);
+    const end = rest.search(/[/?#]/);
+    const authority = end < 0 ? rest : rest.slice(0, end);
+    if (authority.includes("@")) out = `${scheme}***${rest.slice(authority.lastIndexOf("@"))}`;
+  }
+  return out.replace(/([?&]password=)[^&#]*/gi, "$1***");
 }

@@ -52,9 +52,16 @@ TLS_SETTINGS = {"redis_ca": "CHARTBRIDGE_REDIS_CA", "redis_cert": "CHARTBRIDGE_R
 
 
 def redact(url: str) -> str:
-    """The URL with its user name and password (and a ``password=`` parameter) replaced by ``***``."""
-    url = re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^@/?#]*@", r"\1***@", url)
-    return re.sub(r"([?&]password=)[^&#]*", r"\1***", url, flags=re.IGNORECASE)
+    """The URL with its user name and password (and a ``password=`` parameter) replaced by ``***``;
+    a malformed one loses everything up to its last ``@`` (protocol/vectors/redis-urls.json)."""
+    scheme = re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", url)
+    if scheme is None:
+        out = "***" + url[url.rindex("@"):] if "@" in url else url
+    else:
+        rest = url[scheme.end():]
+        authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
+        out = scheme.group() + "***" + rest[authority.rindex("@"):] if "@" in authority else url
+    return re.sub(r"([?&]password=)[^&#]*", r"\1***", out, flags=re.IGNORECASE)
 
 
 def connect(url: str, redis_ca: str | None = None, redis_cert: str | None = None,
