@@ -205,7 +205,7 @@ export class ServerSupervisor {
     if (generation !== this.generation) return;
     const token = randomBytes(32).toString("hex");
     const args = ["serve", "--port", String(port), ...this.options.args()];
-    log("info", `starting the server: node ${this.options.serverPath} ${args.map(redactRedisUrl).join(" ")}`);
+    log("info", `starting the server: node ${this.options.serverPath} ${args.map((a, i) => (args[i - 1] === "--redis" ? redactRedisUrl(a) : a)).join(" ")}`);
     const startedAt = Date.now();
     const child = fork(this.options.serverPath, args, {
       cwd: this.options.cwd,
