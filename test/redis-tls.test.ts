@@ -5,7 +5,7 @@
  * Redis"); and the one clear error each refusal gives.
  */
 import { strict as assert } from "node:assert";
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { startServer } from "../src/server/app.js";
@@ -15,6 +15,7 @@ import { PRODUCER_RIGHTS, SERVER_RIGHTS, startTlsRedis, type TlsRedis } from "./
 import { query, WEBVIEW_BUNDLE, wsClient } from "./harness/server.js";
 
 const ROOT = join(__dirname, "..");
+const SERVER = join(ROOT, "dist", "server.js");
 const PYTHON = join(ROOT, ".venv", "bin", "python");
 const T0 = 1_700_000_000_123_456_789n;
 const PASSWORD = "s3cret-Pw-7b1e";
@@ -40,6 +41,18 @@ async function historyOf(url: string, tls: { ca?: string; cert?: string; key?: s
     await ws.dispose();
     await server.close();
   }
+}
+
+/** Runs `chartbridge serve` until it printed its `redis:` line (then SIGTERM) or exited; everything it wrote. */
+function serve(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [SERVER, "serve", "--plugins", "none", "--no-nautilus-bus", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  const out = { stdout: "", stderr: "" };
+  child.stdout.on("data", (c: Buffer) => {
+    out.stdout += c.toString();
+    if (/^redis: .*\n/m.test(out.stdout)) child.kill("SIGTERM");
+  });
+  child.stderr.on("data", (c: Buffer) => (out.stderr += c.toString()));
+  return new Promise((resolve) => child.once("close", (code) => resolve({ code, ...out })));
 }
 
 /** The error startServer gives for `url` (it must give one). */
@@ -76,6 +89,28 @@ describe("Redis over TLS with ACL users (real TLS-only redis-server, openssl cer
     assert.deepEqual(await tls.denials(), [], "neither needed a right SPEC does not list");
     assert.ok(logs.length > 0 && !logs.join("\n").includes(PASSWORD), logs.join("\n"));
     assert.match(logs.join("\n"), new RegExp(`\\(redis rediss://\\*\\*\\*@127\\.0\\.0\\.1:${tls.redis.port}/0, prefix chartbridge\\)`));
+  });
+
+  it("chartbridge serve prints the URL redacted, and a refusal is one line on stderr, never the password", async () => {
+    await tls.setUser("reader", PASSWORD, SERVER_RIGHTS);
+    const ok = await serve(["--redis", tls.urlFor("reader", PASSWORD), "--redis-ca", tls.files.ca]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, new RegExp(`^redis: rediss://\\*\\*\\*@127\\.0\\.0\\.1:${tls.redis.port}/0$`, "m"));
+    await tls.setUser("reader", "another-one", SERVER_RIGHTS);
+    const refused = await serve(["--redis", tls.urlFor("reader", PASSWORD), "--redis-ca", tls.files.ca]);
+    assert.equal(refused.code, 1);
+    assert.equal(
+      refused.stderr,
+      `chartbridge: Redis at rediss://***@127.0.0.1:${tls.redis.port}/0 refused the user name or password: WRONGPASS invalid username-password pair or user is disabled. (check user:password in the Redis URL)\n`,
+    );
+    for (const run of [ok, refused]) assert.ok(!`${run.stdout}${run.stderr}`.includes(PASSWORD), `${run.stdout}${run.stderr}`);
+  });
+
+  it("serve --help names every Redis flag and environment variable, and how to send the token", async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, [SERVER, "serve", "--help"]);
+    for (const name of ["--redis URL", "--redis-ca FILE", "--redis-cert FILE", "--redis-key FILE", "CHARTBRIDGE_REDIS_URL", "CHARTBRIDGE_REDIS_CA", "CHARTBRIDGE_REDIS_CERT", "CHARTBRIDGE_REDIS_KEY", "CHARTBRIDGE_TOKEN", "Authorization: Bearer <token>", "?token=<token>"]) {
+      assert.ok(stdout.includes(name), `${name} missing from:\n${stdout}`);
+    }
   });
 
   it("a wrong password is one clear error, without the password", async () => {

@@ -33,6 +33,7 @@ describe("extension: Redis refusals in the status bar (real dist/server.js, TLS 
   let tls: TlsRedis;
   let supervisor: ServerSupervisor;
   let env: Record<string, string>;
+  let args: string[];
   const logs: string[] = [];
   /** Everything the extension shows or logs, to search for the password. */
   const shown: string[] = [];
@@ -46,9 +47,10 @@ describe("extension: Redis refusals in the status bar (real dist/server.js, TLS 
     shown.length = 0;
     await tls.setUser("reader", PASSWORD, SERVER_RIGHTS);
     env = { CHARTBRIDGE_REDIS_URL: tls.urlFor("reader", PASSWORD), CHARTBRIDGE_REDIS_CA: tls.files.ca };
+    args = ["--plugins", "none", "--no-nautilus-bus"];
     supervisor = new ServerSupervisor({
       serverPath: SERVER,
-      args: () => ["--plugins", "none", "--no-nautilus-bus"],
+      args: () => args,
       env: () => env,
       portRange: () => null,
       log: (level, message) => logs.push(`${level} ${message}`),
@@ -74,6 +76,13 @@ describe("extension: Redis refusals in the status bar (real dist/server.js, TLS 
     assert.equal(server.redis, `rediss://***@127.0.0.1:${port()}/0`);
     assert.equal(statusBar(supervisor.state, 0).tooltip, tooltip(`running at ${server.url}, Redis rediss://***@127.0.0.1:${port()}/0`));
     assert.deepEqual(await gql(server, "{ runs { id } }"), { runs: [] });
+  });
+
+  it("a URL given as --redis rather than in the environment is redacted in the logged command line", async () => {
+    env = { CHARTBRIDGE_REDIS_CA: tls.files.ca };
+    args = ["--redis", tls.urlFor("reader", PASSWORD), ...args];
+    await supervisor.ready();
+    assert.ok(logs.some((l) => l.includes(` serve --port 0 --redis rediss://***@127.0.0.1:${port()}/0 --plugins none`)), logs.join("\n"));
   });
 
   it("a wrong password: 'Redis refused the password' with the cause, then connected once the user fixes it", async () => {
