@@ -20,9 +20,12 @@ const PYTHON = join(ROOT, ".venv", "bin", "python");
 const T0 = 1_700_000_000_123_456_789n;
 const PASSWORD = "s3cret-Pw-7b1e";
 
-async function publish(tls: TlsRedis, url: string, n: number, env: Record<string, string> = {}): Promise<void> {
+/** Publishes from a real Python process; what it printed (nothing may hold the password). */
+async function publish(tls: TlsRedis, url: string, n: number, env: Record<string, string> = {}): Promise<string> {
   const args = [join(__dirname, "fixtures", "publish_points.py"), url, "chartbridge", "tls-run", "price", String(T0), String(n)];
-  await promisify(execFile)(PYTHON, args, { env: { ...process.env, CHARTBRIDGE_REDIS_CA: tls.files.ca, ...env } });
+  const { stdout, stderr } = await promisify(execFile)(PYTHON, args, { env: { ...process.env, CHARTBRIDGE_REDIS_CA: tls.files.ca, ...env } });
+  assert.ok(!`${stdout}${stderr}`.includes(PASSWORD), `${stdout}${stderr}`);
+  return `${stdout}${stderr}`;
 }
 
 /** What publish_points.py writes, in the JSON form: microsecond times (floor of the ns). */
@@ -83,7 +86,7 @@ describe("Redis over TLS with ACL users (real TLS-only redis-server, openssl cer
   it("Python publishes as a producer user, the server reads as a reader user, GraphQL gives the exact values", async () => {
     await tls.setUser("producer", PASSWORD, PRODUCER_RIGHTS);
     await tls.setUser("reader", PASSWORD, SERVER_RIGHTS);
-    await publish(tls, tls.urlFor("producer", PASSWORD), 250);
+    assert.equal(await publish(tls, tls.urlFor("producer", PASSWORD), 250), "", "Python had nothing to warn about");
     const logs: string[] = [];
     assert.deepEqual(await historyOf(tls.urlFor("reader", PASSWORD), { ca: tls.files.ca }, logs), { count: 250, points: expected(250) });
     assert.deepEqual(await tls.denials(), [], "neither needed a right SPEC does not list");
