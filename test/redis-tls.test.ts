@@ -34,11 +34,18 @@ const expected = (n: number) => ({
   y: Array.from({ length: n }, (_, i) => i * 0.5 - 1),
 });
 
-async function historyOf(url: string, tls: { ca?: string; cert?: string; key?: string }, logs: string[]) {
+/** The run's history as the server reads it; with `mutate`, then its writes too: a plugin toggled and the run deleted. */
+async function historyOf(url: string, tls: { ca?: string; cert?: string; key?: string }, logs: string[], mutate = false) {
   const server = await startServer({ redisUrl: url, redisTls: tls, prefix: "chartbridge", pluginsDir: null, builtinPluginsDir: null, webviewBundle: WEBVIEW_BUNDLE, log: (m) => logs.push(m) });
   const ws = wsClient(server);
   try {
     const h = await query<{ history: { count: number; points: ValuePoints } }>(ws, `{ history(run: "tls-run", series: "price") { count points } }`);
+    if (mutate) {
+      const set = await query(ws, `mutation { setPlugin(run: "tls-run", name: "bollinger", enabled: true, params: {period: 5}) { name enabled } }`);
+      assert.deepEqual(set, { data: { setPlugin: { name: "bollinger", enabled: true } } });
+      assert.deepEqual(await query(ws, `mutation { deleteRun(run: "tls-run") }`), { data: { deleteRun: true } });
+      assert.deepEqual(await query(ws, "{ runs { id } }"), { data: { runs: [] } });
+    }
     return h.data?.history;
   } finally {
     await ws.dispose();
@@ -83,12 +90,12 @@ describe("Redis over TLS with ACL users (real TLS-only redis-server, openssl cer
     await tls.admin.call("ACL", "LOG", "RESET");
   });
 
-  it("Python publishes as a producer user, the server reads as a reader user, GraphQL gives the exact values", async () => {
+  it("Python publishes as a producer user, the server reads (and toggles a plugin, deletes the run) as a reader user, GraphQL gives the exact values", async () => {
     await tls.setUser("producer", PASSWORD, PRODUCER_RIGHTS);
     await tls.setUser("reader", PASSWORD, SERVER_RIGHTS);
     assert.equal(await publish(tls, tls.urlFor("producer", PASSWORD), 250), "", "Python had nothing to warn about");
     const logs: string[] = [];
-    assert.deepEqual(await historyOf(tls.urlFor("reader", PASSWORD), { ca: tls.files.ca }, logs), { count: 250, points: expected(250) });
+    assert.deepEqual(await historyOf(tls.urlFor("reader", PASSWORD), { ca: tls.files.ca }, logs, true), { count: 250, points: expected(250) });
     assert.deepEqual(await tls.denials(), [], "neither needed a right SPEC does not list");
     assert.ok(logs.length > 0 && !logs.join("\n").includes(PASSWORD), logs.join("\n"));
     assert.match(logs.join("\n"), new RegExp(`\\(redis rediss://\\*\\*\\*@127\\.0\\.0\\.1:${tls.redis.port}/0, prefix chartbridge\\)`));
