@@ -3,6 +3,8 @@
 # missing, starts the server (Redis: --redis, CHARTBRIDGE_REDIS_URL, one on 6379, else a private
 # one), runs the NautilusTrader example backtest into it, and prints where to look. With --vscode
 # it also starts code-server with the extension installed and the example workspace open.
+# TLS and ACL users: a rediss://user:password@ URL, and CHARTBRIDGE_REDIS_CA/_CERT/_KEY in the
+# environment (the server and the Python SDK read them). The password is never printed.
 # Ctrl+C stops everything it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,10 +12,11 @@ ROOT=$PWD
 
 vscode=false
 serve_args=()
+redis_url=${CHARTBRIDGE_REDIS_URL:-}
 while [ $# -gt 0 ]; do
   case "$1" in
     --vscode) vscode=true ;;
-    --redis) serve_args+=(--redis "$2"); shift ;;
+    --redis) serve_args+=(--redis "$2"); redis_url=$2; shift ;;
     --port) serve_args+=(--port "$2"); shift ;;
     *) echo "usage: npm run demo -- [--vscode] [--redis URL] [--port N]" >&2; exit 2 ;;
   esac
@@ -37,10 +40,12 @@ for _ in $(seq 1 100); do grep -q '^redis: ' "$log" && break; sleep 0.1; done
 grep -q '^redis: ' "$log" || { cat "$log"; echo "the server did not start" >&2; exit 1; }
 cat "$log"
 page=$(sed -n 's/^Chartbridge server: //p' "$log")
+# The server prints the URL redacted; with none given it chose one without a password, so that is the URL.
 redis=$(sed -n 's/^redis: //p' "$log")
+redis_url=${redis_url:-$redis}
 
 step "[2/4] running the NautilusTrader EMA-cross example backtest into $redis"
-CHARTBRIDGE_REDIS_URL="$redis" .venv/bin/python examples/nautilus-ema-cross/run.py
+CHARTBRIDGE_REDIS_URL="$redis_url" .venv/bin/python examples/nautilus-ema-cross/run.py
 
 if $vscode; then
   step "[3/4] installing code-server once (cached in ~/.cache/chartbridge; the first time takes minutes)"
@@ -48,7 +53,7 @@ if $vscode; then
   npm run --silent package >/dev/null
   ud=$(mktemp -d) ext=$(mktemp -d)
   mkdir -p "$ud/User"
-  printf '{"security.workspace.trust.enabled": false, "workbench.startupEditor": "none", "chat.disableAIFeatures": true, "chartbridge.redisUrl": "%s"}\n' "$redis" >"$ud/User/settings.json"
+  printf '{"security.workspace.trust.enabled": false, "workbench.startupEditor": "none", "chat.disableAIFeatures": true, "chartbridge.redisUrl": "%s"}\n' "$redis_url" >"$ud/User/settings.json"
   node24="$cs/node24/node_modules/node/bin/node"
   entry="$cs/node_modules/code-server/out/node/entry.js"
   "$node24" "$entry" --user-data-dir "$ud" --extensions-dir "$ext" --install-extension "$ROOT/chartbridge.vsix" >/dev/null

@@ -2,6 +2,8 @@
 
 The server (``chartbridge.testing.RedisServer``) listens on a free port on 127.0.0.1, never
 6379, with persistence off; outage tests ``kill()`` it and ``start()`` it again on the same port.
+``tls_redis`` is another one that serves TLS only, with certificates made by openssl
+(test/harness/tls-certs.sh, shared with the TypeScript tests) and a password on its default user.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,6 +36,35 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
     except RedisMissing as exc:
         pytest.exit(str(exc), returncode=1)
     yield server
+    server.stop()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "tls_auth_clients(mode): tls_redis requires client certificates ('yes')")
+
+
+@pytest.fixture(scope="session")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """ca.crt, server.crt/.key (127.0.0.1), client.crt/.key and an untrusted other-ca.crt."""
+    directory = tmp_path_factory.mktemp("tls")
+    subprocess.run(["bash", str(REPO / "test" / "harness" / "tls-certs.sh"), str(directory)], check=True)
+    return directory
+
+
+TLS_ADMIN_PASSWORD = "admin-pw-for-tests"
+
+
+@pytest.fixture
+def tls_redis(tmp_path: Path, tls_files: Path, request: pytest.FixtureRequest) -> Iterator[RedisServer]:
+    """A private TLS-only redis-server for one test; ``@pytest.mark.tls_auth_clients("yes")``
+    makes it require a client certificate. The SDK is put back on the plain one afterwards."""
+    mark = request.node.get_closest_marker("tls_auth_clients")
+    server = RedisServer(tmp_path, tls_dir=tls_files, password=TLS_ADMIN_PASSWORD,
+                         tls_auth_clients=mark.args[0] if mark else "optional")
+    server.start()
+    yield server
+    cb.configure(exit_timeout=0.2)  # the test's session gives up its leftovers fast
+    cb.configure(**dataclasses.asdict(Settings()))
     server.stop()
 
 

@@ -9,7 +9,7 @@ import { deleteRun, listPlugins, listRuns, newestRunWith, pluginEnabled, runFact
 import { ChartLenses, type SiteArgs } from "./lenses.js";
 import { ChartPanels } from "./panel.js";
 import { RunWatcher } from "./runWatcher.js";
-import { readSettings, SERVER_SETTINGS, workspacePluginDir } from "./settings.js";
+import { readSettings, SERVER_SETTINGS, serverEnv, workspacePluginDir } from "./settings.js";
 import { showMenu, StatusItem } from "./status.js";
 import { ServerSupervisor } from "./supervisor.js";
 
@@ -31,8 +31,9 @@ export function activate(context: vscode.ExtensionContext): void {
       const s = readSettings();
       // Restricted Mode: the server watches an empty private folder, never the workspace's.
       const plugins = workspacePluginDir(s) ?? path.join(storage, "no-workspace-plugins");
-      return [...(s.redisUrl ? ["--redis", s.redisUrl] : []), "--prefix", s.keyPrefix, "--plugins", plugins];
+      return ["--prefix", s.keyPrefix, "--plugins", plugins];
     },
+    env: () => serverEnv(readSettings()),
     portRange: () => readSettings().portRange,
     log: (level, message) => log[level](message),
   });

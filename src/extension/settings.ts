@@ -5,6 +5,8 @@ import type { TimeZoneSetting } from "../shared/webviewProtocol.js";
 
 export interface Settings {
   redisUrl: string;
+  /** CA, client certificate and key files for a `rediss://` URL ("" when not set). */
+  redisTls: { ca: string; cert: string; key: string };
   keyPrefix: string;
   pluginFolder: string;
   timeZone: TimeZoneSetting;
@@ -14,13 +16,14 @@ export interface Settings {
 }
 
 /** Settings that the server is started with: a change restarts it. */
-export const SERVER_SETTINGS = ["chartbridge.redisUrl", "chartbridge.keyPrefix", "chartbridge.pluginFolder", "chartbridge.server.portRange"];
+export const SERVER_SETTINGS = ["chartbridge.redisUrl", "chartbridge.redisTls", "chartbridge.keyPrefix", "chartbridge.pluginFolder", "chartbridge.server.portRange"];
 
 export function readSettings(): Settings {
   const c = vscode.workspace.getConfiguration("chartbridge");
   const range = /^\s*(\d+)\s*-\s*(\d+)\s*$/.exec(c.get<string>("server.portRange", ""));
   return {
     redisUrl: c.get<string>("redisUrl", "").trim(),
+    redisTls: { ca: c.get<string>("redisTls.ca", "").trim(), cert: c.get<string>("redisTls.cert", "").trim(), key: c.get<string>("redisTls.key", "").trim() },
     keyPrefix: c.get<string>("keyPrefix", "chartbridge").trim() || "chartbridge",
     pluginFolder: c.get<string>("pluginFolder", ".chartbridge/plugins"),
     timeZone: c.get<TimeZoneSetting>("timeZone", "utc") === "local" ? "local" : "utc",
@@ -35,4 +38,22 @@ export function workspacePluginDir(settings: Settings): string | null {
   const folder = vscode.workspace.workspaceFolders?.[0];
   if (!vscode.workspace.isTrusted || folder === undefined || folder.uri.scheme !== "file") return null;
   return path.resolve(folder.uri.fsPath, settings.pluginFolder);
+}
+
+/**
+ * The server's Redis settings, as environment variables (src/server/redisConnection.ts reads
+ * them): the URL may hold a password, which a command line would show to `ps` and the log. Unset
+ * settings are left out, so the server falls back to the extension host's own environment.
+ * Relative TLS file paths are relative to the workspace root.
+ */
+export function serverEnv(settings: Settings): Record<string, string> {
+  const root = vscode.workspace.workspaceFolders?.[0]?.uri;
+  const file = (p: string) => (root?.scheme === "file" ? path.resolve(root.fsPath, p) : path.resolve(p));
+  const { ca, cert, key } = settings.redisTls;
+  return {
+    ...(settings.redisUrl ? { CHARTBRIDGE_REDIS_URL: settings.redisUrl } : {}),
+    ...(ca ? { CHARTBRIDGE_REDIS_CA: file(ca) } : {}),
+    ...(cert ? { CHARTBRIDGE_REDIS_CERT: file(cert) } : {}),
+    ...(key ? { CHARTBRIDGE_REDIS_KEY: file(key) } : {}),
+  };
 }

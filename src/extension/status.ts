@@ -1,6 +1,6 @@
 /** The status bar item: what the server is doing (with live points/s) and a menu of actions. */
 import * as vscode from "vscode";
-import { describe, type ServerState } from "./supervisor.js";
+import { describe, runningServer, statusBar, type ServerState } from "./supervisor.js";
 
 const RATE_WINDOW_MS = 1000;
 
@@ -35,34 +35,16 @@ export class StatusItem implements vscode.Disposable {
   }
 
   private render(): void {
-    const s = this.state;
-    const [icon, text] = ((): [string, string] => {
-      switch (s.kind) {
-        case "stopped":
-          return ["$(debug-stop)", "Chartbridge: stopped"];
-        case "starting":
-          return ["$(loading~spin)", "Chartbridge: starting"];
-        case "connected":
-          return ["$(graph)", this.rate > 0 ? `Chartbridge: ${formatRate(this.rate)} pts/s` : "Chartbridge"];
-        case "redisUnreachable":
-          return ["$(warning)", "Chartbridge: Redis unreachable"];
-        case "crashed":
-          return ["$(error)", "Chartbridge: restarting"];
-      }
-    })();
-    this.item.text = `${icon} ${text}`;
-    this.item.tooltip = `Chartbridge server ${describe(s)}. Click for actions.`;
-    this.item.backgroundColor = s.kind === "redisUnreachable" || s.kind === "crashed" ? new vscode.ThemeColor("statusBarItem.warningBackground") : undefined;
+    const view = statusBar(this.state, this.rate);
+    this.item.text = `${view.icon} ${view.text}`;
+    this.item.tooltip = view.tooltip;
+    this.item.backgroundColor = view.warning ? new vscode.ThemeColor("statusBarItem.warningBackground") : undefined;
   }
-}
-
-function formatRate(rate: number): string {
-  return rate >= 1e6 ? `${(rate / 1e6).toFixed(1)}M` : rate >= 1e3 ? `${(rate / 1e3).toFixed(1)}k` : String(Math.round(rate));
 }
 
 /** The menu the status item opens: the commands that make sense in the current state. */
 export async function showMenu(state: ServerState, chartOpen: boolean): Promise<void> {
-  const running = state.kind === "connected" || (state.kind === "redisUnreachable" && state.server !== undefined);
+  const running = runningServer(state) !== null;
   const items: (vscode.QuickPickItem & { command: string })[] = [
     { label: "$(graph) Show Chart", command: "chartbridge.showChart" },
     ...(chartOpen ? [{ label: "$(extensions) Toggle Plugin…", command: "chartbridge.togglePlugin" }, { label: "$(eye) Toggle Series…", command: "chartbridge.toggleSeries" }] : []),

@@ -2,20 +2,24 @@
  * The one owner of the server child's lifecycle and status (rust-analyzer's `ctx.ts` model): it
  * forks `dist/server.js serve` with an IPC channel (the child exits when the channel closes, so a
  * dying VS Code leaves no server behind), passes a fresh token through the environment, reads the
- * URL the server prints, follows its Redis state from its log, and restarts it with backoff when
- * it dies. No vscode import: unit-tested in node against real child processes.
+ * status the server sends over that channel (src/shared/serverIpc.ts: where it listens, how its
+ * Redis is), and restarts it with backoff when it dies. No vscode import: unit-tested in node
+ * against real child processes.
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
 import { createInterface } from "node:readline";
-import type { ServerIpcMessage } from "../shared/serverIpc.js";
+import { redactRedisUrl } from "../shared/redisUrl.js";
+import { isHostIpcMessage, type RedisFault, type ServerIpcMessage, type ServerStatus } from "../shared/serverIpc.js";
 
 export type ServerState =
   | { kind: "stopped" }
   | { kind: "starting"; attempt: number }
   | { kind: "connected"; server: ServerInfo }
   | { kind: "redisUnreachable"; detail: string; server?: ServerInfo }
+  /** Redis answers but refuses us (password, ACL rights, TLS) or its settings are unusable: a user must act. */
+  | { kind: "redisRefused"; fault: Exclude<RedisFault, "unreachable">; detail: string; server?: ServerInfo }
   | { kind: "crashed"; detail: string; retryInMs: number };
 
 export interface ServerInfo {
@@ -23,6 +27,7 @@ export interface ServerInfo {
   url: string;
   port: number;
   token: string;
+  /** The Redis URL, password redacted by the server. */
   redis: string;
   pid: number;
 }
@@ -32,6 +37,8 @@ export interface SupervisorOptions {
   serverPath: string;
   /** Extra CLI arguments after `serve --port N`, read at each start (settings may change). */
   args: () => string[];
+  /** Extra environment variables (secrets go here, not in `args`, which `ps` shows), read at each start. */
+  env?: () => Record<string, string>;
   /** Port range to bind in; null: a free port chosen by the OS. */
   portRange: () => { from: number; to: number } | null;
   cwd?: string;
@@ -75,12 +82,6 @@ export async function freePortIn(range: { from: number; to: number } | null): Pr
   throw new Error(`no free port in ${range.from}-${range.to} (setting chartbridge.server.portRange)`);
 }
 
-/** What the server prints on start (src/server/cli.ts), one fact per line. */
-const PRINTED = { url: /^Chartbridge server: (http:\/\/\S+?)\/\?token=/, redis: /^redis: (\S+)/ };
-/** Log lines (stderr) that say how Redis is doing (src/server/app.ts). */
-const REDIS_DOWN = /redis (?:command|reader) connection: (.*)/;
-const REDIS_BACK = /redis connection \(re\)established/;
-
 export class ServerSupervisor {
   private readonly allowedHosts = new Set<string>();
   private child: ChildProcess | null = null;
@@ -102,8 +103,7 @@ export class ServerSupervisor {
 
   /** The running server, if any (Redis may be down: the server still answers and waits for it). */
   get server(): ServerInfo | null {
-    const s = this.current;
-    return s.kind === "connected" ? s.server : s.kind === "redisUnreachable" ? s.server ?? null : null;
+    return runningServer(this.current);
   }
 
   onState(listener: (state: ServerState) => void): () => void {
@@ -199,70 +199,77 @@ export class ServerSupervisor {
     try {
       port = await freePortIn(this.options.portRange());
     } catch (err) {
-      this.crashed(generation, (err as Error).message, 0);
+      this.crashed(generation, (err as Error).message, 0, null);
       return;
     }
     if (generation !== this.generation) return;
     const token = randomBytes(32).toString("hex");
     const args = ["serve", "--port", String(port), ...this.options.args()];
-    log("info", `starting the server: node ${this.options.serverPath} ${args.join(" ")}`);
+    log("info", `starting the server: node ${this.options.serverPath} ${args.map((a, i) => (args[i - 1] === "--redis" ? redactRedisUrl(a) : a)).join(" ")}`);
     const startedAt = Date.now();
     const child = fork(this.options.serverPath, args, {
       cwd: this.options.cwd,
-      env: { ...process.env, CHARTBRIDGE_TOKEN: token },
+      env: { ...process.env, ...this.options.env?.(), CHARTBRIDGE_TOKEN: token },
       stdio: ["ignore", "pipe", "pipe", "ipc"],
       // The extension host's own flags (inspector, loaders) are not the server's.
       execArgv: [],
     });
     this.child = child;
-    const printed: { url?: string; redis?: string } = {};
+    let status: ServerStatus | null = null;
     let lastError = "";
-    createInterface({ input: child.stdout! }).on("line", (line) => {
-      log("info", `server: ${line}`);
-      printed.url ??= PRINTED.url.exec(line)?.[1];
-      printed.redis ??= PRINTED.redis.exec(line)?.[1];
-      // `redis:` is the last line the server prints once it serves.
-      if (generation === this.generation && printed.url !== undefined && PRINTED.redis.test(line)) {
-        const url = new URL(printed.url);
-        this.attempt = 0;
-        this.sendAllowedHosts();
-        this.setState({ kind: "connected", server: { url: printed.url, port: Number(url.port), token, redis: printed.redis ?? "", pid: child.pid ?? 0 } });
-      }
-    });
+    createInterface({ input: child.stdout! }).on("line", (line) => log("info", `server: ${line}`));
     createInterface({ input: child.stderr! }).on("line", (line) => {
-      const down = REDIS_DOWN.exec(line);
       // Log lines start with "[chartbridge]"; anything else on stderr is a failure (e.g. the CLI's fatal error).
-      const failure = down !== null || !line.startsWith("[chartbridge]");
+      const failure = !line.startsWith("[chartbridge]");
       log(failure ? "warn" : "info", `server: ${line}`);
       if (failure) lastError = line;
-      if (generation !== this.generation) return;
-      const server = this.server ?? undefined;
-      if (down !== null && this.current.kind !== "redisUnreachable") this.setState({ kind: "redisUnreachable", detail: down[1], server });
-      if (REDIS_BACK.test(line) && this.current.kind === "redisUnreachable" && server !== undefined) this.setState({ kind: "connected", server });
+    });
+    child.on("message", (message: unknown) => {
+      if (!isHostIpcMessage(message) || generation !== this.generation) return;
+      status = message.payload;
+      const server = status.url === null ? undefined : { url: status.url, port: Number(new URL(status.url).port), token, redis: status.redisUrl, pid: child.pid ?? 0 };
+      if (status.redis !== "ok") {
+        this.setState(redisState(status.redis, status.message, server));
+      } else if (server !== undefined) {
+        this.attempt = 0;
+        this.sendAllowedHosts();
+        this.setState({ kind: "connected", server });
+      }
     });
     child.on("error", (err) => {
       lastError = err.message;
       log("error", `server process: ${err.message}`);
     });
-    child.on("exit", (code, signal) => {
+    // "close", not "exit": by then every status message and stderr line has been read.
+    child.on("close", (code, signal) => {
       if (generation !== this.generation) return;
       this.child = null;
       const detail = `exited with ${signal ?? `code ${code}`}${lastError ? `: ${lastError}` : ""}`;
-      this.crashed(generation, detail, Date.now() - startedAt);
+      this.crashed(generation, detail, Date.now() - startedAt, status);
     });
   }
 
-  private crashed(generation: number, detail: string, uptimeMs: number): void {
+  private crashed(generation: number, detail: string, uptimeMs: number, status: ServerStatus | null): void {
     const retryInMs = this.backoff.next(uptimeMs);
     this.options.log("error", `the server ${detail}; restarting in ${retryInMs} ms`);
-    // A server that could not reach its Redis says so; everything else is a crash.
-    if (/redis|ECONNREFUSED/i.test(detail)) this.setState({ kind: "redisUnreachable", detail });
+    // A server that could not use its Redis said why; everything else is a crash.
+    if (status !== null && status.redis !== "ok") this.setState(redisState(status.redis, status.message));
     else this.setState({ kind: "crashed", detail, retryInMs });
     this.restartTimer = setTimeout(() => {
       this.restartTimer = null;
       if (generation === this.generation) void this.spawn();
     }, retryInMs);
   }
+}
+
+/** The server that runs in `state` (Redis may be down or refusing: the server still answers and waits for it). */
+export function runningServer(state: ServerState): ServerInfo | null {
+  return state.kind === "connected" ? state.server : state.kind === "redisUnreachable" || state.kind === "redisRefused" ? state.server ?? null : null;
+}
+
+/** The state for a Redis fault the server reported. */
+function redisState(fault: RedisFault, detail: string, server?: ServerInfo): ServerState {
+  return fault === "unreachable" ? { kind: "redisUnreachable", detail, server } : { kind: "redisRefused", fault, detail, server };
 }
 
 /** One line for the status bar tooltip and logs. */
@@ -276,7 +283,43 @@ export function describe(state: ServerState): string {
       return `running at ${state.server.url}, Redis ${state.server.redis}`;
     case "redisUnreachable":
       return `Redis unreachable: ${state.detail}`;
+    case "redisRefused":
+      return state.detail;
     case "crashed":
       return `crashed (${state.detail}); restarting in ${Math.ceil(state.retryInMs / 1000)} s`;
   }
+}
+
+/** The status bar's words for a refused Redis, by fault. */
+const REFUSED: Record<Exclude<RedisFault, "unreachable">, string> = {
+  authFailed: "Redis refused the password",
+  noPermission: "Redis user lacks rights",
+  tlsFailed: "Redis TLS failed",
+  misconfigured: "Redis settings invalid",
+};
+
+/** What the status bar shows for `state` (`rate`: live points/s); status.ts draws it. */
+export function statusBar(state: ServerState, rate: number): { icon: string; text: string; tooltip: string; warning: boolean } {
+  const [icon, text] = ((): [string, string] => {
+    switch (state.kind) {
+      case "stopped":
+        return ["$(debug-stop)", "Chartbridge: stopped"];
+      case "starting":
+        return ["$(loading~spin)", "Chartbridge: starting"];
+      case "connected":
+        return ["$(graph)", rate > 0 ? `Chartbridge: ${formatRate(rate)} pts/s` : "Chartbridge"];
+      case "redisUnreachable":
+        return ["$(warning)", "Chartbridge: Redis unreachable"];
+      case "redisRefused":
+        return ["$(warning)", `Chartbridge: ${REFUSED[state.fault]}`];
+      case "crashed":
+        return ["$(error)", "Chartbridge: restarting"];
+    }
+  })();
+  const warning = state.kind === "redisUnreachable" || state.kind === "redisRefused" || state.kind === "crashed";
+  return { icon, text, tooltip: `Chartbridge server ${describe(state)}. Click for actions.`, warning };
+}
+
+function formatRate(rate: number): string {
+  return rate >= 1e6 ? `${(rate / 1e6).toFixed(1)}M` : rate >= 1e3 ? `${(rate / 1e3).toFixed(1)}k` : String(Math.round(rate));
 }

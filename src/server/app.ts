@@ -14,9 +14,10 @@ import { maxAliasesPlugin } from "@escape.tech/graphql-armor-max-aliases";
 import { maxDepthPlugin } from "@escape.tech/graphql-armor-max-depth";
 import { maxTokensPlugin } from "@escape.tech/graphql-armor-max-tokens";
 import { createSchema, createYoga } from "graphql-yoga";
-import { Redis } from "ioredis";
 import { WebSocketServer, type WebSocket } from "ws";
 import { NAME_PATTERNS, redisKeys } from "../shared/protocol.js";
+import { redactRedisUrl } from "../shared/redisUrl.js";
+import type { RedisHealth } from "../shared/serverIpc.js";
 import { SLOW_CONSUMER_CLOSE, type LiveBatchOptions } from "./liveBatches.js";
 import { NautilusBus, type NautilusBusOptions, type NautilusBusStats } from "./nautilusBus.js";
 import { StreamReader } from "./redisStreams.js";
@@ -24,14 +25,19 @@ import { resolvers, type ServerContext } from "./resolvers.js";
 import { PluginManager } from "./plugins.js";
 import { AUTHORITY } from "../shared/serverIpc.js";
 import { PUBLIC_PATHS, standalonePage } from "./standalonePage.js";
+import { RedisConnections, type RedisTlsFiles } from "./redisConnection.js";
 import { RunCatalog } from "./runCatalog.js";
 import { RunEvents } from "./runEvents.js";
 import { typeDefs } from "./schema.js";
 import { SeriesCache } from "./seriesCache.js";
 
 export interface ServerOptions {
-  /** Redis to read, e.g. `redis://127.0.0.1:6379/0`. Required. */
+  /** Redis to read, e.g. `redis://127.0.0.1:6379/0`, `rediss://user:password@host:6380/0`. Required. */
   redisUrl: string;
+  /** CA and client certificate files for a `rediss://` URL. Default: none (Node's trusted CAs, no client certificate). */
+  redisTls?: RedisTlsFiles;
+  /** Told every change of Redis's health after the start (the CLI passes it to the extension). Default: none. */
+  onRedisHealth?: (health: RedisHealth, message: string) => void;
   /** Key prefix of protocol/SPEC.md section 1. Default `chartbridge`. */
   prefix?: string;
   /** Interface to bind. Default `127.0.0.1`: the server serves one developer's machine only. */
@@ -89,9 +95,6 @@ function sameSecret(given: string | null, token: string): boolean {
   return timingSafeEqual(a, b);
 }
 
-/** A Redis URL without its password, for logs and messages. */
-const redacted = (url: string) => url.replace(/\/\/[^@/]*@/, "//***@");
-
 function tokenOf(req: IncomingMessage, url: URL): string | null {
   const auth = req.headers.authorization;
   if (auth?.startsWith("Bearer ")) return auth.slice("Bearer ".length);
@@ -107,24 +110,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const keys = redisKeys(prefix);
 
   // Blocking reads get their own connection; both wait through Redis restarts instead of failing.
+  const connections = new RedisConnections({ url: options.redisUrl, tls: options.redisTls }, log, options.onRedisHealth);
   const redisOptions = { maxRetriesPerRequest: null, lazyConnect: true } as const;
-  const command = new Redis(options.redisUrl, redisOptions);
-  const blocking = new Redis(options.redisUrl, redisOptions);
-  for (const [name, conn] of [["command", command], ["reader", blocking]] as const) {
-    conn.on("error", (err: Error) => log(`redis ${name} connection: ${err.message}`));
-  }
-  try {
-    await Promise.all([command.connect(), blocking.connect()]);
-  } catch (err) {
-    command.disconnect();
-    blocking.disconnect();
-    throw new Error(`cannot reach Redis at ${redacted(options.redisUrl)}: ${(err as Error).message}`);
-  }
+  const command = connections.open(redisOptions);
+  const blocking = connections.open(redisOptions);
+  await connections.connect([command, blocking], keys);
   const reader = new StreamReader(blocking, command, { log });
   reader.start();
   // The bridge has connections of its own, so its blocking reads never delay the chart's.
   const busOptions = options.nautilusBus ?? {};
-  const bus = busOptions === false ? null : new NautilusBus(options.redisUrl, keys, prefix, log, busOptions);
+  const bus = busOptions === false ? null : new NautilusBus(() => connections.open({ maxRetriesPerRequest: null }), keys, prefix, log, busOptions);
   bus?.start();
   const plugins = new PluginManager({
     workspaceDir: options.pluginsDir === undefined ? join(process.cwd(), ".chartbridge", "plugins") : options.pluginsDir,
@@ -276,7 +271,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   port = (server.address() as AddressInfo).port;
   const hostInUrl = host.includes(":") ? `[${host}]` : host;
-  log(`serving on http://${hostInUrl}:${port}${GRAPHQL_PATH} (redis ${redacted(options.redisUrl)}, prefix ${prefix})`);
+  log(`serving on http://${hostInUrl}:${port}${GRAPHQL_PATH} (redis ${redactRedisUrl(options.redisUrl)}, prefix ${prefix})`);
 
   return {
     url: `http://${hostInUrl}:${port}`,

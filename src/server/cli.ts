@@ -1,24 +1,38 @@
 /**
- * `chartbridge serve [--redis URL] [--port N] [--host H] [--prefix P] [--plugins DIR|none]
- * [--no-nautilus-bus] [--nautilus-streams-prefix S]`: runs the server and prints its URL and token.
+ * `chartbridge serve [options]` (see USAGE): runs the server and prints its URL and token.
  * The Nautilus message-bus bridge is on unless --no-nautilus-bus; its streams prefix is Nautilus's
  * MessageBusConfig.streams_prefix (default `stream`). Redis, in order: --redis, CHARTBRIDGE_REDIS_URL, a Redis
  * answering on 127.0.0.1:6379, else a private redis-server child (said so on start). The token
  * comes from CHARTBRIDGE_TOKEN when set (the extension passes a fresh one), else a random one.
+ * Started by the extension (with an IPC channel), it sends its status there (src/shared/serverIpc.ts).
  */
 import { parseArgs } from "node:util";
 import { Redis } from "ioredis";
-import { isServerIpcMessage } from "../shared/serverIpc.js";
+import { redactRedisUrl } from "../shared/redisUrl.js";
+import { isServerIpcMessage, type HostIpcMessage, type ServerStatus } from "../shared/serverIpc.js";
 import { startServer } from "./app.js";
 import { startPrivateRedis, type PrivateRedis } from "./privateRedis.js";
+import { ioredisOptions, REDIS_SETTINGS, RedisUnusable, type RedisTlsFiles } from "./redisConnection.js";
 
-const USAGE =
-  "usage: chartbridge serve [--redis URL] [--port N] [--host H] [--prefix P] [--plugins DIR|none] [--no-nautilus-bus] [--nautilus-streams-prefix S]";
+const USAGE = `usage: chartbridge serve [options]
+  --redis URL        Redis to read: redis://[user:password@]host[:port][/db], or rediss:// for TLS
+                     (env ${REDIS_SETTINGS.url.env}; default: a Redis on 127.0.0.1:6379, else a private redis-server)
+  --redis-ca FILE    PEM CA that signed Redis's TLS certificate (env ${REDIS_SETTINGS.ca.env}; default: Node's CAs)
+  --redis-cert FILE  PEM client certificate for Redis TLS (env ${REDIS_SETTINGS.cert.env})
+  --redis-key FILE   PEM key of the client certificate (env ${REDIS_SETTINGS.key.env})
+  --port N           port to bind (default: a free one)
+  --host H           interface to bind (default 127.0.0.1)
+  --prefix P         Redis key prefix (default chartbridge)
+  --plugins DIR|none workspace plugin folder (default .chartbridge/plugins); none: built-ins only
+  --no-nautilus-bus  do not chart NautilusTrader's own Redis message bus
+  --nautilus-streams-prefix S  MessageBusConfig.streams_prefix (default stream)
+Every request carries the token it prints (Authorization: Bearer <token>, or ?token=<token>);
+env CHARTBRIDGE_TOKEN sets it (default: a random one). The Redis password is never printed.`;
 const DEFAULT_REDIS = "redis://127.0.0.1:6379/0";
 
 /** True if a Redis answers PING at `url` within a short time (no retries: it is a probe). */
 async function answers(url: string): Promise<boolean> {
-  const probe = new Redis(url, { lazyConnect: true, connectTimeout: 500, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const probe = new Redis({ ...ioredisOptions({ url }), lazyConnect: true, connectTimeout: 500, maxRetriesPerRequest: 0, retryStrategy: () => null });
   probe.on("error", () => {});
   try {
     await probe.connect();
@@ -30,12 +44,23 @@ async function answers(url: string): Promise<boolean> {
   }
 }
 
+/** Tells the extension (when it started us with an IPC channel) how we are; resolves once sent. */
+function sendStatus(status: ServerStatus): Promise<void> {
+  const send = process.send?.bind(process);
+  if (send === undefined || !process.connected) return Promise.resolve();
+  const message: HostIpcMessage = { type: "status", payload: status };
+  return new Promise((resolve) => send(message, undefined, {}, () => resolve()));
+}
+
 async function main(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
     options: {
       redis: { type: "string" },
+      "redis-ca": { type: "string" },
+      "redis-cert": { type: "string" },
+      "redis-key": { type: "string" },
       port: { type: "string" },
       host: { type: "string" },
       prefix: { type: "string" },
@@ -53,7 +78,7 @@ async function main(argv: string[]): Promise<void> {
   const port = values.port === undefined ? 0 : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port ${values.port} is not a port number`);
 
-  let redisUrl = values.redis ?? process.env.CHARTBRIDGE_REDIS_URL;
+  let redisUrl = values.redis ?? (process.env[REDIS_SETTINGS.url.env] || undefined);
   let privateRedis: PrivateRedis | null = null;
   if (redisUrl === undefined) {
     if (await answers(DEFAULT_REDIS)) {
@@ -65,18 +90,40 @@ async function main(argv: string[]): Promise<void> {
       process.stdout.write(`started a private redis-server at ${redisUrl} (no --redis, no CHARTBRIDGE_REDIS_URL, nothing on 6379)\n`);
     }
   }
-  const server = await startServer({
-    redisUrl,
-    port,
-    host: values.host,
-    prefix: values.prefix,
-    token: process.env.CHARTBRIDGE_TOKEN || undefined,
-    // `--plugins none`: no workspace plugins at all (an untrusted workspace); built-ins still load.
-    ...(values.plugins === undefined ? {} : { pluginsDir: values.plugins === "none" ? null : values.plugins }),
-    // On by default: a backtest with MessageBusConfig(database=...) is charted with no Chartbridge code.
-    nautilusBus: values["no-nautilus-bus"] ? false : { streamsPrefix: values["nautilus-streams-prefix"] },
-  });
-  process.stdout.write(`Chartbridge server: ${server.url}/?token=${server.token}\ngraphql: ${server.url}/graphql\ntoken: ${server.token}\nredis: ${redisUrl}\n`);
+  const tls: RedisTlsFiles = {
+    ca: values["redis-ca"] ?? (process.env[REDIS_SETTINGS.ca.env] || undefined),
+    cert: values["redis-cert"] ?? (process.env[REDIS_SETTINGS.cert.env] || undefined),
+    key: values["redis-key"] ?? (process.env[REDIS_SETTINGS.key.env] || undefined),
+  };
+  const redisShown = redactRedisUrl(redisUrl);
+  let url: string | null = null;
+  let health: Pick<ServerStatus, "redis" | "message"> = { redis: "ok", message: "" };
+  let server;
+  try {
+    server = await startServer({
+      redisUrl,
+      redisTls: tls,
+      onRedisHealth: (redis, message) => {
+        health = { redis, message };
+        if (url !== null) void sendStatus({ url, redisUrl: redisShown, ...health });
+      },
+      port,
+      host: values.host,
+      prefix: values.prefix,
+      token: process.env.CHARTBRIDGE_TOKEN || undefined,
+      // `--plugins none`: no workspace plugins at all (an untrusted workspace); built-ins still load.
+      ...(values.plugins === undefined ? {} : { pluginsDir: values.plugins === "none" ? null : values.plugins }),
+      // On by default: a backtest with MessageBusConfig(database=...) is charted with no Chartbridge code.
+      nautilusBus: values["no-nautilus-bus"] ? false : { streamsPrefix: values["nautilus-streams-prefix"] },
+    });
+  } catch (err) {
+    if (err instanceof RedisUnusable) await sendStatus({ url: null, redisUrl: redisShown, redis: err.fault, message: err.message });
+    await privateRedis?.stop();
+    throw err;
+  }
+  url = server.url;
+  process.stdout.write(`Chartbridge server: ${server.url}/?token=${server.token}\ngraphql: ${server.url}/graphql\ntoken: ${server.token}\nredis: ${redisShown}\n`);
+  await sendStatus({ url, redisUrl: redisShown, ...health });
 
   let stopping = false;
   const stop = async () => {

@@ -8,7 +8,7 @@
  * or restart the bridge resumes from the last committed cursor, with no gap and no duplicate.
  * Nautilus's keys share no hash tag, so this (like SCAN) needs a single Redis, not a Cluster.
  */
-import { Redis, type ChainableCommander } from "ioredis";
+import type { ChainableCommander, Redis } from "ioredis";
 import type { EntryFieldValues } from "../shared/encode.js";
 import type { RedisKeys } from "../shared/protocol.js";
 import { compareStreamIds } from "../shared/streamIds.js";
@@ -108,7 +108,8 @@ export class NautilusBus {
   private readonly blocking: Redis;
 
   constructor(
-    redisUrl: string,
+    /** A new connection to the server's Redis (src/server/redisConnection.ts), errors watched there. */
+    open: () => Redis,
     private readonly keys: RedisKeys,
     private readonly prefix: string,
     private readonly log: (message: string) => void,
@@ -120,11 +121,8 @@ export class NautilusBus {
     this.idleMs = options.idleMs ?? 600_000;
     this.count = options.count ?? 1000;
     this.blockMs = options.blockMs ?? 1000;
-    this.command = new Redis(redisUrl, { maxRetriesPerRequest: null });
-    this.blocking = new Redis(redisUrl, { maxRetriesPerRequest: null });
-    for (const [name, conn] of [["command", this.command], ["reader", this.blocking]] as const) {
-      conn.on("error", (err: Error) => log(`redis nautilus bus ${name} connection: ${err.message}`));
-    }
+    this.command = open();
+    this.blocking = open();
     // A reconnect may be to a Redis that restarted empty: state is read again, not trusted.
     this.command.on("ready", () => this.translators.clear());
   }

@@ -1,6 +1,7 @@
 /**
  * Starts a private redis-server child on a free loopback port with persistence off. The CLI uses
- * it when no Redis is configured or reachable; the tests use it so none touches a shared Redis.
+ * it when no Redis is configured or reachable; the tests use it so none touches a shared Redis
+ * (TLS only and a password on the default user when they test those: test/harness/tlsRedis.ts).
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -10,7 +11,18 @@ import { join } from "node:path";
 
 export const REDIS_MISSING = "redis-server not found: install it with 'sudo apt-get install -y redis-server'";
 
+export interface PrivateRedisOptions {
+  /**
+   * Serve TLS only (`--port 0 --tls-port`), with `server.crt`/`server.key` and `ca.crt` from this
+   * folder (test/harness/tls-certs.sh makes them); `authClients` "yes" requires a client certificate.
+   */
+  tls?: { dir: string; authClients?: "optional" | "yes" };
+  /** Password of the `default` user. Default: none. */
+  password?: string;
+}
+
 export interface PrivateRedis {
+  /** `redis://` or `rediss://127.0.0.1:<port>/0`, without credentials. */
   url: string;
   port: number;
   /** Kills the server (SIGKILL: a crash, not a shutdown) and waits for it to exit. */
@@ -41,8 +53,12 @@ function redisServerPath(): string {
   return path;
 }
 
-function launch(binary: string, port: number, dir: string): Promise<ChildProcess> {
-  const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir];
+function launch(binary: string, port: number, dir: string, options: PrivateRedisOptions): Promise<ChildProcess> {
+  const { tls, password } = options;
+  const listen = tls === undefined
+    ? ["--port", String(port)]
+    : ["--port", "0", "--tls-port", String(port), "--tls-cert-file", join(tls.dir, "server.crt"), "--tls-key-file", join(tls.dir, "server.key"), "--tls-ca-cert-file", join(tls.dir, "ca.crt"), "--tls-auth-clients", tls.authClients ?? "optional"];
+  const args = [...listen, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, ...(password === undefined ? [] : ["--requirepass", password])];
   const child = spawn(binary, args, {
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -67,22 +83,22 @@ function exited(child: ChildProcess): Promise<void> {
   return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((resolve) => child.once("exit", () => resolve()));
 }
 
-export async function startPrivateRedis(): Promise<PrivateRedis> {
+export async function startPrivateRedis(options: PrivateRedisOptions = {}): Promise<PrivateRedis> {
   const binary = redisServerPath();
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "chartbridge-redis-"));
-  let child = await launch(binary, port, dir);
+  let child = await launch(binary, port, dir, options);
   const stopChild = async (signal: NodeJS.Signals) => {
     child.kill(signal);
     await exited(child);
   };
   return {
-    url: `redis://127.0.0.1:${port}/0`,
+    url: `${options.tls === undefined ? "redis" : "rediss"}://127.0.0.1:${port}/0`,
     port,
     kill: () => stopChild("SIGKILL"),
-    restart: async (options = {}) => {
-      if (!options.keepData) rmSync(join(dir, "dump.rdb"), { force: true });
-      child = await launch(binary, port, dir);
+    restart: async (again = {}) => {
+      if (!again.keepData) rmSync(join(dir, "dump.rdb"), { force: true });
+      child = await launch(binary, port, dir, options);
     },
     stop: async () => {
       await stopChild("SIGTERM");

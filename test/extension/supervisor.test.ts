@@ -2,24 +2,12 @@
 import { strict as assert } from "node:assert";
 import { request } from "node:http";
 import { join } from "node:path";
-import { Backoff, ServerSupervisor, type ServerInfo, type ServerState } from "../../src/extension/supervisor.js";
+import { Backoff, ServerSupervisor, type ServerInfo } from "../../src/extension/supervisor.js";
 import { gql } from "../../src/extension/graphql.js";
 import { testRedis } from "../harness/rootHooks.js";
+import { until } from "../harness/supervisorState.js";
 
 const SERVER = join(__dirname, "..", "..", "dist", "server.js");
-
-function until(supervisor: ServerSupervisor, what: string, test: (s: ServerState) => boolean, timeoutMs = 15_000): Promise<ServerState> {
-  if (test(supervisor.state)) return Promise.resolve(supervisor.state);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}; state ${JSON.stringify(supervisor.state)}`)), timeoutMs);
-    const stop = supervisor.onState((s) => {
-      if (!test(s)) return;
-      clearTimeout(timer);
-      stop();
-      resolve(s);
-    });
-  });
-}
 
 /** The HTTP status of the server's page asked for under another name (Host), as a forwarded browser tab asks. */
 function statusAs(server: ServerInfo, host: string): Promise<number> {

@@ -9,11 +9,18 @@ Every XADD carries an ID chosen here, increasing per stream. A resent entry that
 holds (the connection died after Redis executed it but before the reply came back) is then
 refused by Redis as "equal or smaller than the top item" and counted as delivered, so a resend
 never duplicates an entry.
+
+Redis may refuse us as much as be away: a wrong password, an ACL user without the rights we use
+(NOPERM), a TLS certificate not trusted. Each is one clear warning and the same backlog, so fixing
+the user (``ACL SETUSER``) or the URL delivers everything (protocol/SPEC.md, "Connecting to Redis").
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import re
+import ssl
 import threading
 import time
 from array import array
@@ -36,7 +43,66 @@ _CHUNK_OPS = 1000  # commands per pipeline round trip
 _HEARTBEAT_S = 2.0  # SPEC: at least every 5 s
 _RETRY_MAX_S = 0.5
 _STALE_ID = "equal or smaller than the target stream top item"
-_UNREACHABLE = (redis.ConnectionError, redis.TimeoutError, OSError)
+# AuthenticationError is a ConnectionError; NoPermissionError (NOPERM) is a reply, also per command.
+_UNREACHABLE = (redis.ConnectionError, redis.TimeoutError, OSError, redis.exceptions.NoPermissionError)
+
+# What each TLS file is called in configure() and in the environment (the server's flags match).
+TLS_SETTINGS = {"redis_ca": "CHARTBRIDGE_REDIS_CA", "redis_cert": "CHARTBRIDGE_REDIS_CERT",
+                "redis_key": "CHARTBRIDGE_REDIS_KEY"}
+
+
+def redact(url: str) -> str:
+    """The URL with its user name and password (and a ``password=`` parameter) replaced by ``***``;
+    a malformed one loses everything up to its last ``@`` (protocol/vectors/redis-urls.json)."""
+    scheme = re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", url)
+    if scheme is None:
+        out = "***" + url[url.rindex("@"):] if "@" in url else url
+    else:
+        rest = url[scheme.end():]
+        authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
+        out = scheme.group() + "***" + rest[authority.rindex("@"):] if "@" in authority else url
+    return re.sub(r"([?&]password=)[^&#]*", r"\1***", out, flags=re.IGNORECASE)
+
+
+def connect(url: str, redis_ca: str | None = None, redis_cert: str | None = None,
+            redis_key: str | None = None) -> redis.Redis:
+    """A client for ``url`` (``rediss://`` for TLS, ``user:password@`` for an ACL user) with PEM
+    CA/client certificate files; a ValueError says what is wrong with them. It does not connect."""
+    files = {"redis_ca": redis_ca, "redis_cert": redis_cert, "redis_key": redis_key}
+    given = [name for name, path in files.items() if path]
+    tls = url.lower().startswith("rediss://")
+    if given and not tls:
+        raise ValueError(f"{', '.join(given)} given, but the Redis URL {redact(url)} is not TLS: use rediss://")
+    if bool(redis_cert) != bool(redis_key):
+        raise ValueError(f"a client certificate needs both redis_cert and redis_key; only {given[-1]} is given")
+    for name in given:
+        if not os.access(files[name] or "", os.R_OK):
+            raise ValueError(f"cannot read the Redis TLS file {files[name]!r} ({name} / {TLS_SETTINGS[name]})")
+    tls_args: dict[str, Any] = {"ssl_ca_certs": redis_ca, "ssl_certfile": redis_cert,
+                                "ssl_keyfile": redis_key} if tls else {}
+    # No retries inside redis-py: a hidden retry would stall the flush thread; the backlog
+    # retries on its own schedule.
+    return redis.Redis.from_url(url, socket_connect_timeout=1.0, socket_timeout=10.0,
+                                retry=Retry(NoBackoff(), 0), **tls_args)
+
+
+def describe_fault(exc: BaseException, url: str) -> tuple[str, str]:
+    """What a failed Redis call means for the user and what to do, with its kind (``authFailed``,
+    ``noPermission``, ``tlsFailed``, ``unreachable``: the server's names for the same faults)."""
+    shown = redact(url)
+    if isinstance(exc, redis.AuthenticationError):
+        return "authFailed", (f"Redis at {shown} refused the user name or password: {exc} "
+                              "(check user:password in the Redis URL)")
+    if isinstance(exc, redis.exceptions.NoPermissionError):
+        return "noPermission", (f"the Redis user at {shown} lacks a permission the producer needs: NOPERM {exc} "
+                                "(grant it the commands and keys listed in protocol/SPEC.md, \"Connecting to Redis\")")
+    cause: BaseException | None = exc
+    while cause is not None and not isinstance(cause, ssl.SSLError):
+        cause = cause.__context__
+    if cause is not None:
+        return "tlsFailed", (f"TLS with Redis at {shown} failed: {cause} (check the CA file: configure(redis_ca=...) "
+                             "or CHARTBRIDGE_REDIS_CA, the client certificate and key, and that the port serves TLS)")
+    return "unreachable", f"Redis at {shown} is unreachable ({exc})"
 
 
 @dataclass(slots=True, eq=False)
@@ -171,14 +237,13 @@ class PointBuffer:
 class Producer:
     """Writes control commands and point batches to Redis from one background thread."""
 
-    def __init__(self, url: str, *, flush_interval: float = 0.005, max_backlog: int = 1_000_000) -> None:
+    def __init__(self, url: str, *, flush_interval: float = 0.005, max_backlog: int = 1_000_000,
+                 tls: dict[str, str | None] | None = None) -> None:
         self.url = url
+        self.shown_url = redact(url)  # what logs say: never the password
         self.interval = flush_interval
         self.max_backlog = max_backlog
-        # No retries inside redis-py: a hidden retry would stall the flush thread; the backlog
-        # retries on its own schedule.
-        self.client = redis.Redis.from_url(url, socket_connect_timeout=1.0, socket_timeout=10.0,
-                                           retry=Retry(NoBackoff(), 0))
+        self.client = connect(url, **(tls or {}))
         self._lock = threading.RLock()  # guards the three lists below
         self._pre: list[Op] = []  # written before this cycle's point batches
         self._post: list[Op] = []  # written after them (run end)
@@ -190,6 +255,10 @@ class Producer:
         self._recoveries: list[Callable[[redis.Redis], list[Op]]] = []
         self._next_heartbeat = 0.0
         self._down = False
+        # The current outage's cause, warned about once (again only if it changes).
+        self._fault_kind = self._fault = ""
+        self._recovered = False  # this outage's recovery commands are queued
+        self._resending = 0
         self._retry_at = 0.0
         self._retry_delay = 0.0
         self.entries = 0
@@ -260,7 +329,8 @@ class Producer:
         delivered = self.flush(timeout)
         left = self._backlog_points + sum(len(b.t) for b in self._buffers)
         if left:
-            log.warning("chartbridge: %d points not delivered to %s at close (Redis unreachable)", left, self.url)
+            log.warning("chartbridge: %d points not delivered to %s at close (%s)", left, self.shown_url,
+                        self._fault or "Redis unreachable")
         self._stop = True
         self._wake.set()
         if self._thread is not None and self._thread is not threading.current_thread():
@@ -342,9 +412,12 @@ class Producer:
         try:
             if self._down:
                 self.client.ping()
-                self._recover()
+                if not self._recovered:
+                    self._recover()
             while self._backlog:
                 self._send(list(islice(self._backlog, _CHUNK_OPS)))
+            if self._down:
+                self._back()
             if now >= self._next_heartbeat:
                 self._next_heartbeat = now + _HEARTBEAT_S
                 self._heartbeat()
@@ -366,9 +439,15 @@ class Producer:
                 op.attempted = True
             raise
         retry: list[Op] = []
+        refused: redis.exceptions.NoPermissionError | None = None
         for op, reply in zip(chunk, replies):
             self._backlog.popleft()
             self._backlog_points -= op.points
+            if isinstance(reply, redis.exceptions.NoPermissionError):
+                # Not executed, and the user's rights may be fixed while we wait: kept, in order.
+                refused = refused or reply
+                retry.append(op)
+                continue
             if isinstance(reply, redis.ResponseError):
                 if op.id_at >= 0 and _STALE_ID in str(reply):
                     if op.attempted:
@@ -388,6 +467,8 @@ class Producer:
         for op in reversed(retry):
             self._backlog.appendleft(op)
             self._backlog_points += op.points
+        if refused is not None:
+            raise refused
 
     def _next_id(self, key: str) -> str:
         ms = time.time_ns() // 1_000_000
@@ -413,21 +494,31 @@ class Producer:
             pipe.execute(raise_on_error=False)
 
     def _recover(self) -> None:
+        """Once per outage, when Redis answers again: what it lost goes first."""
         with self._lock:
             makers = list(self._recoveries)
         ops = [op for make in makers for op in make(self.client)]
         for op in reversed(ops):
             self._backlog.appendleft(op)
-        log.warning("chartbridge: Redis at %s is back; resending %d entries (%d points dropped so far)",
-                    self.url, len(self._backlog), self.dropped)
-        self._down = False
+        self._recovered = True
+        self._resending = len(self._backlog)
+
+    def _back(self) -> None:
+        """The backlog went through: only now is Redis back (it may answer PING and still refuse us)."""
+        log.warning("chartbridge: Redis at %s is back; resent %d entries (%d points dropped so far)",
+                    self.shown_url, self._resending, self.dropped)
+        self._down = self._recovered = False
+        self._fault_kind = self._fault = ""
         self._retry_delay = 0.0
 
     def _went_down(self, exc: Exception, now: float) -> None:
-        if not self._down:
-            log.warning("chartbridge: Redis at %s is unreachable (%s); charting goes on into a backlog of at "
-                        "most %d points (oldest dropped beyond) and is resent on reconnect",
-                        self.url, exc, self.max_backlog)
+        kind, fault = describe_fault(exc, self.url)
+        # One warning per outage, not per retry; another one only when the cause changes (the
+        # password fixed, but the ACL user still lacks a right).
+        if kind != self._fault_kind:
+            log.warning("chartbridge: %s; charting goes on into a backlog of at most %d points (oldest "
+                        "dropped beyond) and is resent once Redis takes it", fault, self.max_backlog)
+        self._fault_kind, self._fault = kind, fault
         self._down = True
         self._retry_delay = min(max(self._retry_delay * 2, 0.02), _RETRY_MAX_S)
         self._retry_at = now + self._retry_delay

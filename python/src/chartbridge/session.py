@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from .protocol import check_prefix, check_run_id
-from .producer import Producer
+from .producer import TLS_SETTINGS, Producer, connect
 
 if TYPE_CHECKING:
     from .runs import Run
@@ -37,6 +37,9 @@ class Settings:
     """What ``configure`` sets; defaults come from the environment."""
 
     url: str = field(default_factory=lambda: os.environ.get("CHARTBRIDGE_REDIS_URL") or DEFAULT_URL)
+    redis_ca: str | None = field(default_factory=lambda: os.environ.get(TLS_SETTINGS["redis_ca"]) or None)
+    redis_cert: str | None = field(default_factory=lambda: os.environ.get(TLS_SETTINGS["redis_cert"]) or None)
+    redis_key: str | None = field(default_factory=lambda: os.environ.get(TLS_SETTINGS["redis_key"]) or None)
     prefix: str = "chartbridge"
     run: str | None = None
     strategy: str | None = None
@@ -44,6 +47,9 @@ class Settings:
     flush_interval: float = 0.005
     backlog: int = 1_000_000
     exit_timeout: float = 5.0
+
+    def tls(self) -> dict[str, str | None]:
+        return {"redis_ca": self.redis_ca, "redis_cert": self.redis_cert, "redis_key": self.redis_key}
 
 
 class Session:
@@ -63,7 +69,8 @@ class Session:
         with self.lock:
             if self._producer is None:
                 s = self.settings
-                self._producer = Producer(s.url, flush_interval=s.flush_interval, max_backlog=s.backlog)
+                self._producer = Producer(s.url, flush_interval=s.flush_interval, max_backlog=s.backlog,
+                                          tls=s.tls())
             return self._producer
 
     def count_rejected(self) -> None:
@@ -102,7 +109,10 @@ def current() -> Session:
 def configure(**changes: Any) -> None:
     """Configure Chartbridge; every argument is optional and keeps its current value if left out.
 
-    ``url`` (Redis URL; default env ``CHARTBRIDGE_REDIS_URL``, then ``redis://127.0.0.1:6379/0``),
+    ``url`` (Redis URL; default env ``CHARTBRIDGE_REDIS_URL``, then ``redis://127.0.0.1:6379/0``;
+    ``redis://user:password@host`` for an ACL user, ``rediss://`` for TLS), ``redis_ca``,
+    ``redis_cert``, ``redis_key`` (PEM files for TLS: the CA that signed Redis's certificate, a
+    client certificate and its key; default env ``CHARTBRIDGE_REDIS_CA``/``_CERT``/``_KEY``),
     ``prefix`` (key prefix, default ``chartbridge``), ``run`` (the run id; default a generated
     per-process id), ``strategy`` (name shown for the run), ``enabled`` (False turns every
     decorator into a no-op; default off when env ``CHARTBRIDGE=off``), ``flush_interval`` (s
@@ -115,6 +125,7 @@ def configure(**changes: Any) -> None:
     global _session, ENABLED
     settings = replace(_session.settings, **changes)
     check_prefix(settings.prefix)
+    connect(settings.url, **settings.tls()).close()  # a ValueError for unusable TLS settings, before anything changes
     if settings.run is not None:
         check_run_id(settings.run)
     _session.close(_session.settings.exit_timeout)

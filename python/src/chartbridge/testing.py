@@ -1,7 +1,9 @@
 """A private redis-server for tests and benchmarks: a free port on 127.0.0.1, no persistence.
 
 Never touches port 6379 or a Redis someone else runs; ``kill``/``start`` on the same port
-simulate an outage.
+simulate an outage. With ``tls_dir`` (the files test/harness/tls-certs.sh makes) it serves TLS
+only (``--port 0 --tls-port``), and with ``password`` its ``default`` user needs one, so ACL
+users can be tested.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import subprocess
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import redis
 
@@ -41,18 +44,41 @@ class RedisServer:
     directory: Path
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[str] | None = None
+    tls_dir: Path | None = None
+    tls_auth_clients: Literal["optional", "yes"] = "optional"
+    password: str | None = None  # of the ``default`` user (the admin's), None: no password
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        """The URL without credentials (a user's go in front of the host)."""
+        return f"{'rediss' if self.tls_dir else 'redis'}://127.0.0.1:{self.port}/0"
+
+    def url_for(self, user: str, password: str) -> str:
+        return f"{'rediss' if self.tls_dir else 'redis'}://{user}:{password}@127.0.0.1:{self.port}/0"
+
+    def admin(self) -> redis.Redis:
+        """A client as the ``default`` user (every right), trusting the test CA, with its client certificate."""
+        d = self.tls_dir
+        tls = {"ssl_ca_certs": str(d / "ca.crt"), "ssl_certfile": str(d / "client.crt"),
+               "ssl_keyfile": str(d / "client.key")} if d else {}
+        return redis.Redis.from_url(self.url, password=self.password, **tls)
+
+    def _args(self) -> list[str]:
+        if self.tls_dir is None:
+            return ["--port", str(self.port)]
+        d = self.tls_dir
+        return ["--port", "0", "--tls-port", str(self.port), "--tls-cert-file", str(d / "server.crt"),
+                "--tls-key-file", str(d / "server.key"), "--tls-ca-cert-file", str(d / "ca.crt"),
+                "--tls-auth-clients", self.tls_auth_clients]
 
     def start(self) -> None:
         exe = shutil.which("redis-server")
         if exe is None:
             raise RedisMissing(MISSING)
         self.proc = subprocess.Popen(
-            [exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.directory), "--loglevel", "notice"],
+            [exe, *self._args(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(self.directory), "--loglevel", "notice",
+             *(["--requirepass", self.password] if self.password else [])],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         assert self.proc.stdout is not None
         seen = []
@@ -69,7 +95,7 @@ class RedisServer:
         """Stop the server at once (SIGKILL), after saving its data if ``keep_data``."""
         assert self.proc is not None
         if keep_data:
-            client = redis.Redis.from_url(self.url)
+            client = self.admin()
             client.save()
             client.close()
         else:
