@@ -19,6 +19,7 @@ import { WebSocketServer, type WebSocket } from "ws";
 import { NAME_PATTERNS, redisKeys } from "../shared/protocol.js";
 import { SLOW_CONSUMER_CLOSE, type LiveBatchOptions } from "./liveBatches.js";
 import { NautilusBus, type NautilusBusOptions, type NautilusBusStats } from "./nautilusBus.js";
+import { KeyFaults } from "./keyFaults.js";
 import { StreamReader } from "./redisStreams.js";
 import { resolvers, type ServerContext } from "./resolvers.js";
 import { PluginManager } from "./plugins.js";
@@ -120,7 +121,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     blocking.disconnect();
     throw new Error(`cannot reach Redis at ${redacted(options.redisUrl)}: ${(err as Error).message}`);
   }
-  const reader = new StreamReader(blocking, command, { log });
+  // One registry of keys that cannot be read, shared by every reader (SPEC section 8: isolation).
+  const faults = new KeyFaults(log);
+  const reader = new StreamReader(blocking, command, { log, faults });
   reader.start();
   // The bridge has connections of its own, so its blocking reads never delay the chart's.
   const busOptions = options.nautilusBus ?? {};
@@ -133,9 +136,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   await plugins.start();
   const context: ServerContext = {
-    catalog: new RunCatalog(command, keys, log),
-    cache: new SeriesCache(command, reader, keys, { log, budgetBytes: options.cacheBytes }),
-    events: new RunEvents(command, reader, keys, { log }),
+    catalog: new RunCatalog(command, keys, faults),
+    cache: new SeriesCache(command, reader, keys, { log, faults, budgetBytes: options.cacheBytes }),
+    events: new RunEvents(command, reader, keys, { log, faults }),
     plugins,
     live: options.live ?? {},
     redis: command,

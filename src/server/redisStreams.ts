@@ -3,7 +3,8 @@
  * one blocking XREAD loop that fans new entries out to whoever tracks a key.
  */
 import type { Redis } from "ioredis";
-import { compareStreamIds } from "../shared/streamIds.js";
+import { compareStreamIds, MAX_STREAM_ID } from "../shared/streamIds.js";
+import { isReplyError, KeyFaults } from "./keyFaults.js";
 
 export interface StreamEntry {
   id: string;
@@ -32,6 +33,8 @@ export function streamsOf(reply: unknown): [string, RawEntry[]][] {
 
 /** XRANGE key (after, +] COUNT count, exclusive of `after`. */
 export async function xrangeAfter(redis: Redis, key: string, after: string, count: number): Promise<StreamEntry[]> {
+  // Nothing follows the greatest ID, and Redis refuses an exclusive range starting there.
+  if (after === MAX_STREAM_ID) return [];
   const raw = (await redis.callBuffer("XRANGE", [key, after === "0-0" ? "-" : `(${after}`, "+", "COUNT", count])) as RawEntry[];
   return raw.map(toEntry);
 }
@@ -50,8 +53,9 @@ export async function* lostCopies<T extends { lastId: string }>(redis: Redis, co
   for (const [key, pending] of [...copies]) {
     const copy = await pending.catch(() => null);
     if (copy === null || copy.lastId === "0-0") continue;
-    const [newest] = await xrevrangeTail(redis, key, 1);
-    if (newest === undefined || compareStreamIds(newest.id, copy.lastId) < 0) yield [key, copy];
+    // A key that now holds another type is the reader's fault to report, not a lost copy.
+    const newest = await xrevrangeTail(redis, key, 1).then(([e]) => e, (err: unknown) => (isReplyError(err) ? null : Promise.reject(err)));
+    if (newest === undefined || (newest !== null && compareStreamIds(newest.id, copy.lastId) < 0)) yield [key, copy];
   }
 }
 
@@ -80,6 +84,8 @@ export interface StreamReaderOptions {
   /** BLOCK timeout in ms; the loop re-arms after it. Default 5000. */
   blockMs?: number;
   log?: (message: string) => void;
+  /** Where keys that cannot be read are recorded (and left out until their retry). Default: a registry of its own. */
+  faults?: KeyFaults;
 }
 
 interface Tracked {
@@ -104,6 +110,9 @@ export class StreamReader {
   private readonly count: number;
   private readonly blockMs: number;
   private readonly log: (message: string) => void;
+  private readonly faults: KeyFaults;
+  /** Consecutive failures not attributed to a key (Redis down): the delay before the next try grows with them. */
+  private failures = 0;
 
   constructor(
     private readonly blocking: Redis,
@@ -113,6 +122,7 @@ export class StreamReader {
     this.count = options.count ?? 1000;
     this.blockMs = options.blockMs ?? 5000;
     this.log = options.log ?? (() => {});
+    this.faults = options.faults ?? new KeyFaults(this.log);
     // A reconnect makes a new connection with a new client ID.
     blocking.on("ready", () => void this.refreshClientId());
   }
@@ -169,35 +179,46 @@ export class StreamReader {
     setTimeout(() => this.unblock(), 25).unref();
   }
 
+  /** Waits `ms` (forever when null), or less if the key set changes. */
+  private pause(ms: number | null): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = ms === null ? undefined : setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
   private async run(): Promise<void> {
     if (this.blockedClientId === null) await this.refreshClientId();
     while (this.running) {
-      if (this.tracked.size === 0) {
-        await new Promise<void>((resolve) => (this.wake = resolve));
+      // A key in its retry delay is left out: one bad key never fails the read of the others.
+      const keys = [...this.tracked.keys()].filter((k) => !this.faults.waiting(k));
+      if (keys.length === 0) {
+        const retry = this.faults.nextRetry();
+        await this.pause(this.tracked.size === 0 || retry === null ? null : Math.max(0, retry - Date.now()));
         continue;
       }
-      const keys = [...this.tracked.keys()];
       const ids = keys.map((k) => (this.tracked.get(k) as Tracked).lastId);
+      // Wake in time to take a key whose retry delay ends before the block would.
+      const retry = this.faults.nextRetry();
+      const blockMs = retry === null ? this.blockMs : Math.max(1, Math.min(this.blockMs, retry - Date.now()));
       let reply: unknown;
       this.armed = this.generation;
       try {
-        reply = (await this.blocking.callBuffer("XREAD", [
-          "COUNT",
-          this.count,
-          "BLOCK",
-          this.blockMs,
-          "STREAMS",
-          ...keys,
-          ...ids,
-        ]));
+        reply = await this.blocking.callBuffer("XREAD", ["COUNT", this.count, "BLOCK", blockMs, "STREAMS", ...keys, ...ids]);
         this.armed = -1;
       } catch (err) {
         this.armed = -1;
         if (!this.running) return;
-        this.log(`stream reader: XREAD failed (${(err as Error).message}); retrying`);
-        await new Promise((resolve) => setTimeout(resolve, 200));
+        if (isReplyError(err) && (await this.quarantine(keys))) continue;
+        await this.backoff(err as Error);
         continue;
       }
+      if (this.failures > 0) this.log("stream reader: reading again");
+      this.failures = 0;
+      for (const key of keys) if (this.faults.error(key) !== null) this.faults.clear(key);
       for (const [key, raw] of streamsOf(reply)) {
         const tracked = this.tracked.get(key);
         if (tracked === undefined || raw.length === 0) continue;
@@ -207,5 +228,27 @@ export class StreamReader {
         tracked.listener(entries);
       }
     }
+  }
+
+  /** Finds the keys Redis refused the XREAD for (not streams any more) and leaves them out until their retry. */
+  private async quarantine(keys: string[]): Promise<boolean> {
+    const pipeline = this.command.pipeline();
+    for (const key of keys) pipeline.type(key);
+    const types = ((await pipeline.exec().catch(() => null)) ?? []).map(([err, type]) => (err ? null : (type as string)));
+    let found = false;
+    keys.forEach((key, i) => {
+      const type = types[i];
+      if (type === null || type === undefined || type === "stream" || type === "none") return;
+      this.faults.report(key, `${key} holds a ${type}, not a stream`);
+      found = true;
+    });
+    return found;
+  }
+
+  /** A failure no key explains (Redis down, most often): said once, then retried ever more slowly. */
+  private async backoff(err: Error): Promise<void> {
+    if (this.failures === 0) this.log(`stream reader: XREAD failed (${err.message}); retrying with backoff`);
+    this.failures++;
+    await this.pause(Math.min(5000, 100 * 2 ** Math.min(this.failures, 6)));
   }
 }

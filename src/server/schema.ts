@@ -52,6 +52,11 @@ export const typeDefs = /* GraphQL */ `
     "Points dropped for being earlier than the series' last time."
     stale: Int!
     lastError: EntryError
+    """
+    Why this series' stream cannot be read now (e.g. its key holds another Redis type), or null.
+    Such a series answers as empty while the rest of its run answers (protocol/SPEC.md section 8).
+    """
+    error: String
   }
 
   type Run {
@@ -68,6 +73,11 @@ export const typeDefs = /* GraphQL */ `
     plugins: [RunPlugin!]!
     "End-of-run statistics and trades (cb.results), or null."
     results: JSON
+    """
+    What of this run cannot be read now, or null: a key holding another Redis type, a value that is
+    not JSON or nests deeper than 64 levels. Only that part is left out (protocol/SPEC.md section 8).
+    """
+    error: String
   }
 
   type RunPlugin {
@@ -132,7 +142,11 @@ export const typeDefs = /* GraphQL */ `
     "Runs, newest first."
     runs: [Run!]!
     run(id: ID!): Run
-    "Stored points after a stream ID ('0-0': from the start), at most about maxPoints, cut at whole entries."
+    """
+    Stored points after a stream ID ('0-0': from the start): at most maxPoints (1..100000) points,
+    cut at whole stream entries so that lastId resumes exactly after them. An entry is never split:
+    when the first entry alone holds more than maxPoints points, the reply is that entry whole.
+    """
     history(run: ID!, series: ID!, after: String = "0-0", maxPoints: Int = 50000): Batch!
     """
     Points with fromUs <= t <= toUs (either null: open-ended), decimated to about maxPoints:
@@ -143,7 +157,10 @@ export const typeDefs = /* GraphQL */ `
   }
 
   type Mutation {
-    "Enables or disables a plugin for a run, as cb.plugin does from Python."
+    """
+    Enables or disables a plugin for a run, as cb.plugin does from Python. params: a JSON object of
+    at most 65536 bytes as JSON, nested at most 64 levels.
+    """
     setPlugin(run: ID!, name: String!, enabled: Boolean!, params: JSON): RunPlugin!
     "Deletes every key of a run."
     deleteRun(run: ID!): Boolean!
