@@ -297,11 +297,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       wss.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      // Disconnected first: an XREAD waiting on a Redis that is down or stopped then fails at once instead of never.
+      command.disconnect();
+      blocking.disconnect();
       await reader.stop();
       context.cache.close();
       await plugins.stop();
-      command.disconnect();
-      blocking.disconnect();
     },
   };
 }

@@ -12,9 +12,30 @@ import { isServerIpcMessage } from "../shared/serverIpc.js";
 import { startServer } from "./app.js";
 import { startPrivateRedis, type PrivateRedis } from "./privateRedis.js";
 
-const USAGE =
-  "usage: chartbridge serve [--redis URL] [--port N] [--host H] [--prefix P] [--plugins DIR|none] [--no-nautilus-bus] [--nautilus-streams-prefix S]";
+const USAGE = `usage: chartbridge serve [options]
+
+Runs the Chartbridge GraphQL server on 127.0.0.1 and prints its URL and token.
+
+options:
+  --redis URL                    Redis to read, e.g. redis://127.0.0.1:6379/0. Default: CHARTBRIDGE_REDIS_URL,
+                                 else a Redis answering on 127.0.0.1:6379, else a private redis-server child
+  --port N                       port to bind (default 0: a free port)
+  --host H                       interface to bind (default 127.0.0.1)
+  --prefix P                     Redis key prefix (default chartbridge)
+  --plugins DIR|none             workspace plugin folder (default .chartbridge/plugins); none: built-ins only
+  --no-nautilus-bus              do not chart NautilusTrader's own Redis message bus
+  --nautilus-streams-prefix S    Nautilus MessageBusConfig.streams_prefix (default stream)
+  -h, --help                     this text
+
+environment:
+  CHARTBRIDGE_REDIS_URL          Redis URL when --redis is not given
+  CHARTBRIDGE_TOKEN              the token clients must send (default: 32 random bytes, printed on start)
+
+Every request carries the token: the header "Authorization: Bearer <token>", or "?token=<token>" in the
+URL (WebSocket clients and the chart page). SIGTERM or SIGINT stops the server within 2 s.`;
 const DEFAULT_REDIS = "redis://127.0.0.1:6379/0";
+/** How long SIGTERM/SIGINT waits for a clean close (under the 2 s a supervisor is promised). */
+const STOP_DEADLINE_MS = 1500;
 
 /** True if a Redis answers PING at `url` within a short time (no retries: it is a probe). */
 async function answers(url: string): Promise<boolean> {
@@ -82,6 +103,12 @@ async function main(argv: string[]): Promise<void> {
   const stop = async () => {
     if (stopping) return;
     stopping = true;
+    // Stopping never waits on Redis: a close still pending after this (a Redis that is down or
+    // SIGSTOPped holds replies back) is cut short, so the process ends within 2 s of SIGTERM.
+    setTimeout(() => {
+      process.stderr.write(`[chartbridge] not closed after ${STOP_DEADLINE_MS} ms; exiting anyway\n`);
+      process.exit(0);
+    }, STOP_DEADLINE_MS).unref();
     await server.close();
     await privateRedis?.stop();
     process.exit(0);
