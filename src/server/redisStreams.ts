@@ -103,6 +103,7 @@ export class StreamReader {
   private running = false;
   private loop: Promise<void> | null = null;
   private blockedClientId: number | null = null;
+  private clientIdError: string | null = null;
   private wake: (() => void) | null = null;
   /** Bumped on every change of the key set; the XREAD in flight was armed at `armed`. */
   private generation = 0;
@@ -123,8 +124,10 @@ export class StreamReader {
     this.blockMs = options.blockMs ?? 5000;
     this.log = options.log ?? (() => {});
     this.faults = options.faults ?? new KeyFaults(this.log);
-    // A reconnect makes a new connection with a new client ID.
-    blocking.on("ready", () => void this.refreshClientId());
+    // A reconnect makes a new connection with a new client ID, and a restarted Redis hands the old
+    // one to whichever client comes first: forgotten on close, read again before the next XREAD
+    // (a CLIENT ID sent on "ready" would queue behind the XREAD ioredis resends, for up to blockMs).
+    blocking.on("close", () => (this.blockedClientId = null));
   }
 
   start(): void {
@@ -153,8 +156,12 @@ export class StreamReader {
   private async refreshClientId(): Promise<void> {
     try {
       this.blockedClientId = Number(await this.blocking.client("ID"));
+      this.clientIdError = null;
     } catch (err) {
-      this.log(`stream reader: cannot read its client id: ${(err as Error).message}`);
+      const message = (err as Error).message;
+      // Tried again before each XREAD; said once.
+      if (message !== this.clientIdError) this.log(`stream reader: cannot read its client id: ${message}`);
+      this.clientIdError = message;
     }
   }
 
@@ -191,8 +198,8 @@ export class StreamReader {
   }
 
   private async run(): Promise<void> {
-    if (this.blockedClientId === null) await this.refreshClientId();
     while (this.running) {
+      if (this.blockedClientId === null) await this.refreshClientId();
       // A key in its retry delay is left out: one bad key never fails the read of the others.
       const keys = [...this.tracked.keys()].filter((k) => !this.faults.waiting(k));
       if (keys.length === 0) {
