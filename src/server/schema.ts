@@ -133,7 +133,11 @@ export const typeDefs = /* GraphQL */ `
     series: ID!
     kind: SeriesKind!
     count: Int!
-    "Pass as 'after' to continue right after these points, with no gap and no duplicate."
+    """
+    Pass as 'after' to continue right after these points, with no gap and no duplicate. After a
+    connection ends in any way (a 4499 close names it too; a socket the keepalive killed, 1006,
+    names nothing), resubscribe with the lastId of the last batch received.
+    """
     lastId: String!
     points: JSON!
   }
