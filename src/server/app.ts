@@ -300,7 +300,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       // Disconnected first: an XREAD waiting on a Redis that is down or stopped then fails at once instead of never.
       command.disconnect();
       blocking.disconnect();
-      await reader.stop();
+      reader.stop();
       context.cache.close();
       await plugins.stop();
     },
