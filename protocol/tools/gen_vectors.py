@@ -196,6 +196,12 @@ def main() -> None:
     invalid("precedence-nonfinite-over-marker", "an infinite marker price and m not JSON",
             {**mk, "y": f64([math.inf]), "m": "[{side:buy}]"}, "E_NONFINITE")
 
+    # invalid: a binary field of another kind is a field this kind does not know, ignored (not E_LENGTH)
+    invalid("foreign-column-ignored", "a line entry with a short o field and a NaN value: the o is ignored",
+            {**good, "o": "00", "y": f64([1.0, math.nan, 3.0])}, "E_NONFINITE")
+    invalid("foreign-vol-ignored", "a line entry with a short vol field and a NaN value: the vol is ignored",
+            {**good, "vol": "00", "y": f64([1.0, math.nan, 3.0])}, "E_NONFINITE")
+
     # refused: what a producer must not encode
     t2 = [str(T0), str(T0 + 1)]
     refused("nan-value", "NaN is not a line value", "line", {"t": t2, "y": [1.0, "NaN"]}, "E_NONFINITE")

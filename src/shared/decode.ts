@@ -82,6 +82,10 @@ function requiredColumns(kind: SeriesKind): string[] {
   return ["t", "y"];
 }
 
+function kindColumns(kind: SeriesKind): string[] {
+  return isOhlcKind(kind) ? ["t", "o", "h", "l", "c", "vol"] : ["t", "y"];
+}
+
 const COUNT_PATTERN = /^[1-9][0-9]{0,5}$/;
 const COLOR_PATTERN = /^#[0-9a-fA-F]{6}$/;
 
@@ -105,9 +109,10 @@ export function decodeEntry(fields: EntryFields, registered?: SeriesKind): Decod
     if (fields[name] === undefined) return fail("E_FIELD", `${kind} entry has no ${name} field`);
   }
   const columns: Record<string, Float64Array> = {};
-  for (const name of ["t", "y", "o", "h", "l", "c", "vol"]) {
+  // Only the kind's own columns: a binary field of another kind is a field this kind does not know (ignored).
+  for (const name of kindColumns(kind)) {
     const bytes = fields[name];
-    if (bytes === undefined || (name === "y" && isOhlcKind(kind))) continue;
+    if (bytes === undefined) continue;
     if (bytes.byteLength !== n * 8) return fail("E_LENGTH", `${name} has ${bytes.byteLength} bytes, expected ${n * 8} for n=${n}`);
     if (name !== "t") columns[name] = f64Column(bytes);
   }
