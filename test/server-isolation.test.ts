@@ -102,6 +102,10 @@ describe("server: isolation of one bad key (SPEC section 8)", function () {
     ]);
     assert.deepEqual(x?.plugins, []);
     assert.equal(x?.error, `${t.keys.plugins("x")} holds a string, not a hash`);
+    // Writing to it says so too, and announces nothing (it answered as stored before).
+    const set = await query(t.ws, `mutation { setPlugin(run: "x", name: "b", enabled: true) { name } }`);
+    assert.equal(set.errors?.[0].message, `${t.keys.plugins("x")} holds a string, not a hash; nothing was stored`);
+    assert.equal(await t.redis.exists(t.keys.events("x")), 0);
   });
 
   it("3. one wrong-type series key hides none of its run's valid series", async () => {
