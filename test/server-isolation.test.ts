@@ -67,11 +67,16 @@ describe("server: isolation of one bad key (SPEC section 8)", function () {
     await writeRun(t, "ghost", { q: { kind: "line" } });
     const ghost = collect<EventReply>(t.ws, EVENTS, { run: "ghost" });
     await send(); // the ghost's (empty) event stream is now part of the shared XREAD
+    const wrongType = async () => Number(/errorstat_WRONGTYPE:count=(\d+)/.exec(await t.redis.info("errorstats"))?.[1] ?? 0);
+    const before = await wrongType();
     await t.redis.hset(t.keys.events("ghost"), "a", "b");
     for (let i = 0; i < 4; i++) await send();
     // Several XREAD rounds later (and retries with backoff), still one line about the key.
-    await new Promise((r) => setTimeout(r, 1500));
+    await new Promise((r) => setTimeout(r, 2000));
     await send();
+    // Retried after 1 s, then 2 s: at most 3 refused reads in these ~2 s (the old loop retried every 200 ms).
+    const refused = (await wrongType()) - before;
+    assert.ok(refused >= 1 && refused <= 3, `${refused} XREADs refused with WRONGTYPE`);
     assert.equal(linesAbout(t, `${t.keys.events("ghost")} holds a hash, not a stream`).length, 1, t.logs.join("\n"));
     const run = await query<{ run: RunRow }>(t.ws, RUN, { id: "ghost" });
     assert.match(run.data?.run.error ?? "", /:events holds a hash, not a stream/);
