@@ -184,26 +184,27 @@ describe("server: isolation of one bad key (SPEC section 8)", function () {
     const { send } = await liveRun(t);
     const k = t.keys;
     const valid = Object.entries(lineFields([at(9)], [9])).flat();
-    type Poison = [name: string, apply: (run: string) => Promise<unknown>];
+    /** A poison, and what the poisoned run then answers about it (matched in its `run(id)` reply; null: nothing to report). */
+    type Poison = [name: string, apply: (run: string) => Promise<unknown>, reported: RegExp | null];
     const poisons: Poison[] = [
-      ["manifest: a string", (r) => t.redis.del(k.manifest(r)).then(() => t.redis.set(k.manifest(r), "x"))],
-      ["manifest: nested and null fields", (r) => t.redis.hset(k.manifest(r), "strategy", deep(5000), "language", "null")],
-      ["registry: a string", (r) => t.redis.del(k.registry(r)).then(() => t.redis.set(k.registry(r), "x"))],
-      ["registry: a nested entry", (r) => t.redis.hset(k.registry(r), "s", `{"kind":"line","options":{"a":${deep(5000)}}}`)],
-      ["registry: a null entry", (r) => t.redis.hset(k.registry(r), "s", "null")],
-      ["series: a hash", (r) => t.redis.del(k.series(r, "s")).then(() => t.redis.hset(k.series(r, "s"), "a", "b"))],
-      ["series: the greatest ID", (r) => t.redis.xadd(k.series(r, "s"), MAX_STREAM_ID, ...valid)],
-      ["series: a nested marker", (r) => t.redis.xadd(k.series(r, "s"), "*", "v", "1", "k", "line", "n", "1", "t", Buffer.alloc(8), "y", Buffer.alloc(8), "m", deep(5000))],
-      ["events: a hash", (r) => t.redis.del(k.events(r)).then(() => t.redis.hset(k.events(r), "a", "b"))],
-      ["events: the greatest ID", (r) => t.redis.xadd(k.events(r), MAX_STREAM_ID, "type", "end", "data", "{}")],
-      ["events: nested and null data", (r) => t.redis.xadd(k.events(r), "*", "type", "publish", "data", deep(5000)).then(() => t.redis.xadd(k.events(r), "*", "type", "end", "data", "null"))],
-      ["plugins: a string", (r) => t.redis.set(k.plugins(r), "x")],
-      ["plugins: nested and null entries", (r) => t.redis.hset(k.plugins(r), "a", `{"enabled":true,"params":${deep(5000)}}`, "b", "null")],
-      ["results: a hash", (r) => t.redis.hset(k.results(r), "a", "b")],
-      ["results: nested", (r) => t.redis.set(k.results(r), deep(5000))],
-      ["results: null", (r) => t.redis.set(k.results(r), "null")],
+      ["manifest: a string", (r) => t.redis.del(k.manifest(r)).then(() => t.redis.set(k.manifest(r), "x")), /:manifest holds a string, not a hash/],
+      ["manifest: nested and null fields", (r) => t.redis.hset(k.manifest(r), "strategy", deep(5000), "language", "null"), null],
+      ["registry: a string", (r) => t.redis.del(k.registry(r)).then(() => t.redis.set(k.registry(r), "x")), /:series holds a string, not a hash/],
+      ["registry: a nested entry", (r) => t.redis.hset(k.registry(r), "s", `{"kind":"line","options":{"a":${deep(5000)}}}`), /registry entry of s is nested deeper than 64 levels/],
+      ["registry: a null entry", (r) => t.redis.hset(k.registry(r), "s", "null"), /registry entry of s is not an object/],
+      ["series: a hash", (r) => t.redis.del(k.series(r, "s")).then(() => t.redis.hset(k.series(r, "s"), "a", "b")), /:s:s holds a hash, not a stream/],
+      ["series: the greatest ID", (r) => t.redis.xadd(k.series(r, "s"), MAX_STREAM_ID, ...valid), /"count":2,"error":null/],
+      ["series: a nested marker", (r) => t.redis.xadd(k.series(r, "s"), "*", "v", "1", "k", "line", "n", "1", "t", Buffer.alloc(8), "y", Buffer.alloc(8), "m", deep(5000)), /"count":1,"error":null/],
+      ["events: a hash", (r) => t.redis.del(k.events(r)).then(() => t.redis.hset(k.events(r), "a", "b")), /:events holds a hash, not a stream/],
+      ["events: the greatest ID", (r) => t.redis.xadd(k.events(r), MAX_STREAM_ID, "type", "end", "data", "{}"), null],
+      ["events: nested and null data", (r) => t.redis.xadd(k.events(r), "*", "type", "publish", "data", deep(5000)).then(() => t.redis.xadd(k.events(r), "*", "type", "end", "data", "null")), null],
+      ["plugins: a string", (r) => t.redis.set(k.plugins(r), "x"), /:plugins holds a string, not a hash/],
+      ["plugins: nested and null entries", (r) => t.redis.hset(k.plugins(r), "a", `{"enabled":true,"params":${deep(5000)}}`, "b", "null"), /plugin entry a is nested deeper than 64 levels; left out; run bad\d+: plugin entry b is not an object/],
+      ["results: a hash", (r) => t.redis.hset(k.results(r), "a", "b"), /:results holds a hash, not a string/],
+      ["results: nested", (r) => t.redis.set(k.results(r), deep(5000)), /results are nested deeper than 64 levels/],
+      ["results: null", (r) => t.redis.set(k.results(r), "null"), null],
     ];
-    for (const [i, [name, apply]] of poisons.entries()) {
+    for (const [i, [name, apply, reported]] of poisons.entries()) {
       const run = `bad${i}`;
       await writeRun(t, run, { s: { kind: "line" } });
       await xadd(t, k.series(run, "s"), lineFields([at(0)], [0]));
@@ -219,6 +220,15 @@ describe("server: isolation of one bad key (SPEC section 8)", function () {
       assert.equal(ok?.error, null, name);
       const single = await query<{ run: RunRow | null }>(t.ws, RUN, { id: "ok" });
       assert.equal(single.data?.run?.id, "ok", name);
+      // The poisoned run says what is wrong (a followed key turns up once the shared read re-arms).
+      let answer = "";
+      for (let tries = 0; tries < 100; tries++) {
+        answer = JSON.stringify(await query(t.ws, RUN, { id: run }));
+        if (reported === null || reported.test(answer)) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      if (reported !== null) assert.match(answer, reported, name);
+      else assert.doesNotMatch(answer, /"error":"|"errors"/, name);
       for (const f of followers) f.unsubscribe();
     }
     // Global keys: the run list's own keys answer their own clear error; runs and live batches go on.
