@@ -178,6 +178,12 @@ describe("server: isolation of one bad key (SPEC section 8)", function () {
         "run x: results are nested deeper than 64 levels",
       ].join("; "),
     );
+    // Removed by the user: the run reports nothing any more.
+    await t.redis.hdel(t.keys.registry("x"), "d");
+    await t.redis.hdel(t.keys.plugins("x"), "p");
+    await t.redis.del(t.keys.results("x"));
+    const after = await query<{ run: RunRow }>(t.ws, RUN, { id: "x" });
+    assert.equal(after.data?.run.error, null);
   });
 
   it("walks every key the server reads with every poison: the other run, the run list and live batches go on", async () => {

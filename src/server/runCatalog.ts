@@ -11,6 +11,12 @@ import { isSeriesKind, LIMITS, type RedisKeys, type RunStatus, type SeriesInfo }
 import { parseJson } from "./boundedJson.js";
 import { isReplyError, keyError, type KeyFaults, type KeyType } from "./keyFaults.js";
 
+/**
+ * The fault id of one field of a hash: outside the run's key prefix, so a run's `error` lists it
+ * only while a fresh read still finds it (a field deleted since is not reported on).
+ */
+const fieldId = (key: string, field: string) => `field ${field} of ${key}`;
+
 /** Where a read's problems are collected for a run's `error` (besides being logged once). */
 type Problems = string[] | undefined;
 
@@ -113,7 +119,7 @@ export class RunCatalog {
 
   private checked(run: string, id: string, raw: string, problems?: Problems): SeriesInfo | undefined {
     const info = parseRegistryEntry(id, raw);
-    const key = `${this.keys.registry(run)} ${id}`;
+    const key = fieldId(this.keys.registry(run), id);
     if (typeof info !== "string") {
       this.faults.clear(key);
       return info;
@@ -132,10 +138,10 @@ export class RunCatalog {
         const parsed = parseJson(raw[name]);
         const value = parsed.ok && typeof parsed.value === "object" && parsed.value !== null ? (parsed.value as { enabled?: unknown; params?: unknown }) : null;
         if (value === null) {
-          this.problem(`${key} ${name}`, `run ${run}: plugin entry ${name} is ${parsed.ok ? "not an object" : parsed.error}; left out`, problems);
+          this.problem(fieldId(key, name), `run ${run}: plugin entry ${name} is ${parsed.ok ? "not an object" : parsed.error}; left out`, problems);
           return [];
         }
-        this.faults.clear(`${key} ${name}`);
+        this.faults.clear(fieldId(key, name));
         const params = typeof value.params === "object" && value.params !== null ? (value.params as Record<string, unknown>) : {};
         return [{ name, enabled: value.enabled === true, params }];
       });
