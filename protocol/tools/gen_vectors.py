@@ -160,6 +160,48 @@ def main() -> None:
     invalid("marker-color", "a colour that is not #rrggbb",
             {**mk, "m": '[{"side":null,"text":"","color":"red;x:expression(1)"}]'}, "E_MARKER")
 
+    # invalid: each text field's canonical form (ASCII, exact; a UTF-8 BOM is not stripped)
+    bom = "\ufeff"
+    invalid("version-bom", "a UTF-8 BOM before v", {**good, "v": bom + "1"}, "E_VERSION")
+    invalid("version-decimal", "v written as 1.0", {**good, "v": "1.0"}, "E_VERSION")
+    invalid("version-space", "v with a trailing space", {**good, "v": "1 "}, "E_VERSION")
+    invalid("kind-bom", "a UTF-8 BOM before k", {**good, "k": bom + "line"}, "E_KIND")
+    invalid("kind-case", "k is case-sensitive", {**good, "k": "Line"}, "E_KIND")
+    invalid("kind-space", "k with a leading space", {**good, "k": " line"}, "E_KIND")
+    invalid("count-bom", "a UTF-8 BOM before n", {**good, "n": bom + "3"}, "E_COUNT")
+    invalid("count-plus", "n with a sign", {**good, "n": "+3"}, "E_COUNT")
+    invalid("count-space", "n with a trailing space", {**good, "n": "3 "}, "E_COUNT")
+    invalid("count-decimal", "n written as 3.0", {**good, "n": "3.0"}, "E_COUNT")
+    invalid("count-fullwidth", "n in non-ASCII digits", {**good, "n": "\uff13"}, "E_COUNT")
+    invalid("marker-bom", "m starts with a UTF-8 BOM (not JSON)", {**mk, "m": bom + '[{"side":"buy","text":""}]'},
+            "E_MARKER")
+
+    # invalid: precedence, the first failing rule in SPEC's order wins over every later one
+    invalid("precedence-version-over-kind", "v and k both wrong", {**good, "v": "2", "k": "pie"}, "E_VERSION")
+    invalid("precedence-kind-over-count", "k and n both wrong", {**good, "k": "pie", "n": "0"}, "E_KIND")
+    invalid("precedence-mismatch-over-count", "registered as candlestick, and n wrong", {**good, "n": "0"},
+            "E_KIND_MISMATCH", registered="candlestick")
+    invalid("precedence-count-over-field", "n wrong and y missing",
+            {k: v for k, v in {**good, "n": "03"}.items() if k != "y"}, "E_COUNT")
+    invalid("precedence-field-over-length", "y missing and t too short",
+            {k: v for k, v in {**good, "t": i64(ts3[:2])}.items() if k != "y"}, "E_FIELD")
+    invalid("precedence-length-over-time", "y too short and a time out of range",
+            {**good, "t": i64([-1, T0, T0]), "y": f64([1.0])}, "E_LENGTH")
+    invalid("precedence-time-over-order", "times go backwards before a later time out of range",
+            {**good, "t": i64([T0 + 2000, T0 + 1000, -5])}, "E_TIME")
+    invalid("precedence-order-over-nonfinite", "times go backwards and a NaN value",
+            {**good, "t": i64([T0, T0 + 2, T0 + 1]), "y": f64([math.nan, 1.0, 1.0])}, "E_ORDER")
+    invalid("precedence-nonfinite-over-candle", "an infinite close that also breaks the candle rule",
+            candle_fields(ts3[:1], [1.0], [0.5], [2.0], [math.inf]), "E_NONFINITE")
+    invalid("precedence-nonfinite-over-marker", "an infinite marker price and m not JSON",
+            {**mk, "y": f64([math.inf]), "m": "[{side:buy}]"}, "E_NONFINITE")
+
+    # invalid: a binary field of another kind is a field this kind does not know, ignored (not E_LENGTH)
+    invalid("foreign-column-ignored", "a line entry with a short o field and a NaN value: the o is ignored",
+            {**good, "o": "00", "y": f64([1.0, math.nan, 3.0])}, "E_NONFINITE")
+    invalid("foreign-vol-ignored", "a line entry with a short vol field and a NaN value: the vol is ignored",
+            {**good, "vol": "00", "y": f64([1.0, math.nan, 3.0])}, "E_NONFINITE")
+
     # refused: what a producer must not encode
     t2 = [str(T0), str(T0 + 1)]
     refused("nan-value", "NaN is not a line value", "line", {"t": t2, "y": [1.0, "NaN"]}, "E_NONFINITE")

@@ -20,6 +20,7 @@ import { redactRedisUrl } from "../shared/redisUrl.js";
 import type { RedisHealth } from "../shared/serverIpc.js";
 import { SLOW_CONSUMER_CLOSE, type LiveBatchOptions } from "./liveBatches.js";
 import { NautilusBus, type NautilusBusOptions, type NautilusBusStats } from "./nautilusBus.js";
+import { KeyFaults } from "./keyFaults.js";
 import { StreamReader } from "./redisStreams.js";
 import { resolvers, type ServerContext } from "./resolvers.js";
 import { PluginManager } from "./plugins.js";
@@ -115,7 +116,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const command = connections.open(redisOptions);
   const blocking = connections.open(redisOptions);
   await connections.connect([command, blocking], keys);
-  const reader = new StreamReader(blocking, command, { log });
+  // One registry of keys that cannot be read, shared by every reader (SPEC section 10: isolation).
+  const faults = new KeyFaults(log);
+  const reader = new StreamReader(blocking, command, { log, faults });
   reader.start();
   // The bridge has connections of its own, so its blocking reads never delay the chart's.
   const busOptions = options.nautilusBus ?? {};
@@ -128,9 +131,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   await plugins.start();
   const context: ServerContext = {
-    catalog: new RunCatalog(command, keys, log),
-    cache: new SeriesCache(command, reader, keys, { log, budgetBytes: options.cacheBytes }),
-    events: new RunEvents(command, reader, keys, { log }),
+    catalog: new RunCatalog(command, keys, faults),
+    cache: new SeriesCache(command, reader, keys, { log, faults, budgetBytes: options.cacheBytes }),
+    events: new RunEvents(command, reader, keys, { log, faults }),
     plugins,
     live: options.live ?? {},
     redis: command,
@@ -289,11 +292,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       wss.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await reader.stop();
-      context.cache.close();
-      await plugins.stop();
+      // Disconnected first: an XREAD waiting on a Redis that is down or stopped then fails at once instead of never.
       command.disconnect();
       blocking.disconnect();
+      reader.stop();
+      context.cache.close();
+      await plugins.stop();
     },
   };
 }

@@ -15,20 +15,36 @@ import { startPrivateRedis, type PrivateRedis } from "./privateRedis.js";
 import { ioredisOptions, REDIS_SETTINGS, RedisUnusable, type RedisTlsFiles } from "./redisConnection.js";
 
 const USAGE = `usage: chartbridge serve [options]
-  --redis URL        Redis to read: redis://[user:password@]host[:port][/db], or rediss:// for TLS
-                     (env ${REDIS_SETTINGS.url.env}; default: a Redis on 127.0.0.1:6379, else a private redis-server)
-  --redis-ca FILE    PEM CA that signed Redis's TLS certificate (env ${REDIS_SETTINGS.ca.env}; default: Node's CAs)
-  --redis-cert FILE  PEM client certificate for Redis TLS (env ${REDIS_SETTINGS.cert.env})
-  --redis-key FILE   PEM key of the client certificate (env ${REDIS_SETTINGS.key.env})
-  --port N           port to bind (default: a free one)
-  --host H           interface to bind (default 127.0.0.1)
-  --prefix P         Redis key prefix (default chartbridge)
-  --plugins DIR|none workspace plugin folder (default .chartbridge/plugins); none: built-ins only
-  --no-nautilus-bus  do not chart NautilusTrader's own Redis message bus
-  --nautilus-streams-prefix S  MessageBusConfig.streams_prefix (default stream)
-Every request carries the token it prints (Authorization: Bearer <token>, or ?token=<token>);
-env CHARTBRIDGE_TOKEN sets it (default: a random one). The Redis password is never printed.`;
+Runs the Chartbridge GraphQL server on 127.0.0.1 and prints its URL and token.
+
+options:
+  --redis URL                    Redis to read: redis://[user:password@]host[:port][/db], or rediss:// for TLS.
+                                 Default: ${REDIS_SETTINGS.url.env}, else a Redis answering on 127.0.0.1:6379,
+                                 else a private redis-server child
+  --redis-ca FILE                PEM CA that signed Redis's TLS certificate (default: Node's CAs)
+  --redis-cert FILE              PEM client certificate for Redis TLS
+  --redis-key FILE               PEM key of the client certificate
+  --port N                       port to bind (default 0: a free port)
+  --host H                       interface to bind (default 127.0.0.1)
+  --prefix P                     Redis key prefix (default chartbridge)
+  --plugins DIR|none             workspace plugin folder (default .chartbridge/plugins); none: built-ins only
+  --no-nautilus-bus              do not chart NautilusTrader's own Redis message bus
+  --nautilus-streams-prefix S    Nautilus MessageBusConfig.streams_prefix (default stream)
+  -h, --help                     this text
+
+environment:
+  ${REDIS_SETTINGS.url.env}          Redis URL when --redis is not given
+  ${REDIS_SETTINGS.ca.env}           --redis-ca when not given
+  ${REDIS_SETTINGS.cert.env}         --redis-cert when not given
+  ${REDIS_SETTINGS.key.env}          --redis-key when not given
+  CHARTBRIDGE_TOKEN              the token clients must send (default: 32 random bytes, printed on start)
+
+Every request carries the token: the header "Authorization: Bearer <token>", or "?token=<token>" in the
+URL (WebSocket clients and the chart page). The Redis password is never printed.
+SIGTERM or SIGINT stops the server within 2 s.`;
 const DEFAULT_REDIS = "redis://127.0.0.1:6379/0";
+/** How long SIGTERM/SIGINT waits for a clean close (under the 2 s a supervisor is promised). */
+const STOP_DEADLINE_MS = 1500;
 
 /** True if a Redis answers PING at `url` within a short time (no retries: it is a probe). */
 async function answers(url: string): Promise<boolean> {
@@ -129,6 +145,12 @@ async function main(argv: string[]): Promise<void> {
   const stop = async () => {
     if (stopping) return;
     stopping = true;
+    // Stopping never waits on Redis: a close still pending after this (a Redis that is down or
+    // SIGSTOPped holds replies back) is cut short, so the process ends within 2 s of SIGTERM.
+    setTimeout(() => {
+      process.stderr.write(`[chartbridge] not closed after ${STOP_DEADLINE_MS} ms; exiting anyway\n`);
+      process.exit(0);
+    }, STOP_DEADLINE_MS).unref();
     await server.close();
     await privateRedis?.stop();
     process.exit(0);

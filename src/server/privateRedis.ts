@@ -32,6 +32,8 @@ export interface PrivateRedis {
    * `keepData` and a `SAVE` was issued before the kill (then it loads that snapshot).
    */
   restart(options?: { keepData?: boolean }): Promise<void>;
+  /** Sends a signal to the server, e.g. SIGSTOP/SIGCONT to freeze it with its connections open. */
+  signal(signal: NodeJS.Signals): void;
   stop(): Promise<void>;
 }
 
@@ -100,6 +102,7 @@ export async function startPrivateRedis(options: PrivateRedisOptions = {}): Prom
       if (!again.keepData) rmSync(join(dir, "dump.rdb"), { force: true });
       child = await launch(binary, port, dir, options);
     },
+    signal: (signal) => void child.kill(signal),
     stop: async () => {
       await stopChild("SIGTERM");
       rmSync(dir, { recursive: true, force: true });

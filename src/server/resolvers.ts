@@ -11,7 +11,8 @@ import type { PluginManager } from "./plugins.js";
 import { deleteRun, setPlugin } from "./runWriter.js";
 import type { SeriesCache } from "./seriesCache.js";
 import { compareStreamIds } from "../shared/streamIds.js";
-import type { SeriesStore } from "./seriesStore.js";
+import { SeriesStore } from "./seriesStore.js";
+import { tooDeep, MAX_JSON_DEPTH } from "./boundedJson.js";
 
 export interface ServerContext {
   catalog: RunCatalog;
@@ -47,6 +48,10 @@ interface RangeArgs {
 
 /** A screen is a few thousand pixels wide; more than this is a mistake or an attack. */
 const MAX_RANGE_POINTS = 200_000;
+/** One reply of `history`: the most points one stream entry may hold (SPEC section 3). */
+export const MAX_HISTORY_POINTS = 100_000;
+/** Bytes of a plugin's parameters as JSON (setPlugin): as much as a series' registry entry may hold. */
+export const MAX_PLUGIN_PARAMS_BYTES = 65_536;
 
 const STREAM_ID = /^(\$|[0-9]{1,20}(-[0-9]{1,20})?)$/;
 
@@ -65,6 +70,8 @@ async function seriesOf(ctx: ServerContext, args: SeriesArgs): Promise<{ view: S
 }
 
 const storeOf = (view: SeriesView, ctx: ServerContext) => ctx.cache.get(view.run, view.id, view.kind);
+/** A series that cannot be read answers as empty beside its `error`, so its run and the run list still answer. */
+const storeOrEmpty = (view: SeriesView, ctx: ServerContext) => storeOf(view, ctx).catch(() => new SeriesStore(view.kind));
 const usOf = (ns: bigint | null) => (ns === null ? null : Number(ns / 1000n));
 
 export const resolvers = {
@@ -87,9 +94,12 @@ export const resolvers = {
       return { run: args.run, series: args.series, kind: store.kind, count: result.points.t.length, lastId: store.lastId, ...result };
     },
     history: async (_: unknown, args: SeriesArgs & { maxPoints: number }, ctx: ServerContext): Promise<BatchPayload> => {
+      if (!Number.isInteger(args.maxPoints) || args.maxPoints < 1 || args.maxPoints > MAX_HISTORY_POINTS) {
+        throw new GraphQLError(`maxPoints must be an integer in 1..${MAX_HISTORY_POINTS}, not ${args.maxPoints}`);
+      }
       const { store } = await seriesOf(ctx, args);
       const from = store.indexAfter(args.after);
-      const { to, lastId } = from < store.length ? store.cut(from, Math.max(1, args.maxPoints)) : { to: from, lastId: store.lastId };
+      const { to, lastId } = from < store.length ? store.cut(from, args.maxPoints) : { to: from, lastId: store.lastId };
       return {
         run: args.run,
         series: args.series,
@@ -106,6 +116,9 @@ export const resolvers = {
       if (!NAME_PATTERNS.plugin.test(args.name)) throw new GraphQLError(`invalid plugin name ${JSON.stringify(args.name)}`);
       const params = args.params ?? {};
       if (typeof params !== "object" || params === null || Array.isArray(params)) throw new GraphQLError("params must be a JSON object");
+      if (tooDeep(params)) throw new GraphQLError(`params nest deeper than ${MAX_JSON_DEPTH} levels`);
+      const bytes = Buffer.byteLength(JSON.stringify(params));
+      if (bytes > MAX_PLUGIN_PARAMS_BYTES) throw new GraphQLError(`params are ${bytes} bytes as JSON, over the limit of ${MAX_PLUGIN_PARAMS_BYTES}`);
       const plugin = { name: args.name, enabled: args.enabled, params: params as Record<string, unknown> };
       await setPlugin(ctx.redis, ctx.keys, args.run, plugin);
       return plugin;
@@ -140,6 +153,10 @@ export const resolvers = {
     },
   },
   Run: {
+    error: async (run: RunInfo, _: unknown, ctx: ServerContext) => {
+      const problems = await ctx.catalog.problems(run.id);
+      return problems.length === 0 ? null : problems.join("; ");
+    },
     plugins: (run: RunInfo, _: unknown, ctx: ServerContext) => ctx.catalog.plugins(run.id),
     results: (run: RunInfo, _: unknown, ctx: ServerContext) => ctx.catalog.results(run.id),
     startedUs: (run: RunInfo) => usOf(run.startedNs),
@@ -148,12 +165,17 @@ export const resolvers = {
       [...(await ctx.catalog.series(run.id))].map(([id, info]) => ({ ...info, id, run: run.id })),
   },
   Series: {
-    count: async (view: SeriesView, _: unknown, ctx: ServerContext) => (await storeOf(view, ctx)).length,
-    firstTimeUs: async (view: SeriesView, _: unknown, ctx: ServerContext) => (await storeOf(view, ctx)).firstTimeUs,
-    lastTimeUs: async (view: SeriesView, _: unknown, ctx: ServerContext) => (await storeOf(view, ctx)).lastTimeUs,
-    lastValue: async (view: SeriesView, _: unknown, ctx: ServerContext) => (await storeOf(view, ctx)).lastValue,
-    rejected: async (view: SeriesView, _: unknown, ctx: ServerContext) => (await storeOf(view, ctx)).rejected,
-    stale: async (view: SeriesView, _: unknown, ctx: ServerContext) => (await storeOf(view, ctx)).stale,
-    lastError: async (view: SeriesView, _: unknown, ctx: ServerContext) => (await storeOf(view, ctx)).lastError,
+    count: async (view: SeriesView, _: unknown, ctx: ServerContext) => (await storeOrEmpty(view, ctx)).length,
+    firstTimeUs: async (view: SeriesView, _: unknown, ctx: ServerContext) => (await storeOrEmpty(view, ctx)).firstTimeUs,
+    lastTimeUs: async (view: SeriesView, _: unknown, ctx: ServerContext) => (await storeOrEmpty(view, ctx)).lastTimeUs,
+    lastValue: async (view: SeriesView, _: unknown, ctx: ServerContext) => (await storeOrEmpty(view, ctx)).lastValue,
+    rejected: async (view: SeriesView, _: unknown, ctx: ServerContext) => (await storeOrEmpty(view, ctx)).rejected,
+    stale: async (view: SeriesView, _: unknown, ctx: ServerContext) => (await storeOrEmpty(view, ctx)).stale,
+    lastError: async (view: SeriesView, _: unknown, ctx: ServerContext) => (await storeOrEmpty(view, ctx)).lastError,
+    error: (view: SeriesView, _: unknown, ctx: ServerContext) =>
+      storeOf(view, ctx).then(
+        () => ctx.cache.fault(view.run, view.id),
+        (err: Error) => err.message,
+      ),
   },
 };

@@ -1,11 +1,24 @@
 /**
  * Reads runs and series registries (SPEC sections 2 and 5) from Redis. Registry values come from
  * any producer, so each one is checked and a bad one is logged and left out rather than trusted.
+ * A key Redis refuses (another type) or a value that cannot be used is that key's fault alone
+ * (SPEC section 10): it is reported once, its part of the answer is empty, the rest is answered.
  */
+import { GraphQLError } from "graphql";
 import type { Redis } from "ioredis";
 import type { RunPlugin } from "../shared/api.js";
 import { isSeriesKind, LIMITS, type RedisKeys, type RunStatus, type SeriesInfo } from "../shared/protocol.js";
+import { parseJson } from "./boundedJson.js";
+import { isReplyError, keyError, type KeyFaults, type KeyType } from "./keyFaults.js";
 
+/**
+ * The fault id of one field of a hash: outside the run's key prefix, so a run's `error` lists it
+ * only while a fresh read still finds it (a field deleted since is not reported on).
+ */
+const fieldId = (key: string, field: string) => `field ${field} of ${key}`;
+
+/** Where a read's problems are collected for a run's `error` (besides being logged once). */
+type Problems = string[] | undefined;
 
 export interface RunInfo {
   id: string;
@@ -23,12 +36,9 @@ function parseNs(value: string | undefined): bigint | null {
 
 export function parseRegistryEntry(id: string, raw: string): SeriesInfo | string {
   if (raw.length > LIMITS.maxRegistryBytes) return `registry entry of ${id} is over ${LIMITS.maxRegistryBytes} bytes`;
-  let value: unknown;
-  try {
-    value = JSON.parse(raw);
-  } catch {
-    return `registry entry of ${id} is not JSON`;
-  }
+  const parsed = parseJson(raw);
+  if (!parsed.ok) return `registry entry of ${id} is ${parsed.error}`;
+  const value = parsed.value;
   if (typeof value !== "object" || value === null) return `registry entry of ${id} is not an object`;
   const v = value as Record<string, unknown>;
   if (typeof v.kind !== "string" || !isSeriesKind(v.kind)) return `registry entry of ${id} has unknown kind ${JSON.stringify(v.kind)}`;
@@ -49,33 +59,47 @@ export class RunCatalog {
   constructor(
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
-    private readonly log: (message: string) => void,
+    private readonly faults: KeyFaults,
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Runs, newest first. */
+  /** Runs, newest first; a run whose manifest cannot be read is left out (and reported), never the list. */
   async runs(): Promise<RunInfo[]> {
-    const ids = await this.redis.zrevrange(this.keys.runs, 0, -1);
+    const ids = await this.read(this.keys.runs, "zset", null, () => this.redis.zrevrange(this.keys.runs, 0, -1));
+    if (ids === null) throw new GraphQLError(this.faults.error(this.keys.runs) ?? `${this.keys.runs} cannot be read`);
     const pipeline = this.redis.pipeline();
     for (const id of ids) pipeline.hgetall(this.keys.manifest(id));
     const manifests = (await pipeline.exec()) ?? [];
-    return ids.flatMap((id, i) => {
+    const runs: RunInfo[] = [];
+    for (const [i, id] of ids.entries()) {
       const [err, manifest] = manifests[i] ?? [null, {}];
-      const run = err ? null : this.toRun(id, manifest as Record<string, string>);
-      return run ? [run] : [];
-    });
+      const key = this.keys.manifest(id);
+      if (err) {
+        if (!isReplyError(err)) throw err;
+        this.faults.report(key, `run ${id} left out of the run list: ${await keyError(this.redis, key, "hash", err)}`);
+        continue;
+      }
+      this.faults.clear(key);
+      const run = this.toRun(id, manifest as Record<string, string>);
+      if (run) runs.push(run);
+    }
+    return runs;
   }
 
   async run(id: string): Promise<RunInfo | null> {
-    return this.toRun(id, await this.redis.hgetall(this.keys.manifest(id)));
+    const key = this.keys.manifest(id);
+    const manifest = await this.read(key, "hash", null, () => this.redis.hgetall(key));
+    if (manifest === null) throw new GraphQLError(this.faults.error(key) ?? `${key} cannot be read`);
+    return this.toRun(id, manifest);
   }
 
   /** The series registry of a run, ordered by id. */
-  async series(run: string): Promise<Map<string, SeriesInfo>> {
-    const raw = await this.redis.hgetall(this.keys.registry(run));
+  async series(run: string, problems?: Problems): Promise<Map<string, SeriesInfo>> {
+    const key = this.keys.registry(run);
+    const raw = await this.read(key, "hash", {} as Record<string, string>, () => this.redis.hgetall(key), problems);
     const out = new Map<string, SeriesInfo>();
     for (const id of Object.keys(raw).sort()) {
-      const info = this.checked(run, id, raw[id]);
+      const info = this.checked(run, id, raw[id], problems);
       if (info !== undefined) out.set(id, info);
     }
     return out;
@@ -83,43 +107,85 @@ export class RunCatalog {
 
   /** One series' registry entry (every range/history request needs one, not the whole registry). */
   async seriesInfo(run: string, id: string): Promise<SeriesInfo | undefined> {
-    const raw = await this.redis.hget(this.keys.registry(run), id);
-    return raw === null ? undefined : this.checked(run, id, raw);
+    const key = this.keys.registry(run);
+    const raw = await this.read(key, "hash", null, () => this.redis.hget(key, id));
+    if (raw === null) {
+      const fault = this.faults.error(key);
+      if (fault !== null) throw new GraphQLError(fault);
+      return undefined;
+    }
+    return this.checked(run, id, raw);
   }
 
-  private checked(run: string, id: string, raw: string): SeriesInfo | undefined {
+  private checked(run: string, id: string, raw: string, problems?: Problems): SeriesInfo | undefined {
     const info = parseRegistryEntry(id, raw);
-    if (typeof info !== "string") return info;
-    this.log(`run ${run}: ${info}; series left out`);
+    const key = fieldId(this.keys.registry(run), id);
+    if (typeof info !== "string") {
+      this.faults.clear(key);
+      return info;
+    }
+    this.problem(key, `run ${run}: ${info}; series left out`, problems);
     return undefined;
   }
 
   /** Plugins enabled or disabled for the run, by name. */
-  async plugins(run: string): Promise<RunPlugin[]> {
-    const raw = await this.redis.hgetall(this.keys.plugins(run));
+  async plugins(run: string, problems?: Problems): Promise<RunPlugin[]> {
+    const key = this.keys.plugins(run);
+    const raw = await this.read(key, "hash", {} as Record<string, string>, () => this.redis.hgetall(key), problems);
     return Object.keys(raw)
       .sort()
       .flatMap((name) => {
-        try {
-          const value = JSON.parse(raw[name]) as { enabled?: unknown; params?: unknown };
-          const params = typeof value.params === "object" && value.params !== null ? (value.params as Record<string, unknown>) : {};
-          return [{ name, enabled: value.enabled === true, params }];
-        } catch {
-          this.log(`run ${run}: plugin entry ${name} is not JSON; left out`);
+        const parsed = parseJson(raw[name]);
+        const value = parsed.ok && typeof parsed.value === "object" && parsed.value !== null ? (parsed.value as { enabled?: unknown; params?: unknown }) : null;
+        if (value === null) {
+          this.problem(fieldId(key, name), `run ${run}: plugin entry ${name} is ${parsed.ok ? "not an object" : parsed.error}; left out`, problems);
           return [];
         }
+        this.faults.clear(fieldId(key, name));
+        const params = typeof value.params === "object" && value.params !== null ? (value.params as Record<string, unknown>) : {};
+        return [{ name, enabled: value.enabled === true, params }];
       });
   }
 
-  async results(run: string): Promise<unknown> {
-    const raw = await this.redis.get(this.keys.results(run));
+  async results(run: string, problems?: Problems): Promise<unknown> {
+    const key = this.keys.results(run);
+    const raw = await this.read(key, "string", null, () => this.redis.get(key), problems);
     if (raw === null) return null;
+    const parsed = parseJson(raw);
+    if (parsed.ok) return parsed.value;
+    this.problem(key, `run ${run}: results are ${parsed.error}`, problems);
+    return null;
+  }
+
+  /**
+   * What cannot be read of a run's own keys now (its `error`): every key read afresh, plus what
+   * the stream reader holds against its event and series streams.
+   */
+  async problems(run: string): Promise<string[]> {
+    const problems: string[] = [];
+    await Promise.all([this.series(run, problems), this.plugins(run, problems), this.results(run, problems)]);
+    const eventsKey = this.keys.events(run);
+    await this.read(eventsKey, "stream", null, () => this.redis.xrevrange(eventsKey, "+", "-", "COUNT", 1), problems);
+    const prefix = this.keys.runPattern(run).slice(0, -1);
+    return [...new Set([...problems, ...this.faults.errorsUnder(prefix)])].sort();
+  }
+
+  /** Reads `key`; when Redis refuses it (another type), reports that once and answers `fallback`. */
+  private async read<T, F>(key: string, expected: KeyType, fallback: F, fn: () => Promise<T>, problems?: Problems): Promise<T | F> {
     try {
-      return JSON.parse(raw) as unknown;
-    } catch {
-      this.log(`run ${run}: results are not JSON`);
-      return null;
+      const value = await fn();
+      this.faults.clear(key);
+      return value;
+    } catch (err) {
+      if (!isReplyError(err)) throw err;
+      this.problem(key, await keyError(this.redis, key, expected, err), problems);
+      return fallback;
     }
+  }
+
+  private problem(id: string, message: string, problems: Problems): void {
+    this.faults.report(id, message);
+    problems?.push(message);
   }
 
   private toRun(id: string, m: Record<string, string>): RunInfo | null {

@@ -11,6 +11,8 @@ import { loadOnce } from "./loadOnce.js";
 import { pullIterator } from "./pullIterator.js";
 import { compareStreamIds } from "../shared/streamIds.js";
 import { lostCopies, xrevrangeTail, type StreamEntry, type StreamReader } from "./redisStreams.js";
+import { parseJson } from "./boundedJson.js";
+import { isReplyError, keyError, type KeyFaults } from "./keyFaults.js";
 
 export const RUN_EVENT_TYPES = ["series", "plugin", "publish", "results", "end"] as const;
 export const RUNLOG_TYPES = ["start", "end", "delete"] as const;
@@ -41,6 +43,8 @@ export interface RunEventsOptions {
   /** Undelivered events a subscriber may have queued before it is dropped. Default 10000. */
   maxQueue?: number;
   log: (message: string) => void;
+  /** Where an event stream Redis refuses (another type) is reported, once. */
+  faults: KeyFaults;
 }
 
 export class RunEvents {
@@ -109,7 +113,16 @@ export class RunEvents {
       }
     };
     // Only the tail is replayed; the reader continues right after the newest entry.
-    apply((await xrevrangeTail(this.redis, key, this.keep)).reverse());
+    let tail: StreamEntry[];
+    try {
+      tail = await xrevrangeTail(this.redis, key, this.keep);
+    } catch (err) {
+      if (!isReplyError(err)) throw err;
+      const message = await keyError(this.redis, key, "stream", err);
+      this.options.faults.report(key, message);
+      throw new GraphQLError(message, { extensions: { code: "KEY_FAULT" } });
+    }
+    apply(tail.reverse());
     log.untrack = this.reader.track(key, log.lastId, apply);
     return log;
   }
@@ -122,11 +135,10 @@ export class RunEvents {
       return null;
     }
     if (run === null) return { run: fields.run?.toString("utf8") ?? "", type, data: {}, id };
-    try {
-      return { run, type, data: JSON.parse(fields.data?.toString("utf8") ?? "{}") as unknown, id };
-    } catch {
-      this.options.log(`skipped event ${id} of ${key}: data is not JSON`);
-      return null;
-    }
+    // Every event's data is an object (SPEC section 6); anything else is this event's fault alone.
+    const parsed = parseJson(fields.data?.toString("utf8") ?? "{}");
+    if (parsed.ok && typeof parsed.value === "object" && parsed.value !== null && !Array.isArray(parsed.value)) return { run, type, data: parsed.value, id };
+    this.options.log(`skipped event ${id} of ${key}: data is ${parsed.ok ? "not a JSON object" : parsed.error}`);
+    return null;
   }
 }

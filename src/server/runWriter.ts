@@ -1,9 +1,16 @@
 /** The few writes the server makes, in the same format the SDKs write (SPEC sections 2 and 6). */
+import { GraphQLError } from "graphql";
 import type { Redis } from "ioredis";
 import type { RedisKeys } from "../shared/protocol.js";
 import type { RunPlugin } from "../shared/api.js";
 
 export async function setPlugin(redis: Redis, keys: RedisKeys, run: string, plugin: RunPlugin): Promise<void> {
+  // A transaction does not roll back: a key of another type would fail its command alone, and the
+  // event would announce a plugin that was not stored. So both keys are checked first.
+  for (const [key, expected] of [[keys.plugins(run), "hash"], [keys.events(run), "stream"]] as const) {
+    const type = await redis.type(key);
+    if (type !== expected && type !== "none") throw new GraphQLError(`${key} holds a ${type}, not a ${expected}; nothing was stored`);
+  }
   const value = JSON.stringify({ enabled: plugin.enabled, params: plugin.params });
   await redis
     .multi()

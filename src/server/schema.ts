@@ -53,6 +53,11 @@ export const typeDefs = /* GraphQL */ `
     "Points dropped for being earlier than the series' last time."
     stale: Int!
     lastError: EntryError
+    """
+    Why this series' stream cannot be read now (e.g. its key holds another Redis type), or null.
+    Such a series answers as empty while the rest of its run answers (protocol/SPEC.md section 10).
+    """
+    error: String
   }
 
   type Run {
@@ -69,6 +74,11 @@ export const typeDefs = /* GraphQL */ `
     plugins: [RunPlugin!]!
     "End-of-run statistics and trades (cb.results), or null. A stat named '<group> | <name>' belongs to a group: a Nautilus run's account (e.g. 'SIM-001 | Sharpe Ratio (252 days)'; PnL stats per currency as '<name> (<ccy>)'), and each trade names its account."
     results: JSON
+    """
+    What of this run cannot be read now, or null: a key holding another Redis type, a value that is
+    not JSON or nests deeper than 64 levels. Only that part is left out (protocol/SPEC.md section 10).
+    """
+    error: String
   }
 
   type RunPlugin {
@@ -124,7 +134,11 @@ export const typeDefs = /* GraphQL */ `
     series: ID!
     kind: SeriesKind!
     count: Int!
-    "Pass as 'after' to continue right after these points, with no gap and no duplicate."
+    """
+    Pass as 'after' to continue right after these points, with no gap and no duplicate. After a
+    connection ends in any way (a 4499 close names it too; a socket the keepalive killed, 1006,
+    names nothing), resubscribe with the lastId of the last batch received.
+    """
     lastId: String!
     points: JSON!
   }
@@ -133,7 +147,11 @@ export const typeDefs = /* GraphQL */ `
     "Runs, newest first."
     runs: [Run!]!
     run(id: ID!): Run
-    "Stored points after a stream ID ('0-0': from the start), at most about maxPoints, cut at whole entries."
+    """
+    Stored points after a stream ID ('0-0': from the start): at most maxPoints (1..100000) points,
+    cut at whole stream entries so that lastId resumes exactly after them. An entry is never split:
+    when the first entry alone holds more than maxPoints points, the reply is that entry whole.
+    """
     history(run: ID!, series: ID!, after: String = "0-0", maxPoints: Int = 50000): Batch!
     """
     Points with fromUs <= t <= toUs (either null: open-ended), decimated to about maxPoints:
@@ -144,7 +162,10 @@ export const typeDefs = /* GraphQL */ `
   }
 
   type Mutation {
-    "Enables or disables a plugin for a run, as cb.plugin does from Python."
+    """
+    Enables or disables a plugin for a run, as cb.plugin does from Python. params: a JSON object of
+    at most 65536 bytes as JSON, nested at most 64 levels.
+    """
     setPlugin(run: ID!, name: String!, enabled: Boolean!, params: JSON): RunPlugin!
     "Deletes every key of a run."
     deleteRun(run: ID!): Boolean!

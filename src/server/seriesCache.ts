@@ -3,8 +3,10 @@
  * StreamReader. Each entry is decoded and validated exactly once here, so rejection counts are
  * the same whoever asks.
  */
+import { GraphQLError } from "graphql";
 import type { Redis } from "ioredis";
 import { decodeEntry } from "../shared/decode.js";
+import { isReplyError, keyError, type KeyFaults } from "./keyFaults.js";
 import { loadOnce } from "./loadOnce.js";
 import type { RedisKeys, SeriesKind } from "../shared/protocol.js";
 import { lostCopies, xrangeAll, type StreamEntry, type StreamReader } from "./redisStreams.js";
@@ -12,6 +14,8 @@ import { SeriesStore } from "./seriesStore.js";
 
 export interface SeriesCacheOptions {
   log: (message: string) => void;
+  /** Where a series key Redis refuses (another type) is reported, once. */
+  faults: KeyFaults;
   /** Memory for cached series; beyond it the least recently used unfollowed ones are dropped. Default 1 GiB. */
   budgetBytes?: number;
 }
@@ -72,6 +76,11 @@ export class SeriesCache {
     return loadOnce(this.stores, key, () => this.load(key, kind));
   }
 
+  /** Why the series' key cannot be read now (e.g. it holds another Redis type), or null. */
+  fault(run: string, series: string): string | null {
+    return this.options.faults.error(this.keys.series(run, series));
+  }
+
   /** Drops every cached series of a run (it was deleted). */
   forgetRun(run: string): void {
     const prefix = this.keys.series(run, "");
@@ -101,7 +110,16 @@ export class SeriesCache {
   private async load(key: string, kind: SeriesKind): Promise<SeriesStore> {
     const store = new SeriesStore(kind);
     const apply = (entries: StreamEntry[]) => this.apply(key, store, entries);
-    await xrangeAll(this.redis, key, "0-0", apply);
+    try {
+      await xrangeAll(this.redis, key, "0-0", apply);
+    } catch (err) {
+      if (!isReplyError(err)) throw err;
+      // This series alone cannot be read: said on it (Series.error, this request's error), once in the log.
+      const message = await keyError(this.redis, key, "stream", err);
+      this.options.faults.report(key, message);
+      throw new GraphQLError(message, { extensions: { code: "KEY_FAULT" } });
+    }
+    this.options.faults.clear(key);
     // The reader continues exactly after the last entry read, so nothing falls between the two.
     this.untrack.set(key, this.reader.track(key, store.lastId, apply));
     this.loaded.set(key, store);

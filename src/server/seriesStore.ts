@@ -168,21 +168,25 @@ export class SeriesStore implements Columns {
   }
 
   /**
-   * Where a message of about `maxPoints` points starting at `from` ends, on an entry boundary so
-   * that `lastId` (the ID to resume after) covers exactly the points sent.
+   * Where a message of at most `maxPoints` points starting at `from` ends, on an entry boundary so
+   * that `lastId` (the ID to resume after) covers exactly the points sent. An entry is never split:
+   * when the one at `from` alone holds more than `maxPoints`, it is the whole message.
    */
   cut(from: number, maxPoints: number): { to: number; lastId: string } {
+    const end = from + maxPoints;
+    if (this.length <= end) return { to: this.length, lastId: this.lastId };
     const starts = this.entryStart;
+    // lo: the number of entries starting at or before `end`.
     let lo = 0;
     let hi = starts.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (starts[mid] <= from + maxPoints) lo = mid + 1;
+      if (starts[mid] <= end) lo = mid + 1;
       else hi = mid;
     }
-    if (lo === starts.length) return { to: this.length, lastId: this.lastId };
-    if (lo >= 2 && starts[lo - 1] > from) return { to: starts[lo - 1], lastId: this.entryIds[lo - 2] };
-    return { to: starts[lo], lastId: this.entryIds[lo - 1] };
+    // Entry lo-1 runs past `end`: stop before it, unless it is the one `from` is in.
+    if (starts[lo - 1] > from) return { to: starts[lo - 1], lastId: this.entryIds[lo - 2] };
+    return lo === starts.length ? { to: this.length, lastId: this.lastId } : { to: starts[lo], lastId: this.entryIds[lo - 1] };
   }
 
   /** Points [from, to) in the JSON form of SPEC section 4. */

@@ -41,7 +41,8 @@ export interface Rejection {
 
 export type DecodeResult = { ok: true; batch: DecodedBatch } | { ok: false; error: Rejection };
 
-const textDecoder = new TextDecoder("utf-8", { fatal: true });
+// ignoreBOM keeps a leading U+FEFF in the text, so "\uFEFF1" is not "1" (SPEC: v, k and n are ASCII).
+const textDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 /** 2^53 * 1000 / 2^32: a time is in range iff its high 32 bits are in [0, this). */
 const MAX_TIME_HIGH = Number(LIMITS.maxTimeNs >> 32n);
@@ -81,6 +82,10 @@ function requiredColumns(kind: SeriesKind): string[] {
   return ["t", "y"];
 }
 
+function kindColumns(kind: SeriesKind): string[] {
+  return isOhlcKind(kind) ? ["t", "o", "h", "l", "c", "vol"] : ["t", "y"];
+}
+
 const COUNT_PATTERN = /^[1-9][0-9]{0,5}$/;
 const COLOR_PATTERN = /^#[0-9a-fA-F]{6}$/;
 
@@ -104,9 +109,10 @@ export function decodeEntry(fields: EntryFields, registered?: SeriesKind): Decod
     if (fields[name] === undefined) return fail("E_FIELD", `${kind} entry has no ${name} field`);
   }
   const columns: Record<string, Float64Array> = {};
-  for (const name of ["t", "y", "o", "h", "l", "c", "vol"]) {
+  // Only the kind's own columns: a binary field of another kind is a field this kind does not know (ignored).
+  for (const name of kindColumns(kind)) {
     const bytes = fields[name];
-    if (bytes === undefined || (name === "y" && isOhlcKind(kind))) continue;
+    if (bytes === undefined) continue;
     if (bytes.byteLength !== n * 8) return fail("E_LENGTH", `${name} has ${bytes.byteLength} bytes, expected ${n * 8} for n=${n}`);
     if (name !== "t") columns[name] = f64Column(bytes);
   }
@@ -116,6 +122,8 @@ export function decodeEntry(fields: EntryFields, registered?: SeriesKind): Decod
   const tUs = new Float64Array(n);
   let prevHi = -1;
   let prevLo = 0;
+  /** The first point earlier than the one before it: E_ORDER, once every time is known to be in range (E_TIME comes first). */
+  let backwards = -1;
   // 32-bit halves read from an aligned copy (little-endian hosts; DataView reads are several times slower).
   const aligned = LITTLE_ENDIAN ? f64Column(tBytes) : null;
   const halves = aligned === null ? null : new Int32Array(aligned.buffer, aligned.byteOffset, 2 * n);
@@ -123,14 +131,13 @@ export function decodeEntry(fields: EntryFields, registered?: SeriesKind): Decod
     const lo = halves === null ? tView.getUint32(i * 8, true) : halves[2 * i] >>> 0;
     const hi = halves === null ? tView.getInt32(i * 8 + 4, true) : halves[2 * i + 1];
     if (hi < 0 || hi >= MAX_TIME_HIGH) return fail("E_TIME", `t[${i}] = ${tView.getBigInt64(i * 8, true)} ns is outside [0, 2^53*1000)`);
-    if (hi < prevHi || (hi === prevHi && lo < prevLo)) {
-      return fail("E_ORDER", `t[${i}] = ${tView.getBigInt64(i * 8, true)} ns is before t[${i - 1}]`);
-    }
+    if (backwards < 0 && (hi < prevHi || (hi === prevHi && lo < prevLo))) backwards = i;
     prevHi = hi;
     prevLo = lo;
     // floor((hi * 2^32 + lo) / 1000) without leaving exact double range: 2^32 = 4294967 * 1000 + 296.
     tUs[i] = hi * 4294967 + Math.floor((hi * 296 + lo) / 1000);
   }
+  if (backwards > 0) return fail("E_ORDER", `t[${backwards}] = ${tView.getBigInt64(backwards * 8, true)} ns is before t[${backwards - 1}]`);
 
   for (const name of ["y", "o", "h", "l", "c", "vol"]) {
     const col = columns[name];

@@ -5,3 +5,6 @@ export function compareStreamIds(a: string, b: string): number {
   const d = BigInt(am) - BigInt(bm) || BigInt(as) - BigInt(bs);
   return d < 0n ? -1 : d > 0n ? 1 : 0;
 }
+
+/** The greatest stream ID Redis accepts: nothing can follow it (an exclusive range after it is refused). */
+export const MAX_STREAM_ID = "18446744073709551615-18446744073709551615";

@@ -469,8 +469,10 @@ def decode(raw_fields: Mapping[str | bytes, bytes | str], registered: str | None
     for i, ns in enumerate(t):
         if not 0 <= ns < TIME_LIMIT:
             raise ProtocolError("E_TIME", f"t[{i}] = {ns} is outside [0, 2^53*1000)")
-        if i and ns < t[i - 1]:
-            raise ProtocolError("E_ORDER", f"t[{i}] = {ns} is earlier than t[{i - 1}] = {t[i - 1]}")
+    # Order only once every time is in range: SPEC ranks E_TIME before E_ORDER for the whole entry.
+    for i in range(1, len(t)):
+        if t[i] < t[i - 1]:
+            raise ProtocolError("E_ORDER", f"t[{i}] = {t[i]} is earlier than t[{i - 1}] = {t[i - 1]}")
     columns = {name: _unpack(fields[name], "d") for name in names}
     for name, col in columns.items():
         for i, x in enumerate(col):
