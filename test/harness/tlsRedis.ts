@@ -17,7 +17,7 @@ const ADMIN_PASSWORD = "admin-pw-for-tests";
 export const PRODUCER_RIGHTS = ["~chartbridge:*", "+ping", "+xadd", "+hset", "+zadd", "+set", "+exists"];
 export const SERVER_RIGHTS = [
   "~chartbridge:*",
-  ...["+hello", "+ping", "+info", "+client|id", "+client|unblock", "+dbsize", "+scan"],
+  ...["+hello", "+ping", "+info", "+client|id", "+client|unblock", "+dbsize", "+scan", "+type"],
   ...["+get", "+set", "+hget", "+hgetall", "+hset", "+zadd", "+zrem", "+zscore", "+zrevrange"],
   ...["+xadd", "+xrange", "+xrevrange", "+xread", "+unlink", "+watch", "+unwatch", "+multi", "+exec"],
 ];
