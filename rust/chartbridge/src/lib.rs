@@ -43,7 +43,8 @@ mod worker;
 pub use chartbridge_macros::chart;
 pub use clock::{TsEvent, clear_clock, set_clock};
 pub use global::{Run, enabled, set_enabled, start};
-pub use publisher::{Config, Publisher, Series, SeriesSpec, Source, Stats};
+pub use link::Tls;
+pub use publisher::{Config, Publisher, Series, SeriesSpec, SeriesStats, Source, Stats};
 pub use site::source_file;
 pub use value::{Chartable, Number};
 pub use wire::{Candle, Code, Kind, Marker, MarkerShape, Point, Position, Side};
@@ -61,7 +62,7 @@ macro_rules! source {
 pub mod __private {
     pub use crate::clock::{ArgTime, HasTime, NoTime, now_or};
     pub use crate::global::enabled;
-    pub use crate::indicator::Indicator;
+    pub use crate::indicator::{Indicator, SiteIndicators};
     pub use crate::site::SiteSpec;
     pub use crate::wire::Kind;
 }

@@ -54,6 +54,14 @@ impl RedisServer {
         }
     }
 
+    /// Sends a signal to the server: `STOP` freezes it (a hung Redis: connections are accepted by
+    /// the kernel and never answered), `CONT` resumes it.
+    pub fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().expect("running").id();
+        let status = Command::new("kill").arg(format!("-{signal}")).arg(pid.to_string()).status().expect("kill");
+        assert!(status.success(), "kill -{signal} {pid}");
+    }
+
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
@@ -125,6 +133,18 @@ impl Drop for RedisServer {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// The times and values of a line series, every entry in stream order.
+pub fn line_points(redis: &RedisServer, key: &str) -> (Vec<i64>, Vec<f64>) {
+    let (mut t, mut y) = (Vec::new(), Vec::new());
+    for (_, fields) in redis.stream(key) {
+        let batch = chartbridge::wire::Batch::decode(&fields.into_iter().collect(), None).expect("a valid entry");
+        let chartbridge::wire::Columns::Values { y: values } = batch.columns else { panic!("{key} is not a value series") };
+        t.extend(batch.t);
+        y.extend(values);
+    }
+    (t, y)
 }
 
 /// Little-endian f64 column.
