@@ -110,20 +110,16 @@ impl Link {
     /// Runs a pipeline; on failure drops the connection and schedules a retry.
     pub(crate) fn query<T: FromRedisValue>(&mut self, pipe: &Pipeline) -> Option<T> {
         let result = pipe.query(self.con.as_mut()?);
-        match result {
-            Ok(value) => {
-                if self.warned {
-                    eprintln!("chartbridge: Redis at {} is reachable again, resending the backlog", self.url);
-                }
-                self.warned = false;
-                self.backoff = FIRST_BACKOFF;
-                Some(value)
-            }
-            Err(e) => {
-                self.fail(&e);
-                None
-            }
+        result.map_err(|e| self.fail(&e)).ok()
+    }
+
+    /// Writes were accepted: the outage (if any) is over.
+    pub(crate) fn delivered(&mut self) {
+        if self.warned {
+            eprintln!("chartbridge: Redis at {} takes writes again, resending the backlog", self.url);
         }
+        self.warned = false;
+        self.backoff = FIRST_BACKOFF;
     }
 
     /// Redis refused a write for want of an ACL permission: drops the connection and retries
@@ -145,5 +141,17 @@ impl Link {
             };
             eprintln!("chartbridge: Redis at {} {why} ({error}); keeping a bounded backlog and retrying", self.url);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redacted;
+
+    #[test]
+    fn a_logged_url_never_carries_the_password() {
+        assert_eq!(redacted("rediss://chart:s3cr@t@redis.example:6380/2"), "rediss://chart:***@redis.example:6380/2");
+        assert_eq!(redacted("redis://:only-password@127.0.0.1:6379"), "redis://:***@127.0.0.1:6379");
+        assert_eq!(redacted("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
     }
 }

@@ -573,6 +573,7 @@ impl Worker {
                 self.link.refused(&e);
                 break;
             }
+            self.link.delivered();
             for (write, reply) in self.outbox.drain(..n).zip(replies) {
                 let Some((slot, points)) = write.series_points() else { continue };
                 self.buffers.backlog -= points as usize;
@@ -587,6 +588,9 @@ impl Worker {
                     self.shared.written.fetch_add(points, Ordering::Relaxed);
                 }
             }
+        }
+        if self.link.is_up() && self.outbox.is_empty() {
+            self.link.delivered();
         }
         self.shared.connected.store(self.link.is_up(), Ordering::Relaxed);
         self.publish_stats();

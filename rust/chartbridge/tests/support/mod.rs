@@ -15,12 +15,23 @@ use redis::Value;
 pub struct RedisServer {
     child: Option<Child>,
     pub port: u16,
+    /// More `redis-server` arguments (TLS, ACL users), kept for restarts.
+    extra: Vec<String>,
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port()
 }
 
 impl RedisServer {
     pub fn start() -> RedisServer {
-        let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
-        let mut server = RedisServer { child: None, port };
+        RedisServer::start_with(&[])
+    }
+
+    /// A server with more arguments; `port` stays a plain port for the test's own reads.
+    pub fn start_with(extra: &[String]) -> RedisServer {
+        let mut server = RedisServer { child: None, port: free_port(), extra: extra.to_vec() };
         server.restart();
         server
     }
@@ -30,6 +41,7 @@ impl RedisServer {
         assert!(self.child.is_none(), "already running");
         let spawned = Command::new("redis-server")
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--enable-debug-command", "local"])
+            .args(&self.extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn();
