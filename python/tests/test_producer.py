@@ -82,6 +82,9 @@ def test_backlog_is_bounded_and_drops_the_oldest(redis_server: RedisServer, r: r
     dropped = cb.stats()["dropped"]
     assert 0 < len(times) <= 1000 and len(times) + dropped == total
     assert cols["y"] == [float(i) for i in range(total - len(times), total)]  # the newest survive, in order
+    # Loud: counted per series, and written to the run's lost record once Redis is back.
+    assert cb.stats()["lost"] == {"bounded": dropped}
+    assert fresh(redis_server).hgetall(keys().lost) == {b"bounded": str(dropped).encode()}
 
 
 def test_a_resend_of_an_entry_redis_already_has_is_not_duplicated(r: redis.Redis,
