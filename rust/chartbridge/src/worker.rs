@@ -103,15 +103,12 @@ impl Write {
     /// An entry of the run's events stream (SPEC section 6).
     pub(crate) fn event(keys: &Keys, kind: &str, data: String) -> Write {
         let fields = vec![("type", kind.as_bytes().to_vec()), ("data", data.into_bytes())];
-        Write::Xadd { key: keys.events(), id: StreamId::Next, maxlen: None, fields, points: 0, series: None, droppable: false }
+        Write::Xadd { key: keys.events(), id: StreamId::Next, maxlen: None, fields, points: 0, series: None, droppable: kind == "publish" }
     }
 
     /// A `publish` event: a message to plugins, droppable in an outage like points.
     pub(crate) fn publish(keys: &Keys, data: String) -> Write {
-        match Write::event(keys, "publish", data) {
-            Write::Xadd { key, id, maxlen, fields, points, series, .. } => Write::Xadd { key, id, maxlen, fields, points, series, droppable: true },
-            other => other,
-        }
+        Write::event(keys, "publish", data)
     }
 
     fn runlog(keys: &Keys, run: &str, kind: &str) -> Write {
@@ -575,17 +572,24 @@ impl Worker {
             }
             self.link.delivered();
             for (write, reply) in self.outbox.drain(..n).zip(replies) {
-                let Some((slot, points)) = write.series_points() else { continue };
-                self.buffers.backlog -= points as usize;
-                if let Value::ServerError(e) = reply {
+                let target = write.series_points();
+                if let Some((_, points)) = target {
+                    self.buffers.backlog -= points as usize;
+                }
+                match (target, reply) {
                     // Redis refused this one write (out of memory, a key of another type, ...):
                     // retrying cannot help, so it is dropped and counted.
-                    self.buffers.lose(slot, points, &self.shared);
-                    eprintln!("chartbridge: Redis refused a write to {} ({e:?})", self.buffers.series[slot].id);
-                } else {
-                    self.buffers.series[slot].stats.written += points;
-                    self.buffers.dirty = true;
-                    self.shared.written.fetch_add(points, Ordering::Relaxed);
+                    (Some((slot, points)), Value::ServerError(e)) => {
+                        self.buffers.lose(slot, points, &self.shared);
+                        eprintln!("chartbridge: Redis refused a write to series {} ({e:?})", self.buffers.series[slot].id);
+                    }
+                    (None, Value::ServerError(e)) => eprintln!("chartbridge: Redis refused a write ({e:?})"),
+                    (Some((slot, points)), _) => {
+                        self.buffers.series[slot].stats.written += points;
+                        self.buffers.dirty = true;
+                        self.shared.written.fetch_add(points, Ordering::Relaxed);
+                    }
+                    (None, _) => {}
                 }
             }
         }
