@@ -258,7 +258,10 @@ struct Worker {
     keys: Keys,
     shared: Arc<Shared>,
     buffers: Buffers,
-    sites: HashMap<(usize, usize), SiteState>,
+    /// By (site address, owner): few, and consecutive messages mostly come from one site, so a
+    /// look at the last one found and then a scan beat hashing every message.
+    sites: Vec<((usize, usize), SiteState)>,
+    last_site: usize,
     outbox: VecDeque<Write>,
     /// Run state to write again if Redis comes back without the run (restarted, no persistence).
     replay: Vec<Write>,
@@ -284,7 +287,8 @@ impl Worker {
             keys,
             shared,
             buffers,
-            sites: HashMap::new(),
+            sites: Vec::new(),
+            last_site: 0,
             outbox: VecDeque::new(),
             replay: Vec::new(),
             link,
@@ -393,11 +397,17 @@ impl Worker {
     /// The series of a site (and owner type), registered on its first message.
     fn site(&mut self, site: &'static SiteSpec, owner: Owner, first: Option<&Point>) -> &SiteState {
         let key = (site as *const SiteSpec as usize, owner.map_or(0, |f| f as usize));
-        if !self.sites.contains_key(&key) {
-            let state = self.register_site(site, owner, first);
-            self.sites.insert(key, state);
+        if self.sites.get(self.last_site).is_none_or(|(k, _)| *k != key) {
+            self.last_site = match self.sites.iter().position(|(k, _)| *k == key) {
+                Some(index) => index,
+                None => {
+                    let state = self.register_site(site, owner, first);
+                    self.sites.push((key, state));
+                    self.sites.len() - 1
+                }
+            };
         }
-        &self.sites[&key]
+        &self.sites[self.last_site].1
     }
 
     /// Creates the series of a site on its first point: the raw value (kind from the attribute,
