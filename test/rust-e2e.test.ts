@@ -1,5 +1,6 @@
 import { strict as assert } from "node:assert";
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
+import { createInterface } from "node:readline";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import type { ValuePoints } from "../src/shared/protocol.js";
@@ -53,18 +54,36 @@ function ema(xs: number[], n: number): number[] {
   return out;
 }
 
-describe("end to end: a Rust tight loop (#[chart] on 4 threads) -> Redis -> server -> GraphQL", function () {
+const BINARY = join(ROOT, "rust", "target", "debug", "examples", "e2e");
+
+/**
+ * Runs the e2e example in restart mode: `onLine` is awaited for each line it prints before the
+ * stats (the test acts on Redis), then the example is told to go on. Resolves with its stats.
+ */
+function restartScenario(args: string[], onLine: (line: string) => Promise<void>): Promise<RustStats> {
+  const child = spawn(BINARY, args, { stdio: ["pipe", "pipe", "inherit"] });
+  const lines = createInterface({ input: child.stdout });
+  return new Promise((resolve, reject) => {
+    child.on("error", reject);
+    child.on("exit", (code) => (code === 0 ? undefined : reject(new Error(`e2e example exited with ${code}`))));
+    lines.on("line", (line) => {
+      if (line.startsWith("{")) resolve(JSON.parse(line) as RustStats);
+      else onLine(line).then(() => child.stdin.write("go\n"), reject);
+    });
+  });
+}
+
+describe("end to end: a Rust process (#[chart]) -> Redis -> server -> GraphQL", function () {
   this.timeout(600_000);
   const t = useTestServer();
 
   before(async () => {
     // Debug build, as `cargo test` builds; the dependencies are already built by then.
-    await run("cargo", ["build", "--quiet", "--manifest-path", join(ROOT, "rust", "Cargo.toml"), "-p", "chartbridge", "--example", "tight_loop"], { maxBuffer: 1 << 24 });
+    await run("cargo", ["build", "--quiet", "--manifest-path", join(ROOT, "rust", "Cargo.toml"), "-p", "chartbridge", "--example", "e2e"], { maxBuffer: 1 << 24 });
   });
 
   it("1M calls on 4 threads: every point and every EMA value arrives exact, nothing lost", async () => {
-    const binary = join(ROOT, "rust", "target", "debug", "examples", "tight_loop");
-    const out = await run(binary, [testRedis().url, t.prefix, "rust-tight", String(THREADS), String(CALLS)], { maxBuffer: 1 << 24 });
+    const out = await run(BINARY, [testRedis().url, t.prefix, "rust-tight", "tight", String(THREADS), String(CALLS)], { maxBuffer: 1 << 24 });
     const stats = JSON.parse(out.stdout) as RustStats;
     assert.deepEqual([stats.written, stats.dropped, stats.refused], [THREADS * (2 * CALLS - 2), 0, 0]);
 
@@ -92,5 +111,37 @@ describe("end to end: a Rust tight loop (#[chart] on 4 threads) -> Redis -> serv
       const wrong = line.y.findIndex((y, i) => y !== expected[i]);
       assert.equal(wrong, -1, `lane${k}.ema3 value ${wrong}: ${line.y[wrong]} != ${expected[wrong]}`);
     }
+  });
+
+  it("Redis killed, then restarted empty: the newest points within the backlog arrive exact, the rest is shown as lost", async () => {
+    const calls = 20_000;
+    const stats = await restartScenario([testRedis().url, t.prefix, "rust-restart", "restart", String(calls), "10000"], async (line) => {
+      if (line === "written") await testRedis().kill();
+      else if (line === "queued") await testRedis().restart(); // empty: no persistence
+      else throw new Error(`unexpected line from the example: ${line}`);
+    });
+    const lane = stats.series.lane0;
+    const ema3 = stats.series["lane0.ema3"];
+    assert.ok(lane !== undefined && ema3 !== undefined);
+    assert.ok(lane.dropped > 0 && ema3.dropped > 0, "the outage went beyond the backlog");
+
+    const r = await query<{ run: { series: { id: string; count: number; lost: number }[] } }>(t.ws, `{ run(id: "rust-restart") { series { id count lost } } }`);
+    assert.deepEqual(r.errors, undefined);
+    // The first calls went with the killed Redis; of the rest, what was not dropped arrived.
+    const kept = calls - lane.dropped;
+    assert.deepEqual(r.data?.run.series, [
+      { id: "lane0", count: kept, lost: lane.dropped },
+      { id: "lane0.ema3", count: calls - ema3.dropped, lost: ema3.dropped },
+    ]);
+    const inputs = Array.from({ length: 2 * calls }, (_, i) => (i % 1000) * 0.25);
+    const raw = await history(t, "rust-restart", "lane0");
+    const first = 2 * calls - kept; // the newest points are kept, the oldest dropped
+    assert.deepEqual(raw.t, Array.from({ length: kept }, (_, i) => T0_US + (first + i) * 1000));
+    assert.deepEqual(raw.y, inputs.slice(first));
+    // Every EMA value that arrived is the EMA over every input, the dropped ones included.
+    const expected = ema(inputs, 3);
+    const line = await history(t, "rust-restart", "lane0.ema3");
+    const wrong = line.t.findIndex((us, i) => line.y[i] !== expected[(us - T0_US) / 1000 - 2]);
+    assert.equal(wrong, -1, `lane0.ema3 point ${wrong}`);
   });
 });
