@@ -12,37 +12,29 @@
 use std::io::Write;
 use std::time::Duration;
 
-use chartbridge::{Config, TsEvent, chart};
+use chartbridge::{Config, chart};
 
-const T0: u64 = 1_700_000_000_000_000_000;
-
-struct Tick {
-    price: f64,
-    ts_event: u64,
-}
-
-impl TsEvent for Tick {
-    fn ts_event(&self) -> u64 {
-        self.ts_event
-    }
-}
+const T0: i64 = 1_700_000_000_000_000_000;
 
 macro_rules! lanes {
     ($($name:ident),*) => {
         $(
             #[chart(ema = 3, raw = true)]
-            fn $name(tick: &Tick) -> f64 {
-                tick.price
+            fn $name(price: f64) -> f64 {
+                price
             }
         )*
-        const LANES: [fn(&Tick) -> f64; 8] = [$($name),*];
+        const LANES: [fn(f64) -> f64; 8] = [$($name),*];
     };
 }
 
 lanes!(lane0, lane1, lane2, lane3, lane4, lane5, lane6, lane7);
 
+/// Call `i` of a thread: at simulated time, as a backtest charts (the thread may then wait for
+/// the writer rather than drop).
 fn call(lane: usize, i: u64) {
-    LANES[lane](&Tick { price: (i % 1000) as f64 * 0.25 + lane as f64, ts_event: T0 + i * 1_000_000 });
+    chartbridge::set_clock(T0 + i as i64 * 1_000_000);
+    LANES[lane]((i % 1000) as f64 * 0.25 + lane as f64);
 }
 
 /// Says `what` on stdout and waits for the test's go-ahead on stdin.
