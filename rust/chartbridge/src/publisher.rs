@@ -53,7 +53,8 @@ pub struct Config {
     /// an integration clock (`set_clock`: a backtest) wait while Redis is reachable, and drops
     /// the call otherwise (counted like any loss). Default 1,000,000: the same as `max_backlog`,
     /// so a queue cannot fill before the backlog bound is reached, even while the worker waits
-    /// out its I/O timeout on a hung Redis.
+    /// out its I/O timeout on a hung Redis. A queued point takes 88 bytes (memory is only used
+    /// while the writer is behind).
     pub queue: usize,
     /// How long closing the run may wait for the last writes.
     pub close_timeout: Duration,
