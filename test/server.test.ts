@@ -135,6 +135,22 @@ describe("server: runs, series, history and live batches over a real Redis", () 
       sub.unsubscribe();
     });
   }
+
+  it("tells the points a producer lost from the run's lost record; a broken record reads as 0 and hides nothing", async () => {
+    await writeRun(t, "lossy", { price: { kind: "line" }, "price.ema5": { kind: "line" }, fills: { kind: "marker" } });
+    await t.redis.hset(t.keys.lost("lossy"), "price", "50123", "price.ema5", "-3", "gone", "7");
+    await writeRun(t, "broken", { x: { kind: "line" } });
+    await t.redis.set(t.keys.lost("broken"), "not a hash");
+    const r = await query<{ runs: { id: string; series: { id: string; lost: number; count: number }[] }[] }>(t.ws, "{ runs { id series { id lost count } } }");
+    assert.deepEqual(r.errors, undefined);
+    const byRun = Object.fromEntries((r.data?.runs ?? []).map((run) => [run.id, run.series]));
+    assert.deepEqual(byRun.lossy, [
+      { id: "fills", lost: 0, count: 0 },
+      { id: "price", lost: 50123, count: 0 },
+      { id: "price.ema5", lost: 0, count: 0 },
+    ]);
+    assert.deepEqual(byRun.broken, [{ id: "x", lost: 0, count: 0 }]);
+  });
 });
 
 describe("server: who may connect", () => {

@@ -82,6 +82,22 @@ def test_backlog_is_bounded_and_drops_the_oldest(redis_server: RedisServer, r: r
     dropped = cb.stats()["dropped"]
     assert 0 < len(times) <= 1000 and len(times) + dropped == total
     assert cols["y"] == [float(i) for i in range(total - len(times), total)]  # the newest survive, in order
+    # Loud: counted per series, and written to the run's lost record once Redis is back.
+    assert cb.stats()["lost"] == {"bounded": dropped}
+    assert fresh(redis_server).hgetall(keys().lost) == {b"bounded": str(dropped).encode()}
+
+
+def test_nothing_is_dropped_while_redis_answers_even_beyond_the_backlog_bound(r: redis.Redis) -> None:
+    cb.configure(backlog=1000, flush_interval=1.0)  # one cycle collects far more than the bound
+    s = cb.series("burst")
+    total = 5000
+    for i in range(total):
+        s.add(float(i), time=T0 + i)
+    assert cb.flush(timeout=10)
+    times, cols = read_points(r, "burst")
+    assert times == list(range(T0, T0 + total)) and cols["y"] == [float(i) for i in range(total)]
+    assert cb.stats()["dropped"] == 0 and cb.stats()["lost"] == {}
+    assert r.exists(keys().lost) == 0
 
 
 def test_a_resend_of_an_entry_redis_already_has_is_not_duplicated(r: redis.Redis,

@@ -72,6 +72,15 @@ async function seriesOf(ctx: ServerContext, args: SeriesArgs): Promise<{ view: S
 const storeOf = (view: SeriesView, ctx: ServerContext) => ctx.cache.get(view.run, view.id, view.kind);
 /** A series that cannot be read answers as empty beside its `error`, so its run and the run list still answer. */
 const storeOrEmpty = (view: SeriesView, ctx: ServerContext) => storeOf(view, ctx).catch(() => new SeriesStore(view.kind));
+
+/** SPEC section 11: a canonical decimal count; anything else in the record reads as 0. */
+const LOST_COUNT = /^(0|[1-9][0-9]{0,14})$/;
+
+/** The series' total in its run's lost record. A broken record (wrong type, bad value) affects this field alone. */
+async function lostOf(view: SeriesView, ctx: ServerContext): Promise<number> {
+  const value = await ctx.redis.hget(ctx.keys.lost(view.run), view.id).catch(() => null);
+  return value !== null && LOST_COUNT.test(value) ? Number(value) : 0;
+}
 const usOf = (ns: bigint | null) => (ns === null ? null : Number(ns / 1000n));
 
 export const resolvers = {
@@ -171,6 +180,7 @@ export const resolvers = {
     lastValue: async (view: SeriesView, _: unknown, ctx: ServerContext) => (await storeOrEmpty(view, ctx)).lastValue,
     rejected: async (view: SeriesView, _: unknown, ctx: ServerContext) => (await storeOrEmpty(view, ctx)).rejected,
     stale: async (view: SeriesView, _: unknown, ctx: ServerContext) => (await storeOrEmpty(view, ctx)).stale,
+    lost: (view: SeriesView, _: unknown, ctx: ServerContext) => lostOf(view, ctx),
     lastError: async (view: SeriesView, _: unknown, ctx: ServerContext) => (await storeOrEmpty(view, ctx)).lastError,
     error: (view: SeriesView, _: unknown, ctx: ServerContext) =>
       storeOf(view, ctx).then(

@@ -52,6 +52,8 @@ export const typeDefs = /* GraphQL */ `
     rejected: Int!
     "Points dropped for being earlier than the series' last time."
     stale: Int!
+    "Points the producer could not store (dropped during a Redis outage beyond its backlog), from the run's lost record (protocol/SPEC.md section 11); 0 when none were, or when the record is unreadable."
+    lost: Int!
     lastError: EntryError
     """
     Why this series' stream cannot be read now (e.g. its key holds another Redis type), or null.

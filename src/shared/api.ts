@@ -25,6 +25,8 @@ export interface SeriesMeta {
   lastTimeUs: number | null;
   rejected: number;
   stale: number;
+  /** Points the producer could not store (protocol/SPEC.md section 11). */
+  lost: number;
   lastError: EntryError | null;
 }
 

@@ -69,6 +69,8 @@ export function redisKeys(prefix: string) {
     events: (id: string) => `${run(id)}:events`,
     plugins: (id: string) => `${run(id)}:plugins`,
     results: (id: string) => `${run(id)}:results`,
+    /** Points each series lost in an outage (section 11, "Outages and loss"). */
+    lost: (id: string) => `${run(id)}:lost`,
     /** Glob matching every key of a run, for deletion. */
     runPattern: (id: string) => `${run(id)}:*`,
   };

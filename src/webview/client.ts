@@ -5,7 +5,7 @@
 import type { Client } from "graphql-ws";
 import type { BatchReply, Plugin, RangeReply, RunDetail, RunEvent, RunSummary, SeriesMeta } from "../shared/api.js";
 
-const SERIES_FIELDS = "id kind pane title color options source { file line } target count firstTimeUs lastTimeUs rejected stale lastError { code message entryId }";
+const SERIES_FIELDS = "id kind pane title color options source { file line } target count firstTimeUs lastTimeUs rejected stale lost lastError { code message entryId }";
 
 export class Api {
   constructor(private readonly ws: Client) {}

@@ -1,7 +1,8 @@
 /**
  * The legend: one row per series with a visibility swatch, its name (click: reveal the source line
- * in the editor), its value under the crosshair (else its last value) and a badge when the server
- * rejected entries of it (count + last reason).
+ * in the editor), its value under the crosshair (else its last value), a badge when the server
+ * rejected entries of it (count + last reason) and one when the producer could not store points
+ * of it (an outage beyond its backlog: protocol/SPEC.md section 11).
  */
 import type { MouseEventParams } from "lightweight-charts";
 import type { SeriesMeta } from "../shared/api.js";
@@ -19,6 +20,7 @@ interface Row {
   swatch: HTMLElement;
   value: HTMLElement;
   badge: HTMLElement;
+  lost: HTMLElement;
 }
 
 export class Legend {
@@ -49,12 +51,14 @@ export class Legend {
     });
     const value = el("span", "cb-value");
     const badge = el("span", "cb-badge");
-    root.append(swatch, name, value, badge);
+    const lost = el("span", "cb-badge cb-lost");
+    lost.title = "lost by the producer during a Redis outage (beyond its backlog)";
+    root.append(swatch, name, value, badge, lost);
     this.root.append(root);
-    this.rows.set(id, { root, swatch, value, badge });
+    this.rows.set(id, { root, swatch, value, badge, lost });
   }
 
-  /** Re-reads colours, visibility, last values and rejected counts. */
+  /** Re-reads colours, visibility, last values, rejected and lost counts. */
   refresh(): void {
     for (const [id, row] of this.rows) {
       const entry = this.view.entries.get(id);
@@ -67,13 +71,16 @@ export class Legend {
       row.badge.hidden = rejected === 0;
       row.badge.textContent = rejected === 0 ? "" : `${rejected} rejected`;
       row.badge.title = lastError ? `${lastError.code}: ${lastError.message} (entry ${lastError.entryId})` : "";
+      const lost = entry.meta.lost;
+      row.lost.hidden = lost === 0;
+      row.lost.textContent = lost === 0 ? "" : `${lost.toLocaleString("en-US")} points not stored`;
     }
   }
 
   updateMeta(series: SeriesMeta[]): void {
     for (const meta of series) {
       const entry = this.view.entries.get(meta.id);
-      if (entry) Object.assign(entry.meta, { rejected: meta.rejected, stale: meta.stale, lastError: meta.lastError, count: meta.count });
+      if (entry) Object.assign(entry.meta, { rejected: meta.rejected, stale: meta.stale, lost: meta.lost, lastError: meta.lastError, count: meta.count });
     }
     this.refresh();
   }

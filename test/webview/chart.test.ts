@@ -95,6 +95,21 @@ describe("webview: the chart UI in headless Chromium against the real server", f
     await chart.screenshot("webview-kinds");
   });
 
+  it("says on a series how many points its producer could not store (the run's lost record)", async () => {
+    await writeRun(t, "lossy", { price: { kind: "line" }, ema: { kind: "line" } });
+    for (const id of ["price", "ema"]) await xadd(t, t.keys.series("lossy", id), lineFields(range(10).map(at), range(10)));
+    await t.redis.hset(t.keys.lost("lossy"), "price", "50123");
+    chart = await openChart(browser, t.server);
+    await chart.until((s) => s.series.length === 2 && s.series.every((x) => x.points === 10), "both series loaded");
+    const badges = await chart.page.evaluate(() => {
+      const d = (globalThis as unknown as { document: Document }).document;
+      const price = d.querySelector<HTMLElement>('.cb-legend-row[data-series="price"] .cb-lost');
+      const ema = d.querySelector<HTMLElement>('.cb-legend-row[data-series="ema"] .cb-lost');
+      return { price: [price?.textContent, price?.hidden], ema: [ema?.textContent, ema?.hidden] };
+    });
+    assert.deepEqual(badges, { price: ["50,123 points not stored", false], ema: ["", true] });
+  });
+
   it("draws live points as they arrive, and keeps sub-second ticks apart", async () => {
     await writeRun(t, "live", { price: { kind: "line" }, candles: { kind: "candlestick" }, ticks: { kind: "line", pane: "ticks" } });
     await xadd(t, t.keys.series("live", "price"), lineFields(range(10).map(at), range(10)));

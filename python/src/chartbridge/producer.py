@@ -263,6 +263,10 @@ class Producer:
         self._retry_delay = 0.0
         self.entries = 0
         self.dropped = 0
+        # Points lost per series stream key, and what the run's ``lost`` record holds of them
+        # (SPEC "Outages and loss"): written when Redis takes writes again.
+        self.lost: dict[str, int] = {}
+        self._lost_recorded: dict[str, int] = {}
         self._resent = 0
         self._cond = threading.Condition()
         self._started = 0  # cycles started
@@ -339,8 +343,9 @@ class Producer:
         return delivered
 
     def stats(self) -> dict[str, Any]:
+        lost = {key.partition("}:s:")[2]: n for key, n in self.lost.items()}
         return {"entries": self.entries, "backlog": self._backlog_points, "dropped": self.dropped,
-                "connected": self._thread is not None and not self._down}
+                "lost": lost, "connected": self._thread is not None and not self._down}
 
     def _ensure_thread(self) -> None:
         if self._thread is None:
@@ -391,7 +396,8 @@ class Producer:
         for op in ops:
             self._backlog.append(op)
             self._backlog_points += op.points
-        if self._backlog_points > self.max_backlog:
+        # The bound is for outages (SPEC section 11): while Redis answers, this cycle sends it all.
+        if self._down and self._backlog_points > self.max_backlog:
             self._drop_oldest()
 
     def _drop_oldest(self) -> None:
@@ -399,10 +405,31 @@ class Producer:
         for op in self._backlog:
             if op.droppable and self._backlog_points > self.max_backlog:
                 self._backlog_points -= op.points
-                self.dropped += op.points
+                self._lose(op)
             else:
                 kept.append(op)
         self._backlog = kept
+
+    def _lose(self, op: Op) -> None:
+        """Count the points of ``op`` as lost, against its series."""
+        if op.points:
+            self.dropped += op.points
+            self.lost[op.args[1]] = self.lost.get(op.args[1], 0) + op.points
+
+    def _record_loss(self) -> None:
+        """Write each series' lost total that its run's ``lost`` hash does not hold yet (an HSET
+        of a total: a resend is harmless)."""
+        changed = {key: n for key, n in self.lost.items() if self._lost_recorded.get(key) != n}
+        if not changed:
+            return
+        pipe = self.client.pipeline(transaction=False)
+        for key, n in changed.items():
+            run_key, _, series = key.partition("}:s:")
+            pipe.hset(f"{run_key}}}:lost", series, n)
+        pipe.execute(raise_on_error=False)
+        self._lost_recorded.update(changed)
+        log.warning("chartbridge: points lost so far, per series (written to the run's lost record): %s",
+                    ", ".join(f"{key.partition('}:s:')[2]}: {n}" for key, n in self.lost.items()))
 
     def _cycle(self, force: bool) -> bool:
         self._collect()
@@ -416,6 +443,7 @@ class Producer:
                     self._recover()
             while self._backlog:
                 self._send(list(islice(self._backlog, _CHUNK_OPS)))
+            self._record_loss()
             if self._down:
                 self._back()
             if now >= self._next_heartbeat:
@@ -457,7 +485,7 @@ class Producer:
                     retry.append(op)
                     continue
                 log.error("chartbridge: Redis refused %s %s: %s", op.args[0], op.args[1], reply)
-                self.dropped += op.points
+                self._lose(op)
                 continue
             if op.id_at >= 0:
                 self._saw_id(op.args[1], reply)
@@ -500,6 +528,7 @@ class Producer:
         ops = [op for make in makers for op in make(self.client)]
         for op in reversed(ops):
             self._backlog.appendleft(op)
+        self._lost_recorded.clear()  # a Redis that lost the run lost its record too: write it again
         self._recovered = True
         self._resending = len(self._backlog)
 

@@ -146,6 +146,11 @@ class Keys:
     def results(self) -> str:
         return self._tagged("results")
 
+    @property
+    def lost(self) -> str:
+        """Points each series lost in an outage (SPEC "Outages and loss")."""
+        return self._tagged("lost")
+
     def stream(self, series_id: str) -> str:
         return self._tagged(f"s:{series_id}")
 

@@ -143,7 +143,7 @@ def stats() -> dict[str, Any]:
     """Counters of the producer: delivered entries, backlog, dropped and rejected points."""
     producer = _session._producer
     base = producer.stats() if producer is not None else {
-        "entries": 0, "backlog": 0, "dropped": 0, "connected": False}
+        "entries": 0, "backlog": 0, "dropped": 0, "lost": {}, "connected": False}
     return {**base, "rejected": _session.rejected}
 
 

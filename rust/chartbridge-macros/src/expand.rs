@@ -146,6 +146,7 @@ fn site(args: &Args, name: &Ident) -> TokenStream {
             line: ::core::line!(),
             manifest_dir: ::core::env!("CARGO_MANIFEST_DIR"),
             indicators: &[#(#indicators),*],
+            indicator_state: ::chartbridge::__private::SiteIndicators::new(),
             raw: #raw,
         };
     }

@@ -2,6 +2,7 @@
 //! the Python SDK's definitions so both languages chart the same line for the same inputs.
 
 use std::collections::VecDeque;
+use std::sync::Mutex;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Indicator {
@@ -66,6 +67,39 @@ impl State {
                 *value
             }
             State::Sma(window) => window.push(x),
+        }
+    }
+}
+
+/// The indicator state of one `#[chart]` site, kept where the site is called: every call's input
+/// updates it before anything is queued, so a point lost on the way to Redis never changes a
+/// value that arrives. One state per run and per owner type (a generic method's site is shared by
+/// every type it is instantiated for).
+pub struct SiteIndicators(Mutex<Vec<(u64, usize, Vec<State>)>>);
+
+impl SiteIndicators {
+    #[allow(clippy::new_without_default)] // built in a `static` by the macro: must be const
+    pub const fn new() -> SiteIndicators {
+        SiteIndicators(Mutex::new(Vec::new()))
+    }
+
+    /// Feeds `x` to every indicator of `run` and `owner`, calling `out(which, value)` for each
+    /// indicator that has a value.
+    pub(crate) fn update(&self, run: u64, owner: usize, indicators: &[Indicator], x: f64, mut out: impl FnMut(u16, f64)) {
+        let mut states = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let index = match states.iter().position(|(r, o, _)| *r == run && *o == owner) {
+            Some(index) => index,
+            None => {
+                // A new run starts its indicators afresh; older runs' states are of no more use.
+                states.retain(|(r, _, _)| *r == run);
+                states.push((run, owner, indicators.iter().map(|i| i.state()).collect()));
+                states.len() - 1
+            }
+        };
+        for (which, state) in states[index].2.iter_mut().enumerate() {
+            if let Some(y) = state.update(x) {
+                out(which as u16, y);
+            }
         }
     }
 }

@@ -39,6 +39,11 @@ impl Keys {
         format!("{}:plugins", self.tagged)
     }
 
+    /// Points each series lost (SPEC "Outages and loss").
+    pub fn lost(&self) -> String {
+        format!("{}:lost", self.tagged)
+    }
+
     pub fn results(&self) -> String {
         format!("{}:results", self.tagged)
     }

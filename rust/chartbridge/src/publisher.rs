@@ -1,8 +1,9 @@
 //! The caller's side of the producer: configuration, series handles and run-level writes. Every
 //! call only validates and hands a message to the background worker (`worker.rs`) through the
-//! calling thread's bounded lane (`lane.rs`); a full lane drops and counts, so the strategy
-//! never waits on Redis.
+//! calling thread's lane (`lane.rs`). A full lane makes a backtest thread wait for the worker
+//! (its clock is simulated) and a live thread drop and count, so a live strategy never waits.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::mpsc::{self, SyncSender};
 use std::sync::{Arc, Mutex};
@@ -14,6 +15,7 @@ use serde_json::{Value as Json, json};
 use crate::clock;
 use crate::keys::Keys;
 use crate::lane::Lanes;
+use crate::link::Tls;
 use crate::names;
 use crate::site::SiteSpec;
 use crate::wire::{Candle, Code, Kind, Marker, Point};
@@ -23,12 +25,19 @@ use crate::worker::{self, Control, Msg, Write};
 const MAX_REGISTRY_JSON: usize = 65_536;
 /// Largest `publish` payload JSON.
 const MAX_PUBLISH_JSON: usize = 1 << 20;
+/// How long a backtest thread sleeps between looks at its full lane.
+const BACKPRESSURE_NAP: Duration = Duration::from_micros(200);
 
 /// Where and how a run is published. `Config::new` reads `CHARTBRIDGE_REDIS_URL`,
+/// `CHARTBRIDGE_REDIS_CA`, `CHARTBRIDGE_REDIS_CERT`, `CHARTBRIDGE_REDIS_KEY`,
 /// `CHARTBRIDGE_PREFIX` and `CHARTBRIDGE_RUN` from the environment for its defaults.
 #[derive(Clone, Debug)]
 pub struct Config {
+    /// `redis://[user:password@]host:port[/db]`, or `rediss://...` for TLS.
     pub url: String,
+    /// TLS files for a `rediss://` URL: a CA certificate (PEM) to trust instead of the system's,
+    /// and a client certificate and key (PEM) for mutual TLS. Paths; unset: none.
+    pub tls: Tls,
     pub prefix: String,
     pub run: String,
     pub strategy: String,
@@ -36,9 +45,16 @@ pub struct Config {
     pub source: String,
     /// How often the worker writes what is buffered (one entry per series per flush).
     pub flush_interval: Duration,
-    /// Points kept while Redis is unreachable; points beyond it are dropped and counted.
+    /// Points kept while Redis is unreachable (down or not answering), over all series. Beyond
+    /// it the oldest point entries are dropped, counted per series in [`Stats`] and in the run's
+    /// `lost` record (protocol/SPEC.md, "Outages and loss"). Default 1,000,000.
     pub max_backlog: usize,
-    /// Messages one thread may queue between two flushes before its calls start dropping.
+    /// Point calls one thread may have waiting for the worker. A full queue makes a thread with
+    /// an integration clock (`set_clock`: a backtest) wait while Redis is reachable, and drops
+    /// the call otherwise (counted like any loss). Default 1,000,000: the same as `max_backlog`,
+    /// so a queue cannot fill before the backlog bound is reached, even while the worker waits
+    /// out its I/O timeout on a hung Redis. A queued point takes 88 bytes (memory is only used
+    /// while the writer is behind).
     pub queue: usize,
     /// How long closing the run may wait for the last writes.
     pub close_timeout: Duration,
@@ -50,28 +66,42 @@ impl Config {
         let started_ms = clock::wall_clock() / 1_000_000;
         Config {
             url: env("CHARTBRIDGE_REDIS_URL").unwrap_or_else(|| "redis://127.0.0.1:6379".to_owned()),
+            tls: Tls { ca: env("CHARTBRIDGE_REDIS_CA"), cert: env("CHARTBRIDGE_REDIS_CERT"), key: env("CHARTBRIDGE_REDIS_KEY") },
             prefix: env("CHARTBRIDGE_PREFIX").unwrap_or_else(|| "chartbridge".to_owned()),
             run: env("CHARTBRIDGE_RUN").unwrap_or_else(|| format!("{}-{started_ms}-{}", names::run_id_stem(strategy), std::process::id())),
             strategy: strategy.to_owned(),
             source: String::new(),
             flush_interval: Duration::from_millis(5),
             max_backlog: 1_000_000,
-            queue: 65_536,
+            queue: 1_000_000,
             close_timeout: Duration::from_secs(5),
         }
     }
 }
 
-/// Counters of a publisher, for tests, benchmarks and a strategy's own logging.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// Counters of a publisher, in points, for tests, benchmarks and a strategy's own logging.
+/// Every point charted ends up in exactly one of `written`, `dropped` and `refused` (or is still
+/// queued); `series` has the same counts per series id.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
     /// Points acknowledged by Redis.
     pub written: u64,
-    /// Points lost because the queue or the backlog was full.
+    /// Points lost: beyond the backlog bound during an outage, a full queue of a live thread,
+    /// refused by Redis, or still unwritten when the run closed.
     pub dropped: u64,
     /// Points refused by the wire rules (non-finite, bad candle, time going backwards, ...).
     pub refused: u64,
     pub connected: bool,
+    /// The same counts per series id (updated by the worker once per flush).
+    pub series: BTreeMap<String, SeriesStats>,
+}
+
+/// Points of one series, as in [`Stats`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SeriesStats {
+    pub written: u64,
+    pub dropped: u64,
+    pub refused: u64,
 }
 
 /// State shared by the caller side and the worker.
@@ -82,20 +112,34 @@ pub(crate) struct Shared {
     pub(crate) dropped: AtomicU64,
     pub(crate) refused: AtomicU64,
     pub(crate) connected: AtomicBool,
+    pub(crate) series: Mutex<BTreeMap<String, SeriesStats>>,
     next_series: AtomicU32,
     full_warned: AtomicBool,
 }
 
 impl Shared {
-    /// Queues a message without ever blocking; a full lane drops it and counts `points`.
+    /// Queues a message. A full lane: a thread running simulated time (an integration clock is
+    /// set) waits while Redis is reachable; otherwise the point is lost and counted.
     #[inline]
-    pub(crate) fn send(&self, msg: Msg, points: u64) {
-        if !self.lanes.push(msg) {
-            self.dropped.fetch_add(points, Ordering::Relaxed);
-            if !self.full_warned.swap(true, Ordering::Relaxed) {
-                eprintln!("chartbridge: a thread queued more than Config::queue messages between flushes; dropping (see Stats::dropped)");
+    pub(crate) fn send(&self, msg: Msg) {
+        let Err(mut msg) = self.lanes.push(msg) else { return };
+        if self.lanes.is_closed() {
+            self.dropped.fetch_add(msg.points(), Ordering::Relaxed);
+            return;
+        }
+        if clock::clock().is_some() {
+            while self.connected.load(Ordering::Relaxed) && !self.lanes.is_closed() {
+                std::thread::sleep(BACKPRESSURE_NAP);
+                match self.lanes.push(msg) {
+                    Ok(()) => return,
+                    Err(back) => msg = back,
+                }
             }
         }
+        if !self.full_warned.swap(true, Ordering::Relaxed) {
+            eprintln!("chartbridge: a thread queued more than Config::queue points the worker could not take yet; dropping its newest (see Stats::dropped)");
+        }
+        self.lanes.lose(msg);
     }
 
     pub(crate) fn next_series_index(&self) -> u32 {
@@ -212,7 +256,7 @@ impl Series {
     /// backwards is refused by the worker, which sees every point in order, and counted.
     pub fn add_at(&self, t: i64, point: Point) -> Result<(), Code> {
         crate::wire::check_point(self.kind, t, &point)?;
-        self.shared.send(Msg::Point { series: self.index, t, point }, 1);
+        self.shared.send(Msg::Point { series: self.index, t, point });
         Ok(())
     }
 
@@ -258,6 +302,7 @@ impl Publisher {
             dropped: AtomicU64::new(0),
             refused: AtomicU64::new(0),
             connected: AtomicBool::new(false),
+            series: Mutex::new(BTreeMap::new()),
             next_series: AtomicU32::new(0),
             full_warned: AtomicBool::new(false),
         });
@@ -271,7 +316,7 @@ impl Publisher {
     pub fn series(&self, spec: SeriesSpec) -> Result<Series, Code> {
         let registry = spec.registry_json()?;
         let index = self.shared.next_series_index();
-        self.shared.send(Msg::Register { series: index, id: spec.id, kind: spec.kind, registry }, 0);
+        self.shared.send(Msg::Register { series: index, id: spec.id, kind: spec.kind, registry });
         Ok(Series { index, kind: spec.kind, shared: Arc::clone(&self.shared) })
     }
 
@@ -284,7 +329,7 @@ impl Publisher {
             Write::hset(self.keys.plugins(), vec![(name.to_owned(), value.to_string())]),
             Write::event(&self.keys, "plugin", event.to_string()),
         ];
-        self.shared.send(Msg::Writes(writes, true), 0);
+        self.shared.send(Msg::Writes(writes, true));
         Ok(())
     }
 
@@ -294,7 +339,7 @@ impl Publisher {
         if data.len() > MAX_PUBLISH_JSON {
             return Err(Code::Limit);
         }
-        self.shared.send(Msg::Writes(vec![Write::event(&self.keys, "publish", data)], false), 0);
+        self.shared.send(Msg::Writes(vec![Write::publish(&self.keys, data)], false));
         Ok(())
     }
 
@@ -304,7 +349,7 @@ impl Publisher {
             Write::Set { key: self.keys.results(), value: results.to_string() },
             Write::event(&self.keys, "results", "{}".to_owned()),
         ];
-        self.shared.send(Msg::Writes(writes, true), 0);
+        self.shared.send(Msg::Writes(writes, true));
         Ok(())
     }
 
@@ -335,12 +380,27 @@ impl Publisher {
             dropped: self.shared.dropped.load(Ordering::Relaxed),
             refused: self.shared.refused.load(Ordering::Relaxed),
             connected: self.shared.connected.load(Ordering::Relaxed),
+            series: self.shared.series.lock().map(|s| s.clone()).unwrap_or_default(),
         }
     }
 
-    /// Queues a point from a `#[chart]` site; the worker registers the site's series on first use.
+    /// Queues a point from a `#[chart]` site, and its indicators' values computed here from this
+    /// input; the worker registers the site's series on first use.
     pub(crate) fn send_site(&self, site: &'static SiteSpec, owner: Option<fn() -> &'static str>, t: i64, point: Point) {
-        self.shared.send(Msg::Site { site, owner, t, point }, 1);
+        let input = match &point {
+            Point::Value(v) => Some(*v),
+            Point::Candle(c) => Some(c.close),
+            Point::Marker(..) => None,
+        };
+        if site.raw {
+            self.shared.send(Msg::Site { site, owner, t, point });
+        }
+        if let Some(x) = input.filter(|x| x.is_finite() && !site.indicators.is_empty()) {
+            let owner_key = owner.map_or(0, |f| f as usize);
+            site.indicator_state.update(self.shared.lanes.id(), owner_key, site.indicators, x, |which, y| {
+                self.shared.send(Msg::SiteValue { site, owner, which, t, y });
+            });
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use crate::global;
-use crate::indicator::Indicator;
+use crate::indicator::{Indicator, SiteIndicators};
 use crate::value::Chartable;
 use crate::wire::Kind;
 
@@ -24,6 +24,8 @@ pub struct SiteSpec {
     pub line: u32,
     pub manifest_dir: &'static str,
     pub indicators: &'static [Indicator],
+    /// Their running state, updated at call time.
+    pub indicator_state: SiteIndicators,
     /// Whether the value itself is charted (always, unless only indicators were asked for).
     pub raw: bool,
 }

@@ -1,6 +1,7 @@
 //! The background thread of a publisher: buffers points per series, turns each series' buffer
 //! into one stream entry per flush, writes everything in pipelines, keeps a bounded backlog while
-//! Redis is away and resends it without duplicates when Redis is back.
+//! Redis is away (dropping the oldest point entries beyond it, counted per series and recorded in
+//! the run's `lost` hash) and resends it without duplicates when Redis is back.
 //!
 //! No duplicates: every entry of a run stream gets an explicit stream ID when it is queued, and
 //! keeps it through retries. After a reconnect the worker asks each stream for its last ID and
@@ -17,10 +18,9 @@ use redis::Value;
 use serde_json::json;
 
 use crate::clock::wall_clock;
-use crate::indicator;
 use crate::keys::Keys;
 use crate::link::Link;
-use crate::publisher::{Config, SeriesSpec, Shared};
+use crate::publisher::{Config, SeriesSpec, SeriesStats, Shared};
 use crate::site::SiteSpec;
 use crate::wire::{Batch, Fields, Kind, MAX_POINTS, Point};
 
@@ -30,13 +30,44 @@ const PIPELINE_WRITES: usize = 512;
 const HEARTBEAT: Duration = Duration::from_secs(2);
 /// SPEC: producers trim the runlog with `MAXLEN ~ 10000`.
 const RUNLOG_MAXLEN: usize = 10_000;
+/// A cycle that took at least this many messages starts the next one at once: the threads are
+/// producing faster than one flush interval's worth.
+const BUSY_MSGS: usize = 4_096;
+
+pub(crate) type Owner = Option<fn() -> &'static str>;
 
 pub(crate) enum Msg {
     Register { series: u32, id: String, kind: Kind, registry: String },
     Point { series: u32, t: i64, point: Point },
-    Site { site: &'static SiteSpec, owner: Option<fn() -> &'static str>, t: i64, point: Point },
+    /// The value a `#[chart]` site charts.
+    Site { site: &'static SiteSpec, owner: Owner, t: i64, point: Point },
+    /// The value of the site's indicator number `which`, computed at call time.
+    SiteValue { site: &'static SiteSpec, owner: Owner, which: u16, t: i64, y: f64 },
     /// Run-level writes; `replay` marks state that must be written again if Redis lost the run.
     Writes(Vec<Write>, bool),
+}
+
+impl Msg {
+    /// Points this message charts.
+    pub(crate) fn points(&self) -> u64 {
+        match self {
+            Msg::Point { .. } | Msg::Site { .. } | Msg::SiteValue { .. } => 1,
+            Msg::Register { .. } | Msg::Writes(..) => 0,
+        }
+    }
+
+    /// Whether both messages chart into the same series.
+    pub(crate) fn same_target(&self, other: &Msg) -> bool {
+        let owner = |o: &Owner| o.map_or(0, |f| f as usize);
+        match (self, other) {
+            (Msg::Point { series: a, .. }, Msg::Point { series: b, .. }) => a == b,
+            (Msg::Site { site: a, owner: oa, .. }, Msg::Site { site: b, owner: ob, .. }) => std::ptr::eq(*a, *b) && owner(oa) == owner(ob),
+            (Msg::SiteValue { site: a, owner: oa, which: wa, .. }, Msg::SiteValue { site: b, owner: ob, which: wb, .. }) => {
+                std::ptr::eq(*a, *b) && owner(oa) == owner(ob) && wa == wb
+            }
+            _ => false,
+        }
+    }
 }
 
 /// Requests that need the worker now rather than at its next flush tick.
@@ -59,7 +90,9 @@ pub(crate) enum Write {
     Hset { key: String, fields: Vec<(String, String)> },
     Zadd { key: String, score: i64, member: String },
     Set { key: String, value: String },
-    Xadd { key: String, id: StreamId, maxlen: Option<usize>, fields: Fields, points: u64 },
+    /// `series` is the slot of a point entry's series; `droppable` marks what an outage may
+    /// drop beyond the backlog bound (point entries and `publish` events, oldest first).
+    Xadd { key: String, id: StreamId, maxlen: Option<usize>, fields: Fields, points: u64, series: Option<usize>, droppable: bool },
 }
 
 impl Write {
@@ -70,18 +103,24 @@ impl Write {
     /// An entry of the run's events stream (SPEC section 6).
     pub(crate) fn event(keys: &Keys, kind: &str, data: String) -> Write {
         let fields = vec![("type", kind.as_bytes().to_vec()), ("data", data.into_bytes())];
-        Write::Xadd { key: keys.events(), id: StreamId::Next, maxlen: None, fields, points: 0 }
+        Write::Xadd { key: keys.events(), id: StreamId::Next, maxlen: None, fields, points: 0, series: None, droppable: kind == "publish" }
+    }
+
+    /// A `publish` event: a message to plugins, droppable in an outage like points.
+    pub(crate) fn publish(keys: &Keys, data: String) -> Write {
+        Write::event(keys, "publish", data)
     }
 
     fn runlog(keys: &Keys, run: &str, kind: &str) -> Write {
         let fields = vec![("run", run.as_bytes().to_vec()), ("type", kind.as_bytes().to_vec())];
-        Write::Xadd { key: keys.runlog(), id: StreamId::Auto, maxlen: Some(RUNLOG_MAXLEN), fields, points: 0 }
+        Write::Xadd { key: keys.runlog(), id: StreamId::Auto, maxlen: Some(RUNLOG_MAXLEN), fields, points: 0, series: None, droppable: false }
     }
 
-    fn points(&self) -> u64 {
+    /// The series slot and points of a point entry.
+    fn series_points(&self) -> Option<(usize, u64)> {
         match self {
-            Write::Xadd { points, .. } => *points,
-            _ => 0,
+            Write::Xadd { series: Some(slot), points, .. } => Some((*slot, *points)),
+            _ => None,
         }
     }
 
@@ -131,12 +170,15 @@ struct SeriesState {
     last_t: Option<i64>,
     batches: Vec<Batch>,
     warned: bool,
+    stats: SeriesStats,
+    /// The `dropped` count last written to the run's `lost` record.
+    recorded: u64,
 }
 
-/// The series a `#[chart]` site feeds: its raw value and/or its indicators.
+/// The series a `#[chart]` site feeds: its raw value and/or one per indicator.
 struct SiteState {
     raw: Option<usize>,
-    indicators: Vec<(usize, indicator::State)>,
+    indicators: Vec<Option<usize>>,
 }
 
 /// Every series of the run and the points buffered for them.
@@ -146,8 +188,8 @@ struct Buffers {
     by_id: HashMap<String, usize>,
     /// Points buffered here or queued in the outbox; bounded by `Config::max_backlog`.
     backlog: usize,
-    max_backlog: usize,
-    full_warned: bool,
+    /// Whether per-series counts changed since they were last published to `Shared::series`.
+    dirty: bool,
 }
 
 impl Buffers {
@@ -164,6 +206,8 @@ impl Buffers {
                 last_t: None,
                 batches: Vec::new(),
                 warned: false,
+                stats: SeriesStats::default(),
+                recorded: 0,
             });
             self.series.len() - 1
         });
@@ -171,8 +215,14 @@ impl Buffers {
         slot
     }
 
-    /// Buffers one point, or refuses it (wire rules, time going backwards) or drops it (backlog
-    /// full), counting either.
+    /// Counts `points` of `slot` as lost.
+    fn lose(&mut self, slot: usize, points: u64, shared: &Shared) {
+        self.series[slot].stats.dropped += points;
+        shared.dropped.fetch_add(points, Ordering::Relaxed);
+        self.dirty = true;
+    }
+
+    /// Buffers one point, or refuses it (wire rules, time going backwards) and counts it.
     fn accept(&mut self, slot: usize, t: i64, point: Point, shared: &Shared) {
         let s = &mut self.series[slot];
         let checked = crate::wire::check_point(s.kind, t, &point).and_then(|()| match s.last_t {
@@ -181,17 +231,11 @@ impl Buffers {
         });
         if let Err(code) = checked {
             shared.refused.fetch_add(1, Ordering::Relaxed);
+            s.stats.refused += 1;
+            self.dirty = true;
             if !s.warned {
                 s.warned = true;
                 eprintln!("chartbridge: series {} refused a point ({code}); further refusals are only counted", s.id);
-            }
-            return;
-        }
-        if self.backlog >= self.max_backlog {
-            shared.dropped.fetch_add(1, Ordering::Relaxed);
-            if !self.full_warned {
-                self.full_warned = true;
-                eprintln!("chartbridge: backlog of {} points is full, dropping new points", self.max_backlog);
             }
             return;
         }
@@ -214,7 +258,10 @@ struct Worker {
     keys: Keys,
     shared: Arc<Shared>,
     buffers: Buffers,
-    sites: HashMap<usize, SiteState>,
+    /// By (site address, owner): few, and consecutive messages mostly come from one site, so a
+    /// look at the last one found and then a scan beat hashing every message.
+    sites: Vec<((usize, usize), SiteState)>,
+    last_site: usize,
     outbox: VecDeque<Write>,
     /// Run state to write again if Redis comes back without the run (restarted, no persistence).
     replay: Vec<Write>,
@@ -224,26 +271,24 @@ struct Worker {
     last_ids: HashMap<String, (u64, u64)>,
     waiters: Vec<SyncSender<()>>,
     next_heartbeat: Instant,
+    /// Messages taken by the last drain, to tell a busy producer from an idle one.
+    drained: usize,
+    /// Whether this outage's first drop has been reported.
+    loss_warned: bool,
 }
 
 impl Worker {
     fn new(config: Config, shared: Arc<Shared>) -> Worker {
         let keys = Keys::new(&config.prefix, &config.run);
-        let link = Link::new(&config.url);
-        let buffers = Buffers {
-            series: Vec::new(),
-            by_index: HashMap::new(),
-            by_id: HashMap::new(),
-            backlog: 0,
-            max_backlog: config.max_backlog,
-            full_warned: false,
-        };
+        let link = Link::new(&config.url, &config.tls);
+        let buffers = Buffers { series: Vec::new(), by_index: HashMap::new(), by_id: HashMap::new(), backlog: 0, dirty: false };
         let mut worker = Worker {
             config,
             keys,
             shared,
             buffers,
-            sites: HashMap::new(),
+            sites: Vec::new(),
+            last_site: 0,
             outbox: VecDeque::new(),
             replay: Vec::new(),
             link,
@@ -251,6 +296,8 @@ impl Worker {
             last_ids: HashMap::new(),
             waiters: Vec::new(),
             next_heartbeat: Instant::now() + HEARTBEAT,
+            drained: 0,
+            loss_warned: false,
         };
         worker.queue_start();
         worker
@@ -278,15 +325,43 @@ impl Worker {
             }
             if Instant::now() >= next_write {
                 self.write();
-                next_write = Instant::now() + self.config.flush_interval;
+                let busy = self.drained >= BUSY_MSGS && self.link.is_up();
+                next_write = if busy { Instant::now() } else { Instant::now() + self.config.flush_interval };
             }
         }
     }
 
-    /// Takes what every thread queued since the last tick.
+    /// Takes what every thread queued since the last tick, and counts what full lanes lost.
     fn drain(&mut self) {
         let shared = Arc::clone(&self.shared);
-        shared.lanes.drain(|msg| self.handle(msg));
+        let mut drained = 0;
+        let mut lost = Vec::new();
+        shared.lanes.drain(
+            |msg| {
+                drained += 1;
+                self.handle(msg);
+            },
+            |msg, n| lost.push((msg, n)),
+        );
+        self.drained = drained;
+        for (msg, n) in lost {
+            match self.slot_of(msg) {
+                Some(slot) => self.buffers.lose(slot, n, &self.shared),
+                None => {
+                    self.shared.dropped.fetch_add(n, Ordering::Relaxed);
+                }
+            }
+        }
+    }
+
+    /// The series slot a point message charts into (registering a site's series if needed).
+    fn slot_of(&mut self, msg: Msg) -> Option<usize> {
+        match msg {
+            Msg::Point { series, .. } => self.buffers.by_index.get(&series).copied(),
+            Msg::Site { site, owner, point, .. } => self.site(site, owner, Some(&point)).raw,
+            Msg::SiteValue { site, owner, which, .. } => self.site(site, owner, None).indicators.get(usize::from(which)).copied().flatten(),
+            Msg::Register { .. } | Msg::Writes(..) => None,
+        }
     }
 
     fn handle(&mut self, msg: Msg) {
@@ -300,7 +375,16 @@ impl Worker {
                     self.shared.refused.fetch_add(1, Ordering::Relaxed);
                 }
             },
-            Msg::Site { site, owner, t, point } => self.site_point(site, owner, t, point),
+            Msg::Site { site, owner, t, point } => {
+                if let Some(slot) = self.site(site, owner, Some(&point)).raw {
+                    self.buffers.accept(slot, t, point, &self.shared);
+                }
+            }
+            Msg::SiteValue { site, owner, which, t, y } => {
+                if let Some(Some(slot)) = self.site(site, owner, None).indicators.get(usize::from(which)).copied() {
+                    self.buffers.accept(slot, t, Point::Value(y), &self.shared);
+                }
+            }
             Msg::Writes(writes, replay) => {
                 if replay {
                     self.replay.extend(writes.iter().cloned());
@@ -310,31 +394,25 @@ impl Worker {
         }
     }
 
-    fn site_point(&mut self, site: &'static SiteSpec, owner: Option<fn() -> &'static str>, t: i64, point: Point) {
-        let address = site as *const SiteSpec as usize;
-        if !self.sites.contains_key(&address) {
-            let state = self.register_site(site, owner, &point);
-            self.sites.insert(address, state);
+    /// The series of a site (and owner type), registered on its first message.
+    fn site(&mut self, site: &'static SiteSpec, owner: Owner, first: Option<&Point>) -> &SiteState {
+        let key = (site as *const SiteSpec as usize, owner.map_or(0, |f| f as usize));
+        if self.sites.get(self.last_site).is_none_or(|(k, _)| *k != key) {
+            self.last_site = match self.sites.iter().position(|(k, _)| *k == key) {
+                Some(index) => index,
+                None => {
+                    let state = self.register_site(site, owner, first);
+                    self.sites.push((key, state));
+                    self.sites.len() - 1
+                }
+            };
         }
-        let Some(state) = self.sites.get_mut(&address) else { return };
-        let input = match &point {
-            Point::Value(v) => Some(*v),
-            Point::Candle(c) => Some(c.close),
-            Point::Marker(..) => None,
-        };
-        for (slot, indicator) in &mut state.indicators {
-            if let Some(y) = input.filter(|x| x.is_finite()).and_then(|x| indicator.update(x)) {
-                self.buffers.accept(*slot, t, Point::Value(y), &self.shared);
-            }
-        }
-        if let Some(slot) = state.raw {
-            self.buffers.accept(slot, t, point, &self.shared);
-        }
+        &self.sites[self.last_site].1
     }
 
     /// Creates the series of a site on its first point: the raw value (kind from the attribute,
     /// else from the value's shape) and one line per indicator.
-    fn register_site(&mut self, site: &'static SiteSpec, owner: Option<fn() -> &'static str>, first: &Point) -> SiteState {
+    fn register_site(&mut self, site: &'static SiteSpec, owner: Owner, first: Option<&Point>) -> SiteState {
         let base = site.series_id(owner);
         let title = site.title.map_or_else(|| base.clone(), str::to_owned);
         let options = serde_json::from_str(site.options).unwrap_or_else(|_| json!({}));
@@ -355,17 +433,17 @@ impl Worker {
             }
         };
         let raw_kind = site.kind.unwrap_or(match first {
-            Point::Candle(_) => Kind::Candlestick,
-            Point::Marker(..) => Kind::Marker,
-            Point::Value(_) => Kind::Line,
+            Some(Point::Candle(_)) => Kind::Candlestick,
+            Some(Point::Marker(..)) => Kind::Marker,
+            _ => Kind::Line,
         });
         let raw = if site.raw { register(spec(base.clone(), raw_kind, title.clone())) } else { None };
         let indicators = site
             .indicators
             .iter()
-            .filter_map(|ind| {
+            .map(|ind| {
                 let id = format!("{base}.{}", ind.suffix());
-                register(spec(id.clone(), Kind::Line, id)).map(|slot| (slot, ind.state()))
+                register(spec(id.clone(), Kind::Line, id))
             })
             .collect();
         SiteState { raw, indicators }
@@ -444,7 +522,15 @@ impl Worker {
             for batch in batches {
                 let points = batch.len() as u64;
                 match batch.encode() {
-                    Ok(fields) => self.enqueue(Write::Xadd { key: key.clone(), id: StreamId::Next, maxlen: None, fields, points }),
+                    Ok(fields) => self.enqueue(Write::Xadd {
+                        key: key.clone(),
+                        id: StreamId::Next,
+                        maxlen: None,
+                        fields,
+                        points,
+                        series: Some(slot),
+                        droppable: true,
+                    }),
                     // Unreachable for checked points; counted rather than trusted.
                     Err(_) => {
                         self.shared.refused.fetch_add(points, Ordering::Relaxed);
@@ -455,20 +541,26 @@ impl Worker {
         }
     }
 
-    /// One write cycle: seal, (re)connect, write the outbox in pipelines, answer flush waiters.
+    /// One write cycle: seal, trim to the backlog bound, (re)connect, write the outbox in
+    /// pipelines, answer flush waiters, publish the per-series counts.
     fn write(&mut self) {
         self.drain();
         self.seal();
+        self.trim();
         if Instant::now() >= self.next_heartbeat && self.link.is_up() {
             self.next_heartbeat = Instant::now() + HEARTBEAT;
             let beat = Write::hset(self.keys.manifest(), vec![("heartbeat".to_owned(), wall_clock().to_string())]);
             self.enqueue(beat);
         }
+        if self.link.is_up() {
+            self.record_loss();
+        }
         while !self.outbox.is_empty() {
             match self.link.connect() {
                 None => break,
                 Some(true) if !self.reconcile() => break,
-                Some(_) => {}
+                Some(true) => self.record_loss(),
+                Some(false) => {}
             }
             if self.outbox.is_empty() {
                 break; // reconciling found everything already written
@@ -479,24 +571,109 @@ impl Worker {
             self.outbox.iter().take(n).for_each(|w| w.add_to(&mut pipe));
             let Some(replies) = self.link.query::<Vec<Value>>(&pipe) else { break };
             self.written_once = true;
+            if let Some(e) = replies.iter().find_map(|r| match r {
+                Value::ServerError(e) if e.code() == "NOPERM" => Some(e.clone()),
+                _ => None,
+            }) {
+                // The ACL user lacks a right: nothing is dropped while the user fixes it. The
+                // writes that did land are found on reconnect (explicit IDs, idempotent HSETs).
+                self.link.refused(&e);
+                break;
+            }
+            self.link.delivered();
             for (write, reply) in self.outbox.drain(..n).zip(replies) {
-                let points = write.points();
-                self.buffers.backlog -= points as usize;
-                if let Value::ServerError(e) = reply {
+                let target = write.series_points();
+                if let Some((_, points)) = target {
+                    self.buffers.backlog -= points as usize;
+                }
+                match (target, reply) {
                     // Redis refused this one write (out of memory, a key of another type, ...):
                     // retrying cannot help, so it is dropped and counted.
-                    self.shared.dropped.fetch_add(points, Ordering::Relaxed);
-                    eprintln!("chartbridge: Redis refused a write ({e:?})");
-                } else {
-                    self.shared.written.fetch_add(points, Ordering::Relaxed);
+                    (Some((slot, points)), Value::ServerError(e)) => {
+                        self.buffers.lose(slot, points, &self.shared);
+                        eprintln!("chartbridge: Redis refused a write to series {} ({e:?})", self.buffers.series[slot].id);
+                    }
+                    (None, Value::ServerError(e)) => eprintln!("chartbridge: Redis refused a write ({e:?})"),
+                    (Some((slot, points)), _) => {
+                        self.buffers.series[slot].stats.written += points;
+                        self.buffers.dirty = true;
+                        self.shared.written.fetch_add(points, Ordering::Relaxed);
+                    }
+                    (None, _) => {}
                 }
             }
         }
+        if self.link.is_up() && self.outbox.is_empty() {
+            self.link.delivered();
+        }
         self.shared.connected.store(self.link.is_up(), Ordering::Relaxed);
+        self.publish_stats();
         if self.outbox.is_empty() {
             self.waiters.drain(..).for_each(|w| {
                 let _ = w.send(());
             });
+        }
+    }
+
+    /// Drops the oldest droppable entries (point batches, `publish` events) while more points
+    /// than `Config::max_backlog` wait, counting them per series.
+    fn trim(&mut self) {
+        // While Redis answers, everything drained is written this cycle: nothing to drop.
+        if self.buffers.backlog <= self.config.max_backlog || !self.link.in_outage() {
+            return;
+        }
+        if !self.loss_warned {
+            self.loss_warned = true;
+            eprintln!(
+                "chartbridge: more than {} points wait for Redis; dropping the oldest (counted per series in Stats and in the run's lost record)",
+                self.config.max_backlog
+            );
+        }
+        let mut kept = VecDeque::with_capacity(self.outbox.len());
+        for write in std::mem::take(&mut self.outbox) {
+            match write {
+                Write::Xadd { droppable: true, points, series, .. } if self.buffers.backlog > self.config.max_backlog => {
+                    self.buffers.backlog -= points as usize;
+                    if let Some(slot) = series {
+                        self.buffers.lose(slot, points, &self.shared);
+                    }
+                }
+                write => kept.push_back(write),
+            }
+        }
+        self.outbox = kept;
+    }
+
+    /// Queues the run's `lost` record (SPEC "Outages and loss") if a series lost points since it
+    /// was last written: one HSET of each such series' total, so a resend is harmless.
+    fn record_loss(&mut self) {
+        let changed: Vec<(String, String)> = self
+            .buffers
+            .series
+            .iter_mut()
+            .filter(|s| s.stats.dropped > s.recorded)
+            .map(|s| {
+                s.recorded = s.stats.dropped;
+                (s.id.clone(), s.stats.dropped.to_string())
+            })
+            .collect();
+        if changed.is_empty() {
+            return;
+        }
+        let summary: Vec<String> = changed.iter().map(|(id, n)| format!("{id}: {n}")).collect();
+        eprintln!("chartbridge: points lost so far, per series (written to the run's lost record): {}", summary.join(", "));
+        self.loss_warned = false;
+        self.outbox.push_front(Write::hset(self.keys.lost(), changed));
+    }
+
+    /// Makes the per-series counts visible to `Publisher::stats`.
+    fn publish_stats(&mut self) {
+        if !std::mem::take(&mut self.buffers.dirty) {
+            return;
+        }
+        let mut series = self.shared.series.lock().unwrap_or_else(|e| e.into_inner());
+        for s in &self.buffers.series {
+            series.insert(s.id.clone(), s.stats);
         }
     }
 
@@ -532,10 +709,14 @@ impl Worker {
                 Some((key.as_str(), StreamId::At(ms.parse().ok()?, seq.parse().ok()?)))
             })
             .collect();
-        let (backlog, written) = (&mut self.buffers.backlog, &self.shared.written);
+        let (buffers, written) = (&mut self.buffers, &self.shared.written);
         self.outbox.retain(|w| match w {
-            Write::Xadd { key, id, points, .. } if last.get(key.as_str()).is_some_and(|top| id <= top) => {
-                *backlog -= *points as usize;
+            Write::Xadd { key, id, points, series, .. } if last.get(key.as_str()).is_some_and(|top| id <= top) => {
+                buffers.backlog -= *points as usize;
+                if let Some(slot) = series {
+                    buffers.series[*slot].stats.written += points;
+                    buffers.dirty = true;
+                }
                 written.fetch_add(*points, Ordering::Relaxed);
                 false
             }
@@ -543,6 +724,8 @@ impl Worker {
         });
         if exists == 0 && self.written_once {
             eprintln!("chartbridge: Redis came back without run {}; writing its state again", self.config.run);
+            // The lost record went with the run: written again from the totals.
+            self.buffers.series.iter_mut().for_each(|s| s.recorded = 0);
             // Redis holds none of the run's streams now, so every queued entry may take a new
             // ID: the replayed state goes first, and IDs must increase in queue order.
             let queued = std::mem::take(&mut self.outbox);
@@ -561,6 +744,7 @@ impl Worker {
     fn close(&mut self) {
         self.shared.lanes.close();
         self.drain();
+        self.drain(); // what a thread pushed between the close mark and the first drain
         self.seal();
         self.queue_end();
         let deadline = Instant::now() + self.config.close_timeout;
@@ -571,8 +755,10 @@ impl Worker {
             }
             thread::sleep(self.config.flush_interval.max(Duration::from_millis(1)));
         }
-        let lost: u64 = self.outbox.iter().map(Write::points).sum();
-        self.shared.dropped.fetch_add(lost, Ordering::Relaxed);
+        for (slot, points) in std::mem::take(&mut self.outbox).iter().filter_map(Write::series_points) {
+            self.buffers.lose(slot, points, &self.shared);
+        }
+        self.publish_stats();
         self.waiters.drain(..).for_each(|w| {
             let _ = w.send(());
         });

@@ -15,12 +15,23 @@ use redis::Value;
 pub struct RedisServer {
     child: Option<Child>,
     pub port: u16,
+    /// More `redis-server` arguments (TLS, ACL users), kept for restarts.
+    extra: Vec<String>,
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port()
 }
 
 impl RedisServer {
     pub fn start() -> RedisServer {
-        let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
-        let mut server = RedisServer { child: None, port };
+        RedisServer::start_with(&[])
+    }
+
+    /// A server with more arguments; `port` stays a plain port for the test's own reads.
+    pub fn start_with(extra: &[String]) -> RedisServer {
+        let mut server = RedisServer { child: None, port: free_port(), extra: extra.to_vec() };
         server.restart();
         server
     }
@@ -30,6 +41,7 @@ impl RedisServer {
         assert!(self.child.is_none(), "already running");
         let spawned = Command::new("redis-server")
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--enable-debug-command", "local"])
+            .args(&self.extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn();
@@ -52,6 +64,14 @@ impl RedisServer {
             assert!(Instant::now() < deadline, "redis-server did not start on port {}", self.port);
             std::thread::sleep(Duration::from_millis(10));
         }
+    }
+
+    /// Sends a signal to the server: `STOP` freezes it (a hung Redis: connections are accepted by
+    /// the kernel and never answered), `CONT` resumes it.
+    pub fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().expect("running").id();
+        let status = Command::new("kill").arg(format!("-{signal}")).arg(pid.to_string()).status().expect("kill");
+        assert!(status.success(), "kill -{signal} {pid}");
     }
 
     pub fn kill(&mut self) {
@@ -125,6 +145,18 @@ impl Drop for RedisServer {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// The times and values of a line series, every entry in stream order.
+pub fn line_points(redis: &RedisServer, key: &str) -> (Vec<i64>, Vec<f64>) {
+    let (mut t, mut y) = (Vec::new(), Vec::new());
+    for (_, fields) in redis.stream(key) {
+        let batch = chartbridge::wire::Batch::decode(&fields.into_iter().collect(), None).expect("a valid entry");
+        let chartbridge::wire::Columns::Values { y: values } = batch.columns else { panic!("{key} is not a value series") };
+        t.extend(batch.t);
+        y.extend(values);
+    }
+    (t, y)
 }
 
 /// Little-endian f64 column.
