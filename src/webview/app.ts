@@ -68,7 +68,7 @@ export class App {
       this.builds.set(build.name, build);
       this.plugins?.announce(build);
     }, (m) => this.showError(`plugins: ${m}`));
-    this.api.runEvents(null, (e) => {
+    this.api.runListEvents((e) => {
       if (e.type === "start" || e.type === "delete") void this.refreshRuns();
     }, (m) => this.showError(`run list: ${m}`));
     // The host holds its commands (toggle, reveal a series) until "ready": they need the first chart.
@@ -216,7 +216,6 @@ export class App {
         this.plugins?.notifyData(seriesId);
         this.legend?.refresh();
       },
-      refetched: () => {},
       // The code that created the marker series (per-point call sites are not recorded).
       markerClicked: (seriesId) => {
         const source = view.entries.get(seriesId)?.meta.source;

@@ -89,8 +89,6 @@ const REFETCH_DEBOUNCE_MS = 120;
 export interface ChartViewEvents {
   /** A series' held data changed (refetch or live). */
   data(seriesId: string): void;
-  /** A range refetch was applied. */
-  refetched(): void;
   /** A marker of this marker series was clicked. */
   markerClicked(seriesId: string): void;
   error(message: string): void;
@@ -360,7 +358,6 @@ export class ChartView {
     this.pendingLive.push(...replay);
     if (this.pendingLive.length > 0) this.scheduleApply();
     for (const id of ids) this.events.data(id);
-    this.events.refetched();
   }
 
   private applyRange(id: string, reply: RangeReply): void {

@@ -11,7 +11,7 @@
  */
 import * as LightweightCharts from "lightweight-charts";
 import type { ISeriesApi, ISeriesPrimitive, SeriesType } from "lightweight-charts";
-import type { Plugin, RunEvent, RunPlugin } from "../shared/api.js";
+import { pluginEnabled, type Plugin, type RunEvent, type RunPlugin } from "../shared/api.js";
 import type { ChartPoint, ChartView } from "./chartView.js";
 import { el } from "./dom.js";
 import type { PluginContext, PluginInstance, PluginSetup } from "./pluginApi.js";
@@ -74,11 +74,11 @@ export class PluginHost {
   /** Run events: `publish` goes to topic subscribers, `plugin` (re)configures a plugin. */
   onRunEvent(event: RunEvent): void {
     if (event.type === "publish") {
-      const { topic, payload } = event.data as { topic: string; payload: unknown };
+      const { topic, payload } = event.data;
       for (const handler of this.topics.get(topic) ?? []) this.guard(handler, payload);
     } else if (event.type === "plugin") {
-      const p = event.data as RunPlugin;
-      this.runPlugins.set(p.name, { name: p.name, enabled: p.enabled, params: p.params ?? {} });
+      const p = event.data;
+      this.runPlugins.set(p.name, { name: p.name, enabled: p.enabled, params: p.params });
       const state = this.states.get(p.name);
       // New params mean a fresh setup with them.
       if (state) {
@@ -97,8 +97,7 @@ export class PluginHost {
   }
 
   private enabled(build: Plugin): boolean {
-    const configured = this.runPlugins.get(build.name);
-    return this.allowed && (configured ? configured.enabled : build.origin === "workspace");
+    return this.allowed && pluginEnabled(build, this.runPlugins.get(build.name)?.enabled);
   }
 
   private enqueue(name: string): void {
