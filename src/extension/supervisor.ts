@@ -119,7 +119,7 @@ export class ServerSupervisor {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         stop();
-        reject(new Error(`the Chartbridge server did not start within ${timeoutMs / 1000} s (${describe(this.current)})`));
+        reject(new Error(`the Chartbridge server did not start within ${timeoutMs / 1000} s (${describeState(this.current)})`));
       }, timeoutMs);
       const stop = this.onState(() => {
         const server = this.server;
@@ -266,7 +266,7 @@ export class ServerSupervisor {
 }
 
 /** One line for the status bar tooltip and logs. */
-export function describe(state: ServerState): string {
+export function describeState(state: ServerState): string {
   switch (state.kind) {
     case "stopped":
       return "stopped";

@@ -1,6 +1,6 @@
 /**
  * One run on one lightweight-charts chart: series per registry entry in their panes, markers on
- * their target series, data by level of detail (lod.ts) and live batches applied once per frame and
+ * their target series, data by level of detail (fetchWindow.ts) and live batches applied once per frame and
  * drawn in that frame. Keyed by microseconds (time.ts).
  */
 import {
@@ -25,7 +25,7 @@ import type { Marker, MarkerPoints, OhlcPoints, Points, SeriesKind, ValuePoints 
 import type { BatchReply, RangeReply, RunDetail, SeriesMeta } from "../shared/api.js";
 import { compareStreamIds } from "../shared/streamIds.js";
 import type { Api } from "./client.js";
-import { liveSlot, needsRefetch, wholeRun, windowFor, type FetchWindow, type Held, type TimeWindow } from "./lod.js";
+import { liveSlot, needsRefetch, wholeRun, windowFor, type FetchWindow, type Held, type TimeWindow } from "./fetchWindow.js";
 import type { Theme } from "./theme.js";
 import { MicrosScale, type Micros } from "./time.js";
 import { PaneDrawing } from "./paneDrawing.js";
@@ -78,7 +78,8 @@ const DEFINITIONS: Record<Exclude<SeriesKind, "marker">, SeriesDefinition<Series
   histogram: HistogramSeries,
 };
 
-const LINE_KINDS = new Set<SeriesKind>(["line", "area", "baseline"]);
+/** Kinds drawn as a line, whose `lineWidth` the chart sets (histograms are columns). */
+const LINE_DRAWN_KINDS = new Set<SeriesKind>(["line", "area", "baseline"]);
 
 /** Held points above which `update()` per point costs more than one `setData`. */
 const MAX_UPDATES_PER_FRAME = 8;
@@ -375,7 +376,7 @@ export class ChartView {
     entry.data = toChartPoints(reply.points);
     // Decimated lines are min/max zigzags: hairlines draw them ~6x faster than lightweight-charts'
     // default width 3 in a software-rastered webview (measured: 7 -> 42 fps on a 1M-bar tail).
-    if (LINE_KINDS.has(entry.meta.kind) && entry.meta.options.lineWidth === undefined) entry.api?.applyOptions({ lineWidth: reply.bucketUs > 0 ? 1 : 2 });
+    if (LINE_DRAWN_KINDS.has(entry.meta.kind) && entry.meta.options.lineWidth === undefined) entry.api?.applyOptions({ lineWidth: reply.bucketUs > 0 ? 1 : 2 });
     entry.api?.setData(entry.data);
   }
 

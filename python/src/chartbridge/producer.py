@@ -194,7 +194,6 @@ class Producer:
         self._retry_delay = 0.0
         self.entries = 0
         self.dropped = 0
-        self._resent = 0
         self._cond = threading.Condition()
         self._started = 0  # cycles started
         self._ok = 0  # the last cycle that delivered all it had at its start
