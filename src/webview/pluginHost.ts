@@ -12,7 +12,8 @@
 import * as LightweightCharts from "lightweight-charts";
 import type { ISeriesApi, ISeriesPrimitive, SeriesType } from "lightweight-charts";
 import { pluginEnabled, type Plugin, type RunEvent, type RunPlugin } from "../shared/api.js";
-import type { ChartPoint, ChartView } from "./chartView.js";
+import type { ChartView } from "./chartView.js";
+import type { ChartPoint } from "./seriesData.js";
 import { el } from "./dom.js";
 import type { PluginContext, PluginInstance, PluginSetup } from "./pluginApi.js";
 import type { Micros } from "./time.js";
@@ -92,7 +93,7 @@ export class PluginHost {
   notifyData(seriesId: string): void {
     const handlers = this.dataHandlers.get(seriesId);
     if (handlers === undefined || handlers.size === 0) return;
-    const points = this.view.entries.get(seriesId)?.data ?? [];
+    const points = this.view.series(seriesId)?.data ?? [];
     for (const handler of handlers) this.guard(handler, points);
   }
 
@@ -172,7 +173,7 @@ export class PluginHost {
   private context(state: PluginState, cleanups: (() => void)[]): PluginContext {
     const view = this.view;
     const run = view.run;
-    const seriesOf = (s: ISeriesApi<SeriesType, Micros> | string) => (typeof s === "string" ? view.entries.get(s)?.api ?? undefined : s);
+    const seriesOf = (s: ISeriesApi<SeriesType, Micros> | string) => (typeof s === "string" ? view.series(s)?.api ?? undefined : s);
     const register = <T>(map: Map<string, Set<T>>, key: string, handler: T) => {
       let set = map.get(key);
       if (set === undefined) map.set(key, (set = new Set()));
@@ -186,11 +187,11 @@ export class PluginHost {
       lwc: LightweightCharts,
       run: { id: run.id, strategy: run.strategy, series: run.series, results: run.results },
       params: this.runPlugins.get(state.build.name)?.params ?? {},
-      series: (id) => view.entries.get(id)?.api ?? undefined,
-      data: (id) => view.entries.get(id)?.data ?? [],
+      series: (id) => view.series(id)?.api ?? undefined,
+      data: (id) => view.series(id)?.data ?? [],
       onData: (id, handler) => {
         const off = register(this.dataHandlers, id, handler);
-        this.guard(handler, view.entries.get(id)?.data ?? []);
+        this.guard(handler, view.series(id)?.data ?? []);
         return off;
       },
       addSeries: (definition, options, pane = "main") => {
