@@ -10,7 +10,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { buildSchema, GraphQLEnumType, parse, validate, type GraphQLSchema } from "graphql";
-import { OPERATIONS } from "../src/shared/api.js";
+import { OPERATIONS, runEventOf } from "../src/shared/api.js";
 import { pluginNameProblem, RUN_STATUSES, SERIES_KINDS } from "../src/shared/protocol.js";
 import { typeDefs } from "../src/server/schema.js";
 import { query, startTestServer } from "./harness/server.js";
@@ -61,6 +61,17 @@ describe("contracts: one definition per boundary, checked across parts", () => {
       // And every document in api.ts is an entry of OPERATIONS (none built beside it).
       const written = [...readFileSync(api, "utf8").matchAll(/\boperation</g)].length;
       assert.equal(written, Object.keys(OPERATIONS).length);
+    });
+  });
+
+  describe("run events", () => {
+    it("types an event by its type once, at the server, and says why one does not fit", () => {
+      assert.deepEqual(runEventOf("r", "plugin", { name: "bollinger", enabled: true }, "1-0"), { run: "r", type: "plugin", data: { name: "bollinger", enabled: true, params: {} }, id: "1-0" });
+      assert.deepEqual(runEventOf("r", "publish", { topic: "signals", payload: [1, 2] }, "1-1"), { run: "r", type: "publish", data: { topic: "signals", payload: [1, 2] }, id: "1-1" });
+      assert.equal(runEventOf("r", "plugin", { name: "bollinger" }, "1-2"), "plugin event without a string name and a boolean enabled");
+      assert.equal(runEventOf("r", "series", { id: 7 }, "1-3"), "series event without a string id");
+      assert.equal(runEventOf("r", "publish", [], "1-4"), "data is not a JSON object");
+      assert.equal(runEventOf("r", "bogus", {}, "1-5"), 'unknown type "bogus"');
     });
   });
 

@@ -124,7 +124,7 @@ export function runEventOf(run: string, type: string, data: unknown, id: string)
       if (typeof data.name !== "string" || typeof data.enabled !== "boolean") return "plugin event without a string name and a boolean enabled";
       return { run, type, data: { ...data, name: data.name, enabled: data.enabled, params: isObject(data.params) ? data.params : {} }, id };
     case "publish":
-      return typeof data.topic === "string" ? { run, type, data: { topic: data.topic, payload: data.payload }, id } : "publish event without a string topic";
+      return typeof data.topic === "string" ? { run, type, data: { ...data, topic: data.topic, payload: data.payload }, id } : "publish event without a string topic";
     case "results":
     case "end":
       return { run, type, data, id };

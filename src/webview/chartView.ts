@@ -184,12 +184,16 @@ export class ChartView {
 
   /** Every series, in registry order. */
   allSeries(): [string, SeriesView][] {
-    return this.model.ids().map((id) => [id, this.series(id) as SeriesView]);
+    return [...this.model.entries()].map(([id, entry]) => [id, this.viewOf(id, entry)]);
   }
 
   series(id: string): SeriesView | undefined {
     const entry = this.model.get(id);
-    return entry === undefined ? undefined : { meta: entry.meta, data: entry.data, markers: entry.markers, bucketUs: entry.bucketUs, visible: entry.visible, api: this.apis.get(id) ?? null };
+    return entry === undefined ? undefined : this.viewOf(id, entry);
+  }
+
+  private viewOf(id: string, { meta, data, markers, bucketUs, visible }: Readonly<HeldSeries>): SeriesView {
+    return { meta, data, markers, bucketUs, visible, api: this.apis.get(id) ?? null };
   }
 
   paneIndex(name: string): number {
