@@ -22,7 +22,7 @@ import { NautilusBus, type NautilusBusOptions, type NautilusBusStats } from "./n
 import { StreamReader } from "./redisStreams.js";
 import { resolvers, type ServerContext } from "./resolvers.js";
 import { PluginManager } from "./plugins.js";
-import { refusal as guardRefusal, type Refusal } from "./requestGuard.js";
+import { refusal as guardRefusal, type GuardedRequest, type Refusal } from "./requestGuard.js";
 import { AUTHORITY } from "../shared/serverIpc.js";
 import { PUBLIC_PATHS, standalonePage } from "./standalonePage.js";
 import { RunCatalog } from "./runCatalog.js";
@@ -160,7 +160,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   let port = options.port ?? 0;
   /** Names VS Code serves this server under for a browser outside the machine (allowHost; see requestGuard.ts). */
   const extraHosts = new Set<string>();
-  const refusal = (req: Parameters<typeof guardRefusal>[0]): Refusal | null => guardRefusal(req, { port, host, extraHosts, token, publicPaths: PUBLIC_PATHS });
+  const refusal = (req: GuardedRequest): Refusal | null => guardRefusal(req, { port, host, extraHosts, token, publicPaths: PUBLIC_PATHS });
   // The page's first question is this run's series: reading them from Redis (the slow part of a
   // first open) starts now, while the page loads, instead of after it asked.
   const warm = async (run: string | null) => {
