@@ -113,10 +113,10 @@ describe("contracts: one definition per boundary, checked across parts", () => {
 
   describe("plugin names", () => {
     it("refuses in the New Plugin command, with the reason, a name whose file the server ignores", () => {
-      assert.equal(pluginNameProblem("-foo"), "a plugin name starts with a letter, a digit or _");
+      assert.equal(pluginNameProblem("-foo"), "a plugin name starts with an ASCII letter, a digit or _");
       assert.equal(pluginNameProblem(""), "a plugin name has 1 to 64 characters");
       assert.equal(pluginNameProblem("a".repeat(65)), "a plugin name has 1 to 64 characters");
-      assert.equal(pluginNameProblem("my plugin"), "a plugin name has letters, digits, _, . and - only");
+      assert.equal(pluginNameProblem("my plugin"), "a plugin name has ASCII letters, digits, _, . and - only");
       assert.equal(pluginNameProblem("my-plugin"), null);
     });
 

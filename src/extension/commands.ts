@@ -92,7 +92,7 @@ export const COMMANDS: Record<string, Command> = {
     if (folder === undefined) throw new Error("open a folder first: plugins live in the workspace");
     const name = await vscode.window.showInputBox({
       title: "Chartbridge: new plugin",
-      prompt: "Plugin name (letters, digits, _, . and -; starting with a letter, digit or _)",
+      prompt: "Plugin name (ASCII letters, digits, _, . and -; starting with a letter, digit or _)",
       value: "my-plugin",
       // The server's rule: a file it would not load is refused here, with the reason.
       validateInput: (v) => pluginNameProblem(v) ?? undefined,

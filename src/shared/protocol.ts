@@ -65,8 +65,8 @@ export const NAME_PATTERNS = {
 export function pluginNameProblem(name: string): string | null {
   if (NAME_PATTERNS.plugin.test(name)) return null;
   if (name.length === 0 || name.length > 64) return "a plugin name has 1 to 64 characters";
-  if (!/^[A-Za-z0-9_]/.test(name)) return "a plugin name starts with a letter, a digit or _";
-  return "a plugin name has letters, digits, _, . and - only";
+  if (!/^[A-Za-z0-9_]/.test(name)) return "a plugin name starts with an ASCII letter, a digit or _";
+  return "a plugin name has ASCII letters, digits, _, . and - only";
 }
 
 /** Redis keys of section 2; every key of a run carries the run's hash tag. */
