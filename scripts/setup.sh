@@ -52,7 +52,7 @@ for src in python/src/chartbridge/_fastline.pyx python/src/chartbridge/nautilus/
 done
 if [ "$stale" = 1 ]; then
   step "compiling the decorator's fast path and the Nautilus bar recorder (Cython)"
-  .venv/bin/python -m pip install --quiet 'Cython>=3.1' 'setuptools>=68'
+  .venv/bin/python -m pip install --quiet 'Cython>=3.1' 'setuptools>=77'
   CHARTBRIDGE_REQUIRE_COMPILED=1 .venv/bin/python -m pip install --quiet --no-build-isolation --no-deps -e python
   .venv/bin/python -c 'from chartbridge import fastline; from chartbridge.nautilus import recorder
 assert fastline.COMPILED, "chartbridge._fastline did not build"; assert recorder.COMPILED, recorder.WHY_PURE'

@@ -5,12 +5,13 @@
 import * as path from "node:path";
 import * as vscode from "vscode";
 import { followDebugger } from "./debugCursor.js";
-import { deleteRun, listPlugins, listRuns, newestRunWith, pluginEnabled, runFacts, setPlugin } from "./graphql.js";
-import { ChartLenses, type SiteArgs } from "./lenses.js";
+import { registerCommands } from "./commands.js";
+import { listRuns, runFacts } from "./graphql.js";
+import { ChartLenses } from "./lenses.js";
 import { ChartPanels } from "./panel.js";
 import { RunWatcher } from "./runWatcher.js";
 import { readSettings, SERVER_SETTINGS, serverEnv, workspacePluginDir } from "./settings.js";
-import { showMenu, StatusItem } from "./status.js";
+import { StatusItem } from "./status.js";
 import { ServerSupervisor } from "./supervisor.js";
 
 /** While the chart is open, the lens facts are re-read this often. */
@@ -78,129 +79,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const factsTimer = setInterval(() => void refreshFacts(), FACTS_MS);
   context.subscriptions.push({ dispose: () => clearInterval(factsTimer) });
 
-  /** The run a command acts on: the chart's, else one the user picks. */
-  const pickRun = async (title: string): Promise<string | undefined> => {
-    const runs = await listRuns(await server.ready());
-    if (runs.length === 0) {
-      void vscode.window.showInformationMessage("Chartbridge: no runs yet. Run a strategy that uses @cb.chart.");
-      return undefined;
-    }
-    const pick = await vscode.window.showQuickPick(
-      runs.map((r) => ({ label: r.id, description: `${r.strategy} · ${r.status}`, detail: new Date(r.startedUs / 1000).toLocaleString() })),
-      { title },
-    );
-    return pick?.label;
-  };
-
-  const command = (id: string, run: (...args: never[]) => unknown) =>
-    context.subscriptions.push(
-      vscode.commands.registerCommand(id, async (...args: never[]) => {
-        try {
-          await run(...args);
-        } catch (err) {
-          log.error(`${id}: ${(err as Error).message}`);
-          void vscode.window.showErrorMessage(`Chartbridge: ${(err as Error).message}`);
-        }
-      }),
-    );
-
-  command("chartbridge.showChart", async (site?: SiteArgs) => {
-    if (site === undefined) {
-      charts.show();
-      return;
-    }
-    // From a lens: the newest run that has the series, scrolled to it.
-    const runs = await listRuns(await server.ready());
-    const run = newestRunWith(runs, site.series)?.id;
-    if (run === undefined) void vscode.window.showInformationMessage(`Chartbridge: no run has charted ${site.series[0]} yet.`);
-    charts.show(run);
-    for (const series of site.series) charts.send({ type: "revealSeries", payload: { series } });
-  });
-
-  command("chartbridge.toggleSeries", async (site?: SiteArgs) => {
-    let series = site?.series;
-    if (series === undefined) {
-      const run = charts.run ?? (await listRuns(await server.ready()))[0]?.id;
-      const facts = run === undefined ? null : await runFacts(await server.ready(), run);
-      const pick = await vscode.window.showQuickPick(
-        (facts?.series ?? []).map((s) => ({ label: s.id, description: charts.hidden.has(s.id) ? "hidden" : "shown" })),
-        { title: "Chartbridge: toggle a series" },
-      );
-      if (pick === undefined) return;
-      series = [pick.label];
-    }
-    charts.show();
-    // A site's series go together: all shown, or all hidden.
-    const visible = charts.hidden.has(series[0]);
-    for (const id of series) charts.send({ type: "toggleSeries", payload: { series: id, visible } });
-  });
-
-  command("chartbridge.togglePlugin", async () => {
-    const running = await server.ready();
-    const runs = await listRuns(running);
-    const run = runs.find((r) => r.id === charts.run) ?? runs[0];
-    if (run === undefined) throw new Error("no run to enable a plugin for");
-    const plugins = await listPlugins(running);
-    const trusted = vscode.workspace.isTrusted;
-    const pick = await vscode.window.showQuickPick(
-      plugins.map((p) => {
-        const on = pluginEnabled(p, run);
-        return { label: `${on ? "$(pass-filled)" : "$(circle-large-outline)"} ${p.name}`, name: p.name, on, description: `${p.origin}${p.error ? " · build failed" : ""}`, detail: p.error ?? undefined };
-      }),
-      { title: `Chartbridge plugins of ${run.id}${trusted ? "" : " (Restricted Mode: plugins do not run until the workspace is trusted)"}`, placeHolder: plugins.length === 0 ? "No plugins: create one with Chartbridge: New Plugin" : "Toggle a plugin" },
-    );
-    if (pick === undefined) return;
-    await setPlugin(running, run.id, pick.name, !pick.on);
-    log.info(`plugin ${pick.name} ${pick.on ? "disabled" : "enabled"} for ${run.id}`);
-  });
-
-  command("chartbridge.newPlugin", async () => {
-    const folder = vscode.workspace.workspaceFolders?.[0];
-    if (folder === undefined) throw new Error("open a folder first: plugins live in the workspace");
-    const name = await vscode.window.showInputBox({
-      title: "Chartbridge: new plugin",
-      prompt: "Plugin name (letters, digits, - and _)",
-      value: "my-plugin",
-      validateInput: (v) => (/^[A-Za-z0-9_-]{1,64}$/.test(v) ? undefined : "letters, digits, - and _ only"),
-    });
-    if (name === undefined) return;
-    const dir = vscode.Uri.joinPath(folder.uri, readSettings().pluginFolder);
-    const file = vscode.Uri.joinPath(dir, `${name}.js`);
-    const exists = await vscode.workspace.fs.stat(file).then(() => true, () => false);
-    if (!exists) {
-      const template = await vscode.workspace.fs.readFile(vscode.Uri.joinPath(context.extensionUri, "snippets", "plugin-template.js"));
-      await vscode.workspace.fs.createDirectory(dir);
-      await vscode.workspace.fs.writeFile(file, template);
-    }
-    await vscode.window.showTextDocument(file);
-  });
-
-  command("chartbridge.restartServer", () => server.restart());
-  command("chartbridge.stopServer", () => server.stop());
-  command("chartbridge.showLog", () => log.show());
-  command("chartbridge.showMenu", () => showMenu(server.state, charts.isOpen));
-
-  command("chartbridge.openInBrowser", async () => {
-    const running = await server.ready();
-    const uri = await vscode.env.asExternalUri(vscode.Uri.parse(`${running.url}/?token=${running.token}${charts.run ? `&run=${encodeURIComponent(charts.run)}` : ""}`));
-    // Remote or code-server: the browser reaches the server under VS Code's forwarded name.
-    if (uri.authority !== new URL(running.url).host) server.allowHost(uri.authority);
-    await vscode.env.openExternal(uri);
-  });
-
-  command("chartbridge.exportPng", () => {
-    charts.show();
-    charts.send({ type: "exportPng", payload: {} });
-  });
-
-  command("chartbridge.deleteRun", async () => {
-    const run = await pickRun("Chartbridge: delete a run");
-    if (run === undefined) return;
-    const answer = await vscode.window.showWarningMessage(`Delete run ${run} and all its data from Redis?`, { modal: true }, "Delete");
-    if (answer !== "Delete") return;
-    await deleteRun(await server.ready(), run);
-    log.info(`deleted run ${run}`);
-  });
+  registerCommands({ context, server, charts, log });
 
   context.subscriptions.push(
     vscode.languages.registerCodeLensProvider([{ language: "python" }, { language: "rust" }], lenses),

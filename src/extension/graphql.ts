@@ -1,69 +1,48 @@
 /**
  * The few GraphQL calls the extension host makes itself (plugin QuickPick, run picker, lens facts,
  * delete), over HTTP with the session token. The chart's own traffic goes through the tunnel.
- * No vscode import.
+ * The operations and their types are src/shared/api.ts's. No vscode import.
  */
+import { OPERATIONS, type Operation, type PluginSummary, type RunFacts, type RunListing } from "../shared/api.js";
 import type { TunnelTarget } from "./tunnel.js";
 
-export interface RunSummary {
-  id: string;
-  strategy: string;
-  status: "running" | "ended";
-  startedUs: number;
-  series: { id: string; count: number; lastTimeUs: number | null; lastValue: number | null }[];
-  plugins: { name: string; enabled: boolean }[];
-}
-
-export interface PluginSummary {
-  name: string;
-  origin: "workspace" | "builtin";
-  version: number;
-  error: string | null;
-}
-
-export async function gql<T>(server: TunnelTarget, query: string, variables: Record<string, unknown> = {}): Promise<T> {
+/** Runs one of OPERATIONS (or, for tests, a document without variables). */
+export async function gql<V extends Record<string, unknown>, D>(server: TunnelTarget, op: Operation<V, D>, variables: V): Promise<D>;
+export async function gql<D>(server: TunnelTarget, document: string): Promise<D>;
+export async function gql<D>(server: TunnelTarget, op: Operation<Record<string, unknown>, D> | string, variables: Record<string, unknown> = {}): Promise<D> {
   const response = await fetch(`http://127.0.0.1:${server.port}/graphql`, {
     method: "POST",
     headers: { "content-type": "application/json", authorization: `Bearer ${server.token}` },
-    body: JSON.stringify({ query, variables }),
+    body: JSON.stringify({ query: typeof op === "string" ? op : op.document, variables }),
   });
-  const body = (await response.json()) as { data?: T; errors?: { message: string }[] };
+  const body = (await response.json()) as { data?: D; errors?: { message: string }[] };
   if (body.errors !== undefined && body.errors.length > 0) throw new Error(body.errors.map((e) => e.message).join("; "));
   if (body.data === undefined) throw new Error(`GraphQL answered HTTP ${response.status} without data`);
   return body.data;
 }
 
-/** Runs, newest first; `withCounts` also loads each series' count (the server reads them in). */
-export async function listRuns(server: TunnelTarget, withCounts = false): Promise<RunSummary[]> {
-  const series = withCounts ? "series { id count lastTimeUs lastValue }" : "series { id }";
-  const { runs } = await gql<{ runs: RunSummary[] }>(server, `{ runs { id strategy status startedUs ${series} plugins { name enabled } } }`);
-  return runs;
+/** Runs, newest first, with their series ids and plugin choices. */
+export async function listRuns(server: TunnelTarget): Promise<RunListing[]> {
+  return (await gql(server, OPERATIONS.runListing, {})).runs;
 }
 
-export async function runFacts(server: TunnelTarget, run: string): Promise<RunSummary | null> {
-  const q = `query($run: ID!) { run(id: $run) { id strategy status startedUs series { id count lastTimeUs lastValue } plugins { name enabled } } }`;
-  return (await gql<{ run: RunSummary | null }>(server, q, { run })).run;
+export async function runFacts(server: TunnelTarget, run: string): Promise<RunFacts | null> {
+  return (await gql(server, OPERATIONS.runFacts, { run })).run;
 }
 
 export async function listPlugins(server: TunnelTarget): Promise<PluginSummary[]> {
-  return (await gql<{ plugins: PluginSummary[] }>(server, "{ plugins { name origin version error } }")).plugins;
+  return (await gql(server, OPERATIONS.pluginList, {})).plugins;
 }
 
 export async function setPlugin(server: TunnelTarget, run: string, name: string, enabled: boolean): Promise<void> {
-  const q = "mutation($run: ID!, $name: String!, $enabled: Boolean!) { setPlugin(run: $run, name: $name, enabled: $enabled) { name } }";
-  await gql(server, q, { run, name, enabled });
+  await gql(server, OPERATIONS.setPlugin, { run, name, enabled });
 }
 
 export async function deleteRun(server: TunnelTarget, run: string): Promise<boolean> {
-  return (await gql<{ deleteRun: boolean }>(server, "mutation($run: ID!) { deleteRun(run: $run) }", { run })).deleteRun;
+  return (await gql(server, OPERATIONS.deleteRun, { run })).deleteRun;
 }
 
 /** The newest run that has `series` (what "Show chart" on a lens opens). */
-export function newestRunWith(runs: RunSummary[], series: string[]): RunSummary | undefined {
+export function newestRunWith(runs: RunListing[], series: string[]): RunListing | undefined {
   return runs.find((r) => r.series.some((s) => series.includes(s.id)));
-}
-
-/** Whether a plugin runs on a run's chart: the run's own choice, else workspace plugins on and built-ins off (src/webview/pluginHost.ts). */
-export function pluginEnabled(plugin: PluginSummary, run: RunSummary | undefined): boolean {
-  return run?.plugins.find((p) => p.name === plugin.name)?.enabled ?? plugin.origin === "workspace";
 }

@@ -5,18 +5,14 @@
  */
 import { createClient, type Client } from "graphql-ws";
 import WebSocket from "ws";
+import { OPERATIONS, type DataOf, type RunListEvent } from "../shared/api.js";
 import type { TunnelTarget } from "./tunnel.js";
-
-export interface RunEvent {
-  run: string;
-  type: string;
-}
 
 export class RunWatcher {
   private readonly client: Client;
   private readonly unsubscribe: () => void;
 
-  constructor(target: () => Promise<TunnelTarget>, onEvent: (event: RunEvent) => void, log: (message: string) => void) {
+  constructor(target: () => Promise<TunnelTarget>, onEvent: (event: RunListEvent) => void, log: (message: string) => void) {
     this.client = createClient({
       url: async () => {
         const { port, token } = await target();
@@ -29,8 +25,8 @@ export class RunWatcher {
       retryWait: (retries) => new Promise((resolve) => setTimeout(resolve, Math.min(10_000, 500 * 2 ** retries))),
     });
     this.client.on("error", () => {});
-    this.unsubscribe = this.client.subscribe<{ runEvents: RunEvent }>(
-      { query: 'subscription { runEvents(run: null, after: "$") { run type } }' },
+    this.unsubscribe = this.client.subscribe<DataOf<typeof OPERATIONS.runListEvents>>(
+      { query: OPERATIONS.runListEvents.document },
       {
         next: (result) => result.data && onEvent(result.data.runEvents),
         error: (err) => log(`run list subscription: ${err instanceof Error ? err.message : JSON.stringify(err)}`),

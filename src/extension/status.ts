@@ -1,6 +1,6 @@
 /** The status bar item: what the server is doing (with live points/s) and a menu of actions. */
 import * as vscode from "vscode";
-import { describe, runningServer, statusBar, type ServerState } from "./supervisor.js";
+import { describeState, runningServer, statusBar, type ServerState } from "./supervisor.js";
 
 const RATE_WINDOW_MS = 1000;
 
@@ -54,6 +54,6 @@ export async function showMenu(state: ServerState, chartOpen: boolean): Promise<
     ...(state.kind === "stopped" ? [] : [{ label: "$(debug-stop) Stop Server", command: "chartbridge.stopServer" }]),
     { label: "$(output) Show Log", command: "chartbridge.showLog" },
   ];
-  const pick = await vscode.window.showQuickPick(items, { title: `Chartbridge: ${describe(state)}`, placeHolder: "Chartbridge" });
+  const pick = await vscode.window.showQuickPick(items, { title: `Chartbridge: ${describeState(state)}`, placeHolder: "Chartbridge" });
   if (pick !== undefined) await vscode.commands.executeCommand(pick.command);
 }

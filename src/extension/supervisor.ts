@@ -119,7 +119,7 @@ export class ServerSupervisor {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         stop();
-        reject(new Error(`the Chartbridge server did not start within ${timeoutMs / 1000} s (${describe(this.current)})`));
+        reject(new Error(`the Chartbridge server did not start within ${timeoutMs / 1000} s (${describeState(this.current)})`));
       }, timeoutMs);
       const stop = this.onState(() => {
         const server = this.server;
@@ -273,7 +273,7 @@ function redisState(fault: RedisFault, detail: string, server?: ServerInfo): Ser
 }
 
 /** One line for the status bar tooltip and logs. */
-export function describe(state: ServerState): string {
+export function describeState(state: ServerState): string {
   switch (state.kind) {
     case "stopped":
       return "stopped";
@@ -317,7 +317,7 @@ export function statusBar(state: ServerState, rate: number): { icon: string; tex
     }
   })();
   const warning = state.kind === "redisUnreachable" || state.kind === "redisRefused" || state.kind === "crashed";
-  return { icon, text, tooltip: `Chartbridge server ${describe(state)}. Click for actions.`, warning };
+  return { icon, text, tooltip: `Chartbridge server ${describeState(state)}. Click for actions.`, warning };
 }
 
 function formatRate(rate: number): string {

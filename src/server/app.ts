@@ -2,12 +2,10 @@
  * The Chartbridge server: GraphQL over HTTP (graphql-yoga) and over WebSocket (graphql-ws) on one
  * port, fed by one StreamReader. Every option is documented with its default.
  */
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import { randomBytes } from "node:crypto";
+import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { GraphQLError, type DocumentNode, type ExecutionArgs } from "graphql";
-import { useServer } from "graphql-ws/use/ws";
 import { blockFieldSuggestionsPlugin } from "@escape.tech/graphql-armor-block-field-suggestions";
 import { costLimitPlugin } from "@escape.tech/graphql-armor-cost-limit";
 import { maxAliasesPlugin } from "@escape.tech/graphql-armor-max-aliases";
@@ -15,15 +13,18 @@ import { maxDepthPlugin } from "@escape.tech/graphql-armor-max-depth";
 import { maxTokensPlugin } from "@escape.tech/graphql-armor-max-tokens";
 import { createSchema, createYoga } from "graphql-yoga";
 import { WebSocketServer, type WebSocket } from "ws";
+import { CLOSE_CODES, slowConsumerReason } from "../shared/clientCodes.js";
 import { NAME_PATTERNS, redisKeys } from "../shared/protocol.js";
 import { redactRedisUrl } from "../shared/redisUrl.js";
 import type { RedisHealth } from "../shared/serverIpc.js";
-import { SLOW_CONSUMER_CLOSE, type LiveBatchOptions } from "./liveBatches.js";
+import { serveGraphqlWs } from "./graphqlWs.js";
+import type { LiveBatchOptions } from "./liveBatches.js";
 import { NautilusBus, type NautilusBusOptions, type NautilusBusStats } from "./nautilusBus.js";
 import { KeyFaults } from "./keyFaults.js";
 import { StreamReader } from "./redisStreams.js";
 import { resolvers, type ServerContext } from "./resolvers.js";
 import { PluginManager } from "./plugins.js";
+import { refusal as guardRefusal, type GuardedRequest, type Refusal } from "./requestGuard.js";
 import { AUTHORITY } from "../shared/serverIpc.js";
 import { PUBLIC_PATHS, standalonePage } from "./standalonePage.js";
 import { RedisConnections, type RedisTlsFiles } from "./redisConnection.js";
@@ -88,19 +89,6 @@ export const GRAPHQL_PATH = "/graphql";
  */
 export const LIMITS_GRAPHQL = { tokens: 2000, depth: 8, aliases: 20, cost: 5000, bodyBytes: 1 << 20 } as const;
 
-function sameSecret(given: string | null, token: string): boolean {
-  if (given === null) return false;
-  // Hashing first gives equal lengths, which timingSafeEqual needs, without leaking the length.
-  const a = createHash("sha256").update(given).digest();
-  const b = createHash("sha256").update(token).digest();
-  return timingSafeEqual(a, b);
-}
-
-function tokenOf(req: IncomingMessage, url: URL): string | null {
-  const auth = req.headers.authorization;
-  if (auth?.startsWith("Bearer ")) return auth.slice("Bearer ".length);
-  return url.searchParams.get("token");
-}
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const prefix = options.prefix ?? "chartbridge";
@@ -160,7 +148,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     // A WebSocket operation carries its socket (see onSubscribe): a stalled client can be closed.
     context: (initial: { socket?: WebSocket }): ServerContext => {
       const socket = initial.socket;
-      return socket === undefined ? context : { ...context, drop: (code, resumeAfter) => socket.close(SLOW_CONSUMER_CLOSE, `${code}: resume after ${resumeAfter}`) };
+      return socket === undefined ? context : { ...context, drop: (resumeAfter) => socket.close(CLOSE_CODES.SLOW_CONSUMER, slowConsumerReason(resumeAfter)) };
     },
     graphqlEndpoint: GRAPHQL_PATH,
     graphiql: false,
@@ -169,32 +157,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
 
   let port = options.port ?? 0;
-  /**
-   * Names VS Code serves this server under for a browser outside the machine (allowHost, from the
-   * extension host over the IPC channel only its parent holds). The Host check is against DNS
-   * rebinding: a page whose name resolves to 127.0.0.1 must not be let in. An authority the user's
-   * own VS Code forwards to us is not such a name, and the token is still required behind it.
-   */
+  /** Names VS Code serves this server under for a browser outside the machine (allowHost; see requestGuard.ts). */
   const extraHosts = new Set<string>();
-  const allowedHosts = () => new Set([`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, `${host}:${port}`, ...extraHosts]);
-  // A forwarded name may be served over TLS (a tunnel, code-server behind https).
-  const allowedOrigins = () => new Set([...allowedHosts()].flatMap((h) => (extraHosts.has(h) ? [`http://${h}`, `https://${h}`] : [`http://${h}`])));
-
-  /**
-   * Refuses a request unless it carries the token and names this server in Host (a DNS-rebinding
-   * page reaches 127.0.0.1 under a foreign Host) and, when a browser sent one, in Origin (any page
-   * the user visits may open a WebSocket to localhost; only our own page's origin may).
-   */
-  const refusal = (req: IncomingMessage): string | null => {
-    const url = new URL(req.url ?? "/", "http://localhost");
-    if (!allowedHosts().has(req.headers.host ?? "")) return "403 wrong Host";
-    const origin = req.headers.origin;
-    if (origin !== undefined && !allowedOrigins().has(origin)) return "403 wrong Origin";
-    // The bundle is the same public code the extension ships; a module script cannot send a header.
-    if (PUBLIC_PATHS.has(url.pathname) && req.method === "GET") return null;
-    if (!sameSecret(tokenOf(req, url), token)) return "401 missing or wrong token";
-    return null;
-  };
+  const refusal = (req: GuardedRequest): Refusal | null => guardRefusal(req, { port, host, extraHosts, token, publicPaths: PUBLIC_PATHS });
   // The page's first question is this run's series: reading them from Redis (the slow part of a
   // first open) starts now, while the page loads, instead of after it asked.
   const warm = async (run: string | null) => {
@@ -210,7 +175,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const server: Server = createServer((req, res) => {
     const refused = refusal(req);
     if (refused !== null) {
-      res.writeHead(Number(refused.slice(0, 3)), { "content-type": "text/plain" }).end(refused.slice(4));
+      res.writeHead(refused.status, { "content-type": "text/plain" }).end(refused.reason);
       return;
     }
     if (page.serve(req, res)) return;
@@ -231,42 +196,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const refused = refusal(req);
     const path = new URL(req.url ?? "/", "http://localhost").pathname;
     if (refused !== null || path !== GRAPHQL_PATH) {
-      const status = refused ?? "404 not found";
-      socket.end(`HTTP/1.1 ${status.slice(0, 3)} ${status.slice(4)}\r\nConnection: close\r\n\r\n`);
+      const { status, reason } = refused ?? { status: 404, reason: "not found" };
+      socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\n\r\n`);
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit("connection", ws, req));
   });
 
-  type EnvelopedRoot = { execute: (args: ExecutionArgs) => unknown; subscribe: (args: ExecutionArgs) => unknown };
-  const wsCleanup = useServer(
-    {
-      execute: (args) => (args.rootValue as EnvelopedRoot).execute(args) as never,
-      subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args) as never,
-      onSubscribe: async (ctx, _id, payload) => {
-        const enveloped = yoga.getEnveloped({ ...ctx, req: ctx.extra.request, socket: ctx.extra.socket, params: payload });
-        let document: DocumentNode;
-        try {
-          document = enveloped.parse(payload.query);
-          const errors = enveloped.validate(enveloped.schema, document);
-          if (errors.length > 0) return errors;
-        } catch (err) {
-          // Syntax errors and the armor limits (which throw) answer the operation; uncaught, they would close the socket.
-          if (err instanceof GraphQLError) return [err];
-          throw err;
-        }
-        return {
-          schema: enveloped.schema,
-          operationName: payload.operationName,
-          document,
-          variableValues: payload.variables,
-          contextValue: await enveloped.contextFactory(),
-          rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
-        };
-      },
-    },
-    wss,
-  );
+  const wsCleanup = serveGraphqlWs(wss, yoga);
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

@@ -7,6 +7,7 @@
  */
 import { GraphQLError } from "graphql";
 import type { BatchReply } from "../shared/api.js";
+import { CLIENT_ERRORS } from "../shared/clientCodes.js";
 import type { SeriesKind } from "../shared/protocol.js";
 import { pullIterator } from "./pullIterator.js";
 import type { SeriesStore } from "./seriesStore.js";
@@ -23,20 +24,16 @@ export interface LiveBatchOptions {
   /**
    * How long a client may leave a message unread while more points wait before it is dropped.
    * Default 8000 ms: under graphql-ws' keepalive (a ping every 12 s, the socket terminated 12 s
-   * after an unanswered one), so the 4499 close is queued before the keepalive kills the socket
+   * after an unanswered one), so the SLOW_CONSUMER close (src/shared/clientCodes.ts) is queued before the keepalive kills the socket
    * and a client that reads again within that window learns where to resume.
    */
   stallMs?: number;
 }
 
-/** Ends a subscription from the server side, telling the client why and where to resume (e.g. by closing its socket). */
-export type Drop = (code: typeof SLOW_CONSUMER, resumeAfter: string) => void;
+/** Ends a subscription from the server side, telling the client where to resume (e.g. by closing its socket). */
+export type Drop = (resumeAfter: string) => void;
 
-export const SLOW_CONSUMER = "SLOW_CONSUMER";
-/** WebSocket close code for a client dropped for being too slow (4000-4999 are for applications). */
-export const SLOW_CONSUMER_CLOSE = 4499;
-/** Redis restarted without the data a client was shown: it must reload, not resume. */
-export const REDIS_RESET = "REDIS_RESET";
+const { SLOW_CONSUMER, REDIS_RESET } = CLIENT_ERRORS;
 
 export function liveBatches(
   store: SeriesStore,
@@ -59,7 +56,7 @@ export function liveBatches(
         if (from < pending) pending = from;
         if (dropped === null && !caughtUp && Date.now() - lastPull > stallMs) {
           dropped = `client read nothing for over ${stallMs} ms while ${store.length - pending} points waited; resubscribe with after: "${resumeId}"`;
-          drop?.(SLOW_CONSUMER, resumeId);
+          drop?.(resumeId);
         }
         wake();
       }),

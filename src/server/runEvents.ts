@@ -5,7 +5,8 @@
  */
 import { GraphQLError } from "graphql";
 import type { Redis } from "ioredis";
-import type { RunEvent } from "../shared/api.js";
+import { runEventOf, RUNLOG_TYPES, type RunEvent, type RunListEvent } from "../shared/api.js";
+import { CLIENT_ERRORS } from "../shared/clientCodes.js";
 import type { RedisKeys } from "../shared/protocol.js";
 import { loadOnce } from "./loadOnce.js";
 import { pullIterator } from "./pullIterator.js";
@@ -14,15 +15,14 @@ import { lostCopies, xrevrangeTail, type StreamEntry, type StreamReader } from "
 import { parseJson } from "./boundedJson.js";
 import { isReplyError, keyError, type KeyFaults } from "./keyFaults.js";
 
-export const RUN_EVENT_TYPES = ["series", "plugin", "publish", "results", "end"] as const;
-export const RUNLOG_TYPES = ["start", "end", "delete"] as const;
-
+/** An event of a run, or (on the run list's log) of the run list. */
+type AnyRunEvent = RunEvent | RunListEvent;
 
 /** null: no event, just look again (the log was invalidated). */
-type Listener = (event: RunEvent | null) => void;
+type Listener = (event: AnyRunEvent | null) => void;
 
 class EventLog {
-  events: RunEvent[] = [];
+  events: AnyRunEvent[] = [];
   lastId = "0-0";
   invalidated: string | null = null;
   untrack: () => void = () => {};
@@ -30,7 +30,7 @@ class EventLog {
 
   constructor(private readonly keep: number) {}
 
-  push(event: RunEvent): void {
+  push(event: AnyRunEvent): void {
     this.events.push(event);
     if (this.events.length > this.keep * 2) this.events = this.events.slice(-this.keep);
     for (const listener of this.listeners) listener(event);
@@ -63,7 +63,7 @@ export class RunEvents {
   }
 
   /** Events of `run` (or of the run list when null) after `after` ("$": only new ones). */
-  async follow(run: string | null, after: string): Promise<AsyncIterableIterator<RunEvent>> {
+  async follow(run: string | null, after: string): Promise<AsyncIterableIterator<AnyRunEvent>> {
     const log = await this.logOf(run);
     const queue = after === "$" ? [] : log.events.filter((e) => compareStreamIds(e.id, after) > 0);
     let overflow = false;
@@ -81,8 +81,8 @@ export class RunEvents {
         return () => log.listeners.delete(listener);
       },
       () => {
-        if (log.invalidated !== null) throw new GraphQLError(log.invalidated, { extensions: { code: "REDIS_RESET" } });
-        if (overflow) throw new GraphQLError(`subscription fell more than ${maxQueue} events behind`, { extensions: { code: "SLOW_CONSUMER" } });
+        if (log.invalidated !== null) throw new GraphQLError(log.invalidated, { extensions: { code: CLIENT_ERRORS.REDIS_RESET } });
+        if (overflow) throw new GraphQLError(`subscription fell more than ${maxQueue} events behind`, { extensions: { code: CLIENT_ERRORS.SLOW_CONSUMER } });
         return queue.shift() ?? null;
       },
     );
@@ -127,18 +127,23 @@ export class RunEvents {
     return log;
   }
 
-  private parse(key: string, run: string | null, { id, fields }: StreamEntry): RunEvent | null {
+  private parse(key: string, run: string | null, { id, fields }: StreamEntry): AnyRunEvent | null {
     const type = fields.type?.toString("utf8") ?? "";
-    const allowed: readonly string[] = run === null ? RUNLOG_TYPES : RUN_EVENT_TYPES;
-    if (!allowed.includes(type)) {
+    if (run === null) {
+      const listType = RUNLOG_TYPES.find((t) => t === type);
+      if (listType !== undefined) return { run: fields.run?.toString("utf8") ?? "", type: listType, data: {}, id };
       this.options.log(`skipped event ${id} of ${key}: unknown type ${JSON.stringify(type)}`);
       return null;
     }
-    if (run === null) return { run: fields.run?.toString("utf8") ?? "", type, data: {}, id };
-    // Every event's data is an object (SPEC section 6); anything else is this event's fault alone.
+    // Data is JSON nested at most 64 levels (SPEC section 10); anything else is this event's fault alone.
     const parsed = parseJson(fields.data?.toString("utf8") ?? "{}");
-    if (parsed.ok && typeof parsed.value === "object" && parsed.value !== null && !Array.isArray(parsed.value)) return { run, type, data: parsed.value, id };
-    this.options.log(`skipped event ${id} of ${key}: data is ${parsed.ok ? "not a JSON object" : parsed.error}`);
+    if (!parsed.ok) {
+      this.options.log(`skipped event ${id} of ${key}: data is ${parsed.error}`);
+      return null;
+    }
+    const event = runEventOf(run, type, parsed.value, id);
+    if (typeof event !== "string") return event;
+    this.options.log(`skipped event ${id} of ${key}: ${event}`);
     return null;
   }
 }

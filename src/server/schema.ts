@@ -1,21 +1,19 @@
-/** The GraphQL schema (SDL) the server serves; resolvers.ts implements it. */
+/**
+ * The GraphQL schema (SDL) the server serves; resolvers.ts implements it. Its enums are written
+ * from src/shared/protocol.ts's lists, so a new series kind or run status reaches the schema by itself.
+ */
+import { RUN_STATUSES, SERIES_KINDS } from "../shared/protocol.js";
+
 export const typeDefs = /* GraphQL */ `
   "Any JSON value: point columns travel as one JSON value, not per-point objects."
   scalar JSON
 
   enum SeriesKind {
-    line
-    area
-    baseline
-    histogram
-    candlestick
-    bar
-    marker
+    ${SERIES_KINDS.join("\n    ")}
   }
 
   enum RunStatus {
-    running
-    ended
+    ${RUN_STATUSES.join("\n    ")}
   }
 
   type SourceLocation {

@@ -1,7 +1,10 @@
 /**
  * The server <-> client boundary: the TypeScript shapes of what src/server/schema.ts answers, one
- * type per GraphQL object. The server's resolvers and the webview's client both use these, so a
- * change to the schema's shapes breaks the build on both sides instead of drifting.
+ * type per GraphQL object, and every GraphQL operation a client sends (OPERATIONS) with the
+ * variables it takes and the data it answers. The server's resolvers, the webview's client and the
+ * extension host all use these, so a change to the schema's shapes breaks the build on every side
+ * instead of drifting; test/operations.test.ts validates each operation against the schema and
+ * fails if a GraphQL document anywhere else in src/ bypasses this list.
  */
 import type { Points, RunStatus, SeriesKind } from "./protocol.js";
 
@@ -83,11 +86,53 @@ export interface BatchReply {
   points: Points;
 }
 
-export interface RunEvent {
-  run: string;
-  type: string;
-  data: unknown;
-  id: string;
+/** `data` of each event type of a run's `events` stream (protocol/SPEC.md section 6). */
+export interface RunEventData {
+  series: { id: string };
+  plugin: RunPlugin;
+  publish: { topic: string; payload: unknown };
+  /** `{}`: the `results` key was written. */
+  results: Record<string, unknown>;
+  /** `{}`: the run ended. */
+  end: Record<string, unknown>;
+}
+
+/** `data` of each event type of the run list (`runlog`): always `{}`, the run is in `run`. */
+export interface RunListEventData {
+  start: Record<string, unknown>;
+  end: Record<string, unknown>;
+  delete: Record<string, unknown>;
+}
+
+export const RUNLOG_TYPES = ["start", "end", "delete"] as const satisfies readonly (keyof RunListEventData)[];
+
+/** One event, discriminated by `type` (as graphql-ws' `Message`); `id` is its stream ID, to resume after. */
+type EventOf<M> = { [K in keyof M]: { run: string; type: K; data: M[K]; id: string } }[keyof M];
+export type RunEvent = EventOf<RunEventData>;
+export type RunListEvent = EventOf<RunListEventData>;
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
+
+/**
+ * A run event from a stream entry's `type` and parsed `data` (written by any producer, so checked
+ * here, once), or why it is not one.
+ */
+export function runEventOf(run: string, type: string, data: unknown, id: string): RunEvent | string {
+  if (!isObject(data)) return "data is not a JSON object";
+  switch (type) {
+    case "series":
+      return typeof data.id === "string" ? { run, type, data: { ...data, id: data.id }, id } : "series event without a string id";
+    case "plugin":
+      if (typeof data.name !== "string" || typeof data.enabled !== "boolean") return "plugin event without a string name and a boolean enabled";
+      return { run, type, data: { ...data, name: data.name, enabled: data.enabled, params: isObject(data.params) ? data.params : {} }, id };
+    case "publish":
+      return typeof data.topic === "string" ? { run, type, data: { ...data, topic: data.topic, payload: data.payload }, id } : "publish event without a string topic";
+    case "results":
+    case "end":
+      return { run, type, data, id };
+    default:
+      return `unknown type ${JSON.stringify(type)}`;
+  }
 }
 
 export interface Plugin {
@@ -98,3 +143,74 @@ export interface Plugin {
   error: string | null;
   deleted: boolean;
 }
+
+/** A series' counters for the lenses (the extension host's `runFacts`). */
+export interface SeriesFacts {
+  id: string;
+  count: number;
+  lastTimeUs: number | null;
+  lastValue: number | null;
+}
+
+/** A run as the extension host's pickers see it: which series it has and which plugins it chose. */
+export interface RunListing extends RunSummary {
+  series: { id: string }[];
+  plugins: Pick<RunPlugin, "name" | "enabled">[];
+}
+
+export interface RunFacts extends RunSummary {
+  series: SeriesFacts[];
+  plugins: Pick<RunPlugin, "name" | "enabled">[];
+}
+
+export type PluginSummary = Pick<Plugin, "name" | "origin" | "version" | "error">;
+
+/**
+ * Whether a plugin runs on a run's chart: the run's own choice (`cb.plugin` / setPlugin), else
+ * workspace plugins on and built-ins off. The webview's plugin host and the extension's plugin
+ * picker both ask this.
+ */
+export function pluginEnabled(plugin: Pick<Plugin, "origin">, runChoice: boolean | undefined): boolean {
+  return runChoice ?? plugin.origin === "workspace";
+}
+
+/** A GraphQL document with, as phantom types, the variables it takes and the data it answers. */
+export interface Operation<Vars, Data> {
+  readonly document: string;
+  /** Never set: carries the types to `query`/`subscribe` callers. */
+  readonly types?: { vars: Vars; data: Data };
+}
+/** The data an operation answers, for a client that subscribes by itself. */
+export type DataOf<O> = O extends Operation<Record<string, never>, infer D> ? D : never;
+type NoVars = Record<string, never>;
+const operation = <Vars extends Record<string, unknown>, Data>(document: string): Operation<Vars, Data> => ({ document });
+
+const SERIES_FIELDS = "id kind pane title color options source { file line } target count firstTimeUs lastTimeUs rejected stale lost lastError { code message entryId }";
+
+/** Every operation the webview and the extension host send. */
+export const OPERATIONS = {
+  runs: operation<NoVars, { runs: RunSummary[] }>("{ runs { id strategy status startedUs } }"),
+  run: operation<{ id: string }, { run: RunDetail | null }>(
+    `query($id: ID!) { run(id: $id) { id strategy status startedUs source endedUs series { ${SERIES_FIELDS} } plugins { name enabled params } results } }`,
+  ),
+  seriesState: operation<{ id: string }, { run: { series: SeriesMeta[] } | null }>(`query($id: ID!) { run(id: $id) { series { ${SERIES_FIELDS} } } }`),
+  range: operation<{ run: string; series: string; from: number | null; to: number | null; max: number }, { range: RangeReply }>(
+    `query($run: ID!, $series: ID!, $from: Float, $to: Float, $max: Int!) {
+      range(run: $run, series: $series, fromUs: $from, toUs: $to, maxPoints: $max) { kind count total decimated bucketUs lastId points } }`,
+  ),
+  batches: operation<{ run: string; series: string; after: string }, { batches: BatchReply }>(
+    "subscription($run: ID!, $series: ID!, $after: String) { batches(run: $run, series: $series, after: $after) { series count lastId points } }",
+  ),
+  runEvents: operation<{ run: string }, { runEvents: RunEvent }>("subscription($run: ID) { runEvents(run: $run) { run type data id } }"),
+  runListEvents: operation<NoVars, { runEvents: RunListEvent }>('subscription { runEvents(run: null, after: "$") { run type data id } }'),
+  plugins: operation<NoVars, { plugins: Plugin }>("subscription { plugins { name origin version code error deleted } }"),
+  runListing: operation<NoVars, { runs: RunListing[] }>("{ runs { id strategy status startedUs series { id } plugins { name enabled } } }"),
+  runFacts: operation<{ run: string }, { run: RunFacts | null }>(
+    "query($run: ID!) { run(id: $run) { id strategy status startedUs series { id count lastTimeUs lastValue } plugins { name enabled } } }",
+  ),
+  pluginList: operation<NoVars, { plugins: PluginSummary[] }>("{ plugins { name origin version error } }"),
+  setPlugin: operation<{ run: string; name: string; enabled: boolean }, { setPlugin: Pick<RunPlugin, "name"> }>(
+    "mutation($run: ID!, $name: String!, $enabled: Boolean!) { setPlugin(run: $run, name: $name, enabled: $enabled) { name } }",
+  ),
+  deleteRun: operation<{ run: string }, { deleteRun: boolean }>("mutation($run: ID!) { deleteRun(run: $run) }"),
+} as const;

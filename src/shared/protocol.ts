@@ -57,6 +57,18 @@ export const NAME_PATTERNS = {
   plugin: /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/,
 } as const;
 
+/**
+ * Why `name` cannot name a plugin, or null. The server loads `<name>.js` from the plugin folder
+ * only when NAME_PATTERNS.plugin accepts the name (src/server/plugins.ts); the New Plugin command
+ * asks this, so it never writes a file the server would silently ignore.
+ */
+export function pluginNameProblem(name: string): string | null {
+  if (NAME_PATTERNS.plugin.test(name)) return null;
+  if (name.length === 0 || name.length > 64) return "a plugin name has 1 to 64 characters";
+  if (!/^[A-Za-z0-9_]/.test(name)) return "a plugin name starts with an ASCII letter, a digit or _";
+  return "a plugin name has ASCII letters, digits, _, . and - only";
+}
+
 /** Redis keys of section 2; every key of a run carries the run's hash tag. */
 export function redisKeys(prefix: string) {
   const run = (id: string) => `${prefix}:{${id}}`;

@@ -68,7 +68,7 @@ export class App {
       this.builds.set(build.name, build);
       this.plugins?.announce(build);
     }, (m) => this.showError(`plugins: ${m}`));
-    this.api.runEvents(null, (e) => {
+    this.api.runListEvents((e) => {
       if (e.type === "start" || e.type === "delete") void this.refreshRuns();
     }, (m) => this.showError(`run list: ${m}`));
     // The host holds its commands (toggle, reveal a series) until "ready": they need the first chart.
@@ -108,7 +108,7 @@ export class App {
   private listen(): void {
     const on = <K extends keyof HostToWebview>(type: K, handler: (p: HostToWebview[K]) => void) => this.host.on(type, handler);
     on("selectRun", ({ run }) => void this.showRun(run));
-    on("toggleSeries", ({ series, visible }) => this.setVisible(series, visible ?? !(this.view?.entries.get(series)?.visible ?? true)));
+    on("toggleSeries", ({ series, visible }) => this.setVisible(series, visible ?? !(this.view?.series(series)?.visible ?? true)));
     on("revealSeries", ({ series }) => {
       this.setVisible(series, true);
       this.legend?.flash(series);
@@ -146,7 +146,7 @@ export class App {
   }
 
   private hiddenSeries(): string[] {
-    return [...(this.view?.entries.values() ?? [])].filter((e) => !e.visible).map((e) => e.meta.id);
+    return (this.view?.allSeries() ?? []).filter(([, e]) => !e.visible).map(([id]) => id);
   }
 
   private applyTheme(): void {
@@ -216,10 +216,9 @@ export class App {
         this.plugins?.notifyData(seriesId);
         this.legend?.refresh();
       },
-      refetched: () => {},
       // The code that created the marker series (per-point call sites are not recorded).
       markerClicked: (seriesId) => {
-        const source = view.entries.get(seriesId)?.meta.source;
+        const source = view.series(seriesId)?.meta.source;
         if (source) this.host.post("revealSource", source);
       },
       error: (message) => this.showError(message),

@@ -1,7 +1,9 @@
 /**
- * One run on one lightweight-charts chart: series per registry entry in their panes, markers on
- * their target series, data by level of detail (lod.ts) and live batches applied once per frame and
- * drawn in that frame. Keyed by microseconds (time.ts).
+ * One run drawn on one lightweight-charts chart: series per registry entry in their panes, markers
+ * on their target series, windows fetched by level of detail (fetchWindow.ts) and live batches
+ * applied once per frame and drawn in that frame. What is held, and how answers and live points
+ * merge into it, is seriesData.ts's; this module asks for data and draws what changed. Keyed by
+ * microseconds (time.ts).
  */
 import {
   AreaSeries,
@@ -21,11 +23,11 @@ import {
   type SeriesMarker,
   type SeriesType,
 } from "lightweight-charts";
-import type { Marker, MarkerPoints, OhlcPoints, Points, SeriesKind, ValuePoints } from "../shared/protocol.js";
+import type { SeriesKind } from "../shared/protocol.js";
 import type { BatchReply, RangeReply, RunDetail, SeriesMeta } from "../shared/api.js";
-import { compareStreamIds } from "../shared/streamIds.js";
 import type { Api } from "./client.js";
-import { liveSlot, needsRefetch, wholeRun, windowFor, type FetchWindow, type Held, type TimeWindow } from "./lod.js";
+import { needsRefetch, wholeRun, windowFor, type FetchWindow, type Held, type TimeWindow } from "./fetchWindow.js";
+import { ChartData, type ChartPoint, type HeldMarker, type HeldSeries } from "./seriesData.js";
 import type { Theme } from "./theme.js";
 import { MicrosScale, type Micros } from "./time.js";
 import { PaneDrawing } from "./paneDrawing.js";
@@ -34,39 +36,10 @@ import { TimeCursor } from "./timeCursor.js";
 export type Chart = IChartApiBase<Micros>;
 export type AnySeries = ISeriesApi<SeriesType, Micros>;
 
-export interface BarPoint {
-  time: Micros;
-  open: number;
-  high: number;
-  low: number;
-  close: number;
-}
-export interface ValuePoint {
-  time: Micros;
-  value: number;
-}
-export type ChartPoint = BarPoint | ValuePoint;
-
-export interface HeldMarker {
-  t: Micros;
-  y: number | null;
-  m: Marker;
-}
-
-export interface SeriesEntry {
-  meta: SeriesMeta;
+/** A series as the legend, the plugins, the exporter and the test hook read it. */
+export interface SeriesView extends Readonly<Pick<HeldSeries, "meta" | "data" | "markers" | "bucketUs" | "visible">> {
   /** Null for marker series: they draw on their target's series. */
-  api: AnySeries | null;
-  /** The points the chart holds (the fetched window, plus the live tail). */
-  data: ChartPoint[];
-  markers: HeldMarker[];
-  /** Bucket width of the held data (0: raw points). */
-  bucketUs: number;
-  /** Time of the last point applied, for dropping replayed or late points. */
-  lastRawUs: Micros | null;
-  /** Stream ID the held data and applied live batches reach; live batches continue after it. */
-  liveAfter: string | null;
-  visible: boolean;
+  readonly api: AnySeries | null;
 }
 
 const DEFINITIONS: Record<Exclude<SeriesKind, "marker">, SeriesDefinition<SeriesType>> = {
@@ -78,7 +51,8 @@ const DEFINITIONS: Record<Exclude<SeriesKind, "marker">, SeriesDefinition<Series
   histogram: HistogramSeries,
 };
 
-const LINE_KINDS = new Set<SeriesKind>(["line", "area", "baseline"]);
+/** Kinds drawn as a line, whose `lineWidth` the chart sets (histograms are columns). */
+const LINE_DRAWN_KINDS = new Set<SeriesKind>(["line", "area", "baseline"]);
 
 /** Held points above which `update()` per point costs more than one `setData`. */
 const MAX_UPDATES_PER_FRAME = 8;
@@ -89,8 +63,6 @@ const REFETCH_DEBOUNCE_MS = 120;
 export interface ChartViewEvents {
   /** A series' held data changed (refetch or live). */
   data(seriesId: string): void;
-  /** A range refetch was applied. */
-  refetched(): void;
   /** A marker of this marker series was clicked. */
   markerClicked(seriesId: string): void;
   error(message: string): void;
@@ -99,11 +71,11 @@ export interface ChartViewEvents {
 export class ChartView {
   readonly chart: Chart;
   readonly scale: MicrosScale;
-  readonly entries = new Map<string, SeriesEntry>();
+  private readonly model = new ChartData();
+  /** The lightweight-charts series of each non-marker series. */
+  private readonly apis = new Map<string, AnySeries>();
   private readonly panes = new Map<string, number>();
   private readonly markerApis = new Map<AnySeries, ISeriesMarkersPluginApi<Micros>>();
-  private held: Held | null = null;
-  private extent: TimeWindow | null = null;
   /** Generation of the newest range request; older answers are discarded. */
   private generation = 0;
   /** Live batches received while a range request was in flight, replayed after its answer. */
@@ -153,14 +125,14 @@ export class ChartView {
   /** Markers carry their series id (toLwcMarker), which lightweight-charts reports for the one clicked. */
   private readonly onClick = (param: MouseEventParams<Micros>) => {
     const id = param.hoveredObjectId;
-    if (typeof id === "string" && this.entries.get(id)?.meta.kind === "marker") this.events.markerClicked(id);
+    if (typeof id === "string" && this.model.get(id)?.meta.kind === "marker") this.events.markerClicked(id);
   };
 
   /** Loads the whole run at screen resolution, then follows it live. */
   async load(): Promise<void> {
     await this.fetch(wholeRun(this.widthPx()), true);
     if (this.disposed) return;
-    for (const [id, entry] of this.entries) {
+    for (const [id, entry] of this.model.entries()) {
       this.unsubscribers.push(this.api.batches(this.run.id, id, entry.liveAfter ?? "0-0", (b) => this.onBatch(b), (m) => this.events.error(`${id}: ${m}`)));
     }
   }
@@ -207,7 +179,21 @@ export class ChartView {
   }
 
   heldWindow(): Held | null {
-    return this.held;
+    return this.model.held;
+  }
+
+  /** Every series, in registry order. */
+  allSeries(): [string, SeriesView][] {
+    return [...this.model.entries()].map(([id, entry]) => [id, this.viewOf(id, entry)]);
+  }
+
+  series(id: string): SeriesView | undefined {
+    const entry = this.model.get(id);
+    return entry === undefined ? undefined : this.viewOf(id, entry);
+  }
+
+  private viewOf(id: string, { meta, data, markers, bucketUs, visible }: Readonly<HeldSeries>): SeriesView {
+    return { meta, data, markers, bucketUs, visible, api: this.apis.get(id) ?? null };
   }
 
   paneIndex(name: string): number {
@@ -231,9 +217,7 @@ export class ChartView {
       crosshair: { vertLine: { labelBackgroundColor: theme.accent }, horzLine: { labelBackgroundColor: theme.accent } },
     });
     let i = 0;
-    for (const entry of this.entries.values()) {
-      if (entry.api !== null) entry.api.applyOptions(this.colourOptions(entry.meta, i++));
-    }
+    for (const [id, api] of this.apis) api.applyOptions(this.colourOptions(this.metaOf(id), i++));
     this.renderAllMarkers();
   }
 
@@ -253,43 +237,47 @@ export class ChartView {
   }
 
   setVisible(id: string, visible: boolean): void {
-    const entry = this.entries.get(id);
-    if (entry === undefined) return;
-    entry.visible = visible;
-    if (entry.api !== null) entry.api.applyOptions({ visible });
-    else this.renderMarkers(this.targetOf(entry));
+    if (!this.model.setVisible(id, visible)) return;
+    const api = this.apis.get(id);
+    if (api !== undefined) api.applyOptions({ visible });
+    else this.renderMarkers(this.targetOf(id));
   }
 
   /** The series a marker series draws on: its registry target, else the first price series. */
-  targetOf(entry: SeriesEntry): AnySeries | null {
-    const byId = entry.meta.target ? this.entries.get(entry.meta.target)?.api : undefined;
+  targetOf(id: string): AnySeries | null {
+    const target = this.model.get(id)?.meta.target;
+    const byId = target ? this.apis.get(target) : undefined;
     if (byId) return byId;
-    const all = [...this.entries.values()].filter((e) => e.api !== null);
-    return (all.find((e) => e.meta.kind === "candlestick" || e.meta.kind === "bar") ?? all[0])?.api ?? null;
+    const all = [...this.apis.keys()];
+    const price = all.find((s) => this.metaOf(s).kind === "candlestick" || this.metaOf(s).kind === "bar") ?? all[0];
+    return price === undefined ? null : this.apis.get(price) ?? null;
   }
 
   /** Points of a series inside the visible range. */
   visiblePoints(id: string): ChartPoint[] {
     const w = this.visibleWindow();
-    return w === null ? [] : (this.entries.get(id)?.data ?? []).filter((p) => p.time >= w.fromUs && p.time <= w.toUs);
+    return w === null ? [] : this.model.pointsIn(id, w);
   }
 
   /** Markers of a marker series inside the visible range. */
   visibleMarkers(id: string): HeldMarker[] {
     const w = this.visibleWindow();
-    return w === null ? [] : (this.entries.get(id)?.markers ?? []).filter((m) => m.t >= w.fromUs && m.t <= w.toUs);
+    return w === null ? [] : this.model.markersIn(id, w);
+  }
+
+  private metaOf(id: string): SeriesMeta {
+    return (this.model.get(id) as HeldSeries).meta;
   }
 
   private addEntry(meta: SeriesMeta): void {
-    const entry: SeriesEntry = { meta, api: null, data: [], markers: [], bucketUs: 0, lastRawUs: null, liveAfter: null, visible: true };
     if (meta.kind !== "marker") {
       const { priceLines, ...options } = meta.options as { priceLines?: unknown };
-      const api = this.chart.addSeries(DEFINITIONS[meta.kind], { title: "", ...this.colourOptions(meta, this.entries.size), ...options }, this.paneIndex(meta.pane));
+      const api = this.chart.addSeries(DEFINITIONS[meta.kind], { title: "", ...this.colourOptions(meta, this.model.size), ...options }, this.paneIndex(meta.pane));
       // Registry options may carry `priceLines`: [{ price, title?, color?, lineStyle? }].
       if (Array.isArray(priceLines)) for (const line of priceLines) api.createPriceLine(line);
-      entry.api = api;
+      this.apis.set(meta.id, api);
     }
-    this.entries.set(meta.id, entry);
+    this.model.add(meta);
     if (this.panes.size > 1) this.chart.panes()[0]?.setStretchFactor(3);
   }
 
@@ -316,9 +304,10 @@ export class ChartView {
 
   private maybeRefetch(force = false): void {
     const visible = this.visibleWindow();
-    if (this.disposed || this.held === null || this.extent === null || visible === null) return;
-    if (!force && !needsRefetch(this.held, visible, this.widthPx())) return;
-    void this.fetch(windowFor(visible, this.extent, this.widthPx()), false);
+    const { held, extent } = this.model;
+    if (this.disposed || held === null || extent === null || visible === null) return;
+    if (!force && !needsRefetch(held, visible, this.widthPx())) return;
+    void this.fetch(windowFor(visible, extent, this.widthPx()), false);
   }
 
   /** Fetches a window for every series (same window and resolution, so bucket times align). */
@@ -326,7 +315,7 @@ export class ChartView {
     const generation = ++this.generation;
     this.inflightLive = [];
     this.fetches++;
-    const ids = [...this.entries.keys()];
+    const ids = this.model.ids();
     let replies: RangeReply[];
     try {
       replies = await Promise.all(ids.map((id) => this.api.range(this.run.id, id, window.fromUs, window.toUs, window.maxPoints)));
@@ -346,10 +335,9 @@ export class ChartView {
     this.inflightLive = null;
     const visible = first ? null : this.visibleWindow();
     const follow = first ? null : this.followedSpan();
-    this.held = { ...window, bucketUs: Math.max(0, ...replies.map((r) => r.bucketUs)) };
-    ids.forEach((id, i) => this.applyRange(id, replies[i]));
-    this.updateExtent();
-    for (const entry of this.entries.values()) if (entry.api !== null) this.renderMarkers(entry.api);
+    this.model.applyRange(window, ids, replies);
+    ids.forEach((id, i) => this.drawRange(id, replies[i]));
+    this.renderAllMarkers();
     if (first) {
       this.chart.timeScale().fitContent();
       requestAnimationFrame(() => (this.firstPaintMs = performance.now()));
@@ -360,38 +348,15 @@ export class ChartView {
     this.pendingLive.push(...replay);
     if (this.pendingLive.length > 0) this.scheduleApply();
     for (const id of ids) this.events.data(id);
-    this.events.refetched();
   }
 
-  private applyRange(id: string, reply: RangeReply): void {
-    const entry = this.entries.get(id) as SeriesEntry;
-    entry.bucketUs = reply.bucketUs;
-    entry.liveAfter = reply.lastId;
-    const t = reply.points.t;
-    // Decimated times may sit half a bucket after the last raw point: keep the bucket start.
-    const last = t.length > 0 ? t[t.length - 1] : null;
-    if (last !== null) entry.lastRawUs = reply.bucketUs > 0 ? Math.floor(last / reply.bucketUs) * reply.bucketUs : last;
-    if (entry.meta.kind === "marker") {
-      entry.markers = heldMarkers(reply.points as MarkerPoints);
-      return;
-    }
-    entry.data = toChartPoints(reply.points);
+  private drawRange(id: string, reply: RangeReply): void {
+    const api = this.apis.get(id);
+    if (api === undefined) return;
     // Decimated lines are min/max zigzags: hairlines draw them ~6x faster than lightweight-charts'
     // default width 3 in a software-rastered webview (measured: 7 -> 42 fps on a 1M-bar tail).
-    if (LINE_KINDS.has(entry.meta.kind) && entry.meta.options.lineWidth === undefined) entry.api?.applyOptions({ lineWidth: reply.bucketUs > 0 ? 1 : 2 });
-    entry.api?.setData(entry.data);
-  }
-
-  private updateExtent(): void {
-    let from = Infinity;
-    let to = -Infinity;
-    for (const e of this.entries.values()) {
-      const first = e.meta.firstTimeUs ?? (e.data[0]?.time ?? e.markers[0]?.t);
-      const last = e.lastRawUs;
-      if (first !== undefined && first !== null) from = Math.min(from, first);
-      if (last !== null) to = Math.max(to, last);
-    }
-    this.extent = Number.isFinite(from) && Number.isFinite(to) ? { fromUs: from, toUs: to } : null;
+    if (LINE_DRAWN_KINDS.has(this.metaOf(id).kind) && this.metaOf(id).options.lineWidth === undefined) api.applyOptions({ lineWidth: reply.bucketUs > 0 ? 1 : 2 });
+    api.setData(this.model.get(id)?.data ?? []);
   }
 
   private onBatch(batch: BatchReply): void {
@@ -431,10 +396,10 @@ export class ChartView {
   private followedSpan(): number | null {
     if (this.followPending !== null) return this.followPending;
     const v = this.visibleWindow();
-    const e = this.extent;
+    const e = this.model.extent;
     if (v === null || e === null) return null;
     const span = v.toUs - v.fromUs;
-    return v.toUs >= e.toUs - Math.max(this.held?.bucketUs ?? 0, span * 0.05) ? span : null;
+    return v.toUs >= e.toUs - Math.max(this.model.held?.bucketUs ?? 0, span * 0.05) ? span : null;
   }
 
   /**
@@ -443,8 +408,9 @@ export class ChartView {
    * remembered until the frame is drawn: a second update before that still follows.
    */
   private followTail(span: number): void {
-    if (this.extent === null) return;
-    this.setVisibleWindow({ fromUs: this.extent.toUs - span, toUs: this.extent.toUs });
+    const extent = this.model.extent;
+    if (extent === null) return;
+    this.setVisibleWindow({ fromUs: extent.toUs - span, toUs: extent.toUs });
     if (this.followPending === null) requestAnimationFrame(() => (this.followPending = null));
     this.followPending = span;
   }
@@ -455,98 +421,37 @@ export class ChartView {
     const follow = this.followedSpan();
     const batches = this.pendingLive;
     this.pendingLive = [];
-    const touched = new Map<string, number>();
-    for (const batch of batches) {
-      const entry = this.entries.get(batch.series);
-      // Already in the held data (a replayed batch, or one that raced a range answer): skip it.
-      if (entry === undefined || (entry.liveAfter !== null && compareStreamIds(batch.lastId, entry.liveAfter) <= 0)) continue;
-      entry.liveAfter = batch.lastId;
-      const firstChanged = this.mergeLive(entry, batch.points);
-      if (firstChanged !== null) touched.set(batch.series, Math.min(touched.get(batch.series) ?? Infinity, firstChanged));
-    }
-    this.updateExtent();
-    const trimmed = new Set(follow === null ? [] : this.trimFollowed(follow));
-    for (const id of trimmed) touched.set(id, 0);
-    let tooMany = false;
+    const { touched, trimmed, overBudget } = this.model.applyLive(batches, follow);
     for (const [id, firstChanged] of touched) {
-      const entry = this.entries.get(id) as SeriesEntry;
-      if (entry.api === null) {
-        this.renderMarkers(this.targetOf(entry));
-      } else if (!trimmed.has(id) && entry.data.length - firstChanged <= MAX_UPDATES_PER_FRAME) {
-        for (let i = firstChanged; i < entry.data.length; i++) entry.api.update(entry.data[i]);
+      const api = this.apis.get(id);
+      const data = this.model.get(id)?.data ?? [];
+      if (api === undefined) {
+        this.renderMarkers(this.targetOf(id));
+      } else if (!trimmed.has(id) && data.length - firstChanged <= MAX_UPDATES_PER_FRAME) {
+        for (let i = firstChanged; i < data.length; i++) api.update(data[i]);
       } else {
-        entry.api.setData(entry.data);
+        api.setData(data);
       }
-      if (this.held !== null && entry.data.length > 2 * this.held.maxPoints) tooMany = true;
       this.events.data(id);
     }
     // update() scrolls a view at the right edge by itself, setData() does not.
     if (follow !== null && touched.size > 0) this.followTail(follow);
     // The tail grew past the budget (e.g. raw ticks streaming in): ask for coarser buckets, once
     // at a time: a new request each frame would supersede the last before any answered.
-    if (tooMany && this.inflightLive === null) this.maybeRefetch(true);
-  }
-
-  /**
-   * A followed tail keeps two view spans of history left of the view and drops older points here
-   * rather than by a refetch: the held data, which every frame's setData walks, stays within the
-   * budget, and no round trip interrupts the tail. Scrolling back refetches what was dropped.
-   * Returns the series trimmed.
-   */
-  private trimFollowed(span: number): string[] {
-    const held = this.held;
-    if (held === null || this.extent === null) return [];
-    const cutoff = this.extent.toUs - 3 * span;
-    const trimmed: string[] = [];
-    for (const [id, entry] of this.entries) {
-      if (entry.api === null || entry.data.length <= held.maxPoints) continue;
-      const first = entry.data.findIndex((p) => p.time >= cutoff);
-      if (first <= 0) continue;
-      entry.data = entry.data.slice(first);
-      trimmed.push(id);
-    }
-    if (trimmed.length > 0) this.held = { ...held, fromUs: Math.max(held.fromUs ?? cutoff, cutoff) };
-    return trimmed;
-  }
-
-  /** Merges live points into the held data; returns the first changed index, or null. */
-  private mergeLive(entry: SeriesEntry, points: Points): number | null {
-    const held = this.held;
-    let firstChanged: number | null = null;
-    for (let i = 0; i < points.t.length; i++) {
-      const t = points.t[i];
-      if (entry.lastRawUs !== null && t < entry.lastRawUs) continue;
-      entry.lastRawUs = t;
-      // Past the end of a window scrolled into history: the next refetch brings it.
-      if (held !== null && held.toUs !== null && t > held.toUs) continue;
-      if (entry.meta.kind === "marker") {
-        const p = points as MarkerPoints;
-        entry.markers.push({ t, y: p.y[i], m: p.m[i] });
-        firstChanged = 0;
-        continue;
-      }
-      const last = entry.data[entry.data.length - 1] as ChartPoint | undefined;
-      const slot = liveSlot(t, entry.bucketUs, last?.time ?? null);
-      const merged = mergePoint(entry.meta.kind, last?.time === slot ? last : undefined, slot, points, i, entry.bucketUs > 0);
-      if (last?.time === slot) entry.data[entry.data.length - 1] = merged;
-      else entry.data.push(merged);
-      const index = entry.data.length - 1;
-      firstChanged = firstChanged === null ? index : Math.min(firstChanged, index);
-    }
-    return firstChanged;
+    if (overBudget && this.inflightLive === null) this.maybeRefetch(true);
   }
 
   private renderAllMarkers(): void {
-    for (const entry of this.entries.values()) if (entry.api !== null) this.renderMarkers(entry.api);
+    for (const api of this.apis.values()) this.renderMarkers(api);
   }
 
   /** Sets the markers of every visible marker series that targets `target`. */
   private renderMarkers(target: AnySeries | null): void {
     if (target === null) return;
     const markers: SeriesMarker<Micros>[] = [];
-    for (const entry of this.entries.values()) {
-      if (entry.meta.kind !== "marker" || !entry.visible || this.targetOf(entry) !== target) continue;
-      for (const m of entry.markers) markers.push(this.toLwcMarker(entry.meta.id, m));
+    for (const [id, entry] of this.model.entries()) {
+      if (entry.meta.kind !== "marker" || !entry.visible || this.targetOf(id) !== target) continue;
+      for (const m of entry.markers) markers.push(this.toLwcMarker(id, m));
     }
     let plugin = this.markerApis.get(target);
     if (plugin === undefined) {
@@ -574,32 +479,4 @@ export class ChartView {
     const position = m.position && !atPrice ? (m.position as "aboveBar" | "belowBar" | "inBar") : buy ? "belowBar" : "aboveBar";
     return { ...base, position };
   }
-}
-
-function heldMarkers(p: MarkerPoints): HeldMarker[] {
-  return p.t.map((t, i) => ({ t, y: p.y[i], m: p.m[i] }));
-}
-
-export function toChartPoints(points: Points): ChartPoint[] {
-  if ("o" in points) {
-    const p = points as OhlcPoints;
-    return p.t.map((time, i) => ({ time, open: p.o[i], high: p.h[i], low: p.l[i], close: p.c[i] }));
-  }
-  const p = points as ValuePoints;
-  return p.t.map((time, i) => ({ time, value: p.y[i] }));
-}
-
-/** One live point merged into the held point of its slot (or a new point when `last` is undefined). */
-function mergePoint(kind: SeriesKind, last: ChartPoint | undefined, time: Micros, points: Points, i: number, decimated: boolean): ChartPoint {
-  if ("o" in points) {
-    const p = points as OhlcPoints;
-    const bar = last as BarPoint | undefined;
-    if (bar === undefined || !decimated) return { time, open: p.o[i], high: p.h[i], low: p.l[i], close: p.c[i] };
-    return { time, open: bar.open, high: Math.max(bar.high, p.h[i]), low: Math.min(bar.low, p.l[i]), close: p.c[i] };
-  }
-  const y = (points as ValuePoints).y[i];
-  const prev = last as ValuePoint | undefined;
-  // A decimated histogram keeps each bucket's peak (as the server does); lines show the latest value.
-  if (kind === "histogram" && decimated && prev !== undefined && Math.abs(prev.value) > Math.abs(y)) return prev;
-  return { time, value: y };
 }

@@ -21,7 +21,7 @@ export async function exportCsv(view: ChartView, host: Host, seriesId: string, z
 
 /** Visible points of a series: time in µs and as text, then the value columns. */
 export function csvOf(view: ChartView, seriesId: string, zone: TimeZoneSetting): string {
-  const entry = view.entries.get(seriesId);
+  const entry = view.series(seriesId);
   if (entry === undefined) return "";
   const rows: string[] = [];
   if (entry.meta.kind === "marker") {

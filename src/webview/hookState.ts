@@ -1,5 +1,5 @@
 /** The shape `window.__chartbridge.state()` returns (testHook.ts); DOM-free so node tests can import it. */
-import type { Held, TimeWindow } from "./lod.js";
+import type { Held, TimeWindow } from "./fetchWindow.js";
 
 export interface HookState {
   connection: string;

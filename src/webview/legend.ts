@@ -6,7 +6,8 @@
  */
 import type { MouseEventParams } from "lightweight-charts";
 import type { SeriesMeta } from "../shared/api.js";
-import type { ChartPoint, ChartView } from "./chartView.js";
+import type { ChartView } from "./chartView.js";
+import type { ChartPoint } from "./seriesData.js";
 import { el } from "./dom.js";
 import type { Micros } from "./time.js";
 
@@ -28,7 +29,7 @@ export class Legend {
   private readonly rows = new Map<string, Row>();
 
   constructor(private readonly view: ChartView, private readonly actions: LegendActions) {
-    for (const [id, entry] of view.entries) this.addRow(id, entry.meta);
+    for (const [id, entry] of view.allSeries()) this.addRow(id, entry.meta);
     view.chart.subscribeCrosshairMove(this.onCrosshair);
     this.refresh();
   }
@@ -61,7 +62,7 @@ export class Legend {
   /** Re-reads colours, visibility, last values, rejected and lost counts. */
   refresh(): void {
     for (const [id, row] of this.rows) {
-      const entry = this.view.entries.get(id);
+      const entry = this.view.series(id);
       if (entry === undefined) continue;
       row.root.classList.toggle("cb-hidden", !entry.visible);
       const options = entry.api?.options() as { color?: string; lineColor?: string; upColor?: string } | undefined;
@@ -79,7 +80,7 @@ export class Legend {
 
   updateMeta(series: SeriesMeta[]): void {
     for (const meta of series) {
-      const entry = this.view.entries.get(meta.id);
+      const entry = this.view.series(meta.id);
       if (entry) Object.assign(entry.meta, { rejected: meta.rejected, stale: meta.stale, lost: meta.lost, lastError: meta.lastError, count: meta.count });
     }
     this.refresh();
@@ -94,7 +95,7 @@ export class Legend {
   }
 
   private readonly onCrosshair = (param: MouseEventParams<Micros>) => {
-    for (const [id, entry] of this.view.entries) {
+    for (const [id, entry] of this.view.allSeries()) {
       if (entry.api === null) continue;
       const point = param.time === undefined ? undefined : (param.seriesData.get(entry.api) as ChartPoint | undefined);
       this.showValue(id, point ?? entry.data[entry.data.length - 1]);
@@ -103,7 +104,7 @@ export class Legend {
 
   private showValue(id: string, point: ChartPoint | undefined): void {
     const row = this.rows.get(id);
-    const entry = this.view.entries.get(id);
+    const entry = this.view.series(id);
     if (row === undefined || entry?.api == null) return;
     const f = (v: number) => entry.api?.priceFormatter().format(v) ?? String(v);
     if (point === undefined) row.value.textContent = "";

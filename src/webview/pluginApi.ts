@@ -14,7 +14,7 @@
 import type * as LightweightCharts from "lightweight-charts";
 import type { ISeriesPrimitive, SeriesDefinition, SeriesPartialOptionsMap, SeriesType, ISeriesApi, IChartApiBase } from "lightweight-charts";
 import type { Results, SeriesMeta } from "../shared/api.js";
-import type { ChartPoint } from "./chartView.js";
+import type { ChartPoint } from "./seriesData.js";
 import type { Micros } from "./time.js";
 
 export interface PluginContext {

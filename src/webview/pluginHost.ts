@@ -11,8 +11,9 @@
  */
 import * as LightweightCharts from "lightweight-charts";
 import type { ISeriesApi, ISeriesPrimitive, SeriesType } from "lightweight-charts";
-import type { Plugin, RunEvent, RunPlugin } from "../shared/api.js";
-import type { ChartPoint, ChartView } from "./chartView.js";
+import { pluginEnabled, type Plugin, type RunEvent, type RunPlugin } from "../shared/api.js";
+import type { ChartView } from "./chartView.js";
+import type { ChartPoint } from "./seriesData.js";
 import { el } from "./dom.js";
 import type { PluginContext, PluginInstance, PluginSetup } from "./pluginApi.js";
 import type { Micros } from "./time.js";
@@ -74,11 +75,11 @@ export class PluginHost {
   /** Run events: `publish` goes to topic subscribers, `plugin` (re)configures a plugin. */
   onRunEvent(event: RunEvent): void {
     if (event.type === "publish") {
-      const { topic, payload } = event.data as { topic: string; payload: unknown };
+      const { topic, payload } = event.data;
       for (const handler of this.topics.get(topic) ?? []) this.guard(handler, payload);
     } else if (event.type === "plugin") {
-      const p = event.data as RunPlugin;
-      this.runPlugins.set(p.name, { name: p.name, enabled: p.enabled, params: p.params ?? {} });
+      const p = event.data;
+      this.runPlugins.set(p.name, { name: p.name, enabled: p.enabled, params: p.params });
       const state = this.states.get(p.name);
       // New params mean a fresh setup with them.
       if (state) {
@@ -92,13 +93,12 @@ export class PluginHost {
   notifyData(seriesId: string): void {
     const handlers = this.dataHandlers.get(seriesId);
     if (handlers === undefined || handlers.size === 0) return;
-    const points = this.view.entries.get(seriesId)?.data ?? [];
+    const points = this.view.series(seriesId)?.data ?? [];
     for (const handler of handlers) this.guard(handler, points);
   }
 
   private enabled(build: Plugin): boolean {
-    const configured = this.runPlugins.get(build.name);
-    return this.allowed && (configured ? configured.enabled : build.origin === "workspace");
+    return this.allowed && pluginEnabled(build, this.runPlugins.get(build.name)?.enabled);
   }
 
   private enqueue(name: string): void {
@@ -173,7 +173,7 @@ export class PluginHost {
   private context(state: PluginState, cleanups: (() => void)[]): PluginContext {
     const view = this.view;
     const run = view.run;
-    const seriesOf = (s: ISeriesApi<SeriesType, Micros> | string) => (typeof s === "string" ? view.entries.get(s)?.api ?? undefined : s);
+    const seriesOf = (s: ISeriesApi<SeriesType, Micros> | string) => (typeof s === "string" ? view.series(s)?.api ?? undefined : s);
     const register = <T>(map: Map<string, Set<T>>, key: string, handler: T) => {
       let set = map.get(key);
       if (set === undefined) map.set(key, (set = new Set()));
@@ -187,11 +187,11 @@ export class PluginHost {
       lwc: LightweightCharts,
       run: { id: run.id, strategy: run.strategy, series: run.series, results: run.results },
       params: this.runPlugins.get(state.build.name)?.params ?? {},
-      series: (id) => view.entries.get(id)?.api ?? undefined,
-      data: (id) => view.entries.get(id)?.data ?? [],
+      series: (id) => view.series(id)?.api ?? undefined,
+      data: (id) => view.series(id)?.data ?? [],
       onData: (id, handler) => {
         const off = register(this.dataHandlers, id, handler);
-        this.guard(handler, view.entries.get(id)?.data ?? []);
+        this.guard(handler, view.series(id)?.data ?? []);
         return off;
       },
       addSeries: (definition, options, pane = "main") => {

@@ -32,7 +32,7 @@ export function installTestHook(app: App): void {
         panes: view?.chart.panes().length ?? 0,
         timeCursorUs: view?.cursor.time ?? null,
         paneSeries: view?.chart.panes().map((pane) => pane.getSeries().map((series) => series.data().length)) ?? [],
-        series: [...(view?.entries.values() ?? [])].map((e) => {
+        series: (view?.allSeries() ?? []).map(([, e]) => {
           const data = e.api?.data() ?? [];
           const times = e.api ? data.map((p) => p.time as number) : e.markers.map((m) => m.t);
           return {
@@ -61,9 +61,8 @@ export function installTestHook(app: App): void {
     hostMessage: (message) => app.host.dispatchLocal(message),
     markerAt: (seriesId, index) => {
       const view = app.view;
-      const entry = view?.entries.get(seriesId);
-      const marker = entry?.markers[index];
-      const target = entry === undefined ? null : view?.targetOf(entry);
+      const marker = view?.series(seriesId)?.markers[index];
+      const target = view?.targetOf(seriesId);
       if (!view || marker === undefined || marker.y === null || !target) return null;
       const x = view.chart.timeScale().timeToCoordinate(marker.t);
       const y = target.priceToCoordinate(marker.y);

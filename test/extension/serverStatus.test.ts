@@ -7,7 +7,7 @@
  */
 import { strict as assert } from "node:assert";
 import { join } from "node:path";
-import { Backoff, describe as describeState, ServerSupervisor, statusBar } from "../../src/extension/supervisor.js";
+import { Backoff, describeState, ServerSupervisor, statusBar } from "../../src/extension/supervisor.js";
 import { gql } from "../../src/extension/graphql.js";
 import { isHostIpcMessage } from "../../src/shared/serverIpc.js";
 import { until } from "../harness/supervisorState.js";

@@ -267,7 +267,6 @@ class Producer:
         # (SPEC "Outages and loss"): written when Redis takes writes again.
         self.lost: dict[str, int] = {}
         self._lost_recorded: dict[str, int] = {}
-        self._resent = 0
         self._cond = threading.Condition()
         self._started = 0  # cycles started
         self._ok = 0  # the last cycle that delivered all it had at its start

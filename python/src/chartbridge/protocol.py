@@ -27,7 +27,7 @@ except ImportError:  # the checks below then use C loops over boxed values
 
 VERSION: Final = "1"
 KINDS: Final = frozenset({"line", "area", "baseline", "histogram", "candlestick", "bar", "marker"})
-LINE_KINDS: Final = frozenset({"line", "area", "baseline", "histogram"})
+VALUE_KINDS: Final = frozenset({"line", "area", "baseline", "histogram"})
 CANDLE_KINDS: Final = frozenset({"candlestick", "bar"})
 CANDLE_COLUMNS: Final = ("o", "h", "l", "c")
 BINARY_FIELDS: Final = frozenset({"t", "y", "o", "h", "l", "c", "vol"})

@@ -1,6 +1,6 @@
 /** Reading plugin parameters (from `cb.plugin(name, **params)`) and picking the series to work on. */
 import type { PluginContext } from "../../webview/pluginApi.js";
-import type { ChartPoint } from "../../webview/chartView.js";
+import type { ChartPoint } from "../../webview/seriesData.js";
 
 export function numberParam(ctx: PluginContext, name: string, fallback: number): number {
   const value = ctx.params[name];

@@ -1,0 +1,154 @@
+/**
+ * What each Chartbridge command does. extension.ts wires the parts together and registers these;
+ * each body here sees only the parts it is given (CommandParts), so a new command is one entry in
+ * COMMANDS plus its contribution in package.json.
+ */
+import * as vscode from "vscode";
+import { pluginEnabled } from "../shared/api.js";
+import { pluginNameProblem } from "../shared/protocol.js";
+import { deleteRun, listPlugins, listRuns, newestRunWith, runFacts, setPlugin } from "./graphql.js";
+import type { SiteArgs } from "./lenses.js";
+import type { ChartPanels } from "./panel.js";
+import { readSettings } from "./settings.js";
+import { showMenu } from "./status.js";
+import type { ServerSupervisor } from "./supervisor.js";
+
+export interface CommandParts {
+  context: vscode.ExtensionContext;
+  server: ServerSupervisor;
+  charts: ChartPanels;
+  log: vscode.LogOutputChannel;
+}
+
+type Command = (parts: CommandParts, ...args: never[]) => unknown;
+
+/** The run a command acts on: one the user picks. */
+async function pickRun({ server }: CommandParts, title: string): Promise<string | undefined> {
+  const runs = await listRuns(await server.ready());
+  if (runs.length === 0) {
+    void vscode.window.showInformationMessage("Chartbridge: no runs yet. Run a strategy that uses @cb.chart.");
+    return undefined;
+  }
+  const pick = await vscode.window.showQuickPick(
+    runs.map((r) => ({ label: r.id, description: `${r.strategy} · ${r.status}`, detail: new Date(r.startedUs / 1000).toLocaleString() })),
+    { title },
+  );
+  return pick?.label;
+}
+
+export const COMMANDS: Record<string, Command> = {
+  "chartbridge.showChart": async ({ server, charts }, site?: SiteArgs) => {
+    if (site === undefined) {
+      charts.show();
+      return;
+    }
+    // From a lens: the newest run that has the series, scrolled to it.
+    const runs = await listRuns(await server.ready());
+    const run = newestRunWith(runs, site.series)?.id;
+    if (run === undefined) void vscode.window.showInformationMessage(`Chartbridge: no run has charted ${site.series[0]} yet.`);
+    charts.show(run);
+    for (const series of site.series) charts.send({ type: "revealSeries", payload: { series } });
+  },
+
+  "chartbridge.toggleSeries": async ({ server, charts }, site?: SiteArgs) => {
+    let series = site?.series;
+    if (series === undefined) {
+      const run = charts.run ?? (await listRuns(await server.ready()))[0]?.id;
+      const facts = run === undefined ? null : await runFacts(await server.ready(), run);
+      const pick = await vscode.window.showQuickPick(
+        (facts?.series ?? []).map((s) => ({ label: s.id, description: charts.hidden.has(s.id) ? "hidden" : "shown" })),
+        { title: "Chartbridge: toggle a series" },
+      );
+      if (pick === undefined) return;
+      series = [pick.label];
+    }
+    charts.show();
+    // A site's series go together: all shown, or all hidden.
+    const visible = charts.hidden.has(series[0]);
+    for (const id of series) charts.send({ type: "toggleSeries", payload: { series: id, visible } });
+  },
+
+  "chartbridge.togglePlugin": async ({ server, charts, log }) => {
+    const running = await server.ready();
+    const runs = await listRuns(running);
+    const run = runs.find((r) => r.id === charts.run) ?? runs[0];
+    if (run === undefined) throw new Error("no run to enable a plugin for");
+    const plugins = await listPlugins(running);
+    const trusted = vscode.workspace.isTrusted;
+    const pick = await vscode.window.showQuickPick(
+      plugins.map((p) => {
+        const on = pluginEnabled(p, run.plugins.find((c) => c.name === p.name)?.enabled);
+        return { label: `${on ? "$(pass-filled)" : "$(circle-large-outline)"} ${p.name}`, name: p.name, on, description: `${p.origin}${p.error ? " · build failed" : ""}`, detail: p.error ?? undefined };
+      }),
+      { title: `Chartbridge plugins of ${run.id}${trusted ? "" : " (Restricted Mode: plugins do not run until the workspace is trusted)"}`, placeHolder: plugins.length === 0 ? "No plugins: create one with Chartbridge: New Plugin" : "Toggle a plugin" },
+    );
+    if (pick === undefined) return;
+    await setPlugin(running, run.id, pick.name, !pick.on);
+    log.info(`plugin ${pick.name} ${pick.on ? "disabled" : "enabled"} for ${run.id}`);
+  },
+
+  "chartbridge.newPlugin": async ({ context }) => {
+    const folder = vscode.workspace.workspaceFolders?.[0];
+    if (folder === undefined) throw new Error("open a folder first: plugins live in the workspace");
+    const name = await vscode.window.showInputBox({
+      title: "Chartbridge: new plugin",
+      prompt: "Plugin name (ASCII letters, digits, _, . and -; starting with a letter, digit or _)",
+      value: "my-plugin",
+      // The server's rule: a file it would not load is refused here, with the reason.
+      validateInput: (v) => pluginNameProblem(v) ?? undefined,
+    });
+    if (name === undefined) return;
+    const dir = vscode.Uri.joinPath(folder.uri, readSettings().pluginFolder);
+    const file = vscode.Uri.joinPath(dir, `${name}.js`);
+    const exists = await vscode.workspace.fs.stat(file).then(() => true, () => false);
+    if (!exists) {
+      const template = await vscode.workspace.fs.readFile(vscode.Uri.joinPath(context.extensionUri, "snippets", "plugin-template.js"));
+      await vscode.workspace.fs.createDirectory(dir);
+      await vscode.workspace.fs.writeFile(file, template);
+    }
+    await vscode.window.showTextDocument(file);
+  },
+
+  "chartbridge.restartServer": ({ server }) => server.restart(),
+  "chartbridge.stopServer": ({ server }) => server.stop(),
+  "chartbridge.showLog": ({ log }) => log.show(),
+  "chartbridge.showMenu": ({ server, charts }) => showMenu(server.state, charts.isOpen),
+
+  "chartbridge.openInBrowser": async ({ server, charts }) => {
+    const running = await server.ready();
+    const uri = await vscode.env.asExternalUri(vscode.Uri.parse(`${running.url}/?token=${running.token}${charts.run ? `&run=${encodeURIComponent(charts.run)}` : ""}`));
+    // Remote or code-server: the browser reaches the server under VS Code's forwarded name.
+    if (uri.authority !== new URL(running.url).host) server.allowHost(uri.authority);
+    await vscode.env.openExternal(uri);
+  },
+
+  "chartbridge.exportPng": ({ charts }) => {
+    charts.show();
+    charts.send({ type: "exportPng", payload: {} });
+  },
+
+  "chartbridge.deleteRun": async (parts) => {
+    const run = await pickRun(parts, "Chartbridge: delete a run");
+    if (run === undefined) return;
+    const answer = await vscode.window.showWarningMessage(`Delete run ${run} and all its data from Redis?`, { modal: true }, "Delete");
+    if (answer !== "Delete") return;
+    await deleteRun(await parts.server.ready(), run);
+    parts.log.info(`deleted run ${run}`);
+  },
+};
+
+/** Registers COMMANDS; a command that throws shows its error and logs it. */
+export function registerCommands(parts: CommandParts): void {
+  for (const [id, run] of Object.entries(COMMANDS)) {
+    parts.context.subscriptions.push(
+      vscode.commands.registerCommand(id, async (...args: never[]) => {
+        try {
+          await run(parts, ...args);
+        } catch (err) {
+          parts.log.error(`${id}: ${(err as Error).message}`);
+          void vscode.window.showErrorMessage(`Chartbridge: ${(err as Error).message}`);
+        }
+      }),
+    );
+  }
+}
