@@ -64,13 +64,15 @@ export function activate(context: vscode.ExtensionContext): void {
   const refreshFacts = async () => {
     const running = server.server;
     if (!charts.isOpen || running === null) {
+      status.setLost(0);
       if (lenses.facts.size > 0) (lenses.facts = new Map()), lenses.refresh();
       return;
     }
     try {
       const run = charts.run ?? (await listRuns(running))[0]?.id;
       const facts = run === undefined ? [] : (await runFacts(running, run))?.series ?? [];
-      lenses.facts = new Map(facts.map((s) => [s.id, { count: s.count, lastTimeUs: s.lastTimeUs, lastValue: s.lastValue }]));
+      lenses.facts = new Map(facts.map((s) => [s.id, { count: s.count, lastTimeUs: s.lastTimeUs, lastValue: s.lastValue, lost: s.lost }]));
+      status.setLost(facts.reduce((sum, s) => sum + s.lost, 0));
       lenses.refresh();
     } catch (err) {
       log.debug(`lens facts: ${(err as Error).message}`);

@@ -8,6 +8,8 @@ export class StatusItem implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem("chartbridge.status", vscode.StatusBarAlignment.Left, 10);
   private state: ServerState = { kind: "stopped" };
   private rate = 0;
+  /** Points of the open chart's run that were not stored (its series' `lost`). */
+  private lost = 0;
   private readonly timer: NodeJS.Timeout;
 
   /** `takePoints` returns the live points relayed since its last call. */
@@ -29,13 +31,19 @@ export class StatusItem implements vscode.Disposable {
     this.render();
   }
 
+  setLost(points: number): void {
+    if (points === this.lost) return;
+    this.lost = points;
+    this.render();
+  }
+
   dispose(): void {
     clearInterval(this.timer);
     this.item.dispose();
   }
 
   private render(): void {
-    const view = statusBar(this.state, this.rate);
+    const view = statusBar(this.state, this.rate, this.lost);
     this.item.text = `${view.icon} ${view.text}`;
     this.item.tooltip = view.tooltip;
     this.item.backgroundColor = view.warning ? new vscode.ThemeColor("statusBarItem.warningBackground") : undefined;

@@ -298,8 +298,11 @@ const REFUSED: Record<Exclude<RedisFault, "unreachable">, string> = {
   misconfigured: "Redis settings invalid",
 };
 
-/** What the status bar shows for `state` (`rate`: live points/s); status.ts draws it. */
-export function statusBar(state: ServerState, rate: number): { icon: string; text: string; tooltip: string; warning: boolean } {
+/**
+ * What the status bar shows for `state` (`rate`: live points/s; `lost`: points of the open chart's
+ * run its producer could not store, which a connected server shows before its rate); status.ts draws it.
+ */
+export function statusBar(state: ServerState, rate: number, lost = 0): { icon: string; text: string; tooltip: string; warning: boolean } {
   const [icon, text] = ((): [string, string] => {
     switch (state.kind) {
       case "stopped":
@@ -307,6 +310,7 @@ export function statusBar(state: ServerState, rate: number): { icon: string; tex
       case "starting":
         return ["$(loading~spin)", "Chartbridge: starting"];
       case "connected":
+        if (lost > 0) return ["$(warning)", `Chartbridge: ${lost.toLocaleString("en-US")} points not stored`];
         return ["$(graph)", rate > 0 ? `Chartbridge: ${formatRate(rate)} pts/s` : "Chartbridge"];
       case "redisUnreachable":
         return ["$(warning)", "Chartbridge: Redis unreachable"];
@@ -316,8 +320,10 @@ export function statusBar(state: ServerState, rate: number): { icon: string; tex
         return ["$(error)", "Chartbridge: restarting"];
     }
   })();
-  const warning = state.kind === "redisUnreachable" || state.kind === "redisRefused" || state.kind === "crashed";
-  return { icon, text, tooltip: `Chartbridge server ${describeState(state)}. Click for actions.`, warning };
+  const lostPoints = state.kind === "connected" && lost > 0;
+  const warning = lostPoints || state.kind === "redisUnreachable" || state.kind === "redisRefused" || state.kind === "crashed";
+  const loss = lostPoints ? ` The chart's run lost ${lost.toLocaleString("en-US")} points in a Redis outage (its series show how many each).` : "";
+  return { icon, text, tooltip: `Chartbridge server ${describeState(state)}.${loss} Click for actions.`, warning };
 }
 
 function formatRate(rate: number): string {

@@ -150,6 +150,8 @@ export interface SeriesFacts {
   count: number;
   lastTimeUs: number | null;
   lastValue: number | null;
+  /** Points the producer could not store (SPEC section 11). */
+  lost: number;
 }
 
 /** A run as the extension host's pickers see it: which series it has and which plugins it chose. */
@@ -206,7 +208,7 @@ export const OPERATIONS = {
   plugins: operation<NoVars, { plugins: Plugin }>("subscription { plugins { name origin version code error deleted } }"),
   runListing: operation<NoVars, { runs: RunListing[] }>("{ runs { id strategy status startedUs series { id } plugins { name enabled } } }"),
   runFacts: operation<{ run: string }, { run: RunFacts | null }>(
-    "query($run: ID!) { run(id: $run) { id strategy status startedUs series { id count lastTimeUs lastValue } plugins { name enabled } } }",
+    "query($run: ID!) { run(id: $run) { id strategy status startedUs series { id count lastTimeUs lastValue lost } plugins { name enabled } } }",
   ),
   pluginList: operation<NoVars, { plugins: PluginSummary[] }>("{ plugins { name origin version error } }"),
   setPlugin: operation<{ run: string; name: string; enabled: boolean }, { setPlugin: Pick<RunPlugin, "name"> }>(

@@ -5,12 +5,16 @@ describe("extension: the lens facts of a series", () => {
   const at = Date.UTC(2024, 0, 2, 16, 39) * 1000;
 
   it("says how many points, the last value to six significant digits, and when", () => {
-    assert.equal(describeFacts({ count: 1000, lastTimeUs: at, lastValue: 1.1023456 }), "1,000 points · last 1.10235 at 2024-01-02 16:39:00 UTC");
-    assert.equal(describeFacts({ count: 1, lastTimeUs: at, lastValue: -1234567.5 }), "1 point · last -1,234,570 at 2024-01-02 16:39:00 UTC");
+    assert.equal(describeFacts({ count: 1000, lastTimeUs: at, lastValue: 1.1023456, lost: 0 }), "1,000 points · last 1.10235 at 2024-01-02 16:39:00 UTC");
+    assert.equal(describeFacts({ count: 1, lastTimeUs: at, lastValue: -1234567.5, lost: 0 }), "1 point · last -1,234,570 at 2024-01-02 16:39:00 UTC");
   });
 
   it("leaves out what is not known", () => {
-    assert.equal(describeFacts({ count: 0, lastTimeUs: null, lastValue: null }), "0 points");
-    assert.equal(describeFacts({ count: 3, lastTimeUs: at, lastValue: null }), "3 points · last at 2024-01-02 16:39:00 UTC");
+    assert.equal(describeFacts({ count: 0, lastTimeUs: null, lastValue: null, lost: 0 }), "0 points");
+    assert.equal(describeFacts({ count: 3, lastTimeUs: at, lastValue: null, lost: 0 }), "3 points · last at 2024-01-02 16:39:00 UTC");
+  });
+
+  it("says how many points the producer could not store, after the count", () => {
+    assert.equal(describeFacts({ count: 9000, lastTimeUs: at, lastValue: 2, lost: 1500 }), "9,000 points · 1,500 not stored · last 2 at 2024-01-02 16:39:00 UTC");
   });
 });

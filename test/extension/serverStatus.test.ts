@@ -26,6 +26,17 @@ describe("extension: the server's status message (IPC)", () => {
     assert.equal(isHostIpcMessage({ type: "allowHost", payload: { host: "x" } }), false);
     assert.equal(isHostIpcMessage(null), false);
   });
+
+  it("puts the open chart's points not stored before the rate, as a warning, and says why in the tooltip", () => {
+    const state = { kind: "connected", server: { url: "http://127.0.0.1:1", port: 1, token: "t", redis: "redis://127.0.0.1:6379/0", pid: 2 } } as const;
+    assert.deepEqual(statusBar(state, 2500, 12345), {
+      icon: "$(warning)",
+      text: "Chartbridge: 12,345 points not stored",
+      tooltip: "Chartbridge server running at http://127.0.0.1:1, Redis redis://127.0.0.1:6379/0. The chart's run lost 12,345 points in a Redis outage (its series show how many each). Click for actions.",
+      warning: true,
+    });
+    assert.deepEqual(statusBar(state, 2500, 0), { icon: "$(graph)", text: "Chartbridge: 2.5k pts/s", tooltip: "Chartbridge server running at http://127.0.0.1:1, Redis redis://127.0.0.1:6379/0. Click for actions.", warning: false });
+  });
 });
 
 describe("extension: Redis refusals in the status bar (real dist/server.js, TLS redis-server with ACL users)", function () {
