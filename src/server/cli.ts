@@ -138,9 +138,6 @@ async function main(argv: string[]): Promise<void> {
     throw err;
   }
   url = server.url;
-  process.stdout.write(`Chartbridge server: ${server.url}/?token=${server.token}\ngraphql: ${server.url}/graphql\ntoken: ${server.token}\nredis: ${redisShown}\n`);
-  await sendStatus({ url, redisUrl: redisShown, ...health });
-
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
@@ -167,6 +164,9 @@ async function main(argv: string[]): Promise<void> {
       process.stderr.write(`[chartbridge] ${(err as Error).message}\n`);
     }
   });
+  // Said only now that a SIGTERM is handled: whoever reads these lines may stop us at once.
+  process.stdout.write(`Chartbridge server: ${server.url}/?token=${server.token}\ngraphql: ${server.url}/graphql\ntoken: ${server.token}\nredis: ${redisShown}\n`);
+  await sendStatus({ url, redisUrl: redisShown, ...health });
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
