@@ -5,6 +5,7 @@
  */
 import * as vscode from "vscode";
 import { findChartSites, type SiteLanguage } from "./chartSites.js";
+import { strategyClasses, type StrategyArgs } from "./strategyRuns.js";
 import type { ChartPanels } from "./panel.js";
 import { describeFacts, type SeriesFacts } from "./seriesFacts.js";
 import { readSettings } from "./settings.js";
@@ -30,6 +31,12 @@ export class ChartLenses implements vscode.CodeLensProvider {
     if (!readSettings().codeLens) return [];
     const language = document.languageId as SiteLanguage;
     const lenses: vscode.CodeLens[] = [];
+    if (language === "python") {
+      for (const { line, name } of strategyClasses(document.getText())) {
+        const args: StrategyArgs = { strategy: name };
+        lenses.push(new vscode.CodeLens(new vscode.Range(line, 0, line, 0), { title: "$(diff) Compare with Previous Run", command: "chartbridge.compareWithPrevious", arguments: [args], tooltip: `Compare the newest run of ${name} with the one before` }));
+      }
+    }
     for (const site of findChartSites(document.getText(), language)) {
       const range = new vscode.Range(site.line, 0, site.line, 0);
       const args: SiteArgs = { series: site.series };

@@ -36,8 +36,11 @@ export interface HostToWebview {
   exportPng: Record<string, never>;
   /** Saves the visible points of a series as CSV (the webview answers with `saveFile`). */
   exportCsv: { series: string };
-  /** Compares the shown run with these runs (overlays, divergences, statistics); empty: stop comparing. */
-  compareRuns: { runs: string[] };
+  /**
+   * Compares a run (`base`, else the shown one) with these runs (overlays, divergences, statistics);
+   * empty: stop comparing.
+   */
+  compareRuns: { runs: string[]; base?: string };
 }
 
 /** Messages the webview sends to the host. */

@@ -129,7 +129,7 @@ export class App {
       this.renderSide();
     });
     on("timeCursor", ({ timeUs }) => this.view?.setTimeCursor(timeUs));
-    on("compareRuns", ({ runs }) => void this.compareWith(runs));
+    on("compareRuns", ({ runs, base }) => void this.compareWith(runs, base));
     on("exportPng", () => {
       if (this.view) exportPng(this.view, this.host).catch((err) => this.showError(String(err)));
     });
@@ -265,8 +265,12 @@ export class App {
     this.runCleanup.push(() => clearInterval(poll));
   }
 
-  /** Overlays and compares `runs` on the shown run (none: stops comparing). */
-  async compareWith(runs: string[]): Promise<void> {
+  /** Overlays and compares `runs` on the shown run, or on `base` shown first (none: stops comparing). */
+  async compareWith(runs: string[], base?: string): Promise<void> {
+    if (base !== undefined && base !== this.view?.run.id) {
+      this.dom.runs.value = base;
+      await this.showRun(base);
+    }
     this.compare?.dispose();
     this.compare = null;
     this.dom.compareWith.value = runs[0] ?? "";
