@@ -5,6 +5,7 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import * as vscode from "vscode";
+import { findChartSites } from "./chartSites.js";
 import { strategyClasses } from "./strategyRuns.js";
 
 /** Arguments of chartbridge.openCommitDiff (the panel's commit row). */
@@ -18,7 +19,8 @@ export interface CommitDiffArgs {
 export function activeStrategy(): string | undefined {
   const editor = vscode.window.activeTextEditor;
   if (editor === undefined) return undefined;
-  const classes = strategyClasses(editor.document.getText());
+  const text = editor.document.getText();
+  const classes = strategyClasses(text, findChartSites(text, "python").flatMap((s) => s.series));
   const cursor = editor.selection.active.line;
   return ([...classes].reverse().find((c) => c.line <= cursor) ?? classes[0])?.name;
 }

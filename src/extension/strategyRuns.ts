@@ -16,12 +16,17 @@ export function latestPair(runs: readonly RunSummary[], strategy: string): [stri
   return [mine[0].id, mine[1].id];
 }
 
-/** Python classes with a base named `Strategy` or `*Strategy` (not `StrategyConfig`), with their 0-based line. */
-export function strategyClasses(text: string): { line: number; name: string }[] {
+/**
+ * Python classes that are strategies, with their 0-based line: a base named `Strategy` or
+ * `*Strategy` (not `StrategyConfig`), or a method charted with `@cb.chart` (the SDK names such a
+ * run after that class). `charted` are the ids of the file's chart sites (`Class.method`).
+ */
+export function strategyClasses(text: string, charted: readonly string[] = []): { line: number; name: string }[] {
+  const chartedClasses = new Set(charted.map((id) => id.split(".")[0]));
   const out: { line: number; name: string }[] = [];
   for (const [line, source] of text.split("\n").entries()) {
-    const m = /^class\s+([A-Za-z_][A-Za-z0-9_]*)\s*\(([^)]*)\)\s*:/.exec(source);
-    if (m !== null && m[2].split(",").some((base) => /Strategy$/.test(base.trim()))) out.push({ line, name: m[1] });
+    const m = /^class\s+([A-Za-z_][A-Za-z0-9_]*)\s*(?:\(([^)]*)\))?\s*:/.exec(source);
+    if (m !== null && (chartedClasses.has(m[1]) || (m[2] ?? "").split(",").some((base) => /Strategy$/.test(base.trim())))) out.push({ line, name: m[1] });
   }
   return out;
 }

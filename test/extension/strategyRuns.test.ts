@@ -17,4 +17,9 @@ describe("Compare with Previous Run: which runs, and which classes get the lens"
       "class Config(StrategyConfig, frozen=True):", "class Helper:", "class Faster(ema.EMACross, MyStrategy):"].join("\n");
     assert.deepEqual(strategyClasses(text), [{ line: 2, name: "EMACross" }, { line: 6, name: "Faster" }]);
   });
+
+  it("counts a class with a charted method as a strategy (the SDK names its runs after it)", () => {
+    const text = ["class Plain:", "    pass", "class Charted:", "    @cb.chart", "    def mid(self): ..."].join("\n");
+    assert.deepEqual(strategyClasses(text, ["Charted.mid"]), [{ line: 2, name: "Charted" }]);
+  });
 });
