@@ -122,7 +122,9 @@ export class CompareView {
     for (const t of c.trades) {
       trades.append(el("li", "", `${t.run}: ${t.count} trades against ${t.baseCount}; ${t.onlyBase.length} only in ${c.runs[0]}, ${t.onlyOther.length} only in ${t.run}, ${t.changed.length} with other exit or PnL`));
     }
-    this.root.replaceChildren(head, go, divergences, stats, params, commits, trades);
+    // A table without rows (no statistics, no parameter that differs) says nothing: left out.
+    const filled = [stats, params].filter((t) => t.rows.length > 1);
+    this.root.replaceChildren(head, go, divergences, ...filled, commits, trades);
   }
 
   dispose(): void {
