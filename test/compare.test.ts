@@ -12,6 +12,7 @@ const PYTHON = join(ROOT, ".venv", "bin", "python");
 const run = promisify(execFile);
 const BARS = 400;
 const BAR_TYPE = "EUR/USD.SIM-1-MINUTE-LAST-EXTERNAL";
+const T0_NS = 1_700_000_000_000_000_000n;
 
 /** What the fixture computes from Nautilus itself, per fast EMA period. */
 interface Backtest {
@@ -41,7 +42,7 @@ async function git(...args: string[]): Promise<string> {
   return (await run("git", ["-C", ROOT, ...args], { encoding: "buffer", maxBuffer: 256 << 20 })).stdout.toString("latin1");
 }
 
-describe("compare: two real Nautilus backtests of the example, fast EMA 10 against 12", function () {
+describe("compare: runs published by the Python SDK (two Nautilus backtests of the example: fast EMA 10 against 12)", function () {
   this.timeout(180_000);
   const t = useTestServer();
 
@@ -141,6 +142,25 @@ describe("compare: two real Nautilus backtests of the example, fast EMA 10 again
     });
     assert.deepEqual(trades.changed.map((c) => key(c.base)), changed.map(key));
     assert.ok(trades.onlyBase.length + trades.onlyOther.length + trades.changed.length > 0, "the periods trade differently");
+  });
+
+  it("diverges where values differ beyond the tolerance: exactly at bar 40, within 0.01 at bar 70", async () => {
+    // Two runs written by the Python SDK: b adds 0.001 from bar 40 and 5 from bar 70.
+    const script = `
+import sys, chartbridge as cb
+cb.configure(url=sys.argv[1], prefix=sys.argv[2])
+for run, shifts in (("a", (0, 0)), ("b", (0.001, 5))):
+    with cb.run(run, params={"shift": shifts[1]}):
+        cb.publish_points("y", [${T0_NS} + i * 60_000_000_000 for i in range(100)],
+                          [i + (shifts[0] if i >= 40 else 0) + (shifts[1] if i >= 70 else 0) for i in range(100)])
+assert cb.flush(10)`;
+    await run(PYTHON, ["-c", script, testRedis().url, t.prefix]);
+    const divergence = async (tolerance: number) =>
+      (await query<{ compare: Comparison }>(t.ws, OPERATIONS.compare.document, { runs: ["a", "b"], tolerance })).data?.compare.first?.divergence ?? null;
+    const at = (i: number) => us(String(T0_NS + BigInt(i) * 60_000_000_000n));
+    assert.deepEqual(await divergence(0), { timeUs: at(40), index: 40, baseValues: [40], values: [40.001], baseText: null, text: null });
+    assert.deepEqual(await divergence(0.01), { timeUs: at(70), index: 70, baseValues: [70], values: [75.001], baseText: null, text: null });
+    assert.equal(await divergence(10), null);
   });
 
   it("refuses one run, an unknown run and a negative tolerance with the reason", async () => {

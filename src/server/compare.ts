@@ -39,12 +39,20 @@ export function firstDivergence(base: SeriesStore, other: SeriesStore, tolerance
   if (base.length === 0 && other.length === 0) return null;
   if (base.kind !== other.kind) return 0;
   const columns = isOhlcKind(base.kind) ? OHLC_COLUMNS : VALUE_COLUMNS;
-  const pairs = columns.map((name) => [base.col(name), other.col(name)] as const);
+  const bc = columns.map((name) => base.col(name));
+  const oc = columns.map((name) => other.col(name));
   const bm = markerTexts(base);
   const om = markerTexts(other);
+  if (bc.length === 1 && bm === null) {
+    // Lines, the most common series: one column, kept in locals so the loop stays tight.
+    const [by, oy] = [bc[0], oc[0]];
+    for (let i = 0; i < n; i++) if (bt[i] !== ot[i] || (by[i] !== oy[i] && !same(by[i], oy[i], tolerance))) return i;
+    return base.length === other.length ? null : n;
+  }
   for (let i = 0; i < n; i++) {
     if (bt[i] !== ot[i]) return i;
-    for (const [b, o] of pairs) if (!same(b[i], o[i], tolerance)) return i;
+    // Exact equality first: the common case stays one comparison per column.
+    for (let c = 0; c < bc.length; c++) if (bc[c][i] !== oc[c][i] && !same(bc[c][i], oc[c][i], tolerance)) return i;
     if (bm !== null && om !== null && bm[i] !== om[i]) return i;
   }
   return base.length === other.length ? null : n;
