@@ -276,10 +276,11 @@ export class App {
     this.dom.compareWith.value = runs[0] ?? "";
     if (this.view === null || runs.length === 0) return;
     const compare = (this.compare = new CompareView(this.view, {
-      compare: (ids) => this.api.compare(ids),
+      compare: (ids, tolerance) => this.api.compare(ids, tolerance),
       identities: () => this.api.identities(),
       range: async (run, series, max) => (await this.api.range(run, series, null, null, max)).points as { t: number[]; y?: (number | null)[]; c?: number[] },
       openCommitDiff: (root, from, to) => this.host.post("openCommitDiff", { root, from, to }),
+      revealSource: (source) => this.host.post("revealSource", source),
     }, this.zone));
     this.dom.panel.prepend(compare.root);
     this.dom.panel.hidden = false;

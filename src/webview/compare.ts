@@ -5,29 +5,34 @@
  * panes only; the overlays are its own lightweight-charts series, removed by `dispose`.
  */
 import { createSeriesMarkers, LineSeries, LineStyle, type ISeriesApi, type LineData } from "lightweight-charts";
-import type { Comparison, RunIdentity } from "../shared/api.js";
+import type { Comparison, RunIdentity, Trade } from "../shared/api.js";
 import type { TimeZoneSetting } from "../shared/webviewProtocol.js";
 import type { ChartView } from "./chartView.js";
 import { el } from "./dom.js";
-import { formatTime, type Micros } from "./time.js";
+import { formatTime, nsStringToMicros, type Micros } from "./time.js";
 
 /** What the compare view needs of the app: the server, the host, where to put the cursor. */
 export interface CompareHooks {
-  compare(runs: string[]): Promise<Comparison>;
+  compare(runs: string[], tolerance: number): Promise<Comparison>;
   identities(): Promise<Map<string, RunIdentity | null>>;
   range(run: string, series: string, maxPoints: number): Promise<{ t: number[]; y?: (number | null)[]; c?: number[] }>;
   openCommitDiff(root: string, from: string, to: string): void;
+  revealSource(source: { file: string; line: number }): void;
 }
 
 /** Overlay colours per compared run (the base keeps its own colours). */
 const OVERLAY_COLOURS = ["#ff9800", "#00bcd4", "#e91e63", "#8bc34a"];
 const OVERLAY_POINTS = 4000;
+/** Trades listed per kind of difference; the counts say how many there are. */
+const TRADES_LISTED = 20;
 
 export class CompareView {
   readonly root = el("div", "cb-compare");
   private overlays: ISeriesApi<"Line", Micros>[] = [];
   comparison: Comparison | null = null;
   private disposed = false;
+  private others: string[] = [];
+  private tolerance = 0;
 
   constructor(
     private readonly view: ChartView,
@@ -37,11 +42,17 @@ export class CompareView {
 
   /** Compares the shown run with `others`: overlays, divergences, tables. */
   async show(others: string[]): Promise<void> {
-    const runs = [this.view.run.id, ...others.filter((r) => r !== this.view.run.id)];
-    const [comparison, identities] = await Promise.all([this.hooks.compare(runs), this.hooks.identities()]);
+    this.others = others.filter((r) => r !== this.view.run.id);
+    await this.load(true);
+  }
+
+  /** Asks the server to compare (again, after the tolerance changed: the overlays stay). */
+  private async load(overlay: boolean): Promise<void> {
+    const runs = [this.view.run.id, ...this.others];
+    const [comparison, identities] = await Promise.all([this.hooks.compare(runs, this.tolerance), this.hooks.identities()]);
     if (this.disposed) return;
     this.comparison = comparison;
-    await this.overlay(others, comparison);
+    if (overlay) await this.overlay(this.others, comparison);
     if (this.disposed) return;
     this.render(comparison, identities);
   }
@@ -90,6 +101,18 @@ export class CompareView {
     const go = el("button", "cb-compare-go", "Go to first divergence");
     go.disabled = first === null;
     go.addEventListener("click", () => this.goToFirstDivergence());
+    const tolerance = el("input", "cb-compare-tolerance");
+    tolerance.type = "number";
+    tolerance.min = "0";
+    tolerance.step = "any";
+    tolerance.value = String(this.tolerance);
+    tolerance.title = "Values within this tolerance count as equal (0: exactly)";
+    tolerance.addEventListener("change", () => {
+      const value = Number(tolerance.value);
+      if (!Number.isFinite(value) || value < 0) return;
+      this.tolerance = value;
+      void this.load(false);
+    });
 
     const divergences = el("ol", "cb-compare-divergences");
     for (const s of c.series) {
@@ -97,6 +120,18 @@ export class CompareView {
       const d = s.divergence;
       const item = el("li", "", `${time(d.timeUs)} ${s.series} (${s.run}): ${fmtValues(d.baseText ?? d.baseValues)} → ${fmtValues(d.text ?? d.values)}`);
       item.addEventListener("click", () => this.view.setTimeCursor(d.timeUs));
+      const source = this.view.series(s.series)?.meta.source;
+      if (source) {
+        const link = el("a", "cb-compare-source", " source");
+        link.href = "#";
+        link.title = `${source.file}:${source.line}`;
+        link.addEventListener("click", (e) => {
+          e.preventDefault();
+          e.stopPropagation();
+          this.hooks.revealSource(source);
+        });
+        item.append(link);
+      }
       divergences.append(item);
     }
 
@@ -119,12 +154,19 @@ export class CompareView {
     }
 
     const trades = el("ul", "cb-compare-trades");
+    const trade = (x: Trade) => `${time(nsStringToMicros(x.entry_t))} ${x.side ?? ""} pnl ${fmt(x.pnl ?? null)}`;
     for (const t of c.trades) {
       trades.append(el("li", "", `${t.run}: ${t.count} trades against ${t.baseCount}; ${t.onlyBase.length} only in ${c.runs[0]}, ${t.onlyOther.length} only in ${t.run}, ${t.changed.length} with other exit or PnL`));
+      const rows = [
+        ...t.onlyBase.slice(0, TRADES_LISTED).map((x) => `only in ${c.runs[0]}: ${trade(x)}`),
+        ...t.onlyOther.slice(0, TRADES_LISTED).map((x) => `only in ${t.run}: ${trade(x)}`),
+        ...t.changed.slice(0, TRADES_LISTED).map((x) => `${trade(x.base)} → exit ${time(nsStringToMicros(x.other.exit_t))}, pnl ${fmt(x.other.pnl ?? null)}`),
+      ];
+      for (const row of rows) trades.append(el("li", "cb-compare-trade", row));
     }
     // A table without rows (no statistics, no parameter that differs) says nothing: left out.
     const filled = [stats, params].filter((t) => t.rows.length > 1);
-    this.root.replaceChildren(head, go, divergences, ...filled, commits, trades);
+    this.root.replaceChildren(head, go, tolerance, divergences, ...filled, commits, trades);
   }
 
   dispose(): void {

@@ -44,7 +44,9 @@ describe("webview: comparing runs in headless Chromium against the real server",
       await writeRun(t, run, { price: { kind: "line", color: "#00ff00" } });
       await t.redis.hset(t.keys.manifest(run), "identity", identity(fast, commit));
       await xadd(t, t.keys.series(run, "price"), lineFields(range(N).map(at), range(N).map((i) => 100 + (i >= DIVERGES_AT ? shift : 0) + Math.sin(i / 6) * 10)));
-      await t.redis.set(t.keys.results(run), JSON.stringify({ stats: { "PnL": 100 + shift, "Trades": 4 }, trades: [] }));
+      // The new run's one trade exits later; it also has a trade the old run lacks.
+      const trades = [{ entry_t: String(at(10)), exit_t: String(at(shift ? 25 : 20)), side: "buy", pnl: 5 + shift }, ...(shift ? [{ entry_t: String(at(50)), exit_t: String(at(60)), side: "sell", pnl: -1 }] : [])];
+      await t.redis.set(t.keys.results(run), JSON.stringify({ stats: { "PnL": 100 + shift, "Trades": 4 }, trades }));
     }
     chart = await openChart(browser, t.server);
     await chart.until((s) => s.run === "new" && s.series[0]?.points === N, "the newest run drawn");
@@ -82,6 +84,21 @@ describe("webview: comparing runs in headless Chromium against the real server",
     assert.deepEqual(await text(".cb-compare-stats tr"), ["statisticnewoldΔ old", "PnL105100-5", "Trades440"]);
     assert.deepEqual(await text(".cb-compare-params tr"), ["parameternewold", "fast1210"]);
     assert.deepEqual(await text(".cb-compare-commits tr"), ["commitnewold", `${"b".repeat(10)}${"a".repeat(10)}`]);
+
+    const time = (i: number) => formatTime(us(i), "utc");
+    assert.deepEqual(await text(".cb-compare-trades li"), [
+      "old: 1 trades against 2; 1 only in new, 0 only in old, 1 with other exit or PnL",
+      `only in new: ${time(50)} sell pnl -1`,
+      `${time(10)} buy pnl 10 → exit ${time(20)}, pnl 5`,
+    ]);
+
+    // Within a tolerance of 6 the lines agree (the new one is 5 higher).
+    await chart.page.fill(".cb-compare-tolerance", "6");
+    await chart.page.dispatchEvent(".cb-compare-tolerance", "change");
+    await chart.page.locator(".cb-compare-head", { hasText: "The runs agree on every series." }).waitFor({ timeout: 10_000 });
+    await chart.page.fill(".cb-compare-tolerance", "0");
+    await chart.page.dispatchEvent(".cb-compare-tolerance", "change");
+    await chart.page.locator(".cb-compare-head", { hasText: "Runs agree until" }).waitFor({ timeout: 10_000 });
 
     await chart.page.click(".cb-compare-go");
     await chart.until((x) => x.timeCursorUs === us(DIVERGES_AT), "the time cursor at the first divergence");
