@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { OPERATIONS, type Comparison, type RunDetail, type RunIdentity, type SeriesComparison } from "../src/shared/api.js";
 import { testRedis } from "./harness/rootHooks.js";
-import { query, useTestServer, type TestServer } from "./harness/server.js";
+import { query, useTestServer, writeRun, type TestServer } from "./harness/server.js";
 
 const ROOT = join(__dirname, "..");
 const PYTHON = join(ROOT, ".venv", "bin", "python");
@@ -161,6 +161,20 @@ assert cb.flush(10)`;
     assert.deepEqual(await divergence(0), { timeUs: at(40), index: 40, baseValues: [40], values: [40.001], baseText: null, text: null });
     assert.deepEqual(await divergence(0.01), { timeUs: at(70), index: 70, baseValues: [70], values: [75.001], baseText: null, text: null });
     assert.equal(await divergence(10), null);
+  });
+
+  it("reads an identity that is not a JSON object as none, said on the run's error, and unusable parts as absent", async () => {
+    await writeRun(t, "bad", { p: { kind: "line" } });
+    await t.redis.hset(t.keys.manifest("bad"), "identity", "[1, 2]");
+    await writeRun(t, "odd", { p: { kind: "line" } });
+    await t.redis.hset(t.keys.manifest("odd"), "identity", JSON.stringify({ params: [1], git: { commit: 7 }, data: [{ bar_type: "B", first: "x", count: 2 }], versions: { python: 3, chartbridge: "0.1.0" } }));
+    const ask = async (id: string) =>
+      (await query<{ run: { identity: RunIdentity | null; error: string | null } }>(t.ws, `query($id: ID!) { run(id: $id) { error identity { params git { commit } data { instrument barType firstUs lastUs count } versions } } }`, { id })).data?.run;
+    assert.deepEqual(await ask("bad"), { identity: null, error: "run bad: identity is not a JSON object; left out" });
+    assert.deepEqual(await ask("odd"), {
+      error: null,
+      identity: { params: {}, git: null, data: [{ instrument: "", barType: "B", firstUs: null, lastUs: null, count: 2 }], versions: { chartbridge: "0.1.0" } },
+    });
   });
 
   it("refuses one run, an unknown run and a negative tolerance with the reason", async () => {

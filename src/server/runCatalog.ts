@@ -194,12 +194,17 @@ export class RunCatalog {
    */
   async problems(run: string): Promise<string[]> {
     const problems: string[] = [];
-    await Promise.all([this.series(run, problems), this.plugins(run, problems), this.results(run, problems)]);
+    const manifest = this.keys.manifest(run);
+    const [, , , identity] = await Promise.all([
+      this.series(run, problems),
+      this.plugins(run, problems),
+      this.results(run, problems),
+      this.read(manifest, "hash", null, () => this.redis.hget(manifest, "identity"), problems),
+    ]);
+    const parsed = parseIdentity(identity ?? undefined);
+    if (typeof parsed === "string") problems.push(`run ${run}: ${parsed}; left out`);
     const eventsKey = this.keys.events(run);
     await this.read(eventsKey, "stream", null, () => this.redis.xrevrange(eventsKey, "+", "-", "COUNT", 1), problems);
-    const manifest = this.keys.manifest(run);
-    const identity = parseIdentity((await this.read(manifest, "hash", null, () => this.redis.hget(manifest, "identity"), problems)) ?? undefined);
-    if (typeof identity === "string") problems.push(`run ${run}: ${identity}; left out`);
     const prefix = this.keys.runPattern(run).slice(0, -1);
     return [...new Set([...problems, ...this.faults.errorsUnder(prefix)])].sort();
   }
