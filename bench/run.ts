@@ -9,6 +9,7 @@ import { ratioOf, type Figure } from "./figures.js";
 const quick = process.argv.includes("--quick");
 const benches: [string, string, string[]][] = [
   ["server", "npx", ["tsx", "--expose-gc", "bench/server.ts"]],
+  ["compare runs", "npx", ["tsx", "bench/compare.ts"]],
   ["webview first paint", "npx", ["tsx", "bench/webview-open.ts"]],
   ["webview live tail", "npx", ["tsx", "bench/webview-live.ts"]],
   ["webview plugin reload", "npx", ["tsx", "bench/webview-plugin.ts"]],

@@ -7,6 +7,8 @@ import * as vscode from "vscode";
 import { pluginEnabled } from "../shared/api.js";
 import { pluginNameProblem } from "../shared/protocol.js";
 import { deleteRun, listPlugins, listRuns, newestRunWith, runFacts, setPlugin } from "./graphql.js";
+import { activeStrategy, openCommitDiff, type CommitDiffArgs } from "./compareRuns.js";
+import { latestPair, type StrategyArgs } from "./strategyRuns.js";
 import type { SiteArgs } from "./lenses.js";
 import type { ChartPanels } from "./panel.js";
 import { readSettings } from "./settings.js";
@@ -126,6 +128,22 @@ export const COMMANDS: Record<string, Command> = {
     charts.show();
     charts.send({ type: "exportPng", payload: {} });
   },
+
+  /** The newest run of the strategy (a lens's, the active editor's, else the chart's) against the one before. */
+  "chartbridge.compareWithPrevious": async ({ server, charts }, args?: StrategyArgs) => {
+    const runs = await listRuns(await server.ready());
+    const strategy = args?.strategy ?? activeStrategy() ?? runs.find((r) => r.id === charts.run)?.strategy;
+    if (strategy === undefined) throw new Error("open a strategy's file (a class deriving from Strategy) or a chart to compare its runs");
+    const pair = latestPair(runs, strategy);
+    if (typeof pair === "string") {
+      void vscode.window.showInformationMessage(`Chartbridge: ${pair}`);
+      return;
+    }
+    charts.show(pair[0]);
+    charts.send({ type: "compareRuns", payload: { base: pair[0], runs: [pair[1]] } });
+  },
+
+  "chartbridge.openCommitDiff": (_parts, args: CommitDiffArgs) => openCommitDiff(args),
 
   "chartbridge.deleteRun": async (parts) => {
     const run = await pickRun(parts, "Chartbridge: delete a run");

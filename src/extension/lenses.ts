@@ -5,6 +5,7 @@
  */
 import * as vscode from "vscode";
 import { findChartSites, type SiteLanguage } from "./chartSites.js";
+import { strategyClasses, type StrategyArgs } from "./strategyRuns.js";
 import type { ChartPanels } from "./panel.js";
 import { describeFacts, type SeriesFacts } from "./seriesFacts.js";
 import { readSettings } from "./settings.js";
@@ -30,7 +31,14 @@ export class ChartLenses implements vscode.CodeLensProvider {
     if (!readSettings().codeLens) return [];
     const language = document.languageId as SiteLanguage;
     const lenses: vscode.CodeLens[] = [];
-    for (const site of findChartSites(document.getText(), language)) {
+    const sites = findChartSites(document.getText(), language);
+    if (language === "python") {
+      for (const { line, name } of strategyClasses(document.getText(), sites.flatMap((s) => s.series))) {
+        const args: StrategyArgs = { strategy: name };
+        lenses.push(new vscode.CodeLens(new vscode.Range(line, 0, line, 0), { title: "$(diff) Compare with Previous Run", command: "chartbridge.compareWithPrevious", arguments: [args], tooltip: `Compare the newest run of ${name} with the one before` }));
+      }
+    }
+    for (const site of sites) {
       const range = new vscode.Range(site.line, 0, site.line, 0);
       const args: SiteArgs = { series: site.series };
       lenses.push(new vscode.CodeLens(range, { title: "$(graph) Show chart", command: "chartbridge.showChart", arguments: [args], tooltip: `Show ${site.series.join(", ")} in the Chartbridge chart` }));

@@ -172,6 +172,9 @@ export class ChartPanels implements vscode.Disposable {
       case "saveFile":
         await this.saveFile(message.payload.name, message.payload.base64);
         return;
+      case "openCommitDiff":
+        await vscode.commands.executeCommand("chartbridge.openCommitDiff", message.payload);
+        return;
       default:
         return;
     }

@@ -13,6 +13,7 @@ import type { SeriesCache } from "./seriesCache.js";
 import { compareStreamIds } from "../shared/streamIds.js";
 import { SeriesStore } from "./seriesStore.js";
 import { tooDeep, MAX_JSON_DEPTH } from "./boundedJson.js";
+import { compareRuns } from "./compare.js";
 
 export interface ServerContext {
   catalog: RunCatalog;
@@ -94,6 +95,8 @@ export const resolvers = {
     run: (_: unknown, args: { id: string }, ctx: ServerContext) =>
       NAME_PATTERNS.run.test(args.id) ? ctx.catalog.run(args.id) : null,
     plugins: (_: unknown, __: unknown, ctx: ServerContext) => ctx.plugins.list(),
+    compare: (_: unknown, args: { runs: string[]; tolerance?: number | null }, ctx: ServerContext) =>
+      compareRuns(ctx.catalog, ctx.cache, args.runs, args.tolerance ?? 0),
     range: async (_: unknown, args: RangeArgs, ctx: ServerContext) => {
       if (!Number.isInteger(args.maxPoints) || args.maxPoints < 2 || args.maxPoints > MAX_RANGE_POINTS) {
         throw new GraphQLError(`maxPoints must be an integer in 2..${MAX_RANGE_POINTS}`);

@@ -6,7 +6,7 @@
  */
 import { GraphQLError } from "graphql";
 import type { Redis } from "ioredis";
-import type { RunPlugin } from "../shared/api.js";
+import type { DataIdentity, GitState, RunIdentity, RunPlugin } from "../shared/api.js";
 import { isSeriesKind, LIMITS, type RedisKeys, type RunStatus, type SeriesInfo } from "../shared/protocol.js";
 import { parseJson } from "./boundedJson.js";
 import { isReplyError, keyError, type KeyFaults, type KeyType } from "./keyFaults.js";
@@ -28,6 +28,37 @@ export interface RunInfo {
   status: RunStatus;
   startedNs: bigint;
   endedNs: bigint | null;
+  identity: RunIdentity | null;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const nsToUs = (v: unknown) => (typeof v === "string" && /^[0-9]{1,19}$/.test(v) ? Number(BigInt(v) / 1000n) : null);
+
+function gitOf(v: unknown): GitState | null {
+  if (!isRecord(v) || typeof v.commit !== "string") return null;
+  return { root: typeof v.root === "string" ? v.root : "", commit: v.commit, dirty: v.dirty === true, diffHash: typeof v.diff_hash === "string" ? v.diff_hash : null };
+}
+
+function dataOf(v: unknown): DataIdentity[] {
+  return (Array.isArray(v) ? v : []).filter(isRecord).map((d) => ({
+    instrument: typeof d.instrument === "string" ? d.instrument : "",
+    barType: typeof d.bar_type === "string" ? d.bar_type : "",
+    firstUs: nsToUs(d.first),
+    lastUs: nsToUs(d.last),
+    count: Number.isInteger(d.count) ? (d.count as number) : 0,
+  }));
+}
+
+/** A manifest's `identity` (SPEC section 5): unusable parts read as absent; not an object: why. */
+export function parseIdentity(raw: string | undefined): RunIdentity | null | string {
+  if (raw === undefined) return null;
+  if (raw.length > LIMITS.maxRegistryBytes) return `identity is over ${LIMITS.maxRegistryBytes} bytes`;
+  const parsed = parseJson(raw);
+  if (!parsed.ok) return `identity is ${parsed.error}`;
+  const v = parsed.value;
+  if (!isRecord(v)) return "identity is not a JSON object";
+  const versions = isRecord(v.versions) ? Object.fromEntries(Object.entries(v.versions).filter((e): e is [string, string] => typeof e[1] === "string")) : {};
+  return { params: isRecord(v.params) ? v.params : {}, git: gitOf(v.git), data: dataOf(v.data), versions };
 }
 
 function parseNs(value: string | undefined): bigint | null {
@@ -163,7 +194,15 @@ export class RunCatalog {
    */
   async problems(run: string): Promise<string[]> {
     const problems: string[] = [];
-    await Promise.all([this.series(run, problems), this.plugins(run, problems), this.results(run, problems)]);
+    const manifest = this.keys.manifest(run);
+    const [, , , identity] = await Promise.all([
+      this.series(run, problems),
+      this.plugins(run, problems),
+      this.results(run, problems),
+      this.read(manifest, "hash", null, () => this.redis.hget(manifest, "identity"), problems),
+    ]);
+    const parsed = parseIdentity(identity ?? undefined);
+    if (typeof parsed === "string") problems.push(`run ${run}: ${parsed}; left out`);
     const eventsKey = this.keys.events(run);
     await this.read(eventsKey, "stream", null, () => this.redis.xrevrange(eventsKey, "+", "-", "COUNT", 1), problems);
     const prefix = this.keys.runPattern(run).slice(0, -1);
@@ -191,6 +230,7 @@ export class RunCatalog {
   private toRun(id: string, m: Record<string, string>): RunInfo | null {
     const started = parseNs(m.started);
     if (started === null) return null;
+    const identity = parseIdentity(m.identity);
     const heartbeat = parseNs(m.heartbeat) ?? started;
     // A producer that stopped refreshing its heartbeat has died: its run is over.
     const silentMs = this.now() - Number(heartbeat / 1_000_000n);
@@ -203,6 +243,7 @@ export class RunCatalog {
       status,
       startedNs: started,
       endedNs: parseNs(m.ended),
+      identity: typeof identity === "string" ? null : identity,
     };
   }
 }

@@ -74,11 +74,108 @@ export const typeDefs = /* GraphQL */ `
     plugins: [RunPlugin!]!
     "End-of-run statistics and trades (cb.results), or null. A stat named '<group> | <name>' belongs to a group: a Nautilus run's account (e.g. 'SIM-001 | Sharpe Ratio (252 days)'; PnL stats per currency as '<name> (<ccy>)'), and each trade names its account."
     results: JSON
+    "What identifies the run (parameters, git commit, data, versions), or null when its producer wrote none."
+    identity: RunIdentity
     """
     What of this run cannot be read now, or null: a key holding another Redis type, a value that is
     not JSON or nests deeper than 64 levels. Only that part is left out (protocol/SPEC.md section 10).
     """
     error: String
+  }
+
+  "The workspace's git state when the run started (protocol/SPEC.md section 5)."
+  type GitState {
+    "The repository's top folder."
+    root: String!
+    "HEAD when the run started."
+    commit: String!
+    "Tracked files differed from HEAD."
+    dirty: Boolean!
+    "SHA-256 (hex) of 'git diff HEAD --binary' when dirty, else null: equal hashes, equal changes."
+    diffHash: String
+  }
+
+  "The bars of one bar type a run ran on."
+  type DataIdentity {
+    instrument: String!
+    barType: String!
+    firstUs: Float
+    lastUs: Float
+    count: Int!
+  }
+
+  "What identifies a run, for comparing runs (protocol/SPEC.md section 5, manifest field identity)."
+  type RunIdentity {
+    "The strategy's parameters: a Nautilus strategy's config, or cb.configure(params=...) / cb.run(params=...)."
+    params: JSON!
+    "Null outside a git repository."
+    git: GitState
+    "Each bar type the run charted (the Nautilus actor records it); other runs: see each series' count and times."
+    data: [DataIdentity!]!
+    "Language and library versions by name."
+    versions: JSON!
+  }
+
+  "Where a series of a run first differs from the same-named series of the base run."
+  type Divergence {
+    "The time of the first point that differs, or that one run has and the other lacks."
+    timeUs: Float!
+    "The index of that point: the points before it are equal in both runs."
+    index: Int!
+    "The base run's values at timeUs ([y] or [o, h, l, c, vol]; null entries: no value), or null when it has no point then."
+    baseValues: [Float]
+    "The compared run's values at timeUs, or null when it has no point then."
+    values: [Float]
+    "Marker series: the base run's marker text at timeUs."
+    baseText: String
+    text: String
+  }
+
+  type SeriesComparison {
+    series: ID!
+    "The run compared with the base run (the first one asked)."
+    run: ID!
+    kind: SeriesKind!
+    baseCount: Int!
+    count: Int!
+    "Null when both runs' series are equal (within the tolerance)."
+    divergence: Divergence
+  }
+
+  type StatComparison {
+    name: String!
+    "One value per run, in the order asked; null where a run lacks the statistic."
+    values: [JSON]!
+    "Each run's value minus the base's where both are numbers; null for the base and otherwise."
+    deltas: [Float]!
+  }
+
+  "The trades (cb.results) of a run against the base run's."
+  type TradesComparison {
+    run: ID!
+    baseCount: Int!
+    count: Int!
+    "The index of the first trade that differs in any column (or that one run lacks), null when equal."
+    firstDifference: Int
+    baseTrade: JSON
+    trade: JSON
+    "Trades of the base run with no trade in this run opened at the same time, side and instrument."
+    onlyBase: [JSON!]!
+    "Trades of this run with no such trade in the base run."
+    onlyOther: [JSON!]!
+    "Trades in both whose exit time, entry or exit price or PnL differ: {base, other}."
+    changed: [JSON!]!
+  }
+
+  type Comparison {
+    runs: [ID!]!
+    "The earliest divergence over every series ('runs agree until ...'), or null when the runs agree."
+    first: SeriesComparison
+    "Every series of the base and of each other run, ordered by divergence time; series that agree come last."
+    series: [SeriesComparison!]!
+    stats: [StatComparison!]!
+    "One per run after the first."
+    trades: [TradesComparison!]!
   }
 
   type RunPlugin {
@@ -159,6 +256,12 @@ export const typeDefs = /* GraphQL */ `
     """
     range(run: ID!, series: ID!, fromUs: Float, toUs: Float, maxPoints: Int!): Range!
     plugins: [Plugin!]!
+    """
+    Compares runs on their stored points: the first run is the base, every other run is compared
+    with it. Each same-named series' first divergence (values equal within tolerance, 0: exactly),
+    the statistics per run with deltas, and the trades. 2 to 16 runs.
+    """
+    compare(runs: [ID!]!, tolerance: Float = 0): Comparison!
   }
 
   type Mutation {

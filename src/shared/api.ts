@@ -69,6 +69,82 @@ export interface RunDetail extends RunSummary {
   results: Results | null;
 }
 
+/** The workspace's git state when a run started (protocol/SPEC.md section 5, `identity.git`). */
+export interface GitState {
+  root: string;
+  commit: string;
+  dirty: boolean;
+  diffHash: string | null;
+}
+
+/** The bars of one bar type a run ran on. */
+export interface DataIdentity {
+  instrument: string;
+  barType: string;
+  firstUs: number | null;
+  lastUs: number | null;
+  count: number;
+}
+
+/** What identifies a run: compared between runs (protocol/SPEC.md section 5, `identity`). */
+export interface RunIdentity {
+  params: Record<string, unknown>;
+  git: GitState | null;
+  data: DataIdentity[];
+  versions: Record<string, string>;
+}
+
+/** Where a series of a run first differs from the same-named series of the base run. */
+export interface Divergence {
+  timeUs: number;
+  /** The index of the first differing point (the points before it are equal). */
+  index: number;
+  /** Each run's values at `timeUs` (`[y]`, or `[o, h, l, c, vol]`; null entries: NaN), null where it has no point then. */
+  baseValues: (number | null)[] | null;
+  values: (number | null)[] | null;
+  baseText: string | null;
+  text: string | null;
+}
+
+export interface SeriesComparison {
+  series: string;
+  /** The run compared with the base (the first run). */
+  run: string;
+  kind: SeriesKind;
+  baseCount: number;
+  count: number;
+  divergence: Divergence | null;
+}
+
+export interface StatComparison {
+  name: string;
+  /** One per run, in the order asked; null where a run has no such statistic. */
+  values: (number | string | null)[];
+  /** Each run's value minus the base's, where both are numbers (null for the base). */
+  deltas: (number | null)[];
+}
+
+export interface TradesComparison {
+  run: string;
+  baseCount: number;
+  count: number;
+  firstDifference: number | null;
+  baseTrade: Trade | null;
+  trade: Trade | null;
+  onlyBase: Trade[];
+  onlyOther: Trade[];
+  changed: { base: Trade; other: Trade }[];
+}
+
+export interface Comparison {
+  runs: string[];
+  /** The earliest divergence over every series, or null when the runs agree. */
+  first: SeriesComparison | null;
+  series: SeriesComparison[];
+  stats: StatComparison[];
+  trades: TradesComparison[];
+}
+
 export interface RangeReply {
   kind: SeriesKind;
   count: number;
@@ -187,6 +263,9 @@ export type DataOf<O> = O extends Operation<Record<string, never>, infer D> ? D 
 type NoVars = Record<string, never>;
 const operation = <Vars extends Record<string, unknown>, Data>(document: string): Operation<Vars, Data> => ({ document });
 
+const IDENTITY_FIELDS = "identity { params git { root commit dirty diffHash } data { instrument barType firstUs lastUs count } versions }";
+const COMPARED_SERIES = "series run kind baseCount count divergence { timeUs index baseValues values baseText text }";
+
 const SERIES_FIELDS = "id kind pane title color options source { file line } target count firstTimeUs lastTimeUs rejected stale lost lastError { code message entryId }";
 
 /** Every operation the webview and the extension host send. */
@@ -215,4 +294,12 @@ export const OPERATIONS = {
     "mutation($run: ID!, $name: String!, $enabled: Boolean!) { setPlugin(run: $run, name: $name, enabled: $enabled) { name } }",
   ),
   deleteRun: operation<{ run: string }, { deleteRun: boolean }>("mutation($run: ID!) { deleteRun(run: $run) }"),
+  runIdentities: operation<NoVars, { runs: (RunSummary & { source: string; identity: RunIdentity | null })[] }>(
+    `{ runs { id strategy status startedUs source ${IDENTITY_FIELDS} } }`,
+  ),
+  compare: operation<{ runs: string[]; tolerance: number }, { compare: Comparison }>(
+    `query($runs: [ID!]!, $tolerance: Float) { compare(runs: $runs, tolerance: $tolerance) {
+      runs first { ${COMPARED_SERIES} } series { ${COMPARED_SERIES} } stats { name values deltas }
+      trades { run baseCount count firstDifference baseTrade trade onlyBase onlyOther changed } } }`,
+  ),
 } as const;

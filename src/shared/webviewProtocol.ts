@@ -36,6 +36,11 @@ export interface HostToWebview {
   exportPng: Record<string, never>;
   /** Saves the visible points of a series as CSV (the webview answers with `saveFile`). */
   exportCsv: { series: string };
+  /**
+   * Compares a run (`base`, else the shown one) with these runs (overlays, divergences, statistics);
+   * empty: stop comparing.
+   */
+  compareRuns: { runs: string[]; base?: string };
 }
 
 /** Messages the webview sends to the host. */
@@ -56,6 +61,8 @@ export interface WebviewToHost {
   seriesVisibility: { hidden: string[] };
   /** A file for the host to save (webviews cannot download). */
   saveFile: { name: string; mime: string; base64: string };
+  /** Opens VS Code's diff of two commits of the repository at `root` (the compared runs' commits). */
+  openCommitDiff: { root: string; from: string; to: string };
 }
 
 /**

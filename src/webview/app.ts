@@ -8,6 +8,7 @@ import type { HostToWebview, ThemeKind, TimeZoneSetting, WebviewConfig } from ".
 import type { Plugin, RunDetail } from "../shared/api.js";
 import { Api } from "./client.js";
 import { ChartView } from "./chartView.js";
+import { CompareView } from "./compare.js";
 import { el } from "./dom.js";
 import { exportCsv, exportPng } from "./exporter.js";
 import type { Host } from "./host.js";
@@ -31,6 +32,7 @@ export class App {
   view: ChartView | null = null;
   legend: Legend | null = null;
   plugins: PluginHost | null = null;
+  compare: CompareView | null = null;
   private readonly builds = new Map<string, Plugin>();
   private runCleanup: (() => void)[] = [];
   /** Bumped per showRun, so a slow load of a run the user already left is dropped. */
@@ -39,6 +41,7 @@ export class App {
 
   private readonly dom = {
     runs: el("select", "cb-runs"),
+    compareWith: el("select", "cb-compare-with"),
     zone: el("select", "cb-zone"),
     png: el("button", "cb-png", "PNG"),
     csvSeries: el("select", "cb-csv-series"),
@@ -85,6 +88,8 @@ export class App {
     for (const zone of ["utc", "local"] as const) d.zone.append(new Option(zone === "utc" ? "UTC" : "Local time", zone, false, zone === this.zone));
     d.runs.title = "Run";
     d.runs.addEventListener("change", () => void this.showRun(d.runs.value));
+    d.compareWith.title = "Compare with another run";
+    d.compareWith.addEventListener("change", () => this.host.dispatchLocal({ type: "compareRuns", payload: { runs: d.compareWith.value ? [d.compareWith.value] : [] } }));
     d.zone.addEventListener("change", () => this.host.dispatchLocal({ type: "setTimeZone", payload: { zone: d.zone.value as TimeZoneSetting } }));
     d.png.addEventListener("click", () => this.host.dispatchLocal({ type: "exportPng", payload: {} }));
     d.csv.addEventListener("click", () => this.host.dispatchLocal({ type: "exportCsv", payload: { series: d.csvSeries.value } }));
@@ -99,7 +104,7 @@ export class App {
     credit.href = "https://www.tradingview.com/";
     credit.target = "_blank";
     credit.rel = "noopener";
-    toolbar.append(d.runs, d.zone, d.png, d.csvSeries, d.csv, d.side, credit);
+    toolbar.append(d.runs, d.compareWith, d.zone, d.png, d.csvSeries, d.csv, d.side, credit);
     const main = el("div", "cb-main");
     main.append(d.chart, d.panel);
     app.append(toolbar, d.banner, main);
@@ -124,6 +129,7 @@ export class App {
       this.renderSide();
     });
     on("timeCursor", ({ timeUs }) => this.view?.setTimeCursor(timeUs));
+    on("compareRuns", ({ runs, base }) => void this.compareWith(runs, base));
     on("exportPng", () => {
       if (this.view) exportPng(this.view, this.host).catch((err) => this.showError(String(err)));
     });
@@ -192,6 +198,7 @@ export class App {
       return;
     }
     this.dom.runs.value = pick;
+    this.dom.compareWith.replaceChildren(new Option("Compare with…", ""), ...runs.map((r) => new Option(r.id, r.id)));
     if (this.view?.run.id !== pick) await this.showRun(pick);
   }
 
@@ -258,7 +265,31 @@ export class App {
     this.runCleanup.push(() => clearInterval(poll));
   }
 
+  /** Overlays and compares `runs` on the shown run, or on `base` shown first (none: stops comparing). */
+  async compareWith(runs: string[], base?: string): Promise<void> {
+    if (base !== undefined && base !== this.view?.run.id) {
+      this.dom.runs.value = base;
+      await this.showRun(base);
+    }
+    this.compare?.dispose();
+    this.compare = null;
+    this.dom.compareWith.value = runs[0] ?? "";
+    if (this.view === null || runs.length === 0) return;
+    const compare = (this.compare = new CompareView(this.view, {
+      compare: (ids, tolerance) => this.api.compare(ids, tolerance),
+      identities: () => this.api.identities(),
+      range: async (run, series, max) => (await this.api.range(run, series, null, null, max)).points as { t: number[]; y?: (number | null)[]; c?: number[] },
+      openCommitDiff: (root, from, to) => this.host.post("openCommitDiff", { root, from, to }),
+      revealSource: (source) => this.host.post("revealSource", source),
+    }, this.zone));
+    this.dom.panel.prepend(compare.root);
+    this.dom.panel.hidden = false;
+    await compare.show(runs).catch((err: unknown) => this.showError(`compare: ${String(err)}`));
+  }
+
   private closeRun(): void {
+    this.compare?.dispose();
+    this.compare = null;
     for (const stop of this.runCleanup.splice(0)) stop();
     this.plugins?.dispose();
     this.legend?.dispose();

@@ -3,7 +3,7 @@
  * graphql-ws. Queries go over the same socket as subscriptions: one connection, one auth, one transport.
  */
 import type { Client } from "graphql-ws";
-import { OPERATIONS, type BatchReply, type Operation, type Plugin, type RangeReply, type RunDetail, type RunEvent, type RunListEvent, type RunSummary, type SeriesMeta } from "../shared/api.js";
+import { OPERATIONS, type BatchReply, type Comparison, type RunIdentity, type Operation, type Plugin, type RangeReply, type RunDetail, type RunEvent, type RunListEvent, type RunSummary, type SeriesMeta } from "../shared/api.js";
 
 export class Api {
   constructor(private readonly ws: Client) {}
@@ -62,6 +62,15 @@ export class Api {
   /** Runs starting, ending and being deleted. */
   runListEvents(onEvent: (event: RunListEvent) => void, onError: (message: string) => void): () => void {
     return this.follow(OPERATIONS.runListEvents, {}, (d) => onEvent(d.runEvents), onError);
+  }
+
+  /** The first run is the base; the others are compared with it (`compare`). */
+  async compare(runs: string[], tolerance = 0): Promise<Comparison> {
+    return (await this.query(OPERATIONS.compare, { runs, tolerance })).compare;
+  }
+
+  async identities(): Promise<Map<string, RunIdentity | null>> {
+    return new Map((await this.query(OPERATIONS.runIdentities, {})).runs.map((r) => [r.id, r.identity]));
   }
 
   plugins(onPlugin: (plugin: Plugin) => void, onError: (message: string) => void): () => void {

@@ -245,6 +245,27 @@ describe("e2e: the .vsix in code-server", function () {
       assert.ok(again !== undefined && again !== pid, "a new server process");
       await wb.shot("4-recovered");
     });
+
+    it("compares the strategy's newest run with the one before, from the palette and from the CodeLens on its class", async () => {
+      await wb.openFile("strategy.py");
+      await wb.page.locator('.tab.active[data-resource-name="strategy.py"]').waitFor({ timeout: 15_000 });
+      await wb.command("Chartbridge: Compare with Previous Run");
+      // EMACross's runs, newest first: e2e-debug (one point of probe), then e2e-run, whose mid starts at
+      // minute 0 (its EMA once it has 5 prices): e2e-debug lacks it.
+      await wb.until("the newest EMACross run shown", (s) => s.run === "e2e-debug");
+      const head = (await wb.chart()).locator(".cb-compare-head");
+      await head.waitFor({ timeout: 30_000 });
+      assert.match((await head.textContent()) ?? "", /^Runs agree until 2023-11-14 22:13:20(\.000)?( UTC)?; first: EMACross\.mid \(e2e-run\)$/);
+      await wb.shot("9-compare");
+      await (await wb.chart()).selectOption(".cb-compare-with", "");
+      await head.waitFor({ state: "detached", timeout: 15_000 });
+      await wb.command("View: Focus First Editor Group");
+      const lens = wb.page.locator(".codelens-decoration a", { hasText: "Compare with Previous Run" });
+      await lens.first().waitFor({ timeout: 30_000 });
+      assert.equal(await lens.count(), 1, "one lens, on the class EMACross");
+      await lens.first().click();
+      await (await wb.chart()).locator(".cb-compare-head").waitFor({ timeout: 30_000 });
+    });
   });
 
   describe("window reload", () => {

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import redis
 
 from . import session as _session
+from .identity import new_identity
 from .producer import Op, PointBuffer, command, xadd
 from .protocol import MAX_PUBLISH_JSON, Keys, ProtocolError, check_run_id
 
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from .series import Series
 
 RUNLOG_MAXLEN = 10_000
+MAX_IDENTITY_JSON = 65_536  # bytes: as much as a series' registry entry may hold
 
 
 def dumps(value: Any, what: str, limit: int | None = None) -> str:
@@ -39,7 +41,8 @@ def dumps(value: Any, what: str, limit: int | None = None) -> str:
 class Run:
     """One run: its keys, manifest state and the buffers of its series."""
 
-    def __init__(self, sess: _session.Session, run_id: str, strategy: str, source: str) -> None:
+    def __init__(self, sess: _session.Session, run_id: str, strategy: str, source: str,
+                 params: Mapping[str, Any] | None = None) -> None:
         self.session = sess
         self.keys = Keys(sess.settings.prefix, check_run_id(run_id))
         self.id = run_id
@@ -48,6 +51,8 @@ class Run:
         self.started = time.time_ns()
         self.status = "running"
         self.ended: int | None = None
+        self.identity = new_identity(source, dict(params or {}))
+        self._identity_json = dumps(self.identity, "run identity", MAX_IDENTITY_JSON)
         self.buffers: dict[str, PointBuffer] = {}
         self.registry: dict[str, str] = {}  # series id -> registry JSON
         self.plugins: dict[str, str] = {}  # plugin name -> {"enabled", "params"} JSON
@@ -63,7 +68,7 @@ class Run:
     def _manifest(self) -> dict[str, str]:
         fields = {"v": "1", "run": self.id, "strategy": self.strategy, "source": self.source,
                   "language": "python", "started": str(self.started), "heartbeat": str(time.time_ns()),
-                  "status": self.status}
+                  "status": self.status, "identity": self._identity_json}
         if self.ended is not None:
             fields["ended"] = str(self.ended)
         return fields
@@ -150,6 +155,19 @@ class Run:
             return self._plugin_ops(name)
         self.send(make)
 
+    def set_identity(self, **changes: Any) -> None:
+        """Change parts of the run's identity (``params``, ``data``): the manifest follows.
+
+        Raises ``ProtocolError`` for a value that is not JSON or an identity over 64 KiB.
+        """
+        identity = {**self.identity, **changes}
+        text = dumps(identity, "run identity", MAX_IDENTITY_JSON)
+        with self._lock:
+            self.identity, self._identity_json = identity, text
+            announced = self._announced
+        if announced:
+            self.session.producer.enqueue([command("HSET", self.keys.manifest, "identity", text)])
+
     def end(self) -> None:
         if self.status == "ended":
             return
@@ -178,14 +196,16 @@ def _script() -> tuple[str, str]:
 STRATEGY_HINT: list[str] = []  # the class of the first charted method names the default run
 
 
-def _new_run(sess: _session.Session, run_id: str | None, strategy: str | None) -> Run:
-    """A run named ``run_id``, else ``<strategy>-<UTC start>-<pid>``."""
+def _new_run(sess: _session.Session, run_id: str | None, strategy: str | None,
+             params: Mapping[str, Any] | None = None) -> Run:
+    """A run named ``run_id``, else ``<strategy>-<UTC start>-<pid>``; its parameters are
+    ``params``, else those of ``cb.configure(params=...)``."""
     script, source = _script()
     strategy = strategy or sess.settings.strategy or (STRATEGY_HINT[0] if STRATEGY_HINT else script)
     if run_id is None:
         stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
         run_id = f"{re.sub(r'[^A-Za-z0-9_.-]', '_', strategy)}-{stamp}-{os.getpid()}".lstrip("._-")
-    return Run(sess, run_id, strategy, source)
+    return Run(sess, run_id, strategy, source, sess.settings.params if params is None else params)
 
 
 def default_run(sess: _session.Session) -> Run:
@@ -194,15 +214,17 @@ def default_run(sess: _session.Session) -> Run:
 
 
 @contextmanager
-def run(name: str | None = None, *, strategy: str | None = None) -> Iterator[Run]:
+def run(name: str | None = None, *, strategy: str | None = None,
+        params: Mapping[str, Any] | None = None) -> Iterator[Run]:
     """Open a run for the block: points recorded inside go to it, and it ends when the block exits.
+    ``params`` (a JSON object) are the strategy's parameters this run used, compared between runs.
 
-    >>> with cb.run("ema-sweep-20"):
+    >>> with cb.run("ema-sweep-20", params={"fast": 20}):
     ...     engine.run()
     """
     sess = _session.current()
     with sess.lock:
-        new = _new_run(sess, name, strategy)
+        new = _new_run(sess, name, strategy, params)
         sess.stack.append(new)
         outer, sess.run = sess.run, new
     try:

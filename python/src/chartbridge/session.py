@@ -10,6 +10,7 @@ import atexit
 import os
 import threading
 from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .protocol import check_prefix, check_run_id
@@ -43,6 +44,7 @@ class Settings:
     prefix: str = "chartbridge"
     run: str | None = None
     strategy: str | None = None
+    params: Mapping[str, Any] | None = None
     enabled: bool = field(default_factory=_env_enabled)
     flush_interval: float = 0.005
     backlog: int = 1_000_000
@@ -114,7 +116,8 @@ def configure(**changes: Any) -> None:
     ``redis_cert``, ``redis_key`` (PEM files for TLS: the CA that signed Redis's certificate, a
     client certificate and its key; default env ``CHARTBRIDGE_REDIS_CA``/``_CERT``/``_KEY``),
     ``prefix`` (key prefix, default ``chartbridge``), ``run`` (the run id; default a generated
-    per-process id), ``strategy`` (name shown for the run), ``enabled`` (False turns every
+    per-process id), ``strategy`` (name shown for the run), ``params`` (the strategy's parameters,
+    a JSON object recorded in each run's identity and compared between runs), ``enabled`` (False turns every
     decorator into a no-op; default off when env ``CHARTBRIDGE=off``), ``flush_interval`` (s
     between background flushes), ``backlog`` (points kept while Redis is unreachable),
     ``exit_timeout`` (s spent delivering at interpreter exit).
@@ -128,6 +131,10 @@ def configure(**changes: Any) -> None:
     connect(settings.url, **settings.tls()).close()  # a ValueError for unusable TLS settings, before anything changes
     if settings.run is not None:
         check_run_id(settings.run)
+    if settings.params is not None:
+        from .runs import MAX_IDENTITY_JSON, dumps  # runs imports this module
+
+        dumps(dict(settings.params), "params", MAX_IDENTITY_JSON)
     _session.close(_session.settings.exit_timeout)
     _session = Session(settings)
     ENABLED = settings.enabled

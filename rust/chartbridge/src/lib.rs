@@ -2,6 +2,7 @@
 
 pub mod clock;
 mod global;
+mod identity;
 pub mod indicator;
 mod keys;
 mod lane;

@@ -58,6 +58,10 @@ pub struct Config {
     pub queue: usize,
     /// How long closing the run may wait for the last writes.
     pub close_timeout: Duration,
+    /// The strategy's parameters, recorded in the run's identity and compared between runs
+    /// (protocol/SPEC.md section 5): at most 64 KiB as JSON (else `start` refuses it with
+    /// `E_LIMIT`). Default empty.
+    pub params: serde_json::Map<String, Json>,
 }
 
 impl Config {
@@ -75,6 +79,7 @@ impl Config {
             max_backlog: 1_000_000,
             queue: 1_000_000,
             close_timeout: Duration::from_secs(5),
+            params: serde_json::Map::new(),
         }
     }
 }
@@ -294,6 +299,10 @@ impl Publisher {
     pub fn start(config: Config) -> Result<Publisher, Code> {
         names::check_prefix(&config.prefix)?;
         names::check_run_id(&config.run)?;
+        // SPEC section 5: the identity is at most 64 KiB of JSON.
+        if Json::Object(config.params.clone()).to_string().len() > MAX_REGISTRY_JSON {
+            return Err(Code::Limit);
+        }
         let (control, rx) = mpsc::sync_channel(4);
         let shared = Arc::new(Shared {
             lanes: Lanes::new(config.queue),

@@ -462,6 +462,7 @@ impl Worker {
             ("started", now.to_string()),
             ("heartbeat", now.to_string()),
             ("status", "running".to_owned()),
+            ("identity", crate::identity::identity(&c.source, &c.params).to_string()),
         ];
         let writes = vec![
             Write::hset(self.keys.manifest(), manifest.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()),

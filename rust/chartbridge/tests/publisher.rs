@@ -65,7 +65,7 @@ fn a_run_writes_exactly_the_keys_and_fields_of_the_spec() {
     let manifest = redis.hash(&format!("{tag}:manifest"));
     let mut names: Vec<&str> = manifest.keys().map(String::as_str).collect();
     names.sort();
-    assert_eq!(names, ["ended", "heartbeat", "language", "run", "source", "started", "status", "strategy", "v"]);
+    assert_eq!(names, ["ended", "heartbeat", "identity", "language", "run", "source", "started", "status", "strategy", "v"]);
     assert_eq!(
         [&manifest["v"], &manifest["run"], &manifest["strategy"], &manifest["source"], &manifest["language"], &manifest["status"]],
         ["1", "r1", "EMACross", "/work/strategy.rs", "rust", "ended"]
@@ -245,4 +245,42 @@ fn a_batch_over_the_entry_limit_is_split() {
     let counts: Vec<usize> = redis.stream("cbtest:{big}:s:x").iter().map(|(_, f)| decode(f, Kind::Line).t.len()).collect();
     assert!(counts.iter().all(|&n| n <= 100_000), "{counts:?}");
     assert_eq!(counts.iter().sum::<usize>(), total as usize);
+}
+
+/// Runs `script` in sh in the crate's folder: what git itself says, to compare the identity with.
+fn sh(script: &str) -> String {
+    let out = std::process::Command::new("sh").arg("-c").arg(script).current_dir(env!("CARGO_MANIFEST_DIR")).output().unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+#[test]
+fn the_manifest_holds_the_runs_identity_params_git_state_and_version() {
+    let redis = RedisServer::start();
+    let mut config = redis.config("EMACross", "ident");
+    config.source = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/publisher.rs").to_owned();
+    config.params = json!({"fast": 10, "slow": 20}).as_object().unwrap().clone();
+    let run = Publisher::start(config).unwrap();
+    run.close();
+    let identity: Value = serde_json::from_str(&redis.hash("cbtest:{ident}:manifest")["identity"]).unwrap();
+    let diff_hash = sh("git diff HEAD --binary | sha256sum | cut -d' ' -f1");
+    let dirty = !sh("git diff HEAD --binary | head -c1").is_empty();
+    assert_eq!(
+        identity,
+        json!({
+            "params": {"fast": 10, "slow": 20},
+            "git": {"root": sh("git rev-parse --show-toplevel"), "commit": sh("git rev-parse HEAD"), "dirty": dirty,
+                    "diff_hash": if dirty { Value::String(diff_hash) } else { Value::Null }},
+            "data": [],
+            "versions": {"chartbridge": env!("CARGO_PKG_VERSION")},
+        })
+    );
+}
+
+#[test]
+fn params_over_64_kib_are_refused_before_anything_is_written() {
+    let redis = RedisServer::start();
+    let mut config = redis.config("EMACross", "big");
+    config.params = json!({"blob": "x".repeat(70_000)}).as_object().unwrap().clone();
+    assert_eq!(Publisher::start(config).err(), Some(Code::Limit));
+    assert!(redis.keys().is_empty());
 }

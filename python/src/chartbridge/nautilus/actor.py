@@ -22,6 +22,7 @@ clock, so ``@cb.chart`` methods chart simulated time.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -39,6 +40,7 @@ from nautilus_trader.trading.strategy import Strategy
 
 from .. import session
 from ..clock import set_clock
+from ..identity import data_identity
 from ..producer import PointBuffer, Producer
 from ..protocol import TIME_LIMIT
 from ..runs import Run, end_run, results, start_run
@@ -112,6 +114,9 @@ class ChartbridgeActor(Actor):
         self._owns_run = not session.current().stack
         self._run = start_run(self.config.run or session.current().settings.run, strategy=name)
         self.run_id = self._run.id
+        if strategies:  # the strategies' configs are the run's parameters (one strategy: its config alone)
+            configs = {str(s.id): json.loads(s.config.json()) for s in strategies}
+            self._run.set_identity(params=next(iter(configs.values())) if len(configs) == 1 else configs)
         set_clock(self.clock.timestamp_ns)
         if not isinstance(self.clock, LiveClock):
             self.batch = self.config.backtest_batch
@@ -154,6 +159,8 @@ class ChartbridgeActor(Actor):
         if self._run is None:
             return  # the statistics completed the run
         self.drain()
+        self._run.set_identity(data=[data_identity(str(c.instrument_id), c.id, c.candles.span, c.candles.count)
+                                     for c in self._charts.values()])
         for topic, handler in self._subscriptions:
             if self.msgbus.is_subscribed(topic, handler):
                 self.msgbus.unsubscribe(topic, handler)

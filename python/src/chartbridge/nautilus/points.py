@@ -28,13 +28,20 @@ class Points:
         self.names = columns_for(series.kind, series.kind == "candlestick")
         self.t: array[int] = array("q")
         self.v: array[float] = array("d")
+        self.count = 0  # points handed over, and the first and last time (the run's data identity)
+        self.span: tuple[int, int] | None = None
         actor.points.append(self)
+
+    def _handed(self, t: array[int]) -> None:
+        self.count += len(t)
+        self.span = (self.span[0] if self.span is not None else t[0], t[-1])
 
     def drain(self) -> None:
         if not self.t:
             return
         t, v, width = self.t[:], self.v[:], len(self.names)
         del self.t[:], self.v[:]
+        self._handed(t)
         try:
             check_points(self.series.kind, self.names, t, v)
             self.buffer.extend_points(self.names, t, v)

@@ -1,0 +1,70 @@
+"""A run's identity in its manifest (protocol/SPEC.md section 5): parameters, git state, versions."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from conftest import keys
+
+import chartbridge as cb
+from chartbridge.identity import git_state
+
+T0 = 1_700_000_000_000_000_000
+
+
+def identity(r: redis.Redis, run: str = "testrun") -> dict[str, Any]:
+    return json.loads(r.hget(keys(run).manifest, "identity") or b"null")  # type: ignore[no-any-return]
+
+
+def test_configured_params_and_versions_are_in_the_manifest_and_cb_run_params_win(r: redis.Redis) -> None:
+    cb.configure(params={"fast": 10, "slow": 20, "note": "é"})
+    cb.series("x").add(1.0, time=T0)
+    with cb.run("sweep-1", params={"fast": 12}):
+        cb.series("x").add(2.0, time=T0)
+    cb.end_run()
+    assert cb.flush(5)
+    first, second = identity(r), identity(r, "sweep-1")
+    assert first["params"] == {"fast": 10, "slow": 20, "note": "é"}
+    assert second["params"] == {"fast": 12}
+    assert first["data"] == [] and first["versions"]["python"] == platform.python_version()
+    assert first["versions"]["chartbridge"] == "0.1.0"
+
+
+def test_git_state_is_the_commit_and_the_hash_of_the_uncommitted_diff(tmp_path: Path) -> None:
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)
+    git("init", "-q")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "x")
+    strategy = tmp_path / "strategy.py"
+    strategy.write_text("FAST = 10\n")
+    git("add", "strategy.py")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "strategy")
+    commit = subprocess.run(["git", "-C", str(tmp_path), "rev-parse", "HEAD"], capture_output=True, text=True,
+                            check=True).stdout.strip()
+    assert git_state(str(strategy)) == {"root": str(tmp_path), "commit": commit, "dirty": False, "diff_hash": None}
+    strategy.write_text("FAST = 12\n")
+    diff = subprocess.run(["git", "-C", str(tmp_path), "diff", "HEAD", "--binary"], capture_output=True,
+                          check=True).stdout
+    assert b"+FAST = 12" in diff
+    assert git_state(str(strategy)) == {"root": str(tmp_path), "commit": commit, "dirty": True,
+                                        "diff_hash": hashlib.sha256(diff).hexdigest()}
+
+
+def test_outside_a_repository_git_is_null(tmp_path: Path) -> None:
+    assert git_state(str(tmp_path / "script.py")) is None
+
+
+def test_params_that_are_not_json_are_refused_at_configure_with_the_reason(r: redis.Redis) -> None:
+    with pytest.raises(cb.ProtocolError, match="params is not JSON-serialisable") as err:
+        cb.configure(params={"when": object()})
+    assert err.value.code == "E_VALUE"
+    with pytest.raises(cb.ProtocolError, match="over 65536") as err:
+        cb.configure(params={"big": "x" * 70_000})
+    assert err.value.code == "E_LIMIT"
