@@ -16,6 +16,7 @@ import {
   HistogramSeries,
   LineSeries,
   type IChartApiBase,
+  type PriceFormat,
   type MouseEventParams,
   type ISeriesApi,
   type ISeriesMarkersPluginApi,
@@ -31,6 +32,7 @@ import { ChartData, type ChartPoint, type HeldMarker, type HeldSeries } from "./
 import type { Theme } from "./theme.js";
 import { MicrosScale, type Micros } from "./time.js";
 import { PaneDrawing } from "./paneDrawing.js";
+import { declaredFormat, formatValue, inferFormat, lwcPriceFormat, sampleValues, type NumberFormat } from "./format.js";
 import { TimeCursor } from "./timeCursor.js";
 
 export type Chart = IChartApiBase<Micros>;
@@ -76,6 +78,9 @@ export class ChartView {
   private readonly apis = new Map<string, AnySeries>();
   private readonly panes = new Map<string, number>();
   private readonly markerApis = new Map<AnySeries, ISeriesMarkersPluginApi<Micros>>();
+  /** Each drawn series' number format: declared in its registry options, else inferred from its data (format.ts). */
+  private readonly formats = new Map<string, NumberFormat>();
+  private readonly declared = new Set<string>();
   /** Generation of the newest range request; older answers are discarded. */
   private generation = 0;
   /** Live batches received while a range request was in flight, replayed after its answer. */
@@ -245,12 +250,26 @@ export class ChartView {
 
   /** The series a marker series draws on: its registry target, else the first price series. */
   targetOf(id: string): AnySeries | null {
+    const target = this.targetIdOf(id);
+    return target === undefined ? null : this.apis.get(target) ?? null;
+  }
+
+  private targetIdOf(id: string): string | undefined {
     const target = this.model.get(id)?.meta.target;
-    const byId = target ? this.apis.get(target) : undefined;
-    if (byId) return byId;
+    if (target && this.apis.has(target)) return target;
     const all = [...this.apis.keys()];
-    const price = all.find((s) => this.metaOf(s).kind === "candlestick" || this.metaOf(s).kind === "bar") ?? all[0];
-    return price === undefined ? null : this.apis.get(price) ?? null;
+    return all.find((s) => this.metaOf(s).kind === "candlestick" || this.metaOf(s).kind === "bar") ?? all[0];
+  }
+
+  /** How a series' numbers read; a marker series' prices read as its target's. */
+  formatOf(id: string): NumberFormat {
+    const own = this.model.get(id)?.meta.kind === "marker" ? this.targetIdOf(id) : id;
+    return this.formats.get(own ?? id) ?? { precision: 2, minMove: 0.01, unit: "" };
+  }
+
+  /** `value` in series `id`'s precision, with separators and its unit. */
+  formatValue(id: string, value: number): string {
+    return formatValue(value, this.formatOf(id));
   }
 
   /** Points of a series inside the visible range. */
@@ -271,7 +290,14 @@ export class ChartView {
 
   private addEntry(meta: SeriesMeta): void {
     if (meta.kind !== "marker") {
-      const { priceLines, ...options } = meta.options as { priceLines?: unknown };
+      // `unit` is ours (format.ts), not lightweight-charts'; a declared precision draws with separators.
+      const { priceLines, unit: _unit, ...options } = meta.options as { priceLines?: unknown; unit?: unknown; priceFormat?: PriceFormat };
+      const declared = declaredFormat(meta.options);
+      if (declared !== null) {
+        this.formats.set(meta.id, declared);
+        this.declared.add(meta.id);
+        options.priceFormat = lwcPriceFormat(declared);
+      }
       const api = this.chart.addSeries(DEFINITIONS[meta.kind], { title: "", ...this.colourOptions(meta, this.model.size), ...options }, this.paneIndex(meta.pane));
       // Registry options may carry `priceLines`: [{ price, title?, color?, lineStyle? }].
       if (Array.isArray(priceLines)) for (const line of priceLines) api.createPriceLine(line);
@@ -357,6 +383,20 @@ export class ChartView {
     // default width 3 in a software-rastered webview (measured: 7 -> 42 fps on a 1M-bar tail).
     if (LINE_DRAWN_KINDS.has(this.metaOf(id).kind) && this.metaOf(id).options.lineWidth === undefined) api.applyOptions({ lineWidth: reply.bucketUs > 0 ? 1 : 2 });
     api.setData(this.model.get(id)?.data ?? []);
+    this.inferFormat(id, api);
+  }
+
+  /** A series without a declared precision reads at the precision of its data (format.ts). */
+  private inferFormat(id: string, api: AnySeries): void {
+    if (this.declared.has(id)) return;
+    const data = this.model.get(id)?.data ?? [];
+    if (data.length === 0) return;
+    const unit = typeof this.metaOf(id).options.unit === "string" ? (this.metaOf(id).options.unit as string) : "";
+    const inferred = inferFormat(sampleValues(data), unit);
+    const known = this.formats.get(id);
+    if (known !== undefined && known.precision >= inferred.precision) return;
+    this.formats.set(id, inferred);
+    api.applyOptions({ priceFormat: lwcPriceFormat(inferred) });
   }
 
   private onBatch(batch: BatchReply): void {
@@ -432,6 +472,7 @@ export class ChartView {
       } else {
         api.setData(data);
       }
+      if (api !== undefined && !this.formats.has(id)) this.inferFormat(id, api);
       this.events.data(id);
     }
     // update() scrolls a view at the right edge by itself, setData() does not.

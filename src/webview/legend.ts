@@ -9,6 +9,7 @@ import type { SeriesMeta } from "../shared/api.js";
 import type { ChartView } from "./chartView.js";
 import type { ChartPoint } from "./seriesData.js";
 import { el } from "./dom.js";
+import { formatNumber, withUnit, type NumberFormat } from "./format.js";
 import type { Micros } from "./time.js";
 
 export interface LegendActions {
@@ -106,9 +107,13 @@ export class Legend {
     const row = this.rows.get(id);
     const entry = this.view.series(id);
     if (row === undefined || entry?.api == null) return;
-    const f = (v: number) => entry.api?.priceFormatter().format(v) ?? String(v);
-    if (point === undefined) row.value.textContent = "";
-    else if ("open" in point) row.value.textContent = `O ${f(point.open)} H ${f(point.high)} L ${f(point.low)} C ${f(point.close)}`;
-    else if ("value" in point) row.value.textContent = f(point.value);
+    row.value.textContent = point === undefined ? "" : pointText(point, this.view.formatOf(id));
   }
+}
+
+/** A point as the legend and the data window read it: `O 1.08123 H … C 1.08150`, or `1,000,018.16 USD`. */
+export function pointText(point: ChartPoint, f: NumberFormat): string {
+  const n = (v: number) => formatNumber(v, f.precision);
+  if ("open" in point) return withUnit(`O ${n(point.open)} H ${n(point.high)} L ${n(point.low)} C ${n(point.close)}`, f.unit);
+  return "value" in point ? withUnit(n(point.value), f.unit) : "";
 }

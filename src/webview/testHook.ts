@@ -14,6 +14,8 @@ export interface TestHook {
   hostMessage(message: HostMessage): void;
   /** Where marker `index` of a marker series placed at its price is drawn, in px from the chart's top left. */
   markerAt(seriesId: string, index: number): { x: number; y: number } | null;
+  /** `price` as series `seriesId`'s price scale and crosshair label write it (lightweight-charts' formatter). */
+  scaleLabel(seriesId: string, price: number): string | null;
 }
 
 export function installTestHook(app: App): void {
@@ -57,6 +59,7 @@ export function installTestHook(app: App): void {
         })),
       };
     },
+    scaleLabel: (seriesId, price) => app.view?.series(seriesId)?.api?.priceFormatter().format(price) ?? null,
     setVisibleRange: (fromUs, toUs) => app.view?.setVisibleWindow({ fromUs, toUs }),
     hostMessage: (message) => app.host.dispatchLocal(message),
     markerAt: (seriesId, index) => {

@@ -15,6 +15,27 @@ const us = (i: number) => Number(at(i) / 1000n);
 const range = (n: number, from = 0) => Array.from({ length: n }, (_, i) => i + from);
 const XSS_TITLE = `<img src=x onerror="globalThis.__xss=1"><script>globalThis.__xss=2</script>`;
 
+/** Candles of exactly these prices (test/webview/browser.ts' ohlcFields derives highs and lows). */
+function candles(timesNs: bigint[], bars: [number, number, number, number][]): Record<string, Buffer | string> {
+  const col = (k: number) => {
+    const b = Buffer.alloc(8 * bars.length);
+    bars.forEach((bar, i) => b.writeDoubleLE(bar[k], i * 8));
+    return b;
+  };
+  const t = Buffer.alloc(8 * timesNs.length);
+  timesNs.forEach((v, i) => t.writeBigInt64LE(v, i * 8));
+  return { v: "1", k: "candlestick", n: String(bars.length), t, o: col(0), h: col(1), l: col(2), c: col(3) };
+}
+
+/** The text of the legend's value of a series, as the user reads it. */
+function legendValue(chart: ChartPage, series: string): Promise<string | null> {
+  return chart.page.evaluate((id) => document.querySelector(`.cb-legend-row[data-series="${id}"] .cb-value`)?.textContent ?? null, series);
+}
+
+function scaleLabel(chart: ChartPage, series: string, price: number): Promise<string | null> {
+  return chart.page.evaluate(([id, p]) => (globalThis as unknown as { __chartbridge: { scaleLabel(s: string, p: number): string | null } }).__chartbridge.scaleLabel(id, p), [series, price] as const);
+}
+
 describe("webview: the chart UI in headless Chromium against the real server", function () {
   this.timeout(30_000);
   let browser: Browser;
@@ -95,6 +116,39 @@ describe("webview: the chart UI in headless Chromium against the real server", f
     await chart.screenshot("webview-kinds");
   });
 
+  it("reads FX candles at five decimals without a declared precision, and declared precisions and units as declared", async () => {
+    await writeRun(t, "fx", {
+      eurusd: { kind: "candlestick" },
+      fills: { kind: "marker", target: "eurusd" },
+      equity: { kind: "line", pane: "equity", options: { priceFormat: { type: "price", precision: 2, minMove: 0.01 }, unit: "USD" } },
+      drawdown: { kind: "line", pane: "drawdown", options: { priceFormat: { type: "price", precision: 2, minMove: 0.01 }, unit: "%" } },
+      position: { kind: "line", pane: "position", options: { lineType: 1, priceFormat: { type: "price", precision: 0, minMove: 1 } } },
+    });
+    const n = 20;
+    const bars = range(n).map((i): [number, number, number, number] => {
+      const o = 1.0812 + i * 0.00001;
+      return [o, o + 0.00013, o - 0.00007, o + 0.00003];
+    });
+    bars[n - 1] = [1.0812, 1.08134, 1.08101, 1.08123];
+    await xadd(t, t.keys.series("fx", "eurusd"), candles(range(n).map(at), bars));
+    await xadd(t, t.keys.series("fx", "equity"), lineFields(range(n).map(at), range(n).map((i) => 1_000_000 + i + (i === n - 1 ? 0.16 : 0))));
+    await xadd(t, t.keys.series("fx", "drawdown"), lineFields(range(n).map(at), range(n).map((i) => (i === n - 1 ? -0.16 : 0))));
+    await xadd(t, t.keys.series("fx", "position"), lineFields(range(n).map(at), range(n).map((i) => (i % 2 ? -100_000 : 100_000))));
+    await xadd(t, t.keys.series("fx", "fills"), markerFields([at(3)], [1.08123], [{ side: "buy", text: "BUY 100000 @ 1.08123" }]));
+
+    chart = await openChart(browser, t.server, { width: 1400, height: 850 });
+    await chart.until((s) => s.series.length === 5 && s.series.every((x) => x.points === (x.kind === "marker" ? 1 : n)), "all series loaded");
+
+    assert.equal(await legendValue(chart, "eurusd"), "O 1.08120 H 1.08134 L 1.08101 C 1.08123");
+    assert.equal(await legendValue(chart, "equity"), "1,000,019.16 USD");
+    assert.equal(await legendValue(chart, "drawdown"), "-0.16%");
+    assert.equal(await legendValue(chart, "position"), "-100,000");
+    // The price scale and the crosshair label write prices with lightweight-charts' formatter.
+    assert.equal(await scaleLabel(chart, "eurusd", 1.08123), "1.08123");
+    assert.equal(await scaleLabel(chart, "eurusd", 1.1), "1.10000");
+    assert.equal(await scaleLabel(chart, "equity", 1_000_018.16), "1,000,018.16");
+    assert.equal(await scaleLabel(chart, "position", -100_000), "-100,000");
+  });
   it("says on a series how many points its producer could not store (the run's lost record)", async () => {
     await writeRun(t, "lossy", { price: { kind: "line" }, ema: { kind: "line" } });
     for (const id of ["price", "ema"]) await xadd(t, t.keys.series("lossy", id), lineFields(range(10).map(at), range(10)));
@@ -132,7 +186,7 @@ describe("webview: the chart UI in headless Chromium against the real server", f
       const d = (globalThis as unknown as { document: { querySelector(s: string): { textContent: string } | null } }).document;
       return d.querySelector('.cb-legend-row[data-series="price"] .cb-value')?.textContent;
     });
-    assert.equal(last, "14.00", "the legend shows the last value");
+    assert.equal(last, "14", "the legend shows the last value, at the precision of the data (integers)");
     await chart.screenshot("webview-live");
   });
 
