@@ -73,6 +73,10 @@ body { font: 12px/1.4 var(--vscode-font-family, system-ui, sans-serif); backgrou
 .cb-name { cursor: pointer; }
 .cb-name:hover { text-decoration: underline; }
 .cb-value { font-variant-numeric: tabular-nums; }
+.cb-tooltip { position: absolute; z-index: 4; max-width: 420px; padding: 4px 6px; background: var(--cb-bg); border: 1px solid var(--cb-border); pointer-events: none; font-variant-numeric: tabular-nums; white-space: pre-wrap; }
+.cb-tooltip[hidden] { display: none; }
+.cb-tooltip-head { font-weight: 600; }
+.cb-tooltip-more { opacity: 0.7; }
 .cb-badge { background: var(--cb-error-bg); color: var(--cb-error-fg); border-radius: 8px; padding: 0 5px; }
 .cb-side { width: 300px; overflow: auto; border-left: 1px solid var(--cb-border); padding: 4px 6px; }
 .cb-side[hidden] { display: none; }

@@ -16,6 +16,7 @@ import {
   HistogramSeries,
   LineSeries,
   type IChartApiBase,
+  type Logical,
   type PriceFormat,
   type MouseEventParams,
   type ISeriesApi,
@@ -32,6 +33,7 @@ import { ChartData, type ChartPoint, type HeldMarker, type HeldSeries } from "./
 import type { Theme } from "./theme.js";
 import { MicrosScale, type Micros } from "./time.js";
 import { PaneDrawing } from "./paneDrawing.js";
+import { labels, markerId, MarkerTooltip, parseMarkerId, textMeasurer, type HoveredMarker } from "./markers.js";
 import { declaredFormat, formatValue, inferFormat, lwcPriceFormat, sampleValues, type NumberFormat } from "./format.js";
 import { TimeCursor } from "./timeCursor.js";
 
@@ -91,6 +93,8 @@ export class ChartView {
   private readonly drawRequest = new PaneDrawing();
   /** The debugger's time cursor (setTimeCursor). */
   readonly cursor: TimeCursor;
+  private readonly tooltip: MarkerTooltip;
+  private measure: ((text: string) => number) | undefined;
   /** The span of a follow not drawn yet (followTail). */
   private followPending: number | null = null;
   private refetchTimer: ReturnType<typeof setTimeout> | undefined;
@@ -125,13 +129,34 @@ export class ChartView {
     for (const meta of run.series) this.addEntry(meta);
     this.chart.timeScale().subscribeVisibleTimeRangeChange(this.onRangeChange);
     this.chart.subscribeClick(this.onClick);
+    this.tooltip = new MarkerTooltip(api, {
+      runId: run.id,
+      marker: (id) => this.hoveredMarker(id),
+      zone: () => this.scale.zone,
+      price: (id, y) => this.formatValue(id, y),
+    });
+    container.append(this.tooltip.root);
+    this.chart.subscribeCrosshairMove(this.tooltip.onCrosshair);
   }
 
-  /** Markers carry their series id (toLwcMarker), which lightweight-charts reports for the one clicked. */
+  /**
+   * Markers carry their series id and index (markers.ts' markerId), which lightweight-charts
+   * reports for the one clicked: a cluster zooms to its cell, a marker reveals its source.
+   */
   private readonly onClick = (param: MouseEventParams<Micros>) => {
-    const id = param.hoveredObjectId;
-    if (typeof id === "string" && this.model.get(id)?.meta.kind === "marker") this.events.markerClicked(id);
+    const hovered = this.hoveredMarker(param.hoveredInfo?.objectId ?? param.hoveredObjectId);
+    if (hovered === null) return;
+    const cluster = hovered.m.cluster;
+    if (cluster === undefined) this.events.markerClicked(hovered.seriesId);
+    else this.setVisibleWindow({ fromUs: hovered.t, toUs: cluster.toUs });
   };
+
+  /** The held marker a lightweight-charts marker id names, or null. */
+  hoveredMarker(id: unknown): HoveredMarker | null {
+    const parsed = parseMarkerId(id);
+    const held = parsed === null ? undefined : this.model.get(parsed.seriesId)?.markers[parsed.index];
+    return parsed === null || held === undefined ? null : { seriesId: parsed.seriesId, ...held };
+  }
 
   /** Loads the whole run at screen resolution, then follows it live. */
   async load(): Promise<void> {
@@ -149,6 +174,8 @@ export class ChartView {
     for (const stop of this.unsubscribers) stop();
     this.chart.timeScale().unsubscribeVisibleTimeRangeChange(this.onRangeChange);
     this.chart.unsubscribeClick(this.onClick);
+    this.chart.unsubscribeCrosshairMove(this.tooltip.onCrosshair);
+    this.tooltip.root.remove();
     this.chart.remove();
   }
 
@@ -272,6 +299,12 @@ export class ChartView {
     return formatValue(value, this.formatOf(id));
   }
 
+  /** The markers lightweight-charts draws on series `id` (the target of marker series), labels as drawn. */
+  drawnMarkers(id: string): readonly SeriesMarker<Micros>[] {
+    const api = this.apis.get(id);
+    return (api === undefined ? undefined : this.markerApis.get(api)?.markers()) ?? [];
+  }
+
   /** Points of a series inside the visible range. */
   visiblePoints(id: string): ChartPoint[] {
     const w = this.visibleWindow();
@@ -324,6 +357,8 @@ export class ChartView {
   }
 
   private readonly onRangeChange = () => {
+    // Labels are laid out in pixels: a zoom changes which fit.
+    this.renderAllMarkers();
     clearTimeout(this.refetchTimer);
     this.refetchTimer = setTimeout(() => this.maybeRefetch(), REFETCH_DEBOUNCE_MS);
   };
@@ -486,13 +521,16 @@ export class ChartView {
     for (const api of this.apis.values()) this.renderMarkers(api);
   }
 
-  /** Sets the markers of every visible marker series that targets `target`. */
+  /**
+   * Sets the markers of every visible marker series that targets `target`, each with its label
+   * where it does not overlap the one before it (markers.ts).
+   */
   private renderMarkers(target: AnySeries | null): void {
     if (target === null) return;
     const markers: SeriesMarker<Micros>[] = [];
     for (const [id, entry] of this.model.entries()) {
       if (entry.meta.kind !== "marker" || !entry.visible || this.targetOf(id) !== target) continue;
-      for (const m of entry.markers) markers.push(this.toLwcMarker(id, m));
+      entry.markers.forEach((m, i) => markers.push(this.toLwcMarker(id, i, m)));
     }
     let plugin = this.markerApis.get(target);
     if (plugin === undefined) {
@@ -501,15 +539,28 @@ export class ChartView {
       this.markerApis.set(target, plugin);
     }
     markers.sort((a, b) => a.time - b.time);
+    const ts = this.chart.timeScale();
+    const x = (t: Micros) => {
+      const index = ts.timeToIndex(t, true);
+      return index === null ? null : ts.logicalToCoordinate(index as unknown as Logical);
+    };
+    const { fontSize, fontFamily } = this.chart.options().layout;
+    this.measure ??= textMeasurer(`${fontSize}px ${fontFamily}`);
+    const texts = labels(markers.map((m) => ({ x: x(m.time), lane: m.position, text: m.text ?? "" })), this.measure);
+    markers.forEach((m, i) => (m.text = texts[i]));
     plugin.setMarkers(markers);
   }
 
-  private toLwcMarker(seriesId: string, { t, y, m }: HeldMarker): SeriesMarker<Micros> {
+  private toLwcMarker(seriesId: string, index: number, { t, y, m }: HeldMarker): SeriesMarker<Micros> {
+    if (m.cluster !== undefined) {
+      // A cluster: a circle labelled with its count, green or red when all its markers are one side's.
+      return { id: markerId(seriesId, index), time: t, shape: "circle", position: "aboveBar", text: m.text, color: m.side === "buy" ? this.theme.up : m.side === "sell" ? this.theme.down : this.theme.accent };
+    }
     const buy = m.side === "buy";
     const sell = m.side === "sell";
     const atPrice = m.position?.startsWith("atPrice") === true;
     const base = {
-      id: seriesId,
+      id: markerId(seriesId, index),
       time: t,
       shape: m.shape ?? (buy ? "arrowUp" : sell ? "arrowDown" : "circle"),
       color: m.color ?? (buy ? this.theme.up : sell ? this.theme.down : this.theme.accent),

@@ -3,6 +3,7 @@
  * (real Chromium drives the page; asserting on canvas pixels alone would say little). It reads
  * lightweight-charts' own data (`series.data()`), not our copies, so a test sees what is drawn.
  */
+import type { Logical } from "lightweight-charts";
 import type { App } from "./app.js";
 import type { HostMessage } from "../shared/webviewProtocol.js";
 import type { HookState } from "./hookState.js";
@@ -16,6 +17,8 @@ export interface TestHook {
   markerAt(seriesId: string, index: number): { x: number; y: number } | null;
   /** `price` as series `seriesId`'s price scale and crosshair label write it (lightweight-charts' formatter). */
   scaleLabel(seriesId: string, price: number): string | null;
+  /** The markers drawn on series `seriesId`: where, in which lane, with which label. */
+  drawnMarkers(seriesId: string): { x: number | null; lane: string; text: string; time: number }[];
 }
 
 export function installTestHook(app: App): void {
@@ -48,6 +51,7 @@ export function installTestHook(app: App): void {
             bucketUs: e.bucketUs,
             rejected: e.meta.rejected,
             priceLines: e.api?.priceLines().length ?? 0,
+            markersCounted: e.markers.reduce((n, m) => n + (m.m.cluster?.count ?? 1), 0),
           };
         }),
         plugins: [...(app.plugins?.states.values() ?? [])].map((s) => ({
@@ -58,6 +62,15 @@ export function installTestHook(app: App): void {
           logs: [...s.logs],
         })),
       };
+    },
+    drawnMarkers: (seriesId) => {
+      const ts = app.view?.chart.timeScale();
+      // lightweight-charts draws a marker between bars on the nearest bar.
+      const x = (time: number) => {
+        const index = ts?.timeToIndex(time, true) ?? null;
+        return index === null ? null : ts?.logicalToCoordinate(index as unknown as Logical) ?? null;
+      };
+      return (app.view?.drawnMarkers(seriesId) ?? []).map((m) => ({ x: x(m.time), lane: m.position, text: m.text ?? "", time: m.time }));
     },
     scaleLabel: (seriesId, price) => app.view?.series(seriesId)?.api?.priceFormatter().format(price) ?? null,
     setVisibleRange: (fromUs, toUs) => app.view?.setVisibleWindow({ fromUs, toUs }),

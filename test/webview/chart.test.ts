@@ -134,7 +134,7 @@ describe("webview: the chart UI in headless Chromium against the real server", f
     await xadd(t, t.keys.series("fx", "equity"), lineFields(range(n).map(at), range(n).map((i) => 1_000_000 + i + (i === n - 1 ? 0.16 : 0))));
     await xadd(t, t.keys.series("fx", "drawdown"), lineFields(range(n).map(at), range(n).map((i) => (i === n - 1 ? -0.16 : 0))));
     await xadd(t, t.keys.series("fx", "position"), lineFields(range(n).map(at), range(n).map((i) => (i % 2 ? -100_000 : 100_000))));
-    await xadd(t, t.keys.series("fx", "fills"), markerFields([at(3)], [1.08123], [{ side: "buy", text: "BUY 100000 @ 1.08123" }]));
+    await xadd(t, t.keys.series("fx", "fills"), markerFields([at(3)], [1.08123], [{ side: "buy", text: "BUY 100000 @ 1.08123 P-1", position: "atPriceMiddle" } as { side: "buy"; text: string }]));
 
     chart = await openChart(browser, t.server, { width: 1400, height: 850 });
     await chart.until((s) => s.series.length === 5 && s.series.every((x) => x.points === (x.kind === "marker" ? 1 : n)), "all series loaded");
@@ -148,7 +148,63 @@ describe("webview: the chart UI in headless Chromium against the real server", f
     assert.equal(await scaleLabel(chart, "eurusd", 1.1), "1.10000");
     assert.equal(await scaleLabel(chart, "equity", 1_000_018.16), "1,000,018.16");
     assert.equal(await scaleLabel(chart, "position", -100_000), "-100,000");
+
+    // Hovering the fill shows its time, side, exact price and text.
+    const at3 = (await chart.page.evaluate(() => (globalThis as unknown as { __chartbridge: { markerAt(id: string, i: number): { x: number; y: number } | null } }).__chartbridge.markerAt("fills", 0))) as { x: number; y: number } | null;
+    assert.ok(at3 !== null, "the fill is on screen");
+    const box = await chart.page.locator(".cb-chart").boundingBox();
+    await chart.page.mouse.move((box?.x ?? 0) + at3.x, (box?.y ?? 0) + at3.y);
+    await chart.page.locator(".cb-tooltip:not([hidden])").waitFor({ timeout: 5000 });
+    const tip = await chart.page.locator(".cb-tooltip").evaluate((e) => [...e.children].map((c) => c.textContent));
+    assert.deepEqual(tip, [`BUY · ${new Date(Number(at(3) / 1_000_000n)).toISOString().replace("T", " ").slice(0, 19)}`, "price 1.08123", "BUY 100000 @ 1.08123 P-1"]);
   });
+  it("draws 100k fill markers as clusters with counts, labels that never overlap, and every fill reachable by zooming or hovering", async () => {
+    const bars = 5000;
+    const perBar = 20;
+    const fills = bars * perBar;
+    await writeRun(t, "dense", { bars: { kind: "candlestick" }, fills: { kind: "marker", target: "bars" } });
+    await xadd(t, t.keys.series("dense", "bars"), ohlcFields(range(bars).map(at), range(bars).map((i) => 1.08 + (i % 50) * 0.0001)));
+    const fillNs = (i: number) => at(Math.floor(i / perBar)) + BigInt(i % perBar) * 1_000_000_000n;
+    for (let from = 0; from < fills; from += 10_000) {
+      const ids = range(10_000, from);
+      await xadd(t, t.keys.series("dense", "fills"), markerFields(ids.map(fillNs), ids.map(() => 1.08123), ids.map((i) => ({ side: i % 2 ? "sell" : "buy", text: `${i % 2 ? "SELL" : "BUY"} 100000 @ 1.08123 P-${i}` }))));
+    }
+    chart = await openChart(browser, t.server, { width: 1400, height: 850 });
+    const loaded = await chart.until((s) => s.series.find((x) => x.id === "fills")?.markersCounted === fills, "every fill counted", 30_000);
+    const held = loaded.series.find((x) => x.id === "fills")?.points ?? 0;
+    assert.ok(held > 0 && held <= 200, `${held} markers and clusters drawn for ${fills} fills`);
+
+    /** Drawn labels per lane, measured in lightweight-charts' default marker font: none overlaps the next. */
+    const assertNoOverlap = async () => {
+      const drawn = await chart!.page.evaluate(() => {
+        const context = document.createElement("canvas").getContext("2d") as CanvasRenderingContext2D;
+        context.font = "12px -apple-system, BlinkMacSystemFont, 'Trebuchet MS', Roboto, Ubuntu, sans-serif";
+        const markers = (globalThis as unknown as { __chartbridge: { drawnMarkers(id: string): { x: number | null; lane: string; text: string }[] } }).__chartbridge.drawnMarkers("bars");
+        return markers.filter((m) => m.text !== "" && m.x !== null).map((m) => ({ lane: m.lane, left: (m.x as number) - context.measureText(m.text).width / 2, right: (m.x as number) + context.measureText(m.text).width / 2, text: m.text }));
+      });
+      for (const lane of new Set(drawn.map((d) => d.lane))) {
+        const inLane = drawn.filter((d) => d.lane === lane).sort((a, b) => a.left - b.left);
+        for (let i = 1; i < inLane.length; i++) assert.ok(inLane[i].left >= inLane[i - 1].right, `${JSON.stringify(inLane[i - 1])} overlaps ${JSON.stringify(inLane[i])}`);
+      }
+      return drawn;
+    };
+    const zoomedOut = await assertNoOverlap();
+    assert.ok(zoomedOut.length > 0 && zoomedOut.every((d) => /^[0-9]+$/.test(d.text)), `cluster counts as labels: ${zoomedOut.map((d) => d.text).join(" ")}`);
+    await chart.screenshot("markers-zoomed-out");
+
+    // Zoomed in to 2 bars, their 40 fills are markers of their own, labelled where they fit.
+    await chart.page.evaluate(([f, to]) => (globalThis as unknown as { __chartbridge: { setVisibleRange(f: number, t: number): void } }).__chartbridge.setVisibleRange(f, to), [us(2000), us(2001) + 19_000_000] as const);
+    const zoomed = await chart.until((s) => {
+      const f = s.series.find((x) => x.id === "fills");
+      return f !== undefined && f.points === f.markersCounted && f.points >= 40;
+    }, "the fills one by one", 15_000);
+    assert.ok((zoomed.series.find((x) => x.id === "fills")?.points ?? 0) < fills);
+    await new Promise((r) => setTimeout(r, 200));
+    const zoomedIn = await assertNoOverlap();
+    assert.ok(zoomedIn.some((d) => d.text.startsWith("BUY 100000 @ 1.08123")), zoomedIn.map((d) => d.text).join(" | "));
+    await chart.screenshot("markers-zoomed-in");
+  });
+
   it("says on a series how many points its producer could not store (the run's lost record)", async () => {
     await writeRun(t, "lossy", { price: { kind: "line" }, ema: { kind: "line" } });
     for (const id of ["price", "ema"]) await xadd(t, t.keys.series("lossy", id), lineFields(range(10).map(at), range(10)));
