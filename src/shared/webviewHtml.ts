@@ -65,7 +65,12 @@ body { font: 12px/1.4 var(--vscode-font-family, system-ui, sans-serif); backgrou
 .cb-banner[hidden] { display: none; }
 .cb-main { flex: 1; display: flex; min-height: 0; }
 .cb-chart { flex: 1; position: relative; min-width: 0; }
-.cb-legend { position: absolute; top: 4px; left: 6px; z-index: 3; display: flex; flex-direction: column; gap: 1px; pointer-events: none; }
+.cb-legends { position: absolute; inset: 0; z-index: 3; pointer-events: none; overflow: hidden; }
+.cb-legend { position: absolute; top: 4px; left: 6px; max-width: calc(100% - 80px); display: flex; flex-direction: column; align-items: flex-start; gap: 1px; }
+.cb-legend.cb-collapsed { flex-direction: row; align-items: center; gap: 6px; }
+.cb-legend.cb-collapsed .cb-legend-row ~ .cb-legend-row { display: none; }
+.cb-pane-title { pointer-events: auto; font: inherit; font-weight: 600; text-transform: uppercase; letter-spacing: 0.04em; opacity: 0.75; color: inherit; background: none; border: none; padding: 0; cursor: pointer; }
+.cb-legend.cb-collapsed .cb-pane-title::after { content: " ▸"; }
 .cb-legend-row { display: flex; gap: 6px; align-items: center; pointer-events: auto; white-space: nowrap; }
 .cb-legend-row.cb-hidden .cb-name { opacity: 0.45; text-decoration: line-through; }
 .cb-legend-row.cb-flash { outline: 1px solid var(--cb-accent); }

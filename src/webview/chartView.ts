@@ -238,6 +238,19 @@ export class ChartView {
     return index;
   }
 
+  /** Pane names by pane index. */
+  paneNames(): string[] {
+    const names: string[] = [];
+    for (const [name, index] of this.panes) names[index] = name;
+    return names;
+  }
+
+  /** The pane a series is drawn in (a marker series: its target's). */
+  paneOf(id: string): number {
+    const api = this.apis.get(id) ?? this.targetOf(id);
+    return api?.getPane().paneIndex() ?? 0;
+  }
+
   applyTheme(theme: Theme): void {
     this.theme = theme;
     this.cursor.setColor(theme.accent);
@@ -337,7 +350,8 @@ export class ChartView {
       this.apis.set(meta.id, api);
     }
     this.model.add(meta);
-    if (this.panes.size > 1) this.chart.panes()[0]?.setStretchFactor(3);
+    // The price pane takes most of the height: 60% beside five others (each pane's factor is 1).
+    if (this.panes.size > 1) this.chart.panes()[0]?.setStretchFactor(Math.max(2, 1.5 * (this.panes.size - 1)));
   }
 
   private colourOptions(meta: SeriesMeta, index: number): Record<string, unknown> {

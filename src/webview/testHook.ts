@@ -17,6 +17,8 @@ export interface TestHook {
   markerAt(seriesId: string, index: number): { x: number; y: number } | null;
   /** `price` as series `seriesId`'s price scale and crosshair label write it (lightweight-charts' formatter). */
   scaleLabel(seriesId: string, price: number): string | null;
+  /** Each pane's box in the page (px). */
+  paneBoxes(): { top: number; bottom: number; left: number; right: number }[];
   /** The markers drawn on series `seriesId`: where, in which lane, with which label. */
   drawnMarkers(seriesId: string): { x: number | null; lane: string; text: string; time: number }[];
 }
@@ -63,6 +65,11 @@ export function installTestHook(app: App): void {
         })),
       };
     },
+    paneBoxes: () =>
+      (app.view?.chart.panes() ?? []).map((pane) => {
+        const r = pane.getHTMLElement()?.getBoundingClientRect();
+        return { top: r?.top ?? 0, bottom: r?.bottom ?? 0, left: r?.left ?? 0, right: r?.right ?? 0 };
+      }),
     drawnMarkers: (seriesId) => {
       const ts = app.view?.chart.timeScale();
       // lightweight-charts draws a marker between bars on the nearest bar.

@@ -149,6 +149,24 @@ describe("webview: the chart UI in headless Chromium against the real server", f
     assert.equal(await scaleLabel(chart, "equity", 1_000_018.16), "1,000,018.16");
     assert.equal(await scaleLabel(chart, "position", -100_000), "-100,000");
 
+    // A legend per pane, titled, inside its pane; the price pane has most of the height.
+    const layout = await chart.page.evaluate(() => ({
+      panes: (globalThis as unknown as { __chartbridge: { paneBoxes(): { top: number; bottom: number; left: number; right: number }[] } }).__chartbridge.paneBoxes(),
+      legends: [...document.querySelectorAll<HTMLElement>(".cb-legend")].map((e) => {
+        const r = e.getBoundingClientRect();
+        return { pane: Number(e.dataset.pane), title: e.querySelector(".cb-pane-title")?.textContent, series: [...e.querySelectorAll<HTMLElement>(".cb-legend-row")].map((row) => row.dataset.series), top: r.top, bottom: r.bottom, left: r.left, right: r.right };
+      }),
+    }));
+    // Panes in order of first appearance in the run's series list (the server sorts it by id).
+    assert.deepEqual(layout.legends.map((l) => [l.pane, l.title, l.series]).sort(), [[0, "price", ["eurusd", "fills"]], [1, "drawdown", ["drawdown"]], [2, "equity", ["equity"]], [3, "position", ["position"]]]);
+    for (const l of layout.legends) {
+      const pane = layout.panes[l.pane];
+      assert.ok(l.top >= pane.top && l.bottom <= pane.bottom && l.left >= pane.left && l.right <= pane.right, `legend ${l.title} ${JSON.stringify(l)} inside its pane ${JSON.stringify(pane)}`);
+    }
+    const heights = layout.panes.map((p) => p.bottom - p.top);
+    assert.ok(heights[0] > 0.5 * heights.reduce((a, b) => a + b, 0), `the price pane has most of the height: ${heights.join(", ")}`);
+    await chart.screenshot("readable-panes");
+
     // Hovering the fill shows its time, side, exact price and text.
     const at3 = (await chart.page.evaluate(() => (globalThis as unknown as { __chartbridge: { markerAt(id: string, i: number): { x: number; y: number } | null } }).__chartbridge.markerAt("fills", 0))) as { x: number; y: number } | null;
     assert.ok(at3 !== null, "the fill is on screen");
