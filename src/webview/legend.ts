@@ -35,18 +35,18 @@ export class Legend {
   private readonly rows = new Map<string, Row>();
   /** Each pane's legend, by pane index. */
   private readonly panes = new Map<number, HTMLElement>();
-  private readonly resize = new ResizeObserver(() => this.place());
 
   constructor(private readonly view: ChartView, private readonly actions: LegendActions) {
     for (const [id, entry] of view.allSeries()) this.addRow(id, entry.meta);
     view.chart.subscribeCrosshairMove(this.onCrosshair);
-    this.resize.observe(view.chart.chartElement());
+    // The plot's width changes with the window and with the price scale's labels.
+    view.chart.timeScale().subscribeSizeChange(this.place);
     this.refresh();
   }
 
   dispose(): void {
     this.view.chart.unsubscribeCrosshairMove(this.onCrosshair);
-    this.resize.disconnect();
+    this.view.chart.timeScale().unsubscribeSizeChange(this.place);
     this.root.remove();
   }
 
@@ -69,14 +69,17 @@ export class Legend {
   }
 
   /** Puts each pane's legend at its pane's top (pane heights change with the data, a resize, a drag). */
-  place(): void {
+  readonly place = (): void => {
     const panes = this.view.chart.panes();
     const origin = this.view.chart.chartElement().getBoundingClientRect().top;
+    // Within the plot, left of the price scale.
+    const width = `${Math.max(0, this.view.chart.timeScale().width() - 12)}px`;
     for (const [index, legend] of this.panes) {
       const pane = panes[index]?.getHTMLElement();
       if (pane) legend.style.top = `${pane.getBoundingClientRect().top - origin + 4}px`;
+      legend.style.maxWidth = width;
     }
-  }
+  };
 
   private addRow(id: string, meta: SeriesMeta): void {
     const root = el("div", "cb-legend-row");

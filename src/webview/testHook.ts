@@ -17,6 +17,10 @@ export interface TestHook {
   markerAt(seriesId: string, index: number): { x: number; y: number } | null;
   /** `price` as series `seriesId`'s price scale and crosshair label write it (lightweight-charts' formatter). */
   scaleLabel(seriesId: string, price: number): string | null;
+  /** The x of a time on the time scale, in px from the chart's left. */
+  timeX(timeUs: number): number | null;
+  /** The width of the right price scale (px). */
+  priceScaleWidth(): number;
   /** Each pane's box in the page (px). */
   paneBoxes(): { top: number; bottom: number; left: number; right: number }[];
   /** The markers drawn on series `seriesId`: where, in which lane, with which label. */
@@ -65,6 +69,8 @@ export function installTestHook(app: App): void {
         })),
       };
     },
+    timeX: (timeUs) => app.view?.chart.timeScale().timeToCoordinate(timeUs) ?? null,
+    priceScaleWidth: () => app.view?.chart.priceScale("right").width() ?? 0,
     paneBoxes: () =>
       (app.view?.chart.panes() ?? []).map((pane) => {
         const r = pane.getHTMLElement()?.getBoundingClientRect();

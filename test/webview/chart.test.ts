@@ -36,6 +36,30 @@ function scaleLabel(chart: ChartPage, series: string, price: number): Promise<st
   return chart.page.evaluate(([id, p]) => (globalThis as unknown as { __chartbridge: { scaleLabel(s: string, p: number): string | null } }).__chartbridge.scaleLabel(id, p), [series, price] as const);
 }
 
+/** A run as the Nautilus actor charts EUR/USD: candles, a fill, equity in USD, drawdown in %, a position; n bars. */
+async function writeFxRun(t: TestServer): Promise<number> {
+  await writeRun(t, "fx", {
+    eurusd: { kind: "candlestick" },
+    fills: { kind: "marker", target: "eurusd" },
+    equity: { kind: "line", pane: "equity", options: { priceFormat: { type: "price", precision: 2, minMove: 0.01 }, unit: "USD" } },
+    drawdown: { kind: "line", pane: "drawdown", options: { priceFormat: { type: "price", precision: 2, minMove: 0.01 }, unit: "%" } },
+    position: { kind: "line", pane: "position", options: { lineType: 1, priceFormat: { type: "price", precision: 0, minMove: 1 } } },
+  });
+  const n = 20;
+  const bars = range(n).map((i): [number, number, number, number] => {
+    const o = 1.0812 + i * 0.00001;
+    return [o, o + 0.00013, o - 0.00007, o + 0.00003];
+  });
+  bars[n - 1] = [1.0812, 1.08134, 1.08101, 1.08123];
+  await xadd(t, t.keys.series("fx", "eurusd"), candles(range(n).map(at), bars));
+  await xadd(t, t.keys.series("fx", "equity"), lineFields(range(n).map(at), range(n).map((i) => 1_000_000 + i + (i === n - 1 ? 0.16 : 0))));
+  await xadd(t, t.keys.series("fx", "drawdown"), lineFields(range(n).map(at), range(n).map((i) => (i === n - 1 ? -0.16 : 0))));
+  await xadd(t, t.keys.series("fx", "position"), lineFields(range(n).map(at), range(n).map((i) => (i % 2 ? -100_000 : 100_000))));
+  await xadd(t, t.keys.series("fx", "fills"), markerFields([at(3)], [1.08123], [{ side: "buy", text: "BUY 100000 @ 1.08123 P-1", position: "atPriceMiddle" } as { side: "buy"; text: string }]));
+
+  return n;
+}
+
 describe("webview: the chart UI in headless Chromium against the real server", function () {
   this.timeout(30_000);
   let browser: Browser;
@@ -117,25 +141,7 @@ describe("webview: the chart UI in headless Chromium against the real server", f
   });
 
   it("reads FX candles at five decimals without a declared precision, and declared precisions and units as declared", async () => {
-    await writeRun(t, "fx", {
-      eurusd: { kind: "candlestick" },
-      fills: { kind: "marker", target: "eurusd" },
-      equity: { kind: "line", pane: "equity", options: { priceFormat: { type: "price", precision: 2, minMove: 0.01 }, unit: "USD" } },
-      drawdown: { kind: "line", pane: "drawdown", options: { priceFormat: { type: "price", precision: 2, minMove: 0.01 }, unit: "%" } },
-      position: { kind: "line", pane: "position", options: { lineType: 1, priceFormat: { type: "price", precision: 0, minMove: 1 } } },
-    });
-    const n = 20;
-    const bars = range(n).map((i): [number, number, number, number] => {
-      const o = 1.0812 + i * 0.00001;
-      return [o, o + 0.00013, o - 0.00007, o + 0.00003];
-    });
-    bars[n - 1] = [1.0812, 1.08134, 1.08101, 1.08123];
-    await xadd(t, t.keys.series("fx", "eurusd"), candles(range(n).map(at), bars));
-    await xadd(t, t.keys.series("fx", "equity"), lineFields(range(n).map(at), range(n).map((i) => 1_000_000 + i + (i === n - 1 ? 0.16 : 0))));
-    await xadd(t, t.keys.series("fx", "drawdown"), lineFields(range(n).map(at), range(n).map((i) => (i === n - 1 ? -0.16 : 0))));
-    await xadd(t, t.keys.series("fx", "position"), lineFields(range(n).map(at), range(n).map((i) => (i % 2 ? -100_000 : 100_000))));
-    await xadd(t, t.keys.series("fx", "fills"), markerFields([at(3)], [1.08123], [{ side: "buy", text: "BUY 100000 @ 1.08123 P-1", position: "atPriceMiddle" } as { side: "buy"; text: string }]));
-
+    const n = await writeFxRun(t);
     chart = await openChart(browser, t.server, { width: 1400, height: 850 });
     await chart.until((s) => s.series.length === 5 && s.series.every((x) => x.points === (x.kind === "marker" ? 1 : n)), "all series loaded");
 
@@ -175,7 +181,50 @@ describe("webview: the chart UI in headless Chromium against the real server", f
     await chart.page.locator(".cb-tooltip:not([hidden])").waitFor({ timeout: 5000 });
     const tip = await chart.page.locator(".cb-tooltip").evaluate((e) => [...e.children].map((c) => c.textContent));
     assert.deepEqual(tip, [`BUY · ${new Date(Number(at(3) / 1_000_000n)).toISOString().replace("T", " ").slice(0, 19)}`, "price 1.08123", "BUY 100000 @ 1.08123 P-1"]);
+
+    // The data window: every series' value at the crosshair's bar, pane by pane, in its precision and unit.
+    await chart.page.click(".cb-data-toggle");
+    const x10 = (await chart.page.evaluate((t) => (globalThis as unknown as { __chartbridge: { timeX(t: number): number | null } }).__chartbridge.timeX(t), us(10))) as number;
+    await chart.page.mouse.move((box?.x ?? 0) + x10, (box?.y ?? 0) + 200);
+    await chart.page.locator(".cb-dw-time", { hasText: ":" }).waitFor({ timeout: 5000 });
+    const dataWindow = await chart.page.locator(".cb-datawindow").evaluate((e) => [...e.children].map((c) => (c.classList.contains("cb-dw-row") ? [...c.children].map((x) => x.textContent).join("=") : c.textContent)));
+    assert.deepEqual(dataWindow, [
+      new Date(us(10) / 1000).toISOString().replace("T", " ").slice(0, 19),
+      "price", "eurusd O=1.08130", "eurusd H=1.08143", "eurusd L=1.08123", "eurusd C=1.08133",
+      "drawdown", "drawdown=0.00%",
+      "equity", "equity=1,000,010.00 USD",
+      "position", "position=100,000",
+    ]);
   });
+  it("fits a narrow VS Code panel (430 px): one toolbar row with a menu, each pane's legend one line inside its pane", async () => {
+    const n = await writeFxRun(t);
+    chart = await openChart(browser, t.server, { width: 430, height: 700 });
+    await chart.until((s) => s.series.length === 5 && s.series.every((x) => x.points === (x.kind === "marker" ? 1 : n)), "all series loaded");
+    const toolbar = await chart.page.locator(".cb-toolbar").boundingBox();
+    const button = await chart.page.locator(".cb-side-toggle").boundingBox();
+    assert.ok(toolbar !== null && button !== null && toolbar.height < 2 * button.height, `one row: ${JSON.stringify(toolbar)}`);
+    assert.equal(await chart.page.locator(".cb-tools").isVisible(), false, "the secondary tools wait in the menu");
+    await chart.page.click(".cb-more-toggle");
+    assert.equal(await chart.page.locator(".cb-png").isVisible(), true, "the menu opens");
+    await chart.page.click(".cb-more-toggle");
+    const layout = await chart.page.evaluate(() => ({
+      panes: (globalThis as unknown as { __chartbridge: { paneBoxes(): { top: number; bottom: number; left: number; right: number }[] } }).__chartbridge.paneBoxes(),
+      scaleWidth: (globalThis as unknown as { __chartbridge: { priceScaleWidth(): number } }).__chartbridge.priceScaleWidth(),
+      legends: [...document.querySelectorAll<HTMLElement>(".cb-legend")].map((e) => ({ pane: Number(e.dataset.pane), collapsed: e.classList.contains("cb-collapsed"), box: e.getBoundingClientRect().toJSON() as DOMRect, rows: [...e.querySelectorAll<HTMLElement>(".cb-legend-row")].filter((r) => r.offsetParent !== null).length })),
+    }));
+    for (const l of layout.legends) {
+      const pane = layout.panes[l.pane];
+      assert.ok(l.collapsed && l.rows === 1, `pane ${l.pane}: one line`);
+      assert.ok(l.box.top >= pane.top && l.box.bottom <= pane.bottom && l.box.right <= pane.right - layout.scaleWidth, `legend ${JSON.stringify(l.box)} inside pane ${JSON.stringify(pane)}, left of the price scale (${layout.scaleWidth} px)`);
+    }
+    const price = layout.legends.find((l) => l.pane === 0);
+    assert.ok(price !== undefined && price.box.height < 0.1 * (layout.panes[0].bottom - layout.panes[0].top), "the price pane's legend takes a line of it");
+    await chart.screenshot("narrow-panel");
+    // Expanded on demand.
+    await chart.page.click('.cb-legend[data-pane="0"] .cb-pane-title');
+    assert.equal(await chart.page.locator('.cb-legend[data-pane="0"] .cb-legend-row:visible').count(), 2);
+  });
+
   it("draws 100k fill markers as clusters with counts, labels that never overlap, and every fill reachable by zooming or hovering", async () => {
     const bars = 5000;
     const perBar = 20;
