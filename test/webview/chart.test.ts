@@ -230,7 +230,11 @@ describe("webview: the chart UI in headless Chromium against the real server", f
     const perBar = 20;
     const fills = bars * perBar;
     await writeRun(t, "dense", { bars: { kind: "candlestick" }, fills: { kind: "marker", target: "bars" } });
-    await xadd(t, t.keys.series("dense", "bars"), ohlcFields(range(bars).map(at), range(bars).map((i) => 1.08 + (i % 50) * 0.0001)));
+    const close = (i: number) => Math.round((1.08 + 0.004 * Math.sin(i / 400) + 0.0006 * Math.sin(i / 13)) * 1e5) / 1e5;
+    await xadd(t, t.keys.series("dense", "bars"), candles(range(bars).map(at), range(bars).map((i): [number, number, number, number] => {
+      const [o, c] = [close(i - 1), close(i)];
+      return [o, Math.max(o, c) + 0.00012, Math.min(o, c) - 0.00009, c];
+    })));
     const fillNs = (i: number) => at(Math.floor(i / perBar)) + BigInt(i % perBar) * 1_000_000_000n;
     for (let from = 0; from < fills; from += 10_000) {
       const ids = range(10_000, from);
