@@ -263,6 +263,26 @@ describe("webview: the chart UI in headless Chromium against the real server", f
     assert.ok(zoomedOut.length > 0 && zoomedOut.every((d) => /^[0-9]+$/.test(d.text)), `cluster counts as labels: ${zoomedOut.map((d) => d.text).join(" ")}`);
     await chart.screenshot("markers-zoomed-out");
 
+    // Hovering a cluster (found as a user would: down its column) lists its fills with their exact prices.
+    const cluster = zoomedOut[Math.floor(zoomedOut.length / 2)];
+    const box = await chart.page.locator(".cb-chart").boundingBox();
+    const pane = (await chart.page.evaluate(() => (globalThis as unknown as { __chartbridge: { paneBoxes(): { top: number; bottom: number }[] } }).__chartbridge.paneBoxes()))[0];
+    const x = (box?.x ?? 0) + (cluster.left + cluster.right) / 2;
+    let found = false;
+    for (let y = pane.top + 2; y < pane.bottom && !found; y += 2) {
+      await chart.page.mouse.move(x, y);
+      found = (await chart.page.locator(".cb-tooltip:not([hidden]) .cb-tooltip-head").count()) > 0;
+    }
+    assert.ok(found, `the cluster labelled ${cluster.text} shows a tooltip`);
+    await chart.page.locator(".cb-tooltip-row").first().waitFor({ timeout: 5000 });
+    const tip = await chart.page.locator(".cb-tooltip").evaluate((e) => [...e.children].map((c) => c.textContent ?? ""));
+    const count = Number(cluster.text);
+    const head = /^(\d+) markers \((\d+) buy, (\d+) sell\)$/.exec(tip[0]);
+    assert.ok(head !== null && Number(head[1]) === count && Number(head[2]) + Number(head[3]) === count && Math.abs(Number(head[2]) - Number(head[3])) <= 1, tip[0]);
+    assert.equal(tip.length, 1 + 20 + 1, "the first 20 fills, then how many more");
+    assert.match(tip[1], /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d  (BUY|SELL)  1\.08123  (BUY|SELL) 100000 @ 1\.08123 P-\d+$/);
+    assert.equal(tip[21], `… ${count - 20} more: click to zoom in`);
+
     // Zoomed in to 2 bars, their 40 fills are markers of their own, labelled where they fit.
     await chart.page.evaluate(([f, to]) => (globalThis as unknown as { __chartbridge: { setVisibleRange(f: number, t: number): void } }).__chartbridge.setVisibleRange(f, to), [us(2000), us(2001) + 19_000_000] as const);
     const zoomed = await chart.until((s) => {
