@@ -421,7 +421,7 @@ describe("webview: the chart UI in headless Chromium against the real server", f
     const iso = (i: number) => new Date(us(i) / 1000).toISOString().replace("T", " ").replace(/\.000Z$/, "");
     const lines = csv.bytes.toString("utf8").trim().split("\n");
     assert.equal(lines[0], "time_us,time,value");
-    assert.deepEqual(lines.slice(1).map((l) => [l.split(",")[0], l.split(",").at(-1)]), [[String(us(0)), "1.5"], [String(us(1)), "-2"], [String(us(2)), "3.25"]]);
+    assert.deepEqual(lines.slice(1).map((l) => [l.split(",")[0], l.split(",").at(-1)]), [[String(us(0)), "1.50"], [String(us(1)), "-2.00"], [String(us(2)), "3.25"]], "in the series' precision");
     assert.ok(lines[1].includes(iso(0).slice(0, 16)), `${lines[1]} shows the time as text`);
     const png = await download(".cb-png");
     assert.match(png.name, /^exp.*\.png$/);
