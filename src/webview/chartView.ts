@@ -25,7 +25,7 @@ import {
   type SeriesMarker,
   type SeriesType,
 } from "lightweight-charts";
-import type { SeriesKind } from "../shared/protocol.js";
+import { isOhlcKind, type SeriesKind } from "../shared/protocol.js";
 import type { BatchReply, RangeReply, RunDetail, SeriesMeta } from "../shared/api.js";
 import type { Api } from "./client.js";
 import { needsRefetch, wholeRun, windowFor, type FetchWindow, type Held, type TimeWindow } from "./fetchWindow.js";
@@ -411,7 +411,9 @@ export class ChartView {
     const visible = first ? null : this.visibleWindow();
     const follow = first ? null : this.followedSpan();
     this.model.applyRange(window, ids, replies);
-    ids.forEach((id, i) => this.drawRange(id, replies[i]));
+    // Candles first: the lines of their pane read at their precision (inferFormat).
+    const order = ids.map((id, i) => i).sort((a, b) => Number(!isOhlcKind(this.metaOf(ids[a]).kind)) - Number(!isOhlcKind(this.metaOf(ids[b]).kind)));
+    for (const i of order) this.drawRange(ids[i], replies[i]);
     this.renderAllMarkers();
     if (first) {
       this.chart.timeScale().fitContent();
@@ -435,15 +437,20 @@ export class ChartView {
     this.inferFormat(id, api);
   }
 
-  /** A series without a declared precision reads at the precision of its data (format.ts). */
+  /**
+   * A series without a declared precision reads at the precision of the candles of its pane (an
+   * EMA of EUR/USD at five decimals, as the price scale they share), else of its data (format.ts).
+   */
   private inferFormat(id: string, api: AnySeries): void {
     if (this.declared.has(id)) return;
     const data = this.model.get(id)?.data ?? [];
     if (data.length === 0) return;
-    const unit = typeof this.metaOf(id).options.unit === "string" ? (this.metaOf(id).options.unit as string) : "";
-    const inferred = inferFormat(sampleValues(data), unit);
+    const meta = this.metaOf(id);
+    const unit = typeof meta.options.unit === "string" ? meta.options.unit : "";
+    const candles = isOhlcKind(meta.kind) ? undefined : [...this.formats].find(([other]) => isOhlcKind(this.metaOf(other).kind) && this.metaOf(other).pane === meta.pane)?.[1];
+    const inferred = candles !== undefined ? { ...candles, unit } : inferFormat(sampleValues(data), unit);
     const known = this.formats.get(id);
-    if (known !== undefined && known.precision >= inferred.precision) return;
+    if (known !== undefined && (candles !== undefined ? known.precision === inferred.precision : known.precision >= inferred.precision)) return;
     this.formats.set(id, inferred);
     api.applyOptions({ priceFormat: lwcPriceFormat(inferred) });
   }

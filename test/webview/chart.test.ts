@@ -40,6 +40,7 @@ function scaleLabel(chart: ChartPage, series: string, price: number): Promise<st
 async function writeFxRun(t: TestServer): Promise<number> {
   await writeRun(t, "fx", {
     eurusd: { kind: "candlestick" },
+    ema: { kind: "line" },
     fills: { kind: "marker", target: "eurusd" },
     equity: { kind: "line", pane: "equity", options: { priceFormat: { type: "price", precision: 2, minMove: 0.01 }, unit: "USD" } },
     drawdown: { kind: "line", pane: "drawdown", options: { priceFormat: { type: "price", precision: 2, minMove: 0.01 }, unit: "%" } },
@@ -52,6 +53,7 @@ async function writeFxRun(t: TestServer): Promise<number> {
   });
   bars[n - 1] = [1.0812, 1.08134, 1.08101, 1.08123];
   await xadd(t, t.keys.series("fx", "eurusd"), candles(range(n).map(at), bars));
+  await xadd(t, t.keys.series("fx", "ema"), lineFields(range(n).map(at), range(n).map((i) => 1.0812 + i * 0.0000123456789)));
   await xadd(t, t.keys.series("fx", "equity"), lineFields(range(n).map(at), range(n).map((i) => 1_000_000 + i + (i === n - 1 ? 0.16 : 0))));
   await xadd(t, t.keys.series("fx", "drawdown"), lineFields(range(n).map(at), range(n).map((i) => (i === n - 1 ? -0.16 : 0))));
   await xadd(t, t.keys.series("fx", "position"), lineFields(range(n).map(at), range(n).map((i) => (i % 2 ? -100_000 : 100_000))));
@@ -143,9 +145,11 @@ describe("webview: the chart UI in headless Chromium against the real server", f
   it("reads FX candles at five decimals without a declared precision, and declared precisions and units as declared", async () => {
     const n = await writeFxRun(t);
     chart = await openChart(browser, t.server, { width: 1400, height: 850 });
-    await chart.until((s) => s.series.length === 5 && s.series.every((x) => x.points === (x.kind === "marker" ? 1 : n)), "all series loaded");
+    await chart.until((s) => s.series.length === 6 && s.series.every((x) => x.points === (x.kind === "marker" ? 1 : n)), "all series loaded");
 
     assert.equal(await legendValue(chart, "eurusd"), "O 1.08120 H 1.08134 L 1.08101 C 1.08123");
+    assert.equal(await legendValue(chart, "ema"), "1.08143", "an indicator reads at the precision of its pane's candles");
+    assert.equal(await scaleLabel(chart, "ema", 1.0814345679), "1.08143");
     assert.equal(await legendValue(chart, "equity"), "1,000,019.16 USD");
     assert.equal(await legendValue(chart, "drawdown"), "-0.16%");
     assert.equal(await legendValue(chart, "position"), "-100,000");
@@ -164,7 +168,7 @@ describe("webview: the chart UI in headless Chromium against the real server", f
       }),
     }));
     // Panes in order of first appearance in the run's series list (the server sorts it by id).
-    assert.deepEqual(layout.legends.map((l) => [l.pane, l.title, l.series]).sort(), [[0, "price", ["eurusd", "fills"]], [1, "drawdown", ["drawdown"]], [2, "equity", ["equity"]], [3, "position", ["position"]]]);
+    assert.deepEqual(layout.legends.map((l) => [l.pane, l.title, l.series]).sort(), [[0, "price", ["ema", "eurusd", "fills"]], [1, "drawdown", ["drawdown"]], [2, "equity", ["equity"]], [3, "position", ["position"]]]);
     for (const l of layout.legends) {
       const pane = layout.panes[l.pane];
       assert.ok(l.top >= pane.top && l.bottom <= pane.bottom && l.left >= pane.left && l.right <= pane.right, `legend ${l.title} ${JSON.stringify(l)} inside its pane ${JSON.stringify(pane)}`);
@@ -190,7 +194,7 @@ describe("webview: the chart UI in headless Chromium against the real server", f
     const dataWindow = await chart.page.locator(".cb-datawindow").evaluate((e) => [...e.children].map((c) => (c.classList.contains("cb-dw-row") ? [...c.children].map((x) => x.textContent).join("=") : c.textContent)));
     assert.deepEqual(dataWindow, [
       new Date(us(10) / 1000).toISOString().replace("T", " ").slice(0, 19),
-      "price", "eurusd O=1.08130", "eurusd H=1.08143", "eurusd L=1.08123", "eurusd C=1.08133",
+      "price", "ema=1.08132", "eurusd O=1.08130", "eurusd H=1.08143", "eurusd L=1.08123", "eurusd C=1.08133",
       "drawdown", "drawdown=0.00%",
       "equity", "equity=1,000,010.00 USD",
       "position", "position=100,000",
@@ -199,7 +203,7 @@ describe("webview: the chart UI in headless Chromium against the real server", f
   it("fits a narrow VS Code panel (430 px): one toolbar row with a menu, each pane's legend one line inside its pane", async () => {
     const n = await writeFxRun(t);
     chart = await openChart(browser, t.server, { width: 430, height: 700 });
-    await chart.until((s) => s.series.length === 5 && s.series.every((x) => x.points === (x.kind === "marker" ? 1 : n)), "all series loaded");
+    await chart.until((s) => s.series.length === 6 && s.series.every((x) => x.points === (x.kind === "marker" ? 1 : n)), "all series loaded");
     const toolbar = await chart.page.locator(".cb-toolbar").boundingBox();
     const button = await chart.page.locator(".cb-side-toggle").boundingBox();
     assert.ok(toolbar !== null && button !== null && toolbar.height < 2 * button.height, `one row: ${JSON.stringify(toolbar)}`);
@@ -222,7 +226,7 @@ describe("webview: the chart UI in headless Chromium against the real server", f
     await chart.screenshot("narrow-panel");
     // Expanded on demand.
     await chart.page.click('.cb-legend[data-pane="0"] .cb-pane-title');
-    assert.equal(await chart.page.locator('.cb-legend[data-pane="0"] .cb-legend-row:visible').count(), 2);
+    assert.equal(await chart.page.locator('.cb-legend[data-pane="0"] .cb-legend-row:visible').count(), 3, "ema, eurusd, fills");
   });
 
   it("draws 100k fill markers as clusters with counts, labels that never overlap, and every fill reachable by zooming or hovering", async () => {
