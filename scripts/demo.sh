@@ -53,7 +53,7 @@ if $vscode; then
   npm run --silent package >/dev/null
   ud=$(mktemp -d) ext=$(mktemp -d)
   mkdir -p "$ud/User"
-  printf '{"security.workspace.trust.enabled": false, "workbench.startupEditor": "none", "chat.disableAIFeatures": true, "chartbridge.redisUrl": "%s"}\n' "$redis_url" >"$ud/User/settings.json"
+  printf '{"security.workspace.trust.enabled": false, "workbench.startupEditor": "none", "chat.disableAIFeatures": true, "workbench.secondarySideBar.defaultVisibility": "hidden", "chartbridge.redisUrl": "%s"}\n' "$redis_url" >"$ud/User/settings.json"
   node24="$cs/node24/node_modules/node/bin/node"
   entry="$cs/node_modules/code-server/out/node/entry.js"
   "$node24" "$entry" --user-data-dir "$ud" --extensions-dir "$ext" --install-extension "$ROOT/chartbridge.vsix" >/dev/null

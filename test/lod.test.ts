@@ -1,21 +1,21 @@
 import { strict as assert } from "node:assert";
 import { decodeEntry } from "../src/shared/decode.js";
-import type { SeriesKind } from "../src/shared/protocol.js";
-import { decimate } from "../src/server/lod.js";
+import type { Marker, MarkerPoints, SeriesKind } from "../src/shared/protocol.js";
+import { decimate, MARKER_CELL } from "../src/server/lod.js";
 import { SeriesStore } from "../src/server/seriesStore.js";
 import { lineFields } from "./harness/server.js";
 
-/** A store holding points at t = i µs (i = 0..n-1) with the given columns. */
-function store(kind: SeriesKind, cols: Record<string, number[]>): SeriesStore {
+/** A store holding points at t = i µs (i = 0..n-1, or at `timesUs`) with the given columns (markers: `markers`, else buys). */
+function store(kind: SeriesKind, cols: Record<string, number[]>, markers?: Marker[], timesUs?: number[]): SeriesStore {
   const n = Object.values(cols)[0].length;
-  const times = Array.from({ length: n }, (_, i) => BigInt(i) * 1000n);
+  const times = Array.from({ length: n }, (_, i) => BigInt(timesUs?.[i] ?? i) * 1000n);
   const fields: Record<string, Buffer | string> = { ...lineFields(times, cols.y ?? new Array(n).fill(0), kind) };
   for (const [name, values] of Object.entries(cols)) {
     const buf = Buffer.alloc(8 * n);
     values.forEach((v, i) => buf.writeDoubleLE(v, i * 8));
     fields[name] = buf;
   }
-  if (kind === "marker") fields.m = JSON.stringify(cols.y.map(() => ({ side: "buy", text: "" })));
+  if (kind === "marker") fields.m = JSON.stringify(markers ?? cols.y.map(() => ({ side: "buy", text: "" })));
   const s = new SeriesStore(kind);
   const bytes = Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, Buffer.from(v)]));
   const r = decodeEntry(bytes, kind);
@@ -63,12 +63,29 @@ describe("level of detail (range decimation)", () => {
     assert.deepEqual(r.points, { t: [0, 3], y: [-9, 8] });
   });
 
-  it("never drops markers", () => {
-    const y = Array.from({ length: 50 }, (_, i) => i);
-    const r = decimate(store("marker", { y }), 10, 19, 2);
-    assert.equal(r.total, 10);
-    assert.equal(r.points.t.length, 10);
-    assert.equal(r.decimated, false);
+  it("answers markers as they are while fewer than one per cell of 16 buckets, and clusters more per cell with their count and sides", () => {
+    const n = 1000;
+    const y = Array.from({ length: n }, (_, i) => 1 + i / 1000);
+    const fills: Marker[] = y.map((_, i) => ({ side: i % 2 ? "sell" : "buy", text: `fill ${i}` }));
+    const s = store("marker", { y }, fills);
+    const few = decimate(s, 10, 19, 10 * MARKER_CELL);
+    assert.deepEqual([few.total, few.points.t.length, few.decimated, (few.points as MarkerPoints).m[0].text], [10, 10, false, "fill 10"]);
+    // 1000 markers, 160 points asked: buckets of ceil(1000 / 159) = 7 µs, cells of 112 µs.
+    const many = decimate(s, null, null, 160);
+    const p = many.points as MarkerPoints;
+    assert.equal(many.bucketUs, 7 * MARKER_CELL);
+    assert.deepEqual(p.t, [0, 112, 224, 336, 448, 560, 672, 784, 896]);
+    assert.deepEqual(p.m[0], { side: null, text: "112", cluster: { count: 112, buys: 56, sells: 56, toUs: 111 } });
+    assert.deepEqual(p.m[8], { side: null, text: "104", cluster: { count: 104, buys: 52, sells: 52, toUs: 1007 } });
+    assert.equal(p.y[0], y[111], "at the last marker's price");
+    assert.equal(p.m.reduce((sum, m) => sum + (m.cluster?.count ?? 1), 0), n, "every marker is counted once");
+    // Each is reachable: asked for its cell's window at a finer resolution, a cluster answers its markers.
+    const cell = decimate(s, p.t[1], p.m[1].cluster?.toUs ?? 0, 112 * MARKER_CELL);
+    assert.deepEqual((cell.points as MarkerPoints).m.map((m) => m.text), Array.from({ length: 112 }, (_, i) => `fill ${112 + i}`));
+    // A cell of one marker keeps it as it is.
+    const sparse = store("marker", { y: [1, 2, 3, 4] }, [0, 1, 2, 3].map((i) => ({ side: "buy", text: `m${i}` })), [0, 1, 2, 900]);
+    const r = decimate(sparse, null, null, MARKER_CELL * 2);
+    assert.deepEqual([r.points.t, (r.points as MarkerPoints).m.map((m) => m.text)], [[0, 900], ["3", "m3"]]);
   });
 
   it("answers at most maxPoints for a large line, aligned to the same grid for every series", () => {

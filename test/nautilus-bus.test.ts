@@ -140,9 +140,10 @@ async function assertCharted(t: TestServer, run: RunView, report: Report): Promi
   assert.deepEqual(
     run.series.map(({ id, kind, pane, target, rejected, stale, options }) => ({ id, kind, pane, target, rejected, stale, options })),
     [
-      { id: BAR_SERIES, kind: "candlestick", pane: "main", target: null, rejected: 0, stale: 0, options: {} },
+      // EUR/USD: prices of 5 decimals (a tick of 0.00001), sizes of 0 (SPEC section 8).
+      { id: BAR_SERIES, kind: "candlestick", pane: "main", target: null, rejected: 0, stale: 0, options: { priceFormat: { type: "price", precision: 5, minMove: 0.00001 } } },
       { id: FILLS, kind: "marker", pane: "main", target: BAR_SERIES, rejected: 0, stale: 0, options: {} },
-      { id: POSITION, kind: "line", pane: "position", target: null, rejected: 0, stale: 0, options: { lineType: 1 } },
+      { id: POSITION, kind: "line", pane: "position", target: null, rejected: 0, stale: 0, options: { lineType: 1, priceFormat: { type: "price", precision: 0, minMove: 1 } } },
     ],
   );
   const candles = await history<OhlcPoints>(t, run.id, BAR_SERIES);
@@ -439,6 +440,11 @@ describe("one hedging two-venue backtest, charted by the actor and by Nautilus's
     assert.deepEqual(fromActor.map((s) => s.id), [...BRIDGED_SERIES.slice(0, 4), "drawdown:BINANCE:USDT", "drawdown:SIM:USD", "equity:BINANCE:USDT", "equity:SIM:USD", ...BRIDGED_SERIES.slice(4), "unrealized_pnl:BTCUSDT-PERP.BINANCE", "unrealized_pnl:EUR/USD.SIM"].sort((a, b) => a.localeCompare(b)));
     assert.equal(fromBus.find((s) => s.id === EUR_BARS)?.pane, "main");
     assert.equal(fromBus.find((s) => s.id === BTC_BARS)?.pane, BTC_BARS);
+    // Precision from the instrument (actor) and from the decimals on the bus (bridge), alike.
+    assert.deepEqual(fromBus.find((s) => s.id === BTC_BARS)?.options, { priceFormat: { type: "price", precision: 1, minMove: 0.1 } });
+    assert.deepEqual(fromBus.find((s) => s.id === "position:BTCUSDT-PERP.BINANCE")?.options, { lineType: 1, priceFormat: { type: "price", precision: 3, minMove: 0.001 } });
+    assert.deepEqual(fromActor.find((s) => s.id === "equity:SIM:USD")?.options, { priceFormat: { type: "price", precision: 2, minMove: 0.01 }, unit: "USD" });
+    assert.deepEqual(fromActor.find((s) => s.id === "drawdown:SIM:USD")?.options, { priceFormat: { type: "price", precision: 2, minMove: 0.01 }, unit: "%" });
     for (const id of BRIDGED_SERIES) {
       const [bus, actor] = [await history<Record<string, unknown[]>>(t, bridged.id, id), await history<Record<string, unknown[]>>(t, actorRun, id)];
       assert.deepEqual(bus.points, actor.points, `the points of ${id}`);

@@ -151,6 +151,48 @@ def test_series_descriptor_charts_every_assignment(r: redis.Redis) -> None:
     assert read_points(r, "Strat.bars")[0] == [T0 + 1]  # the integration clock beats ts_event
 
 
+class Priced(Price):
+    """Stands in for a Nautilus Price: a number with the precision it is written with."""
+
+    def __init__(self, value: float, precision: int) -> None:
+        super().__init__(value)
+        self.precision = precision
+
+
+def test_precision_and_unit_travel_in_the_registry_and_bars_bring_their_own(r: redis.Redis) -> None:
+    equity = cb.series("equity_ccy", pane="equity", precision=2, unit="USD")
+    pips = cb.series("pips", precision=1, min_move=0.5)
+
+    @cb.chart(kind="candlestick", name="fx_bars")
+    def on_bar(b: Any) -> Any:
+        return b
+
+    @cb.chart(kind="candlestick", name="fx_declared", precision=3)
+    def on_bar_declared(b: Any) -> Any:
+        return b
+
+    equity.add(1_000_018.16, time=T0)
+    pips.add(1.5, time=T0)
+    fx = SimpleNamespace(open=Priced(1.0812, 5), high=Priced(1.08134, 5), low=Priced(1.08101, 5),
+                         close=Priced(1.08123, 5), volume=None, ts_event=T0, ts_init=T0)
+    cb.set_clock(T0)
+    on_bar(fx)
+    on_bar_declared(fx)
+    assert cb.flush()
+    assert registry(r, "equity_ccy")["options"] == {"priceFormat": {"type": "price", "precision": 2, "minMove": 0.01},
+                                                    "unit": "USD"}
+    assert registry(r, "pips")["options"] == {"priceFormat": {"type": "price", "precision": 1, "minMove": 0.5}}
+    # A Nautilus Bar's prices carry the instrument's precision; a declared one wins.
+    assert registry(r, "fx_bars")["options"] == {"priceFormat": {"type": "price", "precision": 5, "minMove": 1e-05}}
+    assert registry(r, "fx_declared")["options"] == {"priceFormat": {"type": "price", "precision": 3, "minMove": 0.001}}
+    for kwargs, message in (({"precision": 2.5}, "precision must be an int from 0 to 15, not 2.5"),
+                            ({"min_move": 0.1}, "precision must be an int from 0 to 15, not None"),
+                            ({"precision": 2, "min_move": -1}, "min_move must be a positive number, not -1"),
+                            ({"unit": ""}, "unit must be a text of 1 to 16 characters, not ''")):
+        with pytest.raises(cb.ProtocolError, match=f"bad: {message}"):
+            cb.series("bad", **kwargs)
+
+
 def test_standalone_series_add_and_explicit_errors(r: redis.Redis) -> None:
     equity = cb.series("equity", pane="equity")
     equity.add(100.0, time=T0)

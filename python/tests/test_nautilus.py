@@ -166,6 +166,15 @@ def test_positions_equity_and_drawdown(backtest: SimpleNamespace) -> None:
     moves = {times[i] for i in range(1, len(times)) if balance[i] != balance[i - 1]}
     assert moves and moves <= {f.ts_event + 60_000_000_000 for f in fills(backtest.engine)}
     assert registry(r, "equity:SIM:USD", "nt")["pane"] == "equity"
+    # Precision and units (SPEC sections 5 and 8): EUR/USD prices of 5 decimals, sizes of 0, USD amounts of 2.
+    def price_format(precision: int, min_move: float) -> dict[str, Any]:
+        return {"type": "price", "precision": precision, "minMove": min_move}
+    assert registry(r, BAR_SERIES, "nt")["options"] == {"priceFormat": price_format(5, 0.00001)}
+    assert registry(r, "position:EUR/USD.SIM", "nt")["options"] == {"lineType": 1, "priceFormat": price_format(0, 1.0)}
+    assert registry(r, "equity:SIM:USD", "nt")["options"] == {"priceFormat": price_format(2, 0.01), "unit": "USD"}
+    assert registry(r, "drawdown:SIM:USD", "nt")["options"] == {"priceFormat": price_format(2, 0.01), "unit": "%"}
+    assert registry(r, "unrealized_pnl:EUR/USD.SIM", "nt")["options"] == {"priceFormat": price_format(2, 0.01),
+                                                                           "unit": "USD"}
 
 
 def test_decorated_value_charts_at_backtest_time_and_the_plugin_is_enabled(backtest: SimpleNamespace) -> None:

@@ -8,9 +8,15 @@
  * - line/area/baseline: the bucket's min and max, in the order they occurred, at the bucket time
  *   and half a bucket later, so no spike disappears;
  * - histogram: the value of largest magnitude (a volume spike or a MACD extreme stays visible);
- * - marker: never dropped.
+ * - marker: as they are while fewer than one per MARKER_CELL buckets (~8 px); more are clustered
+ *   per cell of MARKER_CELL buckets: a cell of one marker keeps it, a cell of several becomes one
+ *   marker at the cell's time with their count, buys and sells (`Marker.cluster`), at the last
+ *   one's price. Asked for a cell's window, the server answers its markers one by one.
  */
-import { isOhlcKind, type OhlcPoints, type Points, type SeriesKind, type ValuePoints } from "../shared/protocol.js";
+import { isOhlcKind, type Marker, type MarkerPoints, type OhlcPoints, type Points, type SeriesKind, type ValuePoints } from "../shared/protocol.js";
+
+/** Buckets per marker cluster cell: about 8 px at the chart's two buckets a pixel. */
+export const MARKER_CELL = 16;
 
 export interface Columns {
   kind: SeriesKind;
@@ -44,7 +50,8 @@ export function decimate(s: Columns, fromUs: number | null, toUs: number | null,
   const i0 = fromUs === null ? 0 : bound(s.times, s.length, fromUs);
   const i1 = toUs === null ? s.length : bound(s.times, s.length, toUs, true);
   const total = Math.max(0, i1 - i0);
-  if (total <= maxPoints || s.kind === "marker" || total === 0) {
+  const most = s.kind === "marker" ? Math.floor(maxPoints / MARKER_CELL) : maxPoints;
+  if (total <= most || total === 0) {
     return { points: s.slice(i0, Math.max(i0, i1)), total, decimated: false, bucketUs: 0 };
   }
   // The width depends on the requested window only (the data span where a side is open), so
@@ -53,6 +60,7 @@ export function decimate(s: Columns, fromUs: number | null, toUs: number | null,
   // candle cells wide and both halves land on the candle grid.
   const window = (toUs ?? s.times[i1 - 1]) - (fromUs ?? s.times[i0]) + 1;
   const unit = Math.max(1, Math.ceil(window / Math.max(1, maxPoints - 1)));
+  if (s.kind === "marker") return { points: markerClusters(s, i0, i1, MARKER_CELL * unit), total, decimated: true, bucketUs: MARKER_CELL * unit };
   const points = isOhlcKind(s.kind)
     ? ohlcBuckets(s, i0, i1, unit)
     : s.kind === "histogram"
@@ -101,6 +109,32 @@ function ohlcBuckets(s: Columns, i0: number, i1: number, width: number): OhlcPoi
   if (hasVol) return out;
   const { vol: _unused, ...withoutVol } = out;
   return withoutVol;
+}
+
+function markerClusters(s: Columns, i0: number, i1: number, width: number): MarkerPoints {
+  const out: MarkerPoints = { t: [], y: [], m: [] };
+  eachCell(s, i0, i1, width, (grid, i, j) => {
+    const cell = s.slice(i, j) as MarkerPoints;
+    const last = j - i - 1;
+    if (last === 0) {
+      out.t.push(cell.t[0]);
+      out.y.push(cell.y[0]);
+      out.m.push(cell.m[0]);
+      return;
+    }
+    let buys = 0;
+    let sells = 0;
+    for (const m of cell.m) {
+      if (m.side === "buy") buys++;
+      else if (m.side === "sell") sells++;
+    }
+    const side = buys === j - i ? "buy" : sells === j - i ? "sell" : null;
+    const marker: Marker = { side, text: String(j - i), cluster: { count: j - i, buys, sells, toUs: grid + width - 1 } };
+    out.t.push(grid);
+    out.y.push(cell.y[last]);
+    out.m.push(marker);
+  });
+  return out;
 }
 
 function peakBuckets(s: Columns, i0: number, i1: number, width: number): ValuePoints {

@@ -11,10 +11,11 @@
  */
 import { decode as decodeMsgpack } from "@msgpack/msgpack";
 import { LIMITS } from "../shared/protocol.js";
-import { fillText } from "./nautilusSeries.js";
+import { decimalsOf, fillText } from "./nautilusSeries.js";
 
 export type BusPoint =
-  | { type: "bar"; barType: string; tNs: bigint; open: number; high: number; low: number; close: number; volume: number }
+  /** `pricePrecision`: the decimals its prices are written with (the instrument's price precision). */
+  | { type: "bar"; barType: string; tNs: bigint; open: number; high: number; low: number; close: number; volume: number; pricePrecision: number }
   | { type: "fill"; instrument: string; tNs: bigint; side: "buy" | "sell"; price: number; text: string }
   /** `signedQty`: the decimal Nautilus holds, signed (`-0.300`), so sums stay exact. */
   | { type: "position"; instrument: string; positionId: string; tNs: bigint; signedQty: string }
@@ -57,12 +58,6 @@ function decimalText(p: Payload, name: string): { text: string } | string {
   return DECIMAL.test(text) && Number.isFinite(Number(text)) ? { text } : `${name} is ${JSON.stringify(typeof raw === "bigint" ? String(raw) : raw ?? null)}, not a finite number`;
 }
 
-/** The nearest double of the decimal (JavaScript's string-to-number conversion rounds correctly). */
-function decimal(p: Payload, name: string): number | string {
-  const d = decimalText(p, name);
-  return typeof d === "string" ? d : Number(d.text);
-}
-
 /** A time in ns within SPEC's range [0, 2^53 * 1000): decimal strings (as written), or integers. */
 function nanos(p: Payload, name: string): bigint | string {
   const raw = p[name];
@@ -85,15 +80,18 @@ function bar(p: Payload): BusDecodeResult {
   const tNs = nanos(p, "ts_event");
   if (typeof tNs === "string") return { ok: false, reason: tNs };
   const values: number[] = [];
+  let pricePrecision = 0;
   for (const name of ["open", "high", "low", "close", "volume"]) {
-    const v = decimal(p, name);
+    const v = decimalText(p, name);
     if (typeof v === "string") return { ok: false, reason: v };
-    values.push(v);
+    // The nearest double of the decimal (JavaScript's string-to-number conversion rounds correctly).
+    values.push(Number(v.text));
+    if (name !== "volume") pricePrecision = Math.max(pricePrecision, decimalsOf(v.text));
   }
   const [open, high, low, close, volume] = values;
   // The wire format refuses such a candle (E_CANDLE); a broken bar must not cost its batch.
   if (low > Math.min(open, close) || high < Math.max(open, close)) return { ok: false, reason: `bar o=${open} h=${high} l=${low} c=${close} is not a candle` };
-  return { ok: true, point: { type: "bar", barType, tNs, open, high, low, close, volume } };
+  return { ok: true, point: { type: "bar", barType, tNs, open, high, low, close, volume, pricePrecision } };
 }
 
 function fill(p: Payload): BusDecodeResult {

@@ -11,9 +11,24 @@ export const barsSeriesId = (barType: string) => sanitizeSeriesId(barType);
 export const fillsSeriesId = (instrument: string) => sanitizeSeriesId(`fills:${instrument}`);
 export const positionSeriesId = (instrument: string) => sanitizeSeriesId(`position:${instrument}`);
 
+/**
+ * The price format (SPEC section 5) of numbers written with `precision` decimals: Nautilus writes a
+ * price or size with its instrument's precision, which is all the bus tells of the instrument; the
+ * tick is 10^-precision (the actor's `Series(precision=)` makes the same).
+ */
+export function priceFormat(precision: number): { type: "price"; precision: number; minMove: number } {
+  return { type: "price", precision, minMove: Number(`1e-${precision}`) };
+}
+
+/** The decimals of a decimal as Nautilus writes it: `1.08120` has 5, `100000` 0. */
+export function decimalsOf(text: string): number {
+  const point = text.indexOf(".");
+  return point < 0 ? 0 : text.length - point - 1;
+}
+
 /** A run's first bar type is drawn on `main`, each further one on a pane of its own (its id). */
-export function barsInfo(barType: string, primary: boolean): SeriesInfo {
-  return { kind: "candlestick", pane: primary ? "main" : barsSeriesId(barType), title: barType, options: {}, source: null };
+export function barsInfo(barType: string, primary: boolean, pricePrecision: number): SeriesInfo {
+  return { kind: "candlestick", pane: primary ? "main" : barsSeriesId(barType), title: barType, options: { priceFormat: priceFormat(pricePrecision) }, source: null };
 }
 
 /** Markers on the instrument's first bar series (`target`), once it has one. */
@@ -22,8 +37,8 @@ export function fillsInfo(instrument: string, target: string | undefined): Serie
 }
 
 /** lineType 1 is lightweight-charts' LineType.WithSteps: a position holds until it changes. */
-export function positionInfo(instrument: string): SeriesInfo {
-  return { kind: "line", pane: "position", title: `position ${instrument}`, options: { lineType: 1 }, source: null };
+export function positionInfo(instrument: string, sizePrecision: number): SeriesInfo {
+  return { kind: "line", pane: "position", title: `position ${instrument}`, options: { lineType: 1, priceFormat: priceFormat(sizePrecision) }, source: null };
 }
 
 /** One fill: `BUY 0.100 @ 42990.9 P-1` (side, quantity and price as Nautilus writes them, the position id). */

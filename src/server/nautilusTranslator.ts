@@ -12,7 +12,7 @@ import { encodeBatch, type EntryFieldValues } from "../shared/encode.js";
 import { LIMITS, type Marker, type RedisKeys, type SeriesInfo, type SeriesKind } from "../shared/protocol.js";
 import { compareStreamIds } from "../shared/streamIds.js";
 import { decodeBusEntry, type BusPoint, type BusTopic } from "./nautilusPayload.js";
-import { barsInfo, barsSeriesId, fillsInfo, fillsSeriesId, joinFillTexts, positionInfo, positionSeriesId } from "./nautilusSeries.js";
+import { barsInfo, barsSeriesId, decimalsOf, fillsInfo, fillsSeriesId, joinFillTexts, positionInfo, positionSeriesId } from "./nautilusSeries.js";
 import type { StreamEntry } from "./redisStreams.js";
 
 /** The writes one round makes, all in one MULTI with the new state. */
@@ -313,7 +313,7 @@ export class TraderTranslator {
       id = barsSeriesId(p.barType);
       if (s.series[id] === undefined) {
         const primary = !Object.values(s.series).some((x) => x.kind === "candlestick");
-        this.series(s, id, barsInfo(p.barType, primary), sink);
+        this.series(s, id, barsInfo(p.barType, primary, p.pricePrecision), sink);
         const instrument = instrumentOfBarType(p.barType);
         if (s.bars[instrument] === undefined) {
           s.bars[instrument] = id;
@@ -327,7 +327,7 @@ export class TraderTranslator {
       this.series(s, id, fillsInfo(p.instrument, s.bars[p.instrument]), sink);
     } else {
       id = positionSeriesId(p.instrument);
-      this.series(s, id, positionInfo(p.instrument), sink);
+      this.series(s, id, positionInfo(p.instrument, decimalsOf(p.signedQty)), sink);
     }
     const series = s.series[id];
     if (p.tNs < BigInt(series.lastNs)) return `time ${p.tNs} ns is before ${series.lastNs} ns, the last one of series ${id}`;

@@ -252,7 +252,9 @@ export const typeDefs = /* GraphQL */ `
     history(run: ID!, series: ID!, after: String = "0-0", maxPoints: Int = 50000): Batch!
     """
     Points with fromUs <= t <= toUs (either null: open-ended), decimated to about maxPoints:
-    candles re-bucketed to the OHLC of each bucket, lines to the min and max of each bucket.
+    candles re-bucketed to the OHLC of each bucket, lines to the min and max of each bucket,
+    markers (more than maxPoints / 16) clustered per 16 buckets: a cell of several is one marker
+    with "cluster": {count, buys, sells, toUs}.
     """
     range(run: ID!, series: ID!, fromUs: Float, toUs: Float, maxPoints: Int!): Range!
     plugins: [Plugin!]!

@@ -99,6 +99,11 @@ export interface Marker {
   shape?: (typeof MARKER_SHAPES)[number];
   position?: (typeof MARKER_POSITIONS)[number];
   color?: string;
+  /**
+   * Only in a decimated range answer (never stored): this marker stands for `count` markers from its
+   * time to `toUs` (µs), `buys` and `sells` of them on those sides (src/server/lod.ts).
+   */
+  cluster?: { count: number; buys: number; sells: number; toUs: number };
 }
 
 /** A series registry entry (section 5). */

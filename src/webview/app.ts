@@ -10,6 +10,7 @@ import { Api } from "./client.js";
 import { ChartView } from "./chartView.js";
 import { CompareView } from "./compare.js";
 import { el } from "./dom.js";
+import { DataWindow } from "./dataWindow.js";
 import { exportCsv, exportPng } from "./exporter.js";
 import type { Host } from "./host.js";
 import { Legend } from "./legend.js";
@@ -31,6 +32,7 @@ export class App {
   private theme: Theme;
   view: ChartView | null = null;
   legend: Legend | null = null;
+  dataWindow: DataWindow | null = null;
   plugins: PluginHost | null = null;
   compare: CompareView | null = null;
   private readonly builds = new Map<string, Plugin>();
@@ -47,6 +49,9 @@ export class App {
     csvSeries: el("select", "cb-csv-series"),
     csv: el("button", "cb-csv", "CSV"),
     side: el("button", "cb-side-toggle", "Results"),
+    data: el("button", "cb-data-toggle", "Data"),
+    more: el("button", "cb-more-toggle", "⋯"),
+    tools: el("div", "cb-tools"),
     banner: el("div", "cb-banner"),
     chart: el("div", "cb-chart"),
     panel: el("div", "cb-side"),
@@ -94,6 +99,11 @@ export class App {
     d.png.addEventListener("click", () => this.host.dispatchLocal({ type: "exportPng", payload: {} }));
     d.csv.addEventListener("click", () => this.host.dispatchLocal({ type: "exportCsv", payload: { series: d.csvSeries.value } }));
     d.side.addEventListener("click", () => (d.panel.hidden = !d.panel.hidden));
+    d.data.title = "Data window: every series' value at the crosshair";
+    d.data.addEventListener("click", () => this.toggleDataWindow());
+    // A narrow panel keeps one toolbar row: the secondary tools go into this menu (webviewHtml.ts' CSS).
+    d.more.title = "More";
+    d.more.addEventListener("click", () => d.tools.classList.toggle("cb-open"));
     d.banner.hidden = true;
     d.banner.setAttribute("role", "status");
     d.panel.hidden = true;
@@ -104,7 +114,8 @@ export class App {
     credit.href = "https://www.tradingview.com/";
     credit.target = "_blank";
     credit.rel = "noopener";
-    toolbar.append(d.runs, d.compareWith, d.zone, d.png, d.csvSeries, d.csv, d.side, credit);
+    d.tools.append(d.compareWith, d.zone, d.png, d.csvSeries, d.csv);
+    toolbar.append(d.runs, d.side, d.data, d.more, d.tools, credit);
     const main = el("div", "cb-main");
     main.append(d.chart, d.panel);
     app.append(toolbar, d.banner, main);
@@ -222,6 +233,7 @@ export class App {
       data: (seriesId) => {
         this.plugins?.notifyData(seriesId);
         this.legend?.refresh();
+        this.dataWindow?.render();
       },
       // The code that created the marker series (per-point call sites are not recorded).
       markerClicked: (seriesId) => {
@@ -236,6 +248,7 @@ export class App {
       revealSource: (source) => this.host.post("revealSource", source),
     });
     this.dom.chart.append(this.legend.root);
+    if (this.dom.data.classList.contains("cb-on")) this.toggleDataWindow(true);
     this.host.post("runShown", { run: id });
     for (const series of hidden) view.setVisible(series, false);
     this.visibilityChanged();
@@ -293,10 +306,20 @@ export class App {
     for (const stop of this.runCleanup.splice(0)) stop();
     this.plugins?.dispose();
     this.legend?.dispose();
+    this.dataWindow?.dispose();
+    this.dataWindow = null;
     this.view?.dispose();
     this.plugins = null;
     this.legend = null;
     this.view = null;
+  }
+
+  /** Opens or closes the data window (kept open across runs). */
+  private toggleDataWindow(open = this.dataWindow === null): void {
+    this.dataWindow?.dispose();
+    this.dataWindow = open && this.view !== null ? new DataWindow(this.view) : null;
+    if (this.dataWindow !== null) this.dom.chart.append(this.dataWindow.root);
+    this.dom.data.classList.toggle("cb-on", open);
   }
 
   private shownRun: RunDetail | null = null;

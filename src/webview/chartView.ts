@@ -16,6 +16,8 @@ import {
   HistogramSeries,
   LineSeries,
   type IChartApiBase,
+  type Logical,
+  type PriceFormat,
   type MouseEventParams,
   type ISeriesApi,
   type ISeriesMarkersPluginApi,
@@ -23,7 +25,7 @@ import {
   type SeriesMarker,
   type SeriesType,
 } from "lightweight-charts";
-import type { SeriesKind } from "../shared/protocol.js";
+import { isOhlcKind, type SeriesKind } from "../shared/protocol.js";
 import type { BatchReply, RangeReply, RunDetail, SeriesMeta } from "../shared/api.js";
 import type { Api } from "./client.js";
 import { needsRefetch, wholeRun, windowFor, type FetchWindow, type Held, type TimeWindow } from "./fetchWindow.js";
@@ -31,6 +33,8 @@ import { ChartData, type ChartPoint, type HeldMarker, type HeldSeries } from "./
 import type { Theme } from "./theme.js";
 import { MicrosScale, type Micros } from "./time.js";
 import { PaneDrawing } from "./paneDrawing.js";
+import { labels, markerId, MarkerTooltip, parseMarkerId, textMeasurer, type HoveredMarker } from "./markers.js";
+import { declaredFormat, formatValue, inferFormat, lwcPriceFormat, sampleValues, type NumberFormat } from "./format.js";
 import { TimeCursor } from "./timeCursor.js";
 
 export type Chart = IChartApiBase<Micros>;
@@ -76,6 +80,9 @@ export class ChartView {
   private readonly apis = new Map<string, AnySeries>();
   private readonly panes = new Map<string, number>();
   private readonly markerApis = new Map<AnySeries, ISeriesMarkersPluginApi<Micros>>();
+  /** Each drawn series' number format: declared in its registry options, else inferred from its data (format.ts). */
+  private readonly formats = new Map<string, NumberFormat>();
+  private readonly declared = new Set<string>();
   /** Generation of the newest range request; older answers are discarded. */
   private generation = 0;
   /** Live batches received while a range request was in flight, replayed after its answer. */
@@ -86,6 +93,8 @@ export class ChartView {
   private readonly drawRequest = new PaneDrawing();
   /** The debugger's time cursor (setTimeCursor). */
   readonly cursor: TimeCursor;
+  private readonly tooltip: MarkerTooltip;
+  private measure: ((text: string) => number) | undefined;
   /** The span of a follow not drawn yet (followTail). */
   private followPending: number | null = null;
   private refetchTimer: ReturnType<typeof setTimeout> | undefined;
@@ -120,13 +129,34 @@ export class ChartView {
     for (const meta of run.series) this.addEntry(meta);
     this.chart.timeScale().subscribeVisibleTimeRangeChange(this.onRangeChange);
     this.chart.subscribeClick(this.onClick);
+    this.tooltip = new MarkerTooltip(api, {
+      runId: run.id,
+      marker: (id) => this.hoveredMarker(id),
+      zone: () => this.scale.zone,
+      price: (id, y) => this.formatValue(id, y),
+    });
+    container.append(this.tooltip.root);
+    this.chart.subscribeCrosshairMove(this.tooltip.onCrosshair);
   }
 
-  /** Markers carry their series id (toLwcMarker), which lightweight-charts reports for the one clicked. */
+  /**
+   * Markers carry their series id and index (markers.ts' markerId), which lightweight-charts
+   * reports for the one clicked: a cluster zooms to its cell, a marker reveals its source.
+   */
   private readonly onClick = (param: MouseEventParams<Micros>) => {
-    const id = param.hoveredObjectId;
-    if (typeof id === "string" && this.model.get(id)?.meta.kind === "marker") this.events.markerClicked(id);
+    const hovered = this.hoveredMarker(param.hoveredInfo?.objectId ?? param.hoveredObjectId);
+    if (hovered === null) return;
+    const cluster = hovered.m.cluster;
+    if (cluster === undefined) this.events.markerClicked(hovered.seriesId);
+    else this.setVisibleWindow({ fromUs: hovered.t, toUs: cluster.toUs });
   };
+
+  /** The held marker a lightweight-charts marker id names, or null. */
+  hoveredMarker(id: unknown): HoveredMarker | null {
+    const parsed = parseMarkerId(id);
+    const held = parsed === null ? undefined : this.model.get(parsed.seriesId)?.markers[parsed.index];
+    return parsed === null || held === undefined ? null : { seriesId: parsed.seriesId, ...held };
+  }
 
   /** Loads the whole run at screen resolution, then follows it live. */
   async load(): Promise<void> {
@@ -144,6 +174,8 @@ export class ChartView {
     for (const stop of this.unsubscribers) stop();
     this.chart.timeScale().unsubscribeVisibleTimeRangeChange(this.onRangeChange);
     this.chart.unsubscribeClick(this.onClick);
+    this.chart.unsubscribeCrosshairMove(this.tooltip.onCrosshair);
+    this.tooltip.root.remove();
     this.chart.remove();
   }
 
@@ -206,6 +238,19 @@ export class ChartView {
     return index;
   }
 
+  /** Pane names by pane index. */
+  paneNames(): string[] {
+    const names: string[] = [];
+    for (const [name, index] of this.panes) names[index] = name;
+    return names;
+  }
+
+  /** The pane a series is drawn in (a marker series: its target's). */
+  paneOf(id: string): number {
+    const api = this.apis.get(id) ?? this.targetOf(id);
+    return api?.getPane().paneIndex() ?? 0;
+  }
+
   applyTheme(theme: Theme): void {
     this.theme = theme;
     this.cursor.setColor(theme.accent);
@@ -245,12 +290,32 @@ export class ChartView {
 
   /** The series a marker series draws on: its registry target, else the first price series. */
   targetOf(id: string): AnySeries | null {
+    const target = this.targetIdOf(id);
+    return target === undefined ? null : this.apis.get(target) ?? null;
+  }
+
+  private targetIdOf(id: string): string | undefined {
     const target = this.model.get(id)?.meta.target;
-    const byId = target ? this.apis.get(target) : undefined;
-    if (byId) return byId;
+    if (target && this.apis.has(target)) return target;
     const all = [...this.apis.keys()];
-    const price = all.find((s) => this.metaOf(s).kind === "candlestick" || this.metaOf(s).kind === "bar") ?? all[0];
-    return price === undefined ? null : this.apis.get(price) ?? null;
+    return all.find((s) => this.metaOf(s).kind === "candlestick" || this.metaOf(s).kind === "bar") ?? all[0];
+  }
+
+  /** How a series' numbers read; a marker series' prices read as its target's. */
+  formatOf(id: string): NumberFormat {
+    const own = this.model.get(id)?.meta.kind === "marker" ? this.targetIdOf(id) : id;
+    return this.formats.get(own ?? id) ?? { precision: 2, minMove: 0.01, unit: "" };
+  }
+
+  /** `value` in series `id`'s precision, with separators and its unit. */
+  formatValue(id: string, value: number): string {
+    return formatValue(value, this.formatOf(id));
+  }
+
+  /** The markers lightweight-charts draws on series `id` (the target of marker series), labels as drawn. */
+  drawnMarkers(id: string): readonly SeriesMarker<Micros>[] {
+    const api = this.apis.get(id);
+    return (api === undefined ? undefined : this.markerApis.get(api)?.markers()) ?? [];
   }
 
   /** Points of a series inside the visible range. */
@@ -271,14 +336,22 @@ export class ChartView {
 
   private addEntry(meta: SeriesMeta): void {
     if (meta.kind !== "marker") {
-      const { priceLines, ...options } = meta.options as { priceLines?: unknown };
+      // `unit` is ours (format.ts), not lightweight-charts'; a declared precision draws with separators.
+      const { priceLines, unit: _unit, ...options } = meta.options as { priceLines?: unknown; unit?: unknown; priceFormat?: PriceFormat };
+      const declared = declaredFormat(meta.options);
+      if (declared !== null) {
+        this.formats.set(meta.id, declared);
+        this.declared.add(meta.id);
+        options.priceFormat = lwcPriceFormat(declared);
+      }
       const api = this.chart.addSeries(DEFINITIONS[meta.kind], { title: "", ...this.colourOptions(meta, this.model.size), ...options }, this.paneIndex(meta.pane));
       // Registry options may carry `priceLines`: [{ price, title?, color?, lineStyle? }].
       if (Array.isArray(priceLines)) for (const line of priceLines) api.createPriceLine(line);
       this.apis.set(meta.id, api);
     }
     this.model.add(meta);
-    if (this.panes.size > 1) this.chart.panes()[0]?.setStretchFactor(3);
+    // The price pane takes most of the height: 60% beside five others (each pane's factor is 1).
+    if (this.panes.size > 1) this.chart.panes()[0]?.setStretchFactor(Math.max(2, 1.5 * (this.panes.size - 1)));
   }
 
   private colourOptions(meta: SeriesMeta, index: number): Record<string, unknown> {
@@ -298,6 +371,8 @@ export class ChartView {
   }
 
   private readonly onRangeChange = () => {
+    // Labels are laid out in pixels: a zoom changes which fit.
+    this.renderAllMarkers();
     clearTimeout(this.refetchTimer);
     this.refetchTimer = setTimeout(() => this.maybeRefetch(), REFETCH_DEBOUNCE_MS);
   };
@@ -336,7 +411,9 @@ export class ChartView {
     const visible = first ? null : this.visibleWindow();
     const follow = first ? null : this.followedSpan();
     this.model.applyRange(window, ids, replies);
-    ids.forEach((id, i) => this.drawRange(id, replies[i]));
+    // Candles first: the lines of their pane read at their precision (inferFormat).
+    const order = ids.map((id, i) => i).sort((a, b) => Number(!isOhlcKind(this.metaOf(ids[a]).kind)) - Number(!isOhlcKind(this.metaOf(ids[b]).kind)));
+    for (const i of order) this.drawRange(ids[i], replies[i]);
     this.renderAllMarkers();
     if (first) {
       this.chart.timeScale().fitContent();
@@ -357,6 +434,25 @@ export class ChartView {
     // default width 3 in a software-rastered webview (measured: 7 -> 42 fps on a 1M-bar tail).
     if (LINE_DRAWN_KINDS.has(this.metaOf(id).kind) && this.metaOf(id).options.lineWidth === undefined) api.applyOptions({ lineWidth: reply.bucketUs > 0 ? 1 : 2 });
     api.setData(this.model.get(id)?.data ?? []);
+    this.inferFormat(id, api);
+  }
+
+  /**
+   * A series without a declared precision reads at the precision of the candles of its pane (an
+   * EMA of EUR/USD at five decimals, as the price scale they share), else of its data (format.ts).
+   */
+  private inferFormat(id: string, api: AnySeries): void {
+    if (this.declared.has(id)) return;
+    const data = this.model.get(id)?.data ?? [];
+    if (data.length === 0) return;
+    const meta = this.metaOf(id);
+    const unit = typeof meta.options.unit === "string" ? meta.options.unit : "";
+    const candles = isOhlcKind(meta.kind) ? undefined : [...this.formats].find(([other]) => isOhlcKind(this.metaOf(other).kind) && this.metaOf(other).pane === meta.pane)?.[1];
+    const inferred = candles !== undefined ? { ...candles, unit } : inferFormat(sampleValues(data), unit);
+    const known = this.formats.get(id);
+    if (known !== undefined && (candles !== undefined ? known.precision === inferred.precision : known.precision >= inferred.precision)) return;
+    this.formats.set(id, inferred);
+    api.applyOptions({ priceFormat: lwcPriceFormat(inferred) });
   }
 
   private onBatch(batch: BatchReply): void {
@@ -432,6 +528,7 @@ export class ChartView {
       } else {
         api.setData(data);
       }
+      if (api !== undefined && !this.formats.has(id)) this.inferFormat(id, api);
       this.events.data(id);
     }
     // update() scrolls a view at the right edge by itself, setData() does not.
@@ -445,13 +542,16 @@ export class ChartView {
     for (const api of this.apis.values()) this.renderMarkers(api);
   }
 
-  /** Sets the markers of every visible marker series that targets `target`. */
+  /**
+   * Sets the markers of every visible marker series that targets `target`, each with its label
+   * where it does not overlap the one before it (markers.ts).
+   */
   private renderMarkers(target: AnySeries | null): void {
     if (target === null) return;
     const markers: SeriesMarker<Micros>[] = [];
     for (const [id, entry] of this.model.entries()) {
       if (entry.meta.kind !== "marker" || !entry.visible || this.targetOf(id) !== target) continue;
-      for (const m of entry.markers) markers.push(this.toLwcMarker(id, m));
+      entry.markers.forEach((m, i) => markers.push(this.toLwcMarker(id, i, m)));
     }
     let plugin = this.markerApis.get(target);
     if (plugin === undefined) {
@@ -460,15 +560,28 @@ export class ChartView {
       this.markerApis.set(target, plugin);
     }
     markers.sort((a, b) => a.time - b.time);
+    const ts = this.chart.timeScale();
+    const x = (t: Micros) => {
+      const index = ts.timeToIndex(t, true);
+      return index === null ? null : ts.logicalToCoordinate(index as unknown as Logical);
+    };
+    const { fontSize, fontFamily } = this.chart.options().layout;
+    this.measure ??= textMeasurer(`${fontSize}px ${fontFamily}`);
+    const texts = labels(markers.map((m) => ({ x: x(m.time), lane: m.position, text: m.text ?? "" })), this.measure);
+    markers.forEach((m, i) => (m.text = texts[i]));
     plugin.setMarkers(markers);
   }
 
-  private toLwcMarker(seriesId: string, { t, y, m }: HeldMarker): SeriesMarker<Micros> {
+  private toLwcMarker(seriesId: string, index: number, { t, y, m }: HeldMarker): SeriesMarker<Micros> {
+    if (m.cluster !== undefined) {
+      // A cluster: a circle labelled with its count, green or red when all its markers are one side's.
+      return { id: markerId(seriesId, index), time: t, shape: "circle", position: "aboveBar", text: m.text, color: m.side === "buy" ? this.theme.up : m.side === "sell" ? this.theme.down : this.theme.accent };
+    }
     const buy = m.side === "buy";
     const sell = m.side === "sell";
     const atPrice = m.position?.startsWith("atPrice") === true;
     const base = {
-      id: seriesId,
+      id: markerId(seriesId, index),
       time: t,
       shape: m.shape ?? (buy ? "arrowUp" : sell ? "arrowDown" : "circle"),
       color: m.color ?? (buy ? this.theme.up : sell ? this.theme.down : this.theme.accent),

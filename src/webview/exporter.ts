@@ -19,22 +19,24 @@ export async function exportCsv(view: ChartView, host: Host, seriesId: string, z
   await save(host, `${view.run.id}-${seriesId.replace(/[^A-Za-z0-9_.-]/g, "_")}.csv`, new Blob([csvOf(view, seriesId, zone)], { type: "text/csv" }));
 }
 
-/** Visible points of a series: time in µs and as text, then the value columns. */
+/** Visible points of a series: time in µs and as text, then the value columns in the series' precision. */
 export function csvOf(view: ChartView, seriesId: string, zone: TimeZoneSetting): string {
   const entry = view.series(seriesId);
   if (entry === undefined) return "";
+  const { precision } = view.formatOf(seriesId);
+  const n = (v: number) => v.toFixed(precision);
   const rows: string[] = [];
   if (entry.meta.kind === "marker") {
     rows.push("time_us,time,price,side,text");
     for (const m of view.visibleMarkers(seriesId)) {
-      rows.push([m.t, formatTime(m.t, zone), m.y ?? "", m.m.side ?? "", csvText(m.m.text)].join(","));
+      rows.push([m.t, formatTime(m.t, zone), m.y === null ? "" : n(m.y), m.m.side ?? "", csvText(m.m.cluster ? `${m.m.cluster.count} markers (${m.m.cluster.buys} buy, ${m.m.cluster.sells} sell)` : m.m.text)].join(","));
     }
   } else {
     const ohlc = entry.meta.kind === "candlestick" || entry.meta.kind === "bar";
     rows.push(ohlc ? "time_us,time,open,high,low,close" : "time_us,time,value");
     for (const p of view.visiblePoints(seriesId)) {
       const values = "open" in p ? [p.open, p.high, p.low, p.close] : [p.value];
-      rows.push([p.time, formatTime(p.time, zone), ...values].join(","));
+      rows.push([p.time, formatTime(p.time, zone), ...values.map(n)].join(","));
     }
   }
   return `${rows.join("\n")}\n`;

@@ -28,6 +28,8 @@ export interface HookState {
     bucketUs: number;
     rejected: number;
     priceLines: number;
+    /** Marker series: the markers its held markers and clusters stand for. */
+    markersCounted: number;
   }[];
   plugins: { name: string; version: number; running: number | null; error: string | null; logs: string[] }[];
 }

@@ -1,5 +1,7 @@
 /**
- * The legend: one row per series with a visibility swatch, its name (click: reveal the source line
+ * The legends: one per pane, inside that pane's top left, titled with the pane's name (`main` is
+ * "price"); a click on the title collapses it to one line (the default in a narrow panel) or
+ * expands it. One row per series with a visibility swatch, its name (click: reveal the source line
  * in the editor), its value under the crosshair (else its last value), a badge when the server
  * rejected entries of it (count + last reason) and one when the producer could not store points
  * of it (an outage beyond its backlog: protocol/SPEC.md section 11).
@@ -9,6 +11,7 @@ import type { SeriesMeta } from "../shared/api.js";
 import type { ChartView } from "./chartView.js";
 import type { ChartPoint } from "./seriesData.js";
 import { el } from "./dom.js";
+import { formatNumber, withUnit, type NumberFormat } from "./format.js";
 import type { Micros } from "./time.js";
 
 export interface LegendActions {
@@ -24,20 +27,59 @@ interface Row {
   lost: HTMLElement;
 }
 
+/** Below this chart width, pane legends start collapsed to one line. */
+const NARROW_PX = 600;
+
 export class Legend {
-  readonly root = el("div", "cb-legend");
+  readonly root = el("div", "cb-legends");
   private readonly rows = new Map<string, Row>();
+  /** Each pane's legend, by pane index. */
+  private readonly panes = new Map<number, HTMLElement>();
 
   constructor(private readonly view: ChartView, private readonly actions: LegendActions) {
     for (const [id, entry] of view.allSeries()) this.addRow(id, entry.meta);
     view.chart.subscribeCrosshairMove(this.onCrosshair);
+    // The plot's width changes with the window and with the price scale's labels.
+    view.chart.timeScale().subscribeSizeChange(this.place);
     this.refresh();
   }
 
   dispose(): void {
     this.view.chart.unsubscribeCrosshairMove(this.onCrosshair);
+    this.view.chart.timeScale().unsubscribeSizeChange(this.place);
     this.root.remove();
   }
+
+  /** The legend of pane `index`, made on first use. */
+  private paneLegend(index: number): HTMLElement {
+    let legend = this.panes.get(index);
+    if (legend === undefined) {
+      legend = el("div", "cb-legend");
+      legend.dataset.pane = String(index);
+      const name = this.view.paneNames()[index] ?? "";
+      const title = el("button", "cb-pane-title", name === "main" ? "price" : name);
+      title.title = "collapse / expand";
+      title.addEventListener("click", () => legend?.classList.toggle("cb-collapsed"));
+      legend.append(title);
+      legend.classList.toggle("cb-collapsed", this.view.widthPx() < NARROW_PX);
+      this.panes.set(index, legend);
+      this.root.append(legend);
+    }
+    return legend;
+  }
+
+  /** Puts each pane's legend at its pane's top (pane heights change with the data, a resize, a drag). */
+  readonly place = (): void => {
+    const panes = this.view.chart.panes();
+    const origin = this.view.chart.chartElement().getBoundingClientRect().top;
+    // Within the plot, left of the price scale.
+    const width = `${Math.max(0, this.view.chart.timeScale().width() - 12)}px`;
+    for (const [index, legend] of this.panes) {
+      const pane = panes[index]?.getHTMLElement();
+      if (pane) legend.style.top = `${pane.getBoundingClientRect().top - origin + 4}px`;
+      legend.style.maxWidth = width;
+    }
+  };
 
   private addRow(id: string, meta: SeriesMeta): void {
     const root = el("div", "cb-legend-row");
@@ -55,12 +97,13 @@ export class Legend {
     const lost = el("span", "cb-badge cb-lost");
     lost.title = "lost by the producer during a Redis outage (beyond its backlog)";
     root.append(swatch, name, value, badge, lost);
-    this.root.append(root);
+    this.paneLegend(this.view.paneOf(id)).append(root);
     this.rows.set(id, { root, swatch, value, badge, lost });
   }
 
   /** Re-reads colours, visibility, last values, rejected and lost counts. */
   refresh(): void {
+    this.place();
     for (const [id, row] of this.rows) {
       const entry = this.view.series(id);
       if (entry === undefined) continue;
@@ -95,6 +138,8 @@ export class Legend {
   }
 
   private readonly onCrosshair = (param: MouseEventParams<Micros>) => {
+    // A dragged pane separator moves the panes under the cursor.
+    this.place();
     for (const [id, entry] of this.view.allSeries()) {
       if (entry.api === null) continue;
       const point = param.time === undefined ? undefined : (param.seriesData.get(entry.api) as ChartPoint | undefined);
@@ -106,9 +151,13 @@ export class Legend {
     const row = this.rows.get(id);
     const entry = this.view.series(id);
     if (row === undefined || entry?.api == null) return;
-    const f = (v: number) => entry.api?.priceFormatter().format(v) ?? String(v);
-    if (point === undefined) row.value.textContent = "";
-    else if ("open" in point) row.value.textContent = `O ${f(point.open)} H ${f(point.high)} L ${f(point.low)} C ${f(point.close)}`;
-    else if ("value" in point) row.value.textContent = f(point.value);
+    row.value.textContent = point === undefined ? "" : pointText(point, this.view.formatOf(id));
   }
+}
+
+/** A point as the legend and the data window read it: `O 1.08123 H … C 1.08150`, or `1,000,018.16 USD`. */
+export function pointText(point: ChartPoint, f: NumberFormat): string {
+  const n = (v: number) => formatNumber(v, f.precision);
+  if ("open" in point) return withUnit(`O ${n(point.open)} H ${n(point.high)} L ${n(point.low)} C ${n(point.close)}`, f.unit);
+  return "value" in point ? withUnit(n(point.value), f.unit) : "";
 }

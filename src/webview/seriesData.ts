@@ -101,7 +101,9 @@ export class ChartData {
 
   /** Replaces every series' points with a range answer for `window` (`replies[i]` answers `ids[i]`). */
   applyRange(window: FetchWindow, ids: string[], replies: RangeReply[]): void {
-    this.heldWindow = { ...window, bucketUs: Math.max(0, ...replies.map((r) => r.bucketUs)) };
+    // Marker clusters span several buckets (src/server/lod.ts): the grid is the other series'.
+    const grid = replies.filter((_, i) => this.series.get(ids[i])?.meta.kind !== "marker");
+    this.heldWindow = { ...window, bucketUs: Math.max(0, ...grid.map((r) => r.bucketUs)) };
     ids.forEach((id, i) => {
       const entry = this.series.get(id);
       if (entry !== undefined) applyReply(entry, replies[i]);
@@ -127,7 +129,11 @@ export class ChartData {
     const trimmed = new Set(followSpan === null ? [] : this.trimFollowed(followSpan));
     for (const id of trimmed) touched.set(id, 0);
     const held = this.heldWindow;
-    const overBudget = held !== null && [...touched.keys()].some((id) => (this.series.get(id)?.data.length ?? 0) > 2 * held.maxPoints);
+    // Live markers past what the server answers unclustered (a sixteenth of maxPoints, lod.ts) ask for clusters.
+    const overBudget = held !== null && [...touched.keys()].some((id) => {
+      const entry = this.series.get(id);
+      return (entry?.data.length ?? 0) > 2 * held.maxPoints || (entry?.markers.length ?? 0) > held.maxPoints / 8;
+    });
     return { touched, trimmed, overBudget };
   }
 

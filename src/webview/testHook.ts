@@ -3,6 +3,7 @@
  * (real Chromium drives the page; asserting on canvas pixels alone would say little). It reads
  * lightweight-charts' own data (`series.data()`), not our copies, so a test sees what is drawn.
  */
+import type { Logical } from "lightweight-charts";
 import type { App } from "./app.js";
 import type { HostMessage } from "../shared/webviewProtocol.js";
 import type { HookState } from "./hookState.js";
@@ -14,6 +15,16 @@ export interface TestHook {
   hostMessage(message: HostMessage): void;
   /** Where marker `index` of a marker series placed at its price is drawn, in px from the chart's top left. */
   markerAt(seriesId: string, index: number): { x: number; y: number } | null;
+  /** `price` as series `seriesId`'s price scale and crosshair label write it (lightweight-charts' formatter). */
+  scaleLabel(seriesId: string, price: number): string | null;
+  /** The x of a time on the time scale, in px from the chart's left. */
+  timeX(timeUs: number): number | null;
+  /** The width of the right price scale (px). */
+  priceScaleWidth(): number;
+  /** Each pane's box in the page (px). */
+  paneBoxes(): { top: number; bottom: number; left: number; right: number }[];
+  /** The markers drawn on series `seriesId`: where, in which lane, with which label. */
+  drawnMarkers(seriesId: string): { x: number | null; lane: string; text: string; time: number }[];
 }
 
 export function installTestHook(app: App): void {
@@ -46,6 +57,7 @@ export function installTestHook(app: App): void {
             bucketUs: e.bucketUs,
             rejected: e.meta.rejected,
             priceLines: e.api?.priceLines().length ?? 0,
+            markersCounted: e.markers.reduce((n, m) => n + (m.m.cluster?.count ?? 1), 0),
           };
         }),
         plugins: [...(app.plugins?.states.values() ?? [])].map((s) => ({
@@ -57,6 +69,23 @@ export function installTestHook(app: App): void {
         })),
       };
     },
+    timeX: (timeUs) => app.view?.chart.timeScale().timeToCoordinate(timeUs) ?? null,
+    priceScaleWidth: () => app.view?.chart.priceScale("right").width() ?? 0,
+    paneBoxes: () =>
+      (app.view?.chart.panes() ?? []).map((pane) => {
+        const r = pane.getHTMLElement()?.getBoundingClientRect();
+        return { top: r?.top ?? 0, bottom: r?.bottom ?? 0, left: r?.left ?? 0, right: r?.right ?? 0 };
+      }),
+    drawnMarkers: (seriesId) => {
+      const ts = app.view?.chart.timeScale();
+      // lightweight-charts draws a marker between bars on the nearest bar.
+      const x = (time: number) => {
+        const index = ts?.timeToIndex(time, true) ?? null;
+        return index === null ? null : ts?.logicalToCoordinate(index as unknown as Logical) ?? null;
+      };
+      return (app.view?.drawnMarkers(seriesId) ?? []).map((m) => ({ x: x(m.time), lane: m.position, text: m.text ?? "", time: m.time }));
+    },
+    scaleLabel: (seriesId, price) => app.view?.series(seriesId)?.api?.priceFormatter().format(price) ?? null,
     setVisibleRange: (fromUs, toUs) => app.view?.setVisibleWindow({ fromUs, toUs }),
     hostMessage: (message) => app.host.dispatchLocal(message),
     markerAt: (seriesId, index) => {

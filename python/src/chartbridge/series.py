@@ -141,7 +141,10 @@ class Series:
     ``kind`` is one of line, area, baseline, histogram, candlestick, bar, marker; candles take
     ``(o, h, l, c[, volume])`` tuples, mappings or objects with those attributes; marker points
     are ``(price or None, {"side", "text", "shape"?, "position"?, "color"?})``. Extra keyword
-    arguments are lightweight-charts series options (``lineWidth=2``); ``show=False`` starts
+    arguments are lightweight-charts series options (``lineWidth=2``); ``precision=5`` (decimals
+    shown; ``min_move``, the tick size, defaults to ``10**-precision``) and ``unit="USD"`` (or
+    ``"%"``) say how its numbers read (a candle series of Nautilus ``Bar`` objects takes their
+    price precision when it has none); ``show=False`` starts
     the series hidden; ``plugins`` enables JS plugins for the series' run (a name, names, or
     name -> params; params get ``series`` = this id).
     """
@@ -149,13 +152,17 @@ class Series:
     def __init__(self, name: str | None = None, *, kind: str = "line", pane: str = "main",
                  title: str | None = None, color: str | None = None, target: str | None = None,
                  show: bool = True, plugins: PluginSpec = None, source: Source | None = None,
+                 precision: int | None = None, min_move: float | None = None, unit: str | None = None,
                  **options: Any) -> None:
         self.kind = check_kind(kind)
         self.pane = pane
         self.title = title
         self.color = color
         self.target = check_series_id(target) if target is not None else None
-        self.options = {**options, **({} if show else {"visible": False})}
+        self.options = {**options, **({} if show else {"visible": False}),
+                        **number_format(precision, min_move, unit, name or title or "series")}
+        # A candle series without a precision takes its first Bar's (_point).
+        self._bar_precision = self.kind in CANDLE_KINDS and "priceFormat" not in self.options
         self.source = source or caller_source()
         self._plugin_spec = plugins
         self.plugins: dict[str, dict[str, Any]] = {}
@@ -208,6 +215,8 @@ class Series:
     def _point(self, value: Any) -> tuple[tuple[float, ...], dict[str, Any] | None] | None:
         """The point's values (and marker object); None when the value stands for no point."""
         if self.kind in CANDLE_KINDS:
+            if self._bar_precision:
+                self._take_bar_precision(value)
             return candle_values(value, self.id), None
         if self.kind != "marker":
             x = value if type(value) is float else number(value, self.id)
@@ -223,6 +232,13 @@ class Series:
         if isinstance(obj, Mapping) and "side" in obj:
             obj = {**obj, "side": side_of(obj["side"])}
         return (price,), check_marker(obj, self.id)
+
+    def _take_bar_precision(self, value: Any) -> None:
+        """A Nautilus ``Bar``'s prices carry their instrument's precision: the series reads at it."""
+        self._bar_precision = False
+        precision = getattr(getattr(value, "open", None), "precision", None)
+        if type(precision) is int and self._cache is None:
+            self.options.update(number_format(precision, None, None, self.id))
 
     def buffer(self) -> PointBuffer:
         """This series' buffer in the current run (registering the series there first)."""
@@ -269,6 +285,23 @@ class Series:
             self._warned.add(exc.code)
             log.warning("chartbridge: series %r: point not charted: %s (further %s rejections are only "
                         "counted in cb.stats())", self.id, exc, exc.code)
+
+
+def number_format(precision: int | None, min_move: float | None, unit: str | None, where: str) -> dict[str, Any]:
+    """The registry options of a precision, tick size and unit (protocol/SPEC.md section 5)."""
+    out: dict[str, Any] = {}
+    if precision is not None or min_move is not None:
+        if type(precision) is not int or not 0 <= precision <= 15:
+            raise ProtocolError("E_VALUE", f"{where}: precision must be an int from 0 to 15, not {precision!r}")
+        move = float(f"1e-{precision}") if min_move is None else to_float(min_move, f"{where} min_move")
+        if not (isfinite(move) and move > 0):
+            raise ProtocolError("E_VALUE", f"{where}: min_move must be a positive number, not {min_move!r}")
+        out["priceFormat"] = {"type": "price", "precision": precision, "minMove": move}
+    if unit is not None:
+        if not isinstance(unit, str) or not 0 < len(unit) <= 16:
+            raise ProtocolError("E_VALUE", f"{where}: unit must be a text of 1 to 16 characters, not {unit!r}")
+        out["unit"] = unit
+    return out
 
 
 def series(name: str | None = None, *, kind: str = "line", pane: str = "main", title: str | None = None,

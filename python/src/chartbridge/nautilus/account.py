@@ -27,9 +27,11 @@ class EquityCurve:
         self.precision = precision
         equity_id, equity_title = contract.named("equity", f"{venue}:{currency}")
         drawdown_id, drawdown_title = contract.named("drawdown", f"{venue}:{currency}")
-        self.equity_points = Points(actor, Series(equity_id, pane="equity", title=equity_title, source=actor.source))
+        self.equity_points = Points(actor, Series(equity_id, pane="equity", title=equity_title, source=actor.source,
+                                                  precision=precision, unit=currency))
         self.drawdown_points = Points(actor, Series(drawdown_id, pane="drawdown", title=drawdown_title,
-                                                    source=actor.source))
+                                                    source=actor.source, precision=contract.DRAWDOWN_PRECISION,
+                                                    unit="%"))
         self.peak = float("-inf")
 
     def add(self, t: int, value: float) -> None:

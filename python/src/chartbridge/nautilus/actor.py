@@ -329,7 +329,8 @@ class ChartbridgeActor(Actor):
         if points is None:
             series_id, title = contract.named("position", str(instrument_id))
             points = self._positions[instrument_id] = Points(self, Series(
-                series_id, pane="position", title=title, source=self.source, lineType=contract.STEPS))
+                series_id, pane="position", title=title, source=self.source, lineType=contract.STEPS,
+                precision=contract.precision(self.cache.instrument(instrument_id), "size")))
         points.t.append(event.ts_event)
         points.v.append(float(self.portfolio.net_position(instrument_id)))
         chart = next((c for c in self._charts.values() if c.account is not None and c.instrument_id == instrument_id),

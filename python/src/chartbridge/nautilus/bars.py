@@ -65,14 +65,18 @@ class BarChart:
         self.pane = pane
         self.instrument_id: InstrumentId = BarType.from_str(bar_type).instrument_id
         series_id, title = contract.bars(bar_type)
+        instrument = actor.cache.instrument(self.instrument_id)
         self.candles = Points(actor, Series(series_id, kind="candlestick", pane=pane, title=title,
-                                            source=actor.source))
+                                            source=actor.source, precision=contract.precision(instrument, "price")))
         # Positions and equity follow the first bar type of an instrument only, so two bar
         # types of one instrument do not chart them twice.
         self.account = actor.account(self.instrument_id.venue) if primary else None
         if primary:
             series_id, title = contract.named("unrealized_pnl", str(self.instrument_id))
-            self.pnl_points = Points(actor, Series(series_id, pane="pnl", title=title, source=actor.source))
+            settlement = instrument.get_settlement_currency() if instrument is not None else None
+            self.pnl_points = Points(actor, Series(series_id, pane="pnl", title=title, source=actor.source,
+                                                   precision=None if settlement is None else settlement.precision,
+                                                   unit=None if settlement is None else settlement.code))
         self.positions: list[Position] = []  # open, set by position events
         self.currency: str | None = None  # their settlement currency
         self.warned = False

@@ -5,9 +5,22 @@ both ways and compares them (test/nautilus-bus.test.ts)."""
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 from ..protocol import MAX_MARKER_TEXT, sanitize_series_id
 
 STEPS = 1  # a position line's lineType, lightweight-charts LineType.WithSteps: a position holds until it changes
+DRAWDOWN_PRECISION = 2  # percent below the peak, to a hundredth
+
+
+def precision(instrument: Any, what: Literal["price", "size"]) -> int | None:
+    """The precision of an instrument's prices (candles) or sizes (positions), as ``Series``
+    takes it (its tick is ``10**-precision``): the bus bridge knows no instrument, only the
+    decimals Nautilus writes prices and sizes with, which are the instrument's precisions. None
+    when the cache has no instrument (the chart infers a precision from the data)."""
+    if instrument is None:
+        return None
+    return int(instrument.price_precision if what == "price" else instrument.size_precision)
 
 
 def bars(bar_type: str) -> tuple[str, str]:

@@ -1,0 +1,72 @@
+/**
+ * The data window (TradingView's): every series' value at the crosshair time, pane by pane, each
+ * in its own precision and unit; a candle series as its open, high, low and close. A series with no
+ * point at that time shows its last one before it. Without a crosshair: the newest values.
+ */
+import type { MouseEventParams } from "lightweight-charts";
+import type { ChartView } from "./chartView.js";
+import { el } from "./dom.js";
+import { formatValue } from "./format.js";
+import type { ChartPoint } from "./seriesData.js";
+import { formatTime, type Micros } from "./time.js";
+
+export class DataWindow {
+  readonly root = el("div", "cb-datawindow");
+  private time: Micros | null = null;
+
+  constructor(private readonly view: ChartView) {
+    view.chart.subscribeCrosshairMove(this.onCrosshair);
+    this.render();
+  }
+
+  dispose(): void {
+    this.view.chart.unsubscribeCrosshairMove(this.onCrosshair);
+    this.root.remove();
+  }
+
+  private readonly onCrosshair = (param: MouseEventParams<Micros>) => {
+    this.time = param.time ?? null;
+    this.render();
+  };
+
+  /** Re-reads the values (also after new data). */
+  render(): void {
+    const names = this.view.paneNames();
+    const rows: HTMLElement[] = [el("div", "cb-dw-time", this.time === null ? "latest" : formatTime(this.time, this.view.scale.zone))];
+    const byPane = new Map<number, HTMLElement[]>();
+    for (const [id, entry] of this.view.allSeries()) {
+      if (entry.api === null || !entry.visible) continue;
+      const point = pointAt(entry.data, this.time);
+      const f = this.view.formatOf(id);
+      const cells: [string, string][] = point === undefined ? [[entry.meta.title || id, "–"]]
+        : "open" in point ? [["O", point.open], ["H", point.high], ["L", point.low], ["C", point.close]].map(([k, v]) => [`${entry.meta.title || id} ${k}`, formatValue(v as number, f)])
+        : [[entry.meta.title || id, formatValue(point.value, f)]];
+      const pane = this.view.paneOf(id);
+      const list = byPane.get(pane) ?? [];
+      for (const [name, value] of cells) {
+        const row = el("div", "cb-dw-row");
+        row.dataset.series = id;
+        row.append(el("span", "cb-dw-name", name), el("span", "cb-dw-value", value));
+        list.push(row);
+      }
+      byPane.set(pane, list);
+    }
+    for (const [pane, list] of [...byPane].sort((a, b) => a[0] - b[0])) {
+      rows.push(el("div", "cb-dw-pane", names[pane] === "main" ? "price" : names[pane] ?? ""), ...list);
+    }
+    this.root.replaceChildren(...rows);
+  }
+}
+
+/** The last point at or before `time` (the newest when null). */
+export function pointAt(data: readonly ChartPoint[], time: Micros | null): ChartPoint | undefined {
+  if (time === null) return data[data.length - 1];
+  let lo = 0;
+  let hi = data.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (data[mid].time <= time) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo === 0 ? undefined : data[lo - 1];
+}
