@@ -1,0 +1,444 @@
+"""Notebooks: a run as pandas DataFrames (``load_run``) and its live chart inline (``show``).
+
+Needs the ``notebook`` extra (pandas, anywidget): ``pip install 'chartbridge[notebook]'``.
+``load_run`` reads Redis directly (wire format: protocol/SPEC.md, decoded by ``protocol.decode``);
+``show`` displays the server's own chart page, so the notebook shows exactly what the VS Code panel
+shows, and finds or starts that server the way ``chartbridge serve`` does.
+"""
+
+from __future__ import annotations
+
+import atexit
+import base64
+import json
+import os
+import re
+import secrets
+import shutil
+import struct
+import subprocess
+import threading
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+from urllib.parse import urlencode
+
+import redis
+
+from . import session as _session
+from .producer import connect
+from .protocol import CANDLE_KINDS, Keys, ProtocolError, check_run_id, decode
+
+try:
+    import anywidget
+    import pandas as pd
+    import traitlets
+except ImportError as exc:
+    raise ImportError(f"chartbridge.notebook needs {exc.name}: pip install 'chartbridge[notebook]'") from exc
+
+MARKER_FIELDS = ("side", "text", "shape", "position", "color")
+_READ_COUNT = 1000  # stream entries per XRANGE reply: big series arrive in bounded pieces
+
+
+# ---------------------------------------------------------------------------------------------
+# A run as DataFrames
+
+
+@dataclass
+class RunFrames:
+    """One run read from Redis: per series a DataFrame indexed by UTC time, and the rest.
+
+    ``series[id]`` columns: ``value`` (line, area, baseline, histogram), ``open high low close``
+    and ``volume`` when the producer sent it (candlestick, bar), ``price side text shape position
+    color`` (marker; ``price`` NaN: no price). ``info[id]`` is the registry entry, ``rejected[id]``
+    and ``stale[id]`` count what the ordering and validity rules dropped (SPEC section 3).
+    """
+
+    id: str
+    manifest: dict[str, str]
+    series: dict[str, pd.DataFrame]
+    info: dict[str, dict[str, Any]]
+    events: pd.DataFrame
+    results: dict[str, Any] | None
+    plugins: dict[str, dict[str, Any]]
+    rejected: dict[str, int] = field(default_factory=dict)
+    stale: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def markers(self) -> pd.DataFrame:
+        """Every marker series' points in one frame, with a ``series`` column, in time order."""
+        frames = [df.assign(series=sid) for sid, df in self.series.items() if self.info[sid]["kind"] == "marker"]
+        if not frames:
+            return pd.DataFrame(columns=["series", "price", *MARKER_FIELDS], index=_utc_index([]))
+        return pd.concat(frames).sort_index(kind="stable")
+
+    @property
+    def stats(self) -> pd.Series:
+        """End-of-run statistics (``cb.results``) by name; empty without results."""
+        return pd.Series((self.results or {}).get("stats", {}), dtype=object)
+
+    @property
+    def trades(self) -> pd.DataFrame:
+        """The results' trades, ``entry_t``/``exit_t`` as UTC times."""
+        df = pd.DataFrame((self.results or {}).get("trades", []))
+        for col in ("entry_t", "exit_t"):
+            if col in df:
+                df[col] = pd.to_datetime(df[col].astype("int64"), unit="ns", utc=True)
+        return df
+
+
+def _utc_index(ns: list[int]) -> pd.DatetimeIndex:
+    return pd.DatetimeIndex(pd.to_datetime(pd.Series(ns, dtype="int64"), unit="ns", utc=True), name="time")
+
+
+def _text(raw: bytes | None) -> str | None:
+    return None if raw is None else raw.decode("utf-8", "replace")
+
+
+# redis-py types replies as bytes or str (it depends on decode_responses); ours are bytes.
+StreamEntries = list[tuple[bytes, dict[bytes, bytes]]]
+
+
+def _hash(client: redis.Redis, key: str) -> dict[bytes, bytes]:
+    return cast(dict[bytes, bytes], client.hgetall(key))
+
+
+def _xrange(client: redis.Redis, key: str, after: str = "-", count: int | None = None) -> StreamEntries:
+    return cast(StreamEntries, client.xrange(key, min=after, max="+", count=count))
+
+
+def _client() -> redis.Redis:
+    s = _session.current().settings
+    return connect(s.url, **s.tls())
+
+
+def _resolve_run(client: redis.Redis, prefix: str, run: str | None) -> str:
+    """``run``, else this process's current run, else the newest run in Redis."""
+    if run is not None:
+        return check_run_id(run)
+    current = _session.current().run
+    if current is not None:
+        return current.id
+    newest = cast(list[bytes], client.zrevrange(Keys(prefix, "-").runs, 0, 0))
+    if not newest:
+        raise LookupError(f"no run in Redis under prefix {prefix!r}: pass run=, or chart something first")
+    return str(newest[0].decode())
+
+
+def _read_series(client: redis.Redis, key: str, kind: str) -> tuple[pd.DataFrame, int, int]:
+    """The series' points after the ordering rule (SPEC section 3), with its rejected and stale counts."""
+    times: list[int] = []
+    rows: list[list[Any]] = []
+    rejected = stale = 0
+    after = "-"
+    while True:
+        chunk = _xrange(client, key, after, _READ_COUNT)
+        for entry_id, fields in chunk:
+            try:
+                entry = decode(cast(dict[str | bytes, bytes | str], fields), kind)
+            except ProtocolError:
+                rejected += 1  # the server logs it and shows the count; the frame holds what it shows
+                continue
+            cols = [entry.columns[c] for c in entry.columns]
+            for i, t in enumerate(entry.t):
+                row: list[Any] = [c[i] for c in cols]
+                if entry.markers is not None:
+                    m = entry.markers[i]
+                    row += [m.get(name) for name in MARKER_FIELDS]
+                if times and t < times[-1]:
+                    stale += 1
+                elif times and t == times[-1]:
+                    rows[-1] = row  # the later point at the same time replaces the earlier one
+                else:
+                    times.append(t)
+                    rows.append(row)
+        if len(chunk) < _READ_COUNT:
+            break
+        after = "(" + chunk[-1][0].decode()  # exclusive: the next entry after the last one read
+    if kind in CANDLE_KINDS:
+        names = ["open", "high", "low", "close"]
+        if any(len(r) == 5 for r in rows):
+            names.append("volume")
+            rows = [r if len(r) == 5 else r + [float("nan")] for r in rows]
+    elif kind == "marker":
+        names = ["price", *MARKER_FIELDS]
+    else:
+        names = ["value"]
+    return pd.DataFrame(rows, columns=names, index=_utc_index(times)), rejected, stale
+
+
+def load_run(run: str | None = None) -> RunFrames:
+    """Read a run from Redis as DataFrames (the current run of this process by default, else the
+    newest run). Uses the Redis URL, TLS files and prefix of ``cb.configure``.
+
+    >>> frames = cb.load_run("ema-sweep-20")
+    >>> frames.series["EMACross.on_bar"].close.describe()
+    """
+    _session.flush()  # what this process recorded so far is in Redis before it is read
+    prefix = _session.current().settings.prefix
+    client = _client()
+    try:
+        run_id = _resolve_run(client, prefix, run)
+        keys = Keys(prefix, run_id)
+        manifest = {k.decode(): v.decode() for k, v in _hash(client, keys.manifest).items()}
+        if not manifest:
+            raise LookupError(f"run {run_id!r} is not in Redis under prefix {prefix!r}")
+        info: dict[str, dict[str, Any]] = {}
+        for raw_id, raw in sorted(_hash(client, keys.series).items()):
+            try:
+                registered = json.loads(raw)
+            except ValueError:
+                continue  # the server leaves a registry entry that is not JSON out too
+            if isinstance(registered, dict) and isinstance(registered.get("kind"), str):
+                info[raw_id.decode()] = registered
+        frames = RunFrames(run_id, manifest, {}, info, _events(client, keys.events),
+                           _json_or_none(cast(bytes | None, client.get(keys.results))),
+                           {k.decode(): json.loads(v) for k, v in _hash(client, keys.plugins).items()})
+        for sid, entry in info.items():
+            df, frames.rejected[sid], frames.stale[sid] = _read_series(client, keys.stream(sid), entry["kind"])
+            frames.series[sid] = df
+        return frames
+    finally:
+        client.close()
+
+
+def _json_or_none(raw: bytes | None) -> Any:
+    return None if raw is None else json.loads(raw)
+
+
+def _events(client: redis.Redis, key: str) -> pd.DataFrame:
+    """Run events (SPEC section 6): ``id`` (stream ID), ``type``, ``data`` (parsed JSON), indexed
+    by the time Redis stored them (the ID's milliseconds)."""
+    ids, types, data = [], [], []
+    for entry_id, fields in _xrange(client, key):
+        ids.append(entry_id.decode())
+        types.append(_text(fields.get(b"type")))
+        data.append(_json_or_none(fields.get(b"data")))
+    ms = [int(i.split("-")[0]) * 1_000_000 for i in ids]
+    return pd.DataFrame({"id": ids, "type": types, "data": data}, index=_utc_index(ms))
+
+
+# ---------------------------------------------------------------------------------------------
+# The server the chart page comes from
+
+SERVER_ENV = "CHARTBRIDGE_SERVER"  # "http://127.0.0.1:PORT/?token=T", the line `chartbridge serve` prints
+_PAGE_URL = re.compile(r"(http://[^/?]+)/\?token=([0-9A-Za-z_-]+)")
+_PAGE_LINE = re.compile(r"Chartbridge server: " + _PAGE_URL.pattern)
+_START_TIMEOUT = 30.0
+
+
+@dataclass
+class ChartServer:
+    """A Chartbridge server: its address (without the token), its token and, when this process
+    started it, the child process."""
+
+    url: str
+    token: str
+    proc: subprocess.Popen[str] | None = None
+
+    def page(self, run: str) -> str:
+        """The chart page of ``run`` (the standalone page, src/server/standalonePage.ts)."""
+        return f"{self.url}/?{urlencode({'run': run, 'token': self.token})}"
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+
+def _parse_server(url: str, where: str) -> ChartServer:
+    match = _PAGE_URL.fullmatch(url.strip())
+    if match is None:  # the value is not repeated: it may hold a token
+        raise ValueError(f"{where} is not 'http://HOST:PORT/?token=TOKEN', the URL `chartbridge serve` prints")
+    return ChartServer(match.group(1), match.group(2))
+
+
+def _server_js() -> Path:
+    """dist/server.js of this checkout (``npm run build`` makes it), or env ``CHARTBRIDGE_SERVER_JS``."""
+    given = os.environ.get("CHARTBRIDGE_SERVER_JS")
+    return Path(given) if given else Path(__file__).resolve().parents[3] / "dist" / "server.js"
+
+
+def start_server() -> ChartServer:
+    """Start ``node dist/server.js serve`` on a free loopback port with a fresh token, reading
+    the Redis and prefix of ``cb.configure`` (passed in the environment, so no password shows in
+    the process list). Raises ``RuntimeError`` with the server's output if it does not start."""
+    node = shutil.which("node")
+    script = _server_js()
+    if node is None or not script.is_file():
+        raise RuntimeError(f"cannot start the Chartbridge server: {'node is not on PATH' if node is None else f'{script} is missing (npm run build)'}; "
+                           f"or set {SERVER_ENV} to the URL a running `chartbridge serve` printed")
+    s = _session.current().settings
+    token = secrets.token_hex(32)
+    env = {**os.environ, "CHARTBRIDGE_TOKEN": token, "CHARTBRIDGE_REDIS_URL": s.url,
+           **{name: path for name, path in (("CHARTBRIDGE_REDIS_CA", s.redis_ca), ("CHARTBRIDGE_REDIS_CERT", s.redis_cert),
+                                            ("CHARTBRIDGE_REDIS_KEY", s.redis_key)) if path}}
+    proc = subprocess.Popen([node, str(script), "serve", "--host", "127.0.0.1", "--port", "0", "--prefix", s.prefix],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    seen: list[str] = []
+    found: list[ChartServer] = []
+    ready = threading.Event()
+
+    def read() -> None:  # keeps draining afterwards, so a chatty server never blocks on a full pipe
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if not ready.is_set():
+                seen.append(line)
+                page = _PAGE_LINE.fullmatch(line.strip())
+                if page:
+                    found.append(ChartServer(page.group(1), page.group(2)))
+                if line.startswith("redis: "):
+                    ready.set()
+        ready.set()
+
+    threading.Thread(target=read, daemon=True, name="chartbridge-server-output").start()
+    ready.wait(_START_TIMEOUT)
+    if not found or proc.poll() is not None:
+        proc.kill()
+        raise RuntimeError("the Chartbridge server did not start:\n" + "".join(seen).replace(token, "***"))
+    server = ChartServer(found[0].url, token, proc)
+    atexit.register(server.stop)
+    return server
+
+
+_server: ChartServer | None = None
+_server_lock = threading.Lock()
+
+
+def server() -> ChartServer:
+    """The server ``show`` uses: the one named by env ``CHARTBRIDGE_SERVER`` (e.g. the one the
+    VS Code extension or `chartbridge serve` runs), else one this process starts once."""
+    global _server
+    with _server_lock:
+        if _server is None or (_server.proc is not None and _server.proc.poll() is not None):
+            given = os.environ.get(SERVER_ENV)
+            _server = _parse_server(given, SERVER_ENV) if given else start_server()
+        return _server
+
+
+# ---------------------------------------------------------------------------------------------
+# The static picture a notebook keeps for viewers without a kernel
+
+_BACKGROUND = (255, 255, 255)
+_UP, _DOWN, _LINE = (38, 166, 154), (239, 83, 80), (41, 98, 255)  # the chart's default colors
+
+
+def _rgb(color: object, default: tuple[int, int, int]) -> tuple[int, int, int]:
+    if isinstance(color, str) and re.fullmatch(r"#[0-9a-fA-F]{6}", color):
+        return int(color[1:3], 16), int(color[3:5], 16), int(color[5:7], 16)
+    return default
+
+
+def png(width: int, height: int, pixels: bytes) -> bytes:
+    """An 8-bit RGB PNG of ``pixels`` (rows top to bottom, 3 bytes a pixel)."""
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
+    stride = 3 * width
+    raw = b"".join(b"\x00" + pixels[r * stride:(r + 1) * stride] for r in range(height))  # filter 0 per row
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b""))
+
+
+def render_png(frames: RunFrames, width: int = 800, height: int = 400) -> bytes | None:
+    """The main pane's candles and lines at one pixel column per time bucket, as a PNG; None if
+    the main pane has no points. Drawn in the kernel from the data, so a notebook executed
+    without any browser (nbclient, papermill) keeps a picture too."""
+    import numpy as np
+
+    shown = [(sid, frames.series[sid]) for sid, entry in frames.info.items()
+             if entry.get("pane", "main") == "main" and entry["kind"] != "marker" and len(frames.series[sid])]
+    if not shown:
+        return None
+    img = np.empty((height, width, 3), np.uint8)
+    img[:] = _BACKGROUND
+    ns = [cast(pd.DatetimeIndex, df.index).asi8 for _, df in shown]
+    t0, t1 = min(int(a[0]) for a in ns), max(int(a[-1]) for a in ns)
+    lows = [df["low"] if "low" in df else df["value"] for _, df in shown]
+    highs = [df["high"] if "high" in df else df["value"] for _, df in shown]
+    lo, hi = min(float(x.min()) for x in lows), max(float(x.max()) for x in highs)
+    pad = (hi - lo) * 0.05 or 1.0
+    lo, hi = lo - pad, hi + pad
+
+    def ys(v: Any) -> Any:
+        return np.clip(((hi - np.asarray(v, float)) / (hi - lo) * (height - 1)).round().astype(int), 0, height - 1)
+
+    for (sid, df), t in zip(shown, ns):
+        x = ((t - t0) * (width - 1) // max(t1 - t0, 1)).astype(int)
+        buckets = df.groupby(x)
+        if "open" in df:
+            ohlc = buckets.agg(open=("open", "first"), high=("high", "max"), low=("low", "min"), close=("close", "last"))
+            body = max(1, int(0.7 * width / max(len(ohlc), 1)))
+            for col, o, h, l, c in zip(ohlc.index, ys(ohlc.open), ys(ohlc.high), ys(ohlc.low), ys(ohlc.close)):
+                color = _UP if c <= o else _DOWN  # pixel rows grow downwards: a rising close is higher up
+                img[h:l + 1, col] = color
+                left = max(0, col - body // 2)
+                img[min(o, c):max(o, c) + 1, left:left + body] = color
+        else:
+            span = buckets["value"].agg(["min", "max", "last"])
+            color = _rgb(frames.info[sid].get("color"), _LINE)
+            prev: int | None = None
+            for col, top, bottom, last in zip(span.index, ys(span["max"]), ys(span["min"]), ys(span["last"])):
+                a, b = (top, bottom) if prev is None else (min(top, prev), max(bottom, prev))
+                img[a:b + 1, col] = color
+                prev = last
+    return png(width, height, img.tobytes())
+
+
+# ---------------------------------------------------------------------------------------------
+# The widget
+
+# Asks the kernel for the page URL once rendered: the URL holds the token, and a custom comm message
+# is never saved with the notebook (widget state and outputs are), so the token stays out of the file.
+_ESM = """
+function render({ model, el }) {
+  const frame = document.createElement("iframe");
+  frame.title = "Chartbridge chart";
+  frame.style.cssText = "width: 100%; border: 0; display: block;";
+  const size = () => { frame.style.height = `${model.get("height")}px`; };
+  size();
+  model.on("change:height", size);
+  const onMessage = (msg) => { if (msg && msg.type === "page") frame.src = msg.url; };
+  model.on("msg:custom", onMessage);
+  el.appendChild(frame);
+  model.send({ type: "page" });
+  return () => { model.off("msg:custom", onMessage); model.off("change:height", size); };
+}
+export default { render };
+"""
+
+
+class ChartWidget(anywidget.AnyWidget):
+    """A run's live chart: the server's chart page in an iframe. Its output also carries a PNG of
+    the run (``render_png``) for viewers without a kernel (GitHub, nbviewer, nbconvert)."""
+
+    _esm = traitlets.Unicode(_ESM).tag(sync=True)
+    run = traitlets.Unicode("").tag(sync=True)
+    height = traitlets.Int(480).tag(sync=True)
+
+    def __init__(self, run: str, height: int, chart_server: ChartServer, picture: bytes | None) -> None:
+        super().__init__(run=run, height=height)
+        self._chart_server = chart_server
+        self._picture = picture
+        self.on_msg(self._on_frontend)
+
+    def _on_frontend(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        if isinstance(content, dict) and content.get("type") == "page":
+            self.send({"type": "page", "url": self._chart_server.page(self.run)})
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        bundle = super()._repr_mimebundle_(**kwargs)  # (data, metadata)
+        if bundle is not None and self._picture is not None:
+            bundle[0]["image/png"] = base64.b64encode(self._picture).decode()
+        return bundle
+
+
+def show(run: str | None = None, height: int = 480) -> None:
+    """Display a run's chart in the notebook, live while the run goes on (the current run of this
+    process by default, else the newest run). The server comes from env ``CHARTBRIDGE_SERVER``,
+    else this process starts one (``node dist/server.js serve``, a free port, a fresh token)."""
+    from IPython.display import display  # IPython comes with ipykernel
+
+    frames = load_run(run)
+    display(ChartWidget(  # type: ignore[no-untyped-call]  # IPython is untyped
+frames.id, height, server(), render_png(frames)))
