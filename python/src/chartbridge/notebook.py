@@ -321,7 +321,7 @@ def server() -> ChartServer:
 # The static picture a notebook keeps for viewers without a kernel
 
 _BACKGROUND = (255, 255, 255)
-_UP, _DOWN, _LINE = (38, 166, 154), (239, 83, 80), (41, 98, 255)  # the chart's default colors
+_UP, _DOWN, _LINE = (8, 153, 129), (242, 54, 69), (41, 98, 255)  # the chart's light theme (src/webview/theme.ts)
 
 
 def _rgb(color: object, default: tuple[int, int, int]) -> tuple[int, int, int]:
@@ -375,13 +375,17 @@ def render_png(frames: RunFrames, width: int = 800, height: int = 400) -> bytes 
                 left = max(0, col - body // 2)
                 img[min(o, c):max(o, c) + 1, left:left + body] = color
         else:
-            span = buckets["value"].agg(["min", "max", "last"])
+            span = buckets["value"].agg(["min", "max", "first", "last"])
             color = _rgb(frames.info[sid].get("color"), _LINE)
-            prev: int | None = None
-            for col, top, bottom, last in zip(span.index, ys(span["max"]), ys(span["min"]), ys(span["last"])):
-                a, b = (top, bottom) if prev is None else (min(top, prev), max(bottom, prev))
-                img[a:b + 1, col] = color
-                prev = last
+            prev: tuple[int, int] | None = None
+            for col, top, bottom, first, last in zip(span.index, ys(span["max"]), ys(span["min"]), ys(span["first"]),
+                                                     ys(span["last"])):
+                img[top:bottom + 1, col] = color  # every value of the column's bucket
+                if prev is not None:  # a straight segment from the previous bucket's last value
+                    steps = max(col - prev[0], abs(first - prev[1])) + 1
+                    img[np.linspace(prev[1], first, steps).round().astype(int),
+                        np.linspace(prev[0], col, steps).round().astype(int)] = color
+                prev = (col, last)
     return png(width, height, img.tobytes())
 
 
