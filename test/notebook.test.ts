@@ -34,6 +34,7 @@ interface Output {
   text?: string | string[];
 }
 interface Notebook {
+  metadata: { widgets: Record<string, { state: Record<string, { state: Record<string, unknown> }> }> };
   cells: { cell_type: string; source: string | string[]; outputs?: Output[] }[];
 }
 
@@ -161,6 +162,10 @@ describe("notebooks: cb.show and cb.load_run in a real kernel, JupyterLab and Ch
     const png = Buffer.from(String(shown[0].data?.["image/png"]), "base64");
     assert.equal(png.subarray(1, 4).toString(), "PNG");
     assert.deepEqual([png.readUInt32BE(16), png.readUInt32BE(20)], [800, 400]);
+    // nbclient saved the widget state too: it holds the same picture, for a frontend with no kernel behind it.
+    const picture = `data:image/png;base64,${String(shown[0].data?.["image/png"])}`;
+    const states = Object.values(nb.metadata.widgets["application/vnd.jupyter.widget-state+json"].state);
+    assert.deepEqual(states.filter((w) => w.state.run === RUN).map((w) => w.state.picture), [picture]);
 
     // cb.load_run in the kernel, in the JSON form, equals what the server's GraphQL history answers.
     const printed = [code[4].outputs?.[0].text ?? ""].flat().join("");
@@ -179,6 +184,13 @@ describe("notebooks: cb.show and cb.load_run in a real kernel, JupyterLab and Ch
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     await page.goto(`${started.url}/lab/tree/notebook_show.ipynb`);
     await until(() => lab(page, "await nb.sessionContext.ready; return nb.sessionContext.session?.kernel?.status ?? null;"), (s) => s === "idle", "the kernel");
+    // Before any cell runs, the saved output shows its picture (JupyterLab finds no widget model for it, so it
+    // renders the output's image/png).
+    const saved = await until(() => page.evaluate(() => {
+      const img = document.querySelector<HTMLImageElement>(".jp-OutputArea-output img[src^='data:image/png']");
+      return img === null || !img.complete ? null : { src: img.src, width: img.naturalWidth, height: img.naturalHeight };
+    }), (x) => x !== null, "the saved picture");
+    assert.deepEqual(saved, { src: picture, width: 800, height: 400 });
     await lab(page, `await app.commands.execute("notebook:run-all-cells");`);
     const frame = await until(async () => page.frames().find((f) => f.url().includes(`run=${RUN}`)) ?? null, (f) => f !== null, "the chart's iframe");
     assert.ok(frame !== null);

@@ -392,19 +392,29 @@ def render_png(frames: RunFrames, width: int = 800, height: int = 400) -> bytes 
 # ---------------------------------------------------------------------------------------------
 # The widget
 
-# Asks the kernel for the page URL once rendered: the URL holds the token, and a custom comm message
-# is never saved with the notebook (widget state and outputs are), so the token stays out of the file.
+# Shows the picture (a synced trait, so saved widget state holds it too) until the kernel answers
+# with the page URL. The URL holds the token, and a custom comm message is never saved with the
+# notebook (widget state and outputs are), so the token stays out of the file; with no kernel
+# behind the saved state, no answer comes and the picture stays.
 _ESM = """
 function render({ model, el }) {
+  const picture = document.createElement("img");
+  picture.alt = "Chartbridge chart (static: run the cell for the live chart)";
+  picture.style.cssText = "max-width: 100%; display: block;";
+  if (model.get("picture")) picture.src = model.get("picture");
   const frame = document.createElement("iframe");
   frame.title = "Chartbridge chart";
   frame.style.cssText = "width: 100%; border: 0; display: block;";
   const size = () => { frame.style.height = `${model.get("height")}px`; };
   size();
   model.on("change:height", size);
-  const onMessage = (msg) => { if (msg && msg.type === "page") frame.src = msg.url; };
+  const onMessage = (msg) => {
+    if (!msg || msg.type !== "page") return;
+    frame.src = msg.url;
+    picture.replaceWith(frame);
+  };
   model.on("msg:custom", onMessage);
-  el.appendChild(frame);
+  el.appendChild(picture);
   model.send({ type: "page" });
   return () => { model.off("msg:custom", onMessage); model.off("change:height", size); };
 }
@@ -413,15 +423,18 @@ export default { render };
 
 
 class ChartWidget(anywidget.AnyWidget):
-    """A run's live chart: the server's chart page in an iframe. Its output also carries a PNG of
-    the run (``render_png``) for viewers without a kernel (GitHub, nbviewer, nbconvert)."""
+    """A run's live chart: the server's chart page in an iframe. Until the page comes, and where no
+    kernel answers (a saved notebook's widget state), it shows a PNG of the run (``render_png``),
+    which its output also carries as ``image/png`` for viewers that render no widgets."""
 
     _esm = traitlets.Unicode(_ESM).tag(sync=True)
     run = traitlets.Unicode("").tag(sync=True)
     height = traitlets.Int(480).tag(sync=True)
+    picture = traitlets.Unicode("").tag(sync=True)  # a data: URL of the PNG, or ""
 
     def __init__(self, run: str, height: int, chart_server: ChartServer, picture: bytes | None) -> None:
-        super().__init__(run=run, height=height)
+        data_url = "" if picture is None else "data:image/png;base64," + base64.b64encode(picture).decode()
+        super().__init__(run=run, height=height, picture=data_url)
         self._chart_server = chart_server
         self._picture = picture
         self.on_msg(self._on_frontend)
