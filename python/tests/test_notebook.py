@@ -6,10 +6,15 @@ from __future__ import annotations
 import base64
 import json
 import math
+import os
 import struct
+import subprocess
+import sys
+import time
 import urllib.request
 import zlib
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -165,3 +170,21 @@ def test_show_output_has_the_widget_and_a_picture_but_no_token(r: redis.Redis, c
     assert sent == [{"type": "page", "url": f"{chart_server.url}/?run=testrun&token={chart_server.token}"}]
     with urllib.request.urlopen(sent[0]["url"], timeout=30) as page:
         assert b"webview.js" in page.read()
+
+
+def test_a_server_the_kernel_started_stops_when_the_kernel_is_killed(redis_server: Any) -> None:
+    """SIGKILL gives the kernel no atexit; the server must not outlive it."""
+    script = ("import os, sys\nimport chartbridge as cb\nfrom chartbridge import notebook\n"
+              "cb.configure(url=sys.argv[1], prefix='killed')\nprint(notebook.start_server().proc.pid, flush=True)\n"
+              "os.kill(os.getpid(), 9)\n")
+    done = subprocess.run([sys.executable, "-c", script, redis_server.url], capture_output=True, text=True, timeout=60)
+    assert done.returncode == -9
+    pid = int(done.stdout)
+    stat = Path(f"/proc/{pid}/stat")
+    for _ in range(300):  # until it is gone or a zombie: it exits on the signal, whenever that arrives
+        if not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z":
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(pid, 9)
+        pytest.fail(f"the server {pid} outlived its killed kernel")

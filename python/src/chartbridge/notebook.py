@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import atexit
 import base64
+import ctypes
 import json
 import os
 import re
 import secrets
 import shutil
+import signal
 import struct
 import subprocess
+import sys
 import threading
 import zlib
 from dataclasses import dataclass, field
@@ -260,6 +263,16 @@ def _server_js() -> Path:
     return Path(given) if given else Path(__file__).resolve().parents[3] / "dist" / "server.js"
 
 
+def _death_signal() -> Any:
+    """On Linux, what the server's child runs before exec: ask for SIGTERM when the kernel dies
+    (PR_SET_PDEATHSIG), so a killed kernel (no atexit) leaves no server behind. Looked up here, in
+    the parent: the child between fork and exec should only make the call."""
+    if not sys.platform.startswith("linux"):
+        return None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    return lambda: prctl(1, signal.SIGTERM)
+
+
 def start_server() -> ChartServer:
     """Start ``node dist/server.js serve`` on a free loopback port with a fresh token, reading
     the Redis and prefix of ``cb.configure`` (passed in the environment, so no password shows in
@@ -275,7 +288,8 @@ def start_server() -> ChartServer:
            **{name: path for name, path in (("CHARTBRIDGE_REDIS_CA", s.redis_ca), ("CHARTBRIDGE_REDIS_CERT", s.redis_cert),
                                             ("CHARTBRIDGE_REDIS_KEY", s.redis_key)) if path}}
     proc = subprocess.Popen([node, str(script), "serve", "--host", "127.0.0.1", "--port", "0", "--prefix", s.prefix],
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+                            preexec_fn=_death_signal())
     seen: list[str] = []
     found: list[ChartServer] = []
     ready = threading.Event()
