@@ -12,6 +12,8 @@ import atexit
 import base64
 import ctypes
 import json
+import math
+import operator
 import os
 import re
 import secrets
@@ -23,6 +25,7 @@ import sys
 import threading
 import zlib
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any, cast
 from urllib.parse import urlencode
@@ -31,7 +34,7 @@ import redis
 
 from . import session as _session
 from .producer import connect
-from .protocol import CANDLE_KINDS, Keys, ProtocolError, check_run_id, decode
+from .protocol import CANDLE_KINDS, Entry, Keys, ProtocolError, check_run_id, decode
 
 try:
     import anywidget
@@ -129,46 +132,68 @@ def _resolve_run(client: redis.Redis, prefix: str, run: str | None) -> str:
     return str(newest[0].decode())
 
 
+_COLUMN_NAMES = {"y": "value", "o": "open", "h": "high", "l": "low", "c": "close", "vol": "volume"}
+
+
+def _frame_columns(kind: str) -> list[str]:
+    if kind in CANDLE_KINDS:
+        return ["open", "high", "low", "close", "volume"]
+    return ["price", *MARKER_FIELDS] if kind == "marker" else ["value"]
+
+
+def _entry_columns(entry: Entry) -> dict[str, list[Any]]:
+    """An entry's points as frame columns (a candle entry without ``vol`` gets NaN volumes)."""
+    cols: dict[str, list[Any]] = {_COLUMN_NAMES[name]: values for name, values in entry.columns.items()}
+    if entry.kind == "marker":
+        cols["price"] = cols.pop("value")
+        for name in MARKER_FIELDS:
+            cols[name] = [m.get(name) for m in entry.markers or ()]
+    elif entry.kind in CANDLE_KINDS and "volume" not in cols:
+        cols["volume"] = [math.nan] * len(entry.t)
+    return cols
+
+
 def _read_series(client: redis.Redis, key: str, kind: str) -> tuple[pd.DataFrame, int, int]:
     """The series' points after the ordering rule (SPEC section 3), with its rejected and stale counts."""
+    names = _frame_columns(kind)
     times: list[int] = []
-    rows: list[list[Any]] = []
+    cols: dict[str, list[Any]] = {name: [] for name in names}
     rejected = stale = 0
+    with_volume = False
     after = "-"
     while True:
         chunk = _xrange(client, key, after, _READ_COUNT)
-        for entry_id, fields in chunk:
+        for _entry_id, fields in chunk:
             try:
                 entry = decode(cast(dict[str | bytes, bytes | str], fields), kind)
             except ProtocolError:
                 rejected += 1  # the server logs it and shows the count; the frame holds what it shows
                 continue
-            cols = [entry.columns[c] for c in entry.columns]
-            for i, t in enumerate(entry.t):
-                row: list[Any] = [c[i] for c in cols]
-                if entry.markers is not None:
-                    m = entry.markers[i]
-                    row += [m.get(name) for name in MARKER_FIELDS]
-                if times and t < times[-1]:
+            with_volume = with_volume or "vol" in entry.columns
+            values = _entry_columns(entry)
+            t = entry.t
+            if (not times or t[0] > times[-1]) and all(map(operator.lt, t, islice(t, 1, None))):
+                times += t  # the usual entry: after the last point, times rising; whole columns at once
+                for name in names:
+                    cols[name] += values[name]
+                continue
+            for i, ns in enumerate(t):
+                if times and ns < times[-1]:
                     stale += 1
-                elif times and t == times[-1]:
-                    rows[-1] = row  # the later point at the same time replaces the earlier one
-                else:
-                    times.append(t)
-                    rows.append(row)
+                    continue
+                if times and ns == times[-1]:  # the later point at the same time replaces the earlier one
+                    for name in names:
+                        cols[name][-1] = values[name][i]
+                    continue
+                times.append(ns)
+                for name in names:
+                    cols[name].append(values[name][i])
         if len(chunk) < _READ_COUNT:
             break
         after = "(" + chunk[-1][0].decode()  # exclusive: the next entry after the last one read
-    if kind in CANDLE_KINDS:
-        names = ["open", "high", "low", "close"]
-        if any(len(r) == 5 for r in rows):
-            names.append("volume")
-            rows = [r if len(r) == 5 else r + [float("nan")] for r in rows]
-    elif kind == "marker":
-        names = ["price", *MARKER_FIELDS]
-    else:
-        names = ["value"]
-    return pd.DataFrame(rows, columns=names, index=_utc_index(times)), rejected, stale
+    if kind in CANDLE_KINDS and not with_volume:
+        del cols["volume"]
+    return pd.DataFrame(cols, index=_utc_index(times)), rejected, stale
 
 
 def load_run(run: str | None = None) -> RunFrames:
