@@ -11,6 +11,7 @@ import { ChartPanels } from "./panel.js";
 import { RunWatcher } from "./runWatcher.js";
 import { readSettings, SERVER_SETTINGS, serverEnv, workspacePluginDir } from "./settings.js";
 import { showMenu, StatusItem } from "./status.js";
+import { keepServerRecord, recordDir } from "./serverRecord.js";
 import { ServerSupervisor } from "./supervisor.js";
 
 /** While the chart is open, the lens facts are re-read this often. */
@@ -38,6 +39,14 @@ export function activate(context: vscode.ExtensionContext): void {
     log: (level, message) => log[level](message),
   });
   supervisor = server;
+  // Notebook kernels find this server through its record (serverRecord.ts): none of our env reaches them.
+  const dropRecord = keepServerRecord((listener) => server.onState(listener), {
+    dir: recordDir(),
+    prefix: () => readSettings().keyPrefix,
+    workspaceFolders: () => (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath),
+    log: (message) => log.warn(message),
+  });
+  context.subscriptions.push({ dispose: dropRecord });
   const charts = new ChartPanels(context, server, log);
   const lenses = new ChartLenses(charts);
   const status = new StatusItem(() => charts.takePoints());
