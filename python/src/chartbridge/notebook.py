@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 from typing import Any, cast
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import redis
 
@@ -341,18 +341,96 @@ def start_server() -> ChartServer:
     return server
 
 
+# The VS Code extension's server, found by its discovery record (written by
+# src/extension/serverRecord.ts; format in protocol/SPEC.md, "Finding the extension's server").
+# Kernels are started by the Jupyter extension, so no environment variable of ours reaches them;
+# a file is what Jupyter itself uses (kernel-*.json). Security: the record holds a token, so only
+# records in a directory of this user, owned by this user and readable by no one else (0600) are
+# trusted; a record of another user could point a kernel at a server that is not ours.
+RECORD_VERSION = 1
+
+
+def runtime_dir() -> Path:
+    """``$CHARTBRIDGE_RUNTIME_DIR``, else ``$XDG_RUNTIME_DIR/chartbridge``, else
+    ``~/.cache/chartbridge/servers`` (the rule of serverRecord.ts's ``recordDir``)."""
+    if os.environ.get("CHARTBRIDGE_RUNTIME_DIR"):
+        return Path(os.environ["CHARTBRIDGE_RUNTIME_DIR"])
+    if os.environ.get("XDG_RUNTIME_DIR"):
+        return Path(os.environ["XDG_RUNTIME_DIR"]) / "chartbridge"
+    return Path.home() / ".cache" / "chartbridge" / "servers"
+
+
+def _redis_place(url: str) -> tuple[bool, str, int, int] | None:
+    """(TLS, host, port, db) of a Redis URL, redacted or not; None if it is not one."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or 6379
+        db = int(parts.path.lstrip("/") or 0)
+    except ValueError:
+        return None
+    host = parts.hostname or "127.0.0.1"
+    return parts.scheme == "rediss", "127.0.0.1" if host == "localhost" else host, port, db
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # alive, of another user: its record is refused by the owner check anyway
+    return True
+
+
+def discover_server(directory: Path | None = None) -> ChartServer | None:
+    """The VS Code extension's server for this kernel's ``cb.configure`` Redis (host, port, db)
+    and prefix, from its record in ``runtime_dir()``; of several, the one whose workspace folder
+    holds the current directory. A record of a dead process is removed; None when none fits."""
+    directory = runtime_dir() if directory is None else directory
+    s = _session.current().settings
+    want = _redis_place(s.url)
+    cwd = Path.cwd().resolve()
+    found: list[tuple[bool, ChartServer]] = []
+    for file in sorted(directory.glob("server-*.json")):
+        try:
+            st = file.stat()
+            if st.st_uid != os.getuid() or st.st_mode & 0o077:
+                continue  # not this user's own private record: not trusted (see above)
+            record = json.loads(file.read_text())
+            pid, url, token = record["pid"], record["url"], record["token"]
+            if record.get("version") != RECORD_VERSION or not isinstance(pid, int) or _PAGE_URL.fullmatch(f"{url}/?token={token}") is None:
+                continue
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # half-written by someone else or not ours: skipped, never an error for show()
+        if not _alive(pid):
+            file.unlink(missing_ok=True)  # left by a killed VS Code
+            continue
+        if _redis_place(str(record.get("redis"))) != want or record.get("prefix") != s.prefix:
+            continue
+        folders = [Path(f) for f in record.get("workspaceFolders") or [] if isinstance(f, str)]
+        found.append((any(cwd.is_relative_to(f) for f in folders), ChartServer(url, token)))
+    found.sort(key=lambda item: not item[0])  # stable: a server whose workspace holds cwd first
+    return found[0][1] if found else None
+
+
 _server: ChartServer | None = None
 _server_lock = threading.Lock()
 
 
 def server() -> ChartServer:
-    """The server ``show`` uses: the one named by env ``CHARTBRIDGE_SERVER`` (e.g. the one the
-    VS Code extension or `chartbridge serve` runs), else one this process starts once."""
+    """The server ``show`` uses: the one named by env ``CHARTBRIDGE_SERVER`` (e.g. one
+    `chartbridge serve` runs), else the VS Code extension's (``discover_server``), else one this
+    process starts once."""
     global _server
+    given = os.environ.get(SERVER_ENV)
+    if given:
+        return _parse_server(given, SERVER_ENV)
+    found = discover_server()  # read at each call: the extension restarts its server with a new token
+    if found is not None:
+        return found
     with _server_lock:
         if _server is None or (_server.proc is not None and _server.proc.poll() is not None):
-            given = os.environ.get(SERVER_ENV)
-            _server = _parse_server(given, SERVER_ENV) if given else start_server()
+            _server = start_server()
         return _server
 
 
@@ -492,7 +570,7 @@ class ChartWidget(anywidget.AnyWidget):
 def show(run: str | None = None, height: int = 480) -> None:
     """Display a run's chart in the notebook, live while the run goes on (the current run of this
     process by default, else the newest run). The server comes from env ``CHARTBRIDGE_SERVER``,
-    else this process starts one (``node dist/server.js serve``, a free port, a fresh token)."""
+    else the VS Code extension's (its discovery record), else this process starts one (``node dist/server.js serve``, a free port, a fresh token)."""
     from IPython.display import display  # IPython comes with ipykernel
 
     frames = load_run(run)
