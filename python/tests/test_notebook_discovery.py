@@ -87,10 +87,16 @@ def test_a_record_of_a_dead_server_is_ignored_and_removed(r: redis.Redis, record
 
 def test_a_record_of_another_redis_or_prefix_is_ignored_and_kept(r: redis.Redis, records: Path, redis_server: Any) -> None:
     prefix = cb.session.current().settings.prefix
-    other_db = write_record(records, url="http://127.0.0.1:9", token="a" * 64, pid=os.getpid(),
-                            redis=redis_server.url + "/3", prefix=prefix, workspaceFolders=[])
-    assert notebook.discover_server() is None
-    other_db.unlink()
+    assert redis_server.url.endswith("/0")
+    for other in (redis_server.url.removesuffix("/0") + "/3", f"redis://127.0.0.1:{redis_server.port + 1}/0"):
+        other_redis = write_record(records, url="http://127.0.0.1:9", token="a" * 64, pid=os.getpid(),
+                                   redis=other, prefix=prefix, workspaceFolders=[])
+        assert notebook.discover_server() is None, other
+        other_redis.unlink()
+    same = write_record(records, url="http://127.0.0.1:9", token="a" * 64, pid=os.getpid(),
+                        redis=redis_server.url.removesuffix("/0"), prefix=prefix, workspaceFolders=[])
+    assert notebook.discover_server() is not None, "no /db is db 0"
+    same.unlink()
     other_prefix = write_record(records, url="http://127.0.0.1:9", token="a" * 64, pid=os.getpid(),
                                 redis=redis_server.url, prefix=prefix + "-other", workspaceFolders=[])
     assert notebook.discover_server() is None
