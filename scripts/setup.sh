@@ -36,10 +36,10 @@ pick_python() {
 
 if [ ! -x .venv/bin/python ] || [ python/pyproject.toml -nt .venv/.installed ]; then
   py=$(pick_python)
-  step "creating the Python venv with $($py -V) and installing python/[dev,nautilus]"
+  step "creating the Python venv with $($py -V) and installing python/[dev,nautilus,notebook]"
   [ -x .venv/bin/python ] || "$py" -m venv .venv
   .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e 'python[dev,nautilus]'
+  .venv/bin/python -m pip install --quiet -e 'python[dev,nautilus,notebook]'
   touch .venv/.installed
 fi
 

@@ -11,6 +11,7 @@ import { ChartLenses } from "./lenses.js";
 import { ChartPanels } from "./panel.js";
 import { RunWatcher } from "./runWatcher.js";
 import { readSettings, SERVER_SETTINGS, serverEnv, workspacePluginDir } from "./settings.js";
+import { keepServerRecord, recordDir } from "./serverRecord.js";
 import { StatusItem } from "./status.js";
 import { ServerSupervisor } from "./supervisor.js";
 
@@ -39,6 +40,14 @@ export function activate(context: vscode.ExtensionContext): void {
     log: (level, message) => log[level](message),
   });
   supervisor = server;
+  // Notebook kernels find this server through its record (serverRecord.ts): none of our env reaches them.
+  const dropRecord = keepServerRecord((listener) => server.onState(listener), {
+    dir: recordDir(),
+    prefix: () => readSettings().keyPrefix,
+    workspaceFolders: () => (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath),
+    log: (message) => log.warn(message),
+  });
+  context.subscriptions.push({ dispose: dropRecord });
   const charts = new ChartPanels(context, server, log);
   const lenses = new ChartLenses(charts);
   const status = new StatusItem(() => charts.takePoints());

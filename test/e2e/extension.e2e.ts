@@ -5,7 +5,7 @@
  */
 import { strict as assert } from "node:assert";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startPrivateRedis, type PrivateRedis } from "../../src/server/privateRedis.js";
@@ -67,6 +67,8 @@ describe("e2e: the .vsix in code-server", function () {
       const adapter = join(mkdtempSync(join(tmpdir(), "cb-debugpy-")), "debugpy-adapter.vsix");
       execFileSync(join(ROOT, "node_modules", ".bin", "vsce"), ["package", "--allow-missing-repository", "--skip-license", "-o", adapter], { cwd: join(__dirname, "fixtures", "debugpy-adapter"), stdio: "pipe" });
       process.env.CHARTBRIDGE_E2E_PYTHON = PYTHON;
+      // The extension's discovery records for notebooks go here, not into this machine's runtime dir.
+      process.env.CHARTBRIDGE_RUNTIME_DIR = join(mkdtempSync(join(tmpdir(), "cb-runtime-")), "chartbridge");
       wb = await openWorkbench({ vsix: VSIX, moreVsix: [adapter], fixture: FIXTURE, settings: { "security.workspace.trust.enabled": false, "chartbridge.redisUrl": redis.url, "chartbridge.autoOpen": false } });
       mkdirSync(join(wb.workspace, ".chartbridge", "plugins"), { recursive: true });
       writeFileSync(join(wb.workspace, ".chartbridge", "plugins", "band.js"), plugin("v1"));
@@ -90,6 +92,26 @@ describe("e2e: the .vsix in code-server", function () {
       assert.equal(await page.locator(".editor-group-container").count(), 2, "the chart opened beside the editor");
       assert.match((await page.evaluate(() => document.activeElement?.className ?? "")) as string, /inputarea|native-edit-context|monaco/, "focus stayed in the editor");
       await wb.shot("1-show-chart");
+    });
+
+    // Needs the server the first test started (run both: -g "Show chart opens|discovery record").
+    it("keeps a discovery record by which a notebook kernel's cb.show finds its server", async () => {
+      const [pid] = serverPids();
+      assert.ok(pid !== undefined, "the extension's server runs");
+      const file = join(process.env.CHARTBRIDGE_RUNTIME_DIR!, `server-${pid}.json`);
+      for (let i = 0; i < 150 && !existsSync(file); i++) await wb.page.waitForTimeout(100);
+      assert.equal(statSync(file).mode & 0o777, 0o600);
+      const record = JSON.parse(readFileSync(file, "utf8"));
+      assert.deepEqual({ ...record, url: undefined, token: undefined }, { version: 1, url: undefined, token: undefined, pid, redis: redis.url, prefix: "chartbridge", workspaceFolders: [wb.workspace] });
+      // A kernel in the workspace (no variable of ours in its environment but the SDK's Redis URL) finds it.
+      const script = "import json; from chartbridge import notebook as n; s = n.server(); print(json.dumps([s.url, s.token, s.proc is None]))";
+      const env: NodeJS.ProcessEnv = { ...process.env, CHARTBRIDGE_REDIS_URL: redis.url };
+      delete env.CHARTBRIDGE_SERVER;
+      const found = JSON.parse(execFileSync(PYTHON, ["-c", script], { cwd: wb.workspace, env, encoding: "utf8" }));
+      assert.deepEqual(found, [record.url, record.token, true]);
+      const res = await fetch(`${record.url}/graphql`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${record.token}` }, body: JSON.stringify({ query: "{ runs { id } }" }) });
+      const runs = ((await res.json()) as { data: { runs: { id: string }[] } }).data.runs.map((r) => r.id);
+      assert.ok(runs.includes("e2e-run"), runs.join(", "));
     });
 
     it("toggles a series from the lens, and the lens follows the legend", async () => {

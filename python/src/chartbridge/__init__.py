@@ -8,6 +8,8 @@ Values go to Redis (wire format: protocol/SPEC.md) through a background producer
 raises into the strategy; see the README for the whole API by example.
 """
 
+from typing import Any
+
 from .clock import set_clock
 from .decorators import bollinger, chart, ema, rsi, signals, sma
 from .plugins import plugin, write_plugin
@@ -16,8 +18,19 @@ from .runs import Run, current_run, end_run, publish, results, run
 from .series import Series, marker, publish_points, series
 from .session import configure, flush, stats
 
+
+def __getattr__(name: str) -> Any:
+    """``cb.load_run``, ``cb.show``: imported on first use, since pandas and anywidget are optional
+    (the ``notebook`` extra)."""
+    if name in ("load_run", "show"):
+        from . import notebook
+
+        return getattr(notebook, name)
+    raise AttributeError(f"module 'chartbridge' has no attribute {name!r}")
+
+
 __all__ = [
     "ProtocolError", "Run", "Series", "bollinger", "chart", "configure", "current_run", "ema", "end_run",
-    "flush", "marker", "plugin", "publish", "publish_points", "results", "rsi", "run", "series", "set_clock",
+    "flush", "load_run", "marker", "plugin", "publish", "publish_points", "results", "rsi", "run", "series", "set_clock", "show",
     "signals", "sma", "stats", "write_plugin",
 ]
