@@ -9,6 +9,7 @@ raises into the strategy; see the README for the whole API by example.
 """
 
 from .clock import set_clock
+from .debug import at
 from .decorators import bollinger, chart, ema, rsi, signals, sma
 from .plugins import plugin, write_plugin
 from .protocol import ProtocolError
@@ -17,7 +18,7 @@ from .series import Series, marker, publish_points, series
 from .session import configure, flush, stats
 
 __all__ = [
-    "ProtocolError", "Run", "Series", "bollinger", "chart", "configure", "current_run", "ema", "end_run",
+    "ProtocolError", "Run", "Series", "at", "bollinger", "chart", "configure", "current_run", "ema", "end_run",
     "flush", "marker", "plugin", "publish", "publish_points", "results", "rsi", "run", "series", "set_clock",
     "signals", "sma", "stats", "write_plugin",
 ]
