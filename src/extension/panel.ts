@@ -51,6 +51,11 @@ export class ChartPanels implements vscode.Disposable {
     );
   }
 
+  /** The debugger's time cursor shown now (µs), null when no session is paused with a time. */
+  get cursorTimeUs(): number | null {
+    return this.cursor?.payload.timeUs ?? null;
+  }
+
   get isOpen(): boolean {
     return this.panel !== null;
   }
@@ -171,6 +176,10 @@ export class ChartPanels implements vscode.Disposable {
         return;
       case "saveFile":
         await this.saveFile(message.payload.name, message.payload.base64);
+        return;
+      case "debugBar":
+        // One home for what each action does: the command of the same name (commands.ts).
+        await vscode.commands.executeCommand(`chartbridge.${message.payload.action}`, message.payload);
         return;
       default:
         return;

@@ -38,6 +38,9 @@ export interface HostToWebview {
   exportCsv: { series: string };
 }
 
+/** The debug-by-bar actions of the chart's context menu (src/extension/debugCursor.ts, DebugByBar). */
+export type DebugBarAction = "breakHere" | "runToBar" | "stepToNextBar";
+
 /** Messages the webview sends to the host. */
 export interface WebviewToHost {
   /** The page has loaded and listens for messages. */
@@ -56,6 +59,11 @@ export interface WebviewToHost {
   seriesVisibility: { hidden: string[] };
   /** A file for the host to save (webviews cannot download). */
   saveFile: { name: string; mime: string; base64: string };
+  /**
+   * A debug-by-bar action chosen on a point of a series: the point's time (µs) and the source of
+   * the series (the function that made it, 1-based line of its decorator).
+   */
+  debugBar: { action: DebugBarAction; series: string; timeUs: number; source: { file: string; line: number } };
 }
 
 /**

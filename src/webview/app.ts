@@ -8,6 +8,7 @@ import type { HostToWebview, ThemeKind, TimeZoneSetting, WebviewConfig } from ".
 import type { Plugin, RunDetail } from "../shared/api.js";
 import { Api } from "./client.js";
 import { ChartView } from "./chartView.js";
+import { DebugMenu } from "./debugMenu.js";
 import { el } from "./dom.js";
 import { exportCsv, exportPng } from "./exporter.js";
 import type { Host } from "./host.js";
@@ -31,6 +32,7 @@ export class App {
   view: ChartView | null = null;
   legend: Legend | null = null;
   plugins: PluginHost | null = null;
+  debugMenu: DebugMenu | null = null;
   private readonly builds = new Map<string, Plugin>();
   private runCleanup: (() => void)[] = [];
   /** Bumped per showRun, so a slow load of a run the user already left is dropped. */
@@ -229,6 +231,7 @@ export class App {
       revealSource: (source) => this.host.post("revealSource", source),
     });
     this.dom.chart.append(this.legend.root);
+    this.debugMenu = new DebugMenu(view, this.host, this.dom.chart, () => this.zone);
     this.host.post("runShown", { run: id });
     for (const series of hidden) view.setVisible(series, false);
     this.visibilityChanged();
@@ -262,7 +265,9 @@ export class App {
     for (const stop of this.runCleanup.splice(0)) stop();
     this.plugins?.dispose();
     this.legend?.dispose();
+    this.debugMenu?.dispose();
     this.view?.dispose();
+    this.debugMenu = null;
     this.plugins = null;
     this.legend = null;
     this.view = null;
