@@ -7,6 +7,7 @@
 import * as vscode from "vscode";
 import { breakCondition, breakTarget, enclosingTarget, languageOf } from "./breakpoints.js";
 import { CURSOR_EXPRESSION, CursorFollower } from "./cursorTime.js";
+import { localSource } from "./panel.js";
 
 /** Debug adapters that evaluate Python (the Python extension's debugpy, older "python" configs). */
 const PYTHON_DEBUGGERS = new Set(["debugpy", "python"]);
@@ -38,6 +39,20 @@ export interface SeriesSource {
   line: number;
 }
 
+/** The parts of Debug Adapter Protocol messages the tracker reads. */
+interface DapMessage {
+  type?: string;
+  seq?: number;
+  request_seq?: number;
+  command?: string;
+  event?: string;
+  arguments?: unknown;
+}
+interface SetBreakpoints {
+  source: { path?: string };
+  breakpoints?: { line: number; condition?: string }[];
+}
+
 /** How long to wait for the debug adapter to take a new breakpoint before continuing. */
 const SET_BREAKPOINTS_MS = 3000;
 
@@ -49,7 +64,14 @@ const SET_BREAKPOINTS_MS = 3000;
  */
 export class DebugByBar implements vscode.Disposable {
   private readonly temporary = new Set<vscode.SourceBreakpoint>();
-  private readonly taken = new vscode.EventEmitter<void>();
+  /**
+   * Breakpoints on a temporary one's line, taken out meanwhile (a debug adapter keeps one
+   * breakpoint per line: debugpy would keep the condition of "Break Here" and never stop at the
+   * next bar), put back at the next stop.
+   */
+  private readonly displaced: vscode.SourceBreakpoint[] = [];
+  /** The adapter answered a setBreakpoints request: the file and the breakpoints it now holds there. */
+  private readonly taken = new vscode.EventEmitter<SetBreakpoints>();
   private readonly subscriptions: vscode.Disposable;
 
   constructor(private readonly log: (message: string) => void) {
@@ -57,16 +79,28 @@ export class DebugByBar implements vscode.Disposable {
       if (this.temporary.size === 0) return;
       vscode.debug.removeBreakpoints([...this.temporary]);
       this.temporary.clear();
+      const back = this.displaced.splice(0).map((b) => new vscode.SourceBreakpoint(b.location, b.enabled, b.condition, b.hitCondition, b.logMessage));
+      if (back.length > 0) vscode.debug.addBreakpoints(back);
     };
     this.subscriptions = vscode.Disposable.from(
       this.taken,
       vscode.debug.registerDebugAdapterTrackerFactory("*", {
-        createDebugAdapterTracker: () => ({
-          onDidSendMessage: (m: { type?: string; event?: string; command?: string }) => {
-            if (m.type === "event" && m.event === "stopped") removeTemporary();
-            if (m.type === "response" && m.command === "setBreakpoints") this.taken.fire();
-          },
-        }),
+        createDebugAdapterTracker: () => {
+          const asked = new Map<number, SetBreakpoints>();
+          return {
+            onWillReceiveMessage: (m: DapMessage) => {
+              if (m.type === "request" && m.command === "setBreakpoints" && m.seq !== undefined) asked.set(m.seq, m.arguments as SetBreakpoints);
+            },
+            onDidSendMessage: (m: DapMessage) => {
+              if (m.type === "event" && m.event === "stopped") removeTemporary();
+              const request = m.type === "response" && m.request_seq !== undefined ? asked.get(m.request_seq) : undefined;
+              if (request !== undefined) {
+                asked.delete(m.request_seq as number);
+                this.taken.fire(request);
+              }
+            },
+          };
+        },
       }),
       vscode.debug.onDidTerminateDebugSession(removeTemporary),
     );
@@ -94,11 +128,14 @@ export class DebugByBar implements vscode.Disposable {
     const trace = (await frame.session.customRequest("stackTrace", { threadId: frame.threadId, startFrame: 0, levels: 50 })) as { stackFrames: { line: number; source?: { path?: string } }[] };
     for (const f of trace.stackFrames) {
       const path = f.source?.path;
-      const language = path === undefined ? null : languageOf(path);
-      if (path === undefined || language === null) continue;
-      const text = await readText(path);
-      const target = enclosingTarget(text, language, f.line - 1);
-      if (target !== null) return this.continueTo(new vscode.SourceBreakpoint(new vscode.Location(vscode.Uri.file(path), new vscode.Position(target.line, 0))));
+      if (path === undefined) continue;
+      // In a remote window (code-server, SSH) the paths come back as the window's URIs of the
+      // remote (vscode-remote://host/path); this extension host runs there, where the path is a file.
+      const uri = vscode.Uri.file(/^[a-z][\w+.-]*:\/\//i.test(path) ? vscode.Uri.parse(path).path : path);
+      const language = languageOf(uri.path);
+      if (language === null) continue;
+      const target = enclosingTarget(await readText(uri), language, f.line - 1);
+      if (target !== null) return this.continueTo(new vscode.SourceBreakpoint(new vscode.Location(uri, new vscode.Position(target.line, 0))));
     }
     throw new Error("Step to Next Bar: the paused stack is in no @chart / #[chart] function");
   }
@@ -110,25 +147,36 @@ export class DebugByBar implements vscode.Disposable {
   private async breakpointAt(source: SeriesSource, timeNs: bigint): Promise<vscode.SourceBreakpoint> {
     const language = languageOf(source.file);
     if (language === null) throw new Error(`${source.file} is neither Python nor Rust: no function to break in`);
-    const text = await readText(source.file);
-    const target = breakTarget(text, language, source.line - 1, source.file);
+    const uri = await localSource(source.file);
+    if (uri === null) throw new Error(`the source ${source.file} is not in this workspace`);
+    const text = await readText(uri);
+    const target = breakTarget(text, language, source.line - 1, uri.fsPath);
     const position = new vscode.Position(target.line, 0);
-    return new vscode.SourceBreakpoint(new vscode.Location(vscode.Uri.file(source.file), position), true, breakCondition(language, timeNs, text, target));
+    return new vscode.SourceBreakpoint(new vscode.Location(uri, position), true, breakCondition(language, timeNs, text, target));
   }
 
   private async continueTo(breakpoint: vscode.SourceBreakpoint): Promise<void> {
     pausedFrame();
+    this.log(`continuing to ${breakpoint.location.uri.toString()}:${breakpoint.location.range.start.line + 1}${breakpoint.condition ? ` if ${breakpoint.condition}` : ""}`);
+    // The adapter must hold the breakpoint before the strategy runs on: a setBreakpoints of its
+    // file with its line and condition answered (a request may also be the removal of another).
+    const line = breakpoint.location.range.start.line + 1;
+    const file = breakpoint.location.uri.path.split("/").pop() ?? "";
     const taken = new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, SET_BREAKPOINTS_MS);
-      const once = this.taken.event(() => {
+      const once = this.taken.event((request) => {
+        const holds = (request.source.path ?? "").split(/[\\/]/).pop() === file && (request.breakpoints ?? []).some((b) => b.line === line && (b.condition ?? undefined) === breakpoint.condition);
+        if (!holds) return;
         clearTimeout(timer);
         once.dispose();
         resolve();
       });
     });
+    const sameLine = vscode.debug.breakpoints.filter((b): b is vscode.SourceBreakpoint => b instanceof vscode.SourceBreakpoint && sameLocation(b, breakpoint));
+    this.displaced.push(...sameLine);
+    vscode.debug.removeBreakpoints(sameLine);
     this.temporary.add(breakpoint);
     vscode.debug.addBreakpoints([breakpoint]);
-    // The adapter must hold the breakpoint before the strategy runs on.
     await taken;
     await vscode.commands.executeCommand("workbench.action.debug.continue");
   }
@@ -145,8 +193,8 @@ function sameLocation(a: vscode.SourceBreakpoint, b: vscode.SourceBreakpoint): b
 }
 
 /** The file as the editor holds it (unsaved edits included), else from disk. */
-async function readText(file: string): Promise<string> {
-  const open = vscode.workspace.textDocuments.find((d) => d.uri.fsPath === file);
+async function readText(uri: vscode.Uri): Promise<string> {
+  const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
   if (open !== undefined) return open.getText();
-  return new TextDecoder().decode(await vscode.workspace.fs.readFile(vscode.Uri.file(file)));
+  return new TextDecoder().decode(await vscode.workspace.fs.readFile(uri));
 }
