@@ -10,6 +10,8 @@ import { deleteRun, listPlugins, listRuns, newestRunWith, runFacts, setPlugin } 
 import { activeStrategy, openCommitDiff, type CommitDiffArgs } from "./compareRuns.js";
 import { latestPair, type StrategyArgs } from "./strategyRuns.js";
 import type { SiteArgs } from "./lenses.js";
+import { breakTarget, chartTimeNs, enclosingTarget, languageOf } from "./breakpoints.js";
+import type { DebugByBar, SeriesSource } from "./debugCursor.js";
 import type { ChartPanels } from "./panel.js";
 import { readSettings } from "./settings.js";
 import { showMenu } from "./status.js";
@@ -20,6 +22,36 @@ export interface CommandParts {
   server: ServerSupervisor;
   charts: ChartPanels;
   log: vscode.LogOutputChannel;
+  debug: DebugByBar;
+}
+
+/** A point of a series chosen on the chart (its context menu): the webview's `debugBar` payload. */
+interface BarArgs {
+  source: SeriesSource;
+  timeUs: number;
+}
+
+/**
+ * From the palette: the debugger's cursor time, and the charted function the editor's cursor is in
+ * (or on the decorator of).
+ */
+function barAtCursors(charts: ChartPanels): BarArgs {
+  const timeUs = charts.cursorTimeUs;
+  if (timeUs === null) throw new Error("no time cursor: pause the strategy under the debugger, or right-click a bar on the chart");
+  const editor = vscode.window.activeTextEditor;
+  const file = editor?.document.uri.fsPath;
+  const language = file === undefined ? null : languageOf(file);
+  if (editor === undefined || file === undefined || language === null) throw new Error("put the editor's cursor in a charted Python or Rust function");
+  const text = editor.document.getText();
+  const line = editor.selection.active.line;
+  const site = enclosingTarget(text, language, line)?.site ?? (() => {
+    try {
+      return breakTarget(text, language, line).site;
+    } catch {
+      throw new Error(`line ${line + 1} of ${file} is in no @chart / #[chart] function`);
+    }
+  })();
+  return { source: { file, line: site + 1 }, timeUs };
 }
 
 type Command = (parts: CommandParts, ...args: never[]) => unknown;
@@ -144,6 +176,16 @@ export const COMMANDS: Record<string, Command> = {
   },
 
   "chartbridge.openCommitDiff": (_parts, args: CommitDiffArgs) => openCommitDiff(args),
+  "chartbridge.breakHere": async ({ debug, charts }, bar?: BarArgs) => {
+    const { source, timeUs } = bar ?? barAtCursors(charts);
+    const added = await debug.breakHere(source, chartTimeNs(timeUs));
+    void vscode.window.showInformationMessage(`Chartbridge: breakpoint at ${vscode.workspace.asRelativePath(added.location.uri)}:${added.location.range.start.line + 1} if ${added.condition}`);
+  },
+  "chartbridge.runToBar": ({ debug, charts }, bar?: BarArgs) => {
+    const { source, timeUs } = bar ?? barAtCursors(charts);
+    return debug.runTo(source, chartTimeNs(timeUs));
+  },
+  "chartbridge.stepToNextBar": ({ debug }) => debug.stepToNextBar(),
 
   "chartbridge.deleteRun": async (parts) => {
     const run = await pickRun(parts, "Chartbridge: delete a run");

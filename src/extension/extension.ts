@@ -4,7 +4,7 @@
  */
 import * as path from "node:path";
 import * as vscode from "vscode";
-import { followDebugger } from "./debugCursor.js";
+import { DebugByBar, followDebugger } from "./debugCursor.js";
 import { registerCommands } from "./commands.js";
 import { listRuns, runFacts } from "./graphql.js";
 import { ChartLenses } from "./lenses.js";
@@ -53,7 +53,8 @@ export function activate(context: vscode.ExtensionContext): void {
   const status = new StatusItem(() => charts.takePoints());
   context.subscriptions.push(charts, lenses, status);
   const debugCursor = followDebugger((timeUs) => charts.send({ type: "timeCursor", payload: { timeUs } }), () => charts.isOpen, (m) => log.debug(m));
-  context.subscriptions.push(debugCursor);
+  const debugByBar = new DebugByBar((m) => log.info(m));
+  context.subscriptions.push(debugCursor, debugByBar);
 
   const setContext = (key: string, value: boolean) => void vscode.commands.executeCommand("setContext", key, value);
   server.onState((state) => {
@@ -90,7 +91,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const factsTimer = setInterval(() => void refreshFacts(), FACTS_MS);
   context.subscriptions.push({ dispose: () => clearInterval(factsTimer) });
 
-  registerCommands({ context, server, charts, log });
+  registerCommands({ context, server, charts, log, debug: debugByBar });
 
   context.subscriptions.push(
     vscode.languages.registerCodeLensProvider([{ language: "python" }, { language: "rust" }], lenses),

@@ -51,6 +51,11 @@ export class ChartPanels implements vscode.Disposable {
     );
   }
 
+  /** The debugger's time cursor shown now (µs), null when no session is paused with a time. */
+  get cursorTimeUs(): number | null {
+    return this.cursor?.payload.timeUs ?? null;
+  }
+
   get isOpen(): boolean {
     return this.panel !== null;
   }
@@ -175,6 +180,10 @@ export class ChartPanels implements vscode.Disposable {
       case "openCommitDiff":
         await vscode.commands.executeCommand("chartbridge.openCommitDiff", message.payload);
         return;
+      case "debugBar":
+        // One home for what each action does: the command of the same name (commands.ts).
+        await vscode.commands.executeCommand(`chartbridge.${message.payload.action}`, message.payload);
+        return;
       default:
         return;
     }
@@ -190,23 +199,30 @@ export class ChartPanels implements vscode.Disposable {
 }
 
 /**
- * Opens the file and line a series came from (1-based line, as the SDKs record it). A run recorded
- * elsewhere names a path that does not exist here: the workspace file of the same name is used.
+ * Opens the file and line a series came from (1-based line, as the SDKs record it); see localSource.
  */
 export async function revealSource(file: string, line: number): Promise<void> {
-  let uri = vscode.Uri.file(file);
-  const exists = await fs.stat(file).then(() => true, () => false);
-  if (!exists) {
-    const name = file.split(/[\\/]/).pop() ?? file;
-    const [found] = await vscode.workspace.findFiles(`**/${name}`, "**/node_modules/**", 1);
-    if (found === undefined) {
-      void vscode.window.showWarningMessage(`Chartbridge: the source ${file} is not in this workspace.`);
-      return;
-    }
-    uri = found;
+  const uri = await localSource(file);
+  if (uri === null) {
+    void vscode.window.showWarningMessage(`Chartbridge: the source ${file} is not in this workspace.`);
+    return;
   }
   const position = new vscode.Position(Math.max(0, line - 1), 0);
   await vscode.window.showTextDocument(uri, { viewColumn: vscode.ViewColumn.One, selection: new vscode.Range(position, position), preserveFocus: false });
+}
+
+/**
+ * The file a run's recorded source names, here: the path itself when it is in the workspace; a run
+ * recorded elsewhere (another checkout, a container) names a path outside it, and the workspace
+ * file of the same name is meant (the one a breakpoint must be in); else the path if it exists.
+ */
+export async function localSource(file: string): Promise<vscode.Uri | null> {
+  const uri = vscode.Uri.file(file);
+  if (vscode.workspace.getWorkspaceFolder(uri) !== undefined) return uri;
+  const name = file.split(/[\\/]/).pop() ?? file;
+  const [found] = await vscode.workspace.findFiles(`**/${name}`, "**/node_modules/**", 1);
+  if (found !== undefined) return found;
+  return (await fs.stat(file).then(() => true, () => false)) ? uri : null;
 }
 
 /** Workspace plugins are code: in Restricted Mode none runs, and the user is told why and how to change it. */

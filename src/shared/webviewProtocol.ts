@@ -43,6 +43,9 @@ export interface HostToWebview {
   compareRuns: { runs: string[]; base?: string };
 }
 
+/** The debug-by-bar actions of the chart's context menu (src/extension/debugCursor.ts, DebugByBar). */
+export type DebugBarAction = "breakHere" | "runToBar" | "stepToNextBar";
+
 /** Messages the webview sends to the host. */
 export interface WebviewToHost {
   /** The page has loaded and listens for messages. */
@@ -63,6 +66,11 @@ export interface WebviewToHost {
   saveFile: { name: string; mime: string; base64: string };
   /** Opens VS Code's diff of two commits of the repository at `root` (the compared runs' commits). */
   openCommitDiff: { root: string; from: string; to: string };
+  /**
+   * A debug-by-bar action chosen on a point of a series: the point's time (µs) and the source of
+   * the series (the function that made it, 1-based line of its decorator).
+   */
+  debugBar: { action: DebugBarAction; series: string; timeUs: number; source: { file: string; line: number } };
 }
 
 /**

@@ -9,6 +9,7 @@ import type { Plugin, RunDetail } from "../shared/api.js";
 import { Api } from "./client.js";
 import { ChartView } from "./chartView.js";
 import { CompareView } from "./compare.js";
+import { DebugMenu } from "./debugMenu.js";
 import { el } from "./dom.js";
 import { DataWindow } from "./dataWindow.js";
 import { exportCsv, exportPng } from "./exporter.js";
@@ -35,6 +36,7 @@ export class App {
   dataWindow: DataWindow | null = null;
   plugins: PluginHost | null = null;
   compare: CompareView | null = null;
+  debugMenu: DebugMenu | null = null;
   private readonly builds = new Map<string, Plugin>();
   private runCleanup: (() => void)[] = [];
   /** Bumped per showRun, so a slow load of a run the user already left is dropped. */
@@ -249,6 +251,7 @@ export class App {
     });
     this.dom.chart.append(this.legend.root);
     if (this.dom.data.classList.contains("cb-on")) this.toggleDataWindow(true);
+    this.debugMenu = new DebugMenu(view, this.host, this.dom.chart, () => this.zone);
     this.host.post("runShown", { run: id });
     for (const series of hidden) view.setVisible(series, false);
     this.visibilityChanged();
@@ -308,7 +311,9 @@ export class App {
     this.legend?.dispose();
     this.dataWindow?.dispose();
     this.dataWindow = null;
+    this.debugMenu?.dispose();
     this.view?.dispose();
+    this.debugMenu = null;
     this.plugins = null;
     this.legend = null;
     this.view = null;

@@ -114,7 +114,7 @@ export class ChartView {
     private readonly events: ChartViewEvents,
   ) {
     this.scale = new MicrosScale(zone);
-    this.cursor = new TimeCursor(theme.accent);
+    this.cursor = new TimeCursor(theme.accent, theme.background);
     this.chart = createChartEx<Micros, MicrosScale>(container, this.scale, {
       autoSize: true,
       // The built-in logo injects a <style> without our nonce, which the CSP blocks; the toolbar
@@ -125,6 +125,7 @@ export class ChartView {
     });
     this.chart.panes()[0].attachPrimitive(this.drawRequest);
     this.chart.panes()[0].attachPrimitive(this.cursor);
+    container.append(this.cursor.veil);
     this.applyTheme(theme);
     for (const meta of run.series) this.addEntry(meta);
     this.chart.timeScale().subscribeVisibleTimeRangeChange(this.onRangeChange);
@@ -177,6 +178,7 @@ export class ChartView {
     this.chart.unsubscribeCrosshairMove(this.tooltip.onCrosshair);
     this.tooltip.root.remove();
     this.chart.remove();
+    this.cursor.veil.remove();
   }
 
   widthPx(): number {
@@ -253,7 +255,7 @@ export class ChartView {
 
   applyTheme(theme: Theme): void {
     this.theme = theme;
-    this.cursor.setColor(theme.accent);
+    this.cursor.setColor(theme.accent, theme.background);
     this.chart.applyOptions({
       layout: { background: { type: ColorType.Solid, color: theme.background }, textColor: theme.foreground, panes: { separatorColor: theme.border } },
       grid: { vertLines: { color: theme.grid }, horzLines: { color: theme.grid } },

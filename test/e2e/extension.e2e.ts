@@ -288,6 +288,59 @@ describe("e2e: the .vsix in code-server", function () {
       await lens.first().click();
       await (await wb.chart()).locator(".cb-compare-head").waitFor({ timeout: 30_000 });
     });
+
+    it("breaks on a bar chosen on the chart, steps to the next bar and runs to a later one under debugpy", async () => {
+      execFileSync(PYTHON, ["debug_bars.py"], { cwd: FIXTURE, env: { ...process.env, CHARTBRIDGE_REDIS_URL: redis.url } });
+      const minute = (i: number) => (1_700_000_000 + i * 60) * 1_000_000;
+      await wb.openFile("debug_bars.py");
+      await wb.page.locator(".codelens-decoration a", { hasText: "Show chart" }).first().waitFor({ timeout: 60_000 });
+      await wb.command("Chartbridge: Show Chart");
+      const frame = await wb.chart();
+      await frame.selectOption(".cb-runs", "e2e-bars");
+      await wb.until("the bars drawn", (s) => s.run === "e2e-bars" && s.series.map((x) => `${x.id}:${x.points}`).join() === "BarStrategy.close:20,picks:2");
+      const markerAt = (index: number) => frame.evaluate((i) => (window as unknown as { __chartbridge: { markerAt(id: string, i: number): { x: number; y: number } | null } }).__chartbridge.markerAt("picks", i), index);
+      // Placed once the chart has laid out the run it just loaded.
+      for (let i = 0; i < 50 && (await markerAt(0)) === null; i++) await wb.page.waitForTimeout(200);
+      // Zoomed onto bars 4 to 14: a bar is ~100 px wide, a right click finds it whatever the panel's width.
+      // (lightweight-charts refuses a range until it has laid out the data: asked again until then).
+      const zoom = () => frame.evaluate((r) => (window as unknown as { __chartbridge: { setVisibleRange(f: number, t: number): void } }).__chartbridge.setVisibleRange(r[0], r[1]), [minute(4), minute(14)]).then(() => true, () => false);
+      for (let i = 0; i < 50 && !(await zoom()); i++) await wb.page.waitForTimeout(200);
+      await wb.until("zoomed onto bars 4 to 14", (s) => s.visible !== null && s.visible.fromUs >= minute(3) && s.visible.toUs <= minute(15));
+      const pick = async (index: number, item: string) => {
+        const at = await markerAt(index);
+        assert.ok(at !== null, `marker ${index} on screen`);
+        await frame.locator(".cb-chart").hover({ position: at });
+        await frame.locator(".cb-chart").click({ button: "right", position: at });
+        await frame.locator(".cb-debug-menu button", { hasText: item }).click();
+      };
+      await pick(0, "Break Here on Next Run: BarStrategy.close at 2023-11-14 22:20:20");
+      // The Breakpoints view: exactly one, on the first body line of `close` (after its docstring).
+      await wb.command("Run and Debug: Focus on Breakpoints View");
+      const rows = wb.page.locator(".debug-breakpoints .monaco-list-row", { hasText: "debug_bars.py" });
+      await rows.first().waitFor({ timeout: 15_000 });
+      assert.equal(await rows.count(), 1);
+      // The row reads file name, folder (none: the workspace's root), line: the workspace's copy,
+      // though the run was recorded from the fixture's folder, which also exists.
+      assert.equal(await rows.first().textContent(), "debug_bars.py18");
+      assert.equal(await rows.first().getAttribute("aria-label"), "debug_bars.py 18, Condition: cb.at(1700000420000000000)  # 2023-11-14 22:20:20 UTC");
+
+      await wb.command("Debug: Select and Start Debugging");
+      const config = wb.page.locator(".quick-input-list .monaco-list-row", { hasText: "debug_bars" });
+      await config.waitFor({ timeout: 15_000 });
+      await config.click();
+      await wb.until("stopped on bar 7", (s) => s.timeCursorUs === minute(7), 60_000);
+      await wb.shot("debug-break-here");
+      await wb.command("Chartbridge: Step to Next Bar");
+      await wb.until("stepped to bar 8", (s) => s.timeCursorUs === minute(8), 30_000);
+      await pick(1, "Run to This Bar: BarStrategy.close at 2023-11-14 22:24:20");
+      await wb.until("ran to bar 11", (s) => s.timeCursorUs === minute(11), 30_000);
+      // The temporary breakpoints went when hit: the one set from the chart is there as it was.
+      assert.equal(await rows.count(), 1);
+      assert.equal(await rows.first().getAttribute("aria-label"), "debug_bars.py 18, Condition: cb.at(1700000420000000000)  # 2023-11-14 22:20:20 UTC");
+      await wb.command("Remove All Breakpoints");
+      await wb.command("Debug: Continue");
+      await wb.until("the cursor gone when the session ends", (s) => s.timeCursorUs === null, 30_000);
+    });
   });
 
   describe("window reload", () => {

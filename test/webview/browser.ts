@@ -40,8 +40,8 @@ export interface ChartPage {
   screenshot(name: string): Promise<void>;
 }
 
-/** Opens the chart page of `run` (default: the newest run). */
-export async function openChart(browser: Browser, server: Pick<RunningServer, "url" | "token">, size = { width: 1200, height: 700 }, run?: string): Promise<ChartPage> {
+/** Opens the chart page of `run` (default: the newest run); `init`: a script run before the page's own (e.g. a stand-in for VS Code's webview API). */
+export async function openChart(browser: Browser, server: Pick<RunningServer, "url" | "token">, size = { width: 1200, height: 700 }, run?: string, init?: string): Promise<ChartPage> {
   const page = await browser.newPage({ viewport: size });
   const problems: string[] = [];
   page.on("console", (m) => {
@@ -51,6 +51,7 @@ export async function openChart(browser: Browser, server: Pick<RunningServer, "u
   await page.addInitScript({
     content: 'document.addEventListener("securitypolicyviolation", (e) => console.error("CSP violation: " + e.violatedDirective + " " + e.blockedURI));',
   });
+  if (init !== undefined) await page.addInitScript({ content: init });
   await page.goto(`${server.url}/?token=${server.token}${run === undefined ? "" : `&run=${encodeURIComponent(run)}`}`);
   const state = () => page.evaluate(() => (globalThis as unknown as Hooked).__chartbridge.state());
   return {
