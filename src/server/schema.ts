@@ -178,6 +178,30 @@ export const typeDefs = /* GraphQL */ `
     trades: [TradesComparison!]!
   }
 
+  "One run of a parameter sweep."
+  type SweepRun {
+    id: ID!
+    status: RunStatus!
+    startedUs: Float!
+    "The run's identity params by name: scalars as they are, a nested value as its JSON text."
+    params: JSON!
+    "The run's numeric end-of-run statistics (cb.results) by name."
+    stats: JSON!
+  }
+
+  "Every run of one strategy with its parameters and statistics (the panel's sweep table)."
+  type Sweep {
+    strategy: String!
+    "Every parameter name of these runs, sorted."
+    params: [String!]!
+    "Every numeric statistic name of these runs, sorted."
+    stats: [String!]!
+    "Newest first."
+    runs: [SweepRun!]!
+    "More than 10000 runs: only the newest 10000 are listed."
+    truncated: Boolean!
+  }
+
   type RunPlugin {
     name: String!
     enabled: Boolean!
@@ -262,6 +286,8 @@ export const typeDefs = /* GraphQL */ `
     the statistics per run with deltas, and the trades. 2 to 16 runs.
     """
     compare(runs: [ID!]!, tolerance: Float = 0): Comparison!
+    "Every run of a strategy with its parameters and numeric statistics, in one answer (a parameter sweep)."
+    sweep(strategy: String!): Sweep!
   }
 
   type Mutation {
