@@ -9,6 +9,7 @@ import type { Plugin, RunDetail } from "../shared/api.js";
 import { Api } from "./client.js";
 import { ChartView } from "./chartView.js";
 import { CompareView } from "./compare.js";
+import { SweepView } from "./sweep.js";
 import { el } from "./dom.js";
 import { exportCsv, exportPng } from "./exporter.js";
 import type { Host } from "./host.js";
@@ -33,6 +34,7 @@ export class App {
   legend: Legend | null = null;
   plugins: PluginHost | null = null;
   compare: CompareView | null = null;
+  sweep: SweepView | null = null;
   private readonly builds = new Map<string, Plugin>();
   private runCleanup: (() => void)[] = [];
   /** Bumped per showRun, so a slow load of a run the user already left is dropped. */
@@ -42,6 +44,7 @@ export class App {
   private readonly dom = {
     runs: el("select", "cb-runs"),
     compareWith: el("select", "cb-compare-with"),
+    sweep: el("button", "cb-sweep-open", "Sweep"),
     zone: el("select", "cb-zone"),
     png: el("button", "cb-png", "PNG"),
     csvSeries: el("select", "cb-csv-series"),
@@ -90,6 +93,8 @@ export class App {
     d.runs.addEventListener("change", () => void this.showRun(d.runs.value));
     d.compareWith.title = "Compare with another run";
     d.compareWith.addEventListener("change", () => this.host.dispatchLocal({ type: "compareRuns", payload: { runs: d.compareWith.value ? [d.compareWith.value] : [] } }));
+    d.sweep.title = "Every run of this strategy: parameters and statistics";
+    d.sweep.addEventListener("click", () => void this.showSweep());
     d.zone.addEventListener("change", () => this.host.dispatchLocal({ type: "setTimeZone", payload: { zone: d.zone.value as TimeZoneSetting } }));
     d.png.addEventListener("click", () => this.host.dispatchLocal({ type: "exportPng", payload: {} }));
     d.csv.addEventListener("click", () => this.host.dispatchLocal({ type: "exportCsv", payload: { series: d.csvSeries.value } }));
@@ -104,7 +109,7 @@ export class App {
     credit.href = "https://www.tradingview.com/";
     credit.target = "_blank";
     credit.rel = "noopener";
-    toolbar.append(d.runs, d.compareWith, d.zone, d.png, d.csvSeries, d.csv, d.side, credit);
+    toolbar.append(d.runs, d.sweep, d.compareWith, d.zone, d.png, d.csvSeries, d.csv, d.side, credit);
     const main = el("div", "cb-main");
     main.append(d.chart, d.panel);
     app.append(toolbar, d.banner, main);
@@ -285,6 +290,21 @@ export class App {
     this.dom.panel.prepend(compare.root);
     this.dom.panel.hidden = false;
     await compare.show(runs).catch((err: unknown) => this.showError(`compare: ${String(err)}`));
+  }
+
+  /** The sweep table of the shown run's strategy, atop the side panel (again: closes it). */
+  async showSweep(): Promise<void> {
+    this.sweep?.root.remove();
+    const wasOpen = this.sweep !== null;
+    this.sweep = null;
+    if (wasOpen || this.view === null) return;
+    const sweep = (this.sweep = new SweepView({
+      sweep: (strategy) => this.api.sweep(strategy),
+      compare: ([base, ...others]) => void this.compareWith(others, base),
+    }));
+    this.dom.panel.prepend(sweep.root);
+    this.dom.panel.hidden = false;
+    await sweep.show(this.view.run.strategy).catch((err: unknown) => this.showError(`sweep: ${String(err)}`));
   }
 
   private closeRun(): void {
