@@ -173,6 +173,8 @@ export const resolvers = {
     },
     plugins: (run: RunInfo, _: unknown, ctx: ServerContext) => ctx.catalog.plugins(run.id),
     results: (run: RunInfo, _: unknown, ctx: ServerContext) => ctx.catalog.results(run.id),
+    // Bytes as Latin-1 characters: a diff of a file in any encoding comes back byte for byte.
+    dirtyDiff: async (run: RunInfo, _: unknown, ctx: ServerContext) => (await ctx.redis.getBuffer(ctx.keys.dirty(run.id)))?.toString("latin1") ?? null,
     startedUs: (run: RunInfo) => usOf(run.startedNs),
     endedUs: (run: RunInfo) => usOf(run.endedNs),
     series: async (run: RunInfo, _: unknown, ctx: ServerContext): Promise<SeriesView[]> =>

@@ -77,6 +77,11 @@ export const typeDefs = /* GraphQL */ `
     "What identifies the run (parameters, git commit, data, versions), or null when its producer wrote none."
     identity: RunIdentity
     """
+    The uncommitted diff ('git diff HEAD --binary') saved when the run started dirty, each byte as
+    one Latin-1 character; null when clean, over 1 MiB (only identity.git.diffHash then) or not saved.
+    """
+    dirtyDiff: String
+    """
     What of this run cannot be read now, or null: a key holding another Redis type, a value that is
     not JSON or nests deeper than 64 levels. Only that part is left out (protocol/SPEC.md section 10).
     """

@@ -322,6 +322,9 @@ export const OPERATIONS = {
       runs first { ${COMPARED_SERIES} } series { ${COMPARED_SERIES} } stats { name values deltas }
       trades { run baseCount count firstDifference baseTrade trade onlyBase onlyOther changed } } }`,
   ),
+  dirtyDiffs: operation<{ from: string; to: string }, { from: { dirtyDiff: string | null } | null; to: { dirtyDiff: string | null } | null }>(
+    "query($from: ID!, $to: ID!) { from: run(id: $from) { dirtyDiff } to: run(id: $to) { dirtyDiff } }",
+  ),
   sweep: operation<{ strategy: string }, { sweep: Sweep }>(
     "query($strategy: String!) { sweep(strategy: $strategy) { strategy params stats truncated runs { id status startedUs params stats } } }",
   ),

@@ -284,12 +284,22 @@ export class App {
       compare: (ids, tolerance) => this.api.compare(ids, tolerance),
       identities: () => this.api.identities(),
       range: async (run, series, max) => (await this.api.range(run, series, null, null, max)).points as { t: number[]; y?: (number | null)[]; c?: number[] },
-      openCommitDiff: (root, from, to) => this.host.post("openCommitDiff", { root, from, to }),
+      openCommitDiff: (root, from, to, runs) => void this.openCommitDiff(root, from, to, runs),
       revealSource: (source) => this.host.post("revealSource", source),
     }, this.zone));
     this.dom.panel.prepend(compare.root);
     this.dom.panel.hidden = false;
     await compare.show(runs).catch((err: unknown) => this.showError(`compare: ${String(err)}`));
+  }
+
+  /** Asks the host for the commits' diff; with runs, of their working states (their saved diffs fetched first). */
+  private async openCommitDiff(root: string, from: string, to: string, runs: [string, string] | null): Promise<void> {
+    if (runs === null) {
+      this.host.post("openCommitDiff", { root, from, to });
+      return;
+    }
+    const diffs = await this.api.dirtyDiffs(runs[0], runs[1]).catch((err: unknown) => this.showError(`commit diff: ${String(err)}`));
+    if (diffs) this.host.post("openCommitDiff", { root, from, to, fromDirty: diffs.from?.dirtyDiff ?? null, toDirty: diffs.to?.dirtyDiff ?? null });
   }
 
   /** The sweep table of the shown run's strategy, atop the side panel (again: closes it). */

@@ -69,6 +69,11 @@ export class Api {
     return (await this.query(OPERATIONS.compare, { runs, tolerance })).compare;
   }
 
+  /** Two runs' saved uncommitted diffs (null: clean or not saved). */
+  async dirtyDiffs(from: string, to: string) {
+    return this.query(OPERATIONS.dirtyDiffs, { from, to });
+  }
+
   /** Every run of a strategy with its parameters and statistics (`sweep`). */
   async sweep(strategy: string): Promise<Sweep> {
     return (await this.query(OPERATIONS.sweep, { strategy })).sweep;
