@@ -10,6 +10,7 @@ const quick = process.argv.includes("--quick");
 const benches: [string, string, string[]][] = [
   ["server", "npx", ["tsx", "--expose-gc", "bench/server.ts"]],
   ["compare runs", "npx", ["tsx", "bench/compare.ts"]],
+  ["parameter sweep", "npx", ["tsx", "bench/sweep.ts"]],
   ["webview first paint", "npx", ["tsx", "bench/webview-open.ts"]],
   ["webview live tail", "npx", ["tsx", "bench/webview-live.ts"]],
   ["webview plugin reload", "npx", ["tsx", "bench/webview-plugin.ts"]],

@@ -6,6 +6,7 @@ import hashlib
 import json
 import platform
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -68,3 +69,32 @@ def test_params_that_are_not_json_are_refused_at_configure_with_the_reason(r: re
     with pytest.raises(cb.ProtocolError, match="over 65536") as err:
         cb.configure(params={"big": "x" * 70_000})
     assert err.value.code == "E_LIMIT"
+
+
+def test_a_dirty_run_saves_its_uncommitted_diff_in_its_dirty_key_up_to_1_mib(
+        r: redis.Redis, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def git(*args: str) -> bytes:
+        return subprocess.run(["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t", *args],
+                              check=True, capture_output=True).stdout
+    git("init", "-q")
+    strategy = tmp_path / "strategy.py"
+    strategy.write_text("FAST = 10\n")
+    git("add", "strategy.py")
+    git("commit", "-q", "-m", "strategy")
+    monkeypatch.setattr(sys.modules["__main__"], "__file__", str(strategy))
+    with cb.run("clean"):
+        pass
+    strategy.write_text("FAST = 12\n")
+    with cb.run("dirty"):
+        pass
+    strategy.write_text("".join(f"LINE_{i} = {'x' * 100}\n" for i in range(12_000)))
+    with cb.run("huge"):
+        pass
+    assert cb.flush(5)
+    assert r.get(keys("clean").dirty) is None and identity(r, "clean")["git"]["dirty"] is False
+    saved = r.get(keys("dirty").dirty)
+    assert saved is not None and b"+FAST = 12" in saved
+    assert hashlib.sha256(saved).hexdigest() == identity(r, "dirty")["git"]["diff_hash"]
+    # Over 1 MiB: only the hash says what changed.
+    assert r.get(keys("huge").dirty) is None
+    assert identity(r, "huge")["git"]["dirty"] is True and identity(r, "huge")["git"]["diff_hash"] is not None

@@ -14,6 +14,7 @@ import { compareStreamIds } from "../shared/streamIds.js";
 import { SeriesStore } from "./seriesStore.js";
 import { tooDeep, MAX_JSON_DEPTH } from "./boundedJson.js";
 import { compareRuns } from "./compare.js";
+import { sweepOf } from "./sweep.js";
 
 export interface ServerContext {
   catalog: RunCatalog;
@@ -97,6 +98,7 @@ export const resolvers = {
     plugins: (_: unknown, __: unknown, ctx: ServerContext) => ctx.plugins.list(),
     compare: (_: unknown, args: { runs: string[]; tolerance?: number | null }, ctx: ServerContext) =>
       compareRuns(ctx.catalog, ctx.cache, args.runs, args.tolerance ?? 0),
+    sweep: (_: unknown, args: { strategy: string }, ctx: ServerContext) => sweepOf(ctx.catalog, args.strategy),
     range: async (_: unknown, args: RangeArgs, ctx: ServerContext) => {
       if (!Number.isInteger(args.maxPoints) || args.maxPoints < 2 || args.maxPoints > MAX_RANGE_POINTS) {
         throw new GraphQLError(`maxPoints must be an integer in 2..${MAX_RANGE_POINTS}`);
@@ -171,6 +173,8 @@ export const resolvers = {
     },
     plugins: (run: RunInfo, _: unknown, ctx: ServerContext) => ctx.catalog.plugins(run.id),
     results: (run: RunInfo, _: unknown, ctx: ServerContext) => ctx.catalog.results(run.id),
+    // Bytes as Latin-1 characters: a diff of a file in any encoding comes back byte for byte.
+    dirtyDiff: async (run: RunInfo, _: unknown, ctx: ServerContext) => (await ctx.redis.getBuffer(ctx.keys.dirty(run.id)))?.toString("latin1") ?? null,
     startedUs: (run: RunInfo) => usOf(run.startedNs),
     endedUs: (run: RunInfo) => usOf(run.endedNs),
     series: async (run: RunInfo, _: unknown, ctx: ServerContext): Promise<SeriesView[]> =>

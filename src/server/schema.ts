@@ -77,6 +77,11 @@ export const typeDefs = /* GraphQL */ `
     "What identifies the run (parameters, git commit, data, versions), or null when its producer wrote none."
     identity: RunIdentity
     """
+    The uncommitted diff ('git diff HEAD --binary') saved when the run started dirty, each byte as
+    one Latin-1 character; null when clean, over 1 MiB (only identity.git.diffHash then) or not saved.
+    """
+    dirtyDiff: String
+    """
     What of this run cannot be read now, or null: a key holding another Redis type, a value that is
     not JSON or nests deeper than 64 levels. Only that part is left out (protocol/SPEC.md section 10).
     """
@@ -178,6 +183,30 @@ export const typeDefs = /* GraphQL */ `
     trades: [TradesComparison!]!
   }
 
+  "One run of a parameter sweep."
+  type SweepRun {
+    id: ID!
+    status: RunStatus!
+    startedUs: Float!
+    "The run's identity params by name: scalars as they are, a nested value as its JSON text."
+    params: JSON!
+    "The run's numeric end-of-run statistics (cb.results) by name."
+    stats: JSON!
+  }
+
+  "Every run of one strategy with its parameters and statistics (the panel's sweep table)."
+  type Sweep {
+    strategy: String!
+    "Every parameter name of these runs, sorted."
+    params: [String!]!
+    "Every numeric statistic name of these runs, sorted."
+    stats: [String!]!
+    "Newest first."
+    runs: [SweepRun!]!
+    "More than 10000 runs: only the newest 10000 are listed."
+    truncated: Boolean!
+  }
+
   type RunPlugin {
     name: String!
     enabled: Boolean!
@@ -264,6 +293,8 @@ export const typeDefs = /* GraphQL */ `
     the statistics per run with deltas, and the trades. 2 to 16 runs.
     """
     compare(runs: [ID!]!, tolerance: Float = 0): Comparison!
+    "Every run of a strategy with its parameters and numeric statistics, in one answer (a parameter sweep)."
+    sweep(strategy: String!): Sweep!
   }
 
   type Mutation {

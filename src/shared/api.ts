@@ -252,6 +252,26 @@ export function pluginEnabled(plugin: Pick<Plugin, "origin">, runChoice: boolean
   return runChoice ?? plugin.origin === "workspace";
 }
 
+/** One run of a parameter sweep: its identity's parameters and its numeric statistics. */
+export interface SweepRun {
+  id: string;
+  status: RunStatus;
+  startedUs: number;
+  /** Scalars as they are; a nested parameter as its JSON text. */
+  params: Record<string, string | number | boolean | null>;
+  stats: Record<string, number>;
+}
+
+/** Every run of one strategy, newest first, with the union of their parameter and statistic names. */
+export interface Sweep {
+  strategy: string;
+  params: string[];
+  stats: string[];
+  runs: SweepRun[];
+  /** More runs than the server answers at once (the newest are kept). */
+  truncated: boolean;
+}
+
 /** A GraphQL document with, as phantom types, the variables it takes and the data it answers. */
 export interface Operation<Vars, Data> {
   readonly document: string;
@@ -301,5 +321,11 @@ export const OPERATIONS = {
     `query($runs: [ID!]!, $tolerance: Float) { compare(runs: $runs, tolerance: $tolerance) {
       runs first { ${COMPARED_SERIES} } series { ${COMPARED_SERIES} } stats { name values deltas }
       trades { run baseCount count firstDifference baseTrade trade onlyBase onlyOther changed } } }`,
+  ),
+  dirtyDiffs: operation<{ from: string; to: string }, { from: { dirtyDiff: string | null } | null; to: { dirtyDiff: string | null } | null }>(
+    "query($from: ID!, $to: ID!) { from: run(id: $from) { dirtyDiff } to: run(id: $to) { dirtyDiff } }",
+  ),
+  sweep: operation<{ strategy: string }, { sweep: Sweep }>(
+    "query($strategy: String!) { sweep(strategy: $strategy) { strategy params stats truncated runs { id status startedUs params stats } } }",
   ),
 } as const;

@@ -83,6 +83,8 @@ export function redisKeys(prefix: string) {
     results: (id: string) => `${run(id)}:results`,
     /** Points each series lost in an outage (section 11, "Outages and loss"). */
     lost: (id: string) => `${run(id)}:lost`,
+    /** The uncommitted diff when the run started (SPEC section 5), read only on request. */
+    dirty: (id: string) => `${run(id)}:dirty`,
     /** Glob matching every key of a run, for deletion. */
     runPattern: (id: string) => `${run(id)}:*`,
   };

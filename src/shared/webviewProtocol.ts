@@ -65,7 +65,8 @@ export interface WebviewToHost {
   /** A file for the host to save (webviews cannot download). */
   saveFile: { name: string; mime: string; base64: string };
   /** Opens VS Code's diff of two commits of the repository at `root` (the compared runs' commits). */
-  openCommitDiff: { root: string; from: string; to: string };
+  /** fromDirty/toDirty: a run's saved uncommitted diff (Latin-1 bytes): the diff is of the working states. */
+  openCommitDiff: { root: string; from: string; to: string; fromDirty?: string | null; toDirty?: string | null };
   /**
    * A debug-by-bar action chosen on a point of a series: the point's time (µs) and the source of
    * the series (the function that made it, 1-based line of its decorator).

@@ -10,6 +10,7 @@ import { Api } from "./client.js";
 import { ChartView } from "./chartView.js";
 import { CompareView } from "./compare.js";
 import { DebugMenu } from "./debugMenu.js";
+import { SweepView } from "./sweep.js";
 import { el } from "./dom.js";
 import { DataWindow } from "./dataWindow.js";
 import { exportCsv, exportPng } from "./exporter.js";
@@ -37,6 +38,7 @@ export class App {
   plugins: PluginHost | null = null;
   compare: CompareView | null = null;
   debugMenu: DebugMenu | null = null;
+  sweep: SweepView | null = null;
   private readonly builds = new Map<string, Plugin>();
   private runCleanup: (() => void)[] = [];
   /** Bumped per showRun, so a slow load of a run the user already left is dropped. */
@@ -46,6 +48,7 @@ export class App {
   private readonly dom = {
     runs: el("select", "cb-runs"),
     compareWith: el("select", "cb-compare-with"),
+    sweep: el("button", "cb-sweep-open", "Sweep"),
     zone: el("select", "cb-zone"),
     png: el("button", "cb-png", "PNG"),
     csvSeries: el("select", "cb-csv-series"),
@@ -97,6 +100,8 @@ export class App {
     d.runs.addEventListener("change", () => void this.showRun(d.runs.value));
     d.compareWith.title = "Compare with another run";
     d.compareWith.addEventListener("change", () => this.host.dispatchLocal({ type: "compareRuns", payload: { runs: d.compareWith.value ? [d.compareWith.value] : [] } }));
+    d.sweep.title = "Every run of this strategy: parameters and statistics";
+    d.sweep.addEventListener("click", () => void this.showSweep());
     d.zone.addEventListener("change", () => this.host.dispatchLocal({ type: "setTimeZone", payload: { zone: d.zone.value as TimeZoneSetting } }));
     d.png.addEventListener("click", () => this.host.dispatchLocal({ type: "exportPng", payload: {} }));
     d.csv.addEventListener("click", () => this.host.dispatchLocal({ type: "exportCsv", payload: { series: d.csvSeries.value } }));
@@ -116,7 +121,7 @@ export class App {
     credit.href = "https://www.tradingview.com/";
     credit.target = "_blank";
     credit.rel = "noopener";
-    d.tools.append(d.compareWith, d.zone, d.png, d.csvSeries, d.csv);
+    d.tools.append(d.sweep, d.compareWith, d.zone, d.png, d.csvSeries, d.csv);
     toolbar.append(d.runs, d.side, d.data, d.more, d.tools, credit);
     const main = el("div", "cb-main");
     main.append(d.chart, d.panel);
@@ -295,12 +300,37 @@ export class App {
       compare: (ids, tolerance) => this.api.compare(ids, tolerance),
       identities: () => this.api.identities(),
       range: async (run, series, max) => (await this.api.range(run, series, null, null, max)).points as { t: number[]; y?: (number | null)[]; c?: number[] },
-      openCommitDiff: (root, from, to) => this.host.post("openCommitDiff", { root, from, to }),
+      openCommitDiff: (root, from, to, runs) => void this.openCommitDiff(root, from, to, runs),
       revealSource: (source) => this.host.post("revealSource", source),
     }, this.zone));
     this.dom.panel.prepend(compare.root);
     this.dom.panel.hidden = false;
     await compare.show(runs).catch((err: unknown) => this.showError(`compare: ${String(err)}`));
+  }
+
+  /** Asks the host for the commits' diff; with runs, of their working states (their saved diffs fetched first). */
+  private async openCommitDiff(root: string, from: string, to: string, runs: [string, string] | null): Promise<void> {
+    if (runs === null) {
+      this.host.post("openCommitDiff", { root, from, to });
+      return;
+    }
+    const diffs = await this.api.dirtyDiffs(runs[0], runs[1]).catch((err: unknown) => this.showError(`commit diff: ${String(err)}`));
+    if (diffs) this.host.post("openCommitDiff", { root, from, to, fromDirty: diffs.from?.dirtyDiff ?? null, toDirty: diffs.to?.dirtyDiff ?? null });
+  }
+
+  /** The sweep table of the shown run's strategy, atop the side panel (again: closes it). */
+  async showSweep(): Promise<void> {
+    this.sweep?.root.remove();
+    const wasOpen = this.sweep !== null;
+    this.sweep = null;
+    if (wasOpen || this.view === null) return;
+    const sweep = (this.sweep = new SweepView({
+      sweep: (strategy) => this.api.sweep(strategy),
+      compare: ([base, ...others]) => void this.compareWith(others, base),
+    }));
+    this.dom.panel.prepend(sweep.root);
+    this.dom.panel.hidden = false;
+    await sweep.show(this.view.run.strategy).catch((err: unknown) => this.showError(`sweep: ${String(err)}`));
   }
 
   private closeRun(): void {

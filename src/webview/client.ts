@@ -3,7 +3,7 @@
  * graphql-ws. Queries go over the same socket as subscriptions: one connection, one auth, one transport.
  */
 import type { Client } from "graphql-ws";
-import { OPERATIONS, type BatchReply, type Comparison, type RunIdentity, type Operation, type Plugin, type RangeReply, type RunDetail, type RunEvent, type RunListEvent, type RunSummary, type SeriesMeta } from "../shared/api.js";
+import { OPERATIONS, type BatchReply, type Comparison, type RunIdentity, type Operation, type Plugin, type RangeReply, type RunDetail, type RunEvent, type RunListEvent, type RunSummary, type SeriesMeta, type Sweep } from "../shared/api.js";
 
 export class Api {
   constructor(private readonly ws: Client) {}
@@ -67,6 +67,16 @@ export class Api {
   /** The first run is the base; the others are compared with it (`compare`). */
   async compare(runs: string[], tolerance = 0): Promise<Comparison> {
     return (await this.query(OPERATIONS.compare, { runs, tolerance })).compare;
+  }
+
+  /** Two runs' saved uncommitted diffs (null: clean or not saved). */
+  async dirtyDiffs(from: string, to: string) {
+    return this.query(OPERATIONS.dirtyDiffs, { from, to });
+  }
+
+  /** Every run of a strategy with its parameters and statistics (`sweep`). */
+  async sweep(strategy: string): Promise<Sweep> {
+    return (await this.query(OPERATIONS.sweep, { strategy })).sweep;
   }
 
   async identities(): Promise<Map<string, RunIdentity | null>> {

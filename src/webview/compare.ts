@@ -16,7 +16,8 @@ export interface CompareHooks {
   compare(runs: string[], tolerance: number): Promise<Comparison>;
   identities(): Promise<Map<string, RunIdentity | null>>;
   range(run: string, series: string, maxPoints: number): Promise<{ t: number[]; y?: (number | null)[]; c?: number[] }>;
-  openCommitDiff(root: string, from: string, to: string): void;
+  /** `runs`: the two runs, when either was dirty (their saved diffs make the working states). */
+  openCommitDiff(root: string, from: string, to: string, runs: [string, string] | null): void;
   revealSource(source: { file: string; line: number }): void;
 }
 
@@ -147,10 +148,12 @@ export class CompareView {
     const commits = table(["commit", ...c.runs], [["", ...ids.map((i) => (i?.git ? `${i.git.commit.slice(0, 10)}${i.git.dirty ? ` + changes ${i.git.diffHash?.slice(0, 8)}` : ""}` : "no git"))]]);
     commits.classList.add("cb-compare-commits");
     const base = ids[0]?.git;
-    const other = ids.slice(1).find((i) => i?.git)?.git;
-    if (base && other && base.commit !== other.commit) {
-      commits.title = "Open the diff of the two commits";
-      commits.addEventListener("click", () => this.hooks.openCommitDiff(base.root, base.commit, other.commit));
+    const k = ids.findIndex((i, n) => n > 0 && i?.git);
+    const other = ids[k]?.git;
+    if (base && other && (base.commit !== other.commit || base.diffHash !== other.diffHash)) {
+      const dirty = base.dirty || other.dirty;
+      commits.title = dirty ? "Open the diff of the two runs' working states (commit + uncommitted changes)" : "Open the diff of the two commits";
+      commits.addEventListener("click", () => this.hooks.openCommitDiff(base.root, base.commit, other.commit, dirty ? [c.runs[0], c.runs[k]] : null));
     }
 
     const trades = el("ul", "cb-compare-trades");

@@ -19,19 +19,27 @@ def _git(directory: str, *args: str) -> bytes:
                           check=True).stdout
 
 
-def git_state(source: str) -> dict[str, Any] | None:
-    """The commit of the repository holding ``source`` (else the working directory), whether its
-    tracked files differ from it, and the SHA-256 of that difference (``git diff HEAD --binary``);
-    None outside a repository or without git."""
+MAX_DIRTY_DIFF_BYTES = 1 << 20  # the run's `dirty` key (SPEC section 2): a larger diff keeps only its hash
+
+
+def git_snapshot(source: str) -> tuple[dict[str, Any] | None, bytes]:
+    """The git state (see ``git_state``) and the uncommitted diff itself (empty when clean)."""
     directory = os.path.dirname(source) if source else os.getcwd()
     try:
         root = _git(directory, "rev-parse", "--show-toplevel").decode().strip()
         commit = _git(directory, "rev-parse", "HEAD").decode().strip()
         diff = _git(directory, "diff", "HEAD", "--binary")
     except (OSError, subprocess.SubprocessError, UnicodeDecodeError):
-        return None
+        return None, b""
     return {"root": root, "commit": commit, "dirty": bool(diff),
-            "diff_hash": hashlib.sha256(diff).hexdigest() if diff else None}
+            "diff_hash": hashlib.sha256(diff).hexdigest() if diff else None}, diff
+
+
+def git_state(source: str) -> dict[str, Any] | None:
+    """The commit of the repository holding ``source`` (else the working directory), whether its
+    tracked files differ from it, and the SHA-256 of that difference (``git diff HEAD --binary``);
+    None outside a repository or without git."""
+    return git_snapshot(source)[0]
 
 
 def versions() -> dict[str, str]:
@@ -46,9 +54,12 @@ def versions() -> dict[str, str]:
     return out
 
 
-def new_identity(source: str, params: dict[str, Any]) -> dict[str, Any]:
-    """A run's identity at its start; ``data`` is filled by whoever knows the bars (the Nautilus actor)."""
-    return {"params": params, "git": git_state(source), "data": [], "versions": versions()}
+def new_identity(source: str, params: dict[str, Any]) -> tuple[dict[str, Any], bytes | None]:
+    """A run's identity at its start, and the dirty diff to save in its ``dirty`` key (None when
+    clean or over MAX_DIRTY_DIFF_BYTES); ``data`` is filled by whoever knows the bars (the Nautilus actor)."""
+    git, diff = git_snapshot(source)
+    saved = diff if 0 < len(diff) <= MAX_DIRTY_DIFF_BYTES else None
+    return {"params": params, "git": git, "data": [], "versions": versions()}, saved
 
 
 def data_identity(instrument: str, bar_type: str, times: tuple[int, int] | None, count: int) -> dict[str, Any]:

@@ -147,6 +147,11 @@ class Keys:
         return self._tagged("results")
 
     @property
+    def dirty(self) -> str:
+        """The uncommitted diff (``git diff HEAD --binary``) when the run started (SPEC section 5)."""
+        return self._tagged("dirty")
+
+    @property
     def lost(self) -> str:
         """Points each series lost in an outage (SPEC "Outages and loss")."""
         return self._tagged("lost")

@@ -51,7 +51,7 @@ class Run:
         self.started = time.time_ns()
         self.status = "running"
         self.ended: int | None = None
-        self.identity = new_identity(source, dict(params or {}))
+        self.identity, self.dirty_diff = new_identity(source, dict(params or {}))
         self._identity_json = dumps(self.identity, "run identity", MAX_IDENTITY_JSON)
         self.buffers: dict[str, PointBuffer] = {}
         self.registry: dict[str, str] = {}  # series id -> registry JSON
@@ -81,7 +81,8 @@ class Run:
         manifest = [x for kv in self._manifest().items() for x in kv]
         return [command("HSET", self.keys.manifest, *manifest, on_sent=self._mark_delivered),
                 command("ZADD", self.keys.runs, self.started // 1_000_000, self.id),
-                xadd(self.keys.runlog, {"run": self.id, "type": "start"}, maxlen=RUNLOG_MAXLEN)]
+                xadd(self.keys.runlog, {"run": self.id, "type": "start"}, maxlen=RUNLOG_MAXLEN),
+                *([command("SET", self.keys.dirty, self.dirty_diff)] if self.dirty_diff else [])]
 
     def _series_ops(self, series_id: str) -> list[Op]:
         return [command("HSET", self.keys.series, series_id, self.registry[series_id]),

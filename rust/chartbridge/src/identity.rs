@@ -12,24 +12,30 @@ fn git(dir: &Path, args: &[&str]) -> Option<Vec<u8>> {
     out.status.success().then_some(out.stdout)
 }
 
+/// The diff a dirty run saves in its `dirty` key (SPEC section 2); a larger one keeps only its hash.
+pub(crate) const MAX_DIRTY_DIFF_BYTES: usize = 1 << 20;
+
 /// The commit of the repository holding `source` (else the working directory), whether its
-/// tracked files differ from it, and the SHA-256 of that difference; null outside a repository.
-pub(crate) fn git_state(source: &str) -> Json {
+/// tracked files differ from it, and the SHA-256 of that difference (null outside a repository),
+/// with the difference itself (empty when clean).
+fn git_state(source: &str) -> (Json, Vec<u8>) {
     let dir = Path::new(source).parent().filter(|p| !p.as_os_str().is_empty()).map(PathBuf::from).or_else(|| std::env::current_dir().ok());
-    let Some(dir) = dir else { return Json::Null };
+    let Some(dir) = dir else { return (Json::Null, Vec::new()) };
     let text = |bytes: Vec<u8>| String::from_utf8_lossy(&bytes).trim().to_owned();
     let (Some(root), Some(commit), Some(diff)) =
         (git(&dir, &["rev-parse", "--show-toplevel"]), git(&dir, &["rev-parse", "HEAD"]), git(&dir, &["diff", "HEAD", "--binary"]))
     else {
-        return Json::Null;
+        return (Json::Null, Vec::new());
     };
     let hash = if diff.is_empty() { Json::Null } else { Json::String(sha256_hex(&diff)) };
-    json!({"root": text(root), "commit": text(commit), "dirty": !diff.is_empty(), "diff_hash": hash})
+    (json!({"root": text(root), "commit": text(commit), "dirty": !diff.is_empty(), "diff_hash": hash}), diff)
 }
 
-/// A run's identity at its start.
-pub(crate) fn identity(source: &str, params: &serde_json::Map<String, Json>) -> Json {
-    json!({"params": params, "git": git_state(source), "data": [], "versions": {"chartbridge": env!("CARGO_PKG_VERSION")}})
+/// A run's identity at its start, and the dirty diff to save (None when clean or over the bound).
+pub(crate) fn identity(source: &str, params: &serde_json::Map<String, Json>) -> (Json, Option<Vec<u8>>) {
+    let (git, diff) = git_state(source);
+    let saved = (!diff.is_empty() && diff.len() <= MAX_DIRTY_DIFF_BYTES).then_some(diff);
+    (json!({"params": params, "git": git, "data": [], "versions": {"chartbridge": env!("CARGO_PKG_VERSION")}}), saved)
 }
 
 const K: [u32; 64] = [

@@ -44,6 +44,11 @@ impl Keys {
         format!("{}:lost", self.tagged)
     }
 
+    /// The uncommitted diff when the run started (SPEC section 5).
+    pub fn dirty(&self) -> String {
+        format!("{}:dirty", self.tagged)
+    }
+
     pub fn results(&self) -> String {
         format!("{}:results", self.tagged)
     }

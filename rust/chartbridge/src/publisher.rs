@@ -355,7 +355,7 @@ impl Publisher {
     /// Stores the end-of-run statistics: `{"stats": {...}, "trades": [...]}`.
     pub fn results(&self, results: Json) -> Result<(), Code> {
         let writes = vec![
-            Write::Set { key: self.keys.results(), value: results.to_string() },
+            Write::Set { key: self.keys.results(), value: results.to_string().into_bytes() },
             Write::event(&self.keys, "results", "{}".to_owned()),
         ];
         self.shared.send(Msg::Writes(writes, true));

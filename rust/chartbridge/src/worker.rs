@@ -89,7 +89,7 @@ pub(crate) enum StreamId {
 pub(crate) enum Write {
     Hset { key: String, fields: Vec<(String, String)> },
     Zadd { key: String, score: i64, member: String },
-    Set { key: String, value: String },
+    Set { key: String, value: Vec<u8> },
     /// `series` is the slot of a point entry's series; `droppable` marks what an outage may
     /// drop beyond the backlog bound (point entries and `publish` events, oldest first).
     Xadd { key: String, id: StreamId, maxlen: Option<usize>, fields: Fields, points: u64, series: Option<usize>, droppable: bool },
@@ -453,6 +453,7 @@ impl Worker {
     fn queue_start(&mut self) {
         let now = wall_clock();
         let c = &self.config;
+        let (identity, dirty) = crate::identity::identity(&c.source, &c.params);
         let manifest = [
             ("v", "1".to_owned()),
             ("run", c.run.clone()),
@@ -462,13 +463,14 @@ impl Worker {
             ("started", now.to_string()),
             ("heartbeat", now.to_string()),
             ("status", "running".to_owned()),
-            ("identity", crate::identity::identity(&c.source, &c.params).to_string()),
+            ("identity", identity.to_string()),
         ];
-        let writes = vec![
+        let mut writes = vec![
             Write::hset(self.keys.manifest(), manifest.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()),
             Write::Zadd { key: self.keys.runs(), score: now / 1_000_000, member: c.run.clone() },
             Write::runlog(&self.keys, &c.run, "start"),
         ];
+        writes.extend(dirty.map(|value| Write::Set { key: self.keys.dirty(), value }));
         self.handle(Msg::Writes(writes, true));
     }
 

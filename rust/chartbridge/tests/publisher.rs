@@ -277,6 +277,41 @@ fn the_manifest_holds_the_runs_identity_params_git_state_and_version() {
 }
 
 #[test]
+fn a_dirty_run_saves_its_uncommitted_diff_in_its_dirty_key() {
+    let repo = std::env::temp_dir().join(format!("chartbridge-rust-dirty-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&repo);
+    std::fs::create_dir_all(&repo).unwrap();
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git").arg("-C").arg(&repo).args(["-c", "user.name=t", "-c", "user.email=t@t"]).args(args).output().unwrap();
+        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        out.stdout
+    };
+    git(&["init", "-q"]);
+    let strategy = repo.join("strategy.rs");
+    std::fs::write(&strategy, "const FAST: u32 = 10;\n").unwrap();
+    git(&["add", "strategy.rs"]);
+    git(&["commit", "-q", "-m", "fast 10"]);
+    let redis = RedisServer::start();
+    let start = |run: &str| {
+        let mut config = redis.config("EMACross", run);
+        config.source = strategy.to_string_lossy().into_owned();
+        Publisher::start(config).unwrap().close();
+    };
+    start("clean");
+    // Not UTF-8 (Latin-1 é): the key holds the diff's bytes as they are.
+    std::fs::write(&strategy, b"const FAST: u32 = 12; // caf\xe9\n").unwrap();
+    start("dirty");
+    let diff = git(&["diff", "HEAD", "--binary"]);
+    let get = |key: &str| match redis.raw(redis::cmd("GET").arg(key)) {
+        redis::Value::BulkString(bytes) => Some(bytes),
+        _ => None,
+    };
+    assert_eq!(get("cbtest:{clean}:dirty"), None);
+    assert_eq!(get("cbtest:{dirty}:dirty"), Some(diff));
+    std::fs::remove_dir_all(&repo).unwrap();
+}
+
+#[test]
 fn params_over_64_kib_are_refused_before_anything_is_written() {
     let redis = RedisServer::start();
     let mut config = redis.config("EMACross", "big");
