@@ -21,6 +21,7 @@ import logging
 import os
 import re
 import ssl
+from urllib.parse import unquote
 import threading
 import time
 from array import array
@@ -33,6 +34,7 @@ from typing import Any
 
 import redis
 from redis.backoff import NoBackoff
+from redis.cluster import ClusterNode, RedisCluster
 from redis.retry import Retry
 
 from .protocol import Batch, ProtocolError, columns_for, entries
@@ -44,7 +46,39 @@ _HEARTBEAT_S = 2.0  # SPEC: at least every 5 s
 _RETRY_MAX_S = 0.5
 _STALE_ID = "equal or smaller than the target stream top item"
 # AuthenticationError is a ConnectionError; NoPermissionError (NOPERM) is a reply, also per command.
-_UNREACHABLE = (redis.ConnectionError, redis.TimeoutError, OSError, redis.exceptions.NoPermissionError)
+_UNREACHABLE = (redis.ConnectionError, redis.TimeoutError, OSError, redis.exceptions.NoPermissionError,
+                redis.exceptions.ClusterError)
+# A cluster's answers while a slot has no master (a failover under way) or moves: not executed, so
+# kept and sent again once the cluster serves the slot.
+_NOT_SERVED = (redis.exceptions.ClusterError, redis.exceptions.TryAgainError, redis.ConnectionError, redis.TimeoutError)
+_CLUSTER_URL = re.compile(r"(rediss?)\+cluster://", re.IGNORECASE)
+
+Client = redis.Redis | RedisCluster
+"""One Redis, or a Redis Cluster (``redis+cluster://``) that routes each command to its key's node."""
+
+
+def cluster_nodes(url: str) -> tuple[list[ClusterNode], str | None, str | None] | None:
+    """The seed nodes, user and password of ``redis[s]+cluster://[user:password@]host:port,host:port[/0]``
+    (protocol/SPEC.md section 9), or None for a one-Redis URL; a ValueError says what is wrong."""
+    scheme = _CLUSTER_URL.match(url)
+    if scheme is None:
+        return None
+    rest = url[scheme.end():]
+    end = re.search(r"[/?#]", rest)
+    authority, path = (rest[:end.start()], rest[end.start():]) if end else (rest, "")
+    if path not in ("", "/", "/0"):
+        raise ValueError(f"{redact(url)}: a Redis Cluster has database 0 only; remove {path!r}")
+    userinfo, _, hosts = authority.rpartition("@")
+    nodes = []
+    for node in hosts.split(","):
+        m = re.fullmatch(r"(\[[^\]]+\]|[^:\[\]]+)(?::([0-9]{1,5}))?", node)
+        port = int(m.group(2)) if m and m.group(2) else 6379
+        if m is None or not 1 <= port <= 65535:
+            raise ValueError(f"{redact(url)}: {node!r} is not a cluster node (host:port, nodes separated by commas)")
+        nodes.append(ClusterNode(m.group(1).strip("[]"), port))  # type: ignore[no-untyped-call]
+    user, colon, password = userinfo.partition(":")
+    return nodes, unquote(user) or None, unquote(password) if colon and password else None
+
 
 # What each TLS file is called in configure() and in the environment (the server's flags match).
 TLS_SETTINGS = {"redis_ca": "CHARTBRIDGE_REDIS_CA", "redis_cert": "CHARTBRIDGE_REDIS_CERT",
@@ -65,12 +99,14 @@ def redact(url: str) -> str:
 
 
 def connect(url: str, redis_ca: str | None = None, redis_cert: str | None = None,
-            redis_key: str | None = None) -> redis.Redis:
-    """A client for ``url`` (``rediss://`` for TLS, ``user:password@`` for an ACL user) with PEM
-    CA/client certificate files; a ValueError says what is wrong with them. It does not connect."""
+            redis_key: str | None = None) -> Client:
+    """A client for ``url`` (``rediss://`` for TLS, ``user:password@`` for an ACL user,
+    ``redis+cluster://host:port,host:port`` for a Redis Cluster) with PEM CA/client certificate
+    files; a ValueError says what is wrong with them. It does not connect."""
     files = {"redis_ca": redis_ca, "redis_cert": redis_cert, "redis_key": redis_key}
     given = [name for name, path in files.items() if path]
-    tls = url.lower().startswith("rediss://")
+    cluster = cluster_nodes(url)
+    tls = url.lower().startswith(("rediss://", "rediss+cluster://"))
     if given and not tls:
         raise ValueError(f"{', '.join(given)} given, but the Redis URL {redact(url)} is not TLS: use rediss://")
     if bool(redis_cert) != bool(redis_key):
@@ -82,6 +118,13 @@ def connect(url: str, redis_ca: str | None = None, redis_cert: str | None = None
                                 "ssl_keyfile": redis_key} if tls else {}
     # No retries inside redis-py: a hidden retry would stall the flush thread; the backlog
     # retries on its own schedule.
+    if cluster is not None:
+        nodes, user, password = cluster
+        # Without the cluster's own retries a failover is an outage like any other (section 11); it
+        # still follows MOVED and ASK, and finds a new master once its old one stops answering.
+        return RedisCluster(startup_nodes=nodes, username=user, password=password, ssl=tls,
+                            socket_connect_timeout=1.0, socket_timeout=10.0, retry=Retry(NoBackoff(), 0),
+                            **tls_args)
     return redis.Redis.from_url(url, socket_connect_timeout=1.0, socket_timeout=10.0,
                                 retry=Retry(NoBackoff(), 0), **tls_args)
 
@@ -252,7 +295,7 @@ class Producer:
         self._backlog_points = 0
         self._last_ids: dict[str, tuple[int, int]] = {}
         self._heartbeats: list[Callable[[], Op | None]] = []
-        self._recoveries: list[Callable[[redis.Redis], list[Op]]] = []
+        self._recoveries: list[Callable[[Client], list[Op]]] = []
         self._next_heartbeat = 0.0
         self._down = False
         # The current outage's cause, warned about once (again only if it changes).
@@ -308,7 +351,7 @@ class Producer:
         with self._lock:
             self._heartbeats.append(make)
 
-    def on_recovery(self, make: Callable[[redis.Redis], list[Op]]) -> None:
+    def on_recovery(self, make: Callable[[Client], list[Op]]) -> None:
         """``make`` gives commands to write first after Redis came back (e.g. lost manifests)."""
         with self._lock:
             self._recoveries.append(make)
@@ -458,7 +501,7 @@ class Producer:
         for op in chunk:
             if op.id_at >= 0 and op.args[op.id_at] is None:
                 op.args[op.id_at] = self._next_id(op.args[1])
-            pipe.execute_command(*op.args)  # type: ignore[no-untyped-call]
+            pipe.execute_command(*op.args)
         try:
             replies = pipe.execute(raise_on_error=False)
         except _UNREACHABLE:
@@ -467,12 +510,20 @@ class Producer:
             raise
         retry: list[Op] = []
         refused: redis.exceptions.NoPermissionError | None = None
+        unserved: Exception | None = None
         for op, reply in zip(chunk, replies):
             self._backlog.popleft()
             self._backlog_points -= op.points
             if isinstance(reply, redis.exceptions.NoPermissionError):
                 # Not executed, and the user's rights may be fixed while we wait: kept, in order.
                 refused = refused or reply
+                retry.append(op)
+                continue
+            if isinstance(reply, _NOT_SERVED):
+                # A slot without a master for now (a failover): kept, in order, and sent again
+                # (maybe executed: an XADD resent with its id is refused as stale, never doubled).
+                op.attempted = True
+                unserved = unserved or reply
                 retry.append(op)
                 continue
             if isinstance(reply, redis.ResponseError):
@@ -496,6 +547,8 @@ class Producer:
             self._backlog_points += op.points
         if refused is not None:
             raise refused
+        if unserved is not None:
+            raise unserved
 
     def _next_id(self, key: str) -> str:
         ms = time.time_ns() // 1_000_000
@@ -517,7 +570,7 @@ class Producer:
         if ops:
             pipe = self.client.pipeline(transaction=False)
             for op in ops:
-                pipe.execute_command(*op.args)  # type: ignore[no-untyped-call]
+                pipe.execute_command(*op.args)
             pipe.execute(raise_on_error=False)
 
     def _recover(self) -> None:

@@ -1,0 +1,87 @@
+/**
+ * A real Redis Cluster for tests and benchmarks: 3 masters and 3 replicas (by default), each a
+ * private redis-server on a free loopback port with `--cluster-enabled yes`, joined by
+ * `redis-cli --cluster create --cluster-replicas 1`. Its URL is `redis+cluster://` with every
+ * node as a seed (protocol/SPEC.md section 9).
+ */
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { Redis } from "ioredis";
+import { startPrivateRedis, type PrivateRedis } from "../../src/server/privateRedis.js";
+
+const run = promisify(execFile);
+
+/** How long a master may be silent before its replica takes over, in ms (Redis' default is 15 s). */
+export const NODE_TIMEOUT_MS = 1000;
+
+export interface TestCluster {
+  /** `redis+cluster://127.0.0.1:<port>,...` (every node). */
+  url: string;
+  nodes: PrivateRedis[];
+  /** The node serving `slot` now, as the nodes themselves say. */
+  masterOf(slot: number): Promise<PrivateRedis>;
+  /** Waits until every node says the cluster is `ok` and every slot is served by a master that answers. */
+  settled(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function clusterInfo(port: number): Promise<{ state: string; slots: [number, number, number][] } | null> {
+  const conn = new Redis({ port, host: "127.0.0.1", lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  conn.on("error", () => {});
+  try {
+    await conn.connect();
+    const info = (await conn.cluster("INFO")) as string;
+    const slots = await conn.cluster("SLOTS");
+    return { state: /cluster_state:(\w+)/.exec(info)?.[1] ?? "", slots: slots.map(([from, to, master]): [number, number, number] => [from, to, master[1]]) };
+  } catch {
+    return null;
+  } finally {
+    conn.disconnect();
+  }
+}
+
+export async function startRedisCluster(masters = 3): Promise<TestCluster> {
+  const args = ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", String(NODE_TIMEOUT_MS)];
+  const nodes = await Promise.all(Array.from({ length: masters * 2 }, () => startPrivateRedis({ args })));
+  const addresses = nodes.map((n) => `127.0.0.1:${n.port}`);
+  await run("redis-cli", ["--cluster", "create", ...addresses, "--cluster-replicas", "1", "--cluster-yes"]);
+  const byPort = new Map(nodes.map((n) => [n.port, n]));
+  const alive = new Set(nodes);
+  const cluster: TestCluster = {
+    url: `redis+cluster://${addresses.join(",")}`,
+    nodes,
+    async masterOf(slot) {
+      for (const node of alive) {
+        const info = await clusterInfo(node.port);
+        const range = info?.slots.find(([from, to]) => from <= slot && slot <= to);
+        if (range !== undefined) return byPort.get(range[2]) as PrivateRedis;
+      }
+      throw new Error(`no node serves slot ${slot}`);
+    },
+    async settled() {
+      // Polls for the state the cluster reaches on its own (joining, a failover): no fixed delay.
+      for (let tries = 0; ; tries++) {
+        const infos = await Promise.all([...alive].map((n) => clusterInfo(n.port)));
+        const served = infos[0]?.slots.reduce((sum, [from, to]) => sum + to - from + 1, 0);
+        const masters = new Set(infos[0]?.slots.map(([, , p]) => p));
+        const ok = infos.every((i) => i?.state === "ok") && served === 16384 && [...masters].every((p) => alive.has(byPort.get(p) as PrivateRedis));
+        if (ok) return;
+        if (tries > 600) throw new Error(`the cluster did not settle: ${JSON.stringify(infos)}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    },
+    async stop() {
+      await Promise.all(nodes.map((n) => n.stop()));
+    },
+  };
+  // A killed node is left out of what `settled` asks.
+  for (const node of nodes) {
+    const kill = node.kill.bind(node);
+    node.kill = async () => {
+      alive.delete(node);
+      await kill();
+    };
+  }
+  await cluster.settled();
+  return cluster;
+}
