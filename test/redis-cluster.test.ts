@@ -13,6 +13,7 @@ import { startServer, type RunningServer } from "../src/server/app.js";
 import { keySlot } from "../src/server/clusterStreams.js";
 import { redisKeys, type ValuePoints } from "../src/shared/protocol.js";
 import { startRedisCluster, type TestCluster } from "./harness/redisCluster.js";
+import type { Client } from "graphql-ws";
 import { collect, query, WEBVIEW_BUNDLE, wsClient } from "./harness/server.js";
 
 const ROOT = join(__dirname, "..");
@@ -25,6 +26,29 @@ const expected = (n: number, t0 = T0) => ({
   t: Array.from({ length: n }, (_, i) => Number((t0 + BigInt(i) * MINUTE) / 1000n)),
   y: Array.from({ length: n }, (_, i) => i * 0.5 - 1),
 });
+
+const RUST_EXAMPLE = join(ROOT, "rust", "target", "debug", "examples", "e2e");
+/** The Rust example's T0 (ns) in microseconds; call i of lane k charts (i % 1000) * 0.25 + k at T0 + i ms. */
+const RUST_T0_US = 1_700_000_000_000_000;
+
+/** Every point of a series over GraphQL `history`, page by page. */
+async function history(ws: Client, run: string, series: string): Promise<ValuePoints> {
+  const all: ValuePoints = { t: [], y: [] };
+  let after = "0-0";
+  for (;;) {
+    const h = await query<{ history: { count: number; lastId: string; points: ValuePoints } }>(
+      ws,
+      "query($run: ID!, $series: ID!, $after: String) { history(run: $run, series: $series, after: $after, maxPoints: 50000) { count lastId points } }",
+      { run, series, after },
+    );
+    assert.deepEqual(h.errors, undefined);
+    const page = h.data?.history;
+    if (page === undefined || page.count === 0) return all;
+    all.t.push(...(page.points.t as number[]));
+    all.y.push(...(page.points.y as number[]));
+    after = page.lastId;
+  }
+}
 
 function publishPython(url: string, prefix: string, run: string, n: number, t0 = T0) {
   return promisify(execFile)(PYTHON, [join(__dirname, "fixtures", "publish_points.py"), url, prefix, run, "price", String(t0), String(n)]);
@@ -90,6 +114,42 @@ describe("Redis Cluster: 3 masters, 3 replicas", function () {
     const deleted = await query<{ deleteRun: boolean }>(ws, `mutation { deleteRun(run: "r-c") }`);
     assert.equal(deleted.data?.deleteRun, true);
     assert.deepEqual(await admin.exists(redisKeys(prefix).manifest("r-c"), redisKeys(prefix).series("r-c", "price")), 0);
+    await ws.dispose();
+  });
+
+  it("a sweep: Python and Rust producers write runs at once, one server charts every point of all of them exactly", async () => {
+    // Built like test/rust-e2e.test.ts builds it (dependencies already built by cargo test).
+    await promisify(execFile)("cargo", ["build", "--quiet", "--manifest-path", join(ROOT, "rust", "Cargo.toml"), "-p", "chartbridge", "--example", "e2e"], { maxBuffer: 1 << 24 });
+    const pythonRuns = ["py-0", "py-1", "py-2"];
+    const rustRuns = ["rs-0", "rs-1", "rs-2"];
+    const [pyPoints, rustCalls] = [3000, 2000];
+    await Promise.all([
+      ...pythonRuns.map((run) => publishPython(cluster.url, prefix, run, pyPoints)),
+      ...rustRuns.map((run) => promisify(execFile)(RUST_EXAMPLE, [cluster.url, prefix, run, "tight", "2", String(rustCalls)])),
+    ]);
+    const ws = wsClient(server);
+    const listed = await query<{ runs: { id: string; status: string; language: string; series: { id: string; count: number; lost: number; rejected: number }[] }[] }>(ws, "{ runs { id status language series { id count lost rejected } } }");
+    assert.deepEqual(
+      listed.data?.runs.map((r) => r.id).sort(),
+      [...pythonRuns, ...rustRuns].sort(),
+    );
+    for (const r of listed.data?.runs ?? []) {
+      const python = r.language === "python";
+      assert.deepEqual(r.series, python
+        ? [{ id: "price", count: pyPoints, lost: 0, rejected: 0 }]
+        : [0, 1].flatMap((k) => [{ id: `lane${k}`, count: rustCalls, lost: 0, rejected: 0 }, { id: `lane${k}.ema3`, count: rustCalls - 2, lost: 0, rejected: 0 }]), r.id);
+      assert.equal(r.status, "ended", r.id);
+    }
+    for (const run of pythonRuns) assert.deepEqual(await history(ws, run, "price"), expected(pyPoints), run);
+    for (const run of rustRuns) {
+      for (const k of [0, 1]) {
+        const points = await history(ws, run, `lane${k}`);
+        assert.deepEqual(points, {
+          t: Array.from({ length: rustCalls }, (_, i) => RUST_T0_US + i * 1000),
+          y: Array.from({ length: rustCalls }, (_, i) => (i % 1000) * 0.25 + k),
+        }, `${run} lane${k}`);
+      }
+    }
     await ws.dispose();
   });
 });

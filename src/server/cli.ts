@@ -18,7 +18,8 @@ const USAGE = `usage: chartbridge serve [options]
 Runs the Chartbridge GraphQL server on 127.0.0.1 and prints its URL and token.
 
 options:
-  --redis URL                    Redis to read: redis://[user:password@]host[:port][/db], or rediss:// for TLS.
+  --redis URL                    Redis to read: redis://[user:password@]host[:port][/db], or rediss:// for TLS;
+                                 a Redis Cluster: redis+cluster://host:port,host:port (rediss+cluster:// for TLS).
                                  Default: ${REDIS_SETTINGS.url.env}, else a Redis answering on 127.0.0.1:6379,
                                  else a private redis-server child
   --redis-ca FILE                PEM CA that signed Redis's TLS certificate (default: Node's CAs)

@@ -19,6 +19,8 @@ export interface PrivateRedisOptions {
   tls?: { dir: string; authClients?: "optional" | "yes" };
   /** Password of the `default` user. Default: none. */
   password?: string;
+  /** Port to listen on. Default: a free one. */
+  port?: number;
   /** More redis-server arguments (the test harness's cluster nodes: `--cluster-enabled yes`). Default: none. */
   args?: string[];
 }
@@ -89,7 +91,7 @@ function exited(child: ChildProcess): Promise<void> {
 
 export async function startPrivateRedis(options: PrivateRedisOptions = {}): Promise<PrivateRedis> {
   const binary = redisServerPath();
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), "chartbridge-redis-"));
   let child = await launch(binary, port, dir, options);
   const stopChild = async (signal: NodeJS.Signals) => {

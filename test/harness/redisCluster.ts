@@ -5,6 +5,7 @@
  * node as a seed (protocol/SPEC.md section 9).
  */
 import { execFile } from "node:child_process";
+import { createServer } from "node:net";
 import { promisify } from "node:util";
 import { Redis } from "ioredis";
 import { startPrivateRedis, type PrivateRedis } from "../../src/server/privateRedis.js";
@@ -25,6 +26,25 @@ export interface TestCluster {
   stop(): Promise<void>;
 }
 
+function listenable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once("error", () => resolve(false));
+    probe.listen(port, "127.0.0.1", () => probe.close(() => resolve(true)));
+  });
+}
+
+/** A free port whose cluster bus port (10000 higher, so at most 55535) is free too. */
+async function clusterPort(taken: Set<number>): Promise<number> {
+  for (;;) {
+    const port = 20000 + Math.floor(Math.random() * 35000);
+    if (!taken.has(port) && !taken.has(port + 10000) && (await listenable(port)) && (await listenable(port + 10000))) {
+      taken.add(port).add(port + 10000);
+      return port;
+    }
+  }
+}
+
 async function clusterInfo(port: number): Promise<{ state: string; slots: [number, number, number][] } | null> {
   const conn = new Redis({ port, host: "127.0.0.1", lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
   conn.on("error", () => {});
@@ -42,7 +62,9 @@ async function clusterInfo(port: number): Promise<{ state: string; slots: [numbe
 
 export async function startRedisCluster(masters = 3): Promise<TestCluster> {
   const args = ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", String(NODE_TIMEOUT_MS)];
-  const nodes = await Promise.all(Array.from({ length: masters * 2 }, () => startPrivateRedis({ args })));
+  const taken = new Set<number>();
+  const nodes: PrivateRedis[] = [];
+  for (let i = 0; i < masters * 2; i++) nodes.push(await startPrivateRedis({ args, port: await clusterPort(taken) }));
   const addresses = nodes.map((n) => `127.0.0.1:${n.port}`);
   await run("redis-cli", ["--cluster", "create", ...addresses, "--cluster-replicas", "1", "--cluster-yes"]);
   const byPort = new Map(nodes.map((n) => [n.port, n]));
