@@ -8,7 +8,7 @@ import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { Cluster } from "ioredis";
+import { Cluster, Redis } from "ioredis";
 import { startServer, type RunningServer } from "../src/server/app.js";
 import { keySlot } from "../src/server/clusterStreams.js";
 import { redisKeys, type ValuePoints } from "../src/shared/protocol.js";
@@ -27,6 +27,8 @@ const expected = (n: number, t0 = T0) => ({
   y: Array.from({ length: n }, (_, i) => i * 0.5 - 1),
 });
 
+/** test/fixtures/sweep_producer.py's T0 in microseconds; its point j is at SWEEP_T0_US + j with value j * 0.5. */
+const SWEEP_T0_US = 1_700_000_000_000_000;
 const RUST_EXAMPLE = join(ROOT, "rust", "target", "debug", "examples", "e2e");
 /** The Rust example's T0 (ns) in microseconds; call i of lane k charts (i % 1000) * 0.25 + k at T0 + i ms. */
 const RUST_T0_US = 1_700_000_000_000_000;
@@ -151,5 +153,91 @@ describe("Redis Cluster: 3 masters, 3 replicas", function () {
       }
     }
     await ws.dispose();
+  });
+});
+
+describe("Redis Cluster failover: a master killed mid-sweep", function () {
+  this.timeout(180_000);
+  let cluster: TestCluster;
+
+  before(async () => {
+    cluster = await startRedisCluster();
+  });
+  after(async () => {
+    await cluster?.stop();
+  });
+
+  it("its replica takes over; producers and the server go on by themselves; only the unreplicated tail can be lost, and it is reported", async () => {
+    const prefix = `f${randomBytes(4).toString("hex")}`;
+    const [N, BATCH] = [20_000, 100];
+    const runs = ["fo-0", "fo-1", "fo-2", "fo-3"];
+    const victim = await cluster.masterOf(keySlot(`{${runs[0]}}`));
+    const logs: string[] = [];
+    const live = await startServer({ redisUrl: cluster.url, prefix, log: (m) => logs.push(m), pluginsDir: null, builtinPluginsDir: null, webviewBundle: WEBVIEW_BUNDLE });
+    const admin = new Cluster([{ host: "127.0.0.1", port: cluster.nodes.find((n) => n !== victim)?.port ?? 0 }]);
+    const ws = wsClient(live);
+    try {
+      const producers = runs.map((run) => promisify(execFile)(PYTHON, [join(__dirname, "fixtures", "sweep_producer.py"), cluster.url, prefix, run, String(N), String(BATCH)]));
+      // Kill the master once the run on it is well under way (a quarter of its points stored).
+      const stream = redisKeys(prefix).series(runs[0], "price");
+      for (;;) {
+        const entries = await admin.xlen(stream).catch(() => 0);
+        if (entries * BATCH >= N / 4) break;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      // The server follows the run live from before the kill to its end.
+      const h = await query<{ history: { lastId: string } }>(ws, `{ history(run: "${runs[0]}", series: "price") { lastId } }`);
+      const sub = collect<{ batches: { points: ValuePoints } }>(ws, `subscription($after: String) { batches(run: "${runs[0]}", series: "price", after: $after) { points } }`, { after: h.data?.history.lastId });
+      // The replica is frozen and cut off while the master takes writes, then the master dies:
+      // the replica that takes over lacks what the master acknowledged meanwhile. That is exactly
+      // what asynchronous replication can lose (in production a lag of milliseconds; here certain).
+      const replica = await cluster.replicaOf(victim);
+      replica.signal("SIGSTOP");
+      const direct = new Redis({ host: "127.0.0.1", port: victim.port });
+      await direct.call("CLIENT", "KILL", "TYPE", "replica");
+      direct.disconnect();
+      const before = await admin.xlen(stream);
+      while ((await admin.xlen(stream)) < before + 5) await new Promise((resolve) => setTimeout(resolve, 10));
+      await victim.kill();
+      replica.signal("SIGCONT");
+      await cluster.settled();
+      const stats = (await Promise.all(producers)).map((out) => JSON.parse(out.stdout) as { lost: Record<string, number>; dropped: number });
+      const lastUs = SWEEP_T0_US + N - 1;
+      await sub.until((items) => items.some((b) => b.batches.points.t.includes(lastUs)), 60_000);
+      sub.unsubscribe();
+      assert.ok(logs.some((m) => /^stream reader: slot \d+ moved from 127\.0\.0\.1:\d+ to 127\.0\.0\.1:\d+/.test(m)), logs.join("\n"));
+
+      // What Redis holds now, read by a server started after the failover.
+      const fresh = await startServer({ redisUrl: cluster.url, prefix, log: () => {}, pluginsDir: null, builtinPluginsDir: null, webviewBundle: WEBVIEW_BUNDLE });
+      const freshWs = wsClient(fresh);
+      try {
+        const all = Array.from({ length: N }, (_, j) => j);
+        for (const [i, run] of runs.entries()) {
+          const points = await history(freshWs, run, "price");
+          const js = points.t.map((t) => t - SWEEP_T0_US);
+          // No duplicate, nothing out of order, every value the one written at its time.
+          assert.ok(js.every((j, k) => k === 0 || j > js[k - 1]), `${run}: times strictly increase`);
+          assert.deepEqual(points.y, js.map((j) => j * 0.5), `${run}: values`);
+          // Asynchronous replication can lose only what the old master acknowledged and had not
+          // yet sent to its replica when it died: one contiguous stretch of the run (possibly
+          // empty). Anything else missing, or a stretch the producer did not report, fails.
+          const stored = new Set(js);
+          const missing = all.filter((j) => !stored.has(j));
+          const stretch = missing.length === 0 || missing[missing.length - 1] - missing[0] === missing.length - 1;
+          assert.ok(stretch, `${run}: missing points form one stretch: ${JSON.stringify(missing.slice(0, 20))}`);
+          if (run === runs[0]) assert.ok(missing.length > 0, "the frozen replica lacked the killed master's last writes");
+          assert.deepEqual(stats[i].lost, missing.length === 0 ? {} : { price: missing.length }, `${run}: the producer reported the stretch`);
+          const series = await query<{ run: { series: { id: string; count: number; lost: number }[] } }>(freshWs, `{ run(id: "${run}") { series { id count lost } } }`);
+          assert.deepEqual(series.data?.run.series, [{ id: "price", count: N - missing.length, lost: missing.length }], `${run}: the run says what it lacks`);
+        }
+      } finally {
+        await freshWs.dispose();
+        await fresh.close();
+      }
+    } finally {
+      await ws.dispose();
+      await live.close();
+      admin.disconnect();
+    }
   });
 });

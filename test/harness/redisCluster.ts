@@ -21,7 +21,12 @@ export interface TestCluster {
   nodes: PrivateRedis[];
   /** The node serving `slot` now, as the nodes themselves say. */
   masterOf(slot: number): Promise<PrivateRedis>;
-  /** Waits until every node says the cluster is `ok` and every slot is served by a master that answers. */
+  /** The replica of `master`. */
+  replicaOf(master: PrivateRedis): Promise<PrivateRedis>;
+  /**
+   * Waits until every node says the cluster is `ok`, every slot is served by a master that answers,
+   * and every replica of a live master is in sync with it.
+   */
   settled(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -45,14 +50,21 @@ async function clusterPort(taken: Set<number>): Promise<number> {
   }
 }
 
-async function clusterInfo(port: number): Promise<{ state: string; slots: [number, number, number][] } | null> {
+async function clusterInfo(port: number): Promise<{ state: string; slots: [number, number, number][]; replicaSynced: boolean; masterPort: number | null } | null> {
   const conn = new Redis({ port, host: "127.0.0.1", lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
   conn.on("error", () => {});
   try {
     await conn.connect();
     const info = (await conn.cluster("INFO")) as string;
     const slots = await conn.cluster("SLOTS");
-    return { state: /cluster_state:(\w+)/.exec(info)?.[1] ?? "", slots: slots.map(([from, to, master]): [number, number, number] => [from, to, master[1]]) };
+    const replication = await conn.info("replication");
+    return {
+      state: /cluster_state:(\w+)/.exec(info)?.[1] ?? "",
+      slots: slots.map(([from, to, master]): [number, number, number] => [from, to, master[1]]),
+      // A replica that never synced refuses to take over (its data would be too old).
+      replicaSynced: !/role:slave/.test(replication) || /master_link_status:up/.test(replication),
+      masterPort: /role:slave/.test(replication) ? Number(/master_port:(\d+)/.exec(replication)?.[1]) : null,
+    };
   } catch {
     return null;
   } finally {
@@ -64,13 +76,19 @@ export async function startRedisCluster(masters = 3): Promise<TestCluster> {
   const args = ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", String(NODE_TIMEOUT_MS)];
   const taken = new Set<number>();
   const nodes: PrivateRedis[] = [];
-  for (let i = 0; i < masters * 2; i++) nodes.push(await startPrivateRedis({ args, port: await clusterPort(taken) }));
-  const addresses = nodes.map((n) => `127.0.0.1:${n.port}`);
-  await run("redis-cli", ["--cluster", "create", ...addresses, "--cluster-replicas", "1", "--cluster-yes"]);
+  const addresses = () => nodes.map((n) => `127.0.0.1:${n.port}`);
+  try {
+    for (let i = 0; i < masters * 2; i++) nodes.push(await startPrivateRedis({ args, port: await clusterPort(taken) }));
+    await run("redis-cli", ["--cluster", "create", ...addresses(), "--cluster-replicas", "1", "--cluster-yes"]);
+  } catch (err) {
+    // No node outlives a start that failed half way.
+    await Promise.all(nodes.map((n) => n.stop()));
+    throw err;
+  }
   const byPort = new Map(nodes.map((n) => [n.port, n]));
   const alive = new Set(nodes);
   const cluster: TestCluster = {
-    url: `redis+cluster://${addresses.join(",")}`,
+    url: `redis+cluster://${addresses().join(",")}`,
     nodes,
     async masterOf(slot) {
       for (const node of alive) {
@@ -80,13 +98,17 @@ export async function startRedisCluster(masters = 3): Promise<TestCluster> {
       }
       throw new Error(`no node serves slot ${slot}`);
     },
+    async replicaOf(master) {
+      for (const node of alive) if ((await clusterInfo(node.port))?.masterPort === master.port) return node;
+      throw new Error(`no replica of 127.0.0.1:${master.port}`);
+    },
     async settled() {
       // Polls for the state the cluster reaches on its own (joining, a failover): no fixed delay.
       for (let tries = 0; ; tries++) {
         const infos = await Promise.all([...alive].map((n) => clusterInfo(n.port)));
         const served = infos[0]?.slots.reduce((sum, [from, to]) => sum + to - from + 1, 0);
         const masters = new Set(infos[0]?.slots.map(([, , p]) => p));
-        const ok = infos.every((i) => i?.state === "ok") && served === 16384 && [...masters].every((p) => alive.has(byPort.get(p) as PrivateRedis));
+        const ok = infos.every((i) => i?.state === "ok" && i.replicaSynced) && served === 16384 && [...masters].every((p) => alive.has(byPort.get(p) as PrivateRedis));
         if (ok) return;
         if (tries > 600) throw new Error(`the cluster did not settle: ${JSON.stringify(infos)}`);
         await new Promise((resolve) => setTimeout(resolve, 100));

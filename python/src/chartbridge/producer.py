@@ -45,6 +45,10 @@ _CHUNK_OPS = 1000  # commands per pipeline round trip
 _HEARTBEAT_S = 2.0  # SPEC: at least every 5 s
 _RETRY_MAX_S = 0.5
 _STALE_ID = "equal or smaller than the target stream top item"
+# Acknowledged entries remembered per stream, so that after an outage a tail Redis acknowledged and
+# then lost (a failover to a replica they had not reached yet) is found and reported. Replication
+# lags by milliseconds: the newest 1024 entries are far more than a failover can lose.
+_ACKED_KEPT = 1024
 # AuthenticationError is a ConnectionError; NoPermissionError (NOPERM) is a reply, also per command.
 _UNREACHABLE = (redis.ConnectionError, redis.TimeoutError, OSError, redis.exceptions.NoPermissionError,
                 redis.exceptions.ClusterError)
@@ -146,6 +150,12 @@ def describe_fault(exc: BaseException, url: str) -> tuple[str, str]:
         return "tlsFailed", (f"TLS with Redis at {shown} failed: {cause} (check the CA file: configure(redis_ca=...) "
                              "or CHARTBRIDGE_REDIS_CA, the client certificate and key, and that the port serves TLS)")
     return "unreachable", f"Redis at {shown} is unreachable ({exc})"
+
+
+def _stream_id(raw: bytes | str) -> tuple[int, int]:
+    """A stream ID (``ms-seq``) as a pair that orders as Redis orders IDs."""
+    ms, _, seq = (raw.decode() if isinstance(raw, bytes) else raw).partition("-")
+    return int(ms), int(seq)
 
 
 @dataclass(slots=True, eq=False)
@@ -294,6 +304,7 @@ class Producer:
         self._backlog: deque[Op] = deque()  # only the flush thread touches it
         self._backlog_points = 0
         self._last_ids: dict[str, tuple[int, int]] = {}
+        self._acked: dict[str, deque[tuple[tuple[int, int], int]]] = {}  # per stream: (id, points)
         self._heartbeats: list[Callable[[], Op | None]] = []
         self._recoveries: list[Callable[[Client], list[Op]]] = []
         self._next_heartbeat = 0.0
@@ -538,8 +549,10 @@ class Producer:
                 self._lose(op)
                 continue
             if op.id_at >= 0:
-                self._saw_id(op.args[1], reply)
+                seen = self._saw_id(op.args[1], reply)
                 self.entries += 1
+                if op.points:
+                    self._acked.setdefault(op.args[1], deque(maxlen=_ACKED_KEPT)).append((seen, op.points))
             if op.on_sent is not None:
                 op.on_sent()
         for op in reversed(retry):
@@ -557,11 +570,11 @@ class Producer:
         self._last_ids[key] = nxt
         return f"{nxt[0]}-{nxt[1]}"
 
-    def _saw_id(self, key: str, reply: bytes) -> None:
-        ms, _, seq = reply.partition(b"-")
-        seen = (int(ms), int(seq))
+    def _saw_id(self, key: str, reply: bytes) -> tuple[int, int]:
+        seen = _stream_id(reply)
         if seen > self._last_ids.get(key, (0, 0)):
             self._last_ids[key] = seen
+        return seen
 
     def _heartbeat(self) -> None:
         with self._lock:
@@ -575,6 +588,7 @@ class Producer:
 
     def _recover(self) -> None:
         """Once per outage, when Redis answers again: what it lost goes first."""
+        self._find_lost_tails()
         with self._lock:
             makers = list(self._recoveries)
         ops = [op for make in makers for op in make(self.client)]
@@ -583,6 +597,35 @@ class Producer:
         self._lost_recorded.clear()  # a Redis that lost the run lost its record too: write it again
         self._recovered = True
         self._resending = len(self._backlog)
+
+    def _find_lost_tails(self) -> None:
+        """Counts as lost (SPEC section 11) the entries Redis acknowledged and no longer holds while
+        it still holds older ones of the stream: a replica promoted by a failover before they
+        reached it (asynchronous replication loses that unacknowledged tail). The IDs are logged.
+        A stream gone whole is a Redis that lost the run, which the run's recovery writes again."""
+        keys = list(self._acked)
+        if not keys:
+            return
+        pipe = self.client.pipeline(transaction=False)
+        for key in keys:
+            pipe.xrevrange(key, count=1)
+        for key, top in zip(keys, pipe.execute()):
+            acked = self._acked[key]
+            if not top:
+                acked.clear()
+                continue
+            newest = _stream_id(top[0][0])
+            gone = [entry for entry in acked if entry[0] > newest]
+            if not gone:
+                continue
+            for _ in gone:
+                acked.pop()
+            points = sum(n for _, n in gone)
+            self.dropped += points
+            self.lost[key] = self.lost.get(key, 0) + points
+            log.warning("chartbridge: Redis no longer holds %d points of %s that it had acknowledged (entries %d-%d "
+                        "to %d-%d, after %d-%d): a failover to a replica they had not reached; counted in the run's "
+                        "lost record", points, key, *gone[0][0], *gone[-1][0], *newest)
 
     def _back(self) -> None:
         """The backlog went through: only now is Redis back (it may answer PING and still refuse us)."""

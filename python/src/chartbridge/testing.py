@@ -148,6 +148,13 @@ class RedisClusterServers:
         return RedisCluster(startup_nodes=[ClusterNode("127.0.0.1", self.nodes[0].port)])  # type: ignore[no-untyped-call]
 
     def start(self) -> None:
+        try:
+            self._start()
+        except BaseException:
+            self.stop()  # no node outlives a start that failed half way
+            raise
+
+    def _start(self) -> None:
         cli = shutil.which("redis-cli")
         if cli is None:
             raise RedisMissing(MISSING)
