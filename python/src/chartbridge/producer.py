@@ -50,8 +50,12 @@ _STALE_ID = "equal or smaller than the target stream top item"
 # lags by milliseconds: the newest 1024 entries are far more than a failover can lose.
 _ACKED_KEPT = 1024
 # AuthenticationError is a ConnectionError; NoPermissionError (NOPERM) is a reply, also per command.
+class RedisFull(redis.ResponseError):
+    """Redis refused writes with ``OOM``: it reached ``maxmemory`` under ``noeviction``."""
+
+
 _UNREACHABLE = (redis.ConnectionError, redis.TimeoutError, OSError, redis.exceptions.NoPermissionError,
-                redis.exceptions.ClusterError)
+                redis.exceptions.ClusterError, RedisFull)
 # A cluster's answers while a slot has no master (a failover under way) or moves: not executed, so
 # kept and sent again once the cluster serves the slot.
 _NOT_SERVED = (redis.exceptions.ClusterError, redis.exceptions.TryAgainError, redis.ConnectionError, redis.TimeoutError)
@@ -137,6 +141,9 @@ def describe_fault(exc: BaseException, url: str) -> tuple[str, str]:
     """What a failed Redis call means for the user and what to do, with its kind (``authFailed``,
     ``noPermission``, ``tlsFailed``, ``unreachable``: the server's names for the same faults)."""
     shown = redact(url)
+    if isinstance(exc, RedisFull):
+        return "redisFull", (f"Redis at {shown} is full and refuses writes: {exc} (free memory: delete old runs "
+                             "with `chartbridge gc`, or raise maxmemory)")
     if isinstance(exc, redis.AuthenticationError):
         return "authFailed", (f"Redis at {shown} refused the user name or password: {exc} "
                               "(check user:password in the Redis URL)")
@@ -479,8 +486,12 @@ class Producer:
         for key, n in changed.items():
             run_key, _, series = key.partition("}:s:")
             pipe.hset(f"{run_key}}}:lost", series, n)
-        pipe.execute(raise_on_error=False)
-        self._lost_recorded.update(changed)
+        replies = pipe.execute(raise_on_error=False)
+        # A full Redis refuses the record too: what it did not take is written again next cycle.
+        recorded = {key: n for (key, n), reply in zip(changed.items(), replies) if not isinstance(reply, Exception)}
+        if not recorded:
+            return
+        self._lost_recorded.update(recorded)
         log.warning("chartbridge: points lost so far, per series (written to the run's lost record): %s",
                     ", ".join(f"{key.partition('}:s:')[2]}: {n}" for key, n in self.lost.items()))
 
@@ -522,12 +533,19 @@ class Producer:
         retry: list[Op] = []
         refused: redis.exceptions.NoPermissionError | None = None
         unserved: Exception | None = None
+        full: RedisFull | None = None
         for op, reply in zip(chunk, replies):
             self._backlog.popleft()
             self._backlog_points -= op.points
             if isinstance(reply, redis.exceptions.NoPermissionError):
                 # Not executed, and the user's rights may be fixed while we wait: kept, in order.
                 refused = refused or reply
+                retry.append(op)
+                continue
+            if isinstance(reply, redis.exceptions.OutOfMemoryError):
+                # Redis is full (noeviction): kept, in order, within the backlog bound, and sent
+                # once memory is freed; beyond the bound the oldest go and are counted lost.
+                full = full or RedisFull(str(reply))
                 retry.append(op)
                 continue
             if isinstance(reply, _NOT_SERVED):
@@ -562,6 +580,8 @@ class Producer:
             raise refused
         if unserved is not None:
             raise unserved
+        if full is not None:
+            raise full
 
     def _next_id(self, key: str) -> str:
         ms = time.time_ns() // 1_000_000
