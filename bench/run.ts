@@ -19,6 +19,7 @@ const benches: [string, string, string[]][] = [
   ["nautilus overhead", ".venv/bin/python", ["python/bench/nautilus_overhead.py", ...(quick ? ["--bars", "100000"] : [])]],
   ["rust #[chart] call", "cargo", ["bench", "--manifest-path", "rust/Cargo.toml", "-p", "chartbridge", "--bench", "chart_call"]],
   ["rust publisher throughput", "cargo", ["bench", "--manifest-path", "rust/Cargo.toml", "-p", "chartbridge", "--bench", "throughput"]],
+  ["redis cluster sweep", "npx", ["tsx", "bench/cluster.ts"]],
 ];
 
 const figures: (Figure & { bench: string; ratio: number | null })[] = [];

@@ -14,7 +14,7 @@ import json
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import redis
@@ -22,21 +22,35 @@ import redis
 import chartbridge as cb
 from chartbridge import protocol
 from chartbridge.session import Settings
-from chartbridge.testing import RedisMissing, RedisServer
+from chartbridge.testing import RedisClusterServers, RedisMissing, RedisServer
 
 REPO = Path(__file__).resolve().parents[2]
 VECTORS = REPO / "protocol" / "vectors"
 
 
-@pytest.fixture(scope="session")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path_factory.mktemp("redis"))
+Servers = TypeVar("Servers", RedisServer, RedisClusterServers)
+
+
+def _running(servers: Servers) -> Iterator[Servers]:
+    """Starts ``servers`` for a session (a missing redis-server ends the run with how to install
+    it) and stops them after."""
     try:
-        server.start()
+        servers.start()
     except RedisMissing as exc:
         pytest.exit(str(exc), returncode=1)
-    yield server
-    server.stop()
+    yield servers
+    servers.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    yield from _running(RedisServer(tmp_path_factory.mktemp("redis")))
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClusterServers]:
+    """A real Redis Cluster: 3 masters, 3 replicas, on free loopback ports (never 6379)."""
+    yield from _running(RedisClusterServers(tmp_path_factory.mktemp("cluster")))
 
 
 def pytest_configure(config: pytest.Config) -> None:

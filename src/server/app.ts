@@ -12,6 +12,7 @@ import { maxAliasesPlugin } from "@escape.tech/graphql-armor-max-aliases";
 import { maxDepthPlugin } from "@escape.tech/graphql-armor-max-depth";
 import { maxTokensPlugin } from "@escape.tech/graphql-armor-max-tokens";
 import { createSchema, createYoga } from "graphql-yoga";
+import { Cluster, type Redis } from "ioredis";
 import { WebSocketServer, type WebSocket } from "ws";
 import { CLOSE_CODES, slowConsumerReason } from "../shared/clientCodes.js";
 import { NAME_PATTERNS, redisKeys } from "../shared/protocol.js";
@@ -21,13 +22,14 @@ import { serveGraphqlWs } from "./graphqlWs.js";
 import type { LiveBatchOptions } from "./liveBatches.js";
 import { NautilusBus, type NautilusBusOptions, type NautilusBusStats } from "./nautilusBus.js";
 import { KeyFaults } from "./keyFaults.js";
-import { StreamReader } from "./redisStreams.js";
+import { BlockingStreamReader, type StreamReader } from "./redisStreams.js";
+import { ClusterStreamReader } from "./clusterStreams.js";
 import { resolvers, type ServerContext } from "./resolvers.js";
 import { PluginManager } from "./plugins.js";
 import { refusal as guardRefusal, type GuardedRequest, type Refusal } from "./requestGuard.js";
 import { AUTHORITY } from "../shared/serverIpc.js";
 import { PUBLIC_PATHS, standalonePage } from "./standalonePage.js";
-import { RedisConnections, type RedisTlsFiles } from "./redisConnection.js";
+import { RedisConnections, type RedisClient, type RedisTlsFiles } from "./redisConnection.js";
 import { RunCatalog } from "./runCatalog.js";
 import { RunEvents } from "./runEvents.js";
 import { typeDefs } from "./schema.js";
@@ -90,6 +92,12 @@ export const GRAPHQL_PATH = "/graphql";
 export const LIMITS_GRAPHQL = { tokens: 2000, depth: 8, aliases: 20, cost: 5000, bodyBytes: 1 << 20 } as const;
 
 
+/** The bus bridge's connections: it is off on a cluster (see startServer). */
+function single(client: RedisClient): Redis {
+  if (client instanceof Cluster) throw new Error("the Nautilus message-bus bridge needs one Redis, not a cluster");
+  return client;
+}
+
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const prefix = options.prefix ?? "chartbridge";
   if (!NAME_PATTERNS.prefix.test(prefix)) throw new Error(`invalid key prefix ${JSON.stringify(prefix)}`);
@@ -102,15 +110,20 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const connections = new RedisConnections({ url: options.redisUrl, tls: options.redisTls }, log, options.onRedisHealth);
   const redisOptions = { maxRetriesPerRequest: null, lazyConnect: true } as const;
   const command = connections.open(redisOptions);
-  const blocking = connections.open(redisOptions);
-  await connections.connect([command, blocking], keys);
+  // On a cluster, blocking connections are opened per slot read (clusterStreams.ts).
+  const blocking = command instanceof Cluster ? null : connections.open(redisOptions);
+  await connections.connect(blocking === null ? [command] : [command, blocking], keys);
   // One registry of keys that cannot be read, shared by every reader (SPEC section 10: isolation).
   const faults = new KeyFaults(log);
-  const reader = new StreamReader(blocking, command, { log, faults });
+  const reader: StreamReader = command instanceof Cluster
+    ? new ClusterStreamReader(command, (node) => connections.openNode(node, { maxRetriesPerRequest: null }), { log, faults })
+    : new BlockingStreamReader(blocking as Redis, command, { log, faults });
   reader.start();
   // The bridge has connections of its own, so its blocking reads never delay the chart's.
-  const busOptions = options.nautilusBus ?? {};
-  const bus = busOptions === false ? null : new NautilusBus(() => connections.open({ maxRetriesPerRequest: null }), keys, prefix, log, busOptions);
+  // Nautilus's keys share no hash tag and it is found by SCAN: it needs one Redis, not a cluster.
+  const busOptions = command instanceof Cluster ? false : options.nautilusBus ?? {};
+  if (command instanceof Cluster && options.nautilusBus !== false) log("the Nautilus message-bus bridge is off: it needs one Redis, not a cluster");
+  const bus = busOptions === false ? null : new NautilusBus(() => single(connections.open({ maxRetriesPerRequest: null })), keys, prefix, log, busOptions);
   bus?.start();
   const plugins = new PluginManager({
     workspaceDir: options.pluginsDir === undefined ? join(process.cwd(), ".chartbridge", "plugins") : options.pluginsDir,
@@ -231,7 +244,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       await new Promise<void>((resolve) => server.close(() => resolve()));
       // Disconnected first: an XREAD waiting on a Redis that is down or stopped then fails at once instead of never.
       command.disconnect();
-      blocking.disconnect();
+      blocking?.disconnect();
       reader.stop();
       context.cache.close();
       await plugins.stop();

@@ -1,5 +1,6 @@
 /**
- * `chartbridge serve [options]` (see USAGE): runs the server and prints its URL and token.
+ * `chartbridge serve [options]` (see USAGE): runs the server and prints its URL and token; `chartbridge gc`,
+ * `pin RUN`, `unpin RUN`: retention (src/server/gc.ts).
  * The Nautilus message-bus bridge is on unless --no-nautilus-bus; its streams prefix is Nautilus's
  * MessageBusConfig.streams_prefix (default `stream`). Redis, in order: --redis, CHARTBRIDGE_REDIS_URL, a Redis
  * answering on 127.0.0.1:6379, else a private redis-server child (said so on start). The token
@@ -12,13 +13,24 @@ import { redactRedisUrl } from "../shared/redisUrl.js";
 import { isServerIpcMessage, type HostIpcMessage, type ServerStatus } from "../shared/serverIpc.js";
 import { startServer } from "./app.js";
 import { startPrivateRedis, type PrivateRedis } from "./privateRedis.js";
-import { ioredisOptions, REDIS_SETTINGS, RedisUnusable, type RedisTlsFiles } from "./redisConnection.js";
+import { ioredisOptions, REDIS_SETTINGS, RedisConnections, RedisUnusable, type RedisTlsFiles } from "./redisConnection.js";
+import { NAME_PATTERNS, redisKeys } from "../shared/protocol.js";
+import { planGc, parseBytes, parseDuration, runGc, type GcPolicy } from "./gc.js";
+import { KeyFaults } from "./keyFaults.js";
+import { RunCatalog } from "./runCatalog.js";
 
 const USAGE = `usage: chartbridge serve [options]
-Runs the Chartbridge GraphQL server on 127.0.0.1 and prints its URL and token.
+       chartbridge gc [--keep-last N] [--max-age D] [--max-memory B] [--dry-run] [--redis URL] [--prefix P]
+       chartbridge pin RUN | unpin RUN [--redis URL] [--prefix P]
+serve runs the Chartbridge GraphQL server on 127.0.0.1 and prints its URL and token.
+gc deletes ended runs that are not pinned: those neither among the newest N of their strategy
+(--keep-last) nor younger than D (--max-age: 7d, 12h, 30m), then the oldest left while the
+prefix's runs use more than B (--max-memory: 500mb, 2gb). --dry-run lists what would go.
+pin keeps a run from gc; unpin lets it go again.
 
 options:
-  --redis URL                    Redis to read: redis://[user:password@]host[:port][/db], or rediss:// for TLS.
+  --redis URL                    Redis to read: redis://[user:password@]host[:port][/db], or rediss:// for TLS;
+                                 a Redis Cluster: redis+cluster://host:port,host:port (rediss+cluster:// for TLS).
                                  Default: ${REDIS_SETTINGS.url.env}, else a Redis answering on 127.0.0.1:6379,
                                  else a private redis-server child
   --redis-ca FILE                PEM CA that signed Redis's TLS certificate (default: Node's CAs)
@@ -68,6 +80,39 @@ function sendStatus(status: ServerStatus): Promise<void> {
   return new Promise((resolve) => send(message, undefined, {}, () => resolve()));
 }
 
+/** `gc`, `pin RUN`, `unpin RUN`: against --redis, else CHARTBRIDGE_REDIS_URL, else 127.0.0.1:6379. */
+async function maintain(command: string, args: string[], values: { redis?: string; prefix?: string; "keep-last"?: string; "max-age"?: string; "max-memory"?: string; "dry-run"?: boolean }): Promise<void> {
+  const keepLast = values["keep-last"] === undefined ? undefined : Number(values["keep-last"]);
+  if (keepLast !== undefined && !(Number.isInteger(keepLast) && keepLast >= 0)) throw new Error(`--keep-last ${values["keep-last"]} is not a whole number`);
+  const policy: GcPolicy = {
+    keepLast,
+    maxAgeMs: values["max-age"] === undefined ? undefined : parseDuration(values["max-age"]),
+    maxBytes: values["max-memory"] === undefined ? undefined : parseBytes(values["max-memory"]),
+  };
+  if (command === "gc" && Object.values(policy).every((v) => v === undefined)) throw new Error("gc needs a rule: --keep-last, --max-age or --max-memory");
+  if (command !== "gc" && (args.length !== 1 || !NAME_PATTERNS.run.test(args[0]))) throw new Error(`${command} needs one run id, not ${JSON.stringify(args.join(" "))}`);
+  const prefix = values.prefix ?? "chartbridge";
+  const keys = redisKeys(prefix);
+  const connections = new RedisConnections({ url: values.redis ?? (process.env[REDIS_SETTINGS.url.env] || DEFAULT_REDIS) }, (m) => process.stderr.write(`[chartbridge] ${m}\n`));
+  const redis = connections.open({ lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await connections.connect([redis], keys);
+    if (command === "pin") await redis.sadd(keys.pinned, args[0]);
+    if (command === "unpin") await redis.srem(keys.pinned, args[0]);
+    if (command !== "gc") {
+      process.stdout.write(`${command === "pin" ? "pinned" : "unpinned"} ${args[0]} (prefix ${prefix})\n`);
+      return;
+    }
+    const plan = await planGc(redis, keys, new RunCatalog(redis, keys, new KeyFaults(() => {})), policy);
+    const verb = values["dry-run"] ? "would delete" : "deleting";
+    for (const r of plan.collect) process.stdout.write(`${verb} ${r.run} (strategy ${r.strategy}, started ${new Date(r.startedMs).toISOString()}, ${r.bytes} bytes): ${r.reason}\n`);
+    if (!values["dry-run"]) await runGc(redis, keys, plan);
+    process.stdout.write(`${plan.collect.length} run(s) ${values["dry-run"] ? "would go" : "deleted"}; the prefix ${prefix} uses ${plan.bytesBefore} bytes${values["dry-run"] ? ", would use" : ", now"} ${plan.bytesAfter}\n`);
+  } finally {
+    redis.disconnect();
+  }
+}
+
 async function main(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -83,12 +128,21 @@ async function main(argv: string[]): Promise<void> {
       plugins: { type: "string" },
       "no-nautilus-bus": { type: "boolean" },
       "nautilus-streams-prefix": { type: "string" },
+      "keep-last": { type: "string" },
+      "max-age": { type: "string" },
+      "max-memory": { type: "string" },
+      "dry-run": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
-  if (values.help || positionals[0] !== "serve") {
+  const command = positionals[0];
+  if (values.help || command === undefined || !["serve", "gc", "pin", "unpin"].includes(command)) {
     process.stdout.write(`${USAGE}\n`);
     process.exitCode = values.help ? 0 : 2;
+    return;
+  }
+  if (command !== "serve") {
+    await maintain(command, positionals.slice(1), values);
     return;
   }
   const port = values.port === undefined ? 0 : Number(values.port);

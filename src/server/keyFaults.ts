@@ -4,7 +4,8 @@
  * name: logged once per distinct fault, answered as its series' or run's `error`, and retried
  * with a growing delay instead of in a loop. Everything else goes on reading.
  */
-import { ReplyError, type Redis } from "ioredis";
+import { ReplyError } from "ioredis";
+import type { RedisClient } from "./redisConnection.js";
 
 /** The Redis type each kind of Chartbridge key must have (SPEC section 2). */
 export type KeyType = "stream" | "hash" | "string" | "zset";
@@ -72,7 +73,7 @@ export function isReplyError(err: unknown): boolean {
 }
 
 /** What is wrong with `key`, in words a user can act on. */
-export async function keyError(redis: Redis, key: string, expected: KeyType, err: unknown): Promise<string> {
+export async function keyError(redis: RedisClient, key: string, expected: KeyType, err: unknown): Promise<string> {
   const message = (err as Error).message;
   if (message.startsWith("WRONGTYPE")) {
     const actual = await redis.type(key).catch(() => "another type");

@@ -19,6 +19,10 @@ export interface PrivateRedisOptions {
   tls?: { dir: string; authClients?: "optional" | "yes" };
   /** Password of the `default` user. Default: none. */
   password?: string;
+  /** Port to listen on. Default: a free one. */
+  port?: number;
+  /** More redis-server arguments (the test harness's cluster nodes: `--cluster-enabled yes`). Default: none. */
+  args?: string[];
 }
 
 export interface PrivateRedis {
@@ -60,7 +64,7 @@ function launch(binary: string, port: number, dir: string, options: PrivateRedis
   const listen = tls === undefined
     ? ["--port", String(port)]
     : ["--port", "0", "--tls-port", String(port), "--tls-cert-file", join(tls.dir, "server.crt"), "--tls-key-file", join(tls.dir, "server.key"), "--tls-ca-cert-file", join(tls.dir, "ca.crt"), "--tls-auth-clients", tls.authClients ?? "optional"];
-  const args = [...listen, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, ...(password === undefined ? [] : ["--requirepass", password])];
+  const args = [...listen, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, ...(password === undefined ? [] : ["--requirepass", password]), ...(options.args ?? [])];
   const child = spawn(binary, args, {
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -87,7 +91,7 @@ function exited(child: ChildProcess): Promise<void> {
 
 export async function startPrivateRedis(options: PrivateRedisOptions = {}): Promise<PrivateRedis> {
   const binary = redisServerPath();
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), "chartbridge-redis-"));
   let child = await launch(binary, port, dir, options);
   const stopChild = async (signal: NodeJS.Signals) => {

@@ -7,8 +7,8 @@
  * "Connecting to Redis".
  */
 import { readFileSync } from "node:fs";
-import { Redis, type RedisOptions } from "ioredis";
-import { parseRedisUrl, redactRedisUrl } from "../shared/redisUrl.js";
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from "ioredis";
+import { parseRedisUrl, redactRedisUrl, type RedisUrl } from "../shared/redisUrl.js";
 import type { RedisFault, RedisHealth } from "../shared/serverIpc.js";
 import type { RedisKeys } from "../shared/protocol.js";
 
@@ -42,15 +42,25 @@ export class RedisUnusable extends Error {
   }
 }
 
-/** ioredis options for `target`; a bad URL, TLS files with `redis://` or an unreadable file throw RedisUnusable("misconfigured"). */
-export function ioredisOptions(target: RedisTarget): RedisOptions {
-  const shown = redactRedisUrl(target.url);
-  let url;
+/** A client of one Redis or of a Redis Cluster (which routes each command to its key's node). */
+export type RedisClient = Redis | Cluster;
+
+/** A cluster node's address as ioredis names it in `Cluster.slots`. */
+export type NodeKey = string;
+
+/** `target`'s URL, parsed; a bad one throws RedisUnusable("misconfigured"). */
+function parsedUrl(target: RedisTarget): RedisUrl {
   try {
-    url = parseRedisUrl(target.url);
+    return parseRedisUrl(target.url);
   } catch (err) {
     throw new RedisUnusable("misconfigured", (err as Error).message);
   }
+}
+
+/** ioredis options for `target`; a bad URL, TLS files with `redis://` or an unreadable file throw RedisUnusable("misconfigured"). */
+export function ioredisOptions(target: RedisTarget): RedisOptions {
+  const shown = redactRedisUrl(target.url);
+  const url = parsedUrl(target);
   const files = target.tls ?? {};
   const given = (["ca", "cert", "key"] as const).filter((k) => files[k]);
   const named = given.map((k) => REDIS_SETTINGS[k].flag).join(", ");
@@ -106,8 +116,10 @@ export function classifyRedisError(err: Error & { code?: unknown }, url: string,
  */
 export class RedisConnections {
   readonly shownUrl: string;
+  /** The seed nodes when the URL names a Redis Cluster (`redis+cluster://`), else undefined. */
+  readonly cluster: RedisUrl["cluster"];
   private readonly options: RedisOptions;
-  private readonly faults = new Map<Redis, RedisUnusable | null>();
+  private readonly faults = new Map<RedisClient, RedisUnusable | null>();
   private health: RedisHealth = "ok";
   private started = false;
 
@@ -118,11 +130,41 @@ export class RedisConnections {
   ) {
     this.shownUrl = redactRedisUrl(target.url);
     this.options = ioredisOptions(target);
+    this.cluster = parsedUrl(target).cluster;
   }
 
-  /** A new connection (not yet connected when `extra.lazyConnect`), watched. */
-  open(extra: RedisOptions = {}): Redis {
-    const conn = new Redis({ ...this.options, ...extra });
+  /**
+   * A new client (not yet connected when `extra.lazyConnect`), watched: a Cluster when the URL
+   * names one. It follows MOVED and ASK and refreshes its slot map every second (a failover or a
+   * new master is seen within that).
+   */
+  open(extra: RedisOptions = {}): RedisClient {
+    if (this.cluster === undefined) return this.watch(new Redis({ ...this.options, ...extra }));
+    const { host: _host, port: _port, db: _db, ...redisOptions } = { ...this.options, ...extra };
+    const { lazyConnect, ...perNode } = redisOptions;
+    const options: ClusterOptions = {
+      lazyConnect,
+      redisOptions: perNode,
+      slotsRefreshInterval: 1000,
+      // A failover takes the cluster's node timeout: commands wait it out instead of failing.
+      retryDelayOnClusterDown: 200,
+      retryDelayOnTryAgain: 200,
+      maxRedirections: 64,
+    };
+    return this.watch(new Cluster(this.cluster, options));
+  }
+
+  /**
+   * A connection of its own to one cluster node (`host:port` as `Cluster.slots` names it), with
+   * the URL's credentials and TLS: blocking reads need one per node (a blocked connection can
+   * take no other command).
+   */
+  openNode(node: NodeKey, extra: RedisOptions = {}): Redis {
+    const colon = node.lastIndexOf(":");
+    return this.watch(new Redis({ ...this.options, ...extra, db: 0, host: node.slice(0, colon), port: Number(node.slice(colon + 1)) }));
+  }
+
+  private watch<T extends RedisClient>(conn: T): T {
     this.faults.set(conn, null);
     conn.on("error", (err: Error) => this.report(conn, classifyRedisError(err, this.target.url, this.target.tls)));
     conn.on("ready", () => this.report(conn, null));
@@ -138,7 +180,7 @@ export class RedisConnections {
    * (`probe`); throws RedisUnusable with the first fault met. ioredis' own rejection says only
    * "Connection is closed.", so the error events' cause is what is thrown.
    */
-  async connect(conns: Redis[], keys: RedisKeys): Promise<void> {
+  async connect(conns: RedisClient[], keys: RedisKeys): Promise<void> {
     try {
       // Every attempt settles before any is torn down: a TLS socket closed mid-handshake throws uncaught.
       const settled = await Promise.allSettled(conns.map((c) => c.connect()));
@@ -154,7 +196,7 @@ export class RedisConnections {
     this.update();
   }
 
-  private report(conn: Redis, fault: RedisUnusable | null): void {
+  private report(conn: RedisClient, fault: RedisUnusable | null): void {
     if (!this.faults.has(conn)) return;
     // While starting, the cause stays what it was (a refused TLS handshake also closes the socket).
     const before = this.faults.get(conn);
@@ -179,7 +221,7 @@ export class RedisConnections {
  * rights fails here with one NOPERM at start instead of a failing query per chart. (The full list
  * of commands is in protocol/SPEC.md, "Connecting to Redis".)
  */
-async function probe(conn: Redis, keys: RedisKeys): Promise<void> {
+async function probe(conn: RedisClient, keys: RedisKeys): Promise<void> {
   const none = keys.events("chartbridge-access-probe");
   const asked = [
     { key: keys.runs, command: ["zrevrange", keys.runs, "0", "0"] },
@@ -187,7 +229,23 @@ async function probe(conn: Redis, keys: RedisKeys): Promise<void> {
     { key: none, command: ["xrevrange", none, "+", "-", "COUNT", "1"] },
     { key: none, command: ["xread", "COUNT", "1", "STREAMS", none, "0-0"] },
   ];
-  const replies = (await conn.pipeline(asked.map((a) => a.command)).exec()) ?? [];
-  const failed = replies.findIndex(([err]) => err !== null);
-  if (failed >= 0) throw new Error(`${(replies[failed][0] as Error).message} (${asked[failed].command[0]} on ${asked[failed].key})`);
+  // One command each, not one pipeline: on a cluster the keys live in different slots.
+  for (const { key, command } of asked) {
+    const [name, ...args] = command;
+    await conn.call(name, ...args).catch((err: Error) => Promise.reject(new Error(`${err.message} (${name} on ${key})`)));
+  }
+}
+
+/** Every key matching `pattern`: SCAN on one Redis, or on each master of a cluster (a SCAN sees one node's keys). */
+export async function scanKeys(client: RedisClient, pattern: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const node of client instanceof Cluster ? client.nodes("master") : [client]) {
+    let cursor = "0";
+    do {
+      const [next, keys] = await node.scan(cursor, "MATCH", pattern, "COUNT", 1000);
+      cursor = next;
+      found.push(...keys);
+    } while (cursor !== "0");
+  }
+  return found;
 }

@@ -3,6 +3,7 @@
  * one blocking XREAD loop that fans new entries out to whoever tracks a key.
  */
 import type { Redis } from "ioredis";
+import type { RedisClient } from "./redisConnection.js";
 import { compareStreamIds, MAX_STREAM_ID } from "../shared/streamIds.js";
 import { isReplyError, KeyFaults } from "./keyFaults.js";
 
@@ -32,7 +33,7 @@ export function streamsOf(reply: unknown): [string, RawEntry[]][] {
 }
 
 /** XRANGE key (after, +] COUNT count, exclusive of `after`. */
-export async function xrangeAfter(redis: Redis, key: string, after: string, count: number): Promise<StreamEntry[]> {
+export async function xrangeAfter(redis: RedisClient, key: string, after: string, count: number): Promise<StreamEntry[]> {
   // Nothing follows the greatest ID, and Redis refuses an exclusive range starting there.
   if (after === MAX_STREAM_ID) return [];
   const raw = (await redis.callBuffer("XRANGE", [key, after === "0-0" ? "-" : `(${after}`, "+", "COUNT", count])) as RawEntry[];
@@ -40,7 +41,7 @@ export async function xrangeAfter(redis: Redis, key: string, after: string, coun
 }
 
 /** The newest `count` entries of a stream, newest first. */
-export async function xrevrangeTail(redis: Redis, key: string, count: number): Promise<StreamEntry[]> {
+export async function xrevrangeTail(redis: RedisClient, key: string, count: number): Promise<StreamEntry[]> {
   const raw = (await redis.callBuffer("XREVRANGE", [key, "+", "-", "COUNT", count])) as RawEntry[];
   return raw.map(toEntry);
 }
@@ -49,7 +50,7 @@ export async function xrevrangeTail(redis: Redis, key: string, count: number): P
  * The in-memory copies of streams (keyed by stream key, each knowing the last ID it read) whose
  * stream in Redis no longer reaches that ID: Redis restarted without their data.
  */
-export async function* lostCopies<T extends { lastId: string }>(redis: Redis, copies: Map<string, Promise<T>>): AsyncGenerator<[string, T]> {
+export async function* lostCopies<T extends { lastId: string }>(redis: RedisClient, copies: Map<string, Promise<T>>): AsyncGenerator<[string, T]> {
   for (const [key, pending] of [...copies]) {
     const copy = await pending.catch(() => null);
     // Taken before asking: the reader goes on meanwhile, and an entry it gets after Redis answered
@@ -65,7 +66,7 @@ export async function* lostCopies<T extends { lastId: string }>(redis: Redis, co
 
 /** Reads a whole stream after `after`, in chunks, handing each chunk over as it arrives. */
 export async function xrangeAll(
-  redis: Redis,
+  redis: RedisClient,
   key: string,
   after: string,
   onChunk: (entries: StreamEntry[]) => void,
@@ -97,12 +98,20 @@ interface Tracked {
   listener: EntriesListener;
 }
 
+/** Delivers new entries of the streams it is asked to track (one Redis: BlockingStreamReader; a cluster: ClusterStreamReader). */
+export interface StreamReader {
+  start(): void;
+  stop(): void;
+  /** Delivers every entry of `key` after `afterId`, in order, until the returned function is called. */
+  track(key: string, afterId: string, listener: EntriesListener): () => void;
+}
+
 /**
  * One blocking connection XREADs every tracked key from its last ID. Changing the key set wakes
  * the blocked call with CLIENT UNBLOCK from the command connection, since a connection blocked
  * in XREAD cannot take another command.
  */
-export class StreamReader {
+export class BlockingStreamReader implements StreamReader {
   private tracked = new Map<string, Tracked>();
   private running = false;
   private blockedClientId: number | null = null;

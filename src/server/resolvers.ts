@@ -4,7 +4,7 @@ import type { Plugin, RunEvent, RunPlugin } from "../shared/api.js";
 import { NAME_PATTERNS, type RedisKeys, type SeriesInfo } from "../shared/protocol.js";
 import { decimate } from "./lod.js";
 import { liveBatches, type BatchPayload, type Drop, type LiveBatchOptions } from "./liveBatches.js";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./redisConnection.js";
 import type { RunCatalog, RunInfo } from "./runCatalog.js";
 import type { RunEvents } from "./runEvents.js";
 import type { PluginManager } from "./plugins.js";
@@ -25,7 +25,7 @@ export interface ServerContext {
   /** Ends this client's connection with a reason (WebSocket operations only). */
   drop?: Drop;
   /** Connection and key layout for the server's own writes (mutations). */
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
 }
 

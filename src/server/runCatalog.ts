@@ -5,7 +5,7 @@
  * (SPEC section 10): it is reported once, its part of the answer is empty, the rest is answered.
  */
 import { GraphQLError } from "graphql";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./redisConnection.js";
 import type { DataIdentity, GitState, RunIdentity, RunPlugin } from "../shared/api.js";
 import { isSeriesKind, LIMITS, type RedisKeys, type RunStatus, type SeriesInfo } from "../shared/protocol.js";
 import { parseJson } from "./boundedJson.js";
@@ -88,7 +88,7 @@ export function parseRegistryEntry(id: string, raw: string): SeriesInfo | string
 
 export class RunCatalog {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
     private readonly faults: KeyFaults,
     private readonly now: () => number = Date.now,
@@ -98,9 +98,8 @@ export class RunCatalog {
   async runs(): Promise<RunInfo[]> {
     const ids = await this.read(this.keys.runs, "zset", null, () => this.redis.zrevrange(this.keys.runs, 0, -1));
     if (ids === null) throw new GraphQLError(this.faults.error(this.keys.runs) ?? `${this.keys.runs} cannot be read`);
-    const pipeline = this.redis.pipeline();
-    for (const id of ids) pipeline.hgetall(this.keys.manifest(id));
-    const manifests = (await pipeline.exec()) ?? [];
+    // A command per run, not one pipeline: on a cluster the manifests live in different slots.
+    const manifests = await Promise.all(ids.map((id) => this.redis.hgetall(this.keys.manifest(id)).then((m) => [null, m] as const, (err: Error) => [err, null] as const)));
     const runs: RunInfo[] = [];
     for (const [i, id] of ids.entries()) {
       const [err, manifest] = manifests[i] ?? [null, {}];

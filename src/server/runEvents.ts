@@ -4,7 +4,7 @@
  * client that (re)subscribes replays them without a Redis round trip.
  */
 import { GraphQLError } from "graphql";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./redisConnection.js";
 import { runEventOf, RUNLOG_TYPES, type RunEvent, type RunListEvent } from "../shared/api.js";
 import { CLIENT_ERRORS } from "../shared/clientCodes.js";
 import type { RedisKeys } from "../shared/protocol.js";
@@ -53,7 +53,7 @@ export class RunEvents {
   private readonly maxQueue: number;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly reader: StreamReader,
     private readonly keys: RedisKeys,
     private readonly options: RunEventsOptions,

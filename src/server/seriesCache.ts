@@ -4,7 +4,7 @@
  * the same whoever asks.
  */
 import { GraphQLError } from "graphql";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./redisConnection.js";
 import { decodeEntry } from "../shared/decode.js";
 import { isReplyError, keyError, type KeyFaults } from "./keyFaults.js";
 import { loadOnce } from "./loadOnce.js";
@@ -29,7 +29,7 @@ export class SeriesCache {
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly reader: StreamReader,
     private readonly keys: RedisKeys,
     private readonly options: SeriesCacheOptions,

@@ -75,6 +75,8 @@ export function redisKeys(prefix: string) {
   return {
     runs: `${prefix}:runs`,
     runlog: `${prefix}:runlog`,
+    /** SET of run ids `chartbridge gc` never collects. */
+    pinned: `${prefix}:pinned`,
     manifest: (id: string) => `${run(id)}:manifest`,
     registry: (id: string) => `${run(id)}:series`,
     series: (id: string, series: string) => `${run(id)}:s:${series}`,

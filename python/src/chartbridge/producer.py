@@ -21,6 +21,7 @@ import logging
 import os
 import re
 import ssl
+from urllib.parse import unquote
 import threading
 import time
 from array import array
@@ -33,6 +34,7 @@ from typing import Any
 
 import redis
 from redis.backoff import NoBackoff
+from redis.cluster import ClusterNode, RedisCluster
 from redis.retry import Retry
 
 from .protocol import Batch, ProtocolError, columns_for, entries
@@ -43,8 +45,48 @@ _CHUNK_OPS = 1000  # commands per pipeline round trip
 _HEARTBEAT_S = 2.0  # SPEC: at least every 5 s
 _RETRY_MAX_S = 0.5
 _STALE_ID = "equal or smaller than the target stream top item"
+# Acknowledged entries remembered per stream, so that after an outage a tail Redis acknowledged and
+# then lost (a failover to a replica they had not reached yet) is found and reported. Replication
+# lags by milliseconds: the newest 1024 entries are far more than a failover can lose.
+_ACKED_KEPT = 1024
 # AuthenticationError is a ConnectionError; NoPermissionError (NOPERM) is a reply, also per command.
-_UNREACHABLE = (redis.ConnectionError, redis.TimeoutError, OSError, redis.exceptions.NoPermissionError)
+class RedisFull(redis.ResponseError):
+    """Redis refused writes with ``OOM``: it reached ``maxmemory`` under ``noeviction``."""
+
+
+_UNREACHABLE = (redis.ConnectionError, redis.TimeoutError, OSError, redis.exceptions.NoPermissionError,
+                redis.exceptions.ClusterError, RedisFull)
+# A cluster's answers while a slot has no master (a failover under way) or moves: not executed, so
+# kept and sent again once the cluster serves the slot.
+_NOT_SERVED = (redis.exceptions.ClusterError, redis.exceptions.TryAgainError, redis.ConnectionError, redis.TimeoutError)
+_CLUSTER_URL = re.compile(r"(rediss?)\+cluster://", re.IGNORECASE)
+
+Client = redis.Redis | RedisCluster
+"""One Redis, or a Redis Cluster (``redis+cluster://``) that routes each command to its key's node."""
+
+
+def cluster_nodes(url: str) -> tuple[list[ClusterNode], str | None, str | None] | None:
+    """The seed nodes, user and password of ``redis[s]+cluster://[user:password@]host:port,host:port[/0]``
+    (protocol/SPEC.md section 9), or None for a one-Redis URL; a ValueError says what is wrong."""
+    scheme = _CLUSTER_URL.match(url)
+    if scheme is None:
+        return None
+    rest = url[scheme.end():]
+    end = re.search(r"[/?#]", rest)
+    authority, path = (rest[:end.start()], rest[end.start():]) if end else (rest, "")
+    if path not in ("", "/", "/0"):
+        raise ValueError(f"{redact(url)}: a Redis Cluster has database 0 only; remove {path!r}")
+    userinfo, _, hosts = authority.rpartition("@")
+    nodes = []
+    for node in hosts.split(","):
+        m = re.fullmatch(r"(\[[^\]]+\]|[^:\[\]]+)(?::([0-9]{1,5}))?", node)
+        port = int(m.group(2)) if m and m.group(2) else 6379
+        if m is None or not 1 <= port <= 65535:
+            raise ValueError(f"{redact(url)}: {node!r} is not a cluster node (host:port, nodes separated by commas)")
+        nodes.append(ClusterNode(m.group(1).strip("[]"), port))  # type: ignore[no-untyped-call]
+    user, colon, password = userinfo.partition(":")
+    return nodes, unquote(user) or None, unquote(password) if colon and password else None
+
 
 # What each TLS file is called in configure() and in the environment (the server's flags match).
 TLS_SETTINGS = {"redis_ca": "CHARTBRIDGE_REDIS_CA", "redis_cert": "CHARTBRIDGE_REDIS_CERT",
@@ -65,12 +107,14 @@ def redact(url: str) -> str:
 
 
 def connect(url: str, redis_ca: str | None = None, redis_cert: str | None = None,
-            redis_key: str | None = None) -> redis.Redis:
-    """A client for ``url`` (``rediss://`` for TLS, ``user:password@`` for an ACL user) with PEM
-    CA/client certificate files; a ValueError says what is wrong with them. It does not connect."""
+            redis_key: str | None = None) -> Client:
+    """A client for ``url`` (``rediss://`` for TLS, ``user:password@`` for an ACL user,
+    ``redis+cluster://host:port,host:port`` for a Redis Cluster) with PEM CA/client certificate
+    files; a ValueError says what is wrong with them. It does not connect."""
     files = {"redis_ca": redis_ca, "redis_cert": redis_cert, "redis_key": redis_key}
     given = [name for name, path in files.items() if path]
-    tls = url.lower().startswith("rediss://")
+    cluster = cluster_nodes(url)
+    tls = url.lower().startswith(("rediss://", "rediss+cluster://"))
     if given and not tls:
         raise ValueError(f"{', '.join(given)} given, but the Redis URL {redact(url)} is not TLS: use rediss://")
     if bool(redis_cert) != bool(redis_key):
@@ -82,6 +126,13 @@ def connect(url: str, redis_ca: str | None = None, redis_cert: str | None = None
                                 "ssl_keyfile": redis_key} if tls else {}
     # No retries inside redis-py: a hidden retry would stall the flush thread; the backlog
     # retries on its own schedule.
+    if cluster is not None:
+        nodes, user, password = cluster
+        # Without the cluster's own retries a failover is an outage like any other (section 11); it
+        # still follows MOVED and ASK, and finds a new master once its old one stops answering.
+        return RedisCluster(startup_nodes=nodes, username=user, password=password, ssl=tls,
+                            socket_connect_timeout=1.0, socket_timeout=10.0, retry=Retry(NoBackoff(), 0),
+                            **tls_args)
     return redis.Redis.from_url(url, socket_connect_timeout=1.0, socket_timeout=10.0,
                                 retry=Retry(NoBackoff(), 0), **tls_args)
 
@@ -90,6 +141,9 @@ def describe_fault(exc: BaseException, url: str) -> tuple[str, str]:
     """What a failed Redis call means for the user and what to do, with its kind (``authFailed``,
     ``noPermission``, ``tlsFailed``, ``unreachable``: the server's names for the same faults)."""
     shown = redact(url)
+    if isinstance(exc, RedisFull):
+        return "redisFull", (f"Redis at {shown} is full and refuses writes: {exc} (free memory: delete old runs "
+                             "with `chartbridge gc`, or raise maxmemory)")
     if isinstance(exc, redis.AuthenticationError):
         return "authFailed", (f"Redis at {shown} refused the user name or password: {exc} "
                               "(check user:password in the Redis URL)")
@@ -103,6 +157,12 @@ def describe_fault(exc: BaseException, url: str) -> tuple[str, str]:
         return "tlsFailed", (f"TLS with Redis at {shown} failed: {cause} (check the CA file: configure(redis_ca=...) "
                              "or CHARTBRIDGE_REDIS_CA, the client certificate and key, and that the port serves TLS)")
     return "unreachable", f"Redis at {shown} is unreachable ({exc})"
+
+
+def _stream_id(raw: bytes | str) -> tuple[int, int]:
+    """A stream ID (``ms-seq``) as a pair that orders as Redis orders IDs."""
+    ms, _, seq = (raw.decode() if isinstance(raw, bytes) else raw).partition("-")
+    return int(ms), int(seq)
 
 
 @dataclass(slots=True, eq=False)
@@ -251,8 +311,9 @@ class Producer:
         self._backlog: deque[Op] = deque()  # only the flush thread touches it
         self._backlog_points = 0
         self._last_ids: dict[str, tuple[int, int]] = {}
+        self._acked: dict[str, deque[tuple[tuple[int, int], int]]] = {}  # per stream: (id, points)
         self._heartbeats: list[Callable[[], Op | None]] = []
-        self._recoveries: list[Callable[[redis.Redis], list[Op]]] = []
+        self._recoveries: list[Callable[[Client], list[Op]]] = []
         self._next_heartbeat = 0.0
         self._down = False
         # The current outage's cause, warned about once (again only if it changes).
@@ -308,7 +369,7 @@ class Producer:
         with self._lock:
             self._heartbeats.append(make)
 
-    def on_recovery(self, make: Callable[[redis.Redis], list[Op]]) -> None:
+    def on_recovery(self, make: Callable[[Client], list[Op]]) -> None:
         """``make`` gives commands to write first after Redis came back (e.g. lost manifests)."""
         with self._lock:
             self._recoveries.append(make)
@@ -425,8 +486,12 @@ class Producer:
         for key, n in changed.items():
             run_key, _, series = key.partition("}:s:")
             pipe.hset(f"{run_key}}}:lost", series, n)
-        pipe.execute(raise_on_error=False)
-        self._lost_recorded.update(changed)
+        replies = pipe.execute(raise_on_error=False)
+        # A full Redis refuses the record too: what it did not take is written again next cycle.
+        recorded = {key: n for (key, n), reply in zip(changed.items(), replies) if not isinstance(reply, Exception)}
+        if not recorded:
+            return
+        self._lost_recorded.update(recorded)
         log.warning("chartbridge: points lost so far, per series (written to the run's lost record): %s",
                     ", ".join(f"{key.partition('}:s:')[2]}: {n}" for key, n in self.lost.items()))
 
@@ -458,7 +523,7 @@ class Producer:
         for op in chunk:
             if op.id_at >= 0 and op.args[op.id_at] is None:
                 op.args[op.id_at] = self._next_id(op.args[1])
-            pipe.execute_command(*op.args)  # type: ignore[no-untyped-call]
+            pipe.execute_command(*op.args)
         try:
             replies = pipe.execute(raise_on_error=False)
         except _UNREACHABLE:
@@ -467,12 +532,27 @@ class Producer:
             raise
         retry: list[Op] = []
         refused: redis.exceptions.NoPermissionError | None = None
+        unserved: Exception | None = None
+        full: RedisFull | None = None
         for op, reply in zip(chunk, replies):
             self._backlog.popleft()
             self._backlog_points -= op.points
             if isinstance(reply, redis.exceptions.NoPermissionError):
                 # Not executed, and the user's rights may be fixed while we wait: kept, in order.
                 refused = refused or reply
+                retry.append(op)
+                continue
+            if isinstance(reply, redis.exceptions.OutOfMemoryError):
+                # Redis is full (noeviction): kept, in order, within the backlog bound, and sent
+                # once memory is freed; beyond the bound the oldest go and are counted lost.
+                full = full or RedisFull(str(reply))
+                retry.append(op)
+                continue
+            if isinstance(reply, _NOT_SERVED):
+                # A slot without a master for now (a failover): kept, in order, and sent again
+                # (maybe executed: an XADD resent with its id is refused as stale, never doubled).
+                op.attempted = True
+                unserved = unserved or reply
                 retry.append(op)
                 continue
             if isinstance(reply, redis.ResponseError):
@@ -487,8 +567,10 @@ class Producer:
                 self._lose(op)
                 continue
             if op.id_at >= 0:
-                self._saw_id(op.args[1], reply)
+                seen = self._saw_id(op.args[1], reply)
                 self.entries += 1
+                if op.points:
+                    self._acked.setdefault(op.args[1], deque(maxlen=_ACKED_KEPT)).append((seen, op.points))
             if op.on_sent is not None:
                 op.on_sent()
         for op in reversed(retry):
@@ -496,6 +578,10 @@ class Producer:
             self._backlog_points += op.points
         if refused is not None:
             raise refused
+        if unserved is not None:
+            raise unserved
+        if full is not None:
+            raise full
 
     def _next_id(self, key: str) -> str:
         ms = time.time_ns() // 1_000_000
@@ -504,11 +590,11 @@ class Producer:
         self._last_ids[key] = nxt
         return f"{nxt[0]}-{nxt[1]}"
 
-    def _saw_id(self, key: str, reply: bytes) -> None:
-        ms, _, seq = reply.partition(b"-")
-        seen = (int(ms), int(seq))
+    def _saw_id(self, key: str, reply: bytes) -> tuple[int, int]:
+        seen = _stream_id(reply)
         if seen > self._last_ids.get(key, (0, 0)):
             self._last_ids[key] = seen
+        return seen
 
     def _heartbeat(self) -> None:
         with self._lock:
@@ -517,11 +603,12 @@ class Producer:
         if ops:
             pipe = self.client.pipeline(transaction=False)
             for op in ops:
-                pipe.execute_command(*op.args)  # type: ignore[no-untyped-call]
+                pipe.execute_command(*op.args)
             pipe.execute(raise_on_error=False)
 
     def _recover(self) -> None:
         """Once per outage, when Redis answers again: what it lost goes first."""
+        self._find_lost_tails()
         with self._lock:
             makers = list(self._recoveries)
         ops = [op for make in makers for op in make(self.client)]
@@ -530,6 +617,35 @@ class Producer:
         self._lost_recorded.clear()  # a Redis that lost the run lost its record too: write it again
         self._recovered = True
         self._resending = len(self._backlog)
+
+    def _find_lost_tails(self) -> None:
+        """Counts as lost (SPEC section 11) the entries Redis acknowledged and no longer holds while
+        it still holds older ones of the stream: a replica promoted by a failover before they
+        reached it (asynchronous replication loses that unacknowledged tail). The IDs are logged.
+        A stream gone whole is a Redis that lost the run, which the run's recovery writes again."""
+        keys = list(self._acked)
+        if not keys:
+            return
+        pipe = self.client.pipeline(transaction=False)
+        for key in keys:
+            pipe.xrevrange(key, count=1)
+        for key, top in zip(keys, pipe.execute()):
+            acked = self._acked[key]
+            if not top:
+                acked.clear()
+                continue
+            newest = _stream_id(top[0][0])
+            gone = [entry for entry in acked if entry[0] > newest]
+            if not gone:
+                continue
+            for _ in gone:
+                acked.pop()
+            points = sum(n for _, n in gone)
+            self.dropped += points
+            self.lost[key] = self.lost.get(key, 0) + points
+            log.warning("chartbridge: Redis no longer holds %d points of %s that it had acknowledged (entries %d-%d "
+                        "to %d-%d, after %d-%d): a failover to a replica they had not reached; counted in the run's "
+                        "lost record", points, key, *gone[0][0], *gone[-1][0], *newest)
 
     def _back(self) -> None:
         """The backlog went through: only now is Redis back (it may answer PING and still refuse us)."""

@@ -13,11 +13,9 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-import redis
-
 from . import session as _session
 from .identity import new_identity
-from .producer import Op, PointBuffer, command, xadd
+from .producer import Client, Op, PointBuffer, command, xadd
 from .protocol import MAX_PUBLISH_JSON, Keys, ProtocolError, check_run_id
 
 if TYPE_CHECKING:
@@ -108,7 +106,7 @@ class Run:
             return None
         return command("HSET", self.keys.manifest, "heartbeat", str(time.time_ns()))
 
-    def _recovery(self, client: redis.Redis) -> list[Op]:
+    def _recovery(self, client: Client) -> list[Op]:
         """After an outage: if Redis lost this run (restarted without persistence), write it again."""
         if not self._delivered or client.exists(self.keys.manifest):
             return []

@@ -8,21 +8,40 @@ users can be tested.
 
 from __future__ import annotations
 
+import random
 import shutil
 import socket
 import subprocess
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 import redis
+from redis.cluster import ClusterNode, RedisCluster
 
 MISSING = "redis-server not found: install it with 'sudo apt-get install -y redis-server'"
 
 
 class RedisMissing(RuntimeError):
     """redis-server is not on PATH."""
+
+
+def cluster_port(taken: set[int]) -> int:
+    """A free port whose cluster bus port (10000 higher, so at most 55535) is free too."""
+    while True:
+        port = random.randint(20000, 55000)
+        if port in taken or port + 10000 in taken:
+            continue
+        try:
+            for p in (port, port + 10000):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", p))
+        except OSError:
+            continue
+        taken.update((port, port + 10000))
+        return port
 
 
 def free_port() -> int:
@@ -47,6 +66,7 @@ class RedisServer:
     tls_dir: Path | None = None
     tls_auth_clients: Literal["optional", "yes"] = "optional"
     password: str | None = None  # of the ``default`` user (the admin's), None: no password
+    args: list[str] = field(default_factory=list)  # more redis-server arguments (a cluster node's)
 
     @property
     def url(self) -> str:
@@ -78,7 +98,7 @@ class RedisServer:
         self.proc = subprocess.Popen(
             [exe, *self._args(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
              "--dir", str(self.directory), "--loglevel", "notice",
-             *(["--requirepass", self.password] if self.password else [])],
+             *(["--requirepass", self.password] if self.password else []), *self.args],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         assert self.proc.stdout is not None
         seen = []
@@ -108,3 +128,63 @@ class RedisServer:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+
+
+@dataclass
+class RedisClusterServers:
+    """A real Redis Cluster of private redis-servers on free loopback ports: ``masters`` masters
+    with one replica each, joined by ``redis-cli --cluster create --cluster-replicas 1``."""
+
+    directory: Path
+    masters: int = 3
+    nodes: list[RedisServer] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        """``redis+cluster://`` with every node as a seed (protocol/SPEC.md section 9)."""
+        return "redis+cluster://" + ",".join(f"127.0.0.1:{n.port}" for n in self.nodes)
+
+    def admin(self) -> RedisCluster:
+        return RedisCluster(startup_nodes=[ClusterNode("127.0.0.1", self.nodes[0].port)])  # type: ignore[no-untyped-call]
+
+    def start(self) -> None:
+        try:
+            self._start()
+        except BaseException:
+            self.stop()  # no node outlives a start that failed half way
+            raise
+
+    def _start(self) -> None:
+        cli = shutil.which("redis-cli")
+        if cli is None:
+            raise RedisMissing(MISSING)
+        taken: set[int] = set()
+        for i in range(self.masters * 2):
+            node_dir = self.directory / f"node{i}"
+            node_dir.mkdir()
+            node = RedisServer(node_dir, port=cluster_port(taken), args=["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                                               "--cluster-node-timeout", "1000"])
+            node.start()
+            self.nodes.append(node)
+        subprocess.run([cli, "--cluster", "create", *(f"127.0.0.1:{n.port}" for n in self.nodes),
+                        "--cluster-replicas", "1", "--cluster-yes"], check=True, capture_output=True)
+        # The cluster settles on its own (gossip): wait for that state, not for a guessed delay.
+        for _ in range(600):
+            if all(self._ok(n) for n in self.nodes):
+                return
+            time.sleep(0.1)
+        raise RuntimeError("the Redis Cluster did not reach cluster_state:ok")
+
+    @staticmethod
+    def _ok(node: RedisServer) -> bool:
+        client = redis.Redis(port=node.port)
+        try:
+            info = client.execute_command("CLUSTER", "INFO")  # type: ignore[no-untyped-call]
+            text = info.decode() if isinstance(info, bytes) else str(info)
+            return "cluster_state:ok" in text
+        finally:
+            client.close()
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()

@@ -1,10 +1,12 @@
 //! The worker's Redis connection: connects lazily (TLS and ACL users as the URL and [`Tls`] say),
 //! backs off while Redis is unreachable, and warns once per outage instead of once per failed
-//! write. URLs are logged without their password.
+//! write. URLs are logged without their password. `redis+cluster://host:port,host:port` (or
+//! `rediss+cluster://`) is a Redis Cluster (protocol/SPEC.md section 9).
 
 use std::time::{Duration, Instant};
 
-use redis::{Client, ClientTlsConfig, Connection, ErrorKind, FromRedisValue, Pipeline, TlsCertificates};
+use redis::cluster::{ClusterClient, ClusterClientBuilder, ClusterConnection};
+use redis::{Client, ClientTlsConfig, Connection, ErrorKind, FromRedisValue, Pipeline, TlsCertificates, Value};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
 /// Bounds a write to a Redis that accepted the connection but stopped answering.
@@ -36,12 +38,75 @@ pub(crate) fn redacted(url: &str) -> String {
     }
 }
 
+/// One Redis, or a Redis Cluster.
+enum Target {
+    One(Client),
+    Cluster(ClusterClient),
+}
+
+enum Con {
+    One(Connection),
+    Cluster(ClusterConnection),
+}
+
 /// The client for `url`, with the TLS files read; an error says which setting is wrong.
-fn client(url: &str, tls: &Tls) -> Result<Client, String> {
-    if tls == &Tls::default() {
-        return Client::open(url).map_err(|e| format!("invalid Redis URL {} ({e})", redacted(url)));
+fn client(url: &str, tls: &Tls) -> Result<Target, String> {
+    let certs = certificates(url, tls)?;
+    if let Some((scheme, rest)) = url.split_once("+cluster://") {
+        return cluster_client(url, scheme, rest, certs).map(Target::Cluster);
     }
-    if !url.starts_with("rediss://") {
+    match certs {
+        None => Client::open(url).map_err(|e| format!("invalid Redis URL {} ({e})", redacted(url))),
+        Some(certs) => Client::build_with_tls(url, certs).map_err(|e| format!("invalid Redis TLS settings for {} ({e})", redacted(url))),
+    }
+    .map(Target::One)
+}
+
+/// `redis[s]+cluster://[user:password@]host:port,host:port[/0]`: the seed nodes, each a
+/// `redis[s]://host:port` URL, with the credentials given to every node.
+fn cluster_client(url: &str, scheme: &str, rest: &str, certs: Option<TlsCertificates>) -> Result<ClusterClient, String> {
+    let (authority, path) = rest.split_at(rest.find(['/', '?', '#']).unwrap_or(rest.len()));
+    if !matches!(path, "" | "/" | "/0") {
+        return Err(format!("{}: a Redis Cluster has database 0 only; remove {path:?}", redacted(url)));
+    }
+    let (userinfo, hosts) = authority.rsplit_once('@').unwrap_or(("", authority));
+    let nodes: Vec<String> = hosts.split(',').map(|node| format!("{scheme}://{node}")).collect();
+    let mut builder = ClusterClientBuilder::new(nodes).connection_timeout(CONNECT_TIMEOUT).response_timeout(IO_TIMEOUT);
+    let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
+    let decode = |s: &str| percent_decode(s).ok_or_else(|| format!("{}: bad %-escape in the user or password", redacted(url)));
+    if !user.is_empty() {
+        builder = builder.username(decode(user)?);
+    }
+    if !password.is_empty() {
+        builder = builder.password(decode(password)?);
+    }
+    if let Some(certs) = certs {
+        builder = builder.certs(certs);
+    }
+    builder.build().map_err(|e| format!("invalid Redis Cluster URL {} ({e})", redacted(url)))
+}
+
+/// `%XX` escapes of a URL's user and password decoded.
+fn percent_decode(s: &str) -> Option<String> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut bytes = s.bytes();
+    while let Some(b) = bytes.next() {
+        if b == b'%' {
+            let hex = [bytes.next()?, bytes.next()?];
+            out.push(u8::from_str_radix(std::str::from_utf8(&hex).ok()?, 16).ok()?);
+        } else {
+            out.push(b);
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// The TLS files read, or None without any; an error says which setting is wrong.
+fn certificates(url: &str, tls: &Tls) -> Result<Option<TlsCertificates>, String> {
+    if tls == &Tls::default() {
+        return Ok(None);
+    }
+    if !url.starts_with("rediss://") && !url.starts_with("rediss+cluster://") {
         return Err(format!("CHARTBRIDGE_REDIS_CA/CERT/KEY are set but the URL {} is not rediss://", redacted(url)));
     }
     let read = |name: &str, path: &Option<String>| -> Result<Option<Vec<u8>>, String> {
@@ -53,13 +118,44 @@ fn client(url: &str, tls: &Tls) -> Result<Client, String> {
         (None, None) => None,
         _ => return Err("CHARTBRIDGE_REDIS_CERT and CHARTBRIDGE_REDIS_KEY go together: set both or neither".to_owned()),
     };
-    Client::build_with_tls(url, TlsCertificates { client_tls, root_cert }).map_err(|e| format!("invalid Redis TLS settings for {} ({e})", redacted(url)))
+    Ok(Some(TlsCertificates { client_tls, root_cert }))
+}
+
+/// Runs `pipe` on a cluster as a cluster pipeline: each command goes to its key's node (a run's
+/// keys share one), in order, following MOVED and ASK. A cluster pipeline cannot ignore errors:
+/// a refused command fails the whole answer with each refusal and its index, while the others
+/// were executed; they get `OK` in its place (no caller reads a write's reply beyond "not an
+/// error"). A slot without a master (`CLUSTERDOWN`, `TRYAGAIN`, `MASTERDOWN`) is an outage: the
+/// caller retries everything, and explicit stream IDs keep a resend from doubling an entry.
+fn query_cluster<T: FromRedisValue>(pipe: &Pipeline, con: &mut ClusterConnection) -> redis::RedisResult<T> {
+    let mut cluster = redis::cluster::cluster_pipe();
+    pipe.cmd_iter().for_each(|cmd| {
+        cluster.add_command(cmd.clone());
+    });
+    let replies = match cluster.query::<Vec<Value>>(con) {
+        Ok(replies) => replies,
+        Err(e) => {
+            let whole = e.clone();
+            let errors = e.into_server_errors().ok_or_else(|| whole.clone())?;
+            if errors.iter().any(|(_, err)| matches!(err.code(), "CLUSTERDOWN" | "TRYAGAIN" | "MASTERDOWN" | "LOADING")) {
+                return Err(whole);
+            }
+            let mut replies = vec![Value::Okay; pipe.cmd_iter().count()];
+            for (i, err) in errors.iter() {
+                if let Some(reply) = replies.get_mut(*i) {
+                    *reply = Value::ServerError(err.clone());
+                }
+            }
+            replies
+        }
+    };
+    redis::from_redis_value(Value::Array(replies)).map_err(redis::RedisError::from)
 }
 
 pub(crate) struct Link {
     url: String,
-    client: Option<Client>,
-    con: Option<Connection>,
+    client: Option<Target>,
+    con: Option<Con>,
     retry_at: Instant,
     backoff: Duration,
     /// Whether the current outage has been reported (reset once a write succeeds).
@@ -90,11 +186,14 @@ impl Link {
         if Instant::now() < self.retry_at {
             return None;
         }
-        let attempt = self.client.as_ref()?.get_connection_with_timeout(CONNECT_TIMEOUT).and_then(|con| {
-            con.set_read_timeout(Some(IO_TIMEOUT))?;
-            con.set_write_timeout(Some(IO_TIMEOUT))?;
-            Ok(con)
-        });
+        let attempt = match self.client.as_ref()? {
+            Target::One(client) => client.get_connection_with_timeout(CONNECT_TIMEOUT).and_then(|con| {
+                con.set_read_timeout(Some(IO_TIMEOUT))?;
+                con.set_write_timeout(Some(IO_TIMEOUT))?;
+                Ok(Con::One(con))
+            }),
+            Target::Cluster(client) => client.get_connection().map(Con::Cluster),
+        };
         match attempt {
             Ok(con) => {
                 self.con = Some(con);
@@ -109,7 +208,10 @@ impl Link {
 
     /// Runs a pipeline; on failure drops the connection and schedules a retry.
     pub(crate) fn query<T: FromRedisValue>(&mut self, pipe: &Pipeline) -> Option<T> {
-        let result = pipe.query(self.con.as_mut()?);
+        let result = match self.con.as_mut()? {
+            Con::One(con) => pipe.query(con),
+            Con::Cluster(con) => query_cluster(pipe, con),
+        };
         result.map_err(|e| self.fail(&e)).ok()
     }
 
@@ -146,7 +248,13 @@ impl Link {
 
 #[cfg(test)]
 mod tests {
-    use super::redacted;
+    use super::{percent_decode, redacted};
+
+    #[test]
+    fn a_cluster_url_s_user_and_password_are_percent_decoded() {
+        assert_eq!(percent_decode("p%40ss").as_deref(), Some("p@ss"));
+        assert_eq!(percent_decode("bad%4"), None);
+    }
 
     #[test]
     fn a_logged_url_never_carries_the_password() {

@@ -1,0 +1,63 @@
+"""Redis full: a real redis-server with ``maxmemory`` and ``noeviction`` refuses writes with OOM.
+The strategy keeps running, the producer holds what it can within its backlog bound (the oldest
+beyond it are dropped and counted), and once memory is freed the rest arrives and the run's
+``lost`` record says how many points are missing (SPEC section 11)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from conftest import read_points
+
+import chartbridge as cb
+from chartbridge import protocol
+from chartbridge.session import Settings
+from chartbridge.testing import RedisServer
+
+T0 = 1_700_000_000_000_000_000
+
+
+@pytest.fixture
+def small_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path, args=["--maxmemory", "4mb", "--maxmemory-policy", "noeviction"])
+    server.start()
+    yield server
+    cb.configure(exit_timeout=0.2)
+    cb.configure(**dataclasses.asdict(Settings()))
+    server.stop()
+
+
+def test_a_full_redis_keeps_the_strategy_running_and_the_loss_is_recorded(
+        small_redis: RedisServer, caplog: pytest.LogCaptureFixture) -> None:
+    cb.configure(url=small_redis.url, prefix="full", run="oom", strategy="tests", enabled=True,
+                 backlog=20_000, flush_interval=0.002, exit_timeout=2.0)
+    admin = redis.Redis.from_url(small_redis.url)
+    total = 400_000
+    s = cb.series("price")
+    for i in range(total):
+        s.add(i * 0.5, time=T0 + i * 1_000)  # never raises, never waits on Redis
+        if i % 10_000 == 0:
+            cb.flush(timeout=0.01)
+    assert not cb.flush(timeout=0.5), "Redis is full: not everything can be stored"
+    assert cb.stats()["dropped"] > 0
+    messages = [rec.getMessage() for rec in caplog.records if rec.name == "chartbridge"]
+    assert any(f"Redis at {small_redis.url} is full and refuses writes: command not allowed when used memory > 'maxmemory'" in m for m in messages)
+
+    admin.config_set("maxmemory", "0")  # memory freed (gc, or a bigger maxmemory)
+    assert cb.flush(timeout=30)
+    dropped = cb.stats()["dropped"]
+    times, cols = read_points(admin, "price", run="oom")
+    stored = [(t - T0) // 1_000 for t in times]
+    # Everything stored is exact, in order, once; what is missing is one stretch: the oldest of
+    # the backlog, dropped beyond its bound while Redis was full.
+    assert stored == sorted(set(stored)) and cols["y"] == [j * 0.5 for j in stored]
+    assert len(stored) + dropped == total
+    missing = sorted(set(range(total)) - set(stored))
+    assert missing == list(range(missing[0], missing[0] + len(missing)))
+    assert cb.stats()["lost"] == {"price": dropped}
+    assert admin.hgetall(protocol.Keys("full", "oom").lost) == {b"price": str(dropped).encode()}
+    admin.close()

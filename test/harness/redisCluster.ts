@@ -1,0 +1,131 @@
+/**
+ * A real Redis Cluster for tests and benchmarks: 3 masters and 3 replicas (by default), each a
+ * private redis-server on a free loopback port with `--cluster-enabled yes`, joined by
+ * `redis-cli --cluster create --cluster-replicas 1`. Its URL is `redis+cluster://` with every
+ * node as a seed (protocol/SPEC.md section 9).
+ */
+import { execFile } from "node:child_process";
+import { createServer } from "node:net";
+import { promisify } from "node:util";
+import { Redis } from "ioredis";
+import { startPrivateRedis, type PrivateRedis } from "../../src/server/privateRedis.js";
+
+const run = promisify(execFile);
+
+/** How long a master may be silent before its replica takes over, in ms (Redis' default is 15 s). */
+export const NODE_TIMEOUT_MS = 1000;
+
+export interface TestCluster {
+  /** `redis+cluster://127.0.0.1:<port>,...` (every node). */
+  url: string;
+  nodes: PrivateRedis[];
+  /** The node serving `slot` now, as the nodes themselves say. */
+  masterOf(slot: number): Promise<PrivateRedis>;
+  /** The replica of `master`. */
+  replicaOf(master: PrivateRedis): Promise<PrivateRedis>;
+  /**
+   * Waits until every node says the cluster is `ok`, every slot is served by a master that answers,
+   * and every replica of a live master is in sync with it.
+   */
+  settled(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+function listenable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once("error", () => resolve(false));
+    probe.listen(port, "127.0.0.1", () => probe.close(() => resolve(true)));
+  });
+}
+
+/** A free port whose cluster bus port (10000 higher, so at most 55535) is free too. */
+async function clusterPort(taken: Set<number>): Promise<number> {
+  for (;;) {
+    const port = 20000 + Math.floor(Math.random() * 35000);
+    if (!taken.has(port) && !taken.has(port + 10000) && (await listenable(port)) && (await listenable(port + 10000))) {
+      taken.add(port).add(port + 10000);
+      return port;
+    }
+  }
+}
+
+async function clusterInfo(port: number): Promise<{ state: string; slots: [number, number, number][]; replicaSynced: boolean; masterPort: number | null } | null> {
+  const conn = new Redis({ port, host: "127.0.0.1", lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  conn.on("error", () => {});
+  try {
+    await conn.connect();
+    const info = (await conn.cluster("INFO")) as string;
+    const slots = await conn.cluster("SLOTS");
+    const replication = await conn.info("replication");
+    return {
+      state: /cluster_state:(\w+)/.exec(info)?.[1] ?? "",
+      slots: slots.map(([from, to, master]): [number, number, number] => [from, to, master[1]]),
+      // A replica that never synced refuses to take over (its data would be too old).
+      replicaSynced: !/role:slave/.test(replication) || /master_link_status:up/.test(replication),
+      masterPort: /role:slave/.test(replication) ? Number(/master_port:(\d+)/.exec(replication)?.[1]) : null,
+    };
+  } catch {
+    return null;
+  } finally {
+    conn.disconnect();
+  }
+}
+
+export async function startRedisCluster(masters = 3): Promise<TestCluster> {
+  const args = ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", String(NODE_TIMEOUT_MS)];
+  const taken = new Set<number>();
+  const nodes: PrivateRedis[] = [];
+  const addresses = () => nodes.map((n) => `127.0.0.1:${n.port}`);
+  try {
+    for (let i = 0; i < masters * 2; i++) nodes.push(await startPrivateRedis({ args, port: await clusterPort(taken) }));
+    await run("redis-cli", ["--cluster", "create", ...addresses(), "--cluster-replicas", "1", "--cluster-yes"]);
+  } catch (err) {
+    // No node outlives a start that failed half way.
+    await Promise.all(nodes.map((n) => n.stop()));
+    throw err;
+  }
+  const byPort = new Map(nodes.map((n) => [n.port, n]));
+  const alive = new Set(nodes);
+  const cluster: TestCluster = {
+    url: `redis+cluster://${addresses().join(",")}`,
+    nodes,
+    async masterOf(slot) {
+      for (const node of alive) {
+        const info = await clusterInfo(node.port);
+        const range = info?.slots.find(([from, to]) => from <= slot && slot <= to);
+        if (range !== undefined) return byPort.get(range[2]) as PrivateRedis;
+      }
+      throw new Error(`no node serves slot ${slot}`);
+    },
+    async replicaOf(master) {
+      for (const node of alive) if ((await clusterInfo(node.port))?.masterPort === master.port) return node;
+      throw new Error(`no replica of 127.0.0.1:${master.port}`);
+    },
+    async settled() {
+      // Polls for the state the cluster reaches on its own (joining, a failover): no fixed delay.
+      for (let tries = 0; ; tries++) {
+        const infos = await Promise.all([...alive].map((n) => clusterInfo(n.port)));
+        const served = infos[0]?.slots.reduce((sum, [from, to]) => sum + to - from + 1, 0);
+        const masters = new Set(infos[0]?.slots.map(([, , p]) => p));
+        const ok = infos.every((i) => i?.state === "ok" && i.replicaSynced) && served === 16384 && [...masters].every((p) => alive.has(byPort.get(p) as PrivateRedis));
+        if (ok) return;
+        if (tries > 600) throw new Error(`the cluster did not settle: ${JSON.stringify(infos)}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    },
+    async stop() {
+      await Promise.all(nodes.map((n) => n.stop()));
+    },
+  };
+  // A killed node is left out of what `settled` asks.
+  for (const node of nodes) {
+    const kill = node.kill.bind(node);
+    node.kill = async () => {
+      alive.delete(node);
+      await kill();
+    };
+  }
+  await cluster.settled();
+  return cluster;
+}
