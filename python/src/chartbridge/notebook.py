@@ -30,10 +30,9 @@ from pathlib import Path
 from typing import Any, cast
 from urllib.parse import urlencode, urlsplit
 
-import redis
 
 from . import session as _session
-from .producer import connect
+from .producer import Client, connect
 from .protocol import CANDLE_KINDS, Entry, Keys, ProtocolError, check_run_id, decode
 
 try:
@@ -106,20 +105,20 @@ def _text(raw: bytes | None) -> str | None:
 StreamEntries = list[tuple[bytes, dict[bytes, bytes]]]
 
 
-def _hash(client: redis.Redis, key: str) -> dict[bytes, bytes]:
+def _hash(client: Client, key: str) -> dict[bytes, bytes]:
     return cast(dict[bytes, bytes], client.hgetall(key))
 
 
-def _xrange(client: redis.Redis, key: str, after: str = "-", count: int | None = None) -> StreamEntries:
+def _xrange(client: Client, key: str, after: str = "-", count: int | None = None) -> StreamEntries:
     return cast(StreamEntries, client.xrange(key, min=after, max="+", count=count))
 
 
-def _client() -> redis.Redis:
+def _client() -> Client:
     s = _session.current().settings
     return connect(s.url, **s.tls())
 
 
-def _resolve_run(client: redis.Redis, prefix: str, run: str | None) -> str:
+def _resolve_run(client: Client, prefix: str, run: str | None) -> str:
     """``run``, else this process's current run, else the newest run in Redis."""
     if run is not None:
         return check_run_id(run)
@@ -153,7 +152,7 @@ def _entry_columns(entry: Entry) -> dict[str, list[Any]]:
     return cols
 
 
-def _read_series(client: redis.Redis, key: str, kind: str) -> tuple[pd.DataFrame, int, int]:
+def _read_series(client: Client, key: str, kind: str) -> tuple[pd.DataFrame, int, int]:
     """The series' points after the ordering rule (SPEC section 3), with its rejected and stale counts."""
     names = _frame_columns(kind)
     times: list[int] = []
@@ -235,7 +234,7 @@ def _json_or_none(raw: bytes | None) -> Any:
     return None if raw is None else json.loads(raw)
 
 
-def _events(client: redis.Redis, key: str) -> pd.DataFrame:
+def _events(client: Client, key: str) -> pd.DataFrame:
     """Run events (SPEC section 6): ``id`` (stream ID), ``type``, ``data`` (parsed JSON), indexed
     by the time Redis stored them (the ID's milliseconds)."""
     ids, types, data = [], [], []
