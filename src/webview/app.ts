@@ -327,7 +327,7 @@ export class App {
   /** Results (of `run`, or of the run shown) and the plugin panel. */
   private renderSide(run?: RunDetail): void {
     if (run) this.shownRun = run;
-    renderResults(this.dom.results, this.shownRun?.results ?? null, this.zone, (fromUs, toUs) => this.view?.setVisibleWindow({ fromUs, toUs }));
+    renderResults(this.dom.results, this.shownRun?.results ?? null, this.zone, (trade) => this.view?.showTrade(trade));
     this.plugins?.render(this.dom.pluginList);
   }
 }
