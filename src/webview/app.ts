@@ -14,6 +14,7 @@ import { DataWindow } from "./dataWindow.js";
 import { exportCsv, exportPng } from "./exporter.js";
 import type { Host } from "./host.js";
 import { Legend } from "./legend.js";
+import { PaneLayout } from "./paneLayout.js";
 import { PluginHost } from "./pluginHost.js";
 import { renderResults } from "./results.js";
 import { applyPageTheme, readTheme, watchTheme, type Theme } from "./theme.js";
@@ -243,9 +244,13 @@ export class App {
       error: (message) => this.showError(message),
     });
     this.view = view;
+    const layout = new PaneLayout(view, this.host.layout(run.strategy), (l) => this.host.saveLayout(run.strategy, l));
+    this.runCleanup.push(() => layout.dispose());
     this.legend = new Legend(view, {
       toggle: (series) => this.host.dispatchLocal({ type: "toggleSeries", payload: { series } }),
       revealSource: (source) => this.host.post("revealSource", source),
+      collapsed: (name) => layout.collapsed(name),
+      setCollapsed: (name, collapsed) => layout.setCollapsed(name, collapsed),
     });
     this.dom.chart.append(this.legend.root);
     if (this.dom.data.classList.contains("cb-on")) this.toggleDataWindow(true);
