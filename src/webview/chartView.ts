@@ -464,23 +464,24 @@ export class ChartView {
     return { trade: this.tradeSpan.drawn(), equity: this.equitySpans.drawn() };
   }
 
-  /** The equity's peak, and its maximum drawdown from the running peak to the recovery (or the end) at the trough's depth. */
+  /** The equity's peak, and its maximum drawdown from the running peak to the recovery (or the end) at the trough's depth (bucketed lines keep each bucket's min and max, so both hold zoomed out). */
   private annotateEquity(): void {
     const id = this.equityId;
-    if (id === null) return;
+    // The run's peak and drawdown, not a zoomed window's: computed while the whole run is held
+    // (the first view, and live while it follows), kept while a window is.
+    const held = this.model.held;
+    if (id === null || (held !== null && (held.fromUs !== null || held.toUs !== null))) return;
     const points = (this.model.get(id)?.data ?? []).flatMap((p) => ("value" in p ? [{ time: p.time, value: p.value }] : []));
     const dd = maxDrawdown(points);
     if (dd === null) return this.equitySpans.set([]);
     const value = (y: number) => this.formatValue(id, y);
+    const peak = `peak ${value(dd.peak.y)}`;
+    const fall = `max drawdown -${(dd.depth * 100).toFixed(2)}% (${value(dd.start.y - dd.trough.y)}), ${formatDuration(dd.durationUs)}${dd.recoveryUs === null ? ", not recovered" : ""}`;
+    // A fall from the highest point itself is labelled once, with both.
+    const fromPeak = dd.peak.t === dd.start.t;
     this.equitySpans.set([
-      { from: dd.peak, to: dd.peak, color: this.theme.up, label: `peak ${value(dd.peak.y)}` },
-      {
-        from: dd.start,
-        to: { t: dd.recoveryUs ?? dd.endUs, y: dd.trough.y },
-        lineTo: dd.trough,
-        color: this.theme.down,
-        label: `max drawdown -${(dd.depth * 100).toFixed(2)}% (${value(dd.start.y - dd.trough.y)}), ${formatDuration(dd.durationUs)}${dd.recoveryUs === null ? ", not recovered" : ""}`,
-      },
+      ...(fromPeak ? [] : [{ from: dd.peak, to: dd.peak, color: this.theme.up, label: peak }]),
+      { from: dd.start, to: { t: dd.recoveryUs ?? dd.endUs, y: dd.trough.y }, lineTo: dd.trough, color: this.theme.down, label: fromPeak ? `${peak}, ${fall}` : fall },
     ]);
   }
 

@@ -89,7 +89,9 @@ export class SpanDrawing implements ISeriesPrimitive<Micros> {
         context.setLineDash([]);
         context.fillStyle = color;
         context.font = "11px sans-serif";
-        context.fillText(at.label, Math.min(x0, x1) + 2, Math.max(at.y0, at.y1) + 12);
+        // Above the box, or inside its top when the box touches the pane's top (a short pane clips the rest).
+        const top = Math.min(at.y0, at.y1);
+        context.fillText(at.label, Math.min(x0, x1) + 2, top > 14 ? top - 4 : top + 12);
       });
     });
   }

@@ -2,13 +2,33 @@
  * The results view in headless Chromium: a run's statistics of several accounts (protocol/SPEC.md
  * sections 6 and 8: `<account id> | <name>`) are shown one table per account, and each trade says
  * whose it is; a trade clicked or stepped to with n/p is zoomed to and drawn from entry to exit;
- * the equity pane carries its peak and maximum drawdown.
+ * the equity pane carries its peak and maximum drawdown; the EMA-cross example is drawn whole and
+ * zoomed to its first trade (the README's screenshots).
  */
 import { strict as assert } from "node:assert";
+import { execFile } from "node:child_process";
+import { join } from "node:path";
+import { promisify } from "node:util";
 import type { Browser } from "playwright-core";
+import { testRedis } from "../harness/rootHooks.js";
 import { lineFields, startTestServer, writeRun, xadd, type TestServer } from "../harness/server.js";
-import { buildBundle, launchBrowser, ohlcFields, openChart, WEBVIEW_BUNDLE, type ChartPage } from "./browser.js";
+import { buildBundle, launchBrowser, ohlcFields, openChart, ROOT, WEBVIEW_BUNDLE, type ChartPage } from "./browser.js";
 import { formatDuration, maxDrawdown } from "../../src/webview/spans.js";
+
+const BARS = 5_000;
+
+// The example's engine, published to the test's Redis under the test's prefix.
+const BACKTEST = `
+import sys
+sys.path.insert(0, sys.argv[3])
+import chartbridge as cb
+from ema_cross import build_engine
+cb.configure(url=sys.argv[1], prefix=sys.argv[2])
+engine, _ = build_engine(int(sys.argv[4]))
+engine.run()
+assert cb.flush(10)
+engine.dispose()
+`;
 
 const T0 = 1_700_000_000_000_000_000n;
 const MIN = 60_000_000_000n;
@@ -124,5 +144,36 @@ describe("webview: the results view", function () {
     assert.equal(formatDuration(3 * 86_400e6 + 4 * 3_600e6 + 5 * 60e6), "3d 4h");
     assert.equal(formatDuration(2 * 3_600e6 + 7e6), "2h");
     assert.equal(formatDuration(45e6), "45s");
+  });
+  // The example a user runs first: the EMA-cross backtest of examples/nautilus-ema-cross (a real
+  // NautilusTrader run through the Chartbridge actor). Its screenshots are the README's
+  // (test-results/demo-zoomed-out.png and demo-zoomed-in.png, copied to docs/chart-demo-*.png).
+  it("draws the EMA-cross example's run whole, and zoomed to its first trade from entry to exit", async function () {
+    this.timeout(180_000);
+    await chart?.page.close();
+    await promisify(execFile)(join(ROOT, ".venv", "bin", "python"), ["-c", BACKTEST, testRedis().url, t.prefix, join(ROOT, "examples", "nautilus-ema-cross"), String(BARS)], { maxBuffer: 64 << 20 });
+    const c = (chart = await openChart(browser, t.server, { width: 1200, height: 700 }));
+    const loaded = await c.until((s) => s.run !== null && s.series.length > 0 && s.series.every((x) => x.points > 0), "the run drawn", 30_000);
+    const bars = loaded.series.find((s) => s.kind === "candlestick");
+    assert.ok(bars, `a candle series among ${loaded.series.map((s) => s.id)}`);
+    await c.page.waitForTimeout(300);
+    await c.screenshot("demo-zoomed-out");
+
+    await c.page.click(".cb-side-toggle");
+    await c.page.waitForSelector(".cb-trade");
+    const trades = await c.page.locator(".cb-trade").count();
+    assert.ok(trades > 0, "the backtest traded");
+    await c.page.click(".cb-trade[data-trade='0']");
+    await c.until((s) => s.visible !== null && loaded.visible !== null && s.visible.toUs - s.visible.fromUs < (loaded.visible.toUs - loaded.visible.fromUs) / 10, "zoomed to the first trade");
+    const spans = await c.page.evaluate(() => (window as unknown as { __chartbridge: { drawnSpans(): { trade: { label: string; x0: number | null; x1: number | null }[]; equity: { label: string }[] } | null } }).__chartbridge.drawnSpans());
+    assert.equal(spans?.trade.length, 1);
+    assert.match(spans?.trade[0].label ?? "", /^#1 /);
+    assert.ok(spans?.trade[0].x0 !== null && spans?.trade[0].x1 !== null, "entry and exit on screen");
+    const equity = spans?.equity.map((e) => e.label).join(" | ") ?? "";
+    assert.match(equity, /peak 1,00\d,\d{3}\.\d\d USD/, "the equity's peak, in USD at cents");
+    assert.match(equity, /max drawdown -\d+\.\d\d% \([\d,]+\.\d\d USD\), \d+[dhms]/, "its max drawdown: depth, amount, duration");
+    await c.page.waitForTimeout(300);
+    await c.screenshot("demo-zoomed-in");
+    assert.deepEqual(c.problems.filter((m) => !m.includes("WebSocket")), [], "console errors or CSP violations");
   });
 });
