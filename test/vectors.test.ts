@@ -2,6 +2,8 @@ import { strict as assert } from "node:assert";
 import { decodeEntry, type DecodedBatch } from "../src/shared/decode.js";
 import { isSeriesKind, type ErrorCode, type SeriesKind } from "../src/shared/protocol.js";
 import { fieldBytes, readVectors } from "./harness/vectors.js";
+import { parseRegistryEntry } from "../src/server/runCatalog.js";
+import { declaredFormat } from "../src/webview/format.js";
 
 interface ValidVector {
   series: { kind: SeriesKind };
@@ -63,4 +65,22 @@ describe("protocol vectors (protocol/vectors)", () => {
     assert.ok(result.ok);
     if (result.ok) assert.deepEqual(decodedForm(result.batch), body.decoded);
   });
+
+  // Registry vectors (SPEC section 7): the options an SDK writes for precision=, min_move=, unit=;
+  // the server hands them on as written and the chart reads the number format they state.
+  for (const { name, body } of readVectors<RegistryVector>("registry")) {
+    it(`reads the number format of registry/${name}`, () => {
+      const { id, kind, precision, min_move: minMove, unit } = body.series;
+      const info = parseRegistryEntry(id, JSON.stringify({ kind, pane: "main", title: id, options: body.options, source: null }));
+      assert.ok(typeof info !== "string", String(info));
+      assert.deepEqual(info.options, body.options);
+      const format = declaredFormat(info.options);
+      assert.deepEqual(format, precision === undefined ? null : { precision, minMove: minMove ?? Number(`1e-${precision}`), unit: unit ?? "" });
+    });
+  }
 });
+
+interface RegistryVector {
+  series: { id: string; kind: SeriesKind; precision?: number; min_move?: number; unit?: string; options?: Record<string, unknown> };
+  options: Record<string, unknown>;
+}

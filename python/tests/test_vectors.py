@@ -129,3 +129,15 @@ def test_every_reader_error_code_has_a_vector() -> None:
     codes = {line.split("`")[1] for line in table.splitlines() if line.startswith("| `E_")}
     assert len(codes) == 11
     assert {case["error"] for _, case in INVALID} == codes
+
+
+REGISTRY = load("registry")
+
+
+@pytest.mark.parametrize("case", [c for _, c in REGISTRY], ids=ids(REGISTRY))
+def test_registry_options_written_as_the_vector_states(case: dict[str, Any]) -> None:
+    """``precision=``, ``min_move=``, ``unit=`` (SPEC sections 5 and 7) give exactly the vector's options."""
+    spec = dict(case["series"])
+    series_id, kind, extra = spec.pop("id"), spec.pop("kind"), spec.pop("options", {})
+    written = json.loads(cb.Series(series_id, kind=kind, **spec, **extra).registry_json())
+    assert written["options"] == case["options"]

@@ -106,5 +106,6 @@ body { font: 12px/1.4 var(--vscode-font-family, system-ui, sans-serif); backgrou
 .cb-side td:first-child, .cb-side th:first-child { text-align: left; }
 .cb-trade { cursor: pointer; }
 .cb-trade:hover { background: var(--cb-hover); }
+.cb-trade.cb-selected { outline: 1px solid var(--cb-accent); }
 .cb-plugin-error { color: var(--cb-error-fg); background: var(--cb-error-bg); white-space: pre-wrap; padding: 2px 4px; }
 `;

@@ -83,6 +83,14 @@ export interface WebviewState {
   run?: string;
   /** Series of `run` the chart hides. */
   hidden?: string[];
+  /** Each strategy's pane layout, restored when a run of it opens (src/webview/paneLayout.ts). */
+  layouts?: Record<string, StrategyLayout>;
+}
+
+/** What the chart remembers per strategy: pane heights (stretch factors) and folded legends, by pane name. */
+export interface StrategyLayout {
+  heights?: Record<string, number>;
+  collapsed?: Record<string, boolean>;
 }
 
 /** One message of a direction map, discriminated by `type`. */

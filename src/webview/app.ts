@@ -16,6 +16,7 @@ import { DataWindow } from "./dataWindow.js";
 import { exportCsv, exportPng } from "./exporter.js";
 import type { Host } from "./host.js";
 import { Legend } from "./legend.js";
+import { PaneLayout } from "./paneLayout.js";
 import { PluginHost } from "./pluginHost.js";
 import { renderResults } from "./results.js";
 import { applyPageTheme, readTheme, watchTheme, type Theme } from "./theme.js";
@@ -250,9 +251,13 @@ export class App {
       error: (message) => this.showError(message),
     });
     this.view = view;
+    const layout = new PaneLayout(view, this.host.layout(run.strategy), (l) => this.host.saveLayout(run.strategy, l));
+    this.runCleanup.push(() => layout.dispose());
     this.legend = new Legend(view, {
       toggle: (series) => this.host.dispatchLocal({ type: "toggleSeries", payload: { series } }),
       revealSource: (source) => this.host.post("revealSource", source),
+      collapsed: (name) => layout.collapsed(name),
+      setCollapsed: (name, collapsed) => layout.setCollapsed(name, collapsed),
     });
     this.dom.chart.append(this.legend.root);
     if (this.dom.data.classList.contains("cb-on")) this.toggleDataWindow(true);
@@ -362,7 +367,7 @@ export class App {
   /** Results (of `run`, or of the run shown) and the plugin panel. */
   private renderSide(run?: RunDetail): void {
     if (run) this.shownRun = run;
-    renderResults(this.dom.results, this.shownRun?.results ?? null, this.zone, (fromUs, toUs) => this.view?.setVisibleWindow({ fromUs, toUs }));
+    renderResults(this.dom.results, this.shownRun?.results ?? null, this.zone, (trade) => this.view?.showTrade(trade));
     this.plugins?.render(this.dom.pluginList);
   }
 }

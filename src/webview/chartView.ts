@@ -36,6 +36,7 @@ import { PaneDrawing } from "./paneDrawing.js";
 import { labels, markerId, MarkerTooltip, parseMarkerId, textMeasurer, type HoveredMarker } from "./markers.js";
 import { declaredFormat, formatValue, inferFormat, lwcPriceFormat, sampleValues, type NumberFormat } from "./format.js";
 import { TimeCursor } from "./timeCursor.js";
+import { formatDuration, maxDrawdown, SpanDrawing, type DrawnSpan } from "./spans.js";
 
 export type Chart = IChartApiBase<Micros>;
 export type AnySeries = ISeriesApi<SeriesType, Micros>;
@@ -94,6 +95,12 @@ export class ChartView {
   /** The debugger's time cursor (setTimeCursor). */
   readonly cursor: TimeCursor;
   private readonly tooltip: MarkerTooltip;
+  /** The trade picked in the results view, on the first series of the price pane. */
+  private readonly tradeSpan = new SpanDrawing();
+  private tradeHost: AnySeries | null = null;
+  /** The equity's peak and maximum drawdown, on the first `equity` series (protocol/SPEC.md section 8). */
+  private readonly equitySpans = new SpanDrawing();
+  private equityId: string | null = null;
   private measure: ((text: string) => number) | undefined;
   /** The span of a follow not drawn yet (followTail). */
   private followPending: number | null = null;
@@ -350,6 +357,11 @@ export class ChartView {
       // Registry options may carry `priceLines`: [{ price, title?, color?, lineStyle? }].
       if (Array.isArray(priceLines)) for (const line of priceLines) api.createPriceLine(line);
       this.apis.set(meta.id, api);
+      if (this.tradeHost === null && api.getPane().paneIndex() === 0) (this.tradeHost = api).attachPrimitive(this.tradeSpan);
+      if (this.equityId === null && /^equity(:|$)/.test(meta.id)) {
+        this.equityId = meta.id;
+        api.attachPrimitive(this.equitySpans);
+      }
     }
     this.model.add(meta);
     // The price pane takes most of the height: 60% beside five others (each pane's factor is 1).
@@ -437,6 +449,42 @@ export class ChartView {
     if (LINE_DRAWN_KINDS.has(this.metaOf(id).kind) && this.metaOf(id).options.lineWidth === undefined) api.applyOptions({ lineWidth: reply.bucketUs > 0 ? 1 : 2 });
     api.setData(this.model.get(id)?.data ?? []);
     this.inferFormat(id, api);
+    if (id === this.equityId) this.annotateEquity();
+  }
+
+  /** Draws a trade from its entry to its exit (null: none) and zooms to it with as much again either side. */
+  showTrade(trade: { entryUs: Micros; exitUs: Micros; entryPrice: number; exitPrice: number; won: boolean; label: string } | null): void {
+    if (trade === null) return this.tradeSpan.set([]);
+    const color = trade.won ? this.theme.up : this.theme.down;
+    this.tradeSpan.set([{ from: { t: trade.entryUs, y: trade.entryPrice }, to: { t: trade.exitUs, y: trade.exitPrice }, color, label: trade.label }]);
+    const pad = Math.max(1, trade.exitUs - trade.entryUs);
+    this.setVisibleWindow({ fromUs: trade.entryUs - pad, toUs: trade.exitUs + pad });
+  }
+
+  /** Where the trade and the equity's annotations are drawn (test hook). */
+  drawnSpans(): { trade: DrawnSpan[]; equity: DrawnSpan[] } {
+    return { trade: this.tradeSpan.drawn(), equity: this.equitySpans.drawn() };
+  }
+
+  /** The equity's peak, and its maximum drawdown from the running peak to the recovery (or the end) at the trough's depth (bucketed lines keep each bucket's min and max, so both hold zoomed out). */
+  private annotateEquity(): void {
+    const id = this.equityId;
+    // The run's peak and drawdown, not a zoomed window's: computed while the whole run is held
+    // (the first view, and live while it follows), kept while a window is.
+    const held = this.model.held;
+    if (id === null || (held !== null && (held.fromUs !== null || held.toUs !== null))) return;
+    const points = (this.model.get(id)?.data ?? []).flatMap((p) => ("value" in p ? [{ time: p.time, value: p.value }] : []));
+    const dd = maxDrawdown(points);
+    if (dd === null) return this.equitySpans.set([]);
+    const value = (y: number) => this.formatValue(id, y);
+    const peak = `peak ${value(dd.peak.y)}`;
+    const fall = `max drawdown -${(dd.depth * 100).toFixed(2)}% (${value(dd.start.y - dd.trough.y)}), ${formatDuration(dd.durationUs)}${dd.recoveryUs === null ? ", not recovered" : ""}`;
+    // A fall from the highest point itself is labelled once, with both.
+    const fromPeak = dd.peak.t === dd.start.t;
+    this.equitySpans.set([
+      ...(fromPeak ? [] : [{ from: dd.peak, to: dd.peak, color: this.theme.up, label: peak }]),
+      { from: dd.start, to: { t: dd.recoveryUs ?? dd.endUs, y: dd.trough.y }, lineTo: dd.trough, color: this.theme.down, label: fromPeak ? `${peak}, ${fall}` : fall },
+    ]);
   }
 
   /**
@@ -531,6 +579,7 @@ export class ChartView {
         api.setData(data);
       }
       if (api !== undefined && !this.formats.has(id)) this.inferFormat(id, api);
+      if (id === this.equityId) this.annotateEquity();
       this.events.data(id);
     }
     // update() scrolls a view at the right edge by itself, setData() does not.

@@ -1,12 +1,13 @@
 /**
  * The data window (TradingView's): every series' value at the crosshair time, pane by pane, each
- * in its own precision and unit; a candle series as its open, high, low and close. A series with no
+ * in its own precision and unit; a candle series as its open, high, low and close, and its volume
+ * where the candles carry one (a bucket's: the sum). A series with no
  * point at that time shows its last one before it. Without a crosshair: the newest values.
  */
 import type { MouseEventParams } from "lightweight-charts";
 import type { ChartView } from "./chartView.js";
 import { el } from "./dom.js";
-import { formatValue } from "./format.js";
+import { formatNumber, formatValue, inferPrecision } from "./format.js";
 import type { ChartPoint } from "./seriesData.js";
 import { formatTime, type Micros } from "./time.js";
 
@@ -39,7 +40,10 @@ export class DataWindow {
       const point = pointAt(entry.data, this.time);
       const f = this.view.formatOf(id);
       const cells: [string, string][] = point === undefined ? [[entry.meta.title || id, "–"]]
-        : "open" in point ? [["O", point.open], ["H", point.high], ["L", point.low], ["C", point.close]].map(([k, v]) => [`${entry.meta.title || id} ${k}`, formatValue(v as number, f)])
+        : "open" in point ? [
+          ...[["O", point.open], ["H", point.high], ["L", point.low], ["C", point.close]].map(([k, v]): [string, string] => [`${entry.meta.title || id} ${k}`, formatValue(v as number, f)]),
+          ...(point.volume === undefined ? [] : [[`${entry.meta.title || id} V`, formatNumber(point.volume, inferPrecision([point.volume]))] as [string, string]]),
+        ]
         : [[entry.meta.title || id, formatValue(point.value, f)]];
       const pane = this.view.paneOf(id);
       const list = byPane.get(pane) ?? [];

@@ -2,7 +2,7 @@
  * The bridge to the VS Code host, typed by src/shared/webviewProtocol.ts. In a plain browser tab
  * there is no host: `post` is a no-op and messages only come from `dispatchLocal` (the UI itself).
  */
-import type { HostMessage, HostToWebview, WebviewState, WebviewToHost } from "../shared/webviewProtocol.js";
+import type { HostMessage, HostToWebview, StrategyLayout, WebviewState, WebviewToHost } from "../shared/webviewProtocol.js";
 
 interface VsCodeApi {
   postMessage(message: unknown): void;
@@ -10,6 +10,8 @@ interface VsCodeApi {
   getState(): WebviewState | undefined;
 }
 declare function acquireVsCodeApi(): VsCodeApi;
+
+const LAYOUT_KEY = "chartbridge.layout.";
 
 type Handler<K extends keyof HostToWebview> = (payload: HostToWebview[K]) => void;
 
@@ -34,9 +36,25 @@ export class Host {
     this.api?.postMessage({ type, payload });
   }
 
-  /** Kept by VS Code while the panel lives (across its tab being hidden) and across window reloads. */
+  /** Kept by VS Code while the panel lives (across its tab being hidden) and across window reloads; merged into what is kept. */
   saveState(state: WebviewState): void {
-    this.api?.setState(state);
+    this.api?.setState({ ...this.api.getState(), ...state });
+  }
+
+  /** The layout saved for `strategy`: in VS Code the panel's state, in a browser tab localStorage. */
+  layout(strategy: string): StrategyLayout {
+    if (this.api !== null) return this.api.getState()?.layouts?.[strategy] ?? {};
+    try {
+      return JSON.parse(localStorage.getItem(LAYOUT_KEY + strategy) ?? "{}") as StrategyLayout;
+    } catch {
+      // A value written by something else: start from the defaults.
+      return {};
+    }
+  }
+
+  saveLayout(strategy: string, layout: StrategyLayout): void {
+    if (this.api !== null) this.saveState({ layouts: { ...this.api.getState()?.layouts, [strategy]: layout } });
+    else localStorage.setItem(LAYOUT_KEY + strategy, JSON.stringify(layout));
   }
 
   savedState(): WebviewState | undefined {

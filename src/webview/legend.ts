@@ -17,6 +17,9 @@ import type { Micros } from "./time.js";
 export interface LegendActions {
   toggle(id: string): void;
   revealSource(source: { file: string; line: number }): void;
+  /** Whether pane `name`'s legend was left folded (undefined: the default for the width), and remembering a fold (paneLayout.ts). */
+  collapsed(name: string): boolean | undefined;
+  setCollapsed(name: string, collapsed: boolean): void;
 }
 
 interface Row {
@@ -59,9 +62,11 @@ export class Legend {
       const name = this.view.paneNames()[index] ?? "";
       const title = el("button", "cb-pane-title", name === "main" ? "price" : name);
       title.title = "collapse / expand";
-      title.addEventListener("click", () => legend?.classList.toggle("cb-collapsed"));
+      title.addEventListener("click", () => {
+        if (legend !== undefined) this.actions.setCollapsed(name, legend.classList.toggle("cb-collapsed"));
+      });
       legend.append(title);
-      legend.classList.toggle("cb-collapsed", this.view.widthPx() < NARROW_PX);
+      legend.classList.toggle("cb-collapsed", this.actions.collapsed(name) ?? this.view.widthPx() < NARROW_PX);
       this.panes.set(index, legend);
       this.root.append(legend);
     }

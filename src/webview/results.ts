@@ -1,15 +1,27 @@
 /**
  * The results view: the run's end-of-run statistics and trades (protocol/SPEC.md section 6).
  * Statistics named `<group> | <name>` (a Nautilus run's accounts, SPEC section 8) are shown per
- * group. Clicking a trade scrolls the chart to it.
+ * group. Clicking a trade zooms the chart to it and draws it from entry to exit; with the view
+ * focused, `n`/`p` (or the down and up arrows) pick the next and previous trade.
  */
 import type { Results, Trade } from "../shared/api.js";
 import { el } from "./dom.js";
 import { formatTime, nsStringToMicros, type Micros } from "./time.js";
 import type { TimeZoneSetting } from "../shared/webviewProtocol.js";
 
-export function renderResults(root: HTMLElement, results: Results | null, zone: TimeZoneSetting, goTo: (fromUs: Micros, toUs: Micros) => void): void {
+/** A trade as the chart draws it. */
+export interface PickedTrade {
+  entryUs: Micros;
+  exitUs: Micros;
+  entryPrice: number;
+  exitPrice: number;
+  won: boolean;
+  label: string;
+}
+
+export function renderResults(root: HTMLElement, results: Results | null, zone: TimeZoneSetting, showTrade: (trade: PickedTrade) => void): void {
   root.replaceChildren();
+  root.onkeydown = null;
   if (results === null) {
     root.append(el("p", undefined, "No results for this run yet."));
     return;
@@ -35,7 +47,28 @@ export function renderResults(root: HTMLElement, results: Results | null, zone: 
   const head = el("tr");
   for (const h of [...(byAccount ? ["account"] : []), "entry", "side", "entry px", "exit px", "pnl"]) head.append(el("th", undefined, h));
   table.append(head);
-  trades.forEach((trade, i) => table.append(tradeRow(trade, i, byAccount, zone, goTo)));
+  const rows = trades.map((trade, i) => tradeRow(trade, i, byAccount, zone));
+  let selected = -1;
+  const pick = (i: number) => {
+    const picked = rows[i]?.picked;
+    if (picked === null || picked === undefined) return;
+    rows[selected]?.row.classList.remove("cb-selected");
+    selected = i;
+    rows[i].row.classList.add("cb-selected");
+    rows[i].row.scrollIntoView({ block: "nearest" });
+    showTrade(picked);
+  };
+  rows.forEach(({ row }, i) => {
+    row.addEventListener("click", () => pick(i));
+    table.append(row);
+  });
+  root.tabIndex = 0;
+  root.onkeydown = (e) => {
+    const step = e.key === "n" || e.key === "ArrowDown" ? 1 : e.key === "p" || e.key === "ArrowUp" ? -1 : 0;
+    if (step === 0 || rows.length === 0) return;
+    e.preventDefault();
+    pick(selected < 0 ? (step > 0 ? 0 : rows.length - 1) : Math.min(rows.length - 1, Math.max(0, selected + step)));
+  };
   root.append(table);
 }
 
@@ -53,7 +86,7 @@ export function groupStats(stats: Readonly<Record<string, number | string>>): Ma
   return groups;
 }
 
-function tradeRow(trade: Trade, index: number, byAccount: boolean, zone: TimeZoneSetting, goTo: (fromUs: Micros, toUs: Micros) => void): HTMLElement {
+function tradeRow(trade: Trade, index: number, byAccount: boolean, zone: TimeZoneSetting): { row: HTMLElement; picked: PickedTrade | null } {
   const row = el("tr", "cb-trade");
   row.dataset.trade = String(index);
   const entry = safeMicros(trade.entry_t);
@@ -66,14 +99,16 @@ function tradeRow(trade: Trade, index: number, byAccount: boolean, zone: TimeZon
     el("td", undefined, formatNumber(trade.exit_price)),
     el("td", undefined, formatNumber(trade.pnl)),
   );
-  if (entry !== null && exit !== null) {
-    row.addEventListener("click", () => {
-      // The trade plus as much again around it, so its context is visible.
-      const pad = Math.max(1, exit - entry);
-      goTo(entry - pad, exit + pad);
-    });
-  }
-  return row;
+  const { entry_price: entryPrice, exit_price: exitPrice, pnl } = trade;
+  const picked = entry === null || exit === null || typeof entryPrice !== "number" || typeof exitPrice !== "number" ? null : {
+    entryUs: entry,
+    exitUs: exit,
+    entryPrice,
+    exitPrice,
+    won: (pnl ?? 0) >= 0,
+    label: `#${index + 1} ${trade.side ?? ""} ${formatNumber(entryPrice)} -> ${formatNumber(exitPrice)}${typeof pnl === "number" ? `, pnl ${formatNumber(pnl)}` : ""}`,
+  };
+  return { row, picked };
 }
 
 function safeMicros(ns: unknown): Micros | null {

@@ -17,6 +17,8 @@ export interface BarPoint {
   high: number;
   low: number;
   close: number;
+  /** The bar's volume where the candles carry it (summed over a bucket). */
+  volume?: number;
 }
 export interface ValuePoint {
   time: Micros;
@@ -227,10 +229,15 @@ function applyReply(entry: HeldSeries, reply: RangeReply): void {
 function toChartPoints(points: Points): ChartPoint[] {
   if ("o" in points) {
     const p = points as OhlcPoints;
-    return p.t.map((time, i) => ({ time, open: p.o[i], high: p.h[i], low: p.l[i], close: p.c[i] }));
+    return p.t.map((time, i) => withVolume({ time, open: p.o[i], high: p.h[i], low: p.l[i], close: p.c[i] }, p.vol?.[i]));
   }
   const p = points as ValuePoints;
   return p.t.map((time, i) => ({ time, value: p.y[i] }));
+}
+
+/** `bar` with its volume, if it has one (NaN: the producer sent none for it). */
+function withVolume(bar: BarPoint, volume: number | undefined): BarPoint {
+  return volume === undefined || Number.isNaN(volume) ? bar : { ...bar, volume };
 }
 
 /** One live point merged into the held point of its slot (or a new point when `last` is undefined). */
@@ -238,8 +245,10 @@ function mergePoint(kind: SeriesKind, last: ChartPoint | undefined, time: Micros
   if ("o" in points) {
     const p = points as OhlcPoints;
     const bar = last as BarPoint | undefined;
-    if (bar === undefined || !decimated) return { time, open: p.o[i], high: p.h[i], low: p.l[i], close: p.c[i] };
-    return { time, open: bar.open, high: Math.max(bar.high, p.h[i]), low: Math.min(bar.low, p.l[i]), close: p.c[i] };
+    if (bar === undefined || !decimated) return withVolume({ time, open: p.o[i], high: p.h[i], low: p.l[i], close: p.c[i] }, p.vol?.[i]);
+    const vol = p.vol?.[i];
+    const summed = bar.volume === undefined ? vol : vol === undefined || Number.isNaN(vol) ? bar.volume : bar.volume + vol;
+    return withVolume({ time, open: bar.open, high: Math.max(bar.high, p.h[i]), low: Math.min(bar.low, p.l[i]), close: p.c[i] }, summed);
   }
   const y = (points as ValuePoints).y[i];
   const prev = last as ValuePoint | undefined;

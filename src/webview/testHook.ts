@@ -7,6 +7,7 @@ import type { Logical } from "lightweight-charts";
 import type { App } from "./app.js";
 import type { HostMessage } from "../shared/webviewProtocol.js";
 import type { HookState } from "./hookState.js";
+import type { ChartView } from "./chartView.js";
 
 export interface TestHook {
   state(): HookState;
@@ -25,6 +26,8 @@ export interface TestHook {
   paneBoxes(): { top: number; bottom: number; left: number; right: number }[];
   /** The markers drawn on series `seriesId`: where, in which lane, with which label. */
   drawnMarkers(seriesId: string): { x: number | null; lane: string; text: string; time: number }[];
+  /** The trade picked in the results view and the equity's peak and max drawdown, as drawn (spans.ts). */
+  drawnSpans(): ReturnType<ChartView["drawnSpans"]> | null;
 }
 
 export function installTestHook(app: App): void {
@@ -85,6 +88,7 @@ export function installTestHook(app: App): void {
       };
       return (app.view?.drawnMarkers(seriesId) ?? []).map((m) => ({ x: x(m.time), lane: m.position, text: m.text ?? "", time: m.time }));
     },
+    drawnSpans: () => app.view?.drawnSpans() ?? null,
     scaleLabel: (seriesId, price) => app.view?.series(seriesId)?.api?.priceFormatter().format(price) ?? null,
     setVisibleRange: (fromUs, toUs) => app.view?.setVisibleWindow({ fromUs, toUs }),
     hostMessage: (message) => app.host.dispatchLocal(message),

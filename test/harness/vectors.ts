@@ -12,7 +12,7 @@ export interface Vector<T> {
   body: T;
 }
 
-export function readVectors<T>(folder: "valid" | "invalid" | "refused"): Vector<T>[] {
+export function readVectors<T>(folder: "valid" | "invalid" | "refused" | "registry"): Vector<T>[] {
   const dir = join(VECTORS_DIR, folder);
   return readdirSync(dir)
     .filter((f) => f.endsWith(".json"))

@@ -27,7 +27,7 @@ export function launchBrowser(): Promise<Browser> {
 
 /** The page's globals the tests read (testHook.ts). */
 export interface Hooked {
-  __chartbridge: { state(): HookState; setVisibleRange(fromUs: number, toUs: number): void };
+  __chartbridge: { state(): HookState; setVisibleRange(fromUs: number, toUs: number): void; paneBoxes(): { top: number; bottom: number; left: number; right: number }[] };
 }
 
 export interface ChartPage {

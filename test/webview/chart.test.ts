@@ -16,15 +16,16 @@ const range = (n: number, from = 0) => Array.from({ length: n }, (_, i) => i + f
 const XSS_TITLE = `<img src=x onerror="globalThis.__xss=1"><script>globalThis.__xss=2</script>`;
 
 /** Candles of exactly these prices (test/webview/browser.ts' ohlcFields derives highs and lows). */
-function candles(timesNs: bigint[], bars: [number, number, number, number][]): Record<string, Buffer | string> {
-  const col = (k: number) => {
-    const b = Buffer.alloc(8 * bars.length);
-    bars.forEach((bar, i) => b.writeDoubleLE(bar[k], i * 8));
+function candles(timesNs: bigint[], bars: [number, number, number, number][], volumes?: number[]): Record<string, Buffer | string> {
+  const f64 = (values: number[]) => {
+    const b = Buffer.alloc(8 * values.length);
+    values.forEach((v, i) => b.writeDoubleLE(v, i * 8));
     return b;
   };
+  const col = (k: number) => f64(bars.map((bar) => bar[k]));
   const t = Buffer.alloc(8 * timesNs.length);
   timesNs.forEach((v, i) => t.writeBigInt64LE(v, i * 8));
-  return { v: "1", k: "candlestick", n: String(bars.length), t, o: col(0), h: col(1), l: col(2), c: col(3) };
+  return { v: "1", k: "candlestick", n: String(bars.length), t, o: col(0), h: col(1), l: col(2), c: col(3), ...(volumes ? { vol: f64(volumes) } : {}) };
 }
 
 /** The text of the legend's value of a series, as the user reads it. */
@@ -52,7 +53,7 @@ async function writeFxRun(t: TestServer): Promise<number> {
     return [o, o + 0.00013, o - 0.00007, o + 0.00003];
   });
   bars[n - 1] = [1.0812, 1.08134, 1.08101, 1.08123];
-  await xadd(t, t.keys.series("fx", "eurusd"), candles(range(n).map(at), bars));
+  await xadd(t, t.keys.series("fx", "eurusd"), candles(range(n).map(at), bars, range(n).map((i) => 1_500_000 + i * 100_000)));
   await xadd(t, t.keys.series("fx", "ema"), lineFields(range(n).map(at), range(n).map((i) => 1.0812 + i * 0.0000123456789)));
   await xadd(t, t.keys.series("fx", "equity"), lineFields(range(n).map(at), range(n).map((i) => 1_000_000 + i + (i === n - 1 ? 0.16 : 0))));
   await xadd(t, t.keys.series("fx", "drawdown"), lineFields(range(n).map(at), range(n).map((i) => (i === n - 1 ? -0.16 : 0))));
@@ -186,7 +187,8 @@ describe("webview: the chart UI in headless Chromium against the real server", f
     const tip = await chart.page.locator(".cb-tooltip").evaluate((e) => [...e.children].map((c) => c.textContent));
     assert.deepEqual(tip, [`BUY · ${new Date(Number(at(3) / 1_000_000n)).toISOString().replace("T", " ").slice(0, 19)}`, "price 1.08123", "BUY 100000 @ 1.08123 P-1"]);
 
-    // The data window: every series' value at the crosshair's bar, pane by pane, in its precision and unit.
+    // The data window: every series' value at the crosshair's bar, pane by pane, in its precision and
+    // unit; the candles' volume as the producer wrote it (SPEC section 3's `vol`).
     await chart.page.click(".cb-data-toggle");
     const x10 = (await chart.page.evaluate((t) => (globalThis as unknown as { __chartbridge: { timeX(t: number): number | null } }).__chartbridge.timeX(t), us(10))) as number;
     await chart.page.mouse.move((box?.x ?? 0) + x10, (box?.y ?? 0) + 200);
@@ -194,7 +196,7 @@ describe("webview: the chart UI in headless Chromium against the real server", f
     const dataWindow = await chart.page.locator(".cb-datawindow").evaluate((e) => [...e.children].map((c) => (c.classList.contains("cb-dw-row") ? [...c.children].map((x) => x.textContent).join("=") : c.textContent)));
     assert.deepEqual(dataWindow, [
       new Date(us(10) / 1000).toISOString().replace("T", " ").slice(0, 19),
-      "price", "ema=1.08132", "eurusd O=1.08130", "eurusd H=1.08143", "eurusd L=1.08123", "eurusd C=1.08133",
+      "price", "ema=1.08132", "eurusd O=1.08130", "eurusd H=1.08143", "eurusd L=1.08123", "eurusd C=1.08133", "eurusd V=2,500,000",
       "drawdown", "drawdown=0.00%",
       "equity", "equity=1,000,010.00 USD",
       "position", "position=100,000",
@@ -559,5 +561,45 @@ describe("webview: the chart UI in headless Chromium against the real server", f
     assert.equal(bg, "#123456");
     // The reconnect dropped one socket on purpose; the browser logs that as a console error.
     chart.problems.splice(0);
+  });
+  it("remembers pane heights dragged and legends folded per strategy, restored when a run of it opens", async () => {
+    // In a browser tab they live in localStorage (in VS Code: the panel's state, the same PaneLayout).
+    const run = async (id: string, strategy: string) => {
+      await writeRun(t, id, { bars: { kind: "candlestick" }, "equity:SIM:USD": { kind: "line", pane: "equity" } });
+      await t.redis.hset(t.keys.manifest(id), "strategy", strategy);
+      await xadd(t, t.keys.series(id, "bars"), ohlcFields(range(30).map(at), range(30).map((i) => 100 + (i % 7))));
+      await xadd(t, t.keys.series(id, "equity:SIM:USD"), lineFields(range(30).map(at), range(30).map((i) => 1000 + i)));
+    };
+    await Promise.all([run("ema-1", "ema-cross"), run("ema-2", "ema-cross"), run("other-1", "breakout")]);
+    const c = (chart = await openChart(browser, t.server, undefined, "ema-1"));
+    const layout = () =>
+      c.page.evaluate(() => ({
+        heights: (globalThis as unknown as Hooked).__chartbridge.paneBoxes().map((b) => Math.round(b.bottom - b.top)),
+        folded: [...document.querySelectorAll(".cb-legend")].map((l) => l.classList.contains("cb-collapsed")),
+      }));
+    const open = async (id: string) => {
+      await c.page.goto(`${t.server.url}/?token=${t.server.token}&run=${id}`);
+      await c.until((s) => s.run === id && s.series.every((x) => x.points === 30), `run ${id} drawn`);
+      return layout();
+    };
+    const before = await open("ema-1");
+    assert.deepEqual(before.folded, [false, false]);
+    // The separator is the strip between the two panes; drag it 120 px down, then fold the equity legend.
+    const [price] = await c.page.evaluate(() => (globalThis as unknown as Hooked).__chartbridge.paneBoxes());
+    const x = (price.left + price.right) / 2;
+    await c.page.mouse.move(x, price.bottom + 1);
+    await c.page.mouse.down();
+    await c.page.mouse.move(x, price.bottom + 61, { steps: 5 });
+    await c.page.mouse.move(x, price.bottom + 121, { steps: 5 });
+    await c.page.mouse.up();
+    await c.page.click(".cb-legend[data-pane='1'] .cb-pane-title");
+    const dragged = await layout();
+    assert.ok(Math.abs(dragged.heights[0] - before.heights[0] - 120) <= 2, `price pane ${before.heights[0]} -> ${dragged.heights[0]} px, not 120 px taller`);
+    assert.deepEqual(dragged.folded, [false, true]);
+
+    assert.deepEqual(await open("other-1"), before, "another strategy opens with the defaults");
+    const again = await open("ema-2");
+    assert.deepEqual(again.folded, [false, true]);
+    assert.ok(Math.abs(again.heights[0] - dragged.heights[0]) <= 1 && Math.abs(again.heights[1] - dragged.heights[1]) <= 1, `heights ${again.heights} after reopening, ${dragged.heights} left`);
   });
 });

@@ -5,7 +5,7 @@ use syn::parse::Parser;
 use syn::punctuated::Punctuated;
 use syn::{Expr, ExprLit, Ident, Lit, LitStr, Meta, Token};
 
-const KEYS: &str = "kind, pane, title, color, name, options, ema, sma, raw, arg";
+const KEYS: &str = "kind, pane, title, color, name, options, precision, min_move, unit, ema, sma, raw, arg";
 const KINDS: [&str; 6] = ["line", "area", "baseline", "histogram", "candlestick", "bar"];
 
 /// A moving average asked for with `ema = N` / `sma = N`.
@@ -23,6 +23,11 @@ pub struct Args {
     pub color: Option<LitStr>,
     pub name: Option<LitStr>,
     pub options: Option<LitStr>,
+    /// Decimals shown (0 to 15) and tick size, written as the `priceFormat` option (SPEC section 5).
+    pub precision: Option<u32>,
+    pub min_move: Option<f64>,
+    /// The `unit` option: 1 to 16 characters.
+    pub unit: Option<LitStr>,
     pub indicators: Vec<Indicator>,
     pub raw: Option<bool>,
     pub arg: Option<Ident>,
@@ -50,17 +55,63 @@ impl Args {
                 "color" => args.color = Some(check_color(string(value)?)?),
                 "name" => args.name = Some(check_series_id(string(value)?)?),
                 "options" => args.options = Some(check_options(string(value)?)?),
+                "precision" => args.precision = Some(precision(value)?),
+                "min_move" => args.min_move = Some(min_move(value)?),
+                "unit" => args.unit = Some(check_unit(string(value)?)?),
                 "ema" | "sma" => args.indicators.push(Indicator { ema: key == "ema", period: period(value)? }),
                 "raw" => args.raw = Some(boolean(value)?),
                 "arg" => args.arg = Some(ident(value)?),
                 _ => return Err(syn::Error::new_spanned(&nv.path, format!("unknown #[chart] option; expected one of: {KEYS}"))),
             }
         }
+        if args.min_move.is_some() && args.precision.is_none() {
+            return Err(syn::Error::new(Span::call_site(), "`min_move` needs `precision` (the decimals shown)"));
+        }
         if args.raw == Some(false) && args.indicators.is_empty() {
             return Err(syn::Error::new(Span::call_site(), "`raw = false` without `ema` or `sma` would chart nothing"));
         }
         Ok(args)
     }
+}
+
+impl Args {
+    /// The registry options: `options` with `priceFormat` and `unit` from `precision`, `min_move`, `unit`.
+    pub fn options_json(&self) -> String {
+        let mut options = match self.options.as_ref().map(|o| serde_json::from_str(&o.value())) {
+            Some(Ok(serde_json::Value::Object(map))) => map,
+            _ => serde_json::Map::new(),
+        };
+        if let Some(precision) = self.precision {
+            // 10^-precision as the nearest f64 (what parsing "1e-5" gives), as the Python SDK.
+            let tick = self.min_move.unwrap_or_else(|| format!("1e-{precision}").parse().unwrap_or(1.0));
+            options.insert("priceFormat".into(), serde_json::json!({"type": "price", "precision": precision, "minMove": tick}));
+        }
+        if let Some(unit) = &self.unit {
+            options.insert("unit".into(), serde_json::Value::String(unit.value()));
+        }
+        serde_json::Value::Object(options).to_string()
+    }
+}
+
+fn precision(value: &Expr) -> syn::Result<u32> {
+    let n = match literal(value) {
+        Some(Lit::Int(i)) => i.base10_parse::<u32>().ok(),
+        _ => None,
+    };
+    n.filter(|n| *n <= 15).ok_or_else(|| syn::Error::new_spanned(value, "expected a precision: an integer from 0 to 15"))
+}
+
+fn min_move(value: &Expr) -> syn::Result<f64> {
+    let n = match literal(value) {
+        Some(Lit::Float(f)) => f.base10_parse::<f64>().ok(),
+        Some(Lit::Int(i)) => i.base10_parse::<f64>().ok(),
+        _ => None,
+    };
+    n.filter(|n| n.is_finite() && *n > 0.0).ok_or_else(|| syn::Error::new_spanned(value, "expected a tick size: a number above 0"))
+}
+
+fn check_unit(lit: LitStr) -> syn::Result<LitStr> {
+    if (1..=16).contains(&lit.value().chars().count()) { Ok(lit) } else { Err(err(&lit, "expected a unit of 1 to 16 characters")) }
 }
 
 fn literal(value: &Expr) -> Option<&Lit> {

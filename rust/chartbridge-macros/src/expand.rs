@@ -125,7 +125,7 @@ fn site(args: &Args, name: &Ident) -> TokenStream {
     };
     let (id, title, color) = (some_str(&args.name), some_str(&args.title), some_str(&args.color));
     let pane = args.pane.as_ref().map_or_else(|| quote!("main"), |p| quote!(#p));
-    let options = args.options.as_ref().map_or_else(|| quote!("{}"), |o| quote!(#o));
+    let options = args.options_json();
     let indicators = args.indicators.iter().map(|i| {
         let variant = Ident::new(if i.ema { "Ema" } else { "Sma" }, Span::call_site());
         let period = i.period;

@@ -172,6 +172,10 @@ pub struct SeriesSpec {
     pub source: Option<Source>,
     /// The series a marker series draws on.
     pub target: Option<String>,
+    /// Decimals shown and tick size (`None`: `10^-precision`), written as the `priceFormat` option (SPEC section 5).
+    pub precision: Option<(u32, Option<f64>)>,
+    /// The `unit` option: a currency or `%`.
+    pub unit: Option<String>,
 }
 
 impl SeriesSpec {
@@ -185,7 +189,21 @@ impl SeriesSpec {
             options: json!({}),
             source: None,
             target: None,
+            precision: None,
+            unit: None,
         }
+    }
+
+    /// `precision` decimals (0 to 15) with tick `min_move` (`None`: `10^-precision`), as Python's `precision=`/`min_move=`.
+    pub fn precision(mut self, precision: u32, min_move: Option<f64>) -> Self {
+        self.precision = Some((precision, min_move));
+        self
+    }
+
+    /// The unit its values read in (1 to 16 characters), as Python's `unit=`.
+    pub fn unit(mut self, unit: &str) -> Self {
+        self.unit = Some(unit.to_owned());
+        self
     }
 
     pub fn pane(mut self, pane: &str) -> Self {
@@ -219,19 +237,34 @@ impl SeriesSpec {
     }
 
     /// The registry value, once the names and sizes are checked.
-    pub(crate) fn registry_json(&self) -> Result<String, Code> {
+    /// A precision over 15, a tick that is not a positive number or a unit not of 1 to 16 characters is refused with `Code::Limit`.
+    pub fn registry_json(&self) -> Result<String, Code> {
         names::check_series_id(&self.id)?;
         if let Some(target) = &self.target {
             names::check_series_id(target)?;
         }
-        if !self.options.is_object() {
+        let Json::Object(mut options) = self.options.clone() else {
             return Err(Code::Limit);
+        };
+        if let Some((precision, min_move)) = self.precision {
+            // 10^-precision as the nearest f64 (what parsing "1e-5" gives), the same as the Python SDK's.
+            let tick = min_move.unwrap_or_else(|| format!("1e-{precision}").parse().unwrap_or(1.0));
+            if precision > 15 || !(tick.is_finite() && tick > 0.0) {
+                return Err(Code::Limit);
+            }
+            options.insert("priceFormat".into(), json!({"type": "price", "precision": precision, "minMove": tick}));
+        }
+        if let Some(unit) = &self.unit {
+            if !(1..=16).contains(&unit.chars().count()) {
+                return Err(Code::Limit);
+            }
+            options.insert("unit".into(), json!(unit));
         }
         let mut entry = json!({
             "kind": self.kind.as_str(),
             "pane": self.pane,
             "title": self.title,
-            "options": self.options,
+            "options": options,
             "source": self.source.as_ref().map(|s| json!({"file": s.file, "line": s.line})),
         });
         if let Some(color) = &self.color {

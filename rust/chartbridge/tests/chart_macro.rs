@@ -59,7 +59,7 @@ impl Handler for Strategy {
 }
 
 impl Strategy {
-    #[chart(color = "#2962ff", options = r#"{"lineWidth": 2}"#)]
+    #[chart(color = "#2962ff", options = r#"{"lineWidth": 2}"#, precision = 5, unit = "USD")]
     fn fast_ema(&mut self, close: f64) -> f64 {
         if self.bars == 1 {
             return close; // an early return is charted too
@@ -198,8 +198,9 @@ fn every_chart_form_writes_its_series() {
     // A method without a time-carrying argument, called from on_bar: wall clock, early return charted.
     assert_eq!(
         reg["Strategy.fast_ema"],
-        json!({"kind": "line", "pane": "main", "title": "Strategy.fast_ema", "color": "#2962ff", "options": {"lineWidth": 2},
-               "source": {"file": file, "line": line_of(r##"#[chart(color = "#2962ff", options = r#"{"lineWidth": 2}"#)]"##)}})
+        json!({"kind": "line", "pane": "main", "title": "Strategy.fast_ema", "color": "#2962ff",
+               "options": {"lineWidth": 2, "priceFormat": {"type": "price", "precision": 5, "minMove": 0.00001}, "unit": "USD"},
+               "source": {"file": file, "line": line_of(r##"#[chart(color = "#2962ff", options = r#"{"lineWidth": 2}"#, precision = 5, unit = "USD")]"##)}})
     );
     let (t, columns) = points(&redis, "forms", "Strategy.fast_ema");
     assert_eq!(ys(&columns), [100.0, 100.5, 101.25, 102.125]);

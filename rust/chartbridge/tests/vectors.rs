@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use chartbridge::wire::{Batch, Columns};
-use chartbridge::{Candle, Code, Kind, Marker, Point, names};
+use chartbridge::{Candle, Code, Kind, Marker, Point, SeriesSpec, names};
 use serde_json::{Value, json};
 
 fn vectors(folder: &str) -> Vec<(String, Value)> {
@@ -178,5 +178,33 @@ fn refused_vectors_are_refused_with_their_code() {
     for (name, v) in vectors("refused") {
         let result = encode(&v["series"], &v["input"]);
         assert_eq!(result.err().map(Code::as_str), v["error"].as_str(), "{name}");
+    }
+}
+
+/// Registry vectors (SPEC section 7): `SeriesSpec::precision` and `unit` write exactly the options
+/// the vector states, beside the lightweight-charts options passed through.
+#[test]
+fn registry_options_written_as_the_vectors_state() {
+    for (name, case) in vectors("registry") {
+        let s = &case["series"];
+        let kind = Kind::parse(s["kind"].as_str().unwrap()).unwrap_or_else(|| panic!("{name}: kind"));
+        let mut spec = SeriesSpec::new(s["id"].as_str().unwrap(), kind).options(s.get("options").cloned().unwrap_or(json!({})));
+        if let Some(precision) = s.get("precision") {
+            spec = spec.precision(precision.as_u64().unwrap() as u32, s.get("min_move").and_then(Value::as_f64));
+        }
+        if let Some(unit) = s.get("unit") {
+            spec = spec.unit(unit.as_str().unwrap());
+        }
+        let written: Value = serde_json::from_str(&spec.registry_json().unwrap_or_else(|c| panic!("{name}: refused {c:?}"))).unwrap();
+        assert!(same_json(&written["options"], &case["options"]), "{name}: wrote {} for {}", written["options"], case["options"]);
+    }
+}
+
+/// JSON equality with numbers compared as numbers (`1.0` writes what `1` does).
+fn same_json(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        (Value::Object(x), Value::Object(y)) => x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same_json(v, w))),
+        _ => a == b,
     }
 }
