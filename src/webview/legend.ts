@@ -137,6 +137,8 @@ export class Legend {
   flash(id: string): void {
     const row = this.rows.get(id);
     if (row === undefined) return;
+    // Asked for by name (a lens): a folded pane legend opens to show it, without remembering that.
+    row.root.closest(".cb-legend")?.classList.remove("cb-collapsed");
     row.root.classList.add("cb-flash");
     row.root.scrollIntoView({ block: "nearest" });
     setTimeout(() => row.root.classList.remove("cb-flash"), 1500);

@@ -279,7 +279,10 @@ describe("e2e: the .vsix in code-server", function () {
       await head.waitFor({ timeout: 30_000 });
       assert.match((await head.textContent()) ?? "", /^Runs agree until 2023-11-14 22:13:20(\.000)?( UTC)?; first: EMACross\.mid \(e2e-run\)$/);
       await wb.shot("9-compare");
-      await (await wb.chart()).selectOption(".cb-compare-with", "");
+      // In the narrow panel beside the editor the compare picker sits under the toolbar's "⋯".
+      const frame = await wb.chart();
+      if (!(await frame.locator(".cb-compare-with").isVisible())) await frame.locator(".cb-more-toggle").click();
+      await frame.selectOption(".cb-compare-with", "");
       await head.waitFor({ state: "detached", timeout: 15_000 });
       await wb.command("View: Focus First Editor Group");
       const lens = wb.page.locator(".codelens-decoration a", { hasText: "Compare with Previous Run" });
