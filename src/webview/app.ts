@@ -112,6 +112,11 @@ export class App {
     // A narrow panel keeps one toolbar row: the secondary tools go into this menu (webviewHtml.ts' CSS).
     d.more.title = "More";
     d.more.addEventListener("click", () => d.tools.classList.toggle("cb-open"));
+    // A tool used closes the menu, so it no longer covers the panel under it.
+    d.tools.addEventListener("change", () => d.tools.classList.remove("cb-open"));
+    d.tools.addEventListener("click", (e) => {
+      if (e.target instanceof HTMLButtonElement) d.tools.classList.remove("cb-open");
+    });
     d.banner.hidden = true;
     d.banner.setAttribute("role", "status");
     d.panel.hidden = true;

@@ -285,6 +285,8 @@ describe("e2e: the .vsix in code-server", function () {
       await frame.selectOption(".cb-compare-with", "");
       await head.waitFor({ state: "detached", timeout: 15_000 });
       await wb.command("View: Focus First Editor Group");
+      // Earlier tests leave the editor scrolled down; the class's lens is above its first line.
+      await wb.page.keyboard.press("Control+Home");
       const lens = wb.page.locator(".codelens-decoration a", { hasText: "Compare with Previous Run" });
       await lens.first().waitFor({ timeout: 30_000 });
       assert.equal(await lens.count(), 1, "one lens, on the class EMACross");
