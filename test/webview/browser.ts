@@ -2,12 +2,14 @@
  * Shared pieces of the webview tests and benchmarks: the bundle build, headless Chromium, the page
  * served by the real server, the test hook, and writers of OHLC/marker entries.
  */
+import { strict as assert } from "node:assert";
 import { execFileSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import type { RunningServer } from "../../src/server/app.js";
 import type { HookState } from "../../src/webview/hookState.js";
+import { startTestServer, type TestServer } from "../harness/server.js";
 
 export const ROOT = join(__dirname, "..", "..");
 export const WEBVIEW_BUNDLE = join(ROOT, "dist", "webview.js");
@@ -88,6 +90,38 @@ function i64(values: bigint[]): Buffer {
 }
 
 /** A candlestick/bar entry; each bar spans its close ± 1 around an open one step back. */
+/**
+ * The hooks a Chromium suite with a fresh server per test repeats: one browser for the suite, a
+ * server per test, and after each test the page (`chart`, once a test opened it) checked for
+ * console errors or CSP violations, then closed. Read the fields inside tests: the hooks set them.
+ */
+export interface ChartSuite {
+  browser: Browser;
+  t: TestServer;
+  chart: ChartPage | null;
+}
+
+export function chartSuitePerTest(): ChartSuite {
+  const s = { chart: null } as ChartSuite;
+  before(async () => {
+    buildBundle();
+    s.browser = await launchBrowser();
+  });
+  after(async () => {
+    await s.browser?.close();
+  });
+  beforeEach(async () => {
+    s.t = await startTestServer({ webviewBundle: WEBVIEW_BUNDLE });
+  });
+  afterEach(async () => {
+    if (s.chart) assert.deepEqual(s.chart.problems.filter((p) => !p.includes("WebSocket")), [], "console errors or CSP violations");
+    await s.chart?.page.close();
+    s.chart = null;
+    await s.t.close();
+  });
+  return s;
+}
+
 export function ohlcFields(timesNs: bigint[], closes: number[], kind = "candlestick"): Record<string, Buffer | string> {
   const opens = closes.map((c, i) => (i === 0 ? c : closes[i - 1]));
   return {

@@ -1,8 +1,7 @@
 import { strict as assert } from "node:assert";
-import type { Browser } from "playwright-core";
 import { formatTime } from "../../src/webview/time.js";
-import { lineFields, startTestServer, writeRun, xadd, type TestServer } from "../harness/server.js";
-import { buildBundle, launchBrowser, openChart, WEBVIEW_BUNDLE, type ChartPage } from "./browser.js";
+import { lineFields, writeRun, xadd } from "../harness/server.js";
+import { chartSuitePerTest, openChart } from "./browser.js";
 
 const T0 = 1_700_000_000_000_000_000n;
 const MIN = 60_000_000_000n;
@@ -17,41 +16,22 @@ const identity = (fast: number, commit: string) =>
 
 describe("webview: comparing runs in headless Chromium against the real server", function () {
   this.timeout(60_000);
-  let browser: Browser;
-  let t: TestServer;
-  let chart: ChartPage | null = null;
-
-  before(async () => {
-    buildBundle();
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    await browser?.close();
-  });
-  beforeEach(async () => {
-    t = await startTestServer({ webviewBundle: WEBVIEW_BUNDLE });
-  });
-  afterEach(async () => {
-    if (chart) assert.deepEqual(chart.problems.filter((p) => !p.includes("WebSocket")), [], "console errors or CSP violations");
-    await chart?.page.close();
-    chart = null;
-    await t.close();
-  });
+  const suite = chartSuitePerTest();
 
   it("overlays the other run's same-named series dashed, heads with the first divergence, tables statistics and parameters", async () => {
     // Two runs of one line, equal until bar 37, then the second one 5 higher.
     for (const [run, fast, commit, shift] of [["old", 10, "a".repeat(40), 0], ["new", 12, "b".repeat(40), 5]] as const) {
-      await writeRun(t, run, { price: { kind: "line", color: "#00ff00" } });
-      await t.redis.hset(t.keys.manifest(run), "identity", identity(fast, commit));
-      await xadd(t, t.keys.series(run, "price"), lineFields(range(N).map(at), range(N).map((i) => 100 + (i >= DIVERGES_AT ? shift : 0) + Math.sin(i / 6) * 10)));
+      await writeRun(suite.t, run, { price: { kind: "line", color: "#00ff00" } });
+      await suite.t.redis.hset(suite.t.keys.manifest(run), "identity", identity(fast, commit));
+      await xadd(suite.t, suite.t.keys.series(run, "price"), lineFields(range(N).map(at), range(N).map((i) => 100 + (i >= DIVERGES_AT ? shift : 0) + Math.sin(i / 6) * 10)));
       // The new run's one trade exits later; it also has a trade the old run lacks.
       const trades = [{ entry_t: String(at(10)), exit_t: String(at(shift ? 25 : 20)), side: "buy", pnl: 5 + shift }, ...(shift ? [{ entry_t: String(at(50)), exit_t: String(at(60)), side: "sell", pnl: -1 }] : [])];
-      await t.redis.set(t.keys.results(run), JSON.stringify({ stats: { "PnL": 100 + shift, "Trades": 4 }, trades }));
+      await suite.t.redis.set(suite.t.keys.results(run), JSON.stringify({ stats: { "PnL": 100 + shift, "Trades": 4 }, trades }));
     }
-    chart = await openChart(browser, t.server);
-    await chart.until((s) => s.run === "new" && s.series[0]?.points === N, "the newest run drawn");
+    suite.chart = await openChart(suite.browser, suite.t.server);
+    await suite.chart.until((s) => s.run === "new" && s.series[0]?.points === N, "the newest run drawn");
     // Colour counts of the chart's canvases: the run's own line and the overlay's.
-    const pixels = () => chart!.page.evaluate(`(() => {
+    const pixels = () => suite.chart!.page.evaluate(`(() => {
       const counts = { own: 0, overlay: 0 };
       for (const canvas of document.querySelectorAll(".cb-chart canvas")) {
         if (canvas.width === 0 || canvas.height === 0) continue;
@@ -68,16 +48,16 @@ describe("webview: comparing runs in headless Chromium against the real server",
     assert.ok(before.own > 100, `the run's line is drawn: ${before.own}`);
     assert.equal(before.overlay, 0, "no overlay before comparing");
 
-    await chart.page.selectOption(".cb-compare-with", "old");
-    const s = await chart.until((x) => x.paneSeries[0]?.length === 2, "the overlay added to the price pane");
+    await suite.chart.page.selectOption(".cb-compare-with", "old");
+    const s = await suite.chart.until((x) => x.paneSeries[0]?.length === 2, "the overlay added to the price pane");
     assert.deepEqual(s.paneSeries[0], [N, N], "the overlay holds every point of the other run");
-    await chart.page.waitForSelector(".cb-compare-head");
+    await suite.chart.page.waitForSelector(".cb-compare-head");
     await new Promise((r) => setTimeout(r, 200));
     const after = await pixels();
     assert.ok(after.own > 100 && after.overlay > 50, `both lines drawn: ${JSON.stringify(after)}`);
-    await chart.screenshot("webview-compare");
+    await suite.chart.screenshot("webview-compare");
 
-    const text = (selector: string) => chart!.page.$$eval(selector, (els) => els.map((e) => e.textContent));
+    const text = (selector: string) => suite.chart!.page.$$eval(selector, (els) => els.map((e) => e.textContent));
     assert.deepEqual(await text(".cb-compare-head"), [`Runs agree until ${formatTime(us(DIVERGES_AT), "utc")}; first: price (old)`]);
     assert.equal((await text(".cb-compare-divergences li")).length, 1);
     // A column per run, then the delta of the other run from the shown one.
@@ -93,18 +73,18 @@ describe("webview: comparing runs in headless Chromium against the real server",
     ]);
 
     // Within a tolerance of 6 the lines agree (the new one is 5 higher).
-    await chart.page.fill(".cb-compare-tolerance", "6");
-    await chart.page.dispatchEvent(".cb-compare-tolerance", "change");
-    await chart.page.locator(".cb-compare-head", { hasText: "The runs agree on every series." }).waitFor({ timeout: 10_000 });
-    await chart.page.fill(".cb-compare-tolerance", "0");
-    await chart.page.dispatchEvent(".cb-compare-tolerance", "change");
-    await chart.page.locator(".cb-compare-head", { hasText: "Runs agree until" }).waitFor({ timeout: 10_000 });
+    await suite.chart.page.fill(".cb-compare-tolerance", "6");
+    await suite.chart.page.dispatchEvent(".cb-compare-tolerance", "change");
+    await suite.chart.page.locator(".cb-compare-head", { hasText: "The runs agree on every series." }).waitFor({ timeout: 10_000 });
+    await suite.chart.page.fill(".cb-compare-tolerance", "0");
+    await suite.chart.page.dispatchEvent(".cb-compare-tolerance", "change");
+    await suite.chart.page.locator(".cb-compare-head", { hasText: "Runs agree until" }).waitFor({ timeout: 10_000 });
 
-    await chart.page.click(".cb-compare-go");
-    await chart.until((x) => x.timeCursorUs === us(DIVERGES_AT), "the time cursor at the first divergence");
+    await suite.chart.page.click(".cb-compare-go");
+    await suite.chart.until((x) => x.timeCursorUs === us(DIVERGES_AT), "the time cursor at the first divergence");
 
-    await chart.page.selectOption(".cb-compare-with", "");
-    await chart.until((x) => x.paneSeries[0]?.length === 1, "the overlay removed");
-    assert.equal(await chart.page.$(".cb-compare-head"), null);
+    await suite.chart.page.selectOption(".cb-compare-with", "");
+    await suite.chart.until((x) => x.paneSeries[0]?.length === 1, "the overlay removed");
+    assert.equal(await suite.chart.page.$(".cb-compare-head"), null);
   });
 });

@@ -1,7 +1,6 @@
 import { strict as assert } from "node:assert";
-import type { Browser } from "playwright-core";
-import { lineFields, startTestServer, writeRun, xadd, type TestServer } from "../harness/server.js";
-import { buildBundle, launchBrowser, markerFields, openChart, WEBVIEW_BUNDLE, type ChartPage } from "./browser.js";
+import { lineFields, writeRun, xadd } from "../harness/server.js";
+import { chartSuitePerTest, markerFields, openChart } from "./browser.js";
 
 const T0 = 1_700_000_000_000_000_000n;
 const MIN = 60_000_000_000n;
@@ -17,40 +16,21 @@ const FAKE_VSCODE_API = "globalThis.__posted = []; globalThis.acquireVsCodeApi =
 
 describe("webview: debug by bar (the chart's context menu, the future dimmed while paused)", function () {
   this.timeout(30_000);
-  let browser: Browser;
-  let t: TestServer;
-  let chart: ChartPage | null = null;
-
-  before(async () => {
-    buildBundle();
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    await browser?.close();
-  });
-  beforeEach(async () => {
-    t = await startTestServer({ webviewBundle: WEBVIEW_BUNDLE });
-  });
-  afterEach(async () => {
-    if (chart) assert.deepEqual(chart.problems.filter((p) => !p.includes("WebSocket")), [], "console errors or CSP violations");
-    await chart?.page.close();
-    chart = null;
-    await t.close();
-  });
+  const suite = chartSuitePerTest();
 
   it("dims the points after the paused time, offers Break Here / Run to This Bar / Step on a point, and posts the chosen one", async () => {
-    await writeRun(t, "dbg", { price: { kind: "line", source: SOURCE }, mark: { kind: "marker", target: "price" } });
-    await xadd(t, t.keys.series("dbg", "price"), lineFields(range(100).map(at), range(100).map(() => 50)));
-    await xadd(t, t.keys.series("dbg", "mark"), markerFields([at(20), at(60)], [50, 50], [{ side: null, text: "" }, { side: null, text: "" }]));
-    chart = await openChart(browser, t.server, undefined, undefined, FAKE_VSCODE_API);
-    await chart.until((s) => s.series.map((x) => `${x.id}:${x.points}`).join() === "mark:2,price:100", "the run drawn");
-    const hook = (js: string) => chart!.page.evaluate(`globalThis.__chartbridge.${js}`);
+    await writeRun(suite.t, "dbg", { price: { kind: "line", source: SOURCE }, mark: { kind: "marker", target: "price" } });
+    await xadd(suite.t, suite.t.keys.series("dbg", "price"), lineFields(range(100).map(at), range(100).map(() => 50)));
+    await xadd(suite.t, suite.t.keys.series("dbg", "mark"), markerFields([at(20), at(60)], [50, 50], [{ side: null, text: "" }, { side: null, text: "" }]));
+    suite.chart = await openChart(suite.browser, suite.t.server, undefined, undefined, FAKE_VSCODE_API);
+    await suite.chart.until((s) => s.series.map((x) => `${x.id}:${x.points}`).join() === "mark:2,price:100", "the run drawn");
+    const hook = (js: string) => suite.chart!.page.evaluate(`globalThis.__chartbridge.${js}`);
     await hook(`setVisibleRange(${us(0)}, ${us(99)})`);
     await new Promise((r) => setTimeout(r, 200));
     const bar20 = (await hook(`markerAt("mark", 0)`)) as { x: number; y: number };
     const bar60 = (await hook(`markerAt("mark", 1)`)) as { x: number; y: number };
     // The veil over the chart right of the cursor, in CSS px from the chart's left; null: hidden.
-    const veil = () => chart!.page.evaluate(`(() => {
+    const veil = () => suite.chart!.page.evaluate(`(() => {
       const v = document.querySelector(".cb-chart .cb-veil");
       if (v === null || getComputedStyle(v).display === "none") return null;
       const chart = document.querySelector(".cb-chart").getBoundingClientRect();
@@ -59,7 +39,7 @@ describe("webview: debug by bar (the chart's context menu, the future dimmed whi
     })()`) as Promise<{ left: number; right: number; top: number; bottom: number; opacity: string } | null>;
     assert.equal(await veil(), null, "nothing veiled before a pause");
     await hook(`hostMessage({ type: "timeCursor", payload: { timeUs: ${us(40)} } })`);
-    await chart.until((s) => s.timeCursorUs === us(40), "paused at bar 40");
+    await suite.chart.until((s) => s.timeCursorUs === us(40), "paused at bar 40");
     await new Promise((r) => setTimeout(r, 150));
     const shown = await veil();
     assert.ok(shown !== null, "the future is veiled while paused");
@@ -67,29 +47,29 @@ describe("webview: debug by bar (the chart's context menu, the future dimmed whi
     assert.ok(Math.abs(shown.left - (Math.round(bar40x) + 1)) <= 1, `the veil starts right of the cursor's line: ${shown.left} vs ${bar40x}`);
     assert.ok(shown.right > bar60.x + 100 && shown.top === 0 && shown.bottom > bar60.y, `it covers bar 60 and the rest: ${JSON.stringify(shown)}`);
     assert.equal(shown.opacity, "0.7");
-    await chart.screenshot("webview-debug-dimmed");
+    await suite.chart.screenshot("webview-debug-dimmed");
 
-    const chartBox = await chart.page.locator(".cb-chart").boundingBox();
+    const chartBox = await suite.chart.page.locator(".cb-chart").boundingBox();
     assert.ok(chartBox !== null);
-    await chart.page.mouse.move(chartBox.x + bar60.x, chartBox.y + bar60.y);
-    await chart.page.mouse.click(chartBox.x + bar60.x, chartBox.y + bar60.y, { button: "right" });
-    const items = chart.page.locator(".cb-debug-menu button");
+    await suite.chart.page.mouse.move(chartBox.x + bar60.x, chartBox.y + bar60.y);
+    await suite.chart.page.mouse.click(chartBox.x + bar60.x, chartBox.y + bar60.y, { button: "right" });
+    const items = suite.chart.page.locator(".cb-debug-menu button");
     assert.deepEqual(await items.allTextContents(), [
       "Break Here on Next Run: price at 2023-11-14 23:13:20",
       "Run to This Bar: price at 2023-11-14 23:13:20",
       "Step to Next Bar",
     ]);
     await items.nth(1).click();
-    assert.equal(await chart.page.locator(".cb-debug-menu").isVisible(), false, "the menu closes");
-    const posted = (await chart.page.evaluate("globalThis.__posted.filter((m) => m.type === 'debugBar')")) as unknown[];
+    assert.equal(await suite.chart.page.locator(".cb-debug-menu").isVisible(), false, "the menu closes");
+    const posted = (await suite.chart.page.evaluate("globalThis.__posted.filter((m) => m.type === 'debugBar')")) as unknown[];
     assert.deepEqual(posted, [{ type: "debugBar", payload: { action: "runToBar", series: "price", timeUs: us(60), source: SOURCE } }]);
 
     // Resumed: nothing veiled, and a point before where the strategy was offers no "Run to".
     await hook(`hostMessage({ type: "timeCursor", payload: { timeUs: null } })`);
-    await chart.until((s) => s.timeCursorUs === null, "resumed");
+    await suite.chart.until((s) => s.timeCursorUs === null, "resumed");
     await new Promise((r) => setTimeout(r, 150));
     assert.equal(await veil(), null, "nothing veiled once resumed");
-    await chart.page.mouse.click(chartBox.x + bar20.x, chartBox.y + bar20.y, { button: "right" });
+    await suite.chart.page.mouse.click(chartBox.x + bar20.x, chartBox.y + bar20.y, { button: "right" });
     assert.deepEqual(await items.allTextContents(), ["Break Here on Next Run: price at 2023-11-14 22:33:20"]);
   });
 });
