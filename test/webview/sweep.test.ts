@@ -2,10 +2,8 @@ import { strict as assert } from "node:assert";
 import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import type { Browser } from "playwright-core";
 import { testRedis } from "../harness/rootHooks.js";
-import { startTestServer, type TestServer } from "../harness/server.js";
-import { buildBundle, launchBrowser, openChart, ROOT, WEBVIEW_BUNDLE, type ChartPage } from "./browser.js";
+import { chartSuitePerTest, openChart, ROOT } from "./browser.js";
 
 const run = promisify(execFile);
 type Published = Record<string, { params: { fast: number; slow: number }; stats: { PnL: number; Trades: number; "Win rate": number } }>;
@@ -14,30 +12,16 @@ const shown = (v: number) => String(Number(v.toPrecision(6)));
 
 describe("webview: a parameter sweep of 50 runs written by the Python SDK, in headless Chromium", function () {
   this.timeout(120_000);
-  let browser: Browser;
-  let t: TestServer;
-  let chart: ChartPage | null = null;
-
-  before(async () => {
-    buildBundle();
-    browser = await launchBrowser();
-    t = await startTestServer({ webviewBundle: WEBVIEW_BUNDLE });
-  });
-  after(async () => {
-    if (chart) assert.deepEqual(chart.problems.filter((p) => !p.includes("WebSocket")), [], "console errors or CSP violations");
-    await chart?.page.close();
-    await t?.close();
-    await browser?.close();
-  });
+  const suite = chartSuitePerTest();
 
   it("tables every run's params and statistics, sorts, filters, draws the grid's heatmap and compares ticked rows", async () => {
-    const { stdout } = await run(join(ROOT, ".venv", "bin", "python"), [join(ROOT, "test", "fixtures", "python_sweep.py"), testRedis().url, t.prefix]);
+    const { stdout } = await run(join(ROOT, ".venv", "bin", "python"), [join(ROOT, "test", "fixtures", "python_sweep.py"), testRedis().url, suite.t.prefix]);
     const published = JSON.parse(stdout) as Published;
     const newestFirst = Object.keys(published).reverse();
-    chart = await openChart(browser, t.server);
-    await chart.until((s) => s.run === "sweep-f10-s30", "the newest run shown");
-    await chart.page.click(".cb-sweep-open");
-    const page = chart.page;
+    suite.chart = await openChart(suite.browser, suite.t.server);
+    await suite.chart.until((s) => s.run === "sweep-f10-s30", "the newest run shown");
+    await suite.chart.page.click(".cb-sweep-open");
+    const page = suite.chart.page;
     const rows = async () => page.$$eval(".cb-sweep-table tr", (trs) => trs.map((tr) => [...tr.children].map((c) => c.textContent ?? "")));
     await page.waitForFunction(() => document.querySelectorAll(".cb-sweep-table tr").length === 51);
     const [head, ...body] = await rows();
@@ -81,7 +65,7 @@ describe("webview: a parameter sweep of 50 runs written by the Python SDK, in he
     await page.check('.cb-sweep-table tr[data-run="sweep-f8-s30"] input');
     await page.check('.cb-sweep-table tr[data-run="sweep-f2-s12"] input');
     await page.click(".cb-sweep-compare");
-    await chart.until((s) => s.run === "sweep-f8-s30", "the first ticked run shown as the base");
+    await suite.chart.until((s) => s.run === "sweep-f8-s30", "the first ticked run shown as the base");
     await page.waitForSelector(".cb-compare-stats");
     const stats = await page.$$eval(".cb-compare-stats tr", (trs) => trs.map((tr) => tr.textContent));
     assert.equal(stats[0], "statisticsweep-f8-s30sweep-f2-s12Δ sweep-f2-s12");
