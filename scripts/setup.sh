@@ -11,11 +11,11 @@ command -v redis-server >/dev/null || { echo "redis-server not found: install it
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   step "installing node modules (npm ci)"
-  # Warnings off: graphql-yoga's executor needs @whatwg-node/promise-helpers 2, which declares Node
-  # >= 22.15 yet runs on the Node 20 every test here runs on (EBADENGINE, nothing to act on). Its
-  # Node-20 line was tried: executor 2.0.1 with it orders GraphQL response fields by resolution,
-  # not by the query (spec 7.2.2; a test that reads the answer failed). Errors still print.
-  npm ci --no-audit --no-fund --loglevel=error
+  # package.json's overrides hold @whatwg-node/promise-helpers at 1.3.2 and disposablestack at
+  # 0.0.6: their next lines declare Node >= 22.15 (EBADENGINE here) and differ only by dropping
+  # mapMaybePromise, which nothing here calls. Pinning @graphql-tools/executor 2.0.1 instead was
+  # tried and broke field order in answers (GraphQL spec 7.2.2).
+  npm ci --no-audit --no-fund
 fi
 
 step "building the extension, server and webview bundles"

@@ -9,6 +9,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
+import { minVersion, satisfies } from "semver";
 import { buildSchema, GraphQLEnumType, parse, validate, type GraphQLSchema } from "graphql";
 import { OPERATIONS, runEventOf } from "../src/shared/api.js";
 import { pluginNameProblem, RUN_STATUSES, SERIES_KINDS } from "../src/shared/protocol.js";
@@ -134,6 +135,34 @@ describe("contracts: one definition per boundary, checked across parts", () => {
         await t.close();
         rmSync(dir, { recursive: true, force: true });
       }
+    });
+  });
+
+  describe("the declared Node range", () => {
+    /** Every installed package's own engines.node, by path (nested copies included). */
+    function engines(dir: string): [string, string][] {
+      return readdirSync(dir).flatMap((name): [string, string][] => {
+        const path = join(dir, name);
+        if (name.startsWith(".") || !statSync(path).isDirectory()) return [];
+        if (name.startsWith("@")) return engines(path);
+        const manifest = join(path, "package.json");
+        const own: [string, string][] = [];
+        try {
+          const node = (JSON.parse(readFileSync(manifest, "utf8")) as { engines?: { node?: string } }).engines?.node;
+          if (node) own.push([relative(ROOT, path), node]);
+        }
+        catch { /* a folder without a manifest (a package's own subfolder) declares nothing */ }
+        const nested = join(path, "node_modules");
+        return [...own, ...(statSync(nested, { throwIfNoEntry: false })?.isDirectory() ? engines(nested) : [])];
+      });
+    }
+
+    it("is accepted by every installed package, from its lowest version on (npm warns EBADENGINE otherwise)", () => {
+      const declared = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { engines: { node: string } }).engines.node;
+      const lowest = minVersion(declared)!.version;
+      const found = engines(join(ROOT, "node_modules"));
+      assert.ok(found.length > 50, `read ${found.length} packages' engines`);
+      assert.deepEqual(found.filter(([, range]) => !satisfies(lowest, range)).map(([path, range]) => `${path} wants node ${range}`), []);
     });
   });
 });
