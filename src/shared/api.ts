@@ -31,6 +31,8 @@ export interface SeriesMeta {
   /** Points the producer could not store (protocol/SPEC.md section 11). */
   lost: number;
   lastError: EntryError | null;
+  /** Why its stream cannot be read now (its key holds another Redis type...), or null (protocol/SPEC.md section 10). */
+  error: string | null;
 }
 
 export interface RunPlugin {
@@ -67,6 +69,8 @@ export interface RunDetail extends RunSummary {
   series: SeriesMeta[];
   plugins: RunPlugin[];
   results: Results | null;
+  /** What of the run cannot be read now (a key of another type, bad JSON), or null (protocol/SPEC.md section 10). */
+  error: string | null;
 }
 
 /** The workspace's git state when a run started (protocol/SPEC.md section 5, `identity.git`). */
@@ -286,13 +290,13 @@ const operation = <Vars extends Record<string, unknown>, Data>(document: string)
 const IDENTITY_FIELDS = "identity { params git { root commit dirty diffHash } data { instrument barType firstUs lastUs count } versions }";
 const COMPARED_SERIES = "series run kind baseCount count divergence { timeUs index baseValues values baseText text }";
 
-const SERIES_FIELDS = "id kind pane title color options source { file line } target count firstTimeUs lastTimeUs rejected stale lost lastError { code message entryId }";
+const SERIES_FIELDS = "id kind pane title color options source { file line } target count firstTimeUs lastTimeUs rejected stale lost lastError { code message entryId } error";
 
 /** Every operation the webview and the extension host send. */
 export const OPERATIONS = {
   runs: operation<NoVars, { runs: RunSummary[] }>("{ runs { id strategy status startedUs } }"),
   run: operation<{ id: string }, { run: RunDetail | null }>(
-    `query($id: ID!) { run(id: $id) { id strategy status startedUs source endedUs series { ${SERIES_FIELDS} } plugins { name enabled params } results } }`,
+    `query($id: ID!) { run(id: $id) { id strategy status startedUs source endedUs series { ${SERIES_FIELDS} } plugins { name enabled params } results error } }`,
   ),
   seriesState: operation<{ id: string }, { run: { series: SeriesMeta[] } | null }>(`query($id: ID!) { run(id: $id) { series { ${SERIES_FIELDS} } } }`),
   range: operation<{ run: string; series: string; from: number | null; to: number | null; max: number }, { range: RangeReply }>(

@@ -240,7 +240,8 @@ export class App {
       this.showError(`run ${id} no longer exists`);
       return;
     }
-    this.lastError = null;
+    // A bad key leaves part of the run out (protocol/SPEC.md section 10): said once, not logged as a page error.
+    this.lastError = run.error === null ? null : `Part of run ${id} cannot be read: ${run.error}`;
     this.renderBanner();
     const view = new ChartView(this.dom.chart, this.api, run, this.theme, this.zone, {
       data: (seriesId) => {

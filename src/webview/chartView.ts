@@ -171,6 +171,7 @@ export class ChartView {
     await this.fetch(wholeRun(this.widthPx()), true);
     if (this.disposed) return;
     for (const [id, entry] of this.model.entries()) {
+      if (entry.meta.error !== null) continue;
       this.unsubscribers.push(this.api.batches(this.run.id, id, entry.liveAfter ?? "0-0", (b) => this.onBatch(b), (m) => this.events.error(`${id}: ${m}`)));
     }
   }
@@ -339,6 +340,11 @@ export class ChartView {
     return w === null ? [] : this.model.markersIn(id, w);
   }
 
+  /** The series the server can read (a series whose key is bad answers an error until it is fixed and the run reopened). */
+  private readableIds(): string[] {
+    return this.model.ids().filter((id) => this.metaOf(id).error === null);
+  }
+
   private metaOf(id: string): SeriesMeta {
     return (this.model.get(id) as HeldSeries).meta;
   }
@@ -404,7 +410,7 @@ export class ChartView {
     const generation = ++this.generation;
     this.inflightLive = [];
     this.fetches++;
-    const ids = this.model.ids();
+    const ids = this.readableIds();
     let replies: RangeReply[];
     try {
       replies = await Promise.all(ids.map((id) => this.api.range(this.run.id, id, window.fromUs, window.toUs, window.maxPoints)));

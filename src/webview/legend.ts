@@ -4,7 +4,8 @@
  * expands it. One row per series with a visibility swatch, its name (click: reveal the source line
  * in the editor), its value under the crosshair (else its last value), a badge when the server
  * rejected entries of it (count + last reason) and one when the producer could not store points
- * of it (an outage beyond its backlog: protocol/SPEC.md section 11).
+ * of it (an outage beyond its backlog: protocol/SPEC.md section 11), and why its stream cannot be
+ * read when a bad key keeps it empty (section 10), so an empty series never looks like no data.
  */
 import type { MouseEventParams } from "lightweight-charts";
 import type { SeriesMeta } from "../shared/api.js";
@@ -28,6 +29,7 @@ interface Row {
   value: HTMLElement;
   badge: HTMLElement;
   lost: HTMLElement;
+  unreadable: HTMLElement;
 }
 
 /** Below this chart width, pane legends start collapsed to one line. */
@@ -101,12 +103,13 @@ export class Legend {
     const badge = el("span", "cb-badge");
     const lost = el("span", "cb-badge cb-lost");
     lost.title = "lost by the producer during a Redis outage (beyond its backlog)";
-    root.append(swatch, name, value, badge, lost);
+    const unreadable = el("span", "cb-badge cb-unreadable");
+    root.append(swatch, name, value, badge, lost, unreadable);
     this.paneLegend(this.view.paneOf(id)).append(root);
-    this.rows.set(id, { root, swatch, value, badge, lost });
+    this.rows.set(id, { root, swatch, value, badge, lost, unreadable });
   }
 
-  /** Re-reads colours, visibility, last values, rejected and lost counts. */
+  /** Re-reads colours, visibility, last values, rejected and lost counts, read errors. */
   refresh(): void {
     this.place();
     for (const [id, row] of this.rows) {
@@ -123,13 +126,15 @@ export class Legend {
       const lost = entry.meta.lost;
       row.lost.hidden = lost === 0;
       row.lost.textContent = lost === 0 ? "" : `${lost.toLocaleString("en-US")} points not stored`;
+      row.unreadable.hidden = entry.meta.error === null;
+      row.unreadable.textContent = entry.meta.error === null ? "" : `not readable: ${entry.meta.error}`;
     }
   }
 
   updateMeta(series: SeriesMeta[]): void {
     for (const meta of series) {
       const entry = this.view.series(meta.id);
-      if (entry) Object.assign(entry.meta, { rejected: meta.rejected, stale: meta.stale, lost: meta.lost, lastError: meta.lastError, count: meta.count });
+      if (entry) Object.assign(entry.meta, { rejected: meta.rejected, stale: meta.stale, lost: meta.lost, lastError: meta.lastError, error: meta.error, count: meta.count });
     }
     this.refresh();
   }

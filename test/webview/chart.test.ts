@@ -317,6 +317,22 @@ describe("webview: the chart UI in headless Chromium against the real server", f
     assert.deepEqual(badges, { price: ["50,123 points not stored", false], ema: ["", true] });
   });
 
+  it("says on a series why it cannot be read and on the run what is left out, and draws the rest", async () => {
+    await writeRun(t, "bad", { price: { kind: "line" }, ema: { kind: "line" } });
+    await xadd(t, t.keys.series("bad", "price"), lineFields(range(10).map(at), range(10)));
+    await t.redis.hset(t.keys.series("bad", "ema"), "not", "a stream");
+    await t.redis.set(t.keys.plugins("bad"), "not a hash");
+    chart = await openChart(browser, t.server);
+    const state = await chart.until((s) => s.series.find((x) => x.id === "price")?.points === 10 && s.banner !== null, "the readable series and the banner");
+    assert.equal(state.banner, `Part of run bad cannot be read: ${t.keys.plugins("bad")} holds a string, not a hash; ${t.keys.series("bad", "ema")} holds a hash, not a stream`);
+    const badges: Record<string, [string | null, boolean]> = {};
+    for (const id of ["price", "ema"]) {
+      const badge = chart.page.locator(`.cb-legend-row[data-series="${id}"] .cb-unreadable`);
+      badges[id] = [await badge.textContent(), await badge.isHidden()];
+    }
+    assert.deepEqual(badges, { price: ["", true], ema: [`not readable: ${t.keys.series("bad", "ema")} holds a hash, not a stream`, false] });
+  });
+
   it("draws live points as they arrive, and keeps sub-second ticks apart", async () => {
     await writeRun(t, "live", { price: { kind: "line" }, candles: { kind: "candlestick" }, ticks: { kind: "line", pane: "ticks" } });
     await xadd(t, t.keys.series("live", "price"), lineFields(range(10).map(at), range(10)));

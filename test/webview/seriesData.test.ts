@@ -6,7 +6,7 @@ import { ChartData } from "../../src/webview/seriesData.js";
 
 const meta = (id: string, kind: SeriesKind): SeriesMeta => ({
   id, kind, pane: "main", title: id, color: null, options: {}, source: null, target: null, count: 0,
-  firstTimeUs: null, lastTimeUs: null, rejected: 0, stale: 0, lost: 0, lastError: null,
+  firstTimeUs: null, lastTimeUs: null, rejected: 0, stale: 0, lost: 0, lastError: null, error: null,
 });
 const range = (kind: SeriesKind, t: number[], y: number[], bucketUs = 0, lastId = "1-0"): RangeReply => ({
   kind, count: t.length, total: t.length, decimated: bucketUs > 0, bucketUs, lastId, points: { t, y },
