@@ -1,7 +1,8 @@
 /**
  * The server against a real Redis Cluster (3 masters, 3 replicas: test/harness/redisCluster.ts),
  * fed by real producer processes: Python (redis-py RedisCluster) and Rust (the redis crate's
- * cluster support) writing at once, every point read back exactly over GraphQL.
+ * cluster support) writing at once, every point read back exactly over GraphQL; then a failover and
+ * a slot resharded onto a master that joined mid-run.
  */
 import { strict as assert } from "node:assert";
 import { execFile } from "node:child_process";
@@ -156,7 +157,7 @@ describe("Redis Cluster: 3 masters, 3 replicas", function () {
   });
 });
 
-describe("Redis Cluster failover: a master killed mid-sweep", function () {
+describe("Redis Cluster topology changes: a master killed, a slot moved to a new master", function () {
   this.timeout(180_000);
   let cluster: TestCluster;
 
@@ -238,6 +239,52 @@ describe("Redis Cluster failover: a master killed mid-sweep", function () {
       await ws.dispose();
       await live.close();
       admin.disconnect();
+    }
+  });
+
+  it("the producer and the server's live reader follow the slot to the new master; every point arrives once", async () => {
+    const prefix = `r${randomBytes(4).toString("hex")}`;
+    const [run, N, BATCH] = ["moving", 40_000, 100];
+    const slot = keySlot(`{${run}}`);
+    const logs: string[] = [];
+    const server = await startServer({ redisUrl: cluster.url, prefix, log: (m) => logs.push(m), pluginsDir: null, builtinPluginsDir: null, webviewBundle: WEBVIEW_BUNDLE });
+    const ws = wsClient(server);
+    const newcomer = await cluster.addMaster();
+    try {
+      const producer = promisify(execFile)(PYTHON, [join(__dirname, "fixtures", "sweep_producer.py"), cluster.url, prefix, run, String(N), String(BATCH)]);
+      const stream = redisKeys(prefix).series(run, "price");
+      const old = await cluster.masterOf(slot);
+      const direct = new Redis({ host: "127.0.0.1", port: old.port });
+      const onNewcomer = new Redis({ host: "127.0.0.1", port: newcomer.port });
+      try {
+        // Followed live from its first batch, then moved while a quarter to most of it is written.
+        while ((await direct.xlen(stream)) === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+        const sub = collect<{ batches: { points: ValuePoints } }>(ws, 'subscription { batches(run: "moving", series: "price", after: "0-0") { points } }', {});
+        while ((await direct.xlen(stream)) * BATCH < N / 4) await new Promise((resolve) => setTimeout(resolve, 10));
+        await cluster.moveSlot(slot, newcomer);
+        const moved = await onNewcomer.xlen(stream);
+        assert.ok(moved * BATCH < N, `the move was mid-run: ${moved * BATCH} of ${N} points written before it ended`);
+        const stats = JSON.parse((await producer).stdout) as { lost: Record<string, number>; dropped: number };
+        assert.deepEqual(stats, { lost: {}, dropped: 0 });
+        assert.equal((await cluster.masterOf(slot)).port, newcomer.port);
+        await assert.rejects(direct.xlen(stream), new RegExp(`^ReplyError: MOVED ${slot} 127\\.0\\.0\\.1:${newcomer.port}$`), "the old master sends its clients to the new one");
+
+        const lastUs = SWEEP_T0_US + N - 1;
+        const items = await sub.until((xs) => xs.some((b) => b.batches.points.t.includes(lastUs)), 60_000);
+        sub.unsubscribe();
+        const live = items.flatMap((b) => b.batches.points.t);
+        assert.deepEqual(live, Array.from({ length: N }, (_, j) => SWEEP_T0_US + j), "live: every point once, in order");
+        assert.ok(logs.some((m) => m.startsWith(`stream reader: slot ${slot} moved from 127.0.0.1:${old.port} to 127.0.0.1:${newcomer.port}`)), logs.join("\n"));
+
+        const h = await query<{ run: { status: string; series: { id: string; count: number; lost: number }[] } }>(ws, '{ run(id: "moving") { status series { id count lost } } }');
+        assert.deepEqual(h.data?.run, { status: "ended", series: [{ id: "price", count: N, lost: 0 }] });
+      } finally {
+        direct.disconnect();
+        onNewcomer.disconnect();
+      }
+    } finally {
+      await ws.dispose();
+      await server.close();
     }
   });
 });

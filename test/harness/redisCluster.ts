@@ -23,6 +23,14 @@ export interface TestCluster {
   masterOf(slot: number): Promise<PrivateRedis>;
   /** The replica of `master`. */
   replicaOf(master: PrivateRedis): Promise<PrivateRedis>;
+  /** Starts an empty master (no slots, no replica) and joins it to the cluster, as `redis-cli --cluster add-node` does. */
+  addMaster(): Promise<PrivateRedis>;
+  /**
+   * Moves `slot` and its keys to `to` while the cluster serves them, the steps `redis-cli --cluster
+   * reshard` takes for each slot: IMPORTING/MIGRATING (clients get ASK for moved keys), MIGRATE a
+   * few keys at a time, then SETSLOT NODE on every master (clients get MOVED).
+   */
+  moveSlot(slot: number, to: PrivateRedis): Promise<void>;
   /**
    * Waits until every node says the cluster is `ok`, every slot is served by a master that answers,
    * and every replica of a live master is in sync with it.
@@ -72,6 +80,16 @@ async function clusterInfo(port: number): Promise<{ state: string; slots: [numbe
   }
 }
 
+/** One command on one node, on a connection of its own. */
+async function onNode<T>(port: number, command: (conn: Redis) => Promise<T>): Promise<T> {
+  const conn = new Redis({ port, host: "127.0.0.1", maxRetriesPerRequest: 0 });
+  try {
+    return await command(conn);
+  } finally {
+    conn.disconnect();
+  }
+}
+
 export async function startRedisCluster(masters = 3): Promise<TestCluster> {
   const args = ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", String(NODE_TIMEOUT_MS)];
   const taken = new Set<number>();
@@ -101,6 +119,39 @@ export async function startRedisCluster(masters = 3): Promise<TestCluster> {
     async replicaOf(master) {
       for (const node of alive) if ((await clusterInfo(node.port))?.masterPort === master.port) return node;
       throw new Error(`no replica of 127.0.0.1:${master.port}`);
+    },
+    async addMaster() {
+      const member = [...alive][0];
+      const node = await startPrivateRedis({ args, port: await clusterPort(taken) });
+      nodes.push(node);
+      byPort.set(node.port, node);
+      alive.add(node);
+      await run("redis-cli", ["--cluster", "add-node", `127.0.0.1:${node.port}`, `127.0.0.1:${member.port}`]);
+      // Joined once every node knows it (gossip spreads the meet).
+      for (let tries = 0; ; tries++) {
+        const known = await Promise.all([...alive].map((n) => onNode(n.port, (c) => c.cluster("NODES") as Promise<string>).catch(() => "")));
+        if (known.every((text) => text.includes(`127.0.0.1:${node.port}@`))) break;
+        if (tries > 600) throw new Error(`node 127.0.0.1:${node.port} did not join`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      // It serves nothing (CLUSTERDOWN) until it has learnt every slot's master.
+      await cluster.settled();
+      return node;
+    },
+    async moveSlot(slot, to) {
+      const from = await cluster.masterOf(slot);
+      const [fromId, toId] = await Promise.all([from, to].map((n) => onNode(n.port, (c) => c.cluster("MYID") as Promise<string>)));
+      await onNode(to.port, (c) => c.cluster("SETSLOT", slot, "IMPORTING", fromId));
+      await onNode(from.port, (c) => c.cluster("SETSLOT", slot, "MIGRATING", toId));
+      for (;;) {
+        const keys = await onNode(from.port, (c) => c.cluster("GETKEYSINSLOT", slot, 10) as Promise<string[]>);
+        if (keys.length === 0) break;
+        await onNode(from.port, (c) => c.migrate("127.0.0.1", to.port, "", 0, 5000, "KEYS", ...keys));
+      }
+      const masterPorts = new Set((await clusterInfo(to.port))?.slots.map(([, , p]) => p));
+      for (const port of [to.port, from.port, ...[...masterPorts].filter((p) => p !== to.port && p !== from.port)]) {
+        await onNode(port, (c) => c.cluster("SETSLOT", slot, "NODE", toId));
+      }
     },
     async settled() {
       // Polls for the state the cluster reaches on its own (joining, a failover): no fixed delay.
