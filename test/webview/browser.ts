@@ -7,7 +7,7 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
-import type { RunningServer } from "../../src/server/app.js";
+import type { RunningServer, ServerOptions } from "../../src/server/app.js";
 import type { HookState } from "../../src/webview/hookState.js";
 import { startTestServer, type TestServer } from "../harness/server.js";
 
@@ -101,7 +101,8 @@ export interface ChartSuite {
   chart: ChartPage | null;
 }
 
-export function chartSuitePerTest(): ChartSuite {
+/** `server`: options every test's server starts with (e.g. the built-in plugins' folder). */
+export function chartSuitePerTest(server: Partial<ServerOptions> = {}): ChartSuite {
   const s = { chart: null } as ChartSuite;
   before(async () => {
     buildBundle();
@@ -111,7 +112,7 @@ export function chartSuitePerTest(): ChartSuite {
     await s.browser?.close();
   });
   beforeEach(async () => {
-    s.t = await startTestServer({ webviewBundle: WEBVIEW_BUNDLE });
+    s.t = await startTestServer({ webviewBundle: WEBVIEW_BUNDLE, ...server });
   });
   afterEach(async () => {
     if (s.chart) assert.deepEqual(s.chart.problems.filter((p) => !p.includes("WebSocket")), [], "console errors or CSP violations");

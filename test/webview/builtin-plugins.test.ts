@@ -1,8 +1,7 @@
 import { strict as assert } from "node:assert";
 import { join } from "node:path";
-import type { Browser } from "playwright-core";
-import { startTestServer, writeRun, xadd, type TestServer } from "../harness/server.js";
-import { buildBundle, launchBrowser, ohlcFields, openChart, type ChartPage } from "./browser.js";
+import { writeRun, xadd } from "../harness/server.js";
+import { chartSuitePerTest, ohlcFields, openChart } from "./browser.js";
 
 const T0 = 1_700_000_000_000_000_000n;
 const MIN = 60_000_000_000n;
@@ -11,22 +10,10 @@ const BUILTINS = join(__dirname, "..", "..", "dist", "plugins");
 
 describe("webview: the built-in plugins, enabled from the run", function () {
   this.timeout(30_000);
-  let browser: Browser;
-  let t: TestServer;
-  let chart: ChartPage | null = null;
-
-  before(async () => {
-    buildBundle();
-    browser = await launchBrowser();
-    t = await startTestServer({ builtinPluginsDir: BUILTINS });
-  });
-  after(async () => {
-    await chart?.page.close();
-    await t?.close();
-    await browser?.close();
-  });
+  const s = chartSuitePerTest({ builtinPluginsDir: BUILTINS });
 
   it("bollinger, session shading, volume profile and trade boxes run and draw on the candles", async () => {
+    const t = s.t;
     await writeRun(t, "bi", { bars: { kind: "candlestick" } });
     const n = 100;
     const closes = Array.from({ length: n }, (_, i) => 100 + Math.sin(i / 7) * 4);
@@ -41,12 +28,12 @@ describe("webview: the built-in plugins, enabled from the run", function () {
       "trade-boxes": JSON.stringify(enabled),
     });
 
-    chart = await openChart(browser, t.server);
-    const s = await chart.until((x) => x.plugins.filter((p) => p.running !== null).length === 4, "four built-ins running");
-    assert.deepEqual(s.plugins.map((p) => [p.name, p.error]).sort(), [["bollinger", null], ["session-shading", null], ["trade-boxes", null], ["volume-profile", null]]);
+    const chart = (s.chart = await openChart(s.browser, t.server));
+    const state = await chart.until((x) => x.plugins.filter((p) => p.running !== null).length === 4, "four built-ins running");
+    assert.deepEqual(state.plugins.map((p) => [p.name, p.error]).sort(), [["bollinger", null], ["session-shading", null], ["trade-boxes", null], ["volume-profile", null]]);
     // Main pane: the candles (100), the session shading (one column a bar: 100) and three bands
     // that start once a full 20-bar window exists (100 - 20 + 1 = 81 points each).
-    assert.deepEqual([...(s.paneSeries[0] ?? [])].sort((a, b) => a - b), [81, 81, 81, 100, 100]);
+    assert.deepEqual([...(state.paneSeries[0] ?? [])].sort((a, b) => a - b), [81, 81, 81, 100, 100]);
     await chart.screenshot("webview-builtin-plugins");
   });
 });
