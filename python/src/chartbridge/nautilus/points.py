@@ -5,10 +5,12 @@
 from __future__ import annotations
 
 from array import array
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..protocol import ProtocolError, check_batch, check_points, columns_for
 from ..series import Series
+from . import contract
 
 if TYPE_CHECKING:
     from .actor import ChartbridgeActor
@@ -73,3 +75,38 @@ class Markers(Points):
             for i, ns in enumerate(t):
                 self.series.record((y[i], markers[i]), ns)
 
+
+
+class FillMarkers(Markers):
+    """Fill markers of one instrument (SPEC section 8): the consecutive fills of one order at one
+    time (its partial fills) are one marker, of their total quantity at their quantity-weighted
+    average price. The open group is handed over once it is complete: when another fill comes, at
+    a hand-over after the clock passed its time, or at ``close`` (the end of the run)."""
+
+    def __init__(self, actor: ChartbridgeActor, series: Series, now: Callable[[], int]) -> None:
+        super().__init__(actor, series)
+        self.now = now
+        # order, time, side, (quantity, price) parts and position ids of the open group
+        self.open: tuple[str, int, str, list[tuple[str, str]], list[str]] | None = None
+
+    def fill(self, order: str, t: int, side: str, qty: str, price: str, position: str | None) -> None:
+        if self.open is not None and self.open[:3] == (order, t, side):
+            self.open[3].append((qty, price))
+            if position and position not in self.open[4]:
+                self.open[4].append(position)
+            return
+        self.close()
+        self.open = (order, t, side, [(qty, price)], [position] if position else [])
+
+    def close(self) -> None:
+        if self.open is None:
+            return
+        _, t, side, parts, positions = self.open
+        self.open = None
+        average, text = contract.fill_marker(side.upper(), parts, positions)
+        self.add(t, float(average), {"side": side, "text": text})
+
+    def drain(self) -> None:
+        if self.open is not None and self.now() > self.open[1]:
+            self.close()
+        super().drain()
