@@ -1,18 +1,34 @@
 """Markers are events (protocol/SPEC.md section 3): two at one time are both kept, in order, by the
-SDK's writer and by its reader (``cb.load_run``); the series vectors pin the reader's rule."""
+SDK's writer and by its reader (``cb.load_run``); the series vectors pin the reader's rule; the
+actor's fill marker of an order filled in parts is their quantity-weighted price (section 8)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
+import sys
+from decimal import Decimal
+from fractions import Fraction
+from itertools import groupby
 from typing import Any
 
 import pytest
 import redis
-from conftest import VECTORS, keys, read_points
+from conftest import REPO, VECTORS, keys, read_points
 
 import chartbridge as cb
 from chartbridge import notebook, protocol
+from chartbridge.nautilus.contract import fill_marker
+from chartbridge.session import Settings
+from chartbridge.testing import RedisServer
+
+nautilus = pytest.importorskip("nautilus_trader")
+
+from nautilus_trader.model.events import OrderFilled  # noqa: E402
+
+sys.path.insert(0, str(REPO / "examples" / "nautilus-ema-cross"))
+import ema_cross  # noqa: E402
 
 T0 = 1_700_000_000_000_000_000
 SERIES = sorted((p.stem, json.loads(p.read_text())) for p in (VECTORS / "series").glob("*.json"))
@@ -72,23 +88,6 @@ def test_the_reader_holds_each_series_vector(r: redis.Redis, name: str, case: di
 
 # -- the actor's fill markers: partial fills in a real Nautilus backtest (SPEC section 8) ---------
 
-nautilus = pytest.importorskip("nautilus_trader")
-from decimal import Decimal  # noqa: E402
-from fractions import Fraction  # noqa: E402
-from itertools import groupby  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-from nautilus_trader.model.events import OrderFilled  # noqa: E402
-
-from chartbridge.session import Settings  # noqa: E402
-from chartbridge.testing import RedisServer  # noqa: E402
-
-sys_path = str(Path(__file__).resolve().parents[2] / "examples" / "nautilus-ema-cross")
-import sys  # noqa: E402
-
-sys.path.insert(0, sys_path)
-import ema_cross  # noqa: E402
-
 
 class BigOrders(ema_cross.EMACross):
     """The example with 3,000,000 EUR an order: more than the top of the simulated book holds when a
@@ -102,8 +101,6 @@ class BigOrders(ema_cross.EMACross):
 
 
 def test_the_actors_fill_marker_is_the_quantity_weighted_price_of_an_orders_parts(redis_server: RedisServer) -> None:
-    import dataclasses
-
     client = redis.Redis.from_url(redis_server.url)
     cb.set_clock(None)
     cb.configure(**{**dataclasses.asdict(Settings()), "url": redis_server.url, "prefix": "pf", "run": "pf",
@@ -138,3 +135,22 @@ def test_the_actors_fill_marker_is_the_quantity_weighted_price_of_an_orders_part
     print("partial fill marker:", cols["m"][groups.index(first)]["text"])
     cb.configure(exit_timeout=0.5)
     client.close()
+
+
+@pytest.mark.parametrize(("parts", "average"), [
+    ([("1750000", "1.09718"), ("1250000", "1.09717")], "1.0971758"),  # 1.0971758333..., rounded
+    ([("0.100", "42990.9"), ("0.200", "42991.0")], "42990.967"),
+    ([("1500000", "1.09722"), ("1500000", "1.09723")], "1.097225"),
+    ([("100", "1.10000"), ("100", "1.10000")], "1.10000"),  # no zeros beyond the prices' decimals
+    ([("3", "100"), ("1", "101")], "100.25"),
+    ([("1", "0.00001"), ("1", "0.00002")], "0.000015"),
+    ([("1", "0.0000001"), ("1", "0.0000002"), ("2", "0.0000002")], "0.000000175"),
+    ([("1", "1.001"), ("2", "1.000")], "1.00033"),
+    ([("1", "0.5"), ("7", "0.0")], "0.062"),  # 0.0625: half to even
+])
+def test_fill_marker_price_is_the_bridges(parts: list[tuple[str, str]], average: str) -> None:
+    """The same cases as test/nautilus-bus.test.ts gives the bus bridge's fillMarker (SPEC section 8)."""
+    got, text = fill_marker("BUY", parts, ["P-1"])
+    total = str(sum((Decimal(q) for q, _ in parts), Decimal(0)))
+    assert (got, text) == (average, f"BUY {total} @ {average} P-1 ({len(parts)} fills: "
+                                    + ", ".join(f"{q} @ {p}" for q, p in parts) + ")")

@@ -9,7 +9,7 @@ It listens on the message bus; the strategies are left untouched:
 |---|---|---|
 | bars, one series per bar type | ``<bar type>`` (candlestick) | ``main`` for the first bar type, else its own |
 | every indicator a component registered | ``<component id>.<attribute>[.<output>]`` | the bars' pane for averages/bands, else its own |
-| fills | ``fills:<instrument>`` markers on the bars: side, fill price, "BUY <qty> @ <price> <position id>" | bars |
+| fills | ``fills:<instrument>`` markers on the bars, one per order per time (partial fills: their quantity-weighted price): side, price, "BUY <qty> @ <price> <position id>" | bars |
 | net position per instrument (``Portfolio.net_position``: every strategy and account) | ``position:<instrument>`` (step line) | ``position`` |
 | unrealized PnL per instrument | ``unrealized_pnl:<instrument>`` | ``pnl`` |
 | account equity and drawdown (% below the running peak) | ``equity:<venue>:<ccy>``, ``drawdown:<venue>:<ccy>`` | ``equity``, ``drawdown`` |

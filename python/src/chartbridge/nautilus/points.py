@@ -78,35 +78,31 @@ class Markers(Points):
 
 
 class FillMarkers(Markers):
-    """Fill markers of one instrument (SPEC section 8): the consecutive fills of one order at one
-    time (its partial fills) are one marker, of their total quantity at their quantity-weighted
-    average price. The open group is handed over once it is complete: when another fill comes, at
-    a hand-over after the clock passed its time, or at ``close`` (the end of the run)."""
+    """Fill markers of one instrument (SPEC section 8): the fills of one order at one time (its
+    partial fills) are one marker, of their total quantity at their quantity-weighted average
+    price. A marker is handed over once its time is over: a fill of a later time came, or at a
+    hand-over after the clock passed it, or at ``close`` (the end of the run)."""
 
     def __init__(self, actor: ChartbridgeActor, series: Series, now: Callable[[], int]) -> None:
         super().__init__(actor, series)
         self.now = now
-        # order, time, side, (quantity, price) parts and position ids of the open group
-        self.open: tuple[str, int, str, list[tuple[str, str]], list[str]] | None = None
+        # (order, time) -> side, (quantity, price) parts and position ids; in the order of first fills
+        self.open: dict[tuple[str, int], tuple[str, list[tuple[str, str]], list[str]]] = {}
 
     def fill(self, order: str, t: int, side: str, qty: str, price: str, position: str | None) -> None:
-        if self.open is not None and self.open[:3] == (order, t, side):
-            self.open[3].append((qty, price))
-            if position and position not in self.open[4]:
-                self.open[4].append(position)
-            return
-        self.close()
-        self.open = (order, t, side, [(qty, price)], [position] if position else [])
+        self.close(before=t)
+        _, parts, positions = self.open.setdefault((order, t), (side, [], []))
+        parts.append((qty, price))
+        if position and position not in positions:
+            positions.append(position)
 
-    def close(self) -> None:
-        if self.open is None:
-            return
-        _, t, side, parts, positions = self.open
-        self.open = None
-        average, text = contract.fill_marker(side.upper(), parts, positions)
-        self.add(t, float(average), {"side": side, "text": text})
+    def close(self, before: int | None = None) -> None:
+        """Hand over the markers of times before ``before`` (all when None): no fill can join them."""
+        for key in [k for k in self.open if before is None or k[1] < before]:
+            side, parts, positions = self.open.pop(key)
+            average, text = contract.fill_marker(side.upper(), parts, positions)
+            self.add(key[1], float(average), {"side": side, "text": text})
 
     def drain(self) -> None:
-        if self.open is not None and self.now() > self.open[1]:
-            self.close()
+        self.close(before=self.now())
         super().drain()
