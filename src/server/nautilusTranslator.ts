@@ -334,8 +334,8 @@ export class TraderTranslator {
   /**
    * Writes the fill markers whose time is over: of times before `beforeNs`, once an entry of that
    * time comes START_SKEW_MS (of stream-ID wall clock) after their last part, since Nautilus's
-   * writer may put an entry of a later time between an order's parts (seen: a bar between two
-   * parts of one fill); every one when `beforeNs` is null (the run ended).
+   * writer may put an entry of a later time between an order's parts (seen in the hedging
+   * backtest: one order's two parts written as two markers without this wait); every one when `beforeNs` is null (the run ended).
    */
   private closeFills(s: SessionState, beforeNs: bigint | null, atMs: number, pending: Map<string, Pending>): void {
     for (const [instrument, open] of Object.entries(s.openFills ?? {})) {
