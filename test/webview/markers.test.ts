@@ -1,7 +1,7 @@
 /**
  * Markers at one time in headless Chromium against the real server (protocol/SPEC.md section 3:
  * markers are events): lightweight-charts holds every one, from history and live, and hovering one
- * lists all of them.
+ * lists all of them, as does the data window.
  */
 import { strict as assert } from "node:assert";
 import { writeRun, xadd } from "../harness/server.js";
@@ -54,6 +54,13 @@ describe("webview: markers at one time are all drawn (headless Chromium, real se
     }
     assert.equal(tip[0], "3 markers at 2023-11-14 22:16:20");
     assert.deepEqual(tip.slice(1).map((row) => row.split("  ").slice(1)), [["BUY", "13", "BUY 1 @ 13"], ["BUY", "13", "BUY 1 @ 13"], ["BUY", "14", "BUY 2 @ 14"]]);
+
+    // The data window at bar 3 lists each of its markers.
+    await chart.page.click(".cb-data-toggle");
+    await chart.page.mouse.move((box?.x ?? 0) + column, pane.top + 40);
+    await chart.page.locator('.cb-dw-row[data-series="fills"]').first().waitFor({ timeout: 5000 });
+    const rows = await chart.page.locator('.cb-dw-row[data-series="fills"]').evaluateAll((els) => els.map((e) => [...e.children].map((x) => x.textContent).join("=")));
+    assert.deepEqual(rows, ["fills=BUY 1 @ 13", "fills=BUY 1 @ 13", "fills=BUY 2 @ 14"]);
 
     // A chart opened after the live merge (a range read) holds each marker once.
     const again = await openChart(s.browser, t.server);
