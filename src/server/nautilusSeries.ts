@@ -96,15 +96,14 @@ export function fillMarker(side: "BUY" | "SELL", parts: readonly { qty: string; 
   let places = decimals + AVERAGE_EXTRA_DECIMALS;
   // Sum(q * p) / Sum(q) in units of 10^-places, exactly, then rounded half to even.
   const qtyScale = Math.max(...parts.map((p) => exact(p.qty).scale));
-  const priceScale = Math.max(...parts.map((p) => exact(p.price).scale));
   const scaled = (text: string, scale: number) => exact(text).units * 10n ** BigInt(scale - exact(text).scale);
   let weighted = 0n;
   let total = 0n;
   for (const p of parts) {
-    weighted += scaled(p.qty, qtyScale) * scaled(p.price, priceScale);
+    weighted += scaled(p.qty, qtyScale) * scaled(p.price, decimals);
     total += scaled(p.qty, qtyScale);
   }
-  let units = divideHalfEven(weighted * 10n ** BigInt(places), total * 10n ** BigInt(priceScale));
+  let units = divideHalfEven(weighted * 10n ** BigInt(places), total * 10n ** BigInt(decimals));
   while (places > decimals && units % 10n === 0n) {
     units /= 10n;
     places--;
