@@ -105,7 +105,7 @@ export const resolvers = {
       }
       const { store } = await seriesOf(ctx, { ...args, after: "0-0" });
       const result = decimate(store, args.fromUs ?? null, args.toUs ?? null, args.maxPoints);
-      return { run: args.run, series: args.series, kind: store.kind, count: result.points.t.length, lastId: store.lastId, ...result };
+      return { run: args.run, series: args.series, kind: store.kind, count: result.points.t.length, lastId: store.lastId, through: store.length, ...result };
     },
     history: async (_: unknown, args: SeriesArgs & { maxPoints: number }, ctx: ServerContext): Promise<BatchPayload> => {
       if (!Number.isInteger(args.maxPoints) || args.maxPoints < 1 || args.maxPoints > MAX_HISTORY_POINTS) {
@@ -119,6 +119,7 @@ export const resolvers = {
         series: args.series,
         kind: store.kind,
         count: to - from,
+        offset: from,
         lastId: to > from || args.after === "$" || compareStreamIds(args.after, lastId) < 0 ? lastId : args.after,
         points: store.slice(from, to),
       };

@@ -227,6 +227,13 @@ export const typeDefs = /* GraphQL */ `
     bucketUs: Float!
     "Stream ID of the last entry included: subscribe to batches after it to continue live."
     lastId: String!
+    """
+    Points the series held up to lastId, after the ordering rule (protocol/SPEC.md section 3). A
+    batch whose offset is below it repeats its first (through - offset) points: a client that
+    merges batches into this answer drops those markers (markers are never replaced, so merging
+    them again would show them twice).
+    """
+    through: Int!
     points: JSON!
   }
 
@@ -260,6 +267,8 @@ export const typeDefs = /* GraphQL */ `
     series: ID!
     kind: SeriesKind!
     count: Int!
+    "Index in the series of the first point, in stream order after the ordering rule: the k-th marker of a series is the k-th for every reader (protocol/SPEC.md section 3)."
+    offset: Int!
     """
     Pass as 'after' to continue right after these points, with no gap and no duplicate. After a
     connection ends in any way (a 4499 close names it too; a socket the keepalive killed, 1006,

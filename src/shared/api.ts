@@ -156,12 +156,16 @@ export interface RangeReply {
   decimated: boolean;
   bucketUs: number;
   lastId: string;
+  /** Points the series held up to `lastId` (SPEC section 3: markers keep their index in that order). */
+  through: number;
   points: Points;
 }
 
 export interface BatchReply {
   series: string;
   count: number;
+  /** Index in the series of the first point (a marker's place in stream order). */
+  offset: number;
   lastId: string;
   points: Points;
 }
@@ -301,10 +305,10 @@ export const OPERATIONS = {
   seriesState: operation<{ id: string }, { run: { series: SeriesMeta[] } | null }>(`query($id: ID!) { run(id: $id) { series { ${SERIES_FIELDS} } } }`),
   range: operation<{ run: string; series: string; from: number | null; to: number | null; max: number }, { range: RangeReply }>(
     `query($run: ID!, $series: ID!, $from: Float, $to: Float, $max: Int!) {
-      range(run: $run, series: $series, fromUs: $from, toUs: $to, maxPoints: $max) { kind count total decimated bucketUs lastId points } }`,
+      range(run: $run, series: $series, fromUs: $from, toUs: $to, maxPoints: $max) { kind count total decimated bucketUs lastId through points } }`,
   ),
   batches: operation<{ run: string; series: string; after: string }, { batches: BatchReply }>(
-    "subscription($run: ID!, $series: ID!, $after: String) { batches(run: $run, series: $series, after: $after) { series count lastId points } }",
+    "subscription($run: ID!, $series: ID!, $after: String) { batches(run: $run, series: $series, after: $after) { series count offset lastId points } }",
   ),
   runEvents: operation<{ run: string }, { runEvents: RunEvent }>("subscription($run: ID) { runEvents(run: $run) { run type data id } }"),
   runListEvents: operation<NoVars, { runEvents: RunListEvent }>('subscription { runEvents(run: null, after: "$") { run type data id } }'),

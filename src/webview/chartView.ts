@@ -140,6 +140,7 @@ export class ChartView {
     this.tooltip = new MarkerTooltip(api, {
       runId: run.id,
       marker: (id) => this.hoveredMarker(id),
+      markersAt: (id, t) => (this.model.get(id)?.markers ?? []).filter((m) => m.t === t && m.m.cluster === undefined),
       zone: () => this.scale.zone,
       price: (id, y) => this.formatValue(id, y),
     });

@@ -1,7 +1,7 @@
 /**
  * The data window (TradingView's): every series' value at the crosshair time, pane by pane, each
  * in its own precision and unit; a candle series as its open, high, low and close, and its volume
- * where the candles carry one (a bucket's: the sum). A series with no
+ * where the candles carry one (a bucket's: the sum); a marker series every marker at that time. A series with no
  * point at that time shows its last one before it. Without a crosshair: the newest values.
  */
 import type { MouseEventParams } from "lightweight-charts";
@@ -36,10 +36,15 @@ export class DataWindow {
     const rows: HTMLElement[] = [el("div", "cb-dw-time", this.time === null ? "latest" : formatTime(this.time, this.view.scale.zone))];
     const byPane = new Map<number, HTMLElement[]>();
     for (const [id, entry] of this.view.allSeries()) {
-      if (entry.api === null || !entry.visible) continue;
-      const point = pointAt(entry.data, this.time);
+      if (!entry.visible) continue;
       const f = this.view.formatOf(id);
-      const cells: [string, string][] = point === undefined ? [[entry.meta.title || id, "–"]]
+      // A marker series: every marker at the crosshair's time (several: partial fills), by its text.
+      const markers = entry.api === null && this.time !== null ? entry.markers.filter((m) => m.t === this.time && m.m.cluster === undefined) : [];
+      if (entry.api === null && markers.length === 0) continue;
+      const point = entry.api === null ? undefined : pointAt(entry.data, this.time);
+      const cells: [string, string][] = entry.api === null
+        ? markers.map((m): [string, string] => [entry.meta.title || id, m.m.text || [m.m.side?.toUpperCase(), m.y === null ? null : formatValue(m.y, f)].filter(Boolean).join(" ")])
+        : point === undefined ? [[entry.meta.title || id, "–"]]
         : "open" in point ? [
           ...[["O", point.open], ["H", point.high], ["L", point.low], ["C", point.close]].map(([k, v]): [string, string] => [`${entry.meta.title || id} ${k}`, formatValue(v as number, f)]),
           ...(point.volume === undefined ? [] : [[`${entry.meta.title || id} V`, formatNumber(point.volume, inferPrecision([point.volume]))] as [string, string]]),

@@ -171,7 +171,9 @@ def _read_series(client: Client, key: str, kind: str) -> tuple[pd.DataFrame, int
             with_volume = with_volume or "vol" in entry.columns
             values = _entry_columns(entry)
             t = entry.t
-            if (not times or t[0] > times[-1]) and all(map(operator.lt, t, islice(t, 1, None))):
+            # Markers are events: one at the last time is kept too (SPEC section 3's ordering rule).
+            rising = operator.le if kind == "marker" else operator.lt
+            if (not times or rising(times[-1], t[0])) and all(map(rising, t, islice(t, 1, None))):
                 times += t  # the usual entry: after the last point, times rising; whole columns at once
                 for name in names:
                     cols[name] += values[name]
@@ -180,7 +182,7 @@ def _read_series(client: Client, key: str, kind: str) -> tuple[pd.DataFrame, int
                 if times and ns < times[-1]:
                     stale += 1
                     continue
-                if times and ns == times[-1]:  # the later point at the same time replaces the earlier one
+                if times and ns == times[-1] and kind != "marker":  # the later value at one time replaces the earlier
                     for name in names:
                         cols[name][-1] = values[name][i]
                     continue
