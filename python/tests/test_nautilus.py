@@ -27,6 +27,9 @@ from chartbridge.session import Settings
 from chartbridge.testing import RedisServer
 
 nautilus = pytest.importorskip("nautilus_trader")
+if int(nautilus.__version__.split(".")[0]) >= 2:
+    pytest.skip(f"NautilusTrader 1.x only (this venv has {nautilus.__version__}): test_nautilus2.py is its 2.x twin",
+                allow_module_level=True)
 
 from nautilus_trader.indicators import BollingerBands, ExponentialMovingAverage, RelativeStrengthIndex  # noqa: E402
 from nautilus_trader.model.data import QuoteTick, TradeTick  # noqa: E402

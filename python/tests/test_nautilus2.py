@@ -1,0 +1,199 @@
+"""A real NautilusTrader 2 backtest (the Rust engine) charted by ``ChartbridgeActor``: what reaches
+Redis, compared value by value with what the strategy and Nautilus themselves saw.
+
+The 2.x twin of test_nautilus.py: the example (``examples/nautilus-ema-cross/ema_cross_v2.py``),
+EMA(10/20) cross on 3,000 synthetic one-minute bars. It runs in the NautilusTrader 2 venv
+(``scripts/venv-nt2.sh``; ``scripts/test-all.sh`` runs it there); in a 1.x venv this module is
+skipped, as test_nautilus.py is in a 2.x one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import sys
+from collections.abc import Iterator
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+import redis
+from conftest import REPO, events, keys, read_points, registry
+
+import chartbridge as cb
+from chartbridge.session import Settings
+from chartbridge.testing import RedisServer
+
+nautilus = pytest.importorskip("nautilus_trader")
+if int(nautilus.__version__.split(".")[0]) < 2:
+    pytest.skip(f"NautilusTrader 2 only (this venv has {nautilus.__version__}): run it with scripts/venv-nt2.sh's "
+                "python", allow_module_level=True)
+
+from nautilus_trader.indicators import ExponentialMovingAverage  # noqa: E402
+from nautilus_trader.model import OrderFilled  # noqa: E402
+
+sys.path.insert(0, str(REPO / "examples" / "nautilus-ema-cross"))
+import ema_cross_v2 as ema_cross  # noqa: E402
+
+from chartbridge.nautilus import ChartbridgeActor, recorder, v2  # noqa: E402
+
+BARS = 3_000
+BAR_SERIES = ema_cross.BAR_TYPE
+
+
+class SeesEverything(ema_cross.EMACross):
+    """The example, keeping what it saw at each bar: the bar, both EMAs and the open positions'
+    unrealized PnL at the close (the holdout the charted values are compared with)."""
+
+    def __init__(self, config: ema_cross.EMACrossConfig) -> None:
+        super().__init__(config)
+        self.seen: list[tuple[int, float, float, float]] = []
+        self.pnl: list[tuple[int, float]] = []
+
+    def on_bar(self, bar: Any) -> None:
+        self.seen.append((bar.ts_event, float(str(bar.close)), self.fast_ema.value if self.fast_ema.initialized
+                          else math.nan, self.slow_ema.value if self.slow_ema.initialized else math.nan))
+        positions = self.cache.positions_open(None, self.instrument_id)
+        self.pnl.append((bar.ts_event, sum(float(p.unrealized_pnl(bar.close).as_decimal()) for p in positions)))
+        super().on_bar(bar)
+
+
+@pytest.fixture(scope="module")
+def backtest(redis_server: RedisServer) -> Iterator[SimpleNamespace]:
+    """The example backtest, run once; the Redis client, the engine, the strategy and its bars."""
+    client = redis.Redis.from_url(redis_server.url)
+    cb.set_clock(None)
+    defaults = dataclasses.asdict(Settings())
+    cb.configure(**{**defaults, "url": redis_server.url, "prefix": "nt2", "run": "nt", "enabled": True,
+                    "exit_timeout": 2.0})
+    engine, strategy = ema_cross.build_engine(BARS, strategy_class=SeesEverything)
+    engine.run()
+    assert cb.flush(10)
+    yield SimpleNamespace(r=client, engine=engine, strategy=strategy, bars=ema_cross.synthetic_bars(BARS))
+    engine.dispose()
+    cb.configure(exit_timeout=0.5)
+    client.close()
+
+
+def fills(engine: Any) -> list[Any]:
+    """The run's fills up to the actor's stop: on 2.x the actors stop before the strategies, and
+    the one the example's ``on_stop`` sends (closing the position) fills after (v2.py's docstring)."""
+    every = sorted((e for order in engine.cache.orders() for e in order.events() if isinstance(e, OrderFilled)),
+                   key=lambda e: e.ts_event)
+    assert every[-1].ts_event == engine.backtest_end or every[-1].ts_event > every[-2].ts_event
+    return every[:-1]
+
+
+def test_the_2x_actor_and_the_python_recorder_are_the_ones_in_use() -> None:
+    assert ChartbridgeActor is v2.ChartbridgeActor
+    assert not recorder.COMPILED and "has no C structs" in recorder.WHY_PURE
+
+
+def test_one_candle_per_bar_with_the_exact_prices(backtest: SimpleNamespace) -> None:
+    times, cols = read_points(backtest.r, BAR_SERIES, "nt")
+    bars = backtest.bars
+    assert len(times) == BARS and times == [b.ts_event for b in bars]
+    assert cols == {"o": [float(str(b.open)) for b in bars], "h": [float(str(b.high)) for b in bars],
+                    "l": [float(str(b.low)) for b in bars], "c": [float(str(b.close)) for b in bars],
+                    "vol": [float(str(b.volume)) for b in bars]}
+    # The strategy saw the same bars.
+    assert [(t, c) for t, c, _, _ in backtest.strategy.seen] == list(zip(times, cols["c"]))
+    entry = registry(backtest.r, BAR_SERIES, "nt")
+    assert (entry["kind"], entry["pane"]) == ("candlestick", "main")
+    assert entry["options"] == {"priceFormat": {"type": "price", "precision": 5, "minMove": 0.00001}}
+
+
+@pytest.mark.parametrize("name, period, column", [("fast_ema", 10, 2), ("slow_ema", 20, 3)])
+def test_ema_values_equal_what_the_strategy_saw_at_each_bar(backtest: SimpleNamespace, name: str, period: int,
+                                                             column: int) -> None:
+    series = f"EMACross-000.{name}"
+    times, cols = read_points(backtest.r, series, "nt")
+    saw = [(row[0], row[column]) for row in backtest.strategy.seen if not math.isnan(row[column])]
+    assert len(times) == BARS - period + 1
+    assert list(zip(times, cols["y"])) == saw
+    # And Nautilus's own indicator fed the same bars.
+    ema = ExponentialMovingAverage(period)
+    expected = []
+    for bar in backtest.bars:
+        ema.handle_bar(bar)
+        if ema.initialized:
+            expected.append(ema.value)
+    assert cols["y"] == expected
+    entry = registry(backtest.r, series, "nt")
+    assert (entry["pane"], entry["title"]) == ("main", f"{name} ExponentialMovingAverage({period})")
+
+
+def test_one_marker_per_fill_with_its_price_side_and_text(backtest: SimpleNamespace) -> None:
+    expected = fills(backtest.engine)
+    times, cols = read_points(backtest.r, "fills:EUR/USD.SIM", "nt")
+    assert len(expected) > 100 and len(times) == len(expected)
+    assert times == [f.ts_event for f in expected]
+    assert cols["y"] == [float(str(f.last_px)) for f in expected]
+    assert [m["side"] for m in cols["m"]] == [str(f.order_side).lower() for f in expected]
+    first = expected[0]
+    assert cols["m"][0]["text"] == f"{first.order_side} 100000 @ {first.last_px} EUR/USD.SIM-EMACross-000"
+    # A reversal: the close and the new entry at one time; the later marker tells both.
+    assert times[1] == times[2] and cols["m"][2]["text"] == (
+        f"{expected[1].order_side} 100000 @ {expected[1].last_px} EUR/USD.SIM-EMACross-000, "
+        f"{expected[2].order_side} 100000 @ {expected[2].last_px} EUR/USD.SIM-EMACross-000")
+    assert registry(backtest.r, "fills:EUR/USD.SIM", "nt")["target"] == BAR_SERIES
+
+
+def test_positions_pnl_equity_and_drawdown(backtest: SimpleNamespace) -> None:
+    r, strategy = backtest.r, backtest.strategy
+    position_times, position = read_points(r, "position:EUR/USD.SIM", "nt")
+    expected = fills(backtest.engine)
+    net, nets = 0.0, []
+    for f in expected:
+        net += float(str(f.last_qty)) * (1 if str(f.order_side) == "BUY" else -1)
+        nets.append(net)
+    assert position_times == [f.ts_event for f in expected] and position["y"] == nets
+    assert set(nets) == {-100_000.0, 0.0, 100_000.0}
+    # The unrealized PnL of each bar is what the strategy's open positions were worth at its close.
+    pnl_times, pnl = read_points(r, "unrealized_pnl:EUR/USD.SIM", "nt")
+    assert list(zip(pnl_times, pnl["y"])) == strategy.pnl
+    times, equity = read_points(r, "equity:SIM:USD", "nt")
+    assert times == pnl_times and equity["y"][0] == 1_000_000.0
+    # Equity is the balance plus the PnL; the balance moves only with fills, and ends at the account's.
+    balance = [round(e - p, 2) for e, p in zip(equity["y"], pnl["y"])]
+    moves = {times[i] for i in range(1, len(times)) if balance[i] != balance[i - 1]}
+    assert moves and moves <= {f.ts_event + 60_000_000_000 for f in expected}
+    _, drawdown = read_points(r, "drawdown:SIM:USD", "nt")
+    peaks = [max(equity["y"][: i + 1]) for i in range(len(equity["y"]))]
+    assert drawdown["y"] == [(e / p - 1.0) * 100.0 for e, p in zip(equity["y"], peaks)]
+
+    def price_format(precision: int, min_move: float) -> dict[str, Any]:
+        return {"type": "price", "precision": precision, "minMove": min_move}
+    assert registry(r, "position:EUR/USD.SIM", "nt")["options"] == {"lineType": 1, "priceFormat": price_format(0, 1.0)}
+    assert registry(r, "equity:SIM:USD", "nt")["options"] == {"priceFormat": price_format(2, 0.01), "unit": "USD"}
+    assert registry(r, "drawdown:SIM:USD", "nt")["options"] == {"priceFormat": price_format(2, 0.01), "unit": "%"}
+    assert registry(r, "unrealized_pnl:EUR/USD.SIM", "nt")["options"] == {"priceFormat": price_format(2, 0.01),
+                                                                           "unit": "USD"}
+
+
+def test_results_are_the_closed_positions_and_analyzer_statistics(backtest: SimpleNamespace) -> None:
+    k = keys("nt")
+    body = json.loads(backtest.r.get(k.results) or b"")
+    # Statistics by Nautilus's PortfolioAnalyzer, per account (SPEC section 8); their values are
+    # not yet the engine's own (get_result()): see v2.py.
+    result = backtest.engine.get_result()
+    assert {f"SIM-001 | {n} (USD)" for n in result.stats_pnls["USD"]} <= body["stats"].keys()
+    assert {f"SIM-001 | {n}" for n in result.stats_general} <= body["stats"].keys()
+    engine = backtest.engine
+    closed = sorted((p for p in engine.cache.position_snapshots(None, None) + engine.cache.positions()
+                     if p.is_closed), key=lambda p: p.ts_opened)[:-1]  # the last closes after the actor's stop
+    assert len(closed) == len(body["trades"]) > 50
+    assert [(t["entry_t"], t["exit_t"], t["side"], t["entry_price"], t["exit_price"], t["pnl"])
+            for t in body["trades"]] == [
+        (str(p.ts_opened), str(p.ts_closed), str(p.entry).lower(), p.avg_px_open, p.avg_px_close,
+         float(p.realized_pnl.as_decimal())) for p in closed]
+    assert events(backtest.r, "nt")[-2:] == [("results", {}), ("end", {})]
+    manifest = backtest.r.hgetall(k.manifest)
+    assert (manifest[b"status"], manifest[b"strategy"]) == (b"ended", b"EMACross")
+
+
+def test_decorated_value_charts_at_backtest_time(backtest: SimpleNamespace) -> None:
+    times, cols = read_points(backtest.r, "EMACross.ema_gap", "nt")
+    saw = [(t, (f - s) * 10_000) for t, _, f, s in backtest.strategy.seen if not math.isnan(s)]
+    assert list(zip(times, cols["y"])) == saw
