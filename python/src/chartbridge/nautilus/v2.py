@@ -15,14 +15,15 @@ section 8), read through the hooks 2.x gives a Python actor:
 | net position | the fills' signed quantities, summed per instrument (``Portfolio.net_position`` of a netting venue) |
 | unrealized PnL | the open positions' ``unrealized_pnl(close)``, refreshed at each fill |
 | equity, drawdown | the venue account's ``balances_total()`` plus the unrealized PnL |
-| statistics | a ``PortfolioAnalyzer`` fed the run's positions and the account's balance returns |
+| statistics | a ``PortfolioAnalyzer`` fed the run's positions and the account's balance returns (not yet the values of ``engine.get_result()``) |
 
 What 2.x does not give a Python actor, and what is charted instead: order, position and account
 events are routed to typed Rust handlers, so ``subscribe_topic("events.order.*")`` sees nothing
 (fills are read from the cache at the next bar); a ``DataActor`` has no ``portfolio`` and no
 view of the other components' bar subscriptions, so all indicators are charted on the first bar
 type of the run, and a cash account's equity is its balance plus the unrealized PnL (1.x asks
-``Portfolio.equity``).
+``Portfolio.equity``). Actors stop before strategies: the fill of an order a strategy sends from
+``on_stop`` comes after the run ended and is not charted.
 """
 
 from __future__ import annotations
