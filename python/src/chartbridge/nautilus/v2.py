@@ -15,7 +15,7 @@ section 8), read through the hooks 2.x gives a Python actor:
 | net position | the fills' signed quantities, summed per instrument (``Portfolio.net_position`` of a netting venue) |
 | unrealized PnL | the open positions' ``unrealized_pnl(close)``, refreshed at each fill |
 | equity, drawdown | the venue account's ``balances_total()`` plus the unrealized PnL |
-| statistics | a ``PortfolioAnalyzer`` fed the run's positions and the account's balance returns (not yet the values of ``engine.get_result()``) |
+| statistics | ``Portfolio.statistics()`` (what ``engine.get_result()`` reports), through a strategy's ``portfolio`` |
 
 What 2.x does not give a Python actor, and what is charted instead: order, position and account
 events are routed to typed Rust handlers, so ``subscribe_topic("events.order.*")`` sees nothing
@@ -35,8 +35,6 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from nautilus_trader import analysis
-from nautilus_trader.analysis import PortfolioAnalyzer
 from nautilus_trader.common import DataActor
 from nautilus_trader.model import AggregationSource, Bar, BarType, InstrumentId, OrderFilled, OrderSide
 from nautilus_trader.trading import Strategy
@@ -54,21 +52,10 @@ from .bars import PRICE_PANE, outputs_of, source_of
 from .convert import decimal_value, units_value
 from .points import Markers, Points
 from .recorder import PyBarRecorder
-from .results import Stats, Trades, merged
+from .results import Stats, Trades, account_results, merged
 
 log = logging.getLogger("chartbridge")
 
-
-def _no_arguments(kind: type) -> bool:
-    try:
-        kind()
-    except TypeError:
-        return False
-    return True
-
-# The statistics a backtest registers (every one nautilus_trader.analysis has that takes no argument).
-_STATISTICS = [c for name, c in vars(analysis).items() if isinstance(c, type) and name not in (
-    "PortfolioAnalyzer", "PortfolioStatistics") and _no_arguments(c)]
 
 _LOOK = "chartbridge-look"  # the alert that finds the bar types once the first bar is in the cache
 
@@ -367,11 +354,19 @@ class ChartbridgeActor(DataActor):
     # -- results --------------------------------------------------------------------------------
 
     def _publish_results(self) -> None:
+        """The portfolio's statistics (``Portfolio.statistics()``, what the backtest's result
+        reports, reached through a strategy: a ``DataActor`` has no portfolio) and the closed
+        positions, per account (SPEC section 8). The portfolio's statistics are of every account
+        at once: each account's group shows them. At the actor's stop they lack the last day's
+        return, which the engine adds after its strategies stopped."""
+        if not self._strategies:
+            return
+        statistics = _Statistics(self._strategies[0].portfolio.statistics())
         positions = self.cache.positions(None, None, None, None, None) + self.cache.position_snapshots(None, None)
         per_account: dict[Any, tuple[Stats, Trades]] = {}
         for venue_account in self._accounts().values():
             mine = [p for p in positions if p.account_id == venue_account.id]
-            per_account[venue_account.id] = _account_results(venue_account, mine)
+            per_account[venue_account.id] = account_results(statistics, venue_account, mine)
         if per_account:
             results(*merged(per_account))
 
@@ -385,33 +380,18 @@ def _config_of(strategy: Any) -> Any:
     return json.loads(json.dumps(values, default=str))
 
 
-def _account_results(account: Any, positions: list[Any]) -> tuple[Stats, Trades]:
-    """The statistics of ``account`` (SPEC section 8: ``<account id> | <name>``) by Nautilus's
-    own ``PortfolioAnalyzer``, fed its positions and its balance's returns, and its closed
-    positions as trades."""
-    analyzer = PortfolioAnalyzer()
-    for statistic in _STATISTICS:
-        analyzer.register_statistic(statistic())
-    analyzer.add_positions(positions)
-    for position in positions:
-        if position.realized_pnl is not None:
-            analyzer.add_trade(position.id, position.ts_last, position.realized_pnl)
-    events = account.events
-    for previous, event in zip(events, events[1:]):
-        before = {b.currency.code: decimal_value(b.total) for b in previous.balances}
-        for balance in event.balances:
-            start = before.get(balance.currency.code)
-            if start:
-                analyzer.add_return(event.ts_event, decimal_value(balance.total) / start - 1.0)
-    group = str(account.id)
-    stats: Stats = {f"{group} | {name} ({currency})": value for currency in account.currencies()
-                    for name, value in analyzer.get_performance_stats_pnls(currency, None).items()}
-    stats.update((f"{group} | {name}", value) for name, value in analyzer.get_performance_stats_returns().items())
-    stats.update((f"{group} | {name}", value) for name, value in analyzer.get_performance_stats_general().items())
-    trades = [{
-        "entry_t": p.ts_opened, "exit_t": p.ts_closed, "side": p.entry.name.lower(),
-        "entry_price": p.avg_px_open, "exit_price": p.avg_px_close, "pnl": decimal_value(p.realized_pnl),
-        "qty": decimal_value(p.peak_qty), "return": p.realized_return, "instrument": str(p.instrument_id),
-        "position": str(p.id), "account": group,
-    } for p in sorted(positions, key=lambda p: p.ts_opened) if p.is_closed]
-    return stats, trades
+class _Statistics:
+    """2.x's ``PortfolioStatistics`` read as ``results.account_results`` reads 1.x's analyzer."""
+
+    def __init__(self, statistics: Any) -> None:
+        self.statistics = statistics
+        self.currencies = list(statistics.pnls)
+
+    def get_performance_stats_pnls(self, currency: str) -> dict[str, float]:
+        return dict(self.statistics.pnls[currency])
+
+    def get_performance_stats_returns(self) -> dict[str, float]:
+        return dict(self.statistics.returns)
+
+    def get_performance_stats_general(self) -> dict[str, float]:
+        return dict(self.statistics.general)
