@@ -30,8 +30,9 @@ if int(nautilus.__version__.split(".")[0]) < 2:
     pytest.skip(f"NautilusTrader 2 only (this venv has {nautilus.__version__}): run it with scripts/venv-nt2.sh's "
                 "python", allow_module_level=True)
 
-from nautilus_trader.indicators import ExponentialMovingAverage  # noqa: E402
-from nautilus_trader.model import OrderFilled  # noqa: E402
+from nautilus_trader.indicators import BollingerBands, ExponentialMovingAverage  # noqa: E402
+from nautilus_trader.model import (AggressorSide, Currency, InstrumentId, Money, OrderFilled, Price,  # noqa: E402
+                                   Quantity, QuoteTick, TradeId, TradeTick)
 
 sys.path.insert(0, str(REPO / "examples" / "nautilus-ema-cross"))
 import ema_cross_v2 as ema_cross  # noqa: E402
@@ -200,3 +201,36 @@ def test_decorated_value_charts_at_backtest_time(backtest: SimpleNamespace) -> N
     times, cols = read_points(backtest.r, "EMACross.ema_gap", "nt")
     saw = [(t, (f - s) * 10_000) for t, _, f, s in backtest.strategy.seen if not math.isnan(s)]
     assert list(zip(times, cols["y"])) == saw
+
+
+def test_nautilus_2_values_convert_by_the_stated_rule(r: redis.Redis) -> None:
+    """chartbridge.nautilus.convert's rule on 2.x's PyO3 types (test_nautilus.py's twin)."""
+    eur = InstrumentId.from_str("EUR/USD.SIM")
+    quote = QuoteTick(eur, Price.from_str("1.10000"), Price.from_str("1.10010"), Quantity.from_int(1),
+                      Quantity.from_int(1), 5, 5)
+    trade = TradeTick(eur, Price.from_str("1.10020"), Quantity.from_int(1), AggressorSide.BUY, TradeId("1"), 6, 6)
+    ema = ExponentialMovingAverage(2)
+    bar = ema_cross.synthetic_bars(1)[0]
+    values: list[Any] = [Price.from_str("1.5"), Quantity.from_str("2.25"), Money(3.5, Currency.from_str("USD")),
+                         quote, trade, bar, ema]
+
+    @cb.chart(name="conv")
+    def chart(x: Any) -> Any:
+        return x
+
+    for i, value in enumerate(values):
+        cb.set_clock(i + 1)
+        chart(value)  # the EMA is not initialized: no point, no rejection
+    ema.update_raw(1.0)
+    ema.update_raw(2.0)
+    cb.set_clock(10)
+    chart(ema)
+    bands = BollingerBands(2, 2.0)
+    for b in ema_cross.synthetic_bars(2):
+        bands.handle_bar(b)
+    assert bands.initialized
+    chart(bands)  # no single value: refused, counted
+    assert cb.flush()
+    assert read_points(r, "conv") == ([1, 2, 3, 4, 5, 6, 10], {"y": [1.5, 2.25, 3.5, 1.10005, 1.1002,
+                                                                    float(str(bar.close)), ema.value]})
+    assert cb.stats()["rejected"] == 1
