@@ -37,9 +37,10 @@ from nautilus_trader.model import (AggressorSide, Currency, InstrumentId, Money,
 sys.path.insert(0, str(REPO / "examples" / "nautilus-ema-cross"))
 import ema_cross_v2 as ema_cross  # noqa: E402
 
-from chartbridge.nautilus import ChartbridgeActor, recorder, v2  # noqa: E402
+from chartbridge.nautilus import ChartbridgeActor, ChartbridgeConfig, recorder, v2  # noqa: E402
 
 BARS = 3_000
+BATCH = 700  # bars the actor gathers before handing their points to the SDK: several hand-overs in the run
 BAR_SERIES = ema_cross.BAR_TYPE
 
 
@@ -72,8 +73,10 @@ def backtest(redis_server: RedisServer) -> Iterator[SimpleNamespace]:
     defaults = dataclasses.asdict(Settings())
     cb.configure(**{**defaults, "url": redis_server.url, "prefix": "nt2", "run": "nt", "enabled": True,
                     "exit_timeout": 2.0})
-    engine, strategy = ema_cross.build_engine(BARS, strategy_class=SeesEverything)
+    engine, strategy = ema_cross.build_engine(BARS, strategy_class=SeesEverything, charted=False)
+    engine.add_actor(ChartbridgeActor(ChartbridgeConfig(backtest_batch=BATCH)))
     engine.run()
+    assert cb.stats()["rejected"] == 0
     assert cb.flush(10)
     yield SimpleNamespace(r=client, engine=engine, strategy=strategy, bars=ema_cross.synthetic_bars(BARS))
     engine.dispose()

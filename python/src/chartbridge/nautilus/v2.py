@@ -110,7 +110,7 @@ class _Chart:
         self.actor.read_fills()
         self.recorder(bar)
         if self.primary:
-            self.actor.settle(self)
+            self.actor.settle(self, bar.ts_event)
 
     def refresh(self) -> None:
         """The open positions after a fill, which price the next bars' PnL."""
@@ -332,11 +332,10 @@ class ChartbridgeActor(DataActor):
         self._balances[venue] = {c.code: decimal_value(m) for c, m in totals.items()}
         self._precisions.update((c.code, c.precision) for c in totals)
 
-    def settle(self, chart: _Chart) -> None:
+    def settle(self, chart: _Chart, t: int) -> None:
         """The PnL of the bar just recorded (priced by the positions open now), and the equity
         and drawdown of its venue's account."""
         chart.recorder.pnl(chart.positions, chart.pnl_points.v)
-        t = chart.candles.t[-1]
         chart.pnl_points.t.append(t)
         venue = str(chart.instrument_id.venue)
         amounts: dict[str, tuple[float, ...]] = {code: (value,) for code, value in self._balances.get(venue, {}).items()}
