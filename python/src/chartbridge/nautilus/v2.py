@@ -85,7 +85,11 @@ class _Chart:
         self.primary = primary
         self.recorder = PyBarRecorder(self.candles.t, self.candles.v, actor.drain, actor.failed, actor.batch, primary)
         self.positions: list[Any] = []  # open, refreshed at each fill
-        self.currency: str | None = None
+        self.currency: str | None = None  # their settlement currency
+        self.venue = str(self.instrument_id.venue)
+        self.pnl = 0.0  # of the last bar
+        self.alone = False  # the one charted instrument of its venue (set by the actor)
+        self.settled = 0  # PnL points whose equity is charted
         if primary:
             series_id, title = contract.named("unrealized_pnl", str(self.instrument_id))
             settlement = instrument.quote_currency if instrument is not None else None
@@ -220,8 +224,10 @@ class ChartbridgeActor(DataActor):
         return self._run.buffer_for(series)
 
     def drain(self) -> None:
+        self.settle_equity()
         for chart in self._charts.values():
             chart.recorder.pending = 0
+            chart.settled = 0
         for points in self.points:
             points.drain()
 
@@ -249,6 +255,11 @@ class ChartbridgeActor(DataActor):
             if len(self._charts) == 1:
                 for strategy in self._strategies:
                     chart.add_indicators(strategy)
+        primaries = [c for c in self._charts.values() if c.primary]
+        for chart in primaries:
+            chart.alone = sum(c.venue == chart.venue for c in primaries) == 1
+        for bar_type in bar_types:
+            chart = self._charts[str(bar_type)]
             kept = list(reversed(self.cache.bars(bar_type)))
             chart.recorder.candles(kept[:-1])  # bars before the strategies ran: candles only
             if kept:
@@ -287,6 +298,7 @@ class ChartbridgeActor(DataActor):
         for fill in fills:
             self._chart_fill(fill)
             instruments.add(str(fill.instrument_id))
+        self.settle_equity()  # the bars before these fills, with the balances before them
         for chart in self._charts.values():
             if chart.primary and str(chart.instrument_id) in instruments:
                 chart.refresh()
@@ -333,22 +345,44 @@ class ChartbridgeActor(DataActor):
         self._precisions.update((c.code, c.precision) for c in totals)
 
     def settle(self, chart: _Chart, t: int) -> None:
-        """The PnL of the bar just recorded (priced by the positions open now), and the equity
-        and drawdown of its venue's account."""
+        """The PnL of the bar just recorded (priced by the positions open now). The equity and
+        drawdown of a venue with one charted instrument are made from its PnL points in one warm
+        loop (``settle_equity``, before balances or positions change and at each hand-over);
+        with more, each bar's equity adds the others' last PnL."""
         chart.recorder.pnl(chart.positions, chart.pnl_points.v)
         chart.pnl_points.t.append(t)
-        venue = str(chart.instrument_id.venue)
-        amounts: dict[str, tuple[float, ...]] = {code: (value,) for code, value in self._balances.get(venue, {}).items()}
+        chart.pnl = chart.pnl_points.v[-1]
+        if chart.alone:
+            return
+        amounts: dict[str, tuple[float, ...]] = {code: (value,) for code, value in self._balances.get(chart.venue,
+                                                                                                    {}).items()}
         for other in self._charts.values():
-            if other.primary and other.currency is not None and str(other.instrument_id.venue) == venue \
-                    and len(other.pnl_points.v):
-                amounts[other.currency] = amounts.get(other.currency, ()) + (other.pnl_points.v[-1],)
+            if other.primary and other.currency is not None and other.venue == chart.venue:
+                amounts[other.currency] = amounts.get(other.currency, ()) + (other.pnl,)
         for code, values in amounts.items():
-            curve = self._curves.get((venue, code))
-            if curve is None:
-                curve = self._curves[venue, code] = EquityCurve(self, chart.instrument_id.venue, code,
-                                                               self._precisions[code])
-            curve.add(t, units_value(values, self._precisions[code]))
+            self._curve(chart, code).add(t, units_value(values, self._precisions[code]))
+
+    def settle_equity(self) -> None:
+        """Equity and drawdown of the PnL points of lone instruments since the last call: the
+        balances of now plus each point's PnL (in its settlement currency)."""
+        for chart in self._charts.values():
+            t, pnls = (chart.pnl_points.t, chart.pnl_points.v) if chart.alone else ((), ())
+            start, end = chart.settled, len(t)
+            if start >= end:
+                continue
+            chart.settled = end
+            balances = self._balances.get(chart.venue, {})
+            currency = chart.currency
+            for code in list(balances) + ([currency] if currency is not None and currency not in balances else []):
+                self._curve(chart, code).extend(t[start:end], balances.get(code, 0.0),
+                                                pnls if code == currency else None, start, end)
+
+    def _curve(self, chart: _Chart, currency: str) -> EquityCurve:
+        curve = self._curves.get((chart.venue, currency))
+        if curve is None:
+            curve = self._curves[chart.venue, currency] = EquityCurve(self, chart.instrument_id.venue, currency,
+                                                                      self._precisions[currency])
+        return curve
 
     # -- results --------------------------------------------------------------------------------
 
