@@ -366,7 +366,9 @@ class ChartbridgeActor(DataActor):
         """Equity and drawdown of the PnL points of lone instruments since the last call: the
         balances of now plus each point's PnL (in its settlement currency)."""
         for chart in self._charts.values():
-            t, pnls = (chart.pnl_points.t, chart.pnl_points.v) if chart.alone else ((), ())
+            if not chart.alone:
+                continue
+            t, pnls = chart.pnl_points.t, chart.pnl_points.v
             start, end = chart.settled, len(t)
             if start >= end:
                 continue
