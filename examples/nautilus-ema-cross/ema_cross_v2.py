@@ -36,22 +36,23 @@ class EMACrossConfig:
     trade_size: Decimal = Decimal(100_000)
     fast_ema_period: int = 10
     slow_ema_period: int = 20
+    order_id_tag: str = "000"
 
 
-def _nautilus_config() -> StrategyConfig:
+def _nautilus_config(config: EMACrossConfig) -> StrategyConfig:
     """2.x's own strategy settings (a PyO3 class that takes no fields of ours), naming the
-    strategy as 1.x does."""
-    return StrategyConfig(strategy_id=StrategyId("EMACross-000"))
+    strategy as 1.x does (``EMACross-000``)."""
+    return StrategyConfig(strategy_id=StrategyId(f"EMACross-{config.order_id_tag}"))
 
 
 class EMACross(Strategy):
     """Long when the fast EMA is above the slow one, short when below (netting)."""
 
     def __new__(cls, config: EMACrossConfig) -> EMACross:  # the PyO3 base is built from its own config
-        return super().__new__(cls, _nautilus_config())  # type: ignore[no-any-return]
+        return super().__new__(cls, _nautilus_config(config))  # type: ignore[no-any-return]
 
     def __init__(self, config: EMACrossConfig) -> None:
-        super().__init__(_nautilus_config())
+        super().__init__(_nautilus_config(config))
         self.params = config  # the run's parameters (ChartbridgeActor records them)
         self.instrument_id, self.bar_type, self.trade_size = config.instrument_id, config.bar_type, config.trade_size
         self.fast_ema = ExponentialMovingAverage(config.fast_ema_period)

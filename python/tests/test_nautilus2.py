@@ -31,8 +31,8 @@ if int(nautilus.__version__.split(".")[0]) < 2:
                 "python", allow_module_level=True)
 
 from nautilus_trader.indicators import BollingerBands, ExponentialMovingAverage  # noqa: E402
-from nautilus_trader.model import (AggressorSide, Currency, InstrumentId, Money, OrderFilled, Price,  # noqa: E402
-                                   Quantity, QuoteTick, TradeId, TradeTick)
+from nautilus_trader.model import (AggressorSide, BarType, Currency, InstrumentId, Money, OrderFilled,  # noqa: E402
+                                   Price, Quantity, QuoteTick, TradeId, TradeTick)
 
 sys.path.insert(0, str(REPO / "examples" / "nautilus-ema-cross"))
 import ema_cross_v2 as ema_cross  # noqa: E402
@@ -237,3 +237,68 @@ def test_nautilus_2_values_convert_by_the_stated_rule(r: redis.Redis) -> None:
     assert read_points(r, "conv") == ([1, 2, 3, 4, 5, 6, 10], {"y": [1.5, 2.25, 3.5, 1.10005, 1.1002,
                                                                     float(str(bar.close)), ema.value]})
     assert cb.stats()["rejected"] == 1
+
+
+class SawEquity(SeesEverything):
+    """Keeps, at each bar (of either strategy, in the order they came), the venue's equity as
+    Nautilus holds it: the balance plus each open position's PnL at its instrument's last bar."""
+
+    seen: list[tuple[int, float]] = []
+
+    def on_bar(self, bar: Any) -> None:
+        account = self.cache.account_for_venue(self.instrument_id.venue)
+        raw = account.balance_total(Currency.from_str("USD")).raw
+        for p in self.cache.positions_open(None, None):
+            last = self.cache.bar(BarType.from_str(f"{p.instrument_id}-1-MINUTE-LAST-EXTERNAL"))
+            raw += p.unrealized_pnl(last.close).raw
+        SawEquity.seen.append((bar.ts_event, raw / 10**16))
+        super().on_bar(bar)
+
+
+def test_two_instruments_of_one_venue_chart_apart_and_their_pnl_adds_up_in_equity(r: redis.Redis) -> None:
+    """EUR/USD and GBP/USD on SIM, one strategy each: each bar type its candles and its
+    strategy's EMAs, each instrument its fills and PnL, and the venue's equity every bar's
+    balance plus both PnLs (the per-bar path: no instrument is alone on its venue)."""
+    from nautilus_trader.backtest import BacktestEngine, BacktestEngineConfig
+    from nautilus_trader.common import LoggerConfig, LogLevel
+    from nautilus_trader.execution import MakerTakerFeeModel
+    from nautilus_trader.model import AccountType, OmsType, Venue
+    from nautilus_trader.testkit.providers import TestInstrumentProvider
+
+    engine = BacktestEngine(BacktestEngineConfig(logging=LoggerConfig(stdout_level=LogLevel.ERROR)))
+    usd = Currency.from_str("USD")
+    engine.add_venue(Venue("SIM"), OmsType.NETTING, AccountType.MARGIN, [Money(1_000_000, usd)], base_currency=usd,
+                     fee_model=MakerTakerFeeModel(ema_cross.FEE, ema_cross.FEE))
+    strategies = []
+    for tag, symbol, seed in (("000", "EUR/USD", 7), ("001", "GBP/USD", 8)):
+        instrument = TestInstrumentProvider.default_fx_ccy(symbol)
+        engine.add_instrument(instrument)
+        bar_type = f"{symbol}.SIM-1-MINUTE-LAST-EXTERNAL"
+        engine.add_data(ema_cross.synthetic_bars(400, seed, bar_type))
+        strategies.append(SawEquity(ema_cross.EMACrossConfig(instrument.id, BarType.from_str(bar_type),
+                                                              order_id_tag=tag)))
+        engine.add_strategy(strategies[-1])
+    engine.add_actor(ChartbridgeActor(ChartbridgeConfig(backtest_batch=150)))
+    engine.run()
+    assert cb.flush(10) and cb.stats()["rejected"] == 0
+    pnls = {}
+    for strategy, symbol, seed in zip(strategies, ("EUR/USD", "GBP/USD"), (7, 8)):
+        bar_type = f"{symbol}.SIM-1-MINUTE-LAST-EXTERNAL"
+        times, cols = read_points(r, bar_type)
+        assert times == [b.ts_event for b in ema_cross.synthetic_bars(400, seed, bar_type)]
+        entry = registry(r, bar_type)
+        assert entry["pane"] == ("main" if symbol == "EUR/USD" else bar_type)
+        ema_times, ema = read_points(r, f"{strategy.strategy_id}.slow_ema")
+        assert ema_times == times[19:] and ema["y"][-1] == strategy.slow_ema.value
+        assert registry(r, f"{strategy.strategy_id}.slow_ema")["pane"] == entry["pane"]
+        mine = [f for f in fills(engine) if str(f.instrument_id) == f"{symbol}.SIM"]
+        fill_times, _ = read_points(r, f"fills:{symbol}.SIM")
+        assert len(mine) > 5 and fill_times == [f.ts_event for f in mine]
+        pnl_times, pnl = read_points(r, f"unrealized_pnl:{symbol}.SIM")
+        assert pnl_times == times
+        pnls[symbol] = pnl["y"]
+    # A point at each bar of either instrument: the account's balance plus every open position's
+    # PnL at its instrument's last close, as the strategy handling that bar saw them.
+    times, equity = read_points(r, "equity:SIM:USD")
+    assert len(times) == 800 and list(zip(times, equity["y"])) == SawEquity.seen
+    engine.dispose()

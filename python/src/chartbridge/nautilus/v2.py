@@ -10,7 +10,7 @@ section 8), read through the hooks 2.x gives a Python actor:
 | what | 2.x hook |
 |---|---|
 | bars, after the strategies handled them | ``subscribe_bars`` of each bar type the cache holds at the first bar (an alert at the start time fires after it), subscribed after the strategies' own |
-| the strategies and their registered indicators | the running ``Strategy`` objects of this trader (``registered_indicators``) |
+| the strategies and their registered indicators | the running ``Strategy`` objects of this trader (``registered_indicators``), charted on the bar type the strategy keeps (an attribute or its ``params``), else the first |
 | fills | the orders' ``OrderFilled`` events in the cache, read at the next bar (they fill after the bar's handlers) |
 | net position | the fills' signed quantities, summed per instrument (``Portfolio.net_position`` of a netting venue) |
 | unrealized PnL | the open positions' ``unrealized_pnl(close)``, refreshed at each fill |
@@ -20,9 +20,9 @@ section 8), read through the hooks 2.x gives a Python actor:
 What 2.x does not give a Python actor, and what is charted instead: order, position and account
 events are routed to typed Rust handlers, so ``subscribe_topic("events.order.*")`` sees nothing
 (fills are read from the cache at the next bar); a ``DataActor`` has no ``portfolio`` and no
-view of the other components' bar subscriptions, so all indicators are charted on the first bar
-type of the run, and a cash account's equity is its balance plus the unrealized PnL (1.x asks
-``Portfolio.equity``). Actors stop before strategies: the fill of an order a strategy sends from
+view of the other components' bar subscriptions, so a strategy's indicators are charted on the
+bar type it keeps in an attribute (else the run's first), and a cash account's equity is its
+balance plus the unrealized PnL (1.x asks ``Portfolio.equity``). Actors stop before strategies: the fill of an order a strategy sends from
 ``on_stop`` comes after the run ended and is not charted.
 """
 
@@ -88,6 +88,7 @@ class _Chart:
         self.currency: str | None = None  # their settlement currency
         self.venue = str(self.instrument_id.venue)
         self.pnl = 0.0  # of the last bar
+        self.close: Any = None  # of the last bar
         self.alone = False  # the one charted instrument of its venue (set by the actor)
         self.settled = 0  # PnL points whose equity is charted
         if primary:
@@ -113,13 +114,17 @@ class _Chart:
     def on_bar(self, bar: Bar) -> None:
         self.actor.read_fills()
         self.recorder(bar)
+        self.close = bar.close
         if self.primary:
             self.actor.settle(self, bar.ts_event)
 
     def refresh(self) -> None:
-        """The open positions after a fill, which price the next bars' PnL."""
+        """The open positions after a fill, which price the next bars' PnL; the last PnL (which
+        another instrument's equity points add) is theirs at the last close."""
         self.positions = self.actor.cache.positions_open(None, self.instrument_id)
         self.currency = self.positions[0].settlement_currency.code if self.positions else None
+        if self.close is not None:
+            self.pnl = decimal_value(sum(p.unrealized_pnl(self.close).raw for p in self.positions))
 
 
 class ChartbridgeActor(DataActor):
@@ -246,15 +251,18 @@ class ChartbridgeActor(DataActor):
                                    strategy="+".join(sorted({type(s).__name__ for s in self._strategies})))
         for venue, venue_account in self._accounts().items():
             self._refresh_balances(venue, venue_account)
-        bar_types = [b for source in (AggregationSource.EXTERNAL, AggregationSource.INTERNAL)
-                     for b in self.cache.bar_types(source)]
+        cached = {str(b): b for source in (AggregationSource.EXTERNAL, AggregationSource.INTERNAL)
+                  for b in self.cache.bar_types(source)}
+        # The strategies' own bar types first, in their order (the first is "main"), then the others.
+        order = [b for s in self._strategies for b in _bar_types_of(s) if b in cached] + sorted(cached)
+        bar_types = [cached[b] for b in dict.fromkeys(order)]
         for bar_type in bar_types:
             primary = all(c.instrument_id != bar_type.instrument_id for c in self._charts.values())
-            chart = self._charts[str(bar_type)] = _Chart(self, bar_type, "main" if not self._charts else str(bar_type),
-                                                         primary)
-            if len(self._charts) == 1:
-                for strategy in self._strategies:
-                    chart.add_indicators(strategy)
+            self._charts[str(bar_type)] = _Chart(self, bar_type, "main" if not self._charts else str(bar_type), primary)
+        for strategy in self._strategies:
+            if self._charts:
+                mine = [self._charts[b] for b in _bar_types_of(strategy) if b in self._charts]
+                (mine or list(self._charts.values()))[0].add_indicators(strategy)
         primaries = [c for c in self._charts.values() if c.primary]
         for chart in primaries:
             chart.alone = sum(c.venue == chart.venue for c in primaries) == 1
@@ -404,6 +412,14 @@ class ChartbridgeActor(DataActor):
             per_account[venue_account.id] = account_results(statistics, venue_account, mine)
         if per_account:
             results(*merged(per_account))
+
+
+def _bar_types_of(strategy: Any) -> list[str]:
+    """The bar types a strategy keeps in its attributes or its ``params``: where its indicators
+    are charted (2.x does not tell a ``DataActor`` which bar type an indicator is registered for)."""
+    params = getattr(strategy, "params", None)
+    values = list(vars(strategy).values()) + (list(vars(params).values()) if hasattr(params, "__dict__") else [])
+    return list(dict.fromkeys(str(v) for v in values if isinstance(v, BarType)))
 
 
 def _config_of(strategy: Any) -> Any:
