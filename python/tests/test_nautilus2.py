@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 import redis
-from conftest import REPO, events, keys, read_points, registry
+from conftest import REPO, EquitySeen, events, keys, read_points, registry, run_and_compare_equity
 
 import chartbridge as cb
 from chartbridge.session import Settings
@@ -302,3 +302,27 @@ def test_two_instruments_of_one_venue_chart_apart_and_their_pnl_adds_up_in_equit
     times, equity = read_points(r, "equity:SIM:USD")
     assert len(times) == 800 and list(zip(times, equity["y"])) == SawEquity.seen
     engine.dispose()
+
+
+class RecordsEquity(EquitySeen, ema_cross.EMACross):
+    """The example, noting the account's equity as Nautilus values it at each bar."""
+
+
+def test_a_cash_account_is_charted_at_each_bar_as_nautilus_values_it(r: redis.Redis) -> None:
+    from nautilus_trader.backtest import BacktestEngine, BacktestEngineConfig
+    from nautilus_trader.common import LoggerConfig, LogLevel
+    from nautilus_trader.execution import MakerTakerFeeModel
+    from nautilus_trader.model import AccountType, OmsType, Venue
+    from nautilus_trader.testkit.providers import TestInstrumentProvider
+
+    engine = BacktestEngine(BacktestEngineConfig(logging=LoggerConfig(stdout_level=LogLevel.ERROR)))
+    engine.add_venue(Venue("SIM"), OmsType.NETTING, AccountType.CASH,
+                     [Money(1_000_000, Currency.from_str("USD")), Money(1_000_000, Currency.from_str("EUR"))],
+                     fee_model=MakerTakerFeeModel(ema_cross.FEE, ema_cross.FEE))
+    instrument = TestInstrumentProvider.default_fx_ccy("EUR/USD")
+    engine.add_instrument(instrument)
+    bars = ema_cross.synthetic_bars(300)
+    engine.add_data(bars)
+    strategy = RecordsEquity(ema_cross.EMACrossConfig(instrument.id, BarType.from_str(BAR_SERIES)))
+    run_and_compare_equity(r, engine, strategy, [b.ts_event for b in bars])
+    assert set(strategy.equity_seen["EUR"]) == {900_000.0, 1_000_000.0, 1_100_000.0}  # the holdings moved

@@ -14,15 +14,15 @@ section 8), read through the hooks 2.x gives a Python actor:
 | fills | the orders' ``OrderFilled`` events in the cache, read at the next bar (they fill after the bar's handlers) |
 | net position | the fills' signed quantities, summed per instrument (``Portfolio.net_position`` of a netting venue) |
 | unrealized PnL | the open positions' ``unrealized_pnl(close)``, refreshed at each fill |
-| equity, drawdown | the venue account's ``balances_total()`` plus the unrealized PnL |
+| equity, drawdown | the venue account's ``balances_total()`` plus the unrealized PnL; a cash account: ``Portfolio.equity(venue)`` at each bar, through a strategy's ``portfolio`` |
 | statistics | ``Portfolio.statistics()`` (what ``engine.get_result()`` reports), through a strategy's ``portfolio`` |
 
 What 2.x does not give a Python actor, and what is charted instead: order, position and account
 events are routed to typed Rust handlers, so ``subscribe_topic("events.order.*")`` sees nothing
 (fills are read from the cache at the next bar); a ``DataActor`` has no ``portfolio`` and no
 view of the other components' bar subscriptions, so a strategy's indicators are charted on the
-bar type it keeps in an attribute (else the run's first), and a cash account's equity is its
-balance plus the unrealized PnL (1.x asks ``Portfolio.equity``). Actors stop before strategies: the fill of an order a strategy sends from
+bar type it keeps in an attribute (else the run's first); the portfolio is reached through a
+strategy. Actors stop before strategies: the fill of an order a strategy sends from
 ``on_stop`` comes after the run ended and is not charted.
 """
 
@@ -150,6 +150,7 @@ class ChartbridgeActor(DataActor):
         self._seen: dict[str, int] = {}  # events read per order
         self._orders = (0, 0)  # orders in the cache, and closed ones, at the last look
         self._balances: dict[str, dict[str, float]] = {}  # per venue: currency -> balance
+        self._cash: dict[str, Any] = {}  # the portfolio (a strategy's) per venue of a cash account
         self._precisions: dict[str, int] = {}
         self._curves: dict[tuple[str, str], EquityCurve] = {}
         self.points: list[Points] = []
@@ -265,7 +266,7 @@ class ChartbridgeActor(DataActor):
                 (mine or list(self._charts.values()))[0].add_indicators(strategy)
         primaries = [c for c in self._charts.values() if c.primary]
         for chart in primaries:
-            chart.alone = sum(c.venue == chart.venue for c in primaries) == 1
+            chart.alone = sum(c.venue == chart.venue for c in primaries) == 1 and chart.venue not in self._cash
         for bar_type in bar_types:
             chart = self._charts[str(bar_type)]
             kept = list(reversed(self.cache.bars(bar_type)))
@@ -351,6 +352,8 @@ class ChartbridgeActor(DataActor):
         totals = venue_account.balances_total()
         self._balances[venue] = {c.code: decimal_value(m) for c, m in totals.items()}
         self._precisions.update((c.code, c.precision) for c in totals)
+        if venue_account.is_cash_account() and self._strategies:
+            self._cash[venue] = self._strategies[0].portfolio
 
     def settle(self, chart: _Chart, t: int) -> None:
         """The PnL of the bar just recorded (priced by the positions open now). The equity and
@@ -361,6 +364,12 @@ class ChartbridgeActor(DataActor):
         chart.pnl_points.t.append(t)
         chart.pnl = chart.pnl_points.v[-1]
         if chart.alone:
+            return
+        portfolio = self._cash.get(chart.venue)
+        if portfolio is not None:  # a cash account's holdings, valued by Nautilus at this bar
+            for currency, money in portfolio.equity(chart.instrument_id.venue).items():
+                self._precisions.setdefault(currency.code, currency.precision)
+                self._curve(chart, currency.code).add(t, decimal_value(money))
             return
         amounts: dict[str, tuple[float, ...]] = {code: (value,) for code, value in self._balances.get(chart.venue,
                                                                                                     {}).items()}
