@@ -288,17 +288,19 @@ class ChartbridgeActor(DataActor):
     def read_fills(self) -> None:
         """Chart the fills since the last look: markers, the net position, the refreshed balances."""
         cache = self.cache
-        # Nothing new unless an order was added or closed since, or one is open (a partial fill).
-        orders = cache.orders_total_count(), cache.orders_closed_count()
-        if orders == self._orders and not cache.orders_open_count():
+        # Nothing new unless an order was added or closed since (then every order is looked at:
+        # a new one is INITIALIZED at this look, in no index), or one is open (a partial fill).
+        counts = cache.orders_total_count(), cache.orders_closed_count()
+        if counts == self._orders and not cache.orders_open_count():
             return
-        self._orders = orders
+        orders = cache.orders() if counts != self._orders else cache.orders_open()
+        self._orders = counts
         fills: list[Any] = []
-        for order in cache.orders():
+        for order in orders:
             key = str(order.client_order_id)
-            count = order.event_count
-            if self._seen.get(key, 0) < count:
-                fills.extend(e for e in order.events()[self._seen.get(key, 0):] if isinstance(e, OrderFilled))
+            count, seen = order.event_count, self._seen.get(key, 0)
+            if seen < count:
+                fills.extend(e for e in order.events()[seen:] if isinstance(e, OrderFilled))
                 self._seen[key] = count
         if not fills:
             return
