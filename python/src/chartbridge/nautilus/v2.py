@@ -32,6 +32,7 @@ import dataclasses
 import gc
 import json
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,12 +58,14 @@ from .results import Stats, Trades, account_results, merged
 log = logging.getLogger("chartbridge")
 
 
+_LIVE_SKEW_NS = 60_000_000_000  # a clock this close to the wall clock at the start is a live node's
 _LOOK = "chartbridge-look"  # the alert that finds the bar types once the first bar is in the cache
 
 
 @dataclass(frozen=True)
 class ChartbridgeConfig:
-    """The settings of ``ChartbridgeActor`` (as on 1.x; see ``config.py``)."""
+    """The settings of ``ChartbridgeActor`` (as on 1.x; see ``config.py``). The backtest ones
+    apply when the engine's clock at the start is more than a minute from the wall clock."""
 
     run: str | None = None
     indicator_panes: dict[str, str] | None = None
@@ -169,10 +172,12 @@ class ChartbridgeActor(DataActor):
         self._run = start_run(self.settings.run or session.current().settings.run)
         self.run_id = self._run.id
         set_clock(self.clock.timestamp_ns)
-        self.batch = self.settings.backtest_batch
         producer = session.current().producer
         self._paced = producer, producer.interval
-        producer.interval = max(producer.interval, self.settings.backtest_flush_interval)
+        # 2.x's Python clock does not say whether it is a backtest's: a live node's is now.
+        if abs(self.clock.timestamp_ns() - time.time_ns()) > _LIVE_SKEW_NS:
+            self.batch = self.settings.backtest_batch
+            producer.interval = max(producer.interval, self.settings.backtest_flush_interval)
         # Strategies start after actors: the alert at the start time fires after the first bar,
         # when they have subscribed and registered their indicators.
         self.clock.set_time_alert_ns(_LOOK, self.clock.timestamp_ns(), self._guard(self._look))
