@@ -30,10 +30,11 @@ if [ ! -f "$VENV/.installed" ] || [ python/pyproject.toml -nt "$VENV/.installed"
   printf '\033[1m==> %s\033[0m\n' "building the NautilusTrader 2 venv in $VENV (once per machine)" >&2
   [ -x "$VENV/bin/python" ] || "$py" -m venv "$VENV"
   "$VENV/bin/python" -m pip install --quiet --upgrade pip >&2
-  # chartbridge's own requirements (dependencies, dev and nautilus2 extras), read from pyproject.toml.
+  # chartbridge's own requirements (dependencies; dev, notebook and nautilus2 extras), read from pyproject.toml.
   mapfile -t reqs < <("$VENV/bin/python" -c 'import tomllib
 p = tomllib.load(open("python/pyproject.toml", "rb"))["project"]
-print("\n".join(p["dependencies"] + p["optional-dependencies"]["dev"] + p["optional-dependencies"]["nautilus2"]))')
+extras = p["optional-dependencies"]
+print("\n".join(p["dependencies"] + extras["dev"] + extras["notebook"] + extras["nautilus2"]))')
   "$VENV/bin/python" -m pip install --quiet "${reqs[@]}" >&2
   touch "$VENV/.installed"
 fi

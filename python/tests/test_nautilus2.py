@@ -197,7 +197,10 @@ def test_results_are_the_backtest_statistics_and_the_closed_positions(backtest: 
          float(p.realized_pnl.as_decimal())) for p in closed]
     assert events(backtest.r, "nt")[-2:] == [("results", {}), ("end", {})]
     manifest = backtest.r.hgetall(k.manifest)
-    assert (manifest[b"status"], manifest[b"strategy"]) == (b"ended", b"EMACross")
+    assert (manifest[b"status"], manifest[b"strategy"]) == (b"ended", b"SeesEverything")
+    identity = json.loads(manifest[b"identity"])
+    assert identity["params"] == {"instrument_id": "EUR/USD.SIM", "bar_type": BAR_SERIES, "trade_size": "100000",
+                                  "fast_ema_period": 10, "slow_ema_period": 20, "order_id_tag": "000"}
 
 
 def test_decorated_value_charts_at_backtest_time(backtest: SimpleNamespace) -> None:

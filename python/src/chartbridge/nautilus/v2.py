@@ -169,8 +169,15 @@ class ChartbridgeActor(DataActor):
             return
         self._clear()
         self._owns_run = not session.current().stack
-        self._run = start_run(self.settings.run or session.current().settings.run)
+        # Strategies start after actors: the ones registered now (READY) name the run.
+        self._strategies = self._find_strategies(lambda s: s.is_ready())
+        name = "+".join(sorted({type(s).__name__ for s in self._strategies})) or None
+        self._run = start_run(self.settings.run or session.current().settings.run, strategy=name)
         self.run_id = self._run.id
+        if self._strategies:  # their parameters are the run's (one strategy: its own alone)
+            self.source = source_of(self._strategies[0])
+            configs = {str(s.strategy_id): _config_of(s) for s in self._strategies}
+            self._run.set_identity(params=next(iter(configs.values())) if len(configs) == 1 else configs)
         set_clock(self.clock.timestamp_ns)
         producer = session.current().producer
         self._paced = producer, producer.interval
@@ -247,14 +254,7 @@ class ChartbridgeActor(DataActor):
     def _look(self, _event: Any) -> None:
         """Chart the running strategies' bar types and indicators, from the first bar on."""
         assert self._run is not None
-        trader = self.trader_id
-        self._strategies = [o for o in gc.get_objects() if isinstance(o, Strategy) and o.trader_id == trader
-                            and o.is_running()]
-        if self._strategies:
-            self.source = source_of(self._strategies[0])
-            configs = {str(s.strategy_id): _config_of(s) for s in self._strategies}
-            self._run.set_identity(params=next(iter(configs.values())) if len(configs) == 1 else configs,
-                                   strategy="+".join(sorted({type(s).__name__ for s in self._strategies})))
+        self._strategies = self._find_strategies(lambda s: s.is_running())
         for venue, venue_account in self._accounts().items():
             self._refresh_balances(venue, venue_account)
         cached = {str(b): b for source in (AggregationSource.EXTERNAL, AggregationSource.INTERNAL)
@@ -279,6 +279,12 @@ class ChartbridgeActor(DataActor):
             if kept:
                 chart.on_bar(kept[-1])
             self.subscribe_bars(bar_type)
+
+    def _find_strategies(self, state: Any) -> list[Any]:
+        """This trader's strategies in ``state``: a ``DataActor`` is told of no other component,
+        so they are found among the process's objects (other engines' are in other states)."""
+        trader = self.trader_id
+        return [o for o in gc.get_objects() if isinstance(o, Strategy) and o.trader_id == trader and state(o)]
 
     def on_bar(self, bar: Bar) -> None:
         chart = self._charts.get(str(bar.bar_type))
