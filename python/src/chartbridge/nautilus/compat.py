@@ -25,8 +25,8 @@ if V2:
         c for c in vars(indicators).values() if isinstance(c, type) and hasattr(c, "initialized")
         and hasattr(c, "handle_bar"))
     # The averages (1.x's MovingAverage subclasses), drawn in price units over the bars.
-    MOVING_AVERAGES: tuple[type, ...] = tuple(c for c in INDICATOR if c.__name__.endswith(("MovingAverage",
-                                                                                           "DynamicAverage")))
+    MOVING_AVERAGES: tuple[type, ...] = tuple(
+        c for c in INDICATOR if c.__name__.endswith(("MovingAverage", "DynamicAverage")))
 else:
     from nautilus_trader.indicators.base import Indicator
     from nautilus_trader.model.data import Bar, BarType, QuoteTick, TradeTick
@@ -37,5 +37,5 @@ else:
     INDICATOR = (Indicator,)
     MOVING_AVERAGES = (indicators.MovingAverage,)
 
-__all__ = ["FIXED_PRECISION", "INDICATOR", "MOVING_AVERAGES", "V2", "Bar", "BarType", "InstrumentId", "Money", "Position", "Price",
-           "Quantity", "QuoteTick", "TradeTick", "Venue", "indicators"]
+__all__ = ["FIXED_PRECISION", "INDICATOR", "MOVING_AVERAGES", "V2", "Bar", "BarType", "InstrumentId", "Money",
+           "Position", "Price", "Quantity", "QuoteTick", "TradeTick", "Venue", "indicators"]

@@ -96,7 +96,8 @@ class _Chart:
         self.settled = 0  # PnL points whose equity is charted
         if primary:
             series_id, title = contract.named("unrealized_pnl", str(self.instrument_id))
-            settlement = instrument.quote_currency if instrument is not None else None
+            settlement = None if instrument is None else getattr(instrument, "settlement_currency", None) or (
+                instrument.base_currency if instrument.is_inverse else instrument.quote_currency)
             self.pnl_points = Points(actor, Series(series_id, pane="pnl", title=title, source=actor.source,
                                                    precision=None if settlement is None else settlement.precision,
                                                    unit=None if settlement is None else settlement.code))
@@ -110,8 +111,9 @@ class _Chart:
             pane = panes.get(name) or panes.get(type(indicator).__name__) or (
                 self.pane if isinstance(indicator, PRICE_PANE) else name)
             for out in outputs:
-                points = Points(self.actor, Series(f"{owner.strategy_id}.{name}" + (f".{out}" if len(outputs) > 1 else ""),
-                                                   pane=pane, title=f"{name} {indicator!r}", source=source_of(owner)))
+                series_id = f"{owner.strategy_id}.{name}" + (f".{out}" if len(outputs) > 1 else "")
+                points = Points(self.actor, Series(series_id, pane=pane, title=f"{name} {indicator!r}",
+                                                   source=source_of(owner)))
                 self.recorder.reads.append((indicator, out, points.t, points.v))
 
     def on_bar(self, bar: Bar) -> None:
