@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The second Python venv: NautilusTrader 2 (the Rust engine with PyO3 bindings; its release
-# candidates, which the nautilus2 extra names), built once per machine outside the checkout like code-server, so
-# every clone reuses it. It holds nautilus_trader 2 and chartbridge's dependencies, not
+# candidates, which the nautilus2 extra names), built once per machine outside the checkout like
+# code-server, so every clone reuses it. It holds nautilus_trader 2 and chartbridge's dependencies, not
 # chartbridge itself: the tests run the checkout's python/src (PYTHONPATH), so no clone points
 # the shared venv at its own files. Prints the venv's python.
-# Usage: scripts/venv-nt2.sh          build if missing or older than python/pyproject.toml
+# Usage: scripts/venv-nt2.sh          build if missing or its requirements changed
 #        scripts/venv-nt2.sh --path   print the python only (exit 1 if not built)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,16 +26,18 @@ if [ "${1:-}" = --path ]; then
   echo "$VENV/bin/python"; exit 0
 fi
 
-if [ ! -f "$VENV/.installed" ] || [ python/pyproject.toml -nt "$VENV/.installed" ]; then
-  printf '\033[1m==> %s\033[0m\n' "building the NautilusTrader 2 venv in $VENV (once per machine)" >&2
-  [ -x "$VENV/bin/python" ] || "$py" -m venv "$VENV"
-  "$VENV/bin/python" -m pip install --quiet --upgrade pip >&2
-  # chartbridge's own requirements (dependencies; dev, notebook and nautilus2 extras), read from pyproject.toml.
-  mapfile -t reqs < <("$VENV/bin/python" -c 'import tomllib
+# chartbridge's own requirements (dependencies; dev, notebook and nautilus2 extras), read from
+# pyproject.toml: the venv is built again only when they change (a fresh clone's file times do not count).
+reqs=$("$py" -c 'import tomllib
 p = tomllib.load(open("python/pyproject.toml", "rb"))["project"]
 extras = p["optional-dependencies"]
 print("\n".join(p["dependencies"] + extras["dev"] + extras["notebook"] + extras["nautilus2"]))')
-  "$VENV/bin/python" -m pip install --quiet "${reqs[@]}" >&2
-  touch "$VENV/.installed"
+if [ ! -f "$VENV/.installed" ] || [ "$(cat "$VENV/.installed")" != "$reqs" ]; then
+  printf '\033[1m==> %s\033[0m\n' "building the NautilusTrader 2 venv in $VENV (once per machine)" >&2
+  [ -x "$VENV/bin/python" ] || "$py" -m venv "$VENV"
+  "$VENV/bin/python" -m pip install --quiet --upgrade pip >&2
+  mapfile -t list <<< "$reqs"
+  "$VENV/bin/python" -m pip install --quiet "${list[@]}" >&2
+  printf '%s' "$reqs" > "$VENV/.installed"
 fi
 echo "$VENV/bin/python"
