@@ -147,6 +147,7 @@ class ChartbridgeActor(DataActor):
 
     def _clear(self) -> None:
         self._charts: dict[str, _Chart] = {}
+        self._only: _Chart | None = None  # the chart of the run's one bar type
         self._strategies: list[Any] = []
         self._fills: dict[str, Markers] = {}
         self._last_fill: dict[str, tuple[int, str]] = {}
@@ -281,6 +282,7 @@ class ChartbridgeActor(DataActor):
             if kept:
                 chart.on_bar(kept[-1])
             self.subscribe_bars(bar_type)
+        self._only = next(iter(self._charts.values())) if len(self._charts) == 1 else None
 
     def _find_strategies(self, state: Any) -> list[Any]:
         """This trader's strategies in ``state``: a ``DataActor`` is told of no other component,
@@ -289,7 +291,8 @@ class ChartbridgeActor(DataActor):
         return [o for o in gc.get_objects() if isinstance(o, Strategy) and o.trader_id == trader and state(o)]
 
     def on_bar(self, bar: Bar) -> None:
-        chart = self._charts.get(str(bar.bar_type))
+        # One bar type: its bars are the only ones subscribed (naming a bar type costs ~1 us).
+        chart = self._only or self._charts.get(str(bar.bar_type))
         if chart is not None:
             try:
                 chart.on_bar(bar)
