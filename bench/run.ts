@@ -17,6 +17,8 @@ const benches: [string, string, string[]][] = [
   ["webview live latency", "npx", ["tsx", "bench/webview-latency.ts"]],
   ["python producer", ".venv/bin/python", ["python/bench/producer_bench.py"]],
   ["nautilus overhead", ".venv/bin/python", ["python/bench/nautilus_overhead.py", ...(quick ? ["--bars", "100000"] : [])]],
+  // The same on NautilusTrader 2 (the Rust engine), in its venv (scripts/venv-nt2.sh, built once per machine).
+  ["nautilus overhead (NautilusTrader 2)", "bash", ["-c", `PYTHONPATH=python/src "$(bash scripts/venv-nt2.sh)" python/bench/nautilus_overhead.py${quick ? " --bars 100000" : ""}`]],
   ["rust #[chart] call", "cargo", ["bench", "--manifest-path", "rust/Cargo.toml", "-p", "chartbridge", "--bench", "chart_call"]],
   ["rust publisher throughput", "cargo", ["bench", "--manifest-path", "rust/Cargo.toml", "-p", "chartbridge", "--bench", "throughput"]],
   ["redis cluster sweep", "npx", ["tsx", "bench/cluster.ts"]],

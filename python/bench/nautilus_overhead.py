@@ -37,8 +37,12 @@ PERIODS = (100, 400)
 def child(bars: int, charted: bool) -> None:
     """One timed backtest in this process; prints its figures as JSON."""
     sys.path.insert(0, str(EXAMPLE))
+    import importlib
+
     import chartbridge as cb
-    from ema_cross import build_engine
+    from chartbridge.nautilus.compat import V2
+
+    build_engine = importlib.import_module("ema_cross_v2" if V2 else "ema_cross").build_engine  # the installed line's
 
     engine, _ = build_engine(bars, charted=charted, periods=PERIODS)
     started, cpu = time.perf_counter(), time.process_time()

@@ -7,6 +7,7 @@ import inspect
 import json
 import logging
 import math
+import os
 import sys
 from types import SimpleNamespace
 from typing import Any
@@ -488,7 +489,8 @@ def test_env_off_turns_decorators_into_the_function_itself(redis_server: Any, tm
         "cb.series('s').add(1.0)\n"
         "print(cb.stats())\n"
     )
-    env = {"CHARTBRIDGE": "off", "CHARTBRIDGE_REDIS_URL": redis_server.url, "PATH": "/usr/bin:/bin"}
+    env = {"CHARTBRIDGE": "off", "CHARTBRIDGE_REDIS_URL": redis_server.url, "PATH": "/usr/bin:/bin",
+           **{k: v for k, v in os.environ.items() if k == "PYTHONPATH"}}  # a venv without chartbridge installed
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=30)
     assert out.returncode == 0, out.stderr
     assert "'entries': 0" in out.stdout

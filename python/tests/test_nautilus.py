@@ -20,13 +20,16 @@ from typing import Any
 import pandas as pd
 import pytest
 import redis
-from conftest import REPO, events, keys, read_points, registry
+from conftest import REPO, EquitySeen, events, keys, read_points, registry, run_and_compare_equity
 
 import chartbridge as cb
 from chartbridge.session import Settings
 from chartbridge.testing import RedisServer
 
 nautilus = pytest.importorskip("nautilus_trader")
+if int(nautilus.__version__.split(".")[0]) >= 2:
+    pytest.skip(f"NautilusTrader 1.x only (this venv has {nautilus.__version__}): test_nautilus2.py is its 2.x twin",
+                allow_module_level=True)
 
 from nautilus_trader.indicators import BollingerBands, ExponentialMovingAverage, RelativeStrengthIndex  # noqa: E402
 from nautilus_trader.model.data import QuoteTick, TradeTick  # noqa: E402
@@ -388,17 +391,8 @@ def test_a_bar_type_subscribed_later_is_charted_whole(r: redis.Redis) -> None:
     engine.dispose()
 
 
-class RecordsEquity(ema_cross.EMACross):
-    """Notes the account's equity as Nautilus values it when each bar is handled."""
-
-    def __init__(self, config: ema_cross.EMACrossConfig) -> None:
-        super().__init__(config)
-        self.equity_seen: dict[str, list[float]] = {}
-
-    def on_bar(self, bar: Any) -> None:
-        for currency, money in self.portfolio.equity(ema_cross.Venue("SIM")).items():
-            self.equity_seen.setdefault(currency.code, []).append(float(money.as_decimal()))
-        super().on_bar(bar)
+class RecordsEquity(EquitySeen, ema_cross.EMACross):
+    """The example, noting the account's equity as Nautilus values it at each bar."""
 
 
 # Not a skip of something that should work: before 1.222 Nautilus has no valuation of a cash
@@ -414,17 +408,7 @@ def test_a_cash_account_is_charted_at_each_bar_as_nautilus_values_it(r: redis.Re
     engine.add_data(bars)
     strategy = RecordsEquity(ema_cross.EMACrossConfig(instrument_id=instrument.id,
                                                       bar_type=ema_cross.BarType.from_str(BAR_SERIES)))
-    engine.add_strategy(strategy)
-    engine.add_actor(ChartbridgeActor())
-    engine.run()
-    assert cb.flush(10)
-    assert engine.cache.orders_total_count() > 5
-    for currency in ("USD", "EUR"):
-        times, equity = read_points(r, f"equity:SIM:{currency}", "testrun")
-        assert times == [b.ts_event for b in bars]
-        assert equity["y"] == strategy.equity_seen[currency]
-    assert cb.stats()["rejected"] == 0
-    engine.dispose()
+    run_and_compare_equity(r, engine, strategy, [b.ts_event for b in bars])
 
 
 HISTORY = 200

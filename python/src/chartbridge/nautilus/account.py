@@ -8,10 +8,9 @@ from array import array
 from itertools import repeat
 from typing import TYPE_CHECKING
 
-from nautilus_trader.model.identifiers import Venue
-
 from ..series import Series
 from . import contract, recorder
+from .compat import Venue
 from .convert import decimal_value, units_value
 from .points import Points
 
