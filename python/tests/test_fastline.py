@@ -13,14 +13,16 @@ import math
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
+from types import SimpleNamespace
 from typing import Any
 
 import numpy
 import pytest
 import redis
+from conftest import read_points
 
 import chartbridge as cb
-from chartbridge import fastline, indicators, session
+from chartbridge import decorators, fastline, indicators, session
 from chartbridge.protocol import TIME_LIMIT
 from chartbridge.runs import end_run, start_run
 from chartbridge.series import Series
@@ -109,3 +111,75 @@ def test_the_first_point_in_an_empty_buffer_wakes_the_idle_producer(run: Any) ->
         cb.set_clock(T0)
         assert line.offer(1.0)
         assert not producer._idle and buffer.t.tolist() == [T0]
+
+
+@pytest.fixture(params=["compiled", "interpreted"])
+def form(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The decorators on the compiled fast path, or on the same file interpreted."""
+    if request.param == "interpreted":
+        monkeypatch.setattr(decorators, "fastline", interpreted(fastline))
+    return str(request.param)
+
+
+class Candle:
+    """A bar-like result (the fast path binds to its type) with float prices."""
+
+    def __init__(self, ts: int, o: float, h: float, lo: float, c: float, volume: float | None = 10.0) -> None:
+        self.open, self.high, self.low, self.close, self.volume, self.ts_event = o, h, lo, c, volume, ts
+
+
+# (clock, result): what a decorated on_bar returns, in order: bound by the first, then taken or declined.
+CANDLES: list[tuple[int | None, Any]] = [
+    (T0, Candle(T0, 1.0, 2.0, 0.5, 1.5)),
+    (T0 + 1, Candle(T0 + 1, 1.5, 2.5, 1.0, 2.0)),
+    (T0 + 2, Candle(T0 + 2, 2.0, 1.0, 0.5, 1.5)),        # high < open: refused (E_CANDLE)
+    (T0 + 3, Candle(T0 + 3, 2.0, 3.0, 1.5, math.nan)),   # refused (E_NONFINITE)
+    (T0 + 4, Candle(T0 + 4, 2.0, 3.0, 1.5, 2.5, None)),  # no volume: charted with 0.0 by the full path
+    (T0 + 5, (2.5, 3.5, 2.0, 3.0, 7.0)),                 # a tuple: the full path
+    (T0 + 3, Candle(T0 + 3, 1.0, 2.0, 0.5, 1.5)),        # before the last point: refused (E_ORDER)
+    (None, Candle(T0 + 9, 3.0, 4.0, 2.5, 3.5)),          # no clock: its ts_event
+    (T0 + 10, Candle(T0 + 10, 3.5, 4.5, 3.0, 4.0, 12.5)),
+    (T0 + 11, SimpleNamespace(open=4.0, high=5.0, low=3.5, close=4.5, volume=1.0)),  # another type: the full path
+]
+
+
+def test_candles_take_the_fast_path_and_chart_what_the_full_path_charts(r: redis.Redis, form: str) -> None:
+    @cb.chart(name="bars", kind="candlestick")
+    def on_bar(bar: Any) -> Any:
+        return bar
+
+    for now, result in CANDLES:
+        cb.set_clock(now)
+        on_bar(result)
+    assert type(on_bar.sink).__name__ == "Candles" and on_bar.sink.kind is SimpleNamespace
+    assert cb.flush()
+    assert read_points(r, "bars") == ([T0, T0 + 1, T0 + 4, T0 + 5, T0 + 9, T0 + 10, T0 + 11], {
+        "o": [1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0], "h": [2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0],
+        "l": [0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5], "c": [1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5],
+        "vol": [10.0, 10.0, 0.0, 7.0, 10.0, 12.5, 1.0]})
+    assert cb.stats()["rejected"] == 3
+
+
+def test_an_indicator_takes_the_fast_path_and_charts_what_the_full_path_charts(r: redis.Redis, form: str) -> None:
+    @cb.sma(2, raw=True, source="hl2", name="mid")
+    def on_bar(bar: Any) -> Any:
+        return bar
+
+    results: list[tuple[int | None, Any]] = [
+        (T0, Candle(T0, 1.0, 2.0, 1.0, 1.5)),           # hl2 1.5, warming up: the full path
+        (T0 + 1, Candle(T0 + 1, 1.5, 4.0, 2.0, 2.0)),   # hl2 3.0: sma 2.25, the sink binds
+        (T0 + 2, 5.0),                                   # a float is used as it is
+        (T0 + 3, Candle(T0 + 3, 1.0, 2.0, 1.0, math.inf)),  # hl2 1.5 (its close is not read): sma 3.25
+        (T0 + 4, Candle(T0 + 4, 1.0, math.nan, 1.0, 1.0)),  # a NaN high: refused, not fed to the SMA
+        (T0 + 5, None),                                   # no point
+        (T0 + 1, 7.0),                                    # before the last point: refused, fed to the SMA
+        (T0 + 6, Candle(T0 + 6, 1.0, 9.0, 3.0, 1.0)),     # hl2 6.0: sma (7 + 6) / 2
+    ]
+    for now, result in results:
+        cb.set_clock(now)
+        on_bar(result)
+    assert type(on_bar.sink).__name__ == "Indicated"
+    assert cb.flush()
+    assert read_points(r, "mid") == ([T0, T0 + 1, T0 + 2, T0 + 3, T0 + 6], {"y": [1.5, 3.0, 5.0, 1.5, 6.0]})
+    assert read_points(r, "mid.sma2") == ([T0 + 1, T0 + 2, T0 + 3, T0 + 6], {"y": [2.25, 4.0, 3.25, 6.5]})
+    assert cb.stats()["rejected"] == 3  # the NaN high, and 7.0 on both series

@@ -1,7 +1,12 @@
 # The C types of fastline.py when Cython compiles it (pure-Python mode: the .py stays the one source).
 cimport cython
 
-cpdef long long now() except? -2
+cdef long long _TIME_LIMIT
+
+@cython.locals(ns="long long")
+cpdef object now()
+
+cdef inline bint finite(double x) noexcept
 
 
 
@@ -9,22 +14,22 @@ cdef class Sink:
     cpdef bint offer(self, object result) except -1
 
 
+@cython.final
 cdef class Line(Sink):
     cdef readonly object run, buffer
-    cdef object acquire, release, t, v
+    cdef object acquire, release, t, t_append, v_append, v_extend
 
-    cpdef bint current(self, long long t) except -1
-    cpdef void add(self, long long t, tuple row) except *
-
-    @cython.locals(t="long long")
-    cpdef bint offer(self, object result) except -1
+    cdef bint current(self, object t) except -1
+    cdef void stamp(self, object t) except *
+    cdef void add(self, object t, object x) except *
+    cdef void add_row(self, object t, tuple row) except *
 
 
 cdef class Candles(Sink):
     cdef readonly Line line
     cdef readonly type kind
 
-    @cython.locals(o=double, h=double, lo=double, c=double, vol=double, width=Py_ssize_t, t="long long")
+    @cython.locals(o=double, h=double, lo=double, c=double, vol=double, width=Py_ssize_t)
     cpdef bint offer(self, object result) except -1
 
 
@@ -36,7 +41,7 @@ cdef class Indicated(Sink):
     cdef readonly Line raw
     cdef readonly list outputs, series
 
-    @cython.locals(x=double, v=double, t="long long", i=Py_ssize_t, line=Line, raw=Line, values=tuple)
+    @cython.locals(x=double, i=Py_ssize_t, line=Line, raw=Line, values=tuple)
     cpdef bint offer(self, object result) except -1
 
 

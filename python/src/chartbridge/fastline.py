@@ -25,7 +25,6 @@ a backtest). ``COMPILED`` says which.
 from __future__ import annotations
 
 import functools
-import math
 from collections.abc import Callable
 from types import MethodType
 from typing import Any
@@ -35,19 +34,30 @@ from .indicators import Indicator, as_float, bar_value
 from .protocol import TIME_LIMIT
 
 COMPILED = not __file__.endswith(".py")
+_TIME_LIMIT = TIME_LIMIT
 
 
-def now() -> int:
-    """The integration clock's time when it is a valid one, else -1 (the full path decides)."""
+def now() -> int | None:
+    """The integration clock's time when it is a valid one, else None (the full path decides).
+    The int object itself: the buffer stores it as it is."""
     t = clock._fixed
     if t is None:
         source = clock._source
         if source is None:
-            return -1
+            return None
         t = source()
-    if type(t) is not int or not 0 <= t < TIME_LIMIT:
-        return -1
-    return t
+    if type(t) is not int:
+        return None
+    try:
+        ns: int = t  # compiled: a C long long, which a larger int overflows
+    except OverflowError:
+        return None
+    return t if 0 <= ns < _TIME_LIMIT else None
+
+
+def finite(x: float) -> bool:
+    """``math.isfinite`` as C arithmetic when compiled (inf - inf and NaN - NaN are NaN)."""
+    return x - x == 0.0
 
 
 class Sink:
@@ -64,32 +74,46 @@ class Line(Sink):
     def __init__(self, run: Any, buffer: Any) -> None:
         self.run, self.buffer = run, buffer
         self.acquire, self.release = buffer.lock.acquire, buffer.lock.release
-        self.t, self.v = buffer.t, buffer.v
+        self.t = buffer.t
+        self.t_append, self.v_append, self.v_extend = buffer.t.append, buffer.v.append, buffer.v.extend
 
-    def current(self, t: int) -> bool:
+    def current(self, t: int | None) -> bool:
         """Whether a point at ``t`` may go into this buffer now."""
-        return t >= 0 and self.run is session._session.run and t >= self.buffer.last_t
+        return t is not None and self.run is session._session.run and t >= self.buffer.last_t
 
-    def add(self, t: int, row: tuple[float, ...]) -> None:
-        """Append a point: its time and its columns' values (``current(t)`` was checked)."""
+    def stamp(self, t: int | None) -> None:
+        """Under the lock: the time of a point whose values follow (``current(t)`` was checked)."""
         buffer = self.buffer
+        buffer.last_t = t
+        if not len(self.t):
+            buffer.nudge()
+        self.t_append(t)
+
+    def add(self, t: int | None, x: float) -> None:
+        """Append the point (``t``, ``x``)."""
         self.acquire()  # not ``with``: this is the hot path
         try:
-            buffer.last_t = t
-            if not len(self.t):
-                buffer.nudge()
-            self.t.append(t)
-            self.v.extend(row)
+            self.stamp(t)
+            self.v_append(x)
+        finally:
+            self.release()
+
+    def add_row(self, t: int | None, row: tuple[float, ...]) -> None:
+        """Append a point of several columns."""
+        self.acquire()
+        try:
+            self.stamp(t)
+            self.v_extend(row)
         finally:
             self.release()
 
     def offer(self, result: object) -> bool:
-        if type(result) is not float or not math.isfinite(result):
+        if type(result) is not float or not finite(result):
             return False
         t = now()
         if not self.current(t):
             return False
-        self.add(t, (result,))
+        self.add(t, result)
         return True
 
 
@@ -105,7 +129,7 @@ class Candles(Sink):
         o, h = as_float(getattr(result, "open")), as_float(getattr(result, "high"))
         lo, c = as_float(getattr(result, "low")), as_float(getattr(result, "close"))
         volume = getattr(result, "volume", None)
-        if not (math.isfinite(o) and math.isfinite(h) and math.isfinite(lo) and math.isfinite(c)):
+        if not (finite(o) and finite(h) and finite(lo) and finite(c)):
             return False
         if lo > min(o, c) or h < max(o, c):
             return False
@@ -116,13 +140,13 @@ class Candles(Sink):
             row: tuple[float, ...] = (o, h, lo, c)
         else:
             vol = as_float(volume)
-            if width != 5 or not math.isfinite(vol):
+            if width != 5 or not finite(vol):
                 return False
             row = (o, h, lo, c, vol)
         t = now()
         if not self.line.current(t):
             return False
-        self.line.add(t, row)
+        self.line.add_row(t, row)
         return True
 
 
@@ -143,7 +167,7 @@ class Indicated(Sink):
             x = bar_value(result, self.source, self.where)
         else:
             return False
-        if not math.isfinite(x):
+        if not finite(x):
             return False
         t = now()
         raw = self.raw
@@ -152,14 +176,15 @@ class Indicated(Sink):
         for line in self.outputs:
             if not line.current(t):
                 return False
-        if raw is not None:
-            raw.add(t, (x,))
         values = self.indicator.update(x)
+        if raw is not None:
+            raw.add(t, x)
         if values is not None:
             for i in range(len(self.outputs)):
+                line = self.outputs[i]
                 v = values[i]
-                if math.isfinite(v):
-                    self.outputs[i].add(t, (v,))
+                if finite(v):
+                    line.add(t, v)
                 else:
                     self.series[i].record(v, t)  # refused and counted as the full path does
         return True
