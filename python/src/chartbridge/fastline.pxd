@@ -1,5 +1,6 @@
 # The C types of fastline.py when Cython compiles it (pure-Python mode: the .py stays the one source).
 cimport cython
+from cpython cimport array as carray
 
 cdef long long _TIME_LIMIT
 
@@ -17,11 +18,17 @@ cdef class Sink:
 @cython.final
 cdef class Line(Sink):
     cdef readonly object run, buffer
-    cdef object acquire, release, t, t_append, v_append, v_extend
+    cdef object acquire, release
+    cdef carray.array t, v
 
+    @cython.locals(ns="long long", last="long long")
     cdef bint current(self, object t) except -1
+    @cython.locals(n=Py_ssize_t)
     cdef void stamp(self, object t) except *
-    cdef void add(self, object t, object x) except *
+    @cython.locals(n=Py_ssize_t)
+    cdef void put(self, double x) except *
+    cdef void add(self, object t, double x) except *
+    @cython.locals(x=double)
     cdef void add_row(self, object t, tuple row) except *
 
 
