@@ -67,7 +67,7 @@ class OptionalBuildExt(build_ext):
     def _failed(self, what: str, exc: Exception) -> None:
         if os.environ.get("CHARTBRIDGE_REQUIRE_COMPILED") == "1":
             raise exc
-        print(f"chartbridge: {what} did not build ({exc}); using the Python twin", file=sys.stderr)
+        print(f"chartbridge: {what} did not build ({exc}); their Python form is used", file=sys.stderr)
 
 
 setup(ext_modules=extensions(), cmdclass={"build_ext": OptionalBuildExt})

@@ -265,7 +265,8 @@ def bollinger(period: int = 20, k: float = 2.0, *, source: str = "typical", raw:
               enabled: bool = True, **options: Any) -> Callable[[F], F]:
     """Chart Nautilus's ``BollingerBands(period, k)`` of what the function returns, as
     ``<name>.bollinger<period>.upper``, ``.middle`` and ``.lower`` (SMA +/- k population standard
-    deviations); of a bar, its typical price (h + l + c) / 3 as Nautilus takes. ``source`` and ``raw`` as for ``ema``."""
+    deviations); of a bar, its typical price (h + l + c) / 3, as Nautilus takes. ``source`` and
+    ``raw`` as for ``ema``."""
     return _indicator(lambda: Bollinger(period, k), f"bollinger{period}", source, raw, name, pane, colors,
                       enabled, options)
 
@@ -275,7 +276,8 @@ def rsi(period: int = 14, *, wilder: bool = False, source: str = "close", raw: b
         **options: Any) -> Callable[[F], F]:
     """Chart Nautilus's ``RelativeStrengthIndex(period)`` (EMA-smoothed, 0 to 1) of what the
     function returns, as ``<name>.rsi<period>``, in its own pane by default; ``wilder=True``:
-    Wilder's RSI, 0 to 100, as TA-Lib and TradingView compute it. ``source`` and ``raw`` as for ``ema``."""
+    Wilder's RSI, 0 to 100, as TA-Lib and TradingView compute it. ``source`` and ``raw`` as for
+    ``ema``."""
     make = (lambda: WilderRSI(period)) if wilder else (lambda: RSI(period))
     return _indicator(make, f"rsi{period}", source, raw, name, pane, (color,), enabled, options)
 

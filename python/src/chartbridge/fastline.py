@@ -18,8 +18,8 @@ buffers' last points), in the run that is current, and
 Anything else returns False (or raises) having changed nothing, and the full path decides.
 
 One source, two forms: Cython compiles this file when the package is built (fastline.pxd gives
-the C types; ``python/setup.py``), else it runs as it is (about a microsecond more a call inside
-a backtest). ``COMPILED`` says which.
+the C types; ``python/setup.py``), else it runs as it is, the same steps at about twice the cost
+(python/README.md has the figures). ``COMPILED`` says which.
 """
 
 from __future__ import annotations
@@ -215,7 +215,8 @@ class ChartedCall:
     docstring (``functools.update_wrapper``; first, since interpreted it copies ``func.__dict__``,
     which holds these attributes when ``func`` is a ChartedCall too)."""
 
-    def __init__(self, func: Callable[..., Any], full: Callable[[Any, tuple[Any, ...], dict[str, Any]], Sink | None]) -> None:
+    def __init__(self, func: Callable[..., Any],
+                 full: Callable[[Any, tuple[Any, ...], dict[str, Any]], Sink | None]) -> None:
         functools.update_wrapper(self, func)
         self.func, self.full = func, full
         self.sink: Sink | None = None
