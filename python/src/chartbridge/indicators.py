@@ -31,7 +31,6 @@ from typing import Protocol
 from .protocol import check_finite, to_float
 
 _NAN = math.nan
-_STRINGS = (str, bytes, bytearray)
 
 # The inputs a bar offers (``source=``); the index is what ``bar_value`` takes.
 SOURCES = ("close", "open", "high", "low", "hl2", "typical", "ohlc4")
@@ -61,7 +60,7 @@ def as_float(x: object) -> float:
     where it refuses ``x``: the hot paths' spelling, with no message built."""
     if type(x) is float:
         return x
-    if x is None or isinstance(x, _STRINGS):
+    if x is None or isinstance(x, (str, bytes, bytearray)):  # a literal tuple: C type checks when compiled
         return _NAN
     try:
         return float(x)  # type: ignore[arg-type]
