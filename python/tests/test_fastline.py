@@ -183,3 +183,18 @@ def test_an_indicator_takes_the_fast_path_and_charts_what_the_full_path_charts(r
     assert read_points(r, "mid") == ([T0, T0 + 1, T0 + 2, T0 + 3, T0 + 6], {"y": [1.5, 3.0, 5.0, 1.5, 6.0]})
     assert read_points(r, "mid.sma2") == ([T0 + 1, T0 + 2, T0 + 3, T0 + 6], {"y": [2.25, 4.0, 3.25, 6.5]})
     assert cb.stats()["rejected"] == 3  # the NaN high, and 7.0 on both series
+
+
+def test_an_indicator_value_that_overflows_is_refused_on_the_fast_path_too(r: redis.Redis, form: str) -> None:
+    @cb.sma(2, name="big")
+    def value(x: float) -> float:
+        return x
+
+    for i, x in enumerate([1.0, 1.0, 1.7e308, 1.7e308, 1.0]):  # the SMA of the two 1.7e308: inf
+        cb.set_clock(T0 + i)
+        value(x)
+    assert type(value.sink).__name__ == "Indicated"
+    assert cb.flush()
+    assert read_points(r, "big.sma2") == ([T0 + 1, T0 + 2, T0 + 4],
+                                          {"y": [1.0, (1.0 + 1.7e308) / 2, (1.7e308 + 1.0) / 2]})
+    assert cb.stats()["rejected"] == 1
