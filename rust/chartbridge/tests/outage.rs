@@ -29,21 +29,17 @@ fn tick(i: u64, lane: u64) -> Tick {
     Tick { price: (i % 1000) as f64 * 0.25 + lane as f64, ts_event: T0 as u64 + i }
 }
 
-/// EMA over every input, as SPEC's indicators define it: the mean of the first `n` inputs, then
-/// `v += 2 / (n + 1) * (x - v)`; `None` before the `n`th input.
+/// EMA over every input, as the SDKs define it (Nautilus's): alpha = 2 / (n + 1), the first input
+/// seeds it, then `v = alpha * x + (1 - alpha) * v` for every input; `None` before the `n`th.
 fn ema(inputs: &[f64], n: usize) -> Vec<Option<f64>> {
     let alpha = 2.0 / (n as f64 + 1.0);
-    let mut v: Option<f64> = None;
+    let mut v = inputs.first().copied().unwrap_or(0.0);
     inputs
         .iter()
         .enumerate()
         .map(|(i, &x)| {
-            v = match v {
-                Some(v) => Some(v + alpha * (x - v)),
-                None if i + 1 == n => Some(inputs[..n].iter().sum::<f64>() / n as f64),
-                None => None,
-            };
-            v
+            v = alpha * x + (1.0 - alpha) * v;
+            (i + 1 >= n).then_some(v)
         })
         .collect()
 }
