@@ -1,6 +1,7 @@
 /**
  * `chartbridge serve [options]` (see USAGE): runs the server and prints its URL and token; `chartbridge gc`,
- * `pin RUN`, `unpin RUN`: retention (src/server/gc.ts).
+ * `pin RUN`, `unpin RUN`: retention (src/server/gc.ts); `export RUN -o FILE`, `import FILE`: runs as
+ * files (src/server/runFile.ts).
  * The Nautilus message-bus bridge is on unless --no-nautilus-bus; its streams prefix is Nautilus's
  * MessageBusConfig.streams_prefix (default `stream`). Redis, in order: --redis, CHARTBRIDGE_REDIS_URL, a Redis
  * answering on 127.0.0.1:6379, else a private redis-server child (said so on start). The token
@@ -18,15 +19,21 @@ import { NAME_PATTERNS, redisKeys } from "../shared/protocol.js";
 import { planGc, parseBytes, parseDuration, runGc, type GcPolicy } from "./gc.js";
 import { KeyFaults } from "./keyFaults.js";
 import { RunCatalog } from "./runCatalog.js";
+import { exportRun, importRun } from "./runFile.js";
 
 const USAGE = `usage: chartbridge serve [options]
        chartbridge gc [--keep-last N] [--max-age D] [--max-memory B] [--dry-run] [--redis URL] [--prefix P]
        chartbridge pin RUN | unpin RUN [--redis URL] [--prefix P]
+       chartbridge export RUN -o FILE [--redis URL] [--prefix P]
+       chartbridge import FILE [--replace] [--redis URL] [--prefix P]
 serve runs the Chartbridge GraphQL server on 127.0.0.1 and prints its URL and token.
 gc deletes ended runs that are not pinned: those neither among the newest N of their strategy
 (--keep-last) nor younger than D (--max-age: 7d, 12h, 30m), then the oldest left while the
 prefix's runs use more than B (--max-memory: 500mb, 2gb). --dry-run lists what would go.
 pin keeps a run from gc; unpin lets it go again.
+export writes every key of a run, stream entries with their IDs, to a run file (.cbrun,
+protocol/SPEC.md section 13); import restores it exactly into any Redis or cluster, after
+checking the whole file, and refuses a run that exists there unless --replace.
 
 options:
   --redis URL                    Redis to read: redis://[user:password@]host[:port][/db], or rediss:// for TLS;
@@ -42,6 +49,8 @@ options:
   --plugins DIR|none             workspace plugin folder (default .chartbridge/plugins); none: built-ins only
   --no-nautilus-bus              do not chart NautilusTrader's own Redis message bus
   --nautilus-streams-prefix S    Nautilus MessageBusConfig.streams_prefix (default stream)
+  -o, --output FILE              export: the run file to write
+  --replace                      import: delete the run's keys first when it exists
   -h, --help                     this text
 
 environment:
@@ -80,8 +89,12 @@ function sendStatus(status: ServerStatus): Promise<void> {
   return new Promise((resolve) => send(message, undefined, {}, () => resolve()));
 }
 
-/** `gc`, `pin RUN`, `unpin RUN`: against --redis, else CHARTBRIDGE_REDIS_URL, else 127.0.0.1:6379. */
-async function maintain(command: string, args: string[], values: { redis?: string; prefix?: string; "keep-last"?: string; "max-age"?: string; "max-memory"?: string; "dry-run"?: boolean }): Promise<void> {
+/** `gc`, `pin RUN`, `unpin RUN`, `export`, `import`: against --redis, else CHARTBRIDGE_REDIS_URL, else 127.0.0.1:6379. */
+async function maintain(
+  command: string,
+  args: string[],
+  values: { redis?: string; prefix?: string; "keep-last"?: string; "max-age"?: string; "max-memory"?: string; "dry-run"?: boolean; output?: string; replace?: boolean },
+): Promise<void> {
   const keepLast = values["keep-last"] === undefined ? undefined : Number(values["keep-last"]);
   if (keepLast !== undefined && !(Number.isInteger(keepLast) && keepLast >= 0)) throw new Error(`--keep-last ${values["keep-last"]} is not a whole number`);
   const policy: GcPolicy = {
@@ -90,13 +103,26 @@ async function maintain(command: string, args: string[], values: { redis?: strin
     maxBytes: values["max-memory"] === undefined ? undefined : parseBytes(values["max-memory"]),
   };
   if (command === "gc" && Object.values(policy).every((v) => v === undefined)) throw new Error("gc needs a rule: --keep-last, --max-age or --max-memory");
-  if (command !== "gc" && (args.length !== 1 || !NAME_PATTERNS.run.test(args[0]))) throw new Error(`${command} needs one run id, not ${JSON.stringify(args.join(" "))}`);
+  if (command === "import" && args.length !== 1) throw new Error(`import needs one run file, not ${JSON.stringify(args.join(" "))}`);
+  if (command !== "gc" && command !== "import" && (args.length !== 1 || !NAME_PATTERNS.run.test(args[0]))) throw new Error(`${command} needs one run id, not ${JSON.stringify(args.join(" "))}`);
+  if (command === "export" && !values.output) throw new Error("export needs the file to write: -o FILE");
   const prefix = values.prefix ?? "chartbridge";
   const keys = redisKeys(prefix);
   const connections = new RedisConnections({ url: values.redis ?? (process.env[REDIS_SETTINGS.url.env] || DEFAULT_REDIS) }, (m) => process.stderr.write(`[chartbridge] ${m}\n`));
   const redis = connections.open({ lazyConnect: true, maxRetriesPerRequest: 1 });
   try {
     await connections.connect([redis], keys);
+    if (command === "export") {
+      const done = await exportRun(redis, keys, prefix, args[0], values.output as string);
+      const running = done.running ? " (the run is still running: the file holds what Redis had when each key was read)" : "";
+      process.stdout.write(`exported ${args[0]} to ${values.output}: ${done.keys} keys, ${done.entries} stream entries${running}\n`);
+      return;
+    }
+    if (command === "import") {
+      const done = await importRun(redis, keys, prefix, args[0], { replace: values.replace, shownUrl: connections.shownUrl });
+      process.stdout.write(`imported ${done.run} into prefix ${prefix}${done.replaced ? ", replacing the run there" : ""}: ${done.keys} keys, ${done.entries} stream entries\n`);
+      return;
+    }
     if (command === "pin") await redis.sadd(keys.pinned, args[0]);
     if (command === "unpin") await redis.srem(keys.pinned, args[0]);
     if (command !== "gc") {
@@ -132,11 +158,13 @@ async function main(argv: string[]): Promise<void> {
       "max-age": { type: "string" },
       "max-memory": { type: "string" },
       "dry-run": { type: "boolean" },
+      output: { type: "string", short: "o" },
+      replace: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
   const command = positionals[0];
-  if (values.help || command === undefined || !["serve", "gc", "pin", "unpin"].includes(command)) {
+  if (values.help || command === undefined || !["serve", "gc", "pin", "unpin", "export", "import"].includes(command)) {
     process.stdout.write(`${USAGE}\n`);
     process.exitCode = values.help ? 0 : 2;
     return;
