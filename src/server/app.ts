@@ -34,6 +34,7 @@ import { RunCatalog } from "./runCatalog.js";
 import { RunEvents } from "./runEvents.js";
 import { typeDefs } from "./schema.js";
 import { SeriesCache } from "./seriesCache.js";
+import { Vanished } from "./vanished.js";
 
 export interface ServerOptions {
   /** Redis to read, e.g. `redis://127.0.0.1:6379/0`, `rediss://user:password@host:6380/0`. Required. */
@@ -139,6 +140,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     live: options.live ?? {},
     redis: command,
     keys,
+    vanished: new Vanished(command, keys),
   };
 
   // Every reconnect (a restart or a network blip) checks that Redis still holds what we showed.
