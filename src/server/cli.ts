@@ -16,7 +16,8 @@ import { startServer } from "./app.js";
 import { startPrivateRedis, type PrivateRedis } from "./privateRedis.js";
 import { ioredisOptions, REDIS_SETTINGS, RedisConnections, RedisUnusable, type RedisTlsFiles } from "./redisConnection.js";
 import { NAME_PATTERNS, redisKeys } from "../shared/protocol.js";
-import { planGc, parseBytes, parseDuration, runGc, type GcPolicy } from "./gc.js";
+import { describeGcRun, gcPolicy, hasRule, parseDuration, planGc, runGc } from "./gc.js";
+import { RETENTION_FLAGS } from "../shared/retention.js";
 import { KeyFaults } from "./keyFaults.js";
 import { RunCatalog } from "./runCatalog.js";
 import { exportRun, importRun } from "./runFile.js";
@@ -49,6 +50,9 @@ options:
   --plugins DIR|none             workspace plugin folder (default .chartbridge/plugins); none: built-ins only
   --no-nautilus-bus              do not chart NautilusTrader's own Redis message bus
   --nautilus-streams-prefix S    Nautilus MessageBusConfig.streams_prefix (default stream)
+  --gc-keep-last N, --gc-max-age D, --gc-max-memory B
+                                 serve: apply these gc rules (as gc's) at start and every --gc-every D
+                                 (default 10m); the extension passes its chartbridge.retention.* settings
   -o, --output FILE              export: the run file to write
   --replace                      import: delete the run's keys first when it exists
   -h, --help                     this text
@@ -95,14 +99,8 @@ async function maintain(
   args: string[],
   values: { redis?: string; prefix?: string; "keep-last"?: string; "max-age"?: string; "max-memory"?: string; "dry-run"?: boolean; output?: string; replace?: boolean },
 ): Promise<void> {
-  const keepLast = values["keep-last"] === undefined ? undefined : Number(values["keep-last"]);
-  if (keepLast !== undefined && !(Number.isInteger(keepLast) && keepLast >= 0)) throw new Error(`--keep-last ${values["keep-last"]} is not a whole number`);
-  const policy: GcPolicy = {
-    keepLast,
-    maxAgeMs: values["max-age"] === undefined ? undefined : parseDuration(values["max-age"]),
-    maxBytes: values["max-memory"] === undefined ? undefined : parseBytes(values["max-memory"]),
-  };
-  if (command === "gc" && Object.values(policy).every((v) => v === undefined)) throw new Error("gc needs a rule: --keep-last, --max-age or --max-memory");
+  const policy = gcPolicy({ keepLast: values["keep-last"], maxAge: values["max-age"], maxMemory: values["max-memory"] }, { keepLast: "--keep-last", maxAge: "--max-age", maxMemory: "--max-memory" });
+  if (command === "gc" && !hasRule(policy)) throw new Error("gc needs a rule: --keep-last, --max-age or --max-memory");
   if (command === "import" && args.length !== 1) throw new Error(`import needs one run file, not ${JSON.stringify(args.join(" "))}`);
   if (command !== "gc" && command !== "import" && (args.length !== 1 || !NAME_PATTERNS.run.test(args[0]))) throw new Error(`${command} needs one run id, not ${JSON.stringify(args.join(" "))}`);
   if (command === "export" && !values.output) throw new Error("export needs the file to write: -o FILE");
@@ -131,7 +129,7 @@ async function maintain(
     }
     const plan = await planGc(redis, keys, new RunCatalog(redis, keys, new KeyFaults(() => {})), policy);
     const verb = values["dry-run"] ? "would delete" : "deleting";
-    for (const r of plan.collect) process.stdout.write(`${verb} ${r.run} (strategy ${r.strategy}, started ${new Date(r.startedMs).toISOString()}, ${r.bytes} bytes): ${r.reason}\n`);
+    for (const r of plan.collect) process.stdout.write(`${describeGcRun(r, verb)}\n`);
     if (!values["dry-run"]) await runGc(redis, keys, plan);
     process.stdout.write(`${plan.collect.length} run(s) ${values["dry-run"] ? "would go" : "deleted"}; the prefix ${prefix} uses ${plan.bytesBefore} bytes${values["dry-run"] ? ", would use" : ", now"} ${plan.bytesAfter}\n`);
   } finally {
@@ -158,6 +156,10 @@ async function main(argv: string[]): Promise<void> {
       "max-age": { type: "string" },
       "max-memory": { type: "string" },
       "dry-run": { type: "boolean" },
+      "gc-keep-last": { type: "string" },
+      "gc-max-age": { type: "string" },
+      "gc-max-memory": { type: "string" },
+      "gc-every": { type: "string" },
       output: { type: "string", short: "o" },
       replace: { type: "boolean" },
       help: { type: "boolean", short: "h" },
@@ -173,6 +175,8 @@ async function main(argv: string[]): Promise<void> {
     await maintain(command, positionals.slice(1), values);
     return;
   }
+  const retention = gcPolicy({ keepLast: values["gc-keep-last"], maxAge: values["gc-max-age"], maxMemory: values["gc-max-memory"] }, RETENTION_FLAGS);
+  const retentionEveryMs = parseDuration(values["gc-every"] ?? "10m", RETENTION_FLAGS.every);
   const port = values.port === undefined ? 0 : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port ${values.port} is not a port number`);
 
@@ -213,6 +217,7 @@ async function main(argv: string[]): Promise<void> {
       ...(values.plugins === undefined ? {} : { pluginsDir: values.plugins === "none" ? null : values.plugins }),
       // On by default: a backtest with MessageBusConfig(database=...) is charted with no Chartbridge code.
       nautilusBus: values["no-nautilus-bus"] ? false : { streamsPrefix: values["nautilus-streams-prefix"] },
+      ...(hasRule(retention) ? { retention: { policy: retention, everyMs: retentionEveryMs } } : {}),
     });
   } catch (err) {
     if (err instanceof RedisUnusable) await sendStatus({ url: null, redisUrl: redisShown, redis: err.fault, message: err.message });
