@@ -41,7 +41,7 @@ describe("Redis full (maxmemory 4mb, noeviction): points not stored reach the st
     admin.disconnect();
     producer.stdin.end("freed\n");
     const result = JSON.parse((await lines.next()).value as string) as { dropped: number; lost: Record<string, number> };
-    await once(producer, "exit");
+    await once(producer, "close");
     assert.ok(result.dropped > 0, said);
     assert.match(said, /is full and refuses writes/);
     assert.deepEqual(result.lost, { price: result.dropped });
