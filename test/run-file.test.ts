@@ -113,6 +113,9 @@ describe("run files: chartbridge export / import", function () {
     await admin.hset(keys.lost("rich-1"), "ema", "17");
     // An event deleted after the run: its stream's last ID lies beyond its last entry (restored by XSETID).
     await admin.xdel(keys.events("rich-1"), (await admin.xadd(keys.events("rich-1"), "*", "type", "note", "data", "{}")) as string);
+    // A stream whose every entry was deleted: it exists, empty, with its ID state.
+    await admin.xadd(keys.series("rich-1", "drained"), "5-1", "v", "1");
+    await admin.xdel(keys.series("rich-1", "drained"), "5-1");
     await cli("pin", "rich-1", "--redis", redis.url, "--prefix", prefix);
     const before = await snapshot(admin, keys, "rich-1");
     const shown = await charted(redis.url, prefix, "rich-1");
