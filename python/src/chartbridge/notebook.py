@@ -24,10 +24,10 @@ import subprocess
 import sys
 import threading
 import zlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
-from collections.abc import Iterable, Iterator
 from typing import Any, Protocol, cast
 from urllib.parse import urlencode, urlsplit
 
