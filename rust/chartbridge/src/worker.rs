@@ -578,7 +578,9 @@ impl Worker {
             if self.outbox.is_empty() {
                 break; // reconciling found everything already written
             }
-            let n = self.outbox.len().min(PIPELINE_WRITES);
+            // After a failed attempt, one write probes first: a Redis still full then refuses it
+            // alone, and no later entry of its stream can overtake it.
+            let n = if self.link.in_outage() { 1 } else { self.outbox.len().min(PIPELINE_WRITES) };
             let mut pipe = redis::pipe();
             pipe.ignore_errors();
             self.outbox.iter().take(n).for_each(|w| w.add_to(&mut pipe));
@@ -722,7 +724,24 @@ impl Worker {
         let summary: Vec<String> = changed.iter().map(|(id, n)| format!("{id}: {n}")).collect();
         eprintln!("chartbridge: points lost so far, per series (written to the run's lost record): {}", summary.join(", "));
         self.loss_warned = false;
-        self.outbox.push_front(Write::hset(self.keys.lost(), changed));
+        // A record still queued (Redis refused it: full) is folded into this one, so an older
+        // total is never written after a newer one.
+        let key = self.keys.lost();
+        let mut fields: Vec<(String, String)> = Vec::new();
+        self.outbox.retain(|w| match w {
+            Write::Hset { key: queued, fields: older } if *queued == key => {
+                fields.extend(older.iter().cloned());
+                false
+            }
+            _ => true,
+        });
+        for (id, total) in changed {
+            match fields.iter_mut().find(|(queued, _)| *queued == id) {
+                Some(field) => field.1 = total,
+                None => fields.push((id, total)),
+            }
+        }
+        self.outbox.push_front(Write::hset(key, fields));
     }
 
     /// Makes the per-series counts visible to `Publisher::stats`.
