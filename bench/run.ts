@@ -22,6 +22,7 @@ const benches: [string, string, string[]][] = [
   ["rust #[chart] call", "cargo", ["bench", "--manifest-path", "rust/Cargo.toml", "-p", "chartbridge", "--bench", "chart_call"]],
   ["rust publisher throughput", "cargo", ["bench", "--manifest-path", "rust/Cargo.toml", "-p", "chartbridge", "--bench", "throughput"]],
   ["redis cluster sweep", "npx", ["tsx", "bench/cluster.ts"]],
+  ["run files", "npx", ["tsx", "bench/runFile.ts"]],
 ];
 
 const figures: (Figure & { bench: string; ratio: number | null })[] = [];

@@ -15,6 +15,7 @@ import { SeriesStore } from "./seriesStore.js";
 import { tooDeep, MAX_JSON_DEPTH } from "./boundedJson.js";
 import { compareRuns } from "./compare.js";
 import { sweepOf } from "./sweep.js";
+import type { Vanished } from "./vanished.js";
 
 export interface ServerContext {
   catalog: RunCatalog;
@@ -27,6 +28,8 @@ export interface ServerContext {
   /** Connection and key layout for the server's own writes (mutations). */
   redis: RedisClient;
   keys: RedisKeys;
+  /** Series streams an evicting Redis deleted (Series.error, Run.error). */
+  vanished: Vanished;
 }
 
 interface SeriesView extends SeriesInfo {
@@ -169,8 +172,9 @@ export const resolvers = {
   },
   Run: {
     error: async (run: RunInfo, _: unknown, ctx: ServerContext) => {
-      const problems = await ctx.catalog.problems(run.id);
-      return problems.length === 0 ? null : problems.join("; ");
+      const [problems, series] = await Promise.all([ctx.catalog.problems(run.id), ctx.catalog.series(run.id)]);
+      const gone = await ctx.vanished.run(run.id, [...series.keys()]);
+      return problems.length + gone.length === 0 ? null : [...problems, ...gone].join("; ");
     },
     plugins: (run: RunInfo, _: unknown, ctx: ServerContext) => ctx.catalog.plugins(run.id),
     results: (run: RunInfo, _: unknown, ctx: ServerContext) => ctx.catalog.results(run.id),
@@ -192,7 +196,7 @@ export const resolvers = {
     lastError: async (view: SeriesView, _: unknown, ctx: ServerContext) => (await storeOrEmpty(view, ctx)).lastError,
     error: (view: SeriesView, _: unknown, ctx: ServerContext) =>
       storeOf(view, ctx).then(
-        () => ctx.cache.fault(view.run, view.id),
+        async () => ctx.cache.fault(view.run, view.id) ?? (await ctx.vanished.series(view.run, view.id)),
         (err: Error) => err.message,
       ),
   },

@@ -54,7 +54,7 @@ export const typeDefs = /* GraphQL */ `
     lost: Int!
     lastError: EntryError
     """
-    Why this series' stream cannot be read now (e.g. its key holds another Redis type), or null.
+    Why this series' stream cannot be read now (e.g. its key holds another Redis type, or a full Redis evicted it), or null.
     Such a series answers as empty while the rest of its run answers (protocol/SPEC.md section 10).
     """
     error: String
