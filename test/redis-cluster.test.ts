@@ -9,7 +9,7 @@ import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { Cluster } from "ioredis";
+import { Cluster, Redis } from "ioredis";
 import { startServer, type RunningServer } from "../src/server/app.js";
 import { keySlot } from "../src/server/clusterStreams.js";
 import { redisKeys, type ValuePoints } from "../src/shared/protocol.js";
