@@ -17,6 +17,7 @@ const benches: [string, string, string[]][] = [
   ["webview live latency", "npx", ["tsx", "bench/webview-latency.ts"]],
   ["python producer", ".venv/bin/python", ["python/bench/producer_bench.py"]],
   ["nautilus overhead", ".venv/bin/python", ["python/bench/nautilus_overhead.py", ...(quick ? ["--bars", "100000"] : [])]],
+  ["debugger condition", ".venv/bin/python", ["python/bench/debug_condition.py"]],
   ["rust #[chart] call", "cargo", ["bench", "--manifest-path", "rust/Cargo.toml", "-p", "chartbridge", "--bench", "chart_call"]],
   ["rust publisher throughput", "cargo", ["bench", "--manifest-path", "rust/Cargo.toml", "-p", "chartbridge", "--bench", "throughput"]],
   ["redis cluster sweep", "npx", ["tsx", "bench/cluster.ts"]],
