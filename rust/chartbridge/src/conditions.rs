@@ -26,10 +26,13 @@ struct Scope {
     t: i64,
 }
 
+/// Conditions made, per (run, site, owner), by name.
+type Made = HashMap<(usize, usize, usize), HashMap<String, Series>>;
+
 thread_local! {
     static SCOPE: Cell<Option<Scope>> = const { Cell::new(None) };
     /// (run, site, owner) -> name -> series: a condition registers once per run and scope.
-    static MADE: RefCell<HashMap<(usize, usize, usize), HashMap<String, Series>>> = RefCell::new(HashMap::new());
+    static MADE: RefCell<Made> = RefCell::new(HashMap::new());
 }
 
 /// Restores the enclosing scope when a `#[chart]` body ends (also by `return`, `?` or a panic).
@@ -62,7 +65,7 @@ fn sanitized(text: &str) -> String {
 /// fn entry(&self, close: f64) -> f64 {
 ///     let up = chartbridge::condition("fast above slow", self.fast > self.slow);
 ///     let flat = chartbridge::condition("flat", self.flat);
-///     if up && flat { 1.0 } else { 0.0 }
+///     if up && flat && close > 0.0 { 1.0 } else { 0.0 }
 /// }
 /// # }
 /// ```
