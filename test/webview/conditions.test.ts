@@ -47,7 +47,7 @@ describe("webview: conditions (why a signal did not fire)", function () {
     assert.ok(label !== null && chart !== null && Math.abs(label.x - chart.x - (Math.round(x9) + 6)) <= 1, "the tooltip sits beside the cursor's line");
     await hook(`hostMessage({ type: "timeCursor", payload: { timeUs: ${us(12)} } })`);
     await suite.chart.until((st) => st.timeCursorUs === us(12), "stepped to bar 12");
-    assert.deepEqual((await listed(".cb-cursor-label")).map((r: string[]) => r[1]), ["✓ held", "✓ held", "✓ held", "✓ held"]);
+    assert.deepEqual(((await listed(".cb-cursor-label")) as string[][]).map((r) => r[1]), ["✓ held", "✓ held", "✓ held", "✓ held"]);
     await suite.chart.screenshot("webview-conditions-cursor");
 
     // The filter: even and third held together on every sixth bar, 10 of the 60.
