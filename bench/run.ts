@@ -19,6 +19,7 @@ const benches: [string, string, string[]][] = [
   ["nautilus overhead", ".venv/bin/python", ["python/bench/nautilus_overhead.py", ...(quick ? ["--bars", "100000"] : [])]],
   // The same on NautilusTrader 2 (the Rust engine), in its venv (scripts/venv-nt2.sh, built once per machine).
   ["nautilus overhead (NautilusTrader 2)", "bash", ["-c", `PYTHONPATH=python/src "$(bash scripts/venv-nt2.sh)" python/bench/nautilus_overhead.py${quick ? " --bars 100000" : ""}`]],
+  ["debugger condition", ".venv/bin/python", ["python/bench/debug_condition.py"]],
   ["rust #[chart] call", "cargo", ["bench", "--manifest-path", "rust/Cargo.toml", "-p", "chartbridge", "--bench", "chart_call"]],
   ["rust publisher throughput", "cargo", ["bench", "--manifest-path", "rust/Cargo.toml", "-p", "chartbridge", "--bench", "throughput"]],
   ["redis cluster sweep", "npx", ["tsx", "bench/cluster.ts"]],

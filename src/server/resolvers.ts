@@ -16,6 +16,7 @@ import { tooDeep, MAX_JSON_DEPTH } from "./boundedJson.js";
 import { compareRuns } from "./compare.js";
 import { sweepOf } from "./sweep.js";
 import type { Vanished } from "./vanished.js";
+import { barsWhereAllHeld, MAX_FILTER_CONDITIONS } from "./conditions.js";
 
 export interface ServerContext {
   catalog: RunCatalog;
@@ -109,6 +110,18 @@ export const resolvers = {
       const { store } = await seriesOf(ctx, { ...args, after: "0-0" });
       const result = decimate(store, args.fromUs ?? null, args.toUs ?? null, args.maxPoints);
       return { run: args.run, series: args.series, kind: store.kind, count: result.points.t.length, lastId: store.lastId, through: store.length, ...result };
+    },
+    conditionBars: async (_: unknown, args: Omit<RangeArgs, "series"> & { conditions: string[] }, ctx: ServerContext) => {
+      if (!Number.isInteger(args.maxPoints) || args.maxPoints < 2 || args.maxPoints > MAX_RANGE_POINTS) {
+        throw new GraphQLError(`maxPoints must be an integer in 2..${MAX_RANGE_POINTS}`);
+      }
+      if (args.conditions.length < 1 || args.conditions.length > MAX_FILTER_CONDITIONS) throw new GraphQLError(`conditions: 1 to ${MAX_FILTER_CONDITIONS} series, not ${args.conditions.length}`);
+      const stores = await Promise.all(args.conditions.map(async (series) => {
+        const { view, store } = await seriesOf(ctx, { run: args.run, series, after: "0-0" });
+        if (view.role !== "condition") throw new GraphQLError(`series ${series} of run ${args.run} is not a condition (protocol/SPEC.md section 5)`);
+        return store;
+      }));
+      return barsWhereAllHeld(stores, args.fromUs ?? null, args.toUs ?? null, args.maxPoints);
     },
     history: async (_: unknown, args: SeriesArgs & { maxPoints: number }, ctx: ServerContext): Promise<BatchPayload> => {
       if (!Number.isInteger(args.maxPoints) || args.maxPoints < 1 || args.maxPoints > MAX_HISTORY_POINTS) {

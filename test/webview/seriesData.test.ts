@@ -5,7 +5,7 @@ import type { SeriesKind } from "../../src/shared/protocol.js";
 import { ChartData } from "../../src/webview/seriesData.js";
 
 const meta = (id: string, kind: SeriesKind): SeriesMeta => ({
-  id, kind, pane: "main", title: id, color: null, options: {}, source: null, target: null, count: 0,
+  id, kind, pane: "main", title: id, color: null, options: {}, source: null, target: null, role: null, count: 0,
   firstTimeUs: null, lastTimeUs: null, rejected: 0, stale: 0, lost: 0, lastError: null, error: null,
 });
 const range = (kind: SeriesKind, t: number[], y: number[], bucketUs = 0, lastId = "1-0"): RangeReply => ({

@@ -15,7 +15,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, overload
 
-from . import clock, fastline, session
+from . import clock, conditions, fastline, session
 from .indicators import EMA, RSI, SMA, Bollinger, Indicator, WilderRSI, bar_value, source_index
 from .protocol import CANDLE_KINDS, ProtocolError, check_finite, sanitize_series_id
 from .series import PluginSpec, Series, Source, caller_source, hint_strategy, number, side_of
@@ -169,6 +169,7 @@ def chart(func: F | None = None, /, *, name: str | None = None, kind: str = "lin
     def build(f: Any, source: Source) -> tuple[Hook, Bind | None]:
         s = Series(_base_id(f, name), kind=kind, pane=pane, title=title, color=color, show=show,
                    plugins=plugins, source=source, **options)
+        conditions.scope(f, s.id)  # cb.condition in its body belongs to it
 
         def hook(result: Any, args: tuple[Any, ...]) -> None:
             s.record(result, clock.point_time((*args, result)))
@@ -313,6 +314,7 @@ def signals(func: F | None = None, /, *, name: str | None = None, target: str | 
     """
     def build(f: Any, source: Source) -> tuple[Hook, Bind | None]:
         s = Series(_base_id(f, name), kind="marker", target=target, source=source)
+        conditions.scope(f, s.id)  # the conditions it checked (cb.condition) are listed with its signals
 
         def hook(result: Any, args: tuple[Any, ...]) -> None:
             if result is None:
