@@ -39,7 +39,9 @@ if [ ! -x .venv/bin/python ] || [ python/pyproject.toml -nt .venv/.installed ]; 
   step "creating the Python venv with $($py -V) and installing python/[dev,nautilus,notebook]"
   [ -x .venv/bin/python ] || "$py" -m venv .venv
   .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e 'python[dev,nautilus,notebook]'
+  # .venv is the 1.x line (its compiled recorder needs 1.x's .pxd files); the 2.x line has its own
+  # venv (scripts/venv-nt2.sh). The extra allows both, so the day 2.0 is final this keeps .venv on 1.x.
+  .venv/bin/python -m pip install --quiet -e 'python[dev,nautilus,notebook]' 'nautilus_trader<2'
   touch .venv/.installed
 fi
 
