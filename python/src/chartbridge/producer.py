@@ -393,11 +393,13 @@ class Producer:
         wakes, and again after each of its socket calls, it waits for the strategy to drop the
         GIL (up to ``sys.getswitchinterval()``, then longer on a loaded machine, where the
         strategy must also be scheduled again), and the strategy waits for it in turn. Measured
-        on the fill-heavy shape: 33 to 110 cycles in a 20k-bar run, wall time 1.4x to 1.7x with the
-        CPU time up by 1.1x only. Delivered from the strategy's own thread at the hand-overs
-        (every ``backtest_batch`` bars) the same points cost one pipelined round trip each and no
-        hand-off. The flush thread still sends the heartbeat, delivers what waits when no
-        hand-over came for a heartbeat period, and retries while Redis is unreachable.
+        on a 20k-bar fill-heavy backtest (python/bench/overhead_shapes.py): 33 to 460 cycles (a
+        point after an idle cycle woke the thread at once), 170-210 GIL waits of the strategy's
+        thread, wall time 1.4x to 1.7x with CPU time 1.15x to 1.2x. Delivered from the strategy's
+        own thread at the hand-overs (every ``backtest_batch`` bars), the same points cost one
+        pipelined round trip each: 22-26 cycles (heartbeats), 59-70 waits. The flush thread still
+        sends the heartbeat, delivers what waits when no hand-over came for a heartbeat period,
+        and retries while Redis is unreachable.
         """
         self._paced = paced
         if not paced:

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from . import session as _session
-from .identity import GitProbe, dirty_diff, new_identity
+from .identity import GitProbe, dirty_diff, new_identity, versions
 from .producer import Client, Op, PointBuffer, command, lazy, xadd
 from .protocol import MAX_PUBLISH_JSON, Keys, ProtocolError, check_run_id
 
@@ -77,8 +77,8 @@ class Run:
                     points=1 if droppable else 0, droppable=droppable)
 
     def _identity_text(self) -> str:
-        """The identity with its git state (waits for git: called on the producer's side)."""
-        return dumps({**self.identity, "git": self._git.result()[0]}, "run identity")
+        """The identity with its git state and versions (waits for git: called on the producer's side)."""
+        return dumps({**self.identity, "git": self._git.result()[0], "versions": versions()}, "run identity")
 
     def _dirty(self) -> list[Any] | None:
         diff = dirty_diff(self._git.result()[1])
