@@ -20,7 +20,7 @@ import chartbridge as cb
 from chartbridge.indicators import EMA, RSI, Bollinger
 from chartbridge.session import Settings
 from chartbridge.testing import RedisServer
-from conftest import REPO, read_points, registry
+from conftest import REPO, events, read_points, registry
 
 sys.path.insert(0, str(REPO / "python" / "bench"))
 import overhead_shapes as shapes  # noqa: E402
@@ -136,8 +136,38 @@ def test_every_candle_indicator_and_fill_of_the_ema_shapes_is_in_redis(
         times, cols = read_points(client, f"fills:{instrument}", run.run)
         assert expected and times == [f.ts_event for f in expected]
         assert cols["y"] == [float(str(f.last_px)) for f in expected]
+    if shape == "two_instruments":
+        assert_equity_of_two_instruments(client, run)
     assert_actor_delivered_all(client, run)
     run.engine.dispose()
+
+
+def assert_equity_of_two_instruments(client: redis.Redis, run: SimpleNamespace) -> None:
+    """One account, two instruments: an equity point at each PnL point of either, in time order
+    (the first charted first at equal times), equal to a balance Nautilus reported plus the
+    latest PnL of each, added in cents; drawdown below the running peak of those."""
+    series = ["unrealized_pnl:EUR/USD.SIM", "unrealized_pnl:GBP/USD.SIM"]
+    order = [data["id"] for kind, data in events(client, run.run) if kind == "series" and data["id"] in series]
+    merged = sorted((t, order.index(sid), sid, pnl) for sid in series
+                    for t, pnl in zip(*(lambda p: (p[0], p[1]["y"]))(read_points(client, sid, run.run))))
+    latest: dict[str, int] = {}
+    pnl_cents = []
+    for _, _, sid, pnl in merged:
+        latest[sid] = round(pnl * 100)
+        pnl_cents.append(sum(latest.values()))
+    (account,) = run.engine.cache.accounts()
+    balances = {round(float(b.total.as_decimal()) * 100) for state in account.events for b in state.balances}
+    times, cols = read_points(client, "equity:SIM:USD", run.run)
+    assert times == [t for t, _, _, _ in merged]
+    residual = [round(e * 100) - p for e, p in zip(cols["y"], pnl_cents)]
+    assert set(residual) <= balances and len(set(residual)) > 1  # the strategies' fills moved the balance
+    assert cols["y"] == [(b + p) / 100 for b, p in zip(residual, pnl_cents)]
+    peak = float("-inf")
+    drawdown = []
+    for value in cols["y"]:
+        peak = max(peak, value)
+        drawdown.append((value / peak - 1.0) * 100.0 if peak > 0 else 0.0)
+    assert read_points(client, "drawdown:SIM:USD", run.run)[1]["y"] == drawdown
 
 
 def test_every_point_of_the_indicator_heavy_shape_is_in_redis(client: redis.Redis,
