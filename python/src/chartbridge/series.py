@@ -81,6 +81,15 @@ def hint_strategy(qualname: str) -> None:
         STRATEGY_HINT.append(owner.rpartition(".")[2])
 
 
+def _part(x: Any, where: str) -> float:
+    """A candle's price or volume by its integration's rule (a Nautilus ``Quantity`` exactly, where
+    ``float()`` is one ulp off at times)."""
+    value = number(x, where)
+    if value is None:
+        raise ProtocolError("E_VALUE", f"{where}: {x!r} is not a number")
+    return value
+
+
 def candle_values(value: Any, where: str) -> tuple[float, ...]:
     """(open, high, low, close[, volume]) from a tuple, a mapping or an object with those
     attributes (a Nautilus ``Bar``: ``Price``/``Quantity`` convert with ``float``)."""
@@ -97,7 +106,7 @@ def candle_values(value: Any, where: str) -> tuple[float, ...]:
         parts = [getattr(value, n) for n in names if getattr(value, n, None) is not None]
     else:
         raise ProtocolError("E_VALUE", f"{where}: {value!r} is not a candle (tuple, mapping or open/high/low/close)")
-    floats = tuple(check_finite(to_float(x, f"{where}.{n}"), f"{where}.{n}") for x, n in zip(parts, names))
+    floats = tuple(check_finite(_part(x, f"{where}.{n}"), f"{where}.{n}") for x, n in zip(parts, names))
     check_candle(floats[0], floats[1], floats[2], floats[3], where)
     return floats
 

@@ -79,7 +79,7 @@ class ChartbridgeActor(Actor):
         super().__init__(config or ChartbridgeConfig())
         self._run: Run | None = None
         self.run_id: str | None = None  # the run charted last (kept after it ended)
-        self._paced: tuple[Producer, float] | None = None  # the producer and its interval before the backtest
+        self._paced: Producer | None = None  # the producer, paced by this backtest's hand-overs
         self._unhook: Callable[[], None] | None = None  # puts the portfolio's fill endpoint back
         self._clear()
 
@@ -119,9 +119,8 @@ class ChartbridgeActor(Actor):
         set_clock(self.clock.timestamp_ns)
         if not isinstance(self.clock, LiveClock):
             self.batch = self.config.backtest_batch
-            producer = session.current().producer
-            self._paced = producer, producer.interval
-            producer.interval = max(producer.interval, self.config.backtest_flush_interval)
+            self._paced = session.current().producer
+            self._paced.pace(True)  # delivered at each hand-over (``drain``), see Producer.pace
         self._discover_handler = self.guarded(self._discover)
         on_account = self.guarded(self._on_account_state)
         for topic, handler in ((_BARS + "*", self._discover_handler), ("events.order.*", self._on_order_event),
@@ -172,8 +171,8 @@ class ChartbridgeActor(Actor):
             self._unhook = None
         set_clock(None)
         if self._paced is not None:
-            producer, interval = self._paced
-            producer.interval, self._paced = interval, None
+            self._paced.pace(False)
+            self._paced = None
         run, self._run = self._run, None
         if self._owns_run and session.current().run is run:
             end_run()
@@ -223,6 +222,8 @@ class ChartbridgeActor(Actor):
             points.drain()
         for account in self._accounts.values():
             account.settled = 0
+        if self._paced is not None:
+            self._paced.deliver()
 
     def buffer(self, series: Series) -> PointBuffer:
         """The buffer of ``series`` in this actor's run."""
