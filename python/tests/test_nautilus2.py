@@ -137,10 +137,10 @@ def test_one_marker_per_fill_with_its_price_side_and_text(backtest: SimpleNamesp
     assert [m["side"] for m in cols["m"]] == [str(f.order_side).lower() for f in expected]
     first = expected[0]
     assert cols["m"][0]["text"] == f"{first.order_side} 100000 @ {first.last_px} EUR/USD.SIM-EMACross-000"
-    # A reversal: the close and the new entry at one time; the later marker tells both.
-    assert times[1] == times[2] and cols["m"][2]["text"] == (
-        f"{expected[1].order_side} 100000 @ {expected[1].last_px} EUR/USD.SIM-EMACross-000, "
-        f"{expected[2].order_side} 100000 @ {expected[2].last_px} EUR/USD.SIM-EMACross-000")
+    # A reversal: the close and the new entry at one time, two orders: two markers (SPEC section 3), in order.
+    assert times[1] == times[2] and expected[1].client_order_id != expected[2].client_order_id
+    assert [m["text"] for m in cols["m"][1:3]] == [
+        f"{e.order_side} 100000 @ {e.last_px} EUR/USD.SIM-EMACross-000" for e in expected[1:3]]
     assert registry(backtest.r, "fills:EUR/USD.SIM", "nt")["target"] == BAR_SERIES
 
 

@@ -43,7 +43,7 @@ from nautilus_trader.trading import Strategy
 from .. import session
 from ..clock import set_clock
 from ..identity import data_identity
-from ..producer import PointBuffer
+from ..producer import PointBuffer, Producer
 from ..protocol import sanitize_series_id
 from ..runs import Run, end_run, results, start_run
 from ..series import Series, Source
@@ -51,7 +51,7 @@ from . import contract
 from .account import EquityCurve
 from .bars import PRICE_PANE, outputs_of, source_of
 from .convert import decimal_value, units_value
-from .points import Markers, Points
+from .points import FillMarkers, Points
 from .recorder import PyBarRecorder
 from .results import Stats, Trades, account_results, merged
 
@@ -70,7 +70,6 @@ class ChartbridgeConfig:
     run: str | None = None
     indicator_panes: dict[str, str] | None = None
     backtest_batch: int = 5000
-    backtest_flush_interval: float = 0.5
 
 
 class _Chart:
@@ -149,8 +148,7 @@ class ChartbridgeActor(DataActor):
         self._charts: dict[str, _Chart] = {}
         self._only: _Chart | None = None  # the chart of the run's one bar type
         self._strategies: list[Any] = []
-        self._fills: dict[str, Markers] = {}
-        self._last_fill: dict[str, tuple[int, str]] = {}
+        self._fills: dict[str, FillMarkers] = {}
         self._net: dict[str, Any] = {}  # net position per instrument, as a Quantity-like sum of raws
         self._positions: dict[str, Points] = {}
         self._seen: dict[str, int] = {}  # events read per order
@@ -161,6 +159,7 @@ class ChartbridgeActor(DataActor):
         self._curves: dict[tuple[str, str], EquityCurve] = {}
         self.points: list[Points] = []
         self.batch = 1
+        self._paced: Producer | None = None  # the producer, paced by this backtest's hand-overs
         self.source: Source = ("", 0)
         self._owns_run = False
         self._warned = False
@@ -182,12 +181,11 @@ class ChartbridgeActor(DataActor):
             configs = {str(s.strategy_id): _config_of(s) for s in self._strategies}
             self._run.set_identity(params=next(iter(configs.values())) if len(configs) == 1 else configs)
         set_clock(self.clock.timestamp_ns)
-        producer = session.current().producer
-        self._paced = producer, producer.interval
         # 2.x's Python clock does not say whether it is a backtest's: a live node's is now.
         if abs(self.clock.timestamp_ns() - time.time_ns()) > _LIVE_SKEW_NS:
             self.batch = self.settings.backtest_batch
-            producer.interval = max(producer.interval, self.settings.backtest_flush_interval)
+            self._paced = session.current().producer
+            self._paced.pace(True)  # delivered at each hand-over (``drain``), see Producer.pace
         # Strategies start after actors: the alert at the start time fires after the first bar,
         # when they have subscribed and registered their indicators.
         self.clock.set_time_alert_ns(_LOOK, self.clock.timestamp_ns(), self._guard(self._look))
@@ -210,8 +208,9 @@ class ChartbridgeActor(DataActor):
         self._run.set_identity(data=[data_identity(str(c.instrument_id), c.candles.series.id, c.candles.span,
                                                    c.candles.count) for c in self._charts.values()])
         set_clock(None)
-        producer, interval = self._paced
-        producer.interval = interval
+        if self._paced is not None:
+            self._paced.pace(False)
+            self._paced = None
         run, self._run = self._run, None
         if self._owns_run and session.current().run is run:
             end_run()
@@ -220,6 +219,8 @@ class ChartbridgeActor(DataActor):
 
     def _last(self) -> None:
         self.read_fills()
+        for fills in self._fills.values():
+            fills.close()  # the last fills at the last time: nothing can join them now
         self.drain()
         self._publish_results()
 
@@ -251,6 +252,8 @@ class ChartbridgeActor(DataActor):
             chart.settled = 0
         for points in self.points:
             points.drain()
+        if self._paced is not None:
+            self._paced.deliver()
 
     # -- bars -----------------------------------------------------------------------------------
 
@@ -340,15 +343,12 @@ class ChartbridgeActor(DataActor):
             target = next((c.candles.series.id for c in self._charts.values() if str(c.instrument_id) == instrument),
                           None)
             series_id, title = contract.named("fills", instrument)
-            markers = self._fills[instrument] = Markers(self, Series(series_id, kind="marker", title=title,
-                                                                     target=target, source=self.source))
+            markers = self._fills[instrument] = FillMarkers(self, Series(series_id, kind="marker", title=title,
+                                                                         target=target, source=self.source),
+                                                            self.clock.timestamp_ns)
         t = fill.ts_event
-        text = contract.fill_text("BUY" if buy else "SELL", str(fill.last_qty), str(fill.last_px),
-                                  str(fill.position_id) if fill.position_id is not None else None)
-        last_t, last_text = self._last_fill.get(instrument, (-1, ""))
-        text = contract.join_fill_texts(last_text if t == last_t else None, text)
-        self._last_fill[instrument] = t, text
-        markers.add(t, decimal_value(fill.last_px), {"side": "buy" if buy else "sell", "text": text})
+        markers.fill(str(fill.client_order_id), t, "buy" if buy else "sell", str(fill.last_qty), str(fill.last_px),
+                     str(fill.position_id) if fill.position_id is not None else None)
         points = self._positions.get(instrument)
         if points is None:
             series_id, title = contract.named("position", instrument)
