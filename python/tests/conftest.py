@@ -100,6 +100,14 @@ def r(redis_server: RedisServer) -> Iterator[redis.Redis]:
     client.close()
 
 
+def nautilus_1x_only(why: str) -> None:
+    """Skip the calling test module unless this venv's NautilusTrader is 1.x: its code is written
+    against 1.x's API (``why`` says what covers 2.x). The suite runs in both venvs (scripts/test-all.sh)."""
+    nautilus = pytest.importorskip("nautilus_trader")
+    if int(nautilus.__version__.split(".")[0]) >= 2:
+        pytest.skip(f"NautilusTrader 1.x only (this venv has {nautilus.__version__}): {why}", allow_module_level=True)
+
+
 def keys(run: str = "testrun") -> protocol.Keys:
     return protocol.Keys(cb.session.current().settings.prefix, run)
 

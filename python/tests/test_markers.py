@@ -4,31 +4,18 @@ actor's fill marker of an order filled in parts is their quantity-weighted price
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
-import sys
 from decimal import Decimal
-from fractions import Fraction
-from itertools import groupby
 from typing import Any
 
 import pytest
 import redis
-from conftest import REPO, VECTORS, keys, read_points
+from conftest import VECTORS, keys, read_points
 
 import chartbridge as cb
 from chartbridge import notebook, protocol
 from chartbridge.nautilus.contract import fill_marker
-from chartbridge.session import Settings
-from chartbridge.testing import RedisServer
-
-nautilus = pytest.importorskip("nautilus_trader")
-
-from nautilus_trader.model.events import OrderFilled  # noqa: E402
-
-sys.path.insert(0, str(REPO / "examples" / "nautilus-ema-cross"))
-import ema_cross  # noqa: E402
 
 T0 = 1_700_000_000_000_000_000
 SERIES = sorted((p.stem, json.loads(p.read_text())) for p in (VECTORS / "series").glob("*.json"))
@@ -84,57 +71,6 @@ def test_the_reader_holds_each_series_vector(r: redis.Redis, name: str, case: di
             assert frame["text"].tolist() == [m["text"] for m in values]
         elif col != "t":
             assert [None if math.isnan(x) else x for x in frame[names[col]].tolist()] == values, col
-
-
-# -- the actor's fill markers: partial fills in a real Nautilus backtest (SPEC section 8) ---------
-
-
-class BigOrders(ema_cross.EMACross):
-    """The example with 3,000,000 EUR an order: more than the top of the simulated book holds when a
-    bar's volume is under 12,000,000 (Nautilus gives each of a bar's four prices a quarter of its
-    volume), so such an order fills in two parts at one time, the second a tick worse."""
-
-    def __init__(self, config: ema_cross.EMACrossConfig) -> None:
-        super().__init__(ema_cross.EMACrossConfig(
-            instrument_id=config.instrument_id, bar_type=config.bar_type, trade_size=Decimal(3_000_000),
-            fast_ema_period=config.fast_ema_period, slow_ema_period=config.slow_ema_period))
-
-
-def test_the_actors_fill_marker_is_the_quantity_weighted_price_of_an_orders_parts(redis_server: RedisServer) -> None:
-    client = redis.Redis.from_url(redis_server.url)
-    cb.set_clock(None)
-    cb.configure(**{**dataclasses.asdict(Settings()), "url": redis_server.url, "prefix": "pf", "run": "pf",
-                    "enabled": True, "exit_timeout": 2.0})
-    engine, _ = ema_cross.build_engine(2_000, strategy_class=BigOrders)
-    engine.run()
-    assert cb.flush(10)
-    fills = sorted((e for o in engine.cache.orders() for e in o.events if isinstance(e, OrderFilled)),
-                   key=lambda e: (e.ts_event, e.ts_init))
-    engine.dispose()
-    # Nautilus's own fills, grouped as SPEC section 8 says: consecutive fills of one order at one time.
-    groups = [list(g) for _, g in groupby(fills, key=lambda e: (e.client_order_id, e.ts_event))]
-    partial = [g for g in groups if len(g) > 1]
-    assert len(partial) >= 3, f"only {len(partial)} orders filled in parts"
-    times, cols = read_points(client, "fills:EUR/USD.SIM", "pf")
-    assert times == [g[0].ts_event for g in groups]
-    assert [m["side"] for m in cols["m"]] == [g[0].order_side.name.lower() for g in groups]
-    for group, y, marker in zip(groups, cols["y"], cols["m"]):
-        total = sum((e.last_qty.as_decimal() for e in group), Decimal(0))
-        weighted = sum((Fraction(e.last_qty.as_decimal()) * Fraction(e.last_px.as_decimal()) for e in group),
-                       Fraction(0)) / Fraction(total)
-        side, qty, at, price, position, *rest = marker["text"].split(" ", 5)
-        assert (side, qty, at, position) == (group[0].order_side.name, str(total), "@", str(group[0].position_id))
-        # The weighted average to two decimals more than the prices' five (a unit of 10**-7), rounded.
-        assert len(price.split(".")[1]) <= 7 and abs(Fraction(Decimal(price)) - weighted) <= Fraction(1, 2 * 10**7), marker
-        assert y == float(price)
-        if len(group) > 1:
-            assert rest == [f"({len(group)} fills: " + ", ".join(f"{e.last_qty} @ {e.last_px}" for e in group) + ")"]
-        else:
-            assert rest == [] and price == str(group[0].last_px)
-    first = partial[0]
-    print("partial fill marker:", cols["m"][groups.index(first)]["text"])
-    cb.configure(exit_timeout=0.5)
-    client.close()
 
 
 @pytest.mark.parametrize(("parts", "average"), [

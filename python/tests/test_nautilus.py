@@ -14,22 +14,21 @@ import sys
 from array import array
 from collections.abc import Iterator
 from decimal import Decimal
+from fractions import Fraction
+from itertools import groupby
 from types import SimpleNamespace
 from typing import Any
 
 import pandas as pd
 import pytest
 import redis
-from conftest import REPO, EquitySeen, events, keys, read_points, registry, run_and_compare_equity
+from conftest import REPO, EquitySeen, events, keys, nautilus_1x_only, read_points, registry, run_and_compare_equity
 
 import chartbridge as cb
 from chartbridge.session import Settings
 from chartbridge.testing import RedisServer
 
-nautilus = pytest.importorskip("nautilus_trader")
-if int(nautilus.__version__.split(".")[0]) >= 2:
-    pytest.skip(f"NautilusTrader 1.x only (this venv has {nautilus.__version__}): test_nautilus2.py is its 2.x twin",
-                allow_module_level=True)
+nautilus_1x_only("test_nautilus2.py is its 2.x twin")
 
 from nautilus_trader.indicators import BollingerBands, ExponentialMovingAverage, RelativeStrengthIndex  # noqa: E402
 from nautilus_trader.model.data import QuoteTick, TradeTick  # noqa: E402
@@ -519,3 +518,54 @@ def test_equity_adds_balance_and_pnl_in_the_currency_units(implementation: str) 
     assert out[:2].tolist() == [0.3, -0.2] and math.isnan(out[2])
     equity(1_000_000.07, array("d", [0.01]), 0, 1, 0.3, out, drawdown, 2)
     assert out[3] == 1_000_000.08
+
+
+# -- the actor's fill markers: partial fills in a real Nautilus backtest (SPEC section 8) ---------
+
+
+class BigOrders(ema_cross.EMACross):
+    """The example with 3,000,000 EUR an order: more than the top of the simulated book holds when a
+    bar's volume is under 12,000,000 (Nautilus gives each of a bar's four prices a quarter of its
+    volume), so such an order fills in two parts at one time, the second a tick worse."""
+
+    def __init__(self, config: ema_cross.EMACrossConfig) -> None:
+        super().__init__(ema_cross.EMACrossConfig(
+            instrument_id=config.instrument_id, bar_type=config.bar_type, trade_size=Decimal(3_000_000),
+            fast_ema_period=config.fast_ema_period, slow_ema_period=config.slow_ema_period))
+
+
+def test_the_actors_fill_marker_is_the_quantity_weighted_price_of_an_orders_parts(redis_server: RedisServer) -> None:
+    client = redis.Redis.from_url(redis_server.url)
+    cb.set_clock(None)
+    cb.configure(**{**dataclasses.asdict(Settings()), "url": redis_server.url, "prefix": "pf", "run": "pf",
+                    "enabled": True, "exit_timeout": 2.0})
+    engine, _ = ema_cross.build_engine(2_000, strategy_class=BigOrders)
+    engine.run()
+    assert cb.flush(10)
+    fills = sorted((e for o in engine.cache.orders() for e in o.events if isinstance(e, OrderFilled)),
+                   key=lambda e: (e.ts_event, e.ts_init))
+    engine.dispose()
+    # Nautilus's own fills, grouped as SPEC section 8 says: consecutive fills of one order at one time.
+    groups = [list(g) for _, g in groupby(fills, key=lambda e: (e.client_order_id, e.ts_event))]
+    partial = [g for g in groups if len(g) > 1]
+    assert len(partial) >= 3, f"only {len(partial)} orders filled in parts"
+    times, cols = read_points(client, "fills:EUR/USD.SIM", "pf")
+    assert times == [g[0].ts_event for g in groups]
+    assert [m["side"] for m in cols["m"]] == [g[0].order_side.name.lower() for g in groups]
+    for group, y, marker in zip(groups, cols["y"], cols["m"]):
+        total = sum((e.last_qty.as_decimal() for e in group), Decimal(0))
+        weighted = sum((Fraction(e.last_qty.as_decimal()) * Fraction(e.last_px.as_decimal()) for e in group),
+                       Fraction(0)) / Fraction(total)
+        side, qty, at, price, position, *rest = marker["text"].split(" ", 5)
+        assert (side, qty, at, position) == (group[0].order_side.name, str(total), "@", str(group[0].position_id))
+        # The weighted average to two decimals more than the prices' five (a unit of 10**-7), rounded.
+        assert len(price.split(".")[1]) <= 7 and abs(Fraction(Decimal(price)) - weighted) <= Fraction(1, 2 * 10**7), marker
+        assert y == float(price)
+        if len(group) > 1:
+            assert rest == [f"({len(group)} fills: " + ", ".join(f"{e.last_qty} @ {e.last_px}" for e in group) + ")"]
+        else:
+            assert rest == [] and price == str(group[0].last_px)
+    first = partial[0]
+    print("partial fill marker:", cols["m"][groups.index(first)]["text"])
+    cb.configure(exit_timeout=0.5)
+    client.close()

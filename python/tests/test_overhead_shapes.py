@@ -20,7 +20,9 @@ import chartbridge as cb
 from chartbridge.indicators import EMA, RSI, Bollinger
 from chartbridge.session import Settings
 from chartbridge.testing import RedisServer
-from conftest import REPO, events, read_points, registry
+from conftest import REPO, events, nautilus_1x_only, read_points, registry
+
+nautilus_1x_only("the matrix's strategies are 1.x code; 2.x runs the EMA-cross shape (overhead_shapes_v2.py)")
 
 sys.path.insert(0, str(REPO / "python" / "bench"))
 import overhead_shapes as shapes  # noqa: E402

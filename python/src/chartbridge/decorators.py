@@ -18,7 +18,7 @@ from typing import Any, TypeVar, overload
 from . import clock, conditions, fastline, session
 from .indicators import EMA, RSI, SMA, Bollinger, Indicator, WilderRSI, bar_value, source_index
 from .protocol import CANDLE_KINDS, ProtocolError, check_finite, sanitize_series_id
-from .series import PluginSpec, Series, Source, caller_source, hint_strategy, number, side_of
+from .series import PluginSpec, Series, Source, caller_source, converter_of, hint_strategy, number, side_of
 
 F = TypeVar("F", bound=Callable[..., Any])
 Hook = Callable[[Any, tuple[Any, ...]], None]
@@ -177,7 +177,11 @@ def chart(func: F | None = None, /, *, name: str | None = None, kind: str = "lin
         def candles(result: Any) -> fastline.Sink | None:
             line = _line(s)
             plain = line is None or isinstance(result, (tuple, list, Mapping))  # the fast path reads attributes
-            return None if plain else fastline.Candles(line, type(result))  # type: ignore[arg-type]
+            if plain:
+                return None
+            volume = getattr(result, "volume", None)
+            return fastline.Candles(line, type(result), converter_of(type(getattr(result, "open", None))),  # type: ignore[arg-type]
+                                    None if volume is None else converter_of(type(volume)))
         if s.kind == "marker":
             return hook, None
         return hook, candles if s.kind in CANDLE_KINDS else lambda result: _line(s)

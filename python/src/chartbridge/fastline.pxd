@@ -35,6 +35,9 @@ cdef class Line(Sink):
 cdef class Candles(Sink):
     cdef readonly Line line
     cdef readonly type kind
+    cdef readonly object price, volume
+
+    cdef double part(self, object x, object convert) except? -1
 
     @cython.locals(o=double, h=double, lo=double, c=double, vol=double, width=Py_ssize_t)
     cpdef bint offer(self, object result) except -1

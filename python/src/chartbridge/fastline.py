@@ -32,6 +32,7 @@ from typing import Any
 from . import clock, session
 from .indicators import Indicator, as_float, bar_value
 from .protocol import TIME_LIMIT
+from .series import Converter
 
 COMPILED = not __file__.endswith(".py")
 _TIME_LIMIT = TIME_LIMIT
@@ -138,16 +139,25 @@ class Line(Sink):
 
 
 class Candles(Sink):
-    """A candle series' buffer, taking objects of ``kind`` with open, high, low, close[, volume]."""
+    """A candle series' buffer, taking objects of ``kind`` with open, high, low, close[, volume];
+    ``price``/``volume``: the integration's converters of those parts' types (None: ``float``), so
+    a Nautilus ``Bar`` charts the exact decimals the full path charts (``series.number``)."""
 
-    def __init__(self, line: Line, kind: type) -> None:
-        self.line, self.kind = line, kind
+    def __init__(self, line: Line, kind: type, price: Converter | None, volume: Converter | None) -> None:
+        self.line, self.kind, self.price, self.volume = line, kind, price, volume
+
+    def part(self, x: object, convert: Converter | None) -> float:
+        if convert is None:
+            return as_float(x)
+        value = convert(x)
+        return as_float(value)
 
     def offer(self, result: object) -> bool:
         if type(result) is not self.kind:
             return False
-        o, h = as_float(getattr(result, "open")), as_float(getattr(result, "high"))
-        lo, c = as_float(getattr(result, "low")), as_float(getattr(result, "close"))
+        price = self.price
+        o, h = self.part(getattr(result, "open"), price), self.part(getattr(result, "high"), price)
+        lo, c = self.part(getattr(result, "low"), price), self.part(getattr(result, "close"), price)
         volume = getattr(result, "volume", None)
         if not (finite(o) and finite(h) and finite(lo) and finite(c)):
             return False
@@ -159,7 +169,7 @@ class Candles(Sink):
                 return False
             row: tuple[float, ...] = (o, h, lo, c)
         else:
-            vol = as_float(volume)
+            vol = self.part(volume, self.volume)
             if width != 5 or not finite(vol):
                 return False
             row = (o, h, lo, c, vol)

@@ -60,11 +60,15 @@ def _resolve(kind: type) -> Converter | None:
     return convert
 
 
+def converter_of(kind: type) -> Converter | None:
+    """The integration's converter of values of ``kind`` (None: a plain number-like, ``to_float``)."""
+    return _CONVERTERS[kind] if kind in _CONVERTERS else _resolve(kind)
+
+
 def number(value: Any, where: str) -> float | None:
     """The number ``value`` stands for, by its integration's rule (see ``chartbridge.nautilus.convert``)
     or ``to_float``; None means "no point" (e.g. an indicator still warming up)."""
-    kind = type(value)
-    convert = _CONVERTERS[kind] if kind in _CONVERTERS else _resolve(kind)
+    convert = converter_of(type(value))
     return to_float(value, where) if convert is None else convert(value)
 
 
