@@ -12,8 +12,6 @@ export interface BreakTarget {
   /** 0-based line of its decorator / attribute (the series' recorded source). */
   site: number;
   name: string;
-  /** The function's text from its decorator to its first body line. */
-  signature: string;
 }
 
 export function languageOf(file: string): SiteLanguage | null {
@@ -30,7 +28,7 @@ export function breakTarget(text: string, language: SiteLanguage, siteLine: numb
   const lines = text.split(/\r?\n/);
   const line = language === "python" ? pythonBody(lines, siteLine) : rustBody(lines, siteLine);
   if (line === null) throw new Error(`${site.name} at ${file}:${siteLine + 1} is not a function with a body (a series attribute has no line to stop on)`);
-  return { line, site: siteLine, name: site.name, signature: lines.slice(siteLine, line + 1).join("\n") };
+  return { line, site: siteLine, name: site.name };
 }
 
 /** The charted function whose body holds `line` (0-based): Step to Next Bar stops at its next call. */
@@ -41,7 +39,7 @@ export function enclosingTarget(text: string, language: SiteLanguage, line: numb
     const body = language === "python" ? pythonBody(lines, site.line) : rustBody(lines, site.line);
     if (body === null || body > line) continue;
     const end = language === "python" ? pythonEnd(lines, body) : rustEnd(lines, body);
-    if (line <= end) found = { line: body, site: site.line, name: site.name, signature: lines.slice(site.line, body + 1).join("\n") };
+    if (line <= end) found = { line: body, site: site.line, name: site.name };
   }
   return found;
 }
@@ -122,18 +120,13 @@ export function utcLabel(timeNs: bigint): string {
 /**
  * The condition that holds exactly at `timeNs`. Python: the SDK's `at()` (python/src/chartbridge/
  * debug.py: the integration clock, else the frame's ts_event), named as the file imports it, with
- * the time in words after a `#` (VS Code's Breakpoints view shows the condition). Rust: the
- * integration clock is thread-local and not readable by lldb, so the `ts_event` argument is compared.
+ * the time in words after a `#` (VS Code's Breakpoints view shows the condition). Rust: the call's
+ * time that `#[chart]` keeps in the integer local `__chartbridge_ns` (rust/chartbridge-macros/src/
+ * expand.rs): gdb and lldb compare it as it is, where an argument's `ts_event` may be a newtype
+ * they cannot compare (Nautilus's `UnixNanos`) and the integration clock is thread-local.
  */
-export function breakCondition(language: SiteLanguage, timeNs: bigint, fileText: string, target: BreakTarget): string {
-  if (language === "rust") {
-    // An integer `ts_event` parameter, else the first argument's field (a Nautilus Bar, a tick).
-    const params = /\(([^)]*)\)/.exec(target.signature.slice(target.signature.search(/\bfn\b/)))?.[1] ?? "";
-    const names = params.split(",").map((p) => /^\s*(?:mut\s+)?([A-Za-z_]\w*)\s*:/.exec(p)?.[1]).filter((n): n is string => n !== undefined);
-    const arg = names.includes("ts_event") ? "ts_event" : names[0] === undefined ? null : `${names[0]}.ts_event`;
-    if (arg === null) throw new Error(`${target.name} takes no argument with an event time (ts_event) to break on`);
-    return `${arg} == ${timeNs}`;
-  }
+export function breakCondition(language: SiteLanguage, timeNs: bigint, fileText: string): string {
+  if (language === "rust") return `__chartbridge_ns == ${timeNs}`;
   const module = pythonModuleName(fileText) ?? "__import__('chartbridge')";
   return `${module}.at(${timeNs})  # ${utcLabel(timeNs)}`;
 }

@@ -152,7 +152,7 @@ export class DebugByBar implements vscode.Disposable {
     const text = await readText(uri);
     const target = breakTarget(text, language, source.line - 1, uri.fsPath);
     const position = new vscode.Position(target.line, 0);
-    return new vscode.SourceBreakpoint(new vscode.Location(uri, position), true, breakCondition(language, timeNs, text, target));
+    return new vscode.SourceBreakpoint(new vscode.Location(uri, position), true, breakCondition(language, timeNs, text));
   }
 
   private async continueTo(breakpoint: vscode.SourceBreakpoint): Promise<void> {

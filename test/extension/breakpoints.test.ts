@@ -45,7 +45,7 @@ describe("debug by bar: where the breakpoint goes and its condition", () => {
     assert.throws(() => breakTarget(text, "python", 2, "s.py"), { message: "fast at s.py:3 is not a function with a body (a series attribute has no line to stop on)" });
   });
 
-  it("finds a Rust #[chart] fn's first body line and compares its event-time argument", () => {
+  it("finds a Rust #[chart] fn's first body line and compares the call's time #[chart] keeps in a local", () => {
     const text = [
       "impl Strat {",                        // 0
       "    #[chart(name = \"mid\")]",         // 1
@@ -59,18 +59,17 @@ describe("debug by bar: where the breakpoint goes and its condition", () => {
     ].join("\n");
     const mid = breakTarget(text, "rust", 1);
     assert.deepEqual([mid.line, mid.name], [4, "mid"]);
-    assert.equal(breakCondition("rust", 1_700_000_000_000_000_000n, text, mid), "bar.ts_event == 1700000000000000000");
+    assert.equal(breakCondition("rust", 1_700_000_000_000_000_000n, text), "__chartbridge_ns == 1700000000000000000");
     const tick = breakTarget(text, "rust", 6);
     assert.equal(tick.line, 7);
-    assert.equal(breakCondition("rust", 5n, text, tick), "ts_event == 5");
+    assert.equal(breakCondition("rust", 5n, text), "__chartbridge_ns == 5");
     assert.equal(enclosingTarget(text, "rust", 4)?.name, "mid");
   });
 
   it("writes the Python condition with the module's name in the file and the time in words", () => {
-    const target = { line: 3, site: 1, name: "f", signature: "def f(self):" };
-    assert.equal(breakCondition("python", 1_700_000_000_000_000_000n, "import chartbridge as cb\n", target), "cb.at(1700000000000000000)  # 2023-11-14 22:13:20 UTC");
-    assert.equal(breakCondition("python", 1_700_000_000_123_450_000n, "import chartbridge\n", target), "chartbridge.at(1700000000123450000)  # 2023-11-14 22:13:20.12345 UTC");
-    assert.equal(breakCondition("python", 60_000_000_000n, "from chartbridge import chart\n", target), "__import__('chartbridge').at(60000000000)  # 1970-01-01 00:01:00 UTC");
+    assert.equal(breakCondition("python", 1_700_000_000_000_000_000n, "import chartbridge as cb\n"), "cb.at(1700000000000000000)  # 2023-11-14 22:13:20 UTC");
+    assert.equal(breakCondition("python", 1_700_000_000_123_450_000n, "import chartbridge\n"), "chartbridge.at(1700000000123450000)  # 2023-11-14 22:13:20.12345 UTC");
+    assert.equal(breakCondition("python", 60_000_000_000n, "from chartbridge import chart\n"), "__import__('chartbridge').at(60000000000)  # 1970-01-01 00:01:00 UTC");
     assert.equal(pythonModuleName("x = 1\nimport chartbridge as cbx  # charts\n"), "cbx");
     assert.equal(utcLabel(0n), "1970-01-01 00:00:00 UTC");
     assert.equal(chartTimeNs(1_700_000_000_000_001), 1_700_000_000_000_001_000n);

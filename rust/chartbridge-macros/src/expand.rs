@@ -35,6 +35,13 @@ pub fn expand(args: Args, item: TokenStream) -> syn::Result<TokenStream> {
         // Conditions in the body belong to this site, at this call's time (chartbridge::condition).
         let __chartbridge_scope = ::chartbridge::__private::enter_scope(&__CHARTBRIDGE_SITE, #owner, __chartbridge_t);
     };
+    // The call's time as a plain integer local in the body's scope, for a debugger's condition
+    // ("Break Here": `__chartbridge_ns == <ns>`, src/extension/breakpoints.ts): one expression for
+    // every argument type (a Nautilus `UnixNanos` is a newtype gdb cannot compare) and for the clock.
+    let time_local = quote! {
+        #[allow(unused_variables)]
+        let __chartbridge_ns: i64 = __chartbridge_t.unwrap_or(0);
+    };
     let block = &func.block;
     let body = match &args.arg {
         Some(arg) => {
@@ -46,6 +53,7 @@ pub fn expand(args: Args, item: TokenStream) -> syn::Result<TokenStream> {
             quote! {{
                 #prelude
                 if let ::core::option::Option::Some(__t) = __chartbridge_t { #record; }
+                #time_local
                 #block
             }}
         }
@@ -63,7 +71,7 @@ pub fn expand(args: Args, item: TokenStream) -> syn::Result<TokenStream> {
                 #prelude
                 // A closure, so that `return` and `?` in the body still reach the recording.
                 #[allow(clippy::redundant_closure_call)]
-                let __chartbridge_ret #annotation = (|| #block)();
+                let __chartbridge_ret #annotation = (|| { #time_local #block })();
                 if let ::core::option::Option::Some(__t) = __chartbridge_t { #record; }
                 __chartbridge_ret
             }}

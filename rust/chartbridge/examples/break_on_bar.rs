@@ -2,21 +2,26 @@
 //! minute from `T0`, through two `#[chart]` functions of the two shapes the extension breaks in:
 //! one charting its return value (the body runs in a closure) and one charting an argument
 //! (`arg = bar`). Each records a condition. A debugger stops on the chosen bar with the condition
-//! the chart writes (`bar.ts_event == <ns>`, src/extension/breakpoints.ts).
+//! the chart writes (`__chartbridge_ns == <ns>`, src/extension/breakpoints.ts). The bar's time is
+//! a newtype, as Nautilus's `UnixNanos` is, which a debugger cannot compare with a number.
 
 use chartbridge::{Candle, Chartable, Point, TsEvent, chart};
 
 const T0: u64 = 1_700_000_000_000_000_000;
 
+/// Nanoseconds since the epoch, a newtype like Nautilus's `UnixNanos`.
+#[derive(Clone, Copy)]
+pub struct UnixNanos(pub u64);
+
 pub struct Bar {
     pub index: u64,
     pub close: f64,
-    pub ts_event: u64,
+    pub ts_event: UnixNanos,
 }
 
 impl TsEvent for Bar {
     fn ts_event(&self) -> u64 {
-        self.ts_event
+        self.ts_event.0
     }
 }
 
@@ -43,7 +48,7 @@ fn main() {
     let run = chartbridge::start(chartbridge::Config::new("BreakOnBar")).expect("a run");
     let mut sum = 0.0;
     for i in 0..50u64 {
-        let bar = Bar { index: i, close: 100.0 + (i % 3) as f64 - 1.0, ts_event: T0 + i * 60_000_000_000 };
+        let bar = Bar { index: i, close: 100.0 + (i % 3) as f64 - 1.0, ts_event: UnixNanos(T0 + i * 60_000_000_000) };
         sum += close(&bar) + on_bar(&bar).unwrap_or(0.0);
     }
     drop(run); // flushes and ends the run

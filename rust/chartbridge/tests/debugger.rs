@@ -1,7 +1,8 @@
 //! "Break Here on Next Run" in Rust under a real debugger: gdb runs `examples/break_on_bar.rs` with
-//! the conditional breakpoints the chart sets (src/extension/breakpoints.ts: `bar.ts_event == <ns>`
-//! on the first body line of the charted function) and stops exactly once in each function, on
-//! the chosen bar; the run it debugged still records every bar's conditions into a private Redis.
+//! the conditional breakpoints the chart sets (src/extension/breakpoints.ts: `__chartbridge_ns ==
+//! <ns>`, the call's time that `#[chart]` keeps in a local, on the first body line of the charted
+//! function) and stops exactly once in each function, on the chosen bar, whose time is a newtype
+//! (as Nautilus's `UnixNanos`); the run it debugged still records every bar's conditions.
 
 mod support;
 
@@ -28,9 +29,9 @@ fn gdb_stops_on_the_chosen_bar_in_both_chart_shapes() {
     let chosen = T0 + 17 * MIN;
     let mut script = String::from("set debuginfod enabled off\nset pagination off\n");
     for (function, needle) in [("close", "let up ="), ("on_bar", "let even =")] {
-        // The condition exactly as the chart writes it for a `bar` argument.
+        // The condition exactly as the chart writes it.
         script += &format!(
-            "break break_on_bar.rs:{} if bar.ts_event == {chosen}\ncommands\nsilent\nprintf \"stop {function} %d %lu\\n\", bar.index, bar.ts_event\ncontinue\nend\n",
+            "break break_on_bar.rs:{} if __chartbridge_ns == {chosen}\ncommands\nsilent\nprintf \"stop {function} %d %ld\\n\", bar.index, __chartbridge_ns\ncontinue\nend\n",
             line_of(needle)
         );
     }
