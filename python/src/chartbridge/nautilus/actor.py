@@ -52,6 +52,7 @@ from .config import ChartbridgeConfig
 from .convert import decimal_value
 from .points import Markers, Points
 from .results import Stats, Trades, account_results, merged
+from .ticks import Ticks
 
 log = logging.getLogger("chartbridge")
 
@@ -99,6 +100,7 @@ class ChartbridgeActor(Actor):
         self.bars_pending = 0  # bars of cash accounts settled since the last hand-over
         self.batch = 1  # bars per hand-over to the SDK
         self.source: Source = ("", 0)
+        self.ticks = Ticks(self)
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -134,6 +136,7 @@ class ChartbridgeActor(Actor):
         # 1.231 then delivers each account event twice: the second is skipped.
         for topic in ["events.account.*"] + [f"events.account.{a.id}" for a in self.cache.accounts()]:
             self._subscribe(topic, on_account)
+        self.ticks.start()
         self._watch_analyzer()
         self._hook_fills()
 
@@ -158,6 +161,7 @@ class ChartbridgeActor(Actor):
             self._calculate_statistics()
         if self._run is None:
             return  # the statistics completed the run
+        self.ticks.finish()
         self.drain()
         self._run.set_identity(data=[data_identity(str(c.instrument_id), c.id, c.candles.span, c.candles.count)
                                      for c in self._charts.values()])
@@ -280,6 +284,7 @@ class ChartbridgeActor(Actor):
         if event.state != ComponentState.RUNNING:
             return
         self._subscribe(_BARS + "*", self._discover_handler)
+        self.ticks.rearm()
 
     # -- account --------------------------------------------------------------------------------
 
@@ -309,7 +314,7 @@ class ChartbridgeActor(Actor):
         markers = self._fills.get(instrument_id)
         if markers is None:
             target = next((c.candles.series.id for c in self._charts.values() if c.instrument_id == instrument_id),
-                          None)
+                          None) or self.ticks.target(instrument_id)
             series_id, title = contract.named("fills", str(instrument_id))
             markers = self._fills[instrument_id] = Markers(self, Series(series_id, kind="marker", title=title,
                                                                         target=target, source=self.source))
@@ -354,7 +359,11 @@ class ChartbridgeActor(Actor):
         endpoint is wrapped, and put back at the end of the run.
         """
         update = self.portfolio.update_order
-        settle = self.guarded(self.settle)
+
+        def before_fill() -> None:
+            self.ticks.before_fill()
+            self.settle()
+        settle = self.guarded(before_fill)
 
         def update_order(event: Any) -> None:
             if type(event) is OrderFilled:

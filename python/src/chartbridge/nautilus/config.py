@@ -16,10 +16,14 @@ class ChartbridgeConfig(ActorConfig, frozen=True):
     SDK's buffers during a backtest (a live node hands over every bar at once).
     ``backtest_flush_interval`` (default 0.5 s): the SDK's flush interval during a backtest
     (else ``cb.configure(flush_interval=...)``, 5 ms): nothing waits on a backtest's points, and
-    every flush takes the GIL from the backtest."""
+    every flush takes the GIL from the backtest.
+    ``tick_sample_interval`` (default 60 s of event time): an instrument charted from ticks alone
+    gets at most one unrealized PnL and equity point per interval (its last tick's), plus the
+    points around each fill (protocol/SPEC.md section 8)."""
 
     run: str | None = None
     indicator_panes: dict[str, str] | None = None
     backtest_batch: int = 5000
     backtest_flush_interval: float = 0.5
+    tick_sample_interval: float = 60.0
 

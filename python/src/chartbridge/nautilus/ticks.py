@@ -1,0 +1,234 @@
+# nautilus_trader's compiled (Cython) modules ship no stubs: their names are Any here.
+# mypy: disable-error-code="import-not-found"
+"""What the actor charts of the quote and trade ticks the strategies subscribe to.
+
+Per instrument (protocol/SPEC.md section 8): every quote's bid and ask (``bid:<instrument>``,
+``ask:<instrument>``) and every trade's price (``trades:<instrument>``), as lines at the
+instrument's price precision, on its bars' pane (else ``main`` for the run's first instrument,
+else a pane of its own). An instrument with no bars charted also gets its unrealized PnL, and
+its account equity and drawdown, from the ticks, sampled so that a million ticks do not make a
+million points: the value at the last tick of each ``tick_sample_interval`` of event time, at
+the last tick before each fill, and at the first tick after each position change (the
+position's last change when no tick follows).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from nautilus_trader.model.enums import PositionSide
+from nautilus_trader.model.identifiers import InstrumentId
+
+from ..series import Series
+from . import contract
+from .convert import decimal_value
+from .points import Points
+
+if TYPE_CHECKING:
+    from .actor import ChartbridgeActor
+
+_QUOTES = "data.quotes."
+_TRADES = "data.trades."
+
+
+class TickChart:
+    """Ticks of one instrument and, when its bars do not, its sampled unrealized PnL (an
+    ``Account`` settles it as it settles a ``BarChart``)."""
+
+    def __init__(self, actor: ChartbridgeActor, instrument_id: InstrumentId, pane: str, priced: bool) -> None:
+        self.actor = actor
+        self.instrument_id = instrument_id
+        self.pane = pane
+        self.instrument = actor.cache.instrument(instrument_id)
+        self.lines: dict[str, Points] = {}
+        self.quote: Any = None  # the last quote and trade handled: what prices the pending sample
+        self.trade: Any = None
+        self.interval = max(1, round(actor.config.tick_sample_interval * 1e9))
+        self.bucket = -1  # the sample interval of the pending tick
+        self.pending = -1  # time of the last tick handled, not charted yet (-1: none)
+        self.moved = -1  # time of a position change not charted yet (-1: none)
+        self.new = 0  # PnL points since the last settle
+        self.account = actor.account(instrument_id.venue) if priced else None
+        self.currency: str | None = None
+        if self.account is not None:
+            settlement = self.instrument.get_settlement_currency() if self.instrument is not None else None
+            series_id, title = contract.named("unrealized_pnl", str(instrument_id))
+            self.pnl_points = Points(actor, Series(series_id, pane="pnl", title=title, source=actor.source,
+                                                   precision=None if settlement is None else settlement.precision,
+                                                   unit=None if settlement is None else settlement.code))
+            if settlement is not None:
+                self.currency = settlement.code
+                self.account.precisions[settlement.code] = settlement.precision
+            self.account.join(self)
+
+    def line(self, what: str) -> Points:
+        points = self.lines.get(what)
+        if points is None:
+            series_id, title = contract.named(what, str(self.instrument_id))
+            points = self.lines[what] = Points(self.actor, Series(
+                series_id, pane=self.pane, title=title, source=self.actor.source,
+                precision=contract.precision(self.instrument, "price")))
+        return points
+
+    def on_quote(self, bid: Points, ask: Points, tick: Any) -> None:
+        t = tick.ts_event
+        bid.t.append(t)
+        bid.v.append(decimal_value(tick.bid_price))
+        ask.t.append(t)
+        ask.v.append(decimal_value(tick.ask_price))
+        if self.account is not None:
+            self._sample(t)
+            self.quote = tick
+
+    def on_trade(self, trades: Points, tick: Any) -> None:
+        t = tick.ts_event
+        trades.t.append(t)
+        trades.v.append(decimal_value(tick.price))
+        if self.account is not None:
+            self._sample(t)
+            self.trade = tick
+
+    def _sample(self, t: int) -> None:
+        """Before the tick at ``t`` updates the prices: chart the pending tick when ``t`` starts
+        another interval; after a position change, ``t`` itself (with its own prices, which the
+        caller sets next: so ``t`` is marked pending and charted at ``post``)."""
+        bucket = t // self.interval
+        if self.pending >= 0 and (bucket != self.bucket or self.moved >= 0):
+            self.emit(self.pending)
+        self.pending, self.bucket = t, bucket
+
+    def after_tick(self) -> None:
+        """After the prices of the tick just handled are set: chart it if a position changed before it."""
+        if self.moved >= 0:
+            self.moved = -1
+            self.emit(self.pending)
+
+    def emit(self, t: int) -> None:
+        """Chart the unrealized PnL at ``t``: the positions open now priced as Nautilus prices
+        them (long at the bid, short at the ask, else at the last trade), added as raws."""
+        self.pending = -1
+        raw = 0
+        for position in self.actor.cache.positions_open(instrument_id=self.instrument_id):
+            price = self.price(position.side)
+            if price is not None:
+                raw += position.unrealized_pnl(price).raw
+        self.pnl_points.t.append(t)
+        self.pnl_points.v.append(decimal_value(raw))
+        self.new += 1
+
+    def price(self, side: Any) -> Any:
+        if self.quote is not None:
+            return self.quote.bid_price if side == PositionSide.LONG else self.quote.ask_price
+        return self.trade.price if self.trade is not None else None
+
+    def before_fill(self) -> None:
+        if self.pending >= 0:
+            self.emit(self.pending)
+
+    def on_position(self, t: int) -> None:
+        self.moved = t
+
+    def finish(self) -> None:
+        if self.moved >= 0:
+            self.emit(self.moved)
+            self.moved = -1
+        elif self.pending >= 0:
+            self.emit(self.pending)
+
+    # What ``Account`` asks of a chart it prices.
+    def settle(self) -> int:
+        count, self.new = self.new, 0
+        return count
+
+    def pace(self) -> None:
+        """Samples are charted as they are made (a ``BarChart`` paces its bars' hand-over)."""
+
+
+class Ticks:
+    """The tick charts of one run, and the bus handlers that feed them."""
+
+    def __init__(self, actor: ChartbridgeActor) -> None:
+        self.actor = actor
+        self.charts: dict[InstrumentId, TickChart] = {}
+        self.pending = 0  # ticks since the last hand-over
+        self._discover_quotes = actor.guarded(lambda tick: self._discover(_QUOTES, tick))
+        self._discover_trades = actor.guarded(lambda tick: self._discover(_TRADES, tick))
+
+    def start(self) -> None:
+        self.actor._subscribe(_QUOTES + "*", self._discover_quotes)
+        self.actor._subscribe(_TRADES + "*", self._discover_trades)
+        self.actor._subscribe("events.position.*", self.actor.guarded(self._on_position))
+
+    def rearm(self) -> None:
+        """A component started later may subscribe to more ticks: look again at the next tick."""
+        self.start()
+
+    def _discover(self, prefix: str, first: Any) -> None:
+        """At the first tick of a kind: chart the instruments the components take that kind of."""
+        handler = self._discover_quotes if prefix == _QUOTES else self._discover_trades
+        self.actor.msgbus.unsubscribe(prefix + "*", handler)
+        owners = ((sub.topic, getattr(sub.handler, "__self__", None)) for sub in self.actor.msgbus.subscriptions(prefix + "*"))
+        topics = {topic for topic, owner in owners if "*" not in topic and owner is not None and owner is not self.actor}
+        for topic in sorted(topics):
+            venue, _, symbol = topic[len(prefix):].partition(".")
+            instrument_id = InstrumentId.from_str(f"{symbol}.{venue}")
+            recorder = self._recorder(prefix, self.chart(instrument_id))
+            self.actor._subscribe(topic, self.actor.guarded(recorder))
+            if instrument_id == first.instrument_id:
+                recorder(first)
+
+    def chart(self, instrument_id: InstrumentId) -> TickChart:
+        chart = self.charts.get(instrument_id)
+        if chart is None:
+            bars = [c for c in self.actor._charts.values() if c.instrument_id == instrument_id]
+            barred = bool(bars) or any(s.topic.startswith(f"data.bars.{instrument_id}-")
+                                       for s in self.actor.msgbus.subscriptions("data.bars.*"))
+            pane = bars[0].pane if bars else "main" if not self.charts and not barred else str(instrument_id)
+            chart = self.charts[instrument_id] = TickChart(self.actor, instrument_id, pane, priced=not barred)
+        return chart
+
+    def _recorder(self, prefix: str, chart: TickChart) -> Any:
+        if prefix == _QUOTES:
+            bid, ask = chart.line("bid"), chart.line("ask")
+
+            def on_quote(tick: Any) -> None:
+                chart.on_quote(bid, ask, tick)
+                self._handled(chart)
+            return on_quote
+        trades = chart.line("trades")
+
+        def on_trade(tick: Any) -> None:
+            chart.on_trade(trades, tick)
+            self._handled(chart)
+        return on_trade
+
+    def _handled(self, chart: TickChart) -> None:
+        chart.after_tick()
+        self.pending += 1
+        if self.pending >= self.actor.batch:
+            self.pending = 0
+            self.actor.drain()
+
+    def _on_position(self, event: Any) -> None:
+        chart = self.charts.get(event.instrument_id)
+        if chart is not None and chart.account is not None:
+            chart.on_position(event.ts_event)
+
+    def before_fill(self) -> None:
+        """Chart each pending tick with the positions before the fill that is about to move them."""
+        for chart in self.charts.values():
+            if chart.account is not None:
+                chart.before_fill()
+
+    def finish(self) -> None:
+        for chart in self.charts.values():
+            if chart.account is not None:
+                chart.finish()
+
+    def target(self, instrument_id: InstrumentId) -> str | None:
+        """The series an instrument's fill markers draw on when it has no bars: its trades, else its bids."""
+        chart = self.charts.get(instrument_id)
+        if chart is None:
+            return None
+        line = chart.lines.get("trades") or chart.lines.get("bid")
+        return line.series.id if line is not None else None
