@@ -19,7 +19,7 @@ from nautilus_trader.backtest.engine import BacktestEngine, BacktestEngineConfig
 from nautilus_trader.config import LoggingConfig, StrategyConfig
 from nautilus_trader.indicators import ExponentialMovingAverage
 from nautilus_trader.model.currencies import USD
-from nautilus_trader.model.enums import AccountType, OmsType, OrderSide
+from nautilus_trader.model.enums import AccountType, OmsType, OrderSide, PriceType
 from nautilus_trader.model.identifiers import InstrumentId, Venue
 from nautilus_trader.model.objects import Money, Quantity
 from nautilus_trader.persistence.wranglers import QuoteTickDataWrangler, TradeTickDataWrangler
@@ -46,7 +46,8 @@ class TickCross(Strategy):
         self.fast_ema = ExponentialMovingAverage(config.fast_ema_period)
         self.slow_ema = ExponentialMovingAverage(config.slow_ema_period)
         self.seen: list[Any] = []  # the ticks handled, with record=True
-        self.nautilus: list[tuple[int, float, float]] = []  # (time, unrealized PnL, USD equity) Nautilus reported
+        self.after_ticks: list[tuple[float, float]] = []  # Nautilus's unrealized PnL and USD equity after each tick
+        self.at_positions: list[tuple[int, float, float]] = []  # and at each position event, with its time
 
     def on_tick(self, tick: Any, price: float) -> None:
         self.fast_ema.update_raw(price)
@@ -61,16 +62,27 @@ class TickCross(Strategy):
                                                             quantity))
         if self.config.record:
             self.seen.append(tick)
-            self.note(tick.ts_event)
+            self.after_ticks.append(self.nautilus())
 
-    def note(self, t: int) -> None:
-        pnl = self.portfolio.unrealized_pnl(self.config.instrument_id)
-        equity = self.portfolio.equity(VENUE)[USD]
-        self.nautilus.append((t, float(pnl.as_decimal()) if pnl is not None else 0.0, float(equity)))
+    def nautilus(self) -> tuple[float, float]:
+        """Nautilus's unrealized PnL, and its balance plus that PnL added as decimals (its
+        ``Portfolio.equity`` adds them as floats: 999995.7999999999 for 999995.8). On trade
+        ticks, each position's PnL at the last trade: ``Portfolio.unrealized_pnl`` is refreshed
+        by quotes, bars and position events only, so it keeps the last fill's value there."""
+        instrument_id = self.config.instrument_id
+        if isinstance(self, TradeCross):
+            last = self.cache.price(instrument_id, PriceType.LAST)
+            pnl_value = sum((p.unrealized_pnl(last).as_decimal() for p in self.cache.positions_open(
+                instrument_id=instrument_id)), Decimal(0))
+        else:
+            pnl = self.portfolio.unrealized_pnl(instrument_id)
+            pnl_value = pnl.as_decimal() if pnl is not None else Decimal(0)
+        balance = self.portfolio.account(VENUE).balance_total(USD).as_decimal()
+        return float(pnl_value), float(balance + pnl_value)
 
     def on_position_event(self, event: Any) -> None:
         if self.config.record:
-            self.note(event.ts_event)
+            self.at_positions.append((event.ts_event, *self.nautilus()))
 
     def on_stop(self) -> None:
         self.close_all_positions(self.config.instrument_id)

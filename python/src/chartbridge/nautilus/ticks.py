@@ -8,8 +8,10 @@ instrument's price precision, on its bars' pane (else ``main`` for the run's fir
 else a pane of its own). An instrument with no bars charted also gets its unrealized PnL, and
 its account equity and drawdown, from the ticks, sampled so that a million ticks do not make a
 million points: the value at the last tick of each ``tick_sample_interval`` of event time, at
-the last tick before each fill, and at the first tick after each position change (the
-position's last change when no tick follows).
+the last tick before each fill (with the position before it), and at each position event (with
+the position after it and the prices of the last tick, which are Nautilus's then: a backtest's
+venue fills an order after the tick that triggered it was handled, or before the tick that
+filled it is published).
 """
 
 from __future__ import annotations
@@ -46,7 +48,6 @@ class TickChart:
         self.interval = max(1, round(actor.config.tick_sample_interval * 1e9))
         self.bucket = -1  # the sample interval of the pending tick
         self.pending = -1  # time of the last tick handled, not charted yet (-1: none)
-        self.moved = -1  # time of a position change not charted yet (-1: none)
         self.new = 0  # PnL points since the last settle
         self.account = actor.account(instrument_id.venue) if priced else None
         self.currency: str | None = None
@@ -89,24 +90,17 @@ class TickChart:
             self.trade = tick
 
     def _sample(self, t: int) -> None:
-        """Before the tick at ``t`` updates the prices: chart the pending tick when ``t`` starts
-        another interval; after a position change, ``t`` itself (with its own prices, which the
-        caller sets next: so ``t`` is marked pending and charted at ``post``)."""
+        """Before the tick at ``t`` sets the prices: chart the pending tick if ``t`` starts another interval."""
         bucket = t // self.interval
-        if self.pending >= 0 and (bucket != self.bucket or self.moved >= 0):
+        if self.pending >= 0 and bucket != self.bucket:
             self.emit(self.pending)
         self.pending, self.bucket = t, bucket
-
-    def after_tick(self) -> None:
-        """After the prices of the tick just handled are set: chart it if a position changed before it."""
-        if self.moved >= 0:
-            self.moved = -1
-            self.emit(self.pending)
 
     def emit(self, t: int) -> None:
         """Chart the unrealized PnL at ``t``: the positions open now priced as Nautilus prices
         them (long at the bid, short at the ask, else at the last trade), added as raws."""
-        self.pending = -1
+        if t == self.pending:
+            self.pending = -1
         raw = 0
         for position in self.actor.cache.positions_open(instrument_id=self.instrument_id):
             price = self.price(position.side)
@@ -125,14 +119,8 @@ class TickChart:
         if self.pending >= 0:
             self.emit(self.pending)
 
-    def on_position(self, t: int) -> None:
-        self.moved = t
-
     def finish(self) -> None:
-        if self.moved >= 0:
-            self.emit(self.moved)
-            self.moved = -1
-        elif self.pending >= 0:
+        if self.pending >= 0:
             self.emit(self.pending)
 
     # What ``Account`` asks of a chart it prices.
@@ -153,11 +141,12 @@ class Ticks:
         self.pending = 0  # ticks since the last hand-over
         self._discover_quotes = actor.guarded(lambda tick: self._discover(_QUOTES, tick))
         self._discover_trades = actor.guarded(lambda tick: self._discover(_TRADES, tick))
+        self._position = actor.guarded(self._on_position)
 
     def start(self) -> None:
         self.actor._subscribe(_QUOTES + "*", self._discover_quotes)
         self.actor._subscribe(_TRADES + "*", self._discover_trades)
-        self.actor._subscribe("events.position.*", self.actor.guarded(self._on_position))
+        self.actor._subscribe("events.position.*", self._position)
 
     def rearm(self) -> None:
         """A component started later may subscribe to more ticks: look again at the next tick."""
@@ -203,7 +192,6 @@ class Ticks:
         return on_trade
 
     def _handled(self, chart: TickChart) -> None:
-        chart.after_tick()
         self.pending += 1
         if self.pending >= self.actor.batch:
             self.pending = 0
@@ -212,7 +200,7 @@ class Ticks:
     def _on_position(self, event: Any) -> None:
         chart = self.charts.get(event.instrument_id)
         if chart is not None and chart.account is not None:
-            chart.on_position(event.ts_event)
+            chart.emit(event.ts_event)
 
     def before_fill(self) -> None:
         """Chart each pending tick with the positions before the fill that is about to move them."""
