@@ -30,8 +30,8 @@ INTERVAL = 60.0  # the default tick_sample_interval, s
 INSTRUMENT = "EUR/USD.SIM"
 
 
-def run(kind: str, interval: float = INTERVAL) -> tuple[Any, tick_backtest.TickCross]:
-    config = ChartbridgeConfig() if interval == INTERVAL else ChartbridgeConfig(tick_sample_interval=interval)
+def run(kind: str, batch: int) -> tuple[Any, tick_backtest.TickCross]:
+    config = ChartbridgeConfig(backtest_batch=batch)
     engine, strategy = tick_backtest.build_engine(TICKS, kind, actor=ChartbridgeActor(config), record=True)
     engine.run()
     assert cb.flush(10)
@@ -62,9 +62,10 @@ def expected_samples(strategy: tick_backtest.TickCross, fills: list[int], interv
     return points + events
 
 
-@pytest.mark.parametrize("kind", ["quotes", "trades"])
-def test_a_tick_run_charts_its_ticks_fills_positions_pnl_and_equity(r: redis.Redis, kind: str) -> None:
-    engine, strategy = run(kind)
+# A batch of 64 hands ticks over mid-run, between fills; the default (5,000) only at fills and the end.
+@pytest.mark.parametrize("kind,batch", [("quotes", 5000), ("quotes", 64), ("trades", 64)])
+def test_a_tick_run_charts_its_ticks_fills_positions_pnl_and_equity(r: redis.Redis, kind: str, batch: int) -> None:
+    engine, strategy = run(kind, batch)
     series = sorted(name.decode() for name in r.hkeys(f"{cb.session.current().settings.prefix}:{{testrun}}:series"))
     prices = [f"ask:{INSTRUMENT}", f"bid:{INSTRUMENT}"] if kind == "quotes" else [f"trades:{INSTRUMENT}"]
     assert series == sorted(prices + ["drawdown:SIM:USD", "equity:SIM:USD", f"fills:{INSTRUMENT}",

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from nautilus_trader.model.data import QuoteTick, TradeTick
 from nautilus_trader.model.enums import PositionSide
 from nautilus_trader.model.identifiers import InstrumentId
 
@@ -35,7 +36,13 @@ _TRADES = "data.trades."
 
 class TickChart:
     """Ticks of one instrument and, when its bars do not, its sampled unrealized PnL (an
-    ``Account`` settles it as it settles a ``BarChart``)."""
+    ``Account`` settles it as it settles a ``BarChart``).
+
+    A tick costs one ``list.append`` (``kept``): the ticks are turned into points, and the
+    closed intervals into PnL samples, when they are settled (each hand-over, before a fill,
+    at a position event, at the end), with the positions open then, which no tick since the
+    last settle has changed.
+    """
 
     def __init__(self, actor: ChartbridgeActor, instrument_id: InstrumentId, pane: str, priced: bool) -> None:
         self.actor = actor
@@ -43,11 +50,12 @@ class TickChart:
         self.pane = pane
         self.instrument = actor.cache.instrument(instrument_id)
         self.lines: dict[str, Points] = {}
-        self.quote: Any = None  # the last quote and trade handled: what prices the pending sample
+        self.kept: list[Any] = []  # ticks handled since the last settle
+        self.kinds: set[type] = set()  # QuoteTick, TradeTick: what ``kept`` may hold
+        self.quote: Any = None  # the last quote and trade settled: what prices the pending tick
         self.trade: Any = None
         self.interval = max(1, round(actor.config.tick_sample_interval * 1e9))
-        self.bucket = -1  # the sample interval of the pending tick
-        self.pending = -1  # time of the last tick handled, not charted yet (-1: none)
+        self.pending: Any = None  # the last tick settled, not sampled yet (a later one of its interval may come)
         self.new = 0  # PnL points since the last settle
         self.account = actor.account(instrument_id.venue) if priced else None
         self.currency: str | None = None
@@ -71,38 +79,69 @@ class TickChart:
                 precision=contract.precision(self.instrument, "price")))
         return points
 
-    def on_quote(self, bid: Points, ask: Points, tick: Any) -> None:
-        t = tick.ts_event
-        bid.t.append(t)
-        bid.v.append(decimal_value(tick.bid_price))
-        ask.t.append(t)
-        ask.v.append(decimal_value(tick.ask_price))
-        if self.account is not None:
-            self._sample(t)
-            self.quote = tick
+    def take(self, kind: type) -> None:
+        """Ticks of ``kind`` will come: make their lines."""
+        self.kinds.add(kind)
+        for what in ("bid", "ask") if kind is QuoteTick else ("trades",):
+            self.line(what)
 
-    def on_trade(self, trades: Points, tick: Any) -> None:
-        t = tick.ts_event
-        trades.t.append(t)
-        trades.v.append(decimal_value(tick.price))
-        if self.account is not None:
-            self._sample(t)
+    def _chart_ticks(self) -> list[Any]:
+        """The kept ticks as points of their lines; returns them."""
+        ticks, self.kept = self.kept, []
+        if not ticks:
+            return ticks
+        quotes = ticks if self.kinds == {QuoteTick} else [k for k in ticks if type(k) is QuoteTick]
+        trades = ticks if self.kinds == {TradeTick} else [k for k in ticks if type(k) is TradeTick]
+        if quotes:
+            times = [q.ts_event for q in quotes]
+            bid, ask = self.lines["bid"], self.lines["ask"]
+            bid.t.extend(times)
+            ask.t.extend(times)
+            bid.v.extend([decimal_value(q.bid_price) for q in quotes])
+            ask.v.extend([decimal_value(q.ask_price) for q in quotes])
+        if trades:
+            points = self.lines["trades"]
+            points.t.extend([k.ts_event for k in trades])
+            points.v.extend([decimal_value(k.price) for k in trades])
+        return ticks
+
+    def settle(self) -> int:
+        """Chart the kept ticks and the PnL at the last tick of each interval they close;
+        returns how many PnL points were made since the last settle (what ``Account`` asks)."""
+        ticks = self._chart_ticks()
+        if self.account is not None and ticks:
+            self._sample(ticks)
+        count, self.new = self.new, 0
+        return count
+
+    def _sample(self, ticks: list[Any]) -> None:
+        interval, pending = self.interval, self.pending
+        positions = self.actor.cache.positions_open(instrument_id=self.instrument_id)
+        mixed = len(self.kinds) > 1  # then a tick is priced by the last quote, else trade, up to it
+        for tick in ticks:
+            if pending is not None and tick.ts_event // interval != pending.ts_event // interval:
+                if not mixed:
+                    self._priced_by(pending)
+                self.emit(pending.ts_event, positions)
+            pending = tick
+            if mixed:
+                self._priced_by(tick)
+        self.pending = pending
+        self._priced_by(pending)
+
+    def _priced_by(self, tick: Any) -> None:
+        if type(tick) is QuoteTick:
+            self.quote = tick
+        elif tick is not None:
             self.trade = tick
 
-    def _sample(self, t: int) -> None:
-        """Before the tick at ``t`` sets the prices: chart the pending tick if ``t`` starts another interval."""
-        bucket = t // self.interval
-        if self.pending >= 0 and bucket != self.bucket:
-            self.emit(self.pending)
-        self.pending, self.bucket = t, bucket
-
-    def emit(self, t: int) -> None:
-        """Chart the unrealized PnL at ``t``: the positions open now priced as Nautilus prices
-        them (long at the bid, short at the ask, else at the last trade), added as raws."""
-        if t == self.pending:
-            self.pending = -1
+    def emit(self, t: int, positions: list[Any] | None = None) -> None:
+        """Chart the unrealized PnL at ``t``: ``positions`` (default: those open now) priced as
+        Nautilus prices them (long at the bid, short at the ask, else at the last trade) by the
+        prices of the pending tick, added as raws."""
         raw = 0
-        for position in self.actor.cache.positions_open(instrument_id=self.instrument_id):
+        for position in positions if positions is not None else self.actor.cache.positions_open(
+                instrument_id=self.instrument_id):
             price = self.price(position.side)
             if price is not None:
                 raw += position.unrealized_pnl(price).raw
@@ -115,18 +154,16 @@ class TickChart:
             return self.quote.bid_price if side == PositionSide.LONG else self.quote.ask_price
         return self.trade.price if self.trade is not None else None
 
-    def before_fill(self) -> None:
-        if self.pending >= 0:
-            self.emit(self.pending)
+    def settle_pending(self) -> None:
+        """Settle, and chart the last tick settled even if a later one of its interval may come."""
+        self.new += self.settle()
+        if self.pending is not None:
+            self.emit(self.pending.ts_event)
+            self.pending = None
 
-    def finish(self) -> None:
-        if self.pending >= 0:
-            self.emit(self.pending)
-
-    # What ``Account`` asks of a chart it prices.
-    def settle(self) -> int:
-        count, self.new = self.new, 0
-        return count
+    def on_position(self, t: int) -> None:
+        self.new += self.settle()
+        self.emit(t)
 
     def pace(self) -> None:
         """Samples are charted as they are made (a ``BarChart`` paces its bars' hand-over)."""
@@ -138,7 +175,6 @@ class Ticks:
     def __init__(self, actor: ChartbridgeActor) -> None:
         self.actor = actor
         self.charts: dict[InstrumentId, TickChart] = {}
-        self.pending = 0  # ticks since the last hand-over
         self._discover_quotes = actor.guarded(lambda tick: self._discover(_QUOTES, tick))
         self._discover_trades = actor.guarded(lambda tick: self._discover(_TRADES, tick))
         self._position = actor.guarded(self._on_position)
@@ -162,7 +198,7 @@ class Ticks:
             venue, _, symbol = topic[len(prefix):].partition(".")
             instrument_id = InstrumentId.from_str(f"{symbol}.{venue}")
             recorder = self._recorder(prefix, self.chart(instrument_id))
-            self.actor._subscribe(topic, self.actor.guarded(recorder))
+            self.actor._subscribe(topic, recorder)
             if instrument_id == first.instrument_id:
                 recorder(first)
 
@@ -177,41 +213,38 @@ class Ticks:
         return chart
 
     def _recorder(self, prefix: str, chart: TickChart) -> Any:
-        if prefix == _QUOTES:
-            bid, ask = chart.line("bid"), chart.line("ask")
+        chart.take(QuoteTick if prefix == _QUOTES else TradeTick)
+        batch, handover = self.actor.batch, self.actor.guarded(self._handover)
 
-            def on_quote(tick: Any) -> None:
-                chart.on_quote(bid, ask, tick)
-                self._handled(chart)
-            return on_quote
-        trades = chart.line("trades")
+        def record(tick: Any) -> None:  # the hot path: a tick is kept, settled with the others
+            kept = chart.kept
+            kept.append(tick)
+            if len(kept) >= batch:
+                handover(chart)
+        return record
 
-        def on_trade(tick: Any) -> None:
-            chart.on_trade(trades, tick)
-            self._handled(chart)
-        return on_trade
-
-    def _handled(self, chart: TickChart) -> None:
-        self.pending += 1
-        if self.pending >= self.actor.batch:
-            self.pending = 0
-            self.actor.drain()
+    def _handover(self, chart: TickChart) -> None:
+        if chart.account is None:
+            chart.settle()  # no account settles it
+        self.actor.drain()
 
     def _on_position(self, event: Any) -> None:
         chart = self.charts.get(event.instrument_id)
         if chart is not None and chart.account is not None:
-            chart.emit(event.ts_event)
+            chart.on_position(event.ts_event)
 
     def before_fill(self) -> None:
-        """Chart each pending tick with the positions before the fill that is about to move them."""
+        """Chart each instrument's last tick with the positions before the fill that is about to move them."""
         for chart in self.charts.values():
             if chart.account is not None:
-                chart.before_fill()
+                chart.settle_pending()
 
     def finish(self) -> None:
         for chart in self.charts.values():
             if chart.account is not None:
-                chart.finish()
+                chart.settle_pending()
+            else:
+                chart.settle()
 
     def target(self, instrument_id: InstrumentId) -> str | None:
         """The series an instrument's fill markers draw on when it has no bars: its trades, else its bids."""
