@@ -16,6 +16,7 @@ filled it is published).
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from typing import TYPE_CHECKING, Any
 
 from nautilus_trader.model.data import QuoteTick, TradeTick
@@ -85,55 +86,60 @@ class TickChart:
         for what in ("bid", "ask") if kind is QuoteTick else ("trades",):
             self.line(what)
 
-    def _chart_ticks(self) -> list[Any]:
-        """The kept ticks as points of their lines; returns them."""
+    def _chart_ticks(self) -> tuple[list[Any], list[int]]:
+        """The kept ticks as points of their lines; returns them and their times."""
         ticks, self.kept = self.kept, []
-        if not ticks:
-            return ticks
-        quotes = ticks if self.kinds == {QuoteTick} else [k for k in ticks if type(k) is QuoteTick]
-        trades = ticks if self.kinds == {TradeTick} else [k for k in ticks if type(k) is TradeTick]
+        times = [k.ts_event for k in ticks]
+        single = len(self.kinds) == 1
+        quotes = ticks if single and QuoteTick in self.kinds else [k for k in ticks if type(k) is QuoteTick]
         if quotes:
-            times = [q.ts_event for q in quotes]
+            quote_times = times if quotes is ticks else [q.ts_event for q in quotes]
             bid, ask = self.lines["bid"], self.lines["ask"]
-            bid.t.extend(times)
-            ask.t.extend(times)
+            bid.t.extend(quote_times)
+            ask.t.extend(quote_times)
             bid.v.extend([decimal_value(q.bid_price) for q in quotes])
             ask.v.extend([decimal_value(q.ask_price) for q in quotes])
+        trades = ticks if single and TradeTick in self.kinds else [k for k in ticks if type(k) is TradeTick]
         if trades:
             points = self.lines["trades"]
-            points.t.extend([k.ts_event for k in trades])
+            points.t.extend(times if trades is ticks else [k.ts_event for k in trades])
             points.v.extend([decimal_value(k.price) for k in trades])
-        return ticks
+        return ticks, times
 
     def settle(self) -> int:
         """Chart the kept ticks and the PnL at the last tick of each interval they close;
         returns how many PnL points were made since the last settle (what ``Account`` asks)."""
-        ticks = self._chart_ticks()
+        ticks, times = self._chart_ticks()
         if self.account is not None and ticks:
-            self._sample(ticks)
+            self._sample(ticks, times)
         count, self.new = self.new, 0
         return count
 
-    def _sample(self, ticks: list[Any]) -> None:
-        interval, pending = self.interval, self.pending
+    def _sample(self, ticks: list[Any], times: list[int]) -> None:
+        """The PnL at the last tick of each interval that ``ticks`` close (found by bisection of
+        their sorted ``times``: a few steps per sample, nothing per tick)."""
+        interval, end = self.interval, len(times)
         positions = self.actor.cache.positions_open(instrument_id=self.instrument_id)
-        mixed = len(self.kinds) > 1  # then a tick is priced by the last quote, else trade, up to it
-        for tick in ticks:
-            if pending is not None and tick.ts_event // interval != pending.ts_event // interval:
-                if not mixed:
-                    self._priced_by(pending)
-                self.emit(pending.ts_event, positions)
-            pending = tick
-            if mixed:
-                self._priced_by(tick)
-        self.pending = pending
-        self._priced_by(pending)
+        if self.pending is not None and times[0] // interval != self.pending.ts_event // interval:
+            self.emit(self.pending.ts_event, positions)
+        i = 0
+        while (j := bisect_left(times, (times[i] // interval + 1) * interval, i)) < end:
+            self._priced_at(ticks, j - 1)
+            self.emit(times[j - 1], positions)
+            i = j
+        self.pending = ticks[-1]
+        self._priced_at(ticks, end - 1)
 
-    def _priced_by(self, tick: Any) -> None:
-        if type(tick) is QuoteTick:
-            self.quote = tick
-        elif tick is not None:
-            self.trade = tick
+    def _priced_at(self, ticks: list[Any], k: int) -> None:
+        """Price by ``ticks[k]`` (with quotes and trades: the last quote, and trade, up to it)."""
+        for kind in self.kinds:
+            last = next((ticks[i] for i in range(k, -1, -1) if type(ticks[i]) is kind), None)
+            if last is None:
+                continue
+            if kind is QuoteTick:
+                self.quote = last
+            else:
+                self.trade = last
 
     def emit(self, t: int, positions: list[Any] | None = None) -> None:
         """Chart the unrealized PnL at ``t``: ``positions`` (default: those open now) priced as
