@@ -38,7 +38,8 @@ def run(kind: str, batch: int) -> tuple[Any, tick_backtest.TickCross]:
     return engine, strategy
 
 
-def expected_samples(strategy: tick_backtest.TickCross, fills: list[int], interval_ns: int) -> list[tuple[int, float, float]]:
+def expected_samples(strategy: tick_backtest.TickCross, fills: list[int],
+                     interval_ns: int) -> list[tuple[int, float, float]]:
     """The PnL and equity points expected, from what Nautilus told the strategy: the last tick of
     each interval and the last tick not charted yet before each fill (its value after the tick
     was handled), and each position event (its value then), in time order."""
@@ -104,5 +105,37 @@ def test_a_tick_run_charts_its_ticks_fills_positions_pnl_and_equity(r: redis.Red
     # Bounded: one per minute of ticks, one before each fill time and one per position event.
     minutes = (times[-1] // int(60e9)) - (times[0] // int(60e9)) + 1
     assert len(pnl_t) <= minutes + len(fill_times) + len(strategy.at_positions) + 1 < TICKS / 5
+    assert cb.stats()["rejected"] == 0
+    engine.dispose()
+
+
+def test_an_instrument_with_bars_keeps_its_pnl_per_bar_and_gets_its_quotes_on_the_bars_pane(r: redis.Redis) -> None:
+    sys.path.insert(0, str(REPO / "examples" / "nautilus-ema-cross"))
+    import ema_cross
+
+    class WithQuotes(ema_cross.EMACross):
+        def on_start(self) -> None:
+            super().on_start()
+            self.subscribe_quote_ticks(self.config.instrument_id)
+
+    engine, strategy = ema_cross.build_engine(300, charted=False, strategy_class=WithQuotes)
+    quotes = tick_backtest.ticks(engine.cache.instrument(strategy.config.instrument_id), 2_000, "quotes")
+    engine.add_data(quotes)
+    engine.add_actor(ChartbridgeActor())
+    engine.run()
+    assert cb.flush(10)
+    bar_series = ema_cross.BAR_TYPE
+    series = sorted(name.decode() for name in r.hkeys(f"{cb.session.current().settings.prefix}:{{testrun}}:series"))
+    assert series == sorted(["EMACross.ema_gap", bar_series, "WithQuotes-000.fast_ema", "WithQuotes-000.slow_ema",
+                             "drawdown:SIM:USD", "equity:SIM:USD", f"fills:{INSTRUMENT}", f"position:{INSTRUMENT}",
+                             f"unrealized_pnl:{INSTRUMENT}", f"bid:{INSTRUMENT}", f"ask:{INSTRUMENT}"])
+    bar_times, _ = read_points(r, bar_series)
+    pnl_times, _ = read_points(r, f"unrealized_pnl:{INSTRUMENT}")
+    assert len(bar_times) == 300 and pnl_times == bar_times  # per bar, as without quotes
+    bid_times, bid = read_points(r, f"bid:{INSTRUMENT}")
+    assert bid_times == [q.ts_event for q in quotes]
+    assert bid["y"] == [float(str(q.bid_price)) for q in quotes]
+    assert registry(r, f"bid:{INSTRUMENT}")["pane"] == registry(r, bar_series)["pane"] == "main"
+    assert registry(r, f"fills:{INSTRUMENT}")["target"] == bar_series
     assert cb.stats()["rejected"] == 0
     engine.dispose()

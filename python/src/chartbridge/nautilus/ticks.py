@@ -172,7 +172,7 @@ class TickChart:
         self.emit(t)
 
     def pace(self) -> None:
-        """Samples are charted as they are made (a ``BarChart`` paces its bars' hand-over)."""
+        """Ticks are handed over by their own count (``Ticks._recorder``), whatever the account."""
 
 
 class Ticks:
@@ -181,6 +181,7 @@ class Ticks:
     def __init__(self, actor: ChartbridgeActor) -> None:
         self.actor = actor
         self.charts: dict[InstrumentId, TickChart] = {}
+        self.recorded: set[str] = set()  # the tick topics charted
         self._discover_quotes = actor.guarded(lambda tick: self._discover(_QUOTES, tick))
         self._discover_trades = actor.guarded(lambda tick: self._discover(_TRADES, tick))
         self._position = actor.guarded(self._on_position)
@@ -198,9 +199,12 @@ class Ticks:
         """At the first tick of a kind: chart the instruments the components take that kind of."""
         handler = self._discover_quotes if prefix == _QUOTES else self._discover_trades
         self.actor.msgbus.unsubscribe(prefix + "*", handler)
-        owners = ((sub.topic, getattr(sub.handler, "__self__", None)) for sub in self.actor.msgbus.subscriptions(prefix + "*"))
-        topics = {topic for topic, owner in owners if "*" not in topic and owner is not None and owner is not self.actor}
+        subscriptions = self.actor.msgbus.subscriptions(prefix + "*")
+        owners = ((sub.topic, getattr(sub.handler, "__self__", None)) for sub in subscriptions)
+        topics = {topic for topic, owner in owners
+                  if "*" not in topic and owner is not None and owner is not self.actor} - self.recorded
         for topic in sorted(topics):
+            self.recorded.add(topic)
             venue, _, symbol = topic[len(prefix):].partition(".")
             instrument_id = InstrumentId.from_str(f"{symbol}.{venue}")
             recorder = self._recorder(prefix, self.chart(instrument_id))
