@@ -45,7 +45,8 @@ def child(ticks: int, kind: str, charted: bool, interval: float) -> None:
     engine.run()
     delivered = cb.flush(120.0)
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
-    points = {p.series.id: p.count for p in actor.points} if actor is not None else {}
+    # Markers keep no count (points.Markers): the fills are the orders' fills.
+    points = {p.series.id: p.count for p in actor.points if p.series.kind != "marker"} if actor is not None else {}
     print(json.dumps({"seconds": seconds, "cpu": cpu, "delivered": delivered, "points": points,
                       "orders": engine.cache.orders_total_count(), **cb.stats()}))
 

@@ -13,6 +13,7 @@ It listens on the message bus; the strategies are left untouched:
 | net position per instrument (``Portfolio.net_position``: every strategy and account) | ``position:<instrument>`` (step line) | ``position`` |
 | unrealized PnL per instrument | ``unrealized_pnl:<instrument>`` | ``pnl`` |
 | account equity and drawdown (% below the running peak) | ``equity:<venue>:<ccy>``, ``drawdown:<venue>:<ccy>`` | ``equity``, ``drawdown`` |
+| quote and trade ticks; without bars, PnL and equity sampled on them (``ticks.py``) | ``bid:``/``ask:<instrument>``, ``trades:<instrument>`` | the bars' pane, else ``main`` |
 | end-of-run statistics and positions, kept per account | ``cb.results`` | |
 
 Ids, titles, panes, values and fill texts follow protocol/SPEC.md section 8 (``contract.py``), as
