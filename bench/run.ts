@@ -1,4 +1,4 @@
-// `npm run bench` (`--quick`: the Nautilus backtest on 100k bars, not 1M): every benchmark of the project in one go. Each prints its figures for people
+// `npm run bench` (`--quick`: the Nautilus overhead matrix on fewer bars per shape): every benchmark of the project in one go. Each prints its figures for people
 // and one `{"figures": [...]}` JSON line; this collects those lines into bench/results/latest.json.
 // A benchmark that fails is reported and the others still run; the exit code says so.
 import { spawnSync } from "node:child_process";
@@ -16,10 +16,14 @@ const benches: [string, string, string[]][] = [
   ["webview plugin reload", "npx", ["tsx", "bench/webview-plugin.ts"]],
   ["webview live latency", "npx", ["tsx", "bench/webview-latency.ts"]],
   ["python producer", ".venv/bin/python", ["python/bench/producer_bench.py"]],
-  ["nautilus overhead", ".venv/bin/python", ["python/bench/nautilus_overhead.py", ...(quick ? ["--bars", "100000"] : [])]],
+  ["nautilus overhead", ".venv/bin/python", ["python/bench/nautilus_overhead.py", ...(quick ? ["--quick"] : [])]],
+  // The same on NautilusTrader 2 (the Rust engine), in its venv (scripts/venv-nt2.sh, built once per machine).
+  ["nautilus overhead (NautilusTrader 2)", "bash", ["-c", `PYTHONPATH=python/src "$(bash scripts/venv-nt2.sh)" python/bench/nautilus_overhead.py${quick ? " --quick" : ""}`]],
+  ["debugger condition", ".venv/bin/python", ["python/bench/debug_condition.py"]],
   ["rust #[chart] call", "cargo", ["bench", "--manifest-path", "rust/Cargo.toml", "-p", "chartbridge", "--bench", "chart_call"]],
   ["rust publisher throughput", "cargo", ["bench", "--manifest-path", "rust/Cargo.toml", "-p", "chartbridge", "--bench", "throughput"]],
   ["redis cluster sweep", "npx", ["tsx", "bench/cluster.ts"]],
+  ["run files", "npx", ["tsx", "bench/runFile.ts"]],
 ];
 
 const figures: (Figure & { bench: string; ratio: number | null })[] = [];

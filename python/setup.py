@@ -1,11 +1,13 @@
-"""The optional compiled parts of chartbridge: ``chartbridge._fastline`` (the decorator's fast
-path) and ``chartbridge.nautilus._recorder`` (the Nautilus bar handler).
+"""The optional compiled parts of chartbridge: ``chartbridge.fastline`` and ``chartbridge.indicators``
+(the decorators' fast path; Cython's pure-Python mode: the .py files are the source, their .pxd
+files give the C types, and the .py runs as it is where nothing was built) and
+``chartbridge.nautilus._recorder`` (the Nautilus bar handler).
 
 The recorder is built against the nautilus_trader installed where the build runs, so install with
 ``pip install --no-build-isolation`` into an environment that has nautilus_trader and Cython
 (``scripts/setup.sh`` does). Without either, or without a C compiler, the package installs as
-pure Python: ``chartbridge.fastline`` and ``chartbridge.nautilus.recorder`` then use their
-Python twins. Everything else about the package is in pyproject.toml.
+pure Python: ``chartbridge.fastline`` and ``chartbridge.indicators`` run interpreted and
+``chartbridge.nautilus.recorder`` uses its Python twin. Everything else about the package is in pyproject.toml.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ def extensions() -> list:
         return []
     from setuptools import Extension
 
-    built = [Extension("chartbridge._fastline", ["src/chartbridge/_fastline.pyx"])]
+    built = [Extension(f"chartbridge.{name}", [f"src/chartbridge/{name}.py"]) for name in ("fastline", "indicators")]
     nautilus = "none"
     try:
         import nautilus_trader
@@ -42,7 +44,8 @@ def extensions() -> list:
                                define_macros=[("CB_NAUTILUS_VERSION", f'"{nautilus}"')]))
     # The generated C depends on the .pxd files of one nautilus_trader: one build directory each.
     return cythonize(built, build_dir=f"build/cython-{sys.implementation.cache_tag}-nautilus-{nautilus}", quiet=True,
-                     compiler_directives={"language_level": 3})
+                     # Types come from the .pxd files only: the annotations are for mypy.
+                     compiler_directives={"language_level": 3, "annotation_typing": False})
 
 
 class OptionalBuildExt(build_ext):
@@ -64,7 +67,7 @@ class OptionalBuildExt(build_ext):
     def _failed(self, what: str, exc: Exception) -> None:
         if os.environ.get("CHARTBRIDGE_REQUIRE_COMPILED") == "1":
             raise exc
-        print(f"chartbridge: {what} did not build ({exc}); using the Python twin", file=sys.stderr)
+        print(f"chartbridge: {what} did not build ({exc}); their Python form is used", file=sys.stderr)
 
 
 setup(ext_modules=extensions(), cmdclass={"build_ext": OptionalBuildExt})

@@ -39,7 +39,9 @@ if [ ! -x .venv/bin/python ] || [ python/pyproject.toml -nt .venv/.installed ]; 
   step "creating the Python venv with $($py -V) and installing python/[dev,nautilus,notebook]"
   [ -x .venv/bin/python ] || "$py" -m venv .venv
   .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e 'python[dev,nautilus,notebook]'
+  # .venv is the 1.x line (its compiled recorder needs 1.x's .pxd files); the 2.x line has its own
+  # venv (scripts/venv-nt2.sh). The extra allows both, so the day 2.0 is final this keeps .venv on 1.x.
+  .venv/bin/python -m pip install --quiet -e 'python[dev,nautilus,notebook]' 'nautilus_trader<2'
   touch .venv/.installed
 fi
 
@@ -48,9 +50,9 @@ fi
 # the venv is newer than its module.
 stale=0
 suffix=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')
-for src in python/src/chartbridge/_fastline.pyx python/src/chartbridge/nautilus/_recorder.pyx; do
-  built="${src%.pyx}$suffix"
-  if [ ! -f "$built" ] || [ "$src" -nt "$built" ] || [ python/setup.py -nt "$built" ] || [ .venv/.installed -nt "$built" ]; then
+for src in python/src/chartbridge/fastline.py python/src/chartbridge/indicators.py python/src/chartbridge/nautilus/_recorder.pyx; do
+  built="${src%.*}$suffix"
+  if [ ! -f "$built" ] || [ "$src" -nt "$built" ] || [ "${src%.*}.pxd" -nt "$built" ] || [ python/setup.py -nt "$built" ] || [ .venv/.installed -nt "$built" ]; then
     stale=1
   fi
 done
@@ -58,6 +60,7 @@ if [ "$stale" = 1 ]; then
   step "compiling the decorator's fast path and the Nautilus bar recorder (Cython)"
   .venv/bin/python -m pip install --quiet 'Cython>=3.1' 'setuptools>=77'
   CHARTBRIDGE_REQUIRE_COMPILED=1 .venv/bin/python -m pip install --quiet --no-build-isolation --no-deps -e python
-  .venv/bin/python -c 'from chartbridge import fastline; from chartbridge.nautilus import recorder
-assert fastline.COMPILED, "chartbridge._fastline did not build"; assert recorder.COMPILED, recorder.WHY_PURE'
+  .venv/bin/python -c 'from chartbridge import fastline, indicators; from chartbridge.nautilus import recorder
+assert fastline.COMPILED and not indicators.__file__.endswith(".py"), "chartbridge.fastline/indicators did not build"
+assert recorder.COMPILED, recorder.WHY_PURE'
 fi

@@ -15,6 +15,11 @@ run "typecheck (tsc --noEmit, strict)" npx tsc --noEmit -p .
 run "typecheck webview" npx tsc --noEmit -p src/webview
 run "TypeScript tests (mocha)" npx mocha
 run "Python tests (pytest)" .venv/bin/python -m pytest -q python/tests
+# The Python tests again on NautilusTrader 2 (test_nautilus2.py there, test_nautilus.py here), in its
+# venv: built once per machine outside the checkout, without chartbridge (the checkout's, by PYTHONPATH).
+nt2_python=$(bash scripts/venv-nt2.sh) && run "Python tests on NautilusTrader 2 (pytest)" \
+  env PYTHONPATH=python/src "$nt2_python" -m pytest -q -p no:cacheprovider python/tests \
+  || failed+=("NautilusTrader 2 venv (scripts/venv-nt2.sh)")
 run "Python types (mypy --strict)" .venv/bin/python -m mypy --strict python/src
 run "VS Code extension end to end (code-server + Chromium, from the .vsix)" bash scripts/test-e2e.sh
 if [ -f rust/Cargo.toml ]; then

@@ -1,11 +1,13 @@
 /** Retention: `chartbridge gc` (src/server/gc.ts, the CLI in src/server/cli.ts) on the private Redis. */
 import { strict as assert } from "node:assert";
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { Redis } from "ioredis";
-import { planGc } from "../src/server/gc.js";
+import { parseBytes, parseDuration, planGc } from "../src/server/gc.js";
+import { RETENTION_FLAGS, retentionArgs } from "../src/shared/retention.js";
 import { KeyFaults } from "../src/server/keyFaults.js";
 import { RunCatalog } from "../src/server/runCatalog.js";
 import { redisKeys, type RedisKeys } from "../src/shared/protocol.js";
@@ -101,5 +103,55 @@ describe("chartbridge gc: retention", function () {
       return true;
     });
     assert.deepEqual((await remaining()).length, 7);
+  });
+
+  /** Polls Redis until `done` holds (what the server does on its own, after its start). */
+  async function until(done: () => Promise<boolean>, what: string) {
+    for (let i = 0; !(await done()); i++) {
+      if (i > 300) throw new Error(`not reached: ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  it("chartbridge serve --gc-keep-last 2 --gc-max-age 2d (VS Code's chartbridge.retention.*) deletes what gc would, on its own, and logs each run", async () => {
+    await redis.sadd(keys.pinned, "rsi-1");
+    const args = retentionArgs({ keepLast: 2, maxAge: "2d", maxMemory: "" });
+    assert.deepEqual(args, ["--gc-keep-last", "2", "--gc-max-age", "2d"]);
+    const server = spawn(process.execPath, ["--import", "tsx", CLI, "serve", "--redis", testRedis().url, "--prefix", prefix, "--plugins", "none", "--no-nautilus-bus", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    server.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    try {
+      await until(async () => (await remaining()).length === 5, "two runs deleted");
+      assert.deepEqual(await remaining(), ["ema-3", "ema-4", "ema-live", "rsi-1", "rsi-2"]);
+      await until(async () => stderr.split("\n").filter((l) => l.includes("retention: deleted")).length === 2, "two log lines");
+      const logged = stderr.split("\n").filter((l) => l.includes("retention: deleted")).map((l) => l.replace(/^.*retention: /, "").replace(/, [0-9]+ bytes\)/, ")")).sort();
+      assert.deepEqual(logged, [
+        `deleted ema-1 (strategy ema, started ${new Date(now - 10 * DAY).toISOString()}): not among the newest 2 of strategy "ema" and older than 172800 s`,
+        `deleted ema-2 (strategy ema, started ${new Date(now - 5 * DAY).toISOString()}): not among the newest 2 of strategy "ema" and older than 172800 s`,
+      ]);
+    } finally {
+      server.kill("SIGTERM");
+    }
+  });
+
+  it("a bad retention flag stops serve before it starts, naming the flag; the settings' patterns accept exactly what the server parses", async () => {
+    await assert.rejects(cli("serve", "--gc-max-age", "7 days", "--redis", testRedis().url, "--prefix", prefix), (err: Error & { stderr: string }) => {
+      assert.equal(err.stderr, 'chartbridge: --gc-max-age "7 days" is not a duration (a whole number and d, h, m or s: 7d, 12h)\n');
+      return true;
+    });
+    const properties = (JSON.parse(readFileSync(join(__dirname, "..", "package.json"), "utf8")) as { contributes: { configuration: { properties: Record<string, { pattern?: string }> } } }).contributes.configuration.properties;
+    const accepts = (setting: string, text: string) => new RegExp(properties[`chartbridge.retention.${setting}`]?.pattern ?? "(?!)").test(text);
+    const parses = (parse: (t: string) => number, text: string) => {
+      try {
+        parse(text);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    for (const text of ["7d", "12h", "30m", "45s", "7", "7 days", "1w", "-1d", "2.5h"]) assert.equal(accepts("maxAge", text), parses(parseDuration, text), text);
+    for (const text of ["500mb", "2GB", "100kb", "1000", "1000b", "2 gb", "1tb", "-5mb", "1.5gb"]) assert.equal(accepts("maxMemory", text), parses(parseBytes, text), text);
+    assert.deepEqual(Object.keys(properties).filter((k) => k.startsWith("chartbridge.retention.")).sort(), ["chartbridge.retention.keepLast", "chartbridge.retention.maxAge", "chartbridge.retention.maxMemory"]);
+    assert.deepEqual(retentionArgs({ keepLast: null, maxAge: "", maxMemory: " 2gb " }), [RETENTION_FLAGS.maxMemory, "2gb"]);
   });
 });

@@ -14,7 +14,8 @@ import { encodeBatch } from "../src/shared/encode.js";
 import { redisKeys, type MarkerPoints, type OhlcPoints, type ValuePoints } from "../src/shared/protocol.js";
 import { compareStreamIds } from "../src/shared/streamIds.js";
 import { decodeBusEntry } from "../src/server/nautilusPayload.js";
-import { parseTraderState, sumDecimals, TraderTranslator, type BusEntry, type WriteSink } from "../src/server/nautilusTranslator.js";
+import { parseTraderState, TraderTranslator, type BusEntry, type WriteSink } from "../src/server/nautilusTranslator.js";
+import { fillMarker, sumDecimals } from "../src/server/nautilusSeries.js";
 import type { Results } from "../src/shared/api.js";
 import { groupStats } from "../src/webview/results.js";
 import { xrangeAfter } from "../src/server/redisStreams.js";
@@ -33,7 +34,7 @@ const BUS = { scanIntervalMs: 200, blockMs: 200 };
 
 interface Report {
   bars: { t: string; o: number; h: number; l: number; c: number; v: number }[];
-  fills: { t: string; side: "buy" | "sell"; px: number; pxText: string; qty: string; position: string; net: number }[];
+  fills: { t: string; order: string; side: "buy" | "sell"; px: number; pxText: string; qty: string; position: string; net: number }[];
 }
 
 /** Runs the real backtest; its bus goes to the private Redis under `trader-<traderId>`. */
@@ -53,22 +54,17 @@ function expectedCandles(r: Report): OhlcPoints {
   return { t: r.bars.map((b) => us(b.t)), o: r.bars.map((b) => b.o), h: r.bars.map((b) => b.h), l: r.bars.map((b) => b.l), c: r.bars.map((b) => b.c), vol: r.bars.map((b) => b.v) };
 }
 
-/** Fills at one time are one chart point: the last fill's side and price, every fill's text. */
+/**
+ * One marker per fill: the example's orders (100,000 EUR) fill whole, and a reversal's two orders
+ * at one time are two markers, in order (SPEC sections 3 and 8).
+ */
 function expectedMarkers(r: Report): MarkerPoints {
-  const out: MarkerPoints = { t: [], y: [], m: [] };
-  for (const f of r.fills) {
-    const text = `${f.side.toUpperCase()} ${f.qty} @ ${f.pxText} ${f.position}`;
-    const at = out.t.length - 1;
-    if (at >= 0 && out.t[at] === us(f.t)) {
-      out.y[at] = f.px;
-      out.m[at] = { side: f.side, text: `${out.m[at].text}, ${text}` };
-    } else {
-      out.t.push(us(f.t));
-      out.y.push(f.px);
-      out.m.push({ side: f.side, text });
-    }
-  }
-  return out;
+  assert.equal(new Set(r.fills.map((f) => `${f.order} ${f.t}`)).size, r.fills.length, "an order filled in parts");
+  return {
+    t: r.fills.map((f) => us(f.t)),
+    y: r.fills.map((f) => f.px),
+    m: r.fills.map((f) => ({ side: f.side, text: `${f.side.toUpperCase()} ${f.qty} @ ${f.pxText} ${f.position}` })),
+  };
 }
 
 /** The net position after the last fill at each fill time (computed from the fills, not the position events). */
@@ -172,7 +168,7 @@ describe("Nautilus's own Redis message bus, charted by the server", function () 
     cleanup.disconnect();
   });
 
-  it("a msgpack-encoded backtest: one run, one candle per bar, one marker per fill time, the net position", async () => {
+  it("a msgpack-encoded backtest: one run, one candle per bar, one marker per fill, the net position", async () => {
     const report = await backtest(trader, 400, "msgpack");
     assert.ok(report.fills.length >= 6, `only ${report.fills.length} fills`);
     t = await startTestServer({ nautilusBus: BUS });
@@ -349,6 +345,8 @@ interface HedgingReport {
   bars: number;
   fills: number;
   positions: number;
+  /** Orders Nautilus filled in parts at one time (partial fills): their parts' quantities and prices. */
+  partials: { instrument: string; t: string; side: "BUY" | "SELL"; parts: [string, string][] }[];
   /** Nautilus's Portfolio.net_position (a decimal string) after each position event, per instrument. */
   nets: Record<string, [string, string][]>;
 }
@@ -449,6 +447,15 @@ describe("one hedging two-venue backtest, charted by the actor and by Nautilus's
       const [bus, actor] = [await history<Record<string, unknown[]>>(t, bridged.id, id), await history<Record<string, unknown[]>>(t, actorRun, id)];
       assert.deepEqual(bus.points, actor.points, `the points of ${id}`);
     }
+    // An order filled in parts at one time is one marker: its total quantity at the weighted
+    // price, then its parts (SPEC section 8); the actor's and the bridge's alike (compared above).
+    assert.ok(report.partials.length >= 3, `${report.partials.length} orders filled in parts`);
+    const eurFills = await history<MarkerPoints>(t, bridged.id, "fills:EUR/USD.SIM");
+    for (const { t: at, side, parts } of report.partials.filter((p) => p.instrument === "EUR/USD.SIM")) {
+      const texts = eurFills.points.m.filter((_, i) => eurFills.points.t[i] === us(at)).map((m) => m.text);
+      const suffix = ` (${parts.length} fills: ${parts.map(([q, p]) => `${q} @ ${p}`).join(", ")})`;
+      assert.equal(texts.filter((x) => x.startsWith(`${side} ${sumDecimals(parts.map(([q]) => q))} @ `) && x.endsWith(suffix)).length, 1, `${at}: ${texts.join(" | ")}`);
+    }
     // Marker text: side, quantity, price and position id (hedging: the position a fill moved).
     const btcFills = await history<MarkerPoints>(t, bridged.id, "fills:BTCUSDT-PERP.BINANCE");
     assert.match(btcFills.points.m[0].text, /^(BUY|SELL) [0-9]+\.[0-9]{3} @ [0-9]+\.[0-9] BINANCE-1-[0-9]{3}$/);
@@ -492,7 +499,10 @@ describe("one hedging two-venue backtest, charted by the actor and by Nautilus's
       assert.equal(await written(a.prefix, fromA.id, id), await written(other.prefix, fromOther.id, id), id);
     }
     assert.equal(await written(a.prefix, fromA.id, EUR_BARS), HEDGING_BARS);
-    assert.equal(await written(a.prefix, fromA.id, "fills:EUR/USD.SIM") + (await written(a.prefix, fromA.id, "fills:BTCUSDT-PERP.BINANCE")), report.fills);
+    // One marker per fill, but one per order's parts at one time (SPEC section 8).
+    const parts = report.partials.reduce((n, p) => n + p.parts.length - 1, 0);
+    assert.ok(parts > 0);
+    assert.equal(await written(a.prefix, fromA.id, "fills:EUR/USD.SIM") + (await written(a.prefix, fromA.id, "fills:BTCUSDT-PERP.BINANCE")), report.fills - parts);
     for (const instrument of INSTRUMENTS) {
       assert.deepEqual((await history<ValuePoints>(a, fromA.id, `position:${instrument}`)).points, expectedNets(report, instrument), instrument);
     }
@@ -524,7 +534,8 @@ describe("a strategy trading on quotes alone, charted from Nautilus's bus", func
       { id: "position:EUR/USD.SIM", target: null },
     ]);
     const markers = await history<MarkerPoints>(t, run.id, "fills:EUR/USD.SIM");
-    assert.equal(markers.points.m.reduce((n, m) => n + m.text.split(", ").length, 0), report.fills);
+    // A marker of an order's parts at one time says how many: "(2 fills: ...)".
+    assert.equal(markers.points.m.reduce((n, m) => n + Number(/\((\d+) fills: /.exec(m.text)?.[1] ?? 1), 0), report.fills);
     assert.deepEqual((await history<ValuePoints>(t, run.id, "position:EUR/USD.SIM")).points, expectedNets(report, "EUR/USD.SIM"));
   });
 });
@@ -537,10 +548,11 @@ describe("the bridge's values are Nautilus's decimals", () => {
     assert.ok(cases.length > 8000 && cases.some((c) => c.float !== c.as_double), "no case where as_double is off");
     const decoded = cases.map(({ text }) => {
       const bar = decodeBusEntry("bars", { payload: encodeMsgpack({ type: "Bar", bar_type: BAR_SERIES, open: text, high: text, low: text, close: text, volume: text, ts_event: "1", ts_init: "1" }) });
-      const fill = decodeBusEntry("fills", { payload: encodeMsgpack({ type: "OrderFilled", instrument_id: "X.SIM", order_side: "BUY", last_px: text, last_qty: text, position_id: "P-1", ts_event: "1" }) });
+      const fill = decodeBusEntry("fills", { payload: encodeMsgpack({ type: "OrderFilled", instrument_id: "X.SIM", client_order_id: "O-1", order_side: "BUY", last_px: text, last_qty: text, position_id: "P-1", ts_event: "1" }) });
       const position = decodeBusEntry("positions", { payload: encodeMsgpack({ type: "PositionOpened", instrument_id: "X.SIM", position_id: "P-1", side: "SHORT", quantity: text, ts_event: "1" }) });
       assert.ok(bar.ok && bar.point.type === "bar" && fill.ok && fill.point.type === "fill" && position.ok && position.point.type === "position", text);
-      return [bar.point.open, bar.point.high, bar.point.low, bar.point.close, bar.point.volume, fill.point.price, -Number(position.point.signedQty)];
+      const marker = fillMarker(fill.point.side, [{ qty: fill.point.qty, price: fill.point.price }], []);
+      return [bar.point.open, bar.point.high, bar.point.low, bar.point.close, bar.point.volume, Number(marker.price), -Number(position.point.signedQty)];
     });
     assert.deepEqual(decoded, cases.map((c) => Array<number>(7).fill(Number(c.float))));
   });
@@ -556,6 +568,24 @@ describe("the bridge's decimal sums", () => {
     // A bridge state saved before quantities were decimal strings holds numbers.
     assert.equal(sumDecimals([0.1, 0.2, 1e-7, -1e21]), "-999999999999999999999.6999999");
     assert.throws(() => sumDecimals(["NaN"]), /"NaN" is not a decimal/);
+  });
+
+  it("tells an order's parts at one time as their total quantity at the quantity-weighted price (the actor's contract.fill_marker alike)", () => {
+    const parts = (...xs: [string, string][]) => xs.map(([qty, price]) => ({ qty, price }));
+    assert.deepEqual(fillMarker("SELL", parts(["1750000", "1.09718"], ["1250000", "1.09717"]), ["EUR/USD.SIM-BigOrders-000"]), {
+      price: "1.0971758", // 1.0971758333..., to two decimals more than the prices', rounded
+      text: "SELL 3000000 @ 1.0971758 EUR/USD.SIM-BigOrders-000 (2 fills: 1750000 @ 1.09718, 1250000 @ 1.09717)",
+    });
+    assert.deepEqual(fillMarker("BUY", parts(["0.100", "42990.9"], ["0.200", "42991.0"]), []), { price: "42990.967", text: "BUY 0.300 @ 42990.967 (2 fills: 0.100 @ 42990.9, 0.200 @ 42991.0)" });
+    assert.deepEqual(fillMarker("BUY", parts(["1500000", "1.09722"], ["1500000", "1.09723"]), ["P-1"]).price, "1.097225");
+    // No trailing zeros beyond the prices' own decimals; half to even; a single fill is itself.
+    assert.deepEqual(fillMarker("BUY", parts(["100", "1.10000"], ["100", "1.10000"]), ["X"]).text, "BUY 200 @ 1.10000 X (2 fills: 100 @ 1.10000, 100 @ 1.10000)");
+    assert.equal(fillMarker("BUY", parts(["3", "100"], ["1", "101"]), []).price, "100.25");
+    assert.equal(fillMarker("BUY", parts(["1", "0.00001"], ["1", "0.00002"]), []).price, "0.000015");
+    assert.equal(fillMarker("BUY", parts(["1", "0.0000001"], ["1", "0.0000002"], ["2", "0.0000002"]), []).price, "0.000000175");
+    assert.equal(fillMarker("BUY", parts(["1", "1.001"], ["2", "1.000"]), []).price, "1.00033");
+    assert.equal(fillMarker("BUY", parts(["1", "0.5"], ["7", "0.0"]), []).price, "0.062"); // 0.0625 -> 0.062 (even)
+    assert.deepEqual(fillMarker("SELL", parts(["0.100", "42990.9"]), ["P-1"]), { price: "42990.9", text: "SELL 0.100 @ 42990.9 P-1" });
   });
 });
 

@@ -41,14 +41,13 @@ async function history(t: TestServer, runId: string, series: string): Promise<Va
   }
 }
 
-/** EMA over every input as SPEC's indicators define it: the mean of the first n, then v += 2/(n+1) (x - v). */
+/** EMA over every input as the SDKs define it (Nautilus's ExponentialMovingAverage): alpha = 2/(n+1), the first input seeds it, then v = alpha x + (1 - alpha) v for every input; from the n-th. */
 function ema(xs: number[], n: number): number[] {
   const alpha = 2 / (n + 1);
   const out: number[] = [];
-  let v = 0;
+  let v = xs[0] ?? 0;
   for (let i = 0; i < xs.length; i++) {
-    if (i + 1 === n) v = xs.slice(0, n).reduce((a, b) => a + b, 0) / n;
-    else if (i + 1 > n) v = v + alpha * ((xs[i] as number) - v);
+    v = alpha * (xs[i] as number) + (1 - alpha) * v;
     if (i + 1 >= n) out.push(v);
   }
   return out;

@@ -6,9 +6,10 @@
 import { strict as assert } from "node:assert";
 import { decodeEntry } from "../src/shared/decode.js";
 import { SERIES_KINDS, type SeriesKind } from "../src/shared/protocol.js";
-import { referenceDecode, type Fields, type RefResult } from "./harness/specDecoder.js";
+import { referenceDecode, referenceSeries, type Fields, type RefResult, type RefStored } from "./harness/specDecoder.js";
+import { SeriesStore } from "../src/server/seriesStore.js";
 import { prng } from "./harness/prng.js";
-import { fieldBytes, readVectors } from "./harness/vectors.js";
+import { fieldBytes, readVectors, type SeriesVector } from "./harness/vectors.js";
 
 interface ValidVector {
   series: { kind: SeriesKind };
@@ -149,3 +150,95 @@ describe("SPEC conformance: the server's reader against a reference written from
     }
   });
 });
+
+/** The reference's stored series in the JSON form of SPEC section 4 (NaN as null, absent columns left out). */
+function refStoredForm(r: RefStored): Record<string, unknown> {
+  const out: Record<string, unknown> = { t: r.t };
+  for (const [name, values] of Object.entries(r.cols)) {
+    // Section 4: a candle's `vol` is optional, left out when no point kept has one.
+    if (name === "vol" && values.every((v) => Number.isNaN(v))) continue;
+    out[name] = values.map((v) => (Number.isNaN(v) ? null : v));
+  }
+  if (r.m !== undefined) out.m = r.m;
+  return out;
+}
+
+/** The server's store after `entries`, in the same form (its JSON answer, marker prices null when none). */
+function storeForm(kind: SeriesKind, entries: readonly Fields[]): { stored: Record<string, unknown>; stale: number; rejected: number } {
+  const store = new SeriesStore(kind);
+  entries.forEach((fields, i) => {
+    const r = decodeEntry(fields, kind);
+    if (r.ok) store.apply(`${i + 1}-0`, r.batch);
+    else store.reject(`${i + 1}-0`, r.error);
+  });
+  const stored: Record<string, unknown> = { ...store.slice(0, store.length) };
+  for (const name of ["y", "o", "h", "l", "c", "vol"]) {
+    const col = stored[name] as (number | null)[] | undefined;
+    if (col !== undefined) stored[name] = col.map((v) => (typeof v === "number" && Number.isNaN(v) ? null : v));
+  }
+  return { stored, stale: store.stale, rejected: store.rejected };
+}
+
+describe("SPEC conformance: the ordering rule across entries (section 3), server store against the reference", () => {
+  const vectors = readVectors<SeriesVector>("series");
+
+  it("has series vectors for markers and for values", () => {
+    assert.deepEqual([...new Set(vectors.map((v) => v.body.kind))].sort(), ["candlestick", "line", "marker"]);
+  });
+
+  for (const { name, body } of vectors) {
+    it(`the reference and the server's store both hold series/${name} exactly`, () => {
+      const entries = body.entries.map((e) => fieldBytes(e.fields));
+      const ref = referenceSeries(body.kind, entries);
+      assert.deepEqual([refStoredForm(ref), ref.stale, ref.rejected], [body.stored, body.stale, 0]);
+      const got = storeForm(body.kind as SeriesKind, entries);
+      assert.deepEqual([got.stored, got.stale, got.rejected], [body.stored, body.stale, 0]);
+    });
+  }
+
+  it("agrees with the reference on 2,000 seeded sequences of entries with equal, rising and earlier times", () => {
+    const seed = Number(process.env.CHARTBRIDGE_CONFORMANCE_SEED ?? 20);
+    const rng = prng(seed);
+    const T0 = 1_700_000_000_000_000_000n;
+    let kept = 0;
+    for (let c = 0; c < 2_000; c++) {
+      const kind = rng.pick(["marker", "line", "candlestick"] as const);
+      const entries: Fields[] = [];
+      let t = T0;
+      for (let e = 0; e < 1 + rng.int(0, 5); e++) {
+        const n = 1 + rng.int(0, 4);
+        // Mostly equal or rising times; sometimes an entry starts before the last one (stale points).
+        if (rng.next() < 0.2) t -= BigInt(rng.int(1, 3)) * 1000n;
+        const times: bigint[] = [];
+        for (let i = 0; i < n; i++) {
+          t += BigInt(rng.pick([0, 0, 1, 999, 1000, 60_000_000_000]));
+          times.push(t);
+        }
+        const tBuf = Buffer.alloc(8 * n);
+        times.forEach((v, i) => tBuf.writeBigInt64LE(v, 8 * i));
+        const col = () => {
+          const b = Buffer.alloc(8 * n);
+          for (let i = 0; i < n; i++) b.writeDoubleLE(rng.int(1, 9), 8 * i);
+          return b;
+        };
+        const fields: Record<string, Buffer> = { v: Buffer.from("1"), k: Buffer.from(kind), n: Buffer.from(String(n)), t: tBuf };
+        if (kind === "candlestick") {
+          // open = low = close under a high of 10: a valid candle of each value.
+          const body = col();
+          const high = Buffer.alloc(8 * n);
+          for (let i = 0; i < n; i++) high.writeDoubleLE(10, 8 * i);
+          Object.assign(fields, { o: body, h: high, l: body, c: body });
+          if (rng.next() < 0.5) fields.vol = col();
+        } else fields.y = col();
+        if (kind === "marker") fields.m = Buffer.from(JSON.stringify(times.map((_, i) => ({ side: rng.pick(["buy", "sell", null]), text: `${e}.${i}` }))));
+        entries.push(fields);
+      }
+      const ref = referenceSeries(kind, entries);
+      const got = storeForm(kind, entries);
+      assert.deepEqual([got.stored, got.stale, got.rejected], [refStoredForm(ref), ref.stale, ref.rejected], `seed ${seed} case ${c} (${kind})`);
+      if (kind === "marker") kept += ref.t.length;
+    }
+    assert.ok(kept > 0);
+  });
+});
+

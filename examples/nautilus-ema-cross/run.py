@@ -7,12 +7,16 @@ Redis: ``CHARTBRIDGE_REDIS_URL`` (default ``redis://127.0.0.1:6379/0``). Bars: `
 from __future__ import annotations
 
 import argparse
+import importlib
 import time
 
 import chartbridge as cb
 from chartbridge.nautilus import ChartbridgeActor
+from chartbridge.nautilus.compat import V2
 from chartbridge.session import current
-from ema_cross import build_engine
+
+# The example in the installed NautilusTrader line's API (2.x: ema_cross_v2.py).
+build_engine = importlib.import_module("ema_cross_v2" if V2 else "ema_cross").build_engine
 
 
 def main() -> None:
@@ -20,10 +24,11 @@ def main() -> None:
     parser.add_argument("--bars", type=int, default=5_000)
     args = parser.parse_args()
     started = time.perf_counter()
-    engine, _ = build_engine(args.bars)
+    engine, _ = build_engine(args.bars, charted=False)
+    actor = ChartbridgeActor()
+    engine.add_actor(actor)
     engine.run()
     delivered = cb.flush(10.0)
-    actor = next(a for a in engine.trader.actors() if isinstance(a, ChartbridgeActor))
     stats = cb.stats()
     print(f"{args.bars} bars in {time.perf_counter() - started:.1f} s: run {actor.run_id!r} "
           f"{'in' if delivered else 'NOT delivered to'} Redis at {current().settings.url} "

@@ -81,8 +81,26 @@ def candle_fields(times: list[int], o: list[float], h: list[float], l: list[floa
             "o": f64(o), "h": f64(h), "l": f64(l), "c": f64(c)}
 
 
+def series(name: str, desc: str, kind: str, entries: list[tuple[list[int], dict[str, list[float]], list[dict] | None]],
+           stored: tuple[list[int], dict[str, list[float]], list[dict] | None], stale: int) -> None:
+    """A reader applying ``entries`` (valid entries of one series, in stream order) keeps ``stored``
+    (the JSON form of section 4: times in microseconds) and counts ``stale`` (section 3's ordering rule)."""
+    def entry_fields(times: list[int], cols: dict[str, list[float]], markers: list[dict] | None) -> dict[str, str]:
+        fields = {"v": "1", "k": kind, "n": str(len(times)), "t": i64(times), **{k: f64(xs) for k, xs in cols.items()}}
+        if markers is not None:
+            fields["m"] = json.dumps(markers, separators=(",", ":"), ensure_ascii=False)
+        return fields
+    times, cols, markers = stored
+    out: dict[str, object] = {"t": [t // 1000 for t in times], **{k: [dnum(x) for x in xs] for k, xs in cols.items()}}
+    if markers is not None:
+        out["m"] = markers
+    write("series", name, {"description": desc, "kind": kind,
+                           "entries": [{"id": f"{i + 1}-0", "fields": entry_fields(*e)} for i, e in enumerate(entries)],
+                           "stored": out, "stale": stale})
+
+
 def main() -> None:
-    for folder in ("valid", "invalid", "refused"):
+    for folder in ("valid", "invalid", "refused", "series"):
         for old in (OUT / folder).glob("*.json"):
             old.unlink()
     ts3 = [T0, T0 + 60_000_000_000, T0 + 120_000_000_000]
@@ -106,9 +124,40 @@ def main() -> None:
     valid("marker-unicode", "marker text outside ASCII is written as UTF-8, not \\u escapes", "marker", [T0],
           {"y": [101.25]}, markers=[{"side": None, "text": "take profit \u2192 \u20ac 1\u202f250 \U0001F680"}],
           series={"target": "bars"})
+    valid("marker-equal-times", "two partial fills of one order at one time and an exit: every marker is kept, in order",
+          "marker", [T0, T0, T0 + 60_000_000_000], {"y": [1.1005, 1.1005, 1.1012]},
+          markers=[{"side": "buy", "text": "BUY 100 @ 1.1005"}, {"side": "buy", "text": "BUY 100 @ 1.1005"},
+                   {"side": "sell", "text": "SELL 200 @ 1.1012"}], series={"target": "bars"})
     valid("time-nanoseconds", "nanosecond times survive exactly, including equal times (the later replaces)", "line",
           [T0 + 1, T0 + 999, T0 + 999, T0 + 1_000_000_001], {"y": [1.0, 2.0, 3.0, 4.0]})
     valid("time-edges", "the smallest and largest valid times", "line", [0, 2**53 * 1000 - 1], {"y": [0.0, -0.0]})
+
+    # series: the ordering rule across entries (section 3): values replace at an equal time, markers are all kept
+    m1 = 60_000_000_000
+    part = {"side": "buy", "text": "BUY 100 @ 1.1005"}
+    series("marker-equal-times-kept", "partial fills at one time within and across entries are all kept, in stream "
+           "order; an earlier marker is stale", "marker",
+           [([T0, T0], {"y": [1.1005, 1.1005]}, [part, part]),
+            ([T0, T0 + m1], {"y": [1.1007, 1.1012]}, [{"side": "buy", "text": "BUY 50 @ 1.1007"},
+                                                       {"side": "sell", "text": "SELL 250 @ 1.1012"}]),
+            ([T0 + m1], {"y": [math.nan]}, [{"side": None, "text": "note"}]),
+            ([T0], {"y": [1.0]}, [{"side": "sell", "text": "late"}])],
+           ([T0, T0, T0, T0 + m1, T0 + m1], {"y": [1.1005, 1.1005, 1.1007, 1.1012, math.nan]},
+            [part, part, {"side": "buy", "text": "BUY 50 @ 1.1007"}, {"side": "sell", "text": "SELL 250 @ 1.1012"},
+             {"side": None, "text": "note"}]), 1)
+    series("marker-same-microsecond", "markers 1 ns apart share a microsecond and are both kept", "marker",
+           [([T0 + 1_000], {"y": [2.0]}, [{"side": "sell", "text": "a"}]),
+            ([T0 + 1_001], {"y": [3.0]}, [{"side": "sell", "text": "b"}])],
+           ([T0 + 1_000, T0 + 1_001], {"y": [2.0, 3.0]}, [{"side": "sell", "text": "a"}, {"side": "sell", "text": "b"}]), 0)
+    series("line-equal-times-replace", "a line point at the last time replaces it, within and across entries; an "
+           "earlier one is stale", "line",
+           [([T0, T0, T0 + m1], {"y": [1.0, 2.0, 3.0]}, None), ([T0 + m1], {"y": [4.0]}, None),
+            ([T0], {"y": [5.0]}, None)],
+           ([T0, T0 + m1], {"y": [2.0, 4.0]}, None), 1)
+    series("candle-equal-times-replace", "a candle at the last time replaces it (the forming bar)", "candlestick",
+           [([T0], {"o": [1.0], "h": [1.5], "l": [0.5], "c": [1.2]}, None),
+            ([T0], {"o": [1.0], "h": [2.0], "l": [0.5], "c": [1.8]}, None)],
+           ([T0], {"o": [1.0], "h": [2.0], "l": [0.5], "c": [1.8]}, None), 0)
 
     # invalid: one per error code a reader must raise
     good = line_fields(ts3, [1.0, 2.0, 3.0])

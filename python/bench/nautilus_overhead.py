@@ -1,20 +1,24 @@
-"""Overhead of Chartbridge on a real NautilusTrader backtest, as a ratio measured in one run.
+"""Overhead of Chartbridge on real NautilusTrader backtests: a matrix of strategy shapes, each a
+ratio measured in one run.
 
-    .venv/bin/python python/bench/nautilus_overhead.py [--bars 1000000] [--rounds 1]
+    .venv/bin/python python/bench/nautilus_overhead.py [--quick] [--rounds 3] [--shape NAME ...] [--bars N]
 
-The EMA-cross example (``examples/nautilus-ema-cross``) on synthetic one-minute bars, twice per
-round, each in a fresh process: without Chartbridge (``CHARTBRIDGE=off``: no actor, decorators
-are the plain functions) and with everything charted (the actor plus the strategy's decorator
-and plugin) into a private redis-server. The time is ``engine.run()`` plus, when charted,
-``cb.flush()`` until Redis holds every point; building the bars is not timed. Target: <= 1.10x.
+The shapes are in ``overhead_shapes.py``: the EMA-cross example, an indicator-heavy strategy
+(Nautilus indicators plus the SDK's indicator decorators and a candlestick ``@cb.chart``), a
+fill-heavy one (``cb.marker`` on each fill), a short 20k-bar run (connecting, registering and the
+run's git identity count) and two instruments with two bar types. Each runs twice per round,
+each time in a fresh process: without Chartbridge (``CHARTBRIDGE=off``: no actor, decorators
+are the plain functions) and with everything charted into a private redis-server. The time is
+``engine.run()`` plus, when charted, ``cb.flush()`` until Redis holds every point; building the
+bars is not timed. Target: <= 1.10x for every shape.
 
-A round runs the two back to back; the ratio is the median of the rounds' ratios. On a shared
-machine the plain run alone varies by 5% or more between rounds (31.4 to 34.4 s here), so the
-fastest plain run over the fastest charted one would compare two different moments.
-
-The EMAs are 100/400 so that the strategy trades every few hundred bars: with 10/20 on a random
-walk it trades every ~20 bars and Nautilus's own end-of-run analysis (pandas, quadratic in
-positions) would be the whole run.
+A round runs the two back to back (every other round the charted one first); a shape's ratio is
+the median of its rounds' ratios. On a shared machine the plain run alone varies by 5% or more
+between rounds (by 2x with other work on the cores), so the fastest plain run over the fastest
+charted one would compare two different moments. The ratio of process CPU time (the strategy's
+thread and the producer's) is printed and recorded beside it: it moves far less with the
+machine's load, but misses what waiting costs (a GIL hand-off, a round trip to Redis).
+``--quick`` runs fewer bars.
 """
 
 from __future__ import annotations
@@ -26,81 +30,100 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-EXAMPLE = REPO / "examples" / "nautilus-ema-cross"
-PERIODS = (100, 400)
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+sys.path.insert(0, str(HERE))
+
+from shape import Shape, run  # noqa: E402
 
 
-def child(bars: int, charted: bool) -> None:
+def shapes() -> dict[str, Shape]:
+    """The installed NautilusTrader line's shapes (on 2.x: the EMA-cross example only)."""
+    from chartbridge.nautilus.compat import V2
+
+    if V2:
+        from overhead_shapes_v2 import SHAPES
+    else:
+        from overhead_shapes import SHAPES
+    return SHAPES
+
+
+def child(shape: str, bars: int, charted: bool) -> None:
     """One timed backtest in this process; prints its figures as JSON."""
-    sys.path.insert(0, str(EXAMPLE))
-    import chartbridge as cb
-    from ema_cross import build_engine
-
-    engine, _ = build_engine(bars, charted=charted, periods=PERIODS)
-    started, cpu = time.perf_counter(), time.process_time()
-    engine.run()
-    ran = time.perf_counter() - started
-    delivered = cb.flush(120.0)
-    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
-    print(json.dumps({"seconds": seconds, "run": ran, "cpu": cpu, "delivered": delivered,
-                      "orders": engine.cache.orders_total_count(), **cb.stats()}))
+    print(json.dumps(run(shapes()[shape], bars, charted)))
 
 
-def measure(bars: int, charted: bool, url: str) -> dict[str, float]:
+def measure(shape: str, bars: int, charted: bool, url: str) -> dict[str, float]:
     env = {**os.environ, "CHARTBRIDGE_REDIS_URL": url, "CHARTBRIDGE": "on" if charted else "off"}
     out = subprocess.run([sys.executable, __file__, "--child", "charted" if charted else "baseline",
-                          "--bars", str(bars)], env=env, capture_output=True, text=True, check=True)
+                          "--shape", shape, "--bars", str(bars)], env=env, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f"{shape} ({'charted' if charted else 'baseline'}) failed:\n{out.stderr}")
     result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
 
 
 def main() -> None:
+    from chartbridge.nautilus.compat import V2
+
+    SHAPES = shapes()
+    line = "_nt2" if V2 else ""  # the figures of the 2.x line's run (bench/run.ts) apart from 1.x's
     parser = argparse.ArgumentParser()
-    parser.add_argument("--bars", type=int, default=1_000_000)
+    parser.add_argument("--quick", action="store_true", help="fewer bars per shape")
+    parser.add_argument("--bars", type=int, help="bars for every shape (default: each shape's own)")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--shape", action="append", choices=sorted(SHAPES), help="only these shapes")
     parser.add_argument("--child", choices=("baseline", "charted"))
     args = parser.parse_args()
     if args.child:
-        child(args.bars, args.child == "charted")
+        child(args.shape[0], args.bars, args.child == "charted")
         return
 
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # progress shows under npm run bench
     sys.path.insert(0, str(REPO / "python" / "src"))
     from chartbridge.testing import RedisServer
 
     server = RedisServer(Path(tempfile.mkdtemp(prefix="cb-bench-")))
     server.start()
+    figures = []
+    print(f"Chartbridge overhead on NautilusTrader backtests, {args.rounds} paired round(s) per shape, "
+          f"{os.cpu_count()} CPUs")
     try:
-        rounds = []
-        for _ in range(args.rounds):  # each round: the two runs back to back, so drift hits both
-            rounds.append((measure(args.bars, False, server.url), measure(args.bars, True, server.url)))
+        for shape in (SHAPES[name] for name in args.shape or SHAPES):
+            bars = args.bars or (shape.quick_bars if args.quick else shape.bars)
+            rounds = []
+            for i in range(args.rounds):  # each round: the two runs back to back, so drift hits both
+                first = i % 2 == 1  # every other round charted first: a machine getting busier favours neither
+                pair = [measure(shape.name, bars, charted, server.url) for charted in (first, not first)]
+                rounds.append((pair[0], pair[1]) if not first else (pair[1], pair[0]))
+            ratios = [c["seconds"] / b["seconds"] for b, c in rounds]
+            cpu_ratios = [c["cpu"] / b["cpu"] for b, c in rounds]
+            ratio, cpu_ratio = statistics.median(ratios), statistics.median(cpu_ratios)
+            last = rounds[-1][1]
+            print(f"{shape.name}: {shape.what}, {bars:,} bars, {last['orders']:,.0f} orders")
+            for i, (b, c) in enumerate(rounds):
+                print(f"  round {i + 1}: {b['seconds']:6.2f} s without, {c['seconds']:6.2f} s charted "
+                      f"(Redis had every point {c['seconds'] - c['run']:.2f} s after engine.run; CPU "
+                      f"{b['cpu']:.2f} / {c['cpu']:.2f} s): {ratios[i]:.3f}x, CPU {cpu_ratios[i]:.3f}x")
+            print(f"  ratio {ratio:.3f}x (median; rounds {min(ratios):.3f}-{max(ratios):.3f}x; target <= 1.10x), "
+                  f"CPU {cpu_ratio:.3f}x; {last['entries']:,.0f} Redis entries, delivered={last['delivered']}, "
+                  f"rejected={last['rejected']:.0f}, dropped={last['dropped']:.0f}")
+            fastest = min(b["seconds"] for b, _ in rounds)
+            label = f"{shape.what}, {bars} bars, without chartbridge in the same round"
+            figures += [{"name": f"producer_overhead{line}_{shape.name}_ratio", "value": round(ratio, 3), "unit": "x",
+                         "target": "<= 1.10", "baseline": None,
+                         "baselineLabel": f"{label} ({fastest:.2f} s fastest of {args.rounds}); rounds "
+                                          + ", ".join(f"{r:.3f}" for r in ratios)},
+                        # CPU time (both threads) moves far less than wall time on a shared machine
+                        {"name": f"producer_overhead{line}_{shape.name}_cpu_ratio", "value": round(cpu_ratio, 3),
+                         "unit": "x", "target": "<= 1.10", "baseline": None,
+                         "baselineLabel": f"{label}, process CPU time; rounds "
+                                          + ", ".join(f"{r:.3f}" for r in cpu_ratios)}]
     finally:
         server.stop()
-    ratios = sorted(c["seconds"] / b["seconds"] for b, c in rounds)
-    ratio = statistics.median(ratios)
-    b = min(r[0]["seconds"] for r in rounds)
-    c = min(r[1]["seconds"] for r in rounds)
-    b_cpu, c_cpu = min(r[0]["cpu"] for r in rounds), min(r[1]["cpu"] for r in rounds)
-    last = rounds[-1][1]
-    print(f"EMA-cross {PERIODS[0]}/{PERIODS[1]}, {args.bars:,} bars, {rounds[-1][0]['orders']:,.0f} orders, "
-          f"{args.rounds} round(s), {os.cpu_count()} CPUs")
-    for i, (x, y) in enumerate(rounds):
-        print(f"  round {i + 1}: {x['seconds']:6.2f} s without Chartbridge, {y['seconds']:6.2f} s charted: "
-              f"{y['seconds'] / x['seconds']:.3f}x")
-    print(f"  fastest: {b:.2f} s without ({args.bars / b:,.0f} bars/s), {c:.2f} s charted "
-          f"(CPU {b_cpu:.2f} s / {c_cpu:.2f} s; engine.run then Redis had every point "
-          f"{last['seconds'] - last['run']:.2f} s later; {last['entries']:,.0f} Redis entries, "
-          f"delivered={last['delivered']}, rejected={last['rejected']:.0f}, dropped={last['dropped']:.0f})")
-    per_bar = statistics.median((y["seconds"] - x["seconds"]) / args.bars * 1e6 for x, y in rounds)
-    print(f"  ratio: {ratio:.3f}x (median of the rounds' ratios; fastest over fastest {c / b:.3f}x; "
-          f"target <= 1.10x), {per_bar:.1f} us per bar (median)")
-    print(json.dumps({"figures": [{"name": "producer_overhead_ratio", "value": round(ratio, 3), "unit": "x",
-                                   "target": "<= 1.10", "baseline": None,
-                                   "baselineLabel": f"same {args.bars}-bar backtest without chartbridge, in "
-                                                    f"the same round ({b:.1f} s fastest of {args.rounds})"}]}))
+    print(json.dumps({"figures": figures}))
 
 
 if __name__ == "__main__":

@@ -100,6 +100,14 @@ def r(redis_server: RedisServer) -> Iterator[redis.Redis]:
     client.close()
 
 
+def nautilus_1x_only(why: str) -> None:
+    """Skip the calling test module unless this venv's NautilusTrader is 1.x: its code is written
+    against 1.x's API (``why`` says what covers 2.x). The suite runs in both venvs (scripts/test-all.sh)."""
+    nautilus = pytest.importorskip("nautilus_trader")
+    if int(nautilus.__version__.split(".")[0]) >= 2:
+        pytest.skip(f"NautilusTrader 1.x only (this venv has {nautilus.__version__}): {why}", allow_module_level=True)
+
+
 def keys(run: str = "testrun") -> protocol.Keys:
     return protocol.Keys(cb.session.current().settings.prefix, run)
 
@@ -134,3 +142,30 @@ def registry(r: redis.Redis, series: str, run: str = "testrun") -> dict[str, Any
 
 def events(r: redis.Redis, run: str = "testrun") -> list[tuple[str, Any]]:
     return [(f[b"type"].decode(), json.loads(f[b"data"])) for _, f in r.xrange(keys(run).events)]
+
+
+class EquitySeen:
+    """A Nautilus strategy mixin (1.x and 2.x alike): notes the account's equity as Nautilus
+    values it (``Portfolio.equity``) when each bar is handled, per currency, in ``equity_seen``."""
+
+    def on_bar(self, bar: Any) -> None:
+        seen: dict[str, list[float]] = self.__dict__.setdefault("equity_seen", {})
+        for currency, money in self.portfolio.equity(bar.bar_type.instrument_id.venue).items():  # type: ignore[attr-defined]
+            seen.setdefault(currency.code, []).append(float(money.as_decimal()))
+        super().on_bar(bar)  # type: ignore[misc]
+
+
+def run_and_compare_equity(r: redis.Redis, engine: Any, strategy: Any, times: list[int]) -> None:
+    """Runs a cash-account backtest of an ``EquitySeen`` strategy charted by ``ChartbridgeActor``
+    (either Nautilus line) and checks each currency's equity point, at each bar, is Nautilus's."""
+    from chartbridge.nautilus import ChartbridgeActor
+
+    engine.add_strategy(strategy)
+    engine.add_actor(ChartbridgeActor())
+    engine.run()
+    assert cb.flush(10)
+    assert engine.cache.orders_total_count() > 5
+    for currency in ("USD", "EUR"):
+        assert read_points(r, f"equity:SIM:{currency}") == (times, {"y": strategy.equity_seen[currency]})
+    assert cb.stats()["rejected"] == 0
+    engine.dispose()

@@ -5,6 +5,7 @@ the function's first body line), it holds on exactly one call: the one at event 
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import sys
 from collections.abc import Callable, Iterator
@@ -88,11 +89,11 @@ def test_a_time_that_is_not_int_ns_is_refused_with_the_reason() -> None:
 def test_stops_on_the_chosen_bar_of_a_real_nautilus_backtest(r: redis.Redis) -> None:
     pytest.importorskip("nautilus_trader")
     sys.path.insert(0, str(__import__("conftest").REPO / "examples" / "nautilus-ema-cross"))
-    import ema_cross
+    from chartbridge.nautilus.compat import V2
 
+    ema_cross = importlib.import_module("ema_cross_v2" if V2 else "ema_cross")  # the installed line's example
     engine, strategy = ema_cross.build_engine(200)
-    bars = ema_cross.synthetic_bars(ema_cross.TestInstrumentProvider.default_fx_ccy("EUR/USD"), 200)
-    chosen = bars[120].ts_event
+    chosen = ema_cross.START.value + 120 * 60_000_000_000  # the 121st one-minute bar
     gap = ema_cross.EMACross.ema_gap.__wrapped__
     # The actor's clock is the engine's: inside ema_gap (no bar in its locals) the time is simulated.
     with breakpoint_condition(gap.__code__, first_body_line(gap), f"cb.at({chosen})  # bar 120") as stops:

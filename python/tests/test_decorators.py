@@ -7,6 +7,7 @@ import inspect
 import json
 import logging
 import math
+import os
 import sys
 from types import SimpleNamespace
 from typing import Any
@@ -278,21 +279,41 @@ def test_wall_clock_points_never_share_a_time(r: redis.Redis) -> None:
     assert cols["y"] == [float(i) for i in range(2000)]
 
 
+def naive_sum(xs: list[float]) -> float:
+    """Left to right from 0.0, as Nautilus sums (Python's ``sum`` compensates since 3.12)."""
+    total = 0.0
+    for x in xs:
+        total += x
+    return total
+
+
 def naive_ema(xs: list[float], n: int) -> list[float]:
-    out = [sum(xs[:n]) / n]
-    for x in xs[n:]:
-        out.append(out[-1] + 2 / (n + 1) * (x - out[-1]))
-    return out
+    """Nautilus's EMA: seeded with the first value, charted from the n-th."""
+    a, v, out = 2.0 / (n + 1.0), xs[0], []
+    for x in xs:
+        v = a * x + (1.0 - a) * v
+        out.append(v)
+    return out[n - 1:]
 
 
 def naive_rsi(xs: list[float], n: int) -> list[float]:
+    """Nautilus's RSI (0 to 1): EMAs of the gains and losses, the first value a change of 0."""
+    ch = [0.0] + [b - a for a, b in zip(xs, xs[1:])]
+    gains, losses = naive_ema([max(c, 0.0) for c in ch], n), naive_ema([max(-c, 0.0) for c in ch], n)
+    return [1.0 if lo == 0.0 else 1.0 - 1.0 / (1.0 + g / lo) for g, lo in zip(gains, losses)]
+
+
+def naive_wilder_rsi(xs: list[float], n: int) -> list[float]:
+    """Wilder's RSI: the first n changes averaged (each divided by n, as the SDK adds them), then
+    smoothed by (avg * (n - 1) + change) / n."""
     ch = [b - a for a, b in zip(xs, xs[1:])]
-    g = sum(max(c, 0) for c in ch[:n]) / n
-    lo = sum(max(-c, 0) for c in ch[:n]) / n
-    out = [100 - 100 / (1 + g / lo)]
+    g = lo = 0.0
+    for c in ch[:n]:
+        g, lo = g + max(c, 0.0) / n, lo + max(-c, 0.0) / n
+    out = [100.0 - 100.0 / (1.0 + g / lo)]
     for c in ch[n:]:
-        g, lo = (g * (n - 1) + max(c, 0)) / n, (lo * (n - 1) + max(-c, 0)) / n
-        out.append(100 - 100 / (1 + g / lo))
+        g, lo = (g * (n - 1) + max(c, 0.0)) / n, (lo * (n - 1) + max(-c, 0.0)) / n
+        out.append(100.0 - 100.0 / (1.0 + g / lo))
     return out
 
 
@@ -302,6 +323,7 @@ XS = [100 + 10 * math.sin(i / 3) + (i % 7) for i in range(300)]
 def test_indicators_match_naive_computation(r: redis.Redis) -> None:
     it = iter(XS)
 
+    @cb.rsi(14, wilder=True, name="wilder")
     @cb.rsi(14)
     @cb.bollinger(20, 2.0)
     @cb.sma(10)
@@ -314,21 +336,18 @@ def test_indicators_match_naive_computation(r: redis.Redis) -> None:
     assert cb.flush()
     base = "test_indicators_match_naive_computation._locals_.mid"
     assert read_points(r, base) == (list(range(T0, T0 + 300)), {"y": XS})
-    t, cols = read_points(r, f"{base}.ema5")
-    assert t == list(range(T0 + 4, T0 + 300)) and cols["y"] == pytest.approx(naive_ema(XS, 5), rel=1e-12)
+    assert read_points(r, f"{base}.ema5") == (list(range(T0 + 4, T0 + 300)), {"y": naive_ema(XS, 5)})
     assert registry(r, f"{base}.ema5")["color"] == "#ff0000"
-    t, cols = read_points(r, f"{base}.sma10")
-    assert t[0] == T0 + 9 and cols["y"] == pytest.approx([sum(XS[i - 9:i + 1]) / 10 for i in range(9, 300)],
-                                                          rel=1e-12)
-    mids = [sum(XS[i - 19:i + 1]) / 20 for i in range(19, 300)]
-    stds = [math.sqrt(sum((x - m) ** 2 for x in XS[i - 19:i + 1]) / 20) for i, m in zip(range(19, 300), mids)]
+    assert read_points(r, f"{base}.sma10") == (list(range(T0 + 9, T0 + 300)),
+                                               {"y": [naive_sum(XS[i - 9:i + 1]) / 10 for i in range(9, 300)]})
+    mids = [naive_sum(XS[i - 19:i + 1]) / 20 for i in range(19, 300)]
+    stds = [math.sqrt(naive_sum([(x - m) ** 2 for x in XS[i - 19:i + 1]]) / 20) for i, m in zip(range(19, 300), mids)]
     for band, sign in (("upper", 1), ("middle", 0), ("lower", -1)):
-        t, cols = read_points(r, f"{base}.bollinger20.{band}")
-        assert t[0] == T0 + 19 and len(t) == 281
-        assert cols["y"] == pytest.approx([m + sign * 2 * s for m, s in zip(mids, stds)], rel=1e-12)
-    t, cols = read_points(r, f"{base}.rsi14")
-    assert t[0] == T0 + 14 and cols["y"] == pytest.approx(naive_rsi(XS, 14), rel=1e-9)
+        assert read_points(r, f"{base}.bollinger20.{band}") == (
+            list(range(T0 + 19, T0 + 300)), {"y": [m + sign * 2 * s if sign else m for m, s in zip(mids, stds)]})
+    assert read_points(r, f"{base}.rsi14") == (list(range(T0 + 13, T0 + 300)), {"y": naive_rsi(XS, 14)})
     assert registry(r, f"{base}.rsi14")["pane"] == "rsi"
+    assert read_points(r, "wilder.rsi14") == (list(range(T0 + 14, T0 + 300)), {"y": naive_wilder_rsi(XS, 14)})
 
 
 def test_indicator_of_a_bar_uses_its_close_and_rejects_nan(r: redis.Redis) -> None:
@@ -488,7 +507,8 @@ def test_env_off_turns_decorators_into_the_function_itself(redis_server: Any, tm
         "cb.series('s').add(1.0)\n"
         "print(cb.stats())\n"
     )
-    env = {"CHARTBRIDGE": "off", "CHARTBRIDGE_REDIS_URL": redis_server.url, "PATH": "/usr/bin:/bin"}
+    env = {"CHARTBRIDGE": "off", "CHARTBRIDGE_REDIS_URL": redis_server.url, "PATH": "/usr/bin:/bin",
+           **{k: v for k, v in os.environ.items() if k == "PYTHONPATH"}}  # a venv without chartbridge installed
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=30)
     assert out.returncode == 0, out.stderr
     assert "'entries': 0" in out.stdout

@@ -1,22 +1,28 @@
-"""The decorator's fast path: the compiled ``_fastline`` and its Python twin do the same thing.
+"""The decorators' fast path: ``chartbridge.fastline`` compiled and the same file interpreted
+(the form used where nothing was built) do the same thing.
 
 Each step sets the integration clock, then offers one result to both; they must agree on
-whether it was taken and leave their buffers equal. What they decline, ``@cb.chart``'s full
+whether it was taken and leave their buffers equal. What they decline, the decorators' full
 path handles (``test_decorators``).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from types import SimpleNamespace
 from typing import Any
 
 import numpy
 import pytest
 import redis
+from conftest import read_points
 
 import chartbridge as cb
-from chartbridge import fastline, session
+from chartbridge import decorators, fastline, indicators, session
 from chartbridge.protocol import TIME_LIMIT
 from chartbridge.runs import end_run, start_run
 from chartbridge.series import Series
@@ -49,13 +55,26 @@ def run(r: redis.Redis) -> Iterator[Any]:
     end_run()
 
 
-def implementations(run: Any) -> list[tuple[Any, Any, Callable[[Any, object], bool]]]:
-    assert fastline.COMPILED, "chartbridge._fastline is not built (scripts/setup.sh builds it)"
-    from chartbridge import _fastline
+def interpreted(module: ModuleType) -> ModuleType:
+    """``module`` run from its .py source by the interpreter, beside the compiled one."""
+    spec = importlib.util.spec_from_file_location(f"chartbridge._interpreted_{module.__name__.rpartition('.')[2]}",
+                                                  Path(module.__file__ or "").with_suffix("").with_suffix(".py"))
+    assert spec is not None and spec.loader is not None
+    loaded = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(loaded)
+    return loaded
 
+
+def test_both_forms_are_there() -> None:
+    assert fastline.COMPILED, "chartbridge.fastline is not compiled (scripts/setup.sh builds it)"
+    assert not indicators.__file__.endswith(".py"), "chartbridge.indicators is not compiled"
+    assert not interpreted(fastline).COMPILED
+
+
+def implementations(run: Any) -> list[tuple[Any, Any]]:
+    """(buffer, line) of the interpreted form, then of the compiled one."""
     pure, compiled = (run.buffer_for(Series(name)) for name in ("pure", "compiled"))
-    return [(pure, fastline.PyLine(run, pure), fastline.py_append),
-            (compiled, _fastline.Line(run, compiled), _fastline.append)]
+    return [(pure, interpreted(fastline).Line(run, pure)), (compiled, fastline.Line(run, compiled))]
 
 
 def state(buffer: Any) -> tuple[list[int], list[float], int]:
@@ -67,7 +86,7 @@ def test_both_take_the_same_results(run: Any, step: int) -> None:
     both = implementations(run)
     for what, now, result, taken in STEPS[:step + 1]:
         cb.set_clock(now)
-        answers = [append(line, result) for _, line, append in both]
+        answers = [line.offer(result) for _, line in both]
         assert answers == [taken, taken], what
         assert state(both[0][0]) == state(both[1][0]), what
     expected = [(s[1]() if callable(s[1]) else s[1], s[2]) for s in STEPS[:step + 1] if s[3]]
@@ -79,16 +98,103 @@ def test_neither_writes_into_a_run_that_is_no_longer_current(run: Any) -> None:
     cb.set_clock(T0)
     end_run()
     start_run("next")
-    assert [append(line, 1.0) for _, line, append in both] == [False, False]
+    assert [line.offer(1.0) for _, line in both] == [False, False]
     assert state(both[0][0]) == state(both[1][0]) == ([], [], both[0][0].last_t)
     assert session.current().run is not run
 
 
 def test_the_first_point_in_an_empty_buffer_wakes_the_idle_producer(run: Any) -> None:
     producer = session.current().producer
-    for buffer, line, append in implementations(run):
+    for buffer, line in implementations(run):
         assert producer.flush(5)  # sent everything: the flush thread goes idle
         producer._idle = True
         cb.set_clock(T0)
-        assert append(line, 1.0)
+        assert line.offer(1.0)
         assert not producer._idle and buffer.t.tolist() == [T0]
+
+
+@pytest.fixture(params=["compiled", "interpreted"])
+def form(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The decorators on the compiled fast path, or on the same file interpreted."""
+    if request.param == "interpreted":
+        monkeypatch.setattr(decorators, "fastline", interpreted(fastline))
+    return str(request.param)
+
+
+class Candle:
+    """A bar-like result (the fast path binds to its type) with float prices."""
+
+    def __init__(self, ts: int, o: float, h: float, lo: float, c: float, volume: float | None = 10.0) -> None:
+        self.open, self.high, self.low, self.close, self.volume, self.ts_event = o, h, lo, c, volume, ts
+
+
+# (clock, result): what a decorated on_bar returns, in order: bound by the first, then taken or declined.
+CANDLES: list[tuple[int | None, Any]] = [
+    (T0, Candle(T0, 1.0, 2.0, 0.5, 1.5)),
+    (T0 + 1, Candle(T0 + 1, 1.5, 2.5, 1.0, 2.0)),
+    (T0 + 2, Candle(T0 + 2, 2.0, 1.0, 0.5, 1.5)),        # high < open: refused (E_CANDLE)
+    (T0 + 3, Candle(T0 + 3, 2.0, 3.0, 1.5, math.nan)),   # refused (E_NONFINITE)
+    (T0 + 4, Candle(T0 + 4, 2.0, 3.0, 1.5, 2.5, None)),  # no volume: charted with 0.0 by the full path
+    (T0 + 5, (2.5, 3.5, 2.0, 3.0, 7.0)),                 # a tuple: the full path
+    (T0 + 3, Candle(T0 + 3, 1.0, 2.0, 0.5, 1.5)),        # before the last point: refused (E_ORDER)
+    (None, Candle(T0 + 9, 3.0, 4.0, 2.5, 3.5)),          # no clock: its ts_event
+    (T0 + 10, Candle(T0 + 10, 3.5, 4.5, 3.0, 4.0, 12.5)),
+    (T0 + 11, SimpleNamespace(open=4.0, high=5.0, low=3.5, close=4.5, volume=1.0)),  # another type: the full path
+]
+
+
+def test_candles_take_the_fast_path_and_chart_what_the_full_path_charts(r: redis.Redis, form: str) -> None:
+    @cb.chart(name="bars", kind="candlestick")
+    def on_bar(bar: Any) -> Any:
+        return bar
+
+    for now, result in CANDLES:
+        cb.set_clock(now)
+        on_bar(result)
+    assert type(on_bar.sink).__name__ == "Candles" and on_bar.sink.kind is SimpleNamespace
+    assert cb.flush()
+    assert read_points(r, "bars") == ([T0, T0 + 1, T0 + 4, T0 + 5, T0 + 9, T0 + 10, T0 + 11], {
+        "o": [1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0], "h": [2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0],
+        "l": [0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5], "c": [1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5],
+        "vol": [10.0, 10.0, 0.0, 7.0, 10.0, 12.5, 1.0]})
+    assert cb.stats()["rejected"] == 3
+
+
+def test_an_indicator_takes_the_fast_path_and_charts_what_the_full_path_charts(r: redis.Redis, form: str) -> None:
+    @cb.sma(2, raw=True, source="hl2", name="mid")
+    def on_bar(bar: Any) -> Any:
+        return bar
+
+    results: list[tuple[int | None, Any]] = [
+        (T0, Candle(T0, 1.0, 2.0, 1.0, 1.5)),           # hl2 1.5, warming up: the full path
+        (T0 + 1, Candle(T0 + 1, 1.5, 4.0, 2.0, 2.0)),   # hl2 3.0: sma 2.25, the sink binds
+        (T0 + 2, 5.0),                                   # a float is used as it is
+        (T0 + 3, Candle(T0 + 3, 1.0, 2.0, 1.0, math.inf)),  # hl2 1.5 (its close is not read): sma 3.25
+        (T0 + 4, Candle(T0 + 4, 1.0, math.nan, 1.0, 1.0)),  # a NaN high: refused, not fed to the SMA
+        (T0 + 5, None),                                   # no point
+        (T0 + 1, 7.0),                                    # before the last point: refused, fed to the SMA
+        (T0 + 6, Candle(T0 + 6, 1.0, 9.0, 3.0, 1.0)),     # hl2 6.0: sma (7 + 6) / 2
+    ]
+    for now, result in results:
+        cb.set_clock(now)
+        on_bar(result)
+    assert type(on_bar.sink).__name__ == "Indicated"
+    assert cb.flush()
+    assert read_points(r, "mid") == ([T0, T0 + 1, T0 + 2, T0 + 3, T0 + 6], {"y": [1.5, 3.0, 5.0, 1.5, 6.0]})
+    assert read_points(r, "mid.sma2") == ([T0 + 1, T0 + 2, T0 + 3, T0 + 6], {"y": [2.25, 4.0, 3.25, 6.5]})
+    assert cb.stats()["rejected"] == 3  # the NaN high, and 7.0 on both series
+
+
+def test_an_indicator_value_that_overflows_is_refused_on_the_fast_path_too(r: redis.Redis, form: str) -> None:
+    @cb.sma(2, name="big")
+    def value(x: float) -> float:
+        return x
+
+    for i, x in enumerate([1.0, 1.0, 1.7e308, 1.7e308, 1.0]):  # the SMA of the two 1.7e308: inf
+        cb.set_clock(T0 + i)
+        value(x)
+    assert type(value.sink).__name__ == "Indicated"
+    assert cb.flush()
+    assert read_points(r, "big.sma2") == ([T0 + 1, T0 + 2, T0 + 4],
+                                          {"y": [1.0, (1.0 + 1.7e308) / 2, (1.7e308 + 1.0) / 2]})
+    assert cb.stats()["rejected"] == 1

@@ -82,11 +82,15 @@ def test_a_dirty_run_saves_its_uncommitted_diff_in_its_dirty_key_up_to_1_mib(
     git("add", "strategy.py")
     git("commit", "-q", "-m", "strategy")
     monkeypatch.setattr(sys.modules["__main__"], "__file__", str(strategy))
+    # The git state is read alongside the run's start (identity.GitProbe), so the test waits for each
+    # run's manifest before it edits the file.
     with cb.run("clean"):
         pass
+    assert cb.flush(5)
     strategy.write_text("FAST = 12\n")
     with cb.run("dirty"):
         pass
+    assert cb.flush(5)
     strategy.write_text("".join(f"LINE_{i} = {'x' * 100}\n" for i in range(12_000)))
     with cb.run("huge"):
         pass

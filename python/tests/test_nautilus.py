@@ -14,19 +14,21 @@ import sys
 from array import array
 from collections.abc import Iterator
 from decimal import Decimal
+from fractions import Fraction
+from itertools import groupby
 from types import SimpleNamespace
 from typing import Any
 
 import pandas as pd
 import pytest
 import redis
-from conftest import REPO, events, keys, read_points, registry
+from conftest import REPO, EquitySeen, events, keys, nautilus_1x_only, read_points, registry, run_and_compare_equity
 
 import chartbridge as cb
 from chartbridge.session import Settings
 from chartbridge.testing import RedisServer
 
-nautilus = pytest.importorskip("nautilus_trader")
+nautilus_1x_only("test_nautilus2.py is its 2.x twin")
 
 from nautilus_trader.indicators import BollingerBands, ExponentialMovingAverage, RelativeStrengthIndex  # noqa: E402
 from nautilus_trader.model.data import QuoteTick, TradeTick  # noqa: E402
@@ -121,10 +123,10 @@ def test_one_marker_per_fill_with_its_price_and_side(backtest: SimpleNamespace) 
     # SPEC section 8: side, quantity, price and position id, as Nautilus prints them.
     first = expected[0]
     assert cols["m"][0]["text"] == f"{first.order_side.name} 100000 @ {first.last_px} EUR/USD.SIM-EMACross-000"
-    # A reversal: the close and the new entry at one time; the later marker tells both.
-    assert times[1] == times[2] and cols["m"][2]["text"] == (
-        f"{expected[1].order_side.name} 100000 @ {expected[1].last_px} EUR/USD.SIM-EMACross-000, "
-        f"{expected[2].order_side.name} 100000 @ {expected[2].last_px} EUR/USD.SIM-EMACross-000")
+    # A reversal: the close and the new entry at one time, two orders: two markers (SPEC section 3), in order.
+    assert times[1] == times[2] and expected[1].client_order_id != expected[2].client_order_id
+    assert [m["text"] for m in cols["m"][1:3]] == [
+        f"{e.order_side.name} 100000 @ {e.last_px} EUR/USD.SIM-EMACross-000" for e in expected[1:3]]
     assert registry(backtest.r, "fills:EUR/USD.SIM", "nt")["target"] == BAR_SERIES
 
 
@@ -388,17 +390,8 @@ def test_a_bar_type_subscribed_later_is_charted_whole(r: redis.Redis) -> None:
     engine.dispose()
 
 
-class RecordsEquity(ema_cross.EMACross):
-    """Notes the account's equity as Nautilus values it when each bar is handled."""
-
-    def __init__(self, config: ema_cross.EMACrossConfig) -> None:
-        super().__init__(config)
-        self.equity_seen: dict[str, list[float]] = {}
-
-    def on_bar(self, bar: Any) -> None:
-        for currency, money in self.portfolio.equity(ema_cross.Venue("SIM")).items():
-            self.equity_seen.setdefault(currency.code, []).append(float(money.as_decimal()))
-        super().on_bar(bar)
+class RecordsEquity(EquitySeen, ema_cross.EMACross):
+    """The example, noting the account's equity as Nautilus values it at each bar."""
 
 
 # Not a skip of something that should work: before 1.222 Nautilus has no valuation of a cash
@@ -414,17 +407,7 @@ def test_a_cash_account_is_charted_at_each_bar_as_nautilus_values_it(r: redis.Re
     engine.add_data(bars)
     strategy = RecordsEquity(ema_cross.EMACrossConfig(instrument_id=instrument.id,
                                                       bar_type=ema_cross.BarType.from_str(BAR_SERIES)))
-    engine.add_strategy(strategy)
-    engine.add_actor(ChartbridgeActor())
-    engine.run()
-    assert cb.flush(10)
-    assert engine.cache.orders_total_count() > 5
-    for currency in ("USD", "EUR"):
-        times, equity = read_points(r, f"equity:SIM:{currency}", "testrun")
-        assert times == [b.ts_event for b in bars]
-        assert equity["y"] == strategy.equity_seen[currency]
-    assert cb.stats()["rejected"] == 0
-    engine.dispose()
+    run_and_compare_equity(r, engine, strategy, [b.ts_event for b in bars])
 
 
 HISTORY = 200
@@ -535,3 +518,54 @@ def test_equity_adds_balance_and_pnl_in_the_currency_units(implementation: str) 
     assert out[:2].tolist() == [0.3, -0.2] and math.isnan(out[2])
     equity(1_000_000.07, array("d", [0.01]), 0, 1, 0.3, out, drawdown, 2)
     assert out[3] == 1_000_000.08
+
+
+# -- the actor's fill markers: partial fills in a real Nautilus backtest (SPEC section 8) ---------
+
+
+class BigOrders(ema_cross.EMACross):
+    """The example with 3,000,000 EUR an order: more than the top of the simulated book holds when a
+    bar's volume is under 12,000,000 (Nautilus gives each of a bar's four prices a quarter of its
+    volume), so such an order fills in two parts at one time, the second a tick worse."""
+
+    def __init__(self, config: ema_cross.EMACrossConfig) -> None:
+        super().__init__(ema_cross.EMACrossConfig(
+            instrument_id=config.instrument_id, bar_type=config.bar_type, trade_size=Decimal(3_000_000),
+            fast_ema_period=config.fast_ema_period, slow_ema_period=config.slow_ema_period))
+
+
+def test_the_actors_fill_marker_is_the_quantity_weighted_price_of_an_orders_parts(redis_server: RedisServer) -> None:
+    client = redis.Redis.from_url(redis_server.url)
+    cb.set_clock(None)
+    cb.configure(**{**dataclasses.asdict(Settings()), "url": redis_server.url, "prefix": "pf", "run": "pf",
+                    "enabled": True, "exit_timeout": 2.0})
+    engine, _ = ema_cross.build_engine(2_000, strategy_class=BigOrders)
+    engine.run()
+    assert cb.flush(10)
+    fills = sorted((e for o in engine.cache.orders() for e in o.events if isinstance(e, OrderFilled)),
+                   key=lambda e: (e.ts_event, e.ts_init))
+    engine.dispose()
+    # Nautilus's own fills, grouped as SPEC section 8 says: consecutive fills of one order at one time.
+    groups = [list(g) for _, g in groupby(fills, key=lambda e: (e.client_order_id, e.ts_event))]
+    partial = [g for g in groups if len(g) > 1]
+    assert len(partial) >= 3, f"only {len(partial)} orders filled in parts"
+    times, cols = read_points(client, "fills:EUR/USD.SIM", "pf")
+    assert times == [g[0].ts_event for g in groups]
+    assert [m["side"] for m in cols["m"]] == [g[0].order_side.name.lower() for g in groups]
+    for group, y, marker in zip(groups, cols["y"], cols["m"]):
+        total = sum((e.last_qty.as_decimal() for e in group), Decimal(0))
+        weighted = sum((Fraction(e.last_qty.as_decimal()) * Fraction(e.last_px.as_decimal()) for e in group),
+                       Fraction(0)) / Fraction(total)
+        side, qty, at, price, position, *rest = marker["text"].split(" ", 5)
+        assert (side, qty, at, position) == (group[0].order_side.name, str(total), "@", str(group[0].position_id))
+        # The weighted average to two decimals more than the prices' five (a unit of 10**-7), rounded.
+        assert len(price.split(".")[1]) <= 7 and abs(Fraction(Decimal(price)) - weighted) <= Fraction(1, 2 * 10**7), marker
+        assert y == float(price)
+        if len(group) > 1:
+            assert rest == [f"({len(group)} fills: " + ", ".join(f"{e.last_qty} @ {e.last_px}" for e in group) + ")"]
+        else:
+            assert rest == [] and price == str(group[0].last_px)
+    first = partial[0]
+    print("partial fill marker:", cols["m"][groups.index(first)]["text"])
+    cb.configure(exit_timeout=0.5)
+    client.close()

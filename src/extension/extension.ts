@@ -11,6 +11,7 @@ import { ChartLenses } from "./lenses.js";
 import { ChartPanels } from "./panel.js";
 import { RunWatcher } from "./runWatcher.js";
 import { readSettings, SERVER_SETTINGS, serverEnv, workspacePluginDir } from "./settings.js";
+import { retentionArgs } from "../shared/retention.js";
 import { keepServerRecord, recordDir } from "./serverRecord.js";
 import { StatusItem } from "./status.js";
 import { ServerSupervisor } from "./supervisor.js";
@@ -33,7 +34,7 @@ export function activate(context: vscode.ExtensionContext): void {
       const s = readSettings();
       // Restricted Mode: the server watches an empty private folder, never the workspace's.
       const plugins = workspacePluginDir(s) ?? path.join(storage, "no-workspace-plugins");
-      return ["--prefix", s.keyPrefix, "--plugins", plugins];
+      return ["--prefix", s.keyPrefix, "--plugins", plugins, ...retentionArgs(s.retention)];
     },
     env: () => serverEnv(readSettings()),
     portRange: () => readSettings().portRange,

@@ -2,6 +2,7 @@
 import * as path from "node:path";
 import * as vscode from "vscode";
 import type { TimeZoneSetting } from "../shared/webviewProtocol.js";
+import type { RetentionSettings } from "../shared/retention.js";
 
 export interface Settings {
   redisUrl: string;
@@ -13,10 +14,12 @@ export interface Settings {
   codeLens: boolean;
   portRange: { from: number; to: number } | null;
   autoOpen: boolean;
+  /** What the server deletes on its own (`chartbridge.retention.*`, the rules of `chartbridge gc`). */
+  retention: RetentionSettings;
 }
 
 /** Settings that the server is started with: a change restarts it. */
-export const SERVER_SETTINGS = ["chartbridge.redisUrl", "chartbridge.redisTls", "chartbridge.keyPrefix", "chartbridge.pluginFolder", "chartbridge.server.portRange"];
+export const SERVER_SETTINGS = ["chartbridge.redisUrl", "chartbridge.redisTls", "chartbridge.keyPrefix", "chartbridge.pluginFolder", "chartbridge.server.portRange", "chartbridge.retention"];
 
 export function readSettings(): Settings {
   const c = vscode.workspace.getConfiguration("chartbridge");
@@ -30,6 +33,7 @@ export function readSettings(): Settings {
     codeLens: c.get<boolean>("codeLens.enabled", true),
     portRange: range === null ? null : { from: Number(range[1]), to: Number(range[2]) },
     autoOpen: c.get<boolean>("autoOpen", true),
+    retention: { keepLast: c.get<number | null>("retention.keepLast", null), maxAge: c.get<string>("retention.maxAge", ""), maxMemory: c.get<string>("retention.maxMemory", "") },
   };
 }
 

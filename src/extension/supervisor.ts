@@ -322,7 +322,7 @@ export function statusBar(state: ServerState, rate: number, lost = 0): { icon: s
   })();
   const lostPoints = state.kind === "connected" && lost > 0;
   const warning = lostPoints || state.kind === "redisUnreachable" || state.kind === "redisRefused" || state.kind === "crashed";
-  const loss = lostPoints ? ` The chart's run lost ${lost.toLocaleString("en-US")} points in a Redis outage (its series show how many each).` : "";
+  const loss = lostPoints ? ` The chart's run lost ${lost.toLocaleString("en-US")} points while Redis was down or full (its series show how many each).` : "";
   return { icon, text, tooltip: `Chartbridge server ${describeState(state)}.${loss} Click for actions.`, warning };
 }
 

@@ -34,6 +34,8 @@ import { RunCatalog } from "./runCatalog.js";
 import { RunEvents } from "./runEvents.js";
 import { typeDefs } from "./schema.js";
 import { SeriesCache } from "./seriesCache.js";
+import { Vanished } from "./vanished.js";
+import { keepRetention, type GcPolicy } from "./gc.js";
 
 export interface ServerOptions {
   /** Redis to read, e.g. `redis://127.0.0.1:6379/0`, `rediss://user:password@host:6380/0`. Required. */
@@ -66,6 +68,11 @@ export interface ServerOptions {
    * strategy (see nautilusBus.ts). Default `{}`: on, with NautilusBusOptions' defaults; `false`: off.
    */
   nautilusBus?: NautilusBusOptions | false;
+  /**
+   * Retention: delete ended, unpinned runs under these rules (those of `chartbridge gc`) at start
+   * and every `everyMs`. Default: none (nothing is deleted).
+   */
+  retention?: { policy: GcPolicy; everyMs: number };
   /** Where log lines go. Default: stderr. */
   log?: (message: string) => void;
 }
@@ -139,7 +146,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     live: options.live ?? {},
     redis: command,
     keys,
+    vanished: new Vanished(command, keys),
   };
+
+  const stopRetention = options.retention === undefined ? () => {} : keepRetention(command, keys, context.catalog, options.retention.policy, options.retention.everyMs, log, (run) => context.cache.forgetRun(run));
 
   // Every reconnect (a restart or a network blip) checks that Redis still holds what we showed.
   command.on("ready", () => {
@@ -237,6 +247,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     },
     nautilusBus: () => bus?.stats() ?? null,
     async close() {
+      stopRetention();
       await bus?.stop();
       await wsCleanup.dispose();
       wss.close();

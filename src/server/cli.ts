@@ -1,6 +1,7 @@
 /**
  * `chartbridge serve [options]` (see USAGE): runs the server and prints its URL and token; `chartbridge gc`,
- * `pin RUN`, `unpin RUN`: retention (src/server/gc.ts).
+ * `pin RUN`, `unpin RUN`: retention (src/server/gc.ts); `export RUN -o FILE`, `import FILE`: runs as
+ * files (src/server/runFile.ts).
  * The Nautilus message-bus bridge is on unless --no-nautilus-bus; its streams prefix is Nautilus's
  * MessageBusConfig.streams_prefix (default `stream`). Redis, in order: --redis, CHARTBRIDGE_REDIS_URL, a Redis
  * answering on 127.0.0.1:6379, else a private redis-server child (said so on start). The token
@@ -15,18 +16,25 @@ import { startServer } from "./app.js";
 import { startPrivateRedis, type PrivateRedis } from "./privateRedis.js";
 import { ioredisOptions, REDIS_SETTINGS, RedisConnections, RedisUnusable, type RedisTlsFiles } from "./redisConnection.js";
 import { NAME_PATTERNS, redisKeys } from "../shared/protocol.js";
-import { planGc, parseBytes, parseDuration, runGc, type GcPolicy } from "./gc.js";
+import { describeGcRun, gcPolicy, hasRule, parseDuration, planGc, runGc } from "./gc.js";
+import { RETENTION_FLAGS } from "../shared/retention.js";
 import { KeyFaults } from "./keyFaults.js";
 import { RunCatalog } from "./runCatalog.js";
+import { exportRun, importRun } from "./runFile.js";
 
 const USAGE = `usage: chartbridge serve [options]
        chartbridge gc [--keep-last N] [--max-age D] [--max-memory B] [--dry-run] [--redis URL] [--prefix P]
        chartbridge pin RUN | unpin RUN [--redis URL] [--prefix P]
+       chartbridge export RUN -o FILE [--redis URL] [--prefix P]
+       chartbridge import FILE [--replace] [--redis URL] [--prefix P]
 serve runs the Chartbridge GraphQL server on 127.0.0.1 and prints its URL and token.
 gc deletes ended runs that are not pinned: those neither among the newest N of their strategy
 (--keep-last) nor younger than D (--max-age: 7d, 12h, 30m), then the oldest left while the
 prefix's runs use more than B (--max-memory: 500mb, 2gb). --dry-run lists what would go.
 pin keeps a run from gc; unpin lets it go again.
+export writes every key of a run, stream entries with their IDs, to a run file (.cbrun,
+protocol/SPEC.md section 13); import restores it exactly into any Redis or cluster, after
+checking the whole file, and refuses a run that exists there unless --replace.
 
 options:
   --redis URL                    Redis to read: redis://[user:password@]host[:port][/db], or rediss:// for TLS;
@@ -42,6 +50,11 @@ options:
   --plugins DIR|none             workspace plugin folder (default .chartbridge/plugins); none: built-ins only
   --no-nautilus-bus              do not chart NautilusTrader's own Redis message bus
   --nautilus-streams-prefix S    Nautilus MessageBusConfig.streams_prefix (default stream)
+  --gc-keep-last N, --gc-max-age D, --gc-max-memory B
+                                 serve: apply these gc rules (as gc's) at start and every --gc-every D
+                                 (default 10m); the extension passes its chartbridge.retention.* settings
+  -o, --output FILE              export: the run file to write
+  --replace                      import: delete the run's keys first when it exists
   -h, --help                     this text
 
 environment:
@@ -80,23 +93,34 @@ function sendStatus(status: ServerStatus): Promise<void> {
   return new Promise((resolve) => send(message, undefined, {}, () => resolve()));
 }
 
-/** `gc`, `pin RUN`, `unpin RUN`: against --redis, else CHARTBRIDGE_REDIS_URL, else 127.0.0.1:6379. */
-async function maintain(command: string, args: string[], values: { redis?: string; prefix?: string; "keep-last"?: string; "max-age"?: string; "max-memory"?: string; "dry-run"?: boolean }): Promise<void> {
-  const keepLast = values["keep-last"] === undefined ? undefined : Number(values["keep-last"]);
-  if (keepLast !== undefined && !(Number.isInteger(keepLast) && keepLast >= 0)) throw new Error(`--keep-last ${values["keep-last"]} is not a whole number`);
-  const policy: GcPolicy = {
-    keepLast,
-    maxAgeMs: values["max-age"] === undefined ? undefined : parseDuration(values["max-age"]),
-    maxBytes: values["max-memory"] === undefined ? undefined : parseBytes(values["max-memory"]),
-  };
-  if (command === "gc" && Object.values(policy).every((v) => v === undefined)) throw new Error("gc needs a rule: --keep-last, --max-age or --max-memory");
-  if (command !== "gc" && (args.length !== 1 || !NAME_PATTERNS.run.test(args[0]))) throw new Error(`${command} needs one run id, not ${JSON.stringify(args.join(" "))}`);
+/** `gc`, `pin RUN`, `unpin RUN`, `export`, `import`: against --redis, else CHARTBRIDGE_REDIS_URL, else 127.0.0.1:6379. */
+async function maintain(
+  command: string,
+  args: string[],
+  values: { redis?: string; prefix?: string; "keep-last"?: string; "max-age"?: string; "max-memory"?: string; "dry-run"?: boolean; output?: string; replace?: boolean },
+): Promise<void> {
+  const policy = gcPolicy({ keepLast: values["keep-last"], maxAge: values["max-age"], maxMemory: values["max-memory"] }, { keepLast: "--keep-last", maxAge: "--max-age", maxMemory: "--max-memory" });
+  if (command === "gc" && !hasRule(policy)) throw new Error("gc needs a rule: --keep-last, --max-age or --max-memory");
+  if (command === "import" && args.length !== 1) throw new Error(`import needs one run file, not ${JSON.stringify(args.join(" "))}`);
+  if (command !== "gc" && command !== "import" && (args.length !== 1 || !NAME_PATTERNS.run.test(args[0]))) throw new Error(`${command} needs one run id, not ${JSON.stringify(args.join(" "))}`);
+  if (command === "export" && !values.output) throw new Error("export needs the file to write: -o FILE");
   const prefix = values.prefix ?? "chartbridge";
   const keys = redisKeys(prefix);
   const connections = new RedisConnections({ url: values.redis ?? (process.env[REDIS_SETTINGS.url.env] || DEFAULT_REDIS) }, (m) => process.stderr.write(`[chartbridge] ${m}\n`));
   const redis = connections.open({ lazyConnect: true, maxRetriesPerRequest: 1 });
   try {
     await connections.connect([redis], keys);
+    if (command === "export") {
+      const done = await exportRun(redis, keys, prefix, args[0], values.output as string);
+      const running = done.running ? " (the run is still running: the file holds what Redis had when each key was read)" : "";
+      process.stdout.write(`exported ${args[0]} to ${values.output}: ${done.keys} keys, ${done.entries} stream entries${running}\n`);
+      return;
+    }
+    if (command === "import") {
+      const done = await importRun(redis, keys, prefix, args[0], { replace: values.replace, shownUrl: connections.shownUrl });
+      process.stdout.write(`imported ${done.run} into prefix ${prefix}${done.replaced ? ", replacing the run there" : ""}: ${done.keys} keys, ${done.entries} stream entries\n`);
+      return;
+    }
     if (command === "pin") await redis.sadd(keys.pinned, args[0]);
     if (command === "unpin") await redis.srem(keys.pinned, args[0]);
     if (command !== "gc") {
@@ -105,7 +129,7 @@ async function maintain(command: string, args: string[], values: { redis?: strin
     }
     const plan = await planGc(redis, keys, new RunCatalog(redis, keys, new KeyFaults(() => {})), policy);
     const verb = values["dry-run"] ? "would delete" : "deleting";
-    for (const r of plan.collect) process.stdout.write(`${verb} ${r.run} (strategy ${r.strategy}, started ${new Date(r.startedMs).toISOString()}, ${r.bytes} bytes): ${r.reason}\n`);
+    for (const r of plan.collect) process.stdout.write(`${describeGcRun(r, verb)}\n`);
     if (!values["dry-run"]) await runGc(redis, keys, plan);
     process.stdout.write(`${plan.collect.length} run(s) ${values["dry-run"] ? "would go" : "deleted"}; the prefix ${prefix} uses ${plan.bytesBefore} bytes${values["dry-run"] ? ", would use" : ", now"} ${plan.bytesAfter}\n`);
   } finally {
@@ -132,11 +156,17 @@ async function main(argv: string[]): Promise<void> {
       "max-age": { type: "string" },
       "max-memory": { type: "string" },
       "dry-run": { type: "boolean" },
+      "gc-keep-last": { type: "string" },
+      "gc-max-age": { type: "string" },
+      "gc-max-memory": { type: "string" },
+      "gc-every": { type: "string" },
+      output: { type: "string", short: "o" },
+      replace: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
   const command = positionals[0];
-  if (values.help || command === undefined || !["serve", "gc", "pin", "unpin"].includes(command)) {
+  if (values.help || command === undefined || !["serve", "gc", "pin", "unpin", "export", "import"].includes(command)) {
     process.stdout.write(`${USAGE}\n`);
     process.exitCode = values.help ? 0 : 2;
     return;
@@ -145,6 +175,8 @@ async function main(argv: string[]): Promise<void> {
     await maintain(command, positionals.slice(1), values);
     return;
   }
+  const retention = gcPolicy({ keepLast: values["gc-keep-last"], maxAge: values["gc-max-age"], maxMemory: values["gc-max-memory"] }, RETENTION_FLAGS);
+  const retentionEveryMs = parseDuration(values["gc-every"] ?? "10m", RETENTION_FLAGS.every);
   const port = values.port === undefined ? 0 : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port ${values.port} is not a port number`);
 
@@ -185,6 +217,7 @@ async function main(argv: string[]): Promise<void> {
       ...(values.plugins === undefined ? {} : { pluginsDir: values.plugins === "none" ? null : values.plugins }),
       // On by default: a backtest with MessageBusConfig(database=...) is charted with no Chartbridge code.
       nautilusBus: values["no-nautilus-bus"] ? false : { streamsPrefix: values["nautilus-streams-prefix"] },
+      ...(hasRule(retention) ? { retention: { policy: retention, everyMs: retentionEveryMs } } : {}),
     });
   } catch (err) {
     if (err instanceof RedisUnusable) await sendStatus({ url: null, redisUrl: redisShown, redis: err.fault, message: err.message });

@@ -89,16 +89,70 @@ export async function runGc(redis: RedisClient, keys: RedisKeys, plan: GcPlan): 
   for (const r of plan.collect) await deleteRun(redis, keys, r.run);
 }
 
-/** `7d`, `12h`, `30m`, `45s` as milliseconds; an error names the value. */
-export function parseDuration(text: string): number {
+/** A policy from the words of the CLI and the settings (`keepLast` a count, `maxAge` `7d`, `maxMemory` `2gb`); errors name `flags`' flag. */
+export function gcPolicy(
+  words: { keepLast?: string; maxAge?: string; maxMemory?: string },
+  flags: { keepLast: string; maxAge: string; maxMemory: string },
+): GcPolicy {
+  const keepLast = words.keepLast === undefined ? undefined : Number(words.keepLast);
+  if (keepLast !== undefined && !(Number.isInteger(keepLast) && keepLast >= 0)) throw new Error(`${flags.keepLast} ${words.keepLast} is not a whole number`);
+  return {
+    keepLast,
+    maxAgeMs: words.maxAge === undefined ? undefined : parseDuration(words.maxAge, flags.maxAge),
+    maxBytes: words.maxMemory === undefined ? undefined : parseBytes(words.maxMemory, flags.maxMemory),
+  };
+}
+
+export const hasRule = (policy: GcPolicy) => Object.values(policy).some((v) => v !== undefined);
+
+/** One line per run a plan deletes (or would), as `chartbridge gc` prints and the server logs. */
+export const describeGcRun = (r: GcRun, verb: string) => `${verb} ${r.run} (strategy ${r.strategy}, started ${new Date(r.startedMs).toISOString()}, ${r.bytes} bytes): ${r.reason}`;
+
+/**
+ * Applies `policy` now and then every `everyMs` (the server's retention, VS Code's
+ * `chartbridge.retention.*`): each deleted run is logged and handed to `onDeleted`. A pass that
+ * fails (Redis away) is logged and the next one tries again. Returns the stop function.
+ */
+export function keepRetention(
+  redis: RedisClient,
+  keys: RedisKeys,
+  catalog: RunCatalog,
+  policy: GcPolicy,
+  everyMs: number,
+  log: (message: string) => void,
+  onDeleted: (run: string) => void,
+): () => void {
+  let running: Promise<void> | null = null;
+  const pass = async () => {
+    const plan = await planGc(redis, keys, catalog, policy);
+    for (const r of plan.collect) {
+      await deleteRun(redis, keys, r.run);
+      onDeleted(r.run);
+      log(`retention: ${describeGcRun(r, "deleted")}`);
+    }
+  };
+  const tick = () => {
+    // Never two passes at once: a slow pass (a big Redis) makes the next tick wait for it.
+    running ??= pass()
+      .catch((err: Error) => log(`retention: this pass failed, the next one tries again: ${err.message}`))
+      .finally(() => (running = null));
+  };
+  tick();
+  const timer = setInterval(tick, everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+/** `7d`, `12h`, `30m`, `45s` as milliseconds; an error names the flag and the value. */
+export function parseDuration(text: string, flag = "--max-age"): number {
   const m = /^([0-9]+)(d|h|m|s)$/.exec(text);
-  if (m === null) throw new Error(`--max-age ${JSON.stringify(text)} is not a duration (a whole number and d, h, m or s: 7d, 12h)`);
+  if (m === null) throw new Error(`${flag} ${JSON.stringify(text)} is not a duration (a whole number and d, h, m or s: 7d, 12h)`);
   return Number(m[1]) * { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000 }[m[2] as "d" | "h" | "m" | "s"];
 }
 
-/** `500mb`, `2gb`, `100kb`, `1000` (bytes) as bytes; an error names the value. */
-export function parseBytes(text: string): number {
+/** `500mb`, `2gb`, `100kb`, `1000` (bytes) as bytes; an error names the flag and the value. */
+export function parseBytes(text: string, flag = "--max-memory"): number {
   const m = /^([0-9]+)(b|kb|mb|gb)?$/i.exec(text);
-  if (m === null) throw new Error(`--max-memory ${JSON.stringify(text)} is not a size (a whole number and b, kb, mb or gb: 500mb)`);
+  if (m === null) throw new Error(`${flag} ${JSON.stringify(text)} is not a size (a whole number and b, kb, mb or gb: 500mb)`);
   return Number(m[1]) * { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 }[(m[2] ?? "b").toLowerCase() as "b" | "kb" | "mb" | "gb"];
 }

@@ -70,10 +70,10 @@ export function liveBatches(
       if (caughtUp) return null;
       const { to, lastId } = store.cut(pending, maxPoints);
       const points = store.slice(pending, to);
-      const count = to - pending;
+      const offset = pending;
       pending = to;
       resumeId = lastId;
-      return { ...ids, kind: store.kind, count, lastId, points };
+      return { ...ids, kind: store.kind, count: to - offset, offset, lastId, points };
     },
   );
 }

@@ -11,12 +11,13 @@
  */
 import { decode as decodeMsgpack } from "@msgpack/msgpack";
 import { LIMITS } from "../shared/protocol.js";
-import { decimalsOf, fillText } from "./nautilusSeries.js";
+import { decimalsOf } from "./nautilusSeries.js";
 
 export type BusPoint =
   /** `pricePrecision`: the decimals its prices are written with (the instrument's price precision). */
   | { type: "bar"; barType: string; tNs: bigint; open: number; high: number; low: number; close: number; volume: number; pricePrecision: number }
-  | { type: "fill"; instrument: string; tNs: bigint; side: "buy" | "sell"; price: number; text: string }
+  /** `qty`, `price`: the decimals as Nautilus writes them; `order`: its client order id (a fill's parts share it). */
+  | { type: "fill"; instrument: string; tNs: bigint; order: string; side: "BUY" | "SELL"; qty: string; price: string; positionId: string | null }
   /** `signedQty`: the decimal Nautilus holds, signed (`-0.300`), so sums stay exact. */
   | { type: "position"; instrument: string; positionId: string; tNs: bigint; signedQty: string }
   | { type: "trader"; state: string }
@@ -105,8 +106,9 @@ function fill(p: Payload): BusDecodeResult {
   if (typeof price === "string") return { ok: false, reason: price };
   const qty = decimalText(p, "last_qty");
   if (typeof qty === "string") return { ok: false, reason: qty };
-  const text = fillText(side, qty.text, price.text, str(p, "position_id"));
-  return { ok: true, point: { type: "fill", instrument, tNs, side: side === "BUY" ? "buy" : "sell", price: Number(price.text), text } };
+  const order = str(p, "client_order_id");
+  if (order === null) return { ok: false, reason: "OrderFilled without client_order_id" };
+  return { ok: true, point: { type: "fill", instrument, tNs, order, side, qty: qty.text, price: price.text, positionId: str(p, "position_id") } };
 }
 
 function position(p: Payload, kind: string): BusDecodeResult {

@@ -46,9 +46,72 @@ export function fillText(side: "BUY" | "SELL", qty: string, price: string, posit
   return `${side} ${qty} @ ${price}${positionId === null ? "" : ` ${positionId}`}`;
 }
 
-/** Fills at one time are one chart point: its marker tells them all, in order, within the text limit. */
-export function joinFillTexts(earlier: string | null, text: string): string {
-  const joined = earlier === null ? text : `${earlier}, ${text}`;
-  const chars = [...joined];
-  return chars.length > LIMITS.maxMarkerText ? chars.slice(0, LIMITS.maxMarkerText - 1).join("") + "…" : joined;
+/**
+ * The sum of signed decimals, exact (`0.100` + `0.200` is `0.300`, where adding doubles gives
+ * 0.30000000000000004), as a decimal string. A state written before quantities were kept as
+ * decimal strings holds numbers: their shortest text (`1e-7` included) is the decimal they were
+ * parsed from.
+ */
+export function sumDecimals(values: readonly (string | number)[]): string {
+  const parts = values.map((v) => {
+    const [, sign, whole, frac = "", exp = "0"] = /^([-+]?)([0-9]*)(?:\.([0-9]*))?(?:e([-+]?[0-9]+))?$/i.exec(String(v)) ?? [];
+    if (whole === undefined) throw new Error(`${JSON.stringify(v)} is not a decimal`);
+    // units of 10^-scale: the digits, with the exponent moving the point
+    return { units: BigInt(`${whole}${frac}` || "0") * (sign === "-" ? -1n : 1n), scale: frac.length - Number(exp) };
+  });
+  const scale = Math.max(0, ...parts.map((p) => p.scale));
+  let total = 0n;
+  for (const p of parts) total += p.units * 10n ** BigInt(scale - p.scale);
+  const sign = total < 0n ? "-" : "";
+  const text = (total < 0n ? -total : total).toString().padStart(scale + 1, "0");
+  return scale === 0 ? `${sign}${text}` : `${sign}${text.slice(0, -scale)}.${text.slice(-scale)}`;
+}
+
+/** An average price is told to two decimals more than the parts' prices. */
+const AVERAGE_EXTRA_DECIMALS = 2;
+
+/** A decimal as an exact fraction: its digits (a bigint) over 10^scale. */
+function exact(text: string): { units: bigint; scale: number } {
+  const [whole, frac = ""] = text.replace(/^\+/, "").split(".");
+  return { units: BigInt(`${whole}${frac}`), scale: frac.length };
+}
+
+/** `a / b` rounded half to even (b > 0). */
+function divideHalfEven(a: bigint, b: bigint): bigint {
+  const negative = a < 0n;
+  const m = negative ? -a : a;
+  let q = m / b;
+  const twice = 2n * (m % b);
+  if (twice > b || (twice === b && q % 2n === 1n)) q += 1n;
+  return negative ? -q : q;
+}
+
+/**
+ * The marker of one order's fills at one time (its partial fills, SPEC section 8): the total
+ * quantity at the quantity-weighted average price, then the parts when there are several. `parts`
+ * are quantity and price as Nautilus writes them. The same as the actor's `contract.fill_marker`.
+ */
+export function fillMarker(side: "BUY" | "SELL", parts: readonly { qty: string; price: string }[], positions: readonly string[]): { price: string; text: string } {
+  const decimals = Math.max(...parts.map((p) => decimalsOf(p.price)));
+  let places = decimals + AVERAGE_EXTRA_DECIMALS;
+  // Sum(q * p) / Sum(q) in units of 10^-places, exactly, then rounded half to even.
+  const qtyScale = Math.max(...parts.map((p) => exact(p.qty).scale));
+  const scaled = (text: string, scale: number) => exact(text).units * 10n ** BigInt(scale - exact(text).scale);
+  let weighted = 0n;
+  let total = 0n;
+  for (const p of parts) {
+    weighted += scaled(p.qty, qtyScale) * scaled(p.price, decimals);
+    total += scaled(p.qty, qtyScale);
+  }
+  let units = divideHalfEven(weighted * 10n ** BigInt(places), total * 10n ** BigInt(decimals));
+  while (places > decimals && units % 10n === 0n) {
+    units /= 10n;
+    places--;
+  }
+  const digits = (units < 0n ? -units : units).toString().padStart(places + 1, "0");
+  const price = `${units < 0n ? "-" : ""}${places === 0 ? digits : `${digits.slice(0, -places)}.${digits.slice(-places)}`}`;
+  let text = fillText(side, sumDecimals(parts.map((p) => p.qty)), price, positions.length > 0 ? positions.join(" ") : null);
+  if (parts.length > 1) text += ` (${parts.length} fills: ${parts.map((p) => `${p.qty} @ ${p.price}`).join(", ")})`;
+  const chars = [...text];
+  return { price, text: chars.length > LIMITS.maxMarkerText ? chars.slice(0, LIMITS.maxMarkerText - 1).join("") + "…" : text };
 }

@@ -12,7 +12,7 @@ import { encodeBatch, type EntryFieldValues } from "../shared/encode.js";
 import { LIMITS, type Marker, type RedisKeys, type SeriesInfo, type SeriesKind } from "../shared/protocol.js";
 import { compareStreamIds } from "../shared/streamIds.js";
 import { decodeBusEntry, type BusPoint, type BusTopic } from "./nautilusPayload.js";
-import { barsInfo, barsSeriesId, decimalsOf, fillsInfo, fillsSeriesId, joinFillTexts, positionInfo, positionSeriesId } from "./nautilusSeries.js";
+import { barsInfo, barsSeriesId, decimalsOf, fillMarker, fillsInfo, fillsSeriesId, positionInfo, positionSeriesId, sumDecimals } from "./nautilusSeries.js";
 import type { StreamEntry } from "./redisStreams.js";
 
 /** The writes one round makes, all in one MULTI with the new state. */
@@ -44,9 +44,25 @@ interface SessionState {
   series: Record<string, SeriesState>;
   /** Instrument -> the first bar series of it: the fills' target. */
   bars: Record<string, string>;
-  lastFill: Record<string, { tNs: string; text: string }>;
+  /**
+   * Per instrument, the fills of one order at one time (its parts) not yet written, in the order of
+   * their first fills: each becomes one marker once its time is over (SPEC section 8). Absent in a
+   * state written before partial fills were grouped.
+   */
+  openFills?: Record<string, OpenFill[]>;
   /** Open positions by position id, signed decimal quantities: the net position of an instrument is their sum. */
   positions: Record<string, { instrument: string; qty: string }>;
+}
+
+interface OpenFill {
+  order: string;
+  /** ns, as a decimal string (JSON has no bigint). */
+  tNs: string;
+  side: "BUY" | "SELL";
+  parts: { qty: string; price: string }[];
+  positions: string[];
+  /** Wall-clock ms of the last part's bus entry (its stream ID). */
+  lastMs: number;
 }
 
 export interface TraderState {
@@ -91,27 +107,6 @@ const LOGGED_SKIPS = 1000;
 
 const msOf = (id: string) => Number(id.split("-")[0]);
 const nsOfMs = (ms: number) => String(BigInt(ms) * 1_000_000n);
-
-/**
- * The sum of signed decimals, exact (`0.100` + `0.200` is `0.300`, where adding doubles gives
- * 0.30000000000000004), as a decimal string. A state written before quantities were kept as
- * decimal strings holds numbers: their shortest text (`1e-7` included) is the decimal they were
- * parsed from.
- */
-export function sumDecimals(values: readonly (string | number)[]): string {
-  const parts = values.map((v) => {
-    const [, sign, whole, frac = "", exp = "0"] = /^([-+]?)([0-9]*)(?:\.([0-9]*))?(?:e([-+]?[0-9]+))?$/i.exec(String(v)) ?? [];
-    if (whole === undefined) throw new Error(`${JSON.stringify(v)} is not a decimal`);
-    // units of 10^-scale: the digits, with the exponent moving the point
-    return { units: BigInt(`${whole}${frac}` || "0") * (sign === "-" ? -1n : 1n), scale: frac.length - Number(exp) };
-  });
-  const scale = Math.max(0, ...parts.map((p) => p.scale));
-  let total = 0n;
-  for (const p of parts) total += p.units * 10n ** BigInt(scale - p.scale);
-  const sign = total < 0n ? "-" : "";
-  const text = (total < 0n ? -total : total).toString().padStart(scale + 1, "0");
-  return scale === 0 ? `${sign}${text}` : `${sign}${text.slice(0, -scale)}.${text.slice(-scale)}`;
-}
 
 /** `EUR/USD.SIM-1-MINUTE-LAST-EXTERNAL` -> `EUR/USD.SIM` (step, aggregation, price type, source are the last four). */
 export function instrumentOfBarType(barType: string): string {
@@ -172,7 +167,7 @@ export class TraderTranslator {
       this.state.cursors[stream] = entry.id;
       const decoded = decodeBusEntry(topic, entry.fields);
       if (decoded.ok && decoded.point.type === "trader") {
-        this.traderState(entry.id, decoded.point.state, sink);
+        this.traderState(entry.id, decoded.point.state, sink, pending);
         continue;
       }
       const session = this.sessionOf(entry.id);
@@ -187,9 +182,11 @@ export class TraderTranslator {
         this.skip(session, stream, entry.id, decoded.reason, sink);
         continue;
       }
-      const reason = this.point(session, decoded.point, pending, sink);
+      const reason = this.point(session, decoded.point, msOf(entry.id), pending, sink);
       if (reason !== null) this.skip(session, stream, entry.id, reason, sink);
     }
+    // Fills after a run's end (a strategy closing its positions as it stops) have no later entry to wait for.
+    for (const s of this.state.sessions) if (s.status === "ended" && s.created && !s.deleted) this.closeFills(s, null, s.lastEntryMs, pending);
     for (const p of pending.values()) this.flush(p, sink);
   }
 
@@ -202,7 +199,9 @@ export class TraderTranslator {
     for (const s of this.state.sessions) {
       if (s.status !== "running" || !s.created || s.deleted) continue;
       if (nowMs - s.lastEntryMs > idleMs) {
-        this.end(s, s.lastEntryMs, sink);
+        const pending = new Map<string, Pending>();
+        this.end(s, s.lastEntryMs, sink, pending);
+        for (const p of pending.values()) this.flush(p, sink);
       } else if (nowMs - (this.beats.get(s.run) ?? 0) >= 2000) {
         this.beats.set(s.run, nowMs);
         sink.hset(this.keys.manifest(s.run), { heartbeat: nsOfMs(nowMs) });
@@ -210,14 +209,14 @@ export class TraderTranslator {
     }
   }
 
-  private traderState(id: string, state: string, sink: WriteSink): void {
+  private traderState(id: string, state: string, sink: WriteSink, pending: Map<string, Pending>): void {
     if (state === "STARTING") {
       const current = this.state.sessions[this.state.sessions.length - 1];
       if (current !== undefined && current.startId === "0-0" && current.status === "running" && msOf(id) - current.startMs <= START_SKEW_MS) {
         current.startId = `${current.startMs}-0`; // started now: a later start is a new run
         return;
       }
-      if (current !== undefined && current.status === "running") this.end(current, msOf(id), sink);
+      if (current !== undefined && current.status === "running") this.end(current, msOf(id), sink, pending);
       this.state.sessions.push(this.newSession(id, msOf(id)));
       if (this.state.sessions.length > KEPT_SESSIONS) {
         this.state.sessions = this.state.sessions.slice(-KEPT_SESSIONS);
@@ -228,7 +227,7 @@ export class TraderTranslator {
     const session = this.sessionOf(id);
     if (session === null) return;
     session.lastEntryMs = Math.max(session.lastEntryMs, msOf(id));
-    if (ENDED_STATES.has(state) && session.status === "running") this.end(session, msOf(id), sink);
+    if (ENDED_STATES.has(state) && session.status === "running") this.end(session, msOf(id), sink, pending);
   }
 
   private newSession(startId: string, ms: number): SessionState {
@@ -242,7 +241,7 @@ export class TraderTranslator {
       deleted: false,
       series: {},
       bars: {},
-      lastFill: {},
+      openFills: {},
       positions: {},
     };
   }
@@ -278,9 +277,11 @@ export class TraderTranslator {
     sink.xadd(this.keys.runlog, { run: s.run, type: "start" }, 10000);
   }
 
-  private end(s: SessionState, atMs: number, sink: WriteSink): void {
+  /** Ends a run; its last fill markers (nothing can join them now) go to `pending`. */
+  private end(s: SessionState, atMs: number, sink: WriteSink, pending: Map<string, Pending>): void {
     s.status = "ended";
     if (!s.created || s.deleted) return;
+    this.closeFills(s, null, atMs, pending);
     sink.hset(this.keys.manifest(s.run), { status: "ended", ended: nsOfMs(atMs), heartbeat: nsOfMs(atMs) });
     sink.xadd(this.keys.events(s.run), { type: "end", data: "{}" });
     sink.xadd(this.keys.runlog, { run: s.run, type: "end" }, 10000);
@@ -305,9 +306,57 @@ export class TraderTranslator {
     sink.xadd(this.keys.events(s.run), { type: "series", data: JSON.stringify({ id }) });
   }
 
+  /** The points of series `id` of `s` queued in this round. */
+  private queued(s: SessionState, id: string, kind: SeriesKind, pending: Map<string, Pending>): Pending {
+    // One round may hold two runs of the trader (a backtest, then the next): batches are per run.
+    const key = `${s.run}\n${id}`;
+    let q = pending.get(key);
+    if (q === undefined) {
+      q = { session: s, seriesId: id, kind, t: [], y: [], o: [], h: [], l: [], c: [], vol: [], m: [] };
+      pending.set(key, q);
+    }
+    return q;
+  }
+
+  /** A fill is a part of its order's marker at its time (a partial fill, SPEC section 8). */
+  private fill(s: SessionState, p: Extract<BusPoint, { type: "fill" }>, ms: number): void {
+    const open = ((s.openFills ??= {})[p.instrument] ??= []);
+    let group = open.find((g) => g.order === p.order && g.tNs === String(p.tNs));
+    if (group === undefined) {
+      group = { order: p.order, tNs: String(p.tNs), side: p.side, parts: [], positions: [], lastMs: ms };
+      open.push(group);
+    }
+    group.parts.push({ qty: p.qty, price: p.price });
+    if (p.positionId !== null && !group.positions.includes(p.positionId)) group.positions.push(p.positionId);
+    group.lastMs = ms;
+  }
+
+  /**
+   * Writes the fill markers whose time is over: of times before `beforeNs`, once an entry of that
+   * time comes START_SKEW_MS (of stream-ID wall clock) after their last part, since Nautilus's
+   * writer may put an entry of a later time between an order's parts (seen in the hedging
+   * backtest: one order's two parts written as two markers without this wait); every one when `beforeNs` is null (the run ended).
+   */
+  private closeFills(s: SessionState, beforeNs: bigint | null, atMs: number, pending: Map<string, Pending>): void {
+    for (const [instrument, open] of Object.entries(s.openFills ?? {})) {
+      if (beforeNs !== null && atMs - Math.max(...open.map((g) => g.lastMs)) < START_SKEW_MS) continue;
+      const done = open.filter((g) => beforeNs === null || BigInt(g.tNs) < beforeNs);
+      if (done.length === 0) continue;
+      s.openFills![instrument] = open.filter((g) => !done.includes(g));
+      for (const g of done) {
+        const { price, text } = fillMarker(g.side, g.parts, g.positions);
+        const q = this.queued(s, fillsSeriesId(instrument), "marker", pending);
+        q.t.push(BigInt(g.tNs));
+        q.y.push(Number(price));
+        q.m.push({ side: g.side === "BUY" ? "buy" : "sell", text });
+      }
+    }
+  }
+
   /** Queues one point; returns why it was refused, or null. */
-  private point(s: SessionState, p: BusPoint, pending: Map<string, Pending>, sink: WriteSink): string | null {
+  private point(s: SessionState, p: BusPoint, ms: number, pending: Map<string, Pending>, sink: WriteSink): string | null {
     if (p.type === "ignored" || p.type === "trader") return null;
+    this.closeFills(s, p.tNs, ms, pending);
     let id: string;
     if (p.type === "bar") {
       id = barsSeriesId(p.barType);
@@ -332,13 +381,11 @@ export class TraderTranslator {
     const series = s.series[id];
     if (p.tNs < BigInt(series.lastNs)) return `time ${p.tNs} ns is before ${series.lastNs} ns, the last one of series ${id}`;
     series.lastNs = String(p.tNs);
-    // One round may hold two runs of the trader (a backtest, then the next): batches are per run.
-    const pendingKey = `${s.run}\n${id}`;
-    let q = pending.get(pendingKey);
-    if (q === undefined) {
-      q = { session: s, seriesId: id, kind: series.kind, t: [], y: [], o: [], h: [], l: [], c: [], vol: [], m: [] };
-      pending.set(pendingKey, q);
+    if (p.type === "fill") {
+      this.fill(s, p, ms);
+      return null;
     }
+    const q = this.queued(s, id, series.kind, pending);
     q.t.push(p.tNs);
     if (p.type === "bar") {
       q.o.push(p.open);
@@ -346,14 +393,6 @@ export class TraderTranslator {
       q.l.push(p.low);
       q.c.push(p.close);
       q.vol.push(p.volume);
-    } else if (p.type === "fill") {
-      // Fills at one time are one chart point (the later replaces the earlier), so the later
-      // marker tells them all (SPEC section 8, as the Chartbridge actor does).
-      const last = s.lastFill[p.instrument];
-      const text = joinFillTexts(last !== undefined && last.tNs === String(p.tNs) ? last.text : null, p.text);
-      s.lastFill[p.instrument] = { tNs: String(p.tNs), text };
-      q.y.push(p.price);
-      q.m.push({ side: p.side, text });
     } else {
       if (Number(p.signedQty) === 0) delete s.positions[p.positionId];
       else s.positions[p.positionId] = { instrument: p.instrument, qty: p.signedQty };

@@ -15,6 +15,8 @@ import { SeriesStore } from "./seriesStore.js";
 import { tooDeep, MAX_JSON_DEPTH } from "./boundedJson.js";
 import { compareRuns } from "./compare.js";
 import { sweepOf } from "./sweep.js";
+import type { Vanished } from "./vanished.js";
+import { barsWhereAllHeld, MAX_FILTER_CONDITIONS } from "./conditions.js";
 
 export interface ServerContext {
   catalog: RunCatalog;
@@ -27,6 +29,8 @@ export interface ServerContext {
   /** Connection and key layout for the server's own writes (mutations). */
   redis: RedisClient;
   keys: RedisKeys;
+  /** Series streams an evicting Redis deleted (Series.error, Run.error). */
+  vanished: Vanished;
 }
 
 interface SeriesView extends SeriesInfo {
@@ -105,7 +109,19 @@ export const resolvers = {
       }
       const { store } = await seriesOf(ctx, { ...args, after: "0-0" });
       const result = decimate(store, args.fromUs ?? null, args.toUs ?? null, args.maxPoints);
-      return { run: args.run, series: args.series, kind: store.kind, count: result.points.t.length, lastId: store.lastId, ...result };
+      return { run: args.run, series: args.series, kind: store.kind, count: result.points.t.length, lastId: store.lastId, through: store.length, ...result };
+    },
+    conditionBars: async (_: unknown, args: Omit<RangeArgs, "series"> & { conditions: string[] }, ctx: ServerContext) => {
+      if (!Number.isInteger(args.maxPoints) || args.maxPoints < 2 || args.maxPoints > MAX_RANGE_POINTS) {
+        throw new GraphQLError(`maxPoints must be an integer in 2..${MAX_RANGE_POINTS}`);
+      }
+      if (args.conditions.length < 1 || args.conditions.length > MAX_FILTER_CONDITIONS) throw new GraphQLError(`conditions: 1 to ${MAX_FILTER_CONDITIONS} series, not ${args.conditions.length}`);
+      const stores = await Promise.all(args.conditions.map(async (series) => {
+        const { view, store } = await seriesOf(ctx, { run: args.run, series, after: "0-0" });
+        if (view.role !== "condition") throw new GraphQLError(`series ${series} of run ${args.run} is not a condition (protocol/SPEC.md section 5)`);
+        return store;
+      }));
+      return barsWhereAllHeld(stores, args.fromUs ?? null, args.toUs ?? null, args.maxPoints);
     },
     history: async (_: unknown, args: SeriesArgs & { maxPoints: number }, ctx: ServerContext): Promise<BatchPayload> => {
       if (!Number.isInteger(args.maxPoints) || args.maxPoints < 1 || args.maxPoints > MAX_HISTORY_POINTS) {
@@ -119,6 +135,7 @@ export const resolvers = {
         series: args.series,
         kind: store.kind,
         count: to - from,
+        offset: from,
         lastId: to > from || args.after === "$" || compareStreamIds(args.after, lastId) < 0 ? lastId : args.after,
         points: store.slice(from, to),
       };
@@ -168,8 +185,9 @@ export const resolvers = {
   },
   Run: {
     error: async (run: RunInfo, _: unknown, ctx: ServerContext) => {
-      const problems = await ctx.catalog.problems(run.id);
-      return problems.length === 0 ? null : problems.join("; ");
+      const [problems, series] = await Promise.all([ctx.catalog.problems(run.id), ctx.catalog.series(run.id)]);
+      const gone = await ctx.vanished.run(run.id, [...series.keys()]);
+      return problems.length + gone.length === 0 ? null : [...problems, ...gone].join("; ");
     },
     plugins: (run: RunInfo, _: unknown, ctx: ServerContext) => ctx.catalog.plugins(run.id),
     results: (run: RunInfo, _: unknown, ctx: ServerContext) => ctx.catalog.results(run.id),
@@ -191,7 +209,7 @@ export const resolvers = {
     lastError: async (view: SeriesView, _: unknown, ctx: ServerContext) => (await storeOrEmpty(view, ctx)).lastError,
     error: (view: SeriesView, _: unknown, ctx: ServerContext) =>
       storeOf(view, ctx).then(
-        () => ctx.cache.fault(view.run, view.id),
+        async () => ctx.cache.fault(view.run, view.id) ?? (await ctx.vanished.series(view.run, view.id)),
         (err: Error) => err.message,
       ),
   },

@@ -83,6 +83,8 @@ export function parseRegistryEntry(id: string, raw: string): SeriesInfo | string
     options: typeof v.options === "object" && v.options !== null && !Array.isArray(v.options) ? (v.options as Record<string, unknown>) : {},
     source: validSource ? { file: source.file as string, line: source.line as number } : null,
     ...(typeof v.target === "string" ? { target: v.target } : {}),
+    // A role on another kind is ignored: its columns are not a condition's (SPEC section 5).
+    ...(v.role === "condition" && v.kind === "line" ? { role: "condition" as const } : {}),
   };
 }
 

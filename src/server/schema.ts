@@ -2,7 +2,7 @@
  * The GraphQL schema (SDL) the server serves; resolvers.ts implements it. Its enums are written
  * from src/shared/protocol.ts's lists, so a new series kind or run status reaches the schema by itself.
  */
-import { RUN_STATUSES, SERIES_KINDS } from "../shared/protocol.js";
+import { RUN_STATUSES, SERIES_KINDS, SERIES_ROLES } from "../shared/protocol.js";
 
 export const typeDefs = /* GraphQL */ `
   "Any JSON value: point columns travel as one JSON value, not per-point objects."
@@ -10,6 +10,11 @@ export const typeDefs = /* GraphQL */ `
 
   enum SeriesKind {
     ${SERIES_KINDS.join("\n    ")}
+  }
+
+  "What a series stands for beyond its kind (protocol/SPEC.md section 5)."
+  enum SeriesRole {
+    ${SERIES_ROLES.join("\n    ")}
   }
 
   enum RunStatus {
@@ -38,8 +43,10 @@ export const typeDefs = /* GraphQL */ `
     color: String
     options: JSON!
     source: SourceLocation
-    "The series a marker series draws on."
+    "The series a marker series draws on; for a condition, the series of the function that checked it."
     target: ID
+    "condition: a line of one named boolean per bar, 1 where it held, 0 where it did not (cb.condition); null for a plain series."
+    role: SeriesRole
     "Points held after the ordering rule (replaced points count once)."
     count: Int!
     firstTimeUs: Float
@@ -54,7 +61,7 @@ export const typeDefs = /* GraphQL */ `
     lost: Int!
     lastError: EntryError
     """
-    Why this series' stream cannot be read now (e.g. its key holds another Redis type), or null.
+    Why this series' stream cannot be read now (e.g. its key holds another Redis type, or a full Redis evicted it), or null.
     Such a series answers as empty while the rest of its run answers (protocol/SPEC.md section 10).
     """
     error: String
@@ -227,6 +234,13 @@ export const typeDefs = /* GraphQL */ `
     bucketUs: Float!
     "Stream ID of the last entry included: subscribe to batches after it to continue live."
     lastId: String!
+    """
+    Points the series held up to lastId, after the ordering rule (protocol/SPEC.md section 3). A
+    batch whose offset is below it repeats its first (through - offset) points: a client that
+    merges batches into this answer drops those markers (markers are never replaced, so merging
+    them again would show them twice).
+    """
+    through: Int!
     points: JSON!
   }
 
@@ -260,6 +274,8 @@ export const typeDefs = /* GraphQL */ `
     series: ID!
     kind: SeriesKind!
     count: Int!
+    "Index in the series of the first point, in stream order after the ordering rule: the k-th marker of a series is the k-th for every reader (protocol/SPEC.md section 3)."
+    offset: Int!
     """
     Pass as 'after' to continue right after these points, with no gap and no duplicate. After a
     connection ends in any way (a 4499 close names it too; a socket the keepalive killed, 1006,
@@ -267,6 +283,15 @@ export const typeDefs = /* GraphQL */ `
     """
     lastId: String!
     points: JSON!
+  }
+
+  "The bars where a set of conditions all held (Query.conditionBars)."
+  type ConditionBars {
+    "Bars where every condition held, exact whatever maxPoints is."
+    count: Int!
+    "0: t lists the bars themselves; else t lists the start of each bucket of this width (µs) holding at least one."
+    bucketUs: Float!
+    t: [Float!]!
   }
 
   type Query {
@@ -286,6 +311,12 @@ export const typeDefs = /* GraphQL */ `
     with "cluster": {count, buys, sells, toUs}.
     """
     range(run: ID!, series: ID!, fromUs: Float, toUs: Float, maxPoints: Int!): Range!
+    """
+    The bars (µs times, fromUs <= t <= toUs, either null: open-ended) where every series in
+    conditions (1 to 16, each of role condition) has a point of 1: a condition not recorded at a
+    bar did not hold there. More than maxPoints are answered as the start of each bucket holding one.
+    """
+    conditionBars(run: ID!, conditions: [ID!]!, fromUs: Float, toUs: Float, maxPoints: Int!): ConditionBars!
     plugins: [Plugin!]!
     """
     Compares runs on their stored points: the first run is the base, every other run is compared

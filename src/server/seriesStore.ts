@@ -99,7 +99,11 @@ export class SeriesStore implements Columns {
     this.lastId = entryId;
   }
 
-  /** Applies a valid batch: drops points before the last time (stale), replaces at an equal time. */
+  /**
+   * Applies a valid batch (SPEC section 3's ordering rule): drops points before the last time
+   * (stale); at an equal time a value or candle replaces the last point, a marker (an event) is
+   * appended, so every marker keeps its index.
+   */
   apply(entryId: string, batch: DecodedBatch): void {
     this.lastId = entryId;
     let from = this.length;
@@ -118,6 +122,7 @@ export class SeriesStore implements Columns {
       this.recordEntry(entryId, from);
       return;
     }
+    const events = this.kind === "marker";
     for (let i = 0; i < batch.n; i++) {
       const time = batch.tUs[i];
       let at = this.length;
@@ -127,7 +132,7 @@ export class SeriesStore implements Columns {
           this.stale++;
           continue;
         }
-        if (time === last) at--;
+        if (time === last && !events) at--;
       }
       this.t[at] = time;
       for (const [name, col] of this.cols) {
@@ -141,10 +146,12 @@ export class SeriesStore implements Columns {
     if (from < this.length) this.recordEntry(entryId, from);
   }
 
+  /** Every point of `batch` is appended: times rising (markers: not falling) from the last point. */
   private appendsWhole(batch: DecodedBatch): boolean {
     const t = batch.tUs;
-    if (this.length > 0 && !(t[0] > this.t[this.length - 1])) return false;
-    for (let i = 1; i < batch.n; i++) if (!(t[i] > t[i - 1])) return false;
+    const after = this.kind === "marker" ? (a: number, b: number) => a >= b : (a: number, b: number) => a > b;
+    if (this.length > 0 && !after(t[0], this.t[this.length - 1])) return false;
+    for (let i = 1; i < batch.n; i++) if (!after(t[i], t[i - 1])) return false;
     return true;
   }
 

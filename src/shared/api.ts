@@ -6,7 +6,7 @@
  * instead of drifting; test/operations.test.ts validates each operation against the schema and
  * fails if a GraphQL document anywhere else in src/ bypasses this list.
  */
-import type { Points, RunStatus, SeriesKind } from "./protocol.js";
+import type { Points, RunStatus, SeriesKind, SeriesRole } from "./protocol.js";
 
 export interface EntryError {
   code: string;
@@ -23,6 +23,8 @@ export interface SeriesMeta {
   options: Record<string, unknown>;
   source: { file: string; line: number } | null;
   target: string | null;
+  /** condition: one named boolean per bar (protocol/SPEC.md section 5); null: a plain series. */
+  role: SeriesRole | null;
   count: number;
   firstTimeUs: number | null;
   lastTimeUs: number | null;
@@ -33,6 +35,14 @@ export interface SeriesMeta {
   lastError: EntryError | null;
   /** Why its stream cannot be read now (its key holds another Redis type...), or null (protocol/SPEC.md section 10). */
   error: string | null;
+}
+
+/** The bars where a set of conditions all held (Query.conditionBars). */
+export interface ConditionBars {
+  count: number;
+  /** 0: `t` are the bars; else bucket starts of this width (µs). */
+  bucketUs: number;
+  t: number[];
 }
 
 export interface RunPlugin {
@@ -156,12 +166,16 @@ export interface RangeReply {
   decimated: boolean;
   bucketUs: number;
   lastId: string;
+  /** Points the series held up to `lastId` (SPEC section 3: markers keep their index in that order). */
+  through: number;
   points: Points;
 }
 
 export interface BatchReply {
   series: string;
   count: number;
+  /** Index in the series of the first point (a marker's place in stream order). */
+  offset: number;
   lastId: string;
   points: Points;
 }
@@ -290,7 +304,7 @@ const operation = <Vars extends Record<string, unknown>, Data>(document: string)
 const IDENTITY_FIELDS = "identity { params git { root commit dirty diffHash } data { instrument barType firstUs lastUs count } versions }";
 const COMPARED_SERIES = "series run kind baseCount count divergence { timeUs index baseValues values baseText text }";
 
-const SERIES_FIELDS = "id kind pane title color options source { file line } target count firstTimeUs lastTimeUs rejected stale lost lastError { code message entryId } error";
+const SERIES_FIELDS = "id kind pane title color options source { file line } target role count firstTimeUs lastTimeUs rejected stale lost lastError { code message entryId } error";
 
 /** Every operation the webview and the extension host send. */
 export const OPERATIONS = {
@@ -301,10 +315,14 @@ export const OPERATIONS = {
   seriesState: operation<{ id: string }, { run: { series: SeriesMeta[] } | null }>(`query($id: ID!) { run(id: $id) { series { ${SERIES_FIELDS} } } }`),
   range: operation<{ run: string; series: string; from: number | null; to: number | null; max: number }, { range: RangeReply }>(
     `query($run: ID!, $series: ID!, $from: Float, $to: Float, $max: Int!) {
-      range(run: $run, series: $series, fromUs: $from, toUs: $to, maxPoints: $max) { kind count total decimated bucketUs lastId points } }`,
+      range(run: $run, series: $series, fromUs: $from, toUs: $to, maxPoints: $max) { kind count total decimated bucketUs lastId through points } }`,
+  ),
+  conditionBars: operation<{ run: string; conditions: string[]; from: number | null; to: number | null; max: number }, { conditionBars: ConditionBars }>(
+    `query($run: ID!, $conditions: [ID!]!, $from: Float, $to: Float, $max: Int!) {
+      conditionBars(run: $run, conditions: $conditions, fromUs: $from, toUs: $to, maxPoints: $max) { count bucketUs t } }`,
   ),
   batches: operation<{ run: string; series: string; after: string }, { batches: BatchReply }>(
-    "subscription($run: ID!, $series: ID!, $after: String) { batches(run: $run, series: $series, after: $after) { series count lastId points } }",
+    "subscription($run: ID!, $series: ID!, $after: String) { batches(run: $run, series: $series, after: $after) { series count offset lastId points } }",
   ),
   runEvents: operation<{ run: string }, { runEvents: RunEvent }>("subscription($run: ID) { runEvents(run: $run) { run type data id } }"),
   runListEvents: operation<NoVars, { runEvents: RunListEvent }>('subscription { runEvents(run: null, after: "$") { run type data id } }'),

@@ -13,6 +13,13 @@ export function isSeriesKind(value: string): value is SeriesKind {
   return (SERIES_KINDS as readonly string[]).includes(value);
 }
 
+/**
+ * Registry roles (section 5). A `condition` is a `line` series of one named boolean per bar: `y` is
+ * 1 where it held, 0 where it did not (`cb.condition`). Readers list conditions instead of drawing them.
+ */
+export const SERIES_ROLES = ["condition"] as const;
+export type SeriesRole = (typeof SERIES_ROLES)[number];
+
 /** Kinds whose points are one value per time (`y`). */
 export type ValueKind = "line" | "area" | "baseline" | "histogram";
 /** Kinds whose points are open/high/low/close. */
@@ -119,6 +126,8 @@ export interface SeriesInfo {
   options: Record<string, unknown>;
   source: { file: string; line: number } | null;
   target?: string;
+  /** Only on a `line` series (section 5). */
+  role?: SeriesRole;
 }
 
 /**

@@ -95,6 +95,13 @@ body { font: 12px/1.4 var(--vscode-font-family, system-ui, sans-serif); backgrou
 .cb-value { font-variant-numeric: tabular-nums; }
 .cb-tooltip { position: absolute; z-index: 4; max-width: 420px; padding: 4px 6px; background: var(--cb-bg); border: 1px solid var(--cb-border); pointer-events: none; font-variant-numeric: tabular-nums; white-space: pre-wrap; }
 .cb-tooltip[hidden] { display: none; }
+.cb-cond[data-held="true"] .cb-cond-state { color: var(--cb-up); }
+.cb-cond[data-held="false"] .cb-cond-state { color: var(--cb-down); }
+.cb-cond { display: flex; justify-content: space-between; gap: 12px; white-space: nowrap; }
+.cb-cursor-label { position: absolute; top: 4px; z-index: 5; padding: 2px 6px; background: var(--cb-bg); border: 1px solid var(--cb-border); pointer-events: none; }
+.cb-cursor-label[hidden] { display: none !important; }
+.cb-cond-filter { position: absolute; left: 6px; bottom: 32px; z-index: 4; padding: 2px 6px; background: var(--cb-bg); border: 1px solid var(--cb-border); }
+.cb-cond-filter label { display: block; white-space: nowrap; }
 .cb-tooltip-head { font-weight: 600; }
 .cb-tooltip-more { opacity: 0.7; }
 .cb-badge { background: var(--cb-error-bg); color: var(--cb-error-fg); border-radius: 8px; padding: 0 5px; }

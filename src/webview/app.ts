@@ -9,6 +9,7 @@ import type { Plugin, RunDetail } from "../shared/api.js";
 import { Api } from "./client.js";
 import { ChartView } from "./chartView.js";
 import { CompareView } from "./compare.js";
+import { ChartConditions } from "./conditions.js";
 import { DebugMenu } from "./debugMenu.js";
 import { SweepView } from "./sweep.js";
 import { el } from "./dom.js";
@@ -39,6 +40,7 @@ export class App {
   plugins: PluginHost | null = null;
   compare: CompareView | null = null;
   debugMenu: DebugMenu | null = null;
+  conditions: ChartConditions | null = null;
   sweep: SweepView | null = null;
   private readonly builds = new Map<string, Plugin>();
   private runCleanup: (() => void)[] = [];
@@ -152,7 +154,11 @@ export class App {
       this.view?.setZone(zone);
       this.renderSide();
     });
-    on("timeCursor", ({ timeUs }) => this.view?.setTimeCursor(timeUs));
+    on("timeCursor", ({ timeUs }) => {
+      this.view?.setTimeCursor(timeUs);
+      this.conditions?.showAtCursor();
+      this.dataWindow?.render();
+    });
     on("compareRuns", ({ runs, base }) => void this.compareWith(runs, base));
     on("exportPng", () => {
       if (this.view) exportPng(this.view, this.host).catch((err) => this.showError(String(err)));
@@ -183,6 +189,7 @@ export class App {
     this.theme = readTheme(this.forcedTheme);
     applyPageTheme(this.theme);
     this.view?.applyTheme(this.theme);
+    this.conditions?.setColor(this.theme.accent);
     this.legend?.refresh();
   }
 
@@ -248,6 +255,7 @@ export class App {
         this.plugins?.notifyData(seriesId);
         this.legend?.refresh();
         this.dataWindow?.render();
+        this.conditions?.showAtCursor();
       },
       // The code that created the marker series (per-point call sites are not recorded).
       markerClicked: (seriesId) => {
@@ -268,6 +276,7 @@ export class App {
     this.dom.chart.append(this.legend.root);
     if (this.dom.data.classList.contains("cb-on")) this.toggleDataWindow(true);
     this.debugMenu = new DebugMenu(view, this.host, this.dom.chart, () => this.zone);
+    this.conditions = new ChartConditions(view, this.api, this.dom.chart, this.theme.accent, (m) => this.showError(m));
     this.host.post("runShown", { run: id });
     for (const series of hidden) view.setVisible(series, false);
     this.visibilityChanged();
@@ -353,8 +362,10 @@ export class App {
     this.dataWindow?.dispose();
     this.dataWindow = null;
     this.debugMenu?.dispose();
+    this.conditions?.dispose();
     this.view?.dispose();
     this.debugMenu = null;
+    this.conditions = null;
     this.plugins = null;
     this.legend = null;
     this.view = null;

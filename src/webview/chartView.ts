@@ -43,7 +43,7 @@ export type AnySeries = ISeriesApi<SeriesType, Micros>;
 
 /** A series as the legend, the plugins, the exporter and the test hook read it. */
 export interface SeriesView extends Readonly<Pick<HeldSeries, "meta" | "data" | "markers" | "bucketUs" | "visible">> {
-  /** Null for marker series: they draw on their target's series. */
+  /** Null for marker series (they draw on their target's series) and conditions (listed, not drawn). */
   readonly api: AnySeries | null;
 }
 
@@ -132,7 +132,7 @@ export class ChartView {
     });
     this.chart.panes()[0].attachPrimitive(this.drawRequest);
     this.chart.panes()[0].attachPrimitive(this.cursor);
-    container.append(this.cursor.veil);
+    container.append(this.cursor.veil, this.cursor.label);
     this.applyTheme(theme);
     for (const meta of run.series) this.addEntry(meta);
     this.chart.timeScale().subscribeVisibleTimeRangeChange(this.onRangeChange);
@@ -140,6 +140,7 @@ export class ChartView {
     this.tooltip = new MarkerTooltip(api, {
       runId: run.id,
       marker: (id) => this.hoveredMarker(id),
+      markersAt: (id, t) => (this.model.get(id)?.markers ?? []).filter((m) => m.t === t && m.m.cluster === undefined),
       zone: () => this.scale.zone,
       price: (id, y) => this.formatValue(id, y),
     });
@@ -187,6 +188,7 @@ export class ChartView {
     this.tooltip.root.remove();
     this.chart.remove();
     this.cursor.veil.remove();
+    this.cursor.label.remove();
   }
 
   widthPx(): number {
@@ -350,7 +352,8 @@ export class ChartView {
   }
 
   private addEntry(meta: SeriesMeta): void {
-    if (meta.kind !== "marker") {
+    // Conditions are listed (data window, cursor) and filtered (conditions.ts), not drawn.
+    if (meta.kind !== "marker" && meta.role !== "condition") {
       // `unit` is ours (format.ts), not lightweight-charts'; a declared precision draws with separators.
       const { priceLines, unit: _unit, ...options } = meta.options as { priceLines?: unknown; unit?: unknown; priceFormat?: PriceFormat };
       const declared = declaredFormat(meta.options);

@@ -3,7 +3,7 @@
  * graphql-ws. Queries go over the same socket as subscriptions: one connection, one auth, one transport.
  */
 import type { Client } from "graphql-ws";
-import { OPERATIONS, type BatchReply, type Comparison, type RunIdentity, type Operation, type Plugin, type RangeReply, type RunDetail, type RunEvent, type RunListEvent, type RunSummary, type SeriesMeta, type Sweep } from "../shared/api.js";
+import { OPERATIONS, type BatchReply, type Comparison, type ConditionBars, type RunIdentity, type Operation, type Plugin, type RangeReply, type RunDetail, type RunEvent, type RunListEvent, type RunSummary, type SeriesMeta, type Sweep } from "../shared/api.js";
 
 export class Api {
   constructor(private readonly ws: Client) {}
@@ -48,6 +48,10 @@ export class Api {
 
   async range(run: string, series: string, fromUs: number | null, toUs: number | null, maxPoints: number): Promise<RangeReply> {
     return (await this.query(OPERATIONS.range, { run, series, from: fromUs, to: toUs, max: maxPoints })).range;
+  }
+
+  async conditionBars(run: string, conditions: string[], fromUs: number | null, toUs: number | null, maxPoints: number): Promise<ConditionBars> {
+    return (await this.query(OPERATIONS.conditionBars, { run, conditions, from: fromUs, to: toUs, max: maxPoints })).conditionBars;
   }
 
   batches(run: string, series: string, after: string, onBatch: (batch: BatchReply) => void, onError: (message: string) => void): () => void {

@@ -21,7 +21,7 @@ export interface HookState {
     kind: string;
     pane: number;
     visible: boolean;
-    /** Points in the lightweight-charts series (markers: markers held). */
+    /** Points in the lightweight-charts series (markers: markers held; conditions: points held). */
     points: number;
     firstUs: number | null;
     lastUs: number | null;
@@ -31,5 +31,7 @@ export interface HookState {
     /** Marker series: the markers its held markers and clusters stand for. */
     markersCounted: number;
   }[];
+  /** The condition filter: the conditions ticked and the server's answer drawn (conditions.ts). */
+  conditionFilter: { chosen: string[]; count: number | null; bucketUs: number; times: number[] } | null;
   plugins: { name: string; version: number; running: number | null; error: string | null; logs: string[] }[];
 }

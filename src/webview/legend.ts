@@ -42,7 +42,7 @@ export class Legend {
   private readonly panes = new Map<number, HTMLElement>();
 
   constructor(private readonly view: ChartView, private readonly actions: LegendActions) {
-    for (const [id, entry] of view.allSeries()) this.addRow(id, entry.meta);
+    for (const [id, entry] of view.allSeries()) if (entry.meta.role !== "condition") this.addRow(id, entry.meta);
     view.chart.subscribeCrosshairMove(this.onCrosshair);
     // The plot's width changes with the window and with the price scale's labels.
     view.chart.timeScale().subscribeSizeChange(this.place);

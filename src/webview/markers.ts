@@ -2,7 +2,8 @@
  * Markers that stay readable at any density. The server clusters them per cell of a few pixels
  * (src/server/lod.ts: a cluster carries its count); here each marker's label is kept only where it
  * does not overlap the label before it in its lane (above, below, in the bar), and hovering a
- * marker or a cluster shows its details (MarkerTooltip); clicking a cluster zooms to its cell.
+ * marker or a cluster shows its details (MarkerTooltip): a marker with others of its series at its
+ * time (two partial fills) lists them all; clicking a cluster zooms to its cell.
  */
 import type { MouseEventParams } from "lightweight-charts";
 import type { Marker } from "../shared/protocol.js";
@@ -69,6 +70,8 @@ export interface HoveredMarker {
 export interface TooltipSource {
   readonly runId: string;
   marker(id: unknown): HoveredMarker | null;
+  /** The markers of a series at one time (not clusters), in stream order. */
+  markersAt(seriesId: string, t: Micros): readonly { t: Micros; y: number | null; m: Marker }[];
   zone(): "utc" | "local";
   /** A price as the marker's target series reads it. */
   price(seriesId: string, y: number): string;
@@ -105,7 +108,13 @@ export class MarkerTooltip {
     const zone = this.source.zone();
     const cluster = m.cluster;
     if (cluster === undefined) {
-      this.root.replaceChildren(...this.lines(seriesId, t, y, m));
+      // Markers are events: several at one time (partial fills) are each listed.
+      const same = this.source.markersAt(seriesId, t);
+      if (same.length <= 1) this.root.replaceChildren(...this.lines(seriesId, t, y, m));
+      else {
+        const head = el("div", "cb-tooltip-head", `${same.length} markers at ${formatTime(t, zone)}`);
+        this.root.replaceChildren(head, ...same.map((s) => el("div", "cb-tooltip-row", this.oneLine(seriesId, s.t, s.y, s.m))));
+      }
       return;
     }
     const head = el("div", "cb-tooltip-head", `${cluster.count.toLocaleString("en-US")} markers (${cluster.buys} buy, ${cluster.sells} sell)`);

@@ -44,6 +44,12 @@ export interface HeldSeries {
   lastRawUs: Micros | null;
   /** Stream ID the held data and applied live batches reach; live batches continue after it. */
   liveAfter: string | null;
+  /**
+   * Points of the series the held data and applied batches reach (Range.through, Batch.offset +
+   * count): a batch that raced a range answer repeats those before it, and a marker must not be
+   * merged twice (markers at one time are all kept, SPEC section 3).
+   */
+  through: number;
   visible: boolean;
 }
 
@@ -63,7 +69,7 @@ export class ChartData {
   private extentWindow: TimeWindow | null = null;
 
   add(meta: SeriesMeta): void {
-    this.series.set(meta.id, { meta, data: [], markers: [], bucketUs: 0, lastRawUs: null, liveAfter: null, visible: true });
+    this.series.set(meta.id, { meta, data: [], markers: [], bucketUs: 0, lastRawUs: null, liveAfter: null, through: 0, visible: true });
   }
 
   get(id: string): Readonly<HeldSeries> | undefined {
@@ -124,7 +130,9 @@ export class ChartData {
       const entry = this.series.get(batch.series);
       if (entry === undefined || (entry.liveAfter !== null && compareStreamIds(batch.lastId, entry.liveAfter) <= 0)) continue;
       entry.liveAfter = batch.lastId;
-      const firstChanged = this.mergeLive(entry, batch.points);
+      const repeated = Math.max(0, entry.through - batch.offset);
+      entry.through = Math.max(entry.through, batch.offset + batch.count);
+      const firstChanged = this.mergeLive(entry, batch.points, entry.meta.kind === "marker" ? repeated : 0);
       if (firstChanged !== null) touched.set(batch.series, Math.min(touched.get(batch.series) ?? Infinity, firstChanged));
     }
     this.updateExtent();
@@ -183,11 +191,11 @@ export class ChartData {
     return trimmed;
   }
 
-  /** Merges live points into the held data; returns the first changed index, or null. */
-  private mergeLive(entry: HeldSeries, points: Points): number | null {
+  /** Merges live points after the first `skip` into the held data; returns the first changed index, or null. */
+  private mergeLive(entry: HeldSeries, points: Points, skip: number): number | null {
     const held = this.heldWindow;
     let firstChanged: number | null = null;
-    for (let i = 0; i < points.t.length; i++) {
+    for (let i = skip; i < points.t.length; i++) {
       const t = points.t[i];
       if (entry.lastRawUs !== null && t < entry.lastRawUs) continue;
       entry.lastRawUs = t;
@@ -214,6 +222,7 @@ export class ChartData {
 function applyReply(entry: HeldSeries, reply: RangeReply): void {
   entry.bucketUs = reply.bucketUs;
   entry.liveAfter = reply.lastId;
+  entry.through = reply.through;
   const t = reply.points.t;
   // Decimated times may sit half a bucket after the last raw point: keep the bucket start.
   const last = t.length > 0 ? t[t.length - 1] : null;

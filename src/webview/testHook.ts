@@ -28,6 +28,8 @@ export interface TestHook {
   drawnMarkers(seriesId: string): { x: number | null; lane: string; text: string; time: number }[];
   /** The trade picked in the results view and the equity's peak and max drawdown, as drawn (spans.ts). */
   drawnSpans(): ReturnType<ChartView["drawnSpans"]> | null;
+  /** The condition filter's marks on the price pane, as drawn: x (px from the pane's left) and width. */
+  conditionMarks(): { x: number; width: number }[];
 }
 
 export function installTestHook(app: App): void {
@@ -48,7 +50,7 @@ export function installTestHook(app: App): void {
         paneSeries: view?.chart.panes().map((pane) => pane.getSeries().map((series) => series.data().length)) ?? [],
         series: (view?.allSeries() ?? []).map(([, e]) => {
           const data = e.api?.data() ?? [];
-          const times = e.api ? data.map((p) => p.time as number) : e.markers.map((m) => m.t);
+          const times = e.api ? data.map((p) => p.time as number) : e.meta.kind === "marker" ? e.markers.map((m) => m.t) : e.data.map((p) => p.time);
           return {
             id: e.meta.id,
             kind: e.meta.kind,
@@ -63,6 +65,12 @@ export function installTestHook(app: App): void {
             markersCounted: e.markers.reduce((n, m) => n + (m.m.cluster?.count ?? 1), 0),
           };
         }),
+        conditionFilter: app.conditions === null ? null : {
+          chosen: app.conditions.chosen(),
+          count: app.conditions.bars?.count ?? null,
+          bucketUs: app.conditions.bars?.bucketUs ?? 0,
+          times: app.conditions.bars?.t ?? [],
+        },
         plugins: [...(app.plugins?.states.values() ?? [])].map((s) => ({
           name: s.build.name,
           version: s.build.version,
@@ -89,6 +97,7 @@ export function installTestHook(app: App): void {
       return (app.view?.drawnMarkers(seriesId) ?? []).map((m) => ({ x: x(m.time), lane: m.position, text: m.text ?? "", time: m.time }));
     },
     drawnSpans: () => app.view?.drawnSpans() ?? null,
+    conditionMarks: () => app.conditions?.drawn() ?? [],
     scaleLabel: (seriesId, price) => app.view?.series(seriesId)?.api?.priceFormatter().format(price) ?? null,
     setVisibleRange: (fromUs, toUs) => app.view?.setVisibleWindow({ fromUs, toUs }),
     hostMessage: (message) => app.host.dispatchLocal(message),

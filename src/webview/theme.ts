@@ -63,6 +63,8 @@ export function applyPageTheme(theme: Theme): void {
   style.setProperty("--cb-fg", theme.foreground);
   style.setProperty("--cb-border", theme.border);
   style.setProperty("--cb-accent", theme.accent);
+  style.setProperty("--cb-up", theme.up);
+  style.setProperty("--cb-down", theme.down);
   style.setProperty("--cb-input-bg", v("--vscode-input-background", theme.background));
   style.setProperty("--cb-hover", v("--vscode-list-hoverBackground", theme.grid));
   style.setProperty("--cb-error-bg", v("--vscode-inputValidation-errorBackground", theme.kind === "light" ? "#fde7e9" : "#5a1d1d"));

@@ -22,12 +22,16 @@ export class TimeCursor extends PaneDrawing {
 
   /** Over the chart's container, which must be positioned; mouse events pass through it. */
   readonly veil = document.createElement("div");
+  /** Beside the line at the pane's top: what the strategy had at that time (conditions.ts fills it). */
+  readonly label = document.createElement("div");
 
   constructor(private color: string, background: string) {
     super();
     Object.assign(this.veil.style, { position: "absolute", top: "0", display: "none", pointerEvents: "none", opacity: String(DIM_ALPHA), zIndex: "2" });
     this.veil.className = "cb-veil";
     this.veil.style.background = background;
+    this.label.className = "cb-cursor-label";
+    this.label.hidden = true;
   }
 
   get time(): Micros | null {
@@ -50,8 +54,10 @@ export class TimeCursor extends PaneDrawing {
     this.x = this.timeUs === null || scale === undefined ? null : scale.timeToCoordinate(this.timeUs);
     if (this.x === null || scale === undefined) {
       this.veil.style.display = "none";
+      this.label.style.display = "none";
       return;
     }
+    Object.assign(this.label.style, { display: "", left: `${Math.round(this.x) + 6}px` });
     // From just right of the line to the price scale, over every pane (not the time axis).
     const left = Math.max(0, Math.round(this.x) + 1);
     Object.assign(this.veil.style, { display: "block", left: `${left}px`, width: `${Math.max(0, scale.width() - left)}px`, height: `calc(100% - ${scale.height()}px)` });

@@ -32,7 +32,7 @@ describe("extension: the server's status message (IPC)", () => {
     assert.deepEqual(statusBar(state, 2500, 12345), {
       icon: "$(warning)",
       text: "Chartbridge: 12,345 points not stored",
-      tooltip: "Chartbridge server running at http://127.0.0.1:1, Redis redis://127.0.0.1:6379/0. The chart's run lost 12,345 points in a Redis outage (its series show how many each). Click for actions.",
+      tooltip: "Chartbridge server running at http://127.0.0.1:1, Redis redis://127.0.0.1:6379/0. The chart's run lost 12,345 points while Redis was down or full (its series show how many each). Click for actions.",
       warning: true,
     });
     assert.deepEqual(statusBar(state, 2500, 0), { icon: "$(graph)", text: "Chartbridge: 2.5k pts/s", tooltip: "Chartbridge server running at http://127.0.0.1:1, Redis redis://127.0.0.1:6379/0. Click for actions.", warning: false });

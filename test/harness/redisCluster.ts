@@ -36,6 +36,13 @@ export interface TestCluster {
    * and every replica of a live master is in sync with it.
    */
   settled(): Promise<void>;
+  /**
+   * Fails `master` over so that the replica taking over lacks the master's last writes, which is
+   * what asynchronous replication can lose (in production a lag of milliseconds; here certain):
+   * the replica is frozen and cut off, `moreWritten` resolves once the master took more writes,
+   * then the master dies, the replica resumes, and the cluster settles.
+   */
+  failOverLosingTail(master: PrivateRedis, moreWritten: () => Promise<void>): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -164,6 +171,17 @@ export async function startRedisCluster(masters = 3): Promise<TestCluster> {
         if (tries > 600) throw new Error(`the cluster did not settle: ${JSON.stringify(infos)}`);
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
+    },
+    async failOverLosingTail(master, moreWritten) {
+      const replica = await cluster.replicaOf(master);
+      replica.signal("SIGSTOP");
+      const direct = new Redis({ port: master.port, host: "127.0.0.1" });
+      await direct.call("CLIENT", "KILL", "TYPE", "replica");
+      direct.disconnect();
+      await moreWritten();
+      await master.kill();
+      replica.signal("SIGCONT");
+      await cluster.settled();
     },
     async stop() {
       await Promise.all(nodes.map((n) => n.stop()));

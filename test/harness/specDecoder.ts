@@ -113,3 +113,46 @@ export function referenceDecode(fields: Fields, registered?: string): RefResult 
   const m = markers(fields.m as Uint8Array, n);
   return m === null ? fail("E_MARKER") : { ok: true, kind, t, cols, m };
 }
+
+export interface RefStored {
+  /** Times in integer microseconds (the JSON form of section 4). */
+  t: number[];
+  cols: Record<string, number[]>;
+  m?: RefMarker[];
+  stale: number;
+  rejected: number;
+}
+
+/**
+ * SPEC section 3, "Ordering rule": a reader applying a series' entries in stream order. Invalid
+ * entries are rejected whole; a point before the last kept time is stale; at that time a marker
+ * is appended (an event), any other point replaces the last one.
+ */
+export function referenceSeries(kind: string, entries: readonly Fields[]): RefStored {
+  const out: RefStored = { t: [], cols: {}, stale: 0, rejected: 0, ...(kind === "marker" ? { m: [] } : {}) };
+  for (const fields of entries) {
+    const r = referenceDecode(fields, kind);
+    if (!r.ok) {
+      out.rejected++;
+      continue;
+    }
+    r.t.forEach((ns, i) => {
+      const us = Number(ns / 1000n);
+      const last = out.t.length > 0 ? out.t[out.t.length - 1] : null;
+      if (last !== null && us < last) {
+        out.stale++;
+        return;
+      }
+      const replace = last === us && kind !== "marker";
+      const at = replace ? out.t.length - 1 : out.t.length;
+      out.t[at] = us;
+      // A candle without volume stores none (NaN) even after one with volume.
+      for (const name of Object.keys(out.cols).concat(Object.keys(r.cols))) {
+        const col = (out.cols[name] ??= Array<number>(at).fill(NaN));
+        col[at] = r.cols[name]?.[i] ?? NaN;
+      }
+      if (out.m !== undefined && r.m !== undefined) out.m[at] = r.m[i];
+    });
+  }
+  return out;
+}

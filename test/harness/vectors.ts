@@ -12,7 +12,7 @@ export interface Vector<T> {
   body: T;
 }
 
-export function readVectors<T>(folder: "valid" | "invalid" | "refused" | "registry"): Vector<T>[] {
+export function readVectors<T>(folder: "valid" | "invalid" | "refused" | "registry" | "series"): Vector<T>[] {
   const dir = join(VECTORS_DIR, folder);
   return readdirSync(dir)
     .filter((f) => f.endsWith(".json"))
@@ -27,4 +27,14 @@ export function fieldBytes(fields: Record<string, string>): Record<string, Buffe
     out[name] = BINARY_FIELDS.has(name) ? Buffer.from(value, "hex") : Buffer.from(value, "utf8");
   }
   return out;
+}
+
+/** A series vector (SPEC section 7): entries of one series and what a reader holds after them. */
+export interface SeriesVector {
+  description: string;
+  kind: string;
+  entries: { id: string; fields: Record<string, string> }[];
+  /** The JSON form of SPEC section 4 (times in microseconds, NaN as null). */
+  stored: Record<string, unknown> & { t: number[] };
+  stale: number;
 }

@@ -201,7 +201,7 @@ function applyValid(e: Expected, kind: SeriesKind, f: Fields, markers: unknown[]
         e.stale++;
         continue;
       }
-      if (us === last) at--;
+      if (us === last && kind !== "marker") at--; // a marker is an event: kept at an equal time
     }
     e.t[at] = us;
     for (const col of COLUMNS[kind]) e.cols[col][at] = f[col].readDoubleLE(i * 8);

@@ -5,13 +5,13 @@ import type { SeriesKind } from "../../src/shared/protocol.js";
 import { ChartData } from "../../src/webview/seriesData.js";
 
 const meta = (id: string, kind: SeriesKind): SeriesMeta => ({
-  id, kind, pane: "main", title: id, color: null, options: {}, source: null, target: null, count: 0,
+  id, kind, pane: "main", title: id, color: null, options: {}, source: null, target: null, role: null, count: 0,
   firstTimeUs: null, lastTimeUs: null, rejected: 0, stale: 0, lost: 0, lastError: null, error: null,
 });
 const range = (kind: SeriesKind, t: number[], y: number[], bucketUs = 0, lastId = "1-0"): RangeReply => ({
-  kind, count: t.length, total: t.length, decimated: bucketUs > 0, bucketUs, lastId, points: { t, y },
+  kind, count: t.length, total: t.length, decimated: bucketUs > 0, bucketUs, lastId, through: t.length, points: { t, y },
 });
-const batch = (series: string, t: number[], y: number[], lastId: string): BatchReply => ({ series, count: t.length, lastId, points: { t, y } });
+const batch = (series: string, t: number[], y: number[], lastId: string, offset = 0): BatchReply => ({ series, count: t.length, offset, lastId, points: { t, y } });
 
 describe("webview: the chart's data model", () => {
   it("holds a range answer, and merges live points after it by the ordering rule", () => {
@@ -49,5 +49,22 @@ describe("webview: the chart's data model", () => {
     assert.equal(d.held?.fromUs, 70);
     const more = d.applyLive([batch("p", [101, 102, 103, 104, 105], [1, 2, 3, 4, 5], "3-0")], null);
     assert.equal(more.overBudget, true, "9 points against a budget of 4");
+  });
+
+  it("keeps every marker at one time, and drops only the markers a racing live batch repeats from the range answer", () => {
+    const d = new ChartData();
+    d.add(meta("fills", "marker"));
+    const buy = (text: string) => ({ side: "buy" as const, text });
+    const reply: RangeReply = { kind: "marker", count: 2, total: 2, decimated: false, bucketUs: 0, lastId: "2-0", through: 2,
+      points: { t: [10, 10], y: [1, 1], m: [buy("BUY 1 @ 1"), buy("BUY 1 @ 1")] } };
+    d.applyRange({ fromUs: null, toUs: null, maxPoints: 100 }, ["fills"], [reply]);
+    // Sent before the range answer was computed: entries 2-0 (the second marker, held) and 3-0 (two new ones at 10).
+    const raced: BatchReply = { series: "fills", count: 3, offset: 1, lastId: "3-0",
+      points: { t: [10, 10, 10], y: [1, 2, 3], m: [buy("BUY 1 @ 1"), buy("BUY 1 @ 2"), buy("BUY 1 @ 3")] } };
+    d.applyLive([raced], null);
+    d.applyLive([{ series: "fills", count: 1, offset: 4, lastId: "4-0", points: { t: [20], y: [4], m: [buy("BUY 1 @ 4")] } }], null);
+    assert.deepEqual(d.get("fills")?.markers.map((m) => [m.t, m.y, m.m.text]), [
+      [10, 1, "BUY 1 @ 1"], [10, 1, "BUY 1 @ 1"], [10, 2, "BUY 1 @ 2"], [10, 3, "BUY 1 @ 3"], [20, 4, "BUY 1 @ 4"],
+    ]);
   });
 });

@@ -11,6 +11,7 @@ raises into the strategy; see the README for the whole API by example.
 from typing import Any
 
 from .clock import set_clock
+from .conditions import condition
 from .debug import at
 from .decorators import bollinger, chart, ema, rsi, signals, sma
 from .plugins import plugin, write_plugin
@@ -31,7 +32,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "ProtocolError", "Run", "Series", "at", "bollinger", "chart", "configure", "current_run", "ema", "end_run",
+    "ProtocolError", "Run", "Series", "at", "bollinger", "chart", "condition", "configure", "current_run", "ema", "end_run",
     "flush", "load_run", "marker", "plugin", "publish", "publish_points", "results", "rsi", "run", "series", "set_clock", "show",
     "signals", "sma", "stats", "write_plugin",
 ]

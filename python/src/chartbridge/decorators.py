@@ -12,16 +12,17 @@ import functools
 import inspect
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, overload
 
-from . import clock, fastline, session
-from .indicators import EMA, RSI, SMA, Bollinger, Indicator
+from . import clock, conditions, fastline, session
+from .indicators import EMA, RSI, SMA, Bollinger, Indicator, WilderRSI, bar_value, source_index
 from .protocol import CANDLE_KINDS, ProtocolError, check_finite, sanitize_series_id
-from .series import PluginSpec, Series, Source, caller_source, hint_strategy, number, side_of
+from .series import PluginSpec, Series, Source, caller_source, converter_of, hint_strategy, number, side_of
 
 F = TypeVar("F", bound=Callable[..., Any])
 Hook = Callable[[Any, tuple[Any, ...]], None]
+Bind = Callable[[Any], "fastline.Sink | None"]
 
 log = logging.getLogger("chartbridge")
 
@@ -57,18 +58,19 @@ def _stamp_param(func: Any) -> tuple[int, str] | None:
     return None
 
 
-def _wrap(func: Any, hook: Hook, line: Series | None = None) -> Any:
+def _wrap(func: Any, hook: Hook, bind: Bind | None = None) -> Any:
     """Call ``hook(result, args)`` after every call of ``func`` (sync or async, plain function,
     method, staticmethod or classmethod), keeping its name, signature and docstring. A parameter
     named ``ts_event``/``ts_init`` (int ns) gives the point its time, like such an attribute does.
 
-    ``line``: the hook charts the result on this line-like series; a finite float at the
-    integration clock's time then takes a fast path (see ``_fast_line``)."""
+    ``bind(result)``: after the hook, the sink of the fast path for the next call (see
+    ``_fast``); without it, or with such a parameter, or on an async function, every call takes
+    the hook."""
     if isinstance(func, (staticmethod, classmethod)):
-        return type(func)(_wrap(func.__func__, hook, line))
+        return type(func)(_wrap(func.__func__, hook, bind))
     stamp = _stamp_param(func)
-    if line is not None and stamp is None and not inspect.iscoroutinefunction(func):
-        return _fast_line(func, hook, line)
+    if bind is not None and stamp is None and not inspect.iscoroutinefunction(func):
+        return _fast(func, hook, bind)
 
     def call_args(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
         values = (*args, *kwargs.values()) if kwargs else args
@@ -101,35 +103,41 @@ def _wrap(func: Any, hook: Hook, line: Series | None = None) -> Any:
     return wrapper
 
 
-def _fast_line(func: Any, hook: Hook, s: Series) -> Any:
-    """The wrapper of ``@cb.chart`` on a line-like series (``fastline.ChartedCall``).
+def _fast(func: Any, hook: Hook, bind: Bind) -> Any:
+    """The wrapper with a fast path (``fastline.ChartedCall``).
 
     A decorated call inside a backtest runs with cold caches, where each Python step costs
-    several times its warm price: the common case (a finite float at the integration clock's
-    time, in the current run) goes straight into the buffer bound when the previous call took
-    the full path. Anything else (the first point, a new run, NaN, None, other types, no clock)
-    goes through ``hook``, which checks, converts, rejects and logs exactly as before."""
-    def full(result: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        """The full path; returns the line of the series' buffer to bind (None: none yet)."""
+    several times its warm price: the common case (see ``fastline``) goes straight into the
+    buffers the sink bound when the previous call took the full path. Anything else (the first
+    points, a new run, NaN, None, other types, no clock) goes through ``hook``, which checks,
+    converts, rejects and logs exactly as before."""
+    def full(result: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> fastline.Sink | None:
+        """The full path; returns the sink to bind (None: none yet)."""
         try:
             hook(result, (*args, *kwargs.values()) if kwargs else args)
-            cache = s._cache
-            return fastline.Line(*cache) if cache is not None else None
+            return bind(result)
         except Exception:
             log.exception("chartbridge: charting %s failed", getattr(func, "__qualname__", func))
             return None
-    return functools.update_wrapper(fastline.ChartedCall(func, full), func)
+    return fastline.ChartedCall(func, full)
 
 
-def _decorator(func: F | None, enabled: bool, build: Callable[[Any, Source], Hook], source: Source) -> Any:
-    """Apply ``build(func, source) -> hook`` now (bare ``@deco``) or on the function (``@deco(...)``).
+def _line(s: Series) -> fastline.Line | None:
+    """The fast path's line of ``s`` in the current run, once it has a buffer there."""
+    cache = s._cache
+    return fastline.Line(*cache) if cache is not None and cache[0] is session.current().run else None
+
+
+def _decorator(func: F | None, enabled: bool, build: Callable[[Any, Source], tuple[Hook, Bind | None]],
+               source: Source) -> Any:
+    """Apply ``build(func, source) -> (hook, bind)`` now (bare ``@deco``) or on the function
+    (``@deco(...)``); ``bind`` as for ``_wrap``.
 
     ``source`` is the decorator's file and line, so the editor can jump from a series to it."""
     def decorate(f: F) -> F:
         if not enabled or not session.ENABLED:
             return f
-        hook = build(f, source)
-        wrapped: F = _wrap(f, hook, getattr(hook, "line", None))
+        wrapped: F = _wrap(f, *build(f, source))
         return wrapped
     return decorate(func) if func is not None else decorate
 
@@ -158,42 +166,59 @@ def chart(func: F | None = None, /, *, name: str | None = None, kind: str = "lin
     run. A result of None charts nothing. Works on functions, methods, staticmethods,
     classmethods and async functions.
     """
-    def build(f: Any, source: Source) -> Hook:
+    def build(f: Any, source: Source) -> tuple[Hook, Bind | None]:
         s = Series(_base_id(f, name), kind=kind, pane=pane, title=title, color=color, show=show,
                    plugins=plugins, source=source, **options)
+        conditions.scope(f, s.id)  # cb.condition in its body belongs to it
 
         def hook(result: Any, args: tuple[Any, ...]) -> None:
             s.record(result, clock.point_time((*args, result)))
-        if s.kind not in CANDLE_KINDS and s.kind != "marker":
-            hook.line = s  # type: ignore[attr-defined]
-        return hook
+
+        def candles(result: Any) -> fastline.Sink | None:
+            line = _line(s)
+            plain = line is None or isinstance(result, (tuple, list, Mapping))  # the fast path reads attributes
+            if plain:
+                return None
+            volume = getattr(result, "volume", None)
+            return fastline.Candles(line, type(result), converter_of(type(getattr(result, "open", None))),  # type: ignore[arg-type]
+                                    None if volume is None else converter_of(type(volume)))
+        if s.kind == "marker":
+            return hook, None
+        return hook, candles if s.kind in CANDLE_KINDS else lambda result: _line(s)
     return _decorator(func, enabled, build, caller_source())
 
 
-def _scalar(value: Any, where: str) -> float | None:
-    """The number an indicator follows: the value itself, or a bar's close (None: no point)."""
-    close = getattr(value, "close", None)
-    x = number(value if close is None else close, where)
+def _is_bar(value: Any) -> bool:
+    """A value an indicator reads through ``source=``: one with a ``close``."""
+    return getattr(value, "close", None) is not None
+
+
+def _input(value: Any, source: int, where: str) -> float | None:
+    """The number an indicator follows: a bar's ``source``, else the value itself (None: no point)."""
+    if _is_bar(value):
+        return bar_value(value, source, where)
+    x = number(value, where)
     return None if x is None else check_finite(x, where)
 
 
-def _indicator(make: Callable[[], Indicator], label: str, raw: bool, name: str | None, pane: str,
+def _indicator(make: Callable[[], Indicator], label: str, source: str, raw: bool, name: str | None, pane: str,
                colors: tuple[str | None, ...], enabled: bool, options: dict[str, Any]) -> Callable[[F], F]:
-    source = caller_source(3)  # frames: caller_source, _indicator, ema/sma/..., the decorator line
-    def build(f: Any, source: Source) -> Hook:
+    declared = caller_source(3)  # frames: caller_source, _indicator, ema/sma/..., the decorator line
+    index = source_index(source)
+    def build(f: Any, where: Source) -> tuple[Hook, Bind | None]:
         base = _base_id(f, name)
         indicator = make()
         many = len(indicator.outputs) > 1
-        outputs = [Series(f"{base}.{label}" + (f".{out}" if many else ""), pane=pane, color=color, source=source,
+        outputs = [Series(f"{base}.{label}" + (f".{out}" if many else ""), pane=pane, color=color, source=where,
                           **options) for out, color in zip(indicator.outputs, colors)]
-        raw_series = Series(base, pane=pane, source=source) if raw else None
+        raw_series = Series(base, pane=pane, source=where) if raw else None
 
         def hook(result: Any, args: tuple[Any, ...]) -> None:
             if result is None:
                 return
             t = clock.point_time((*args, result))
             try:
-                x = _scalar(result, base)
+                x = _input(result, index, base)
             except ProtocolError as exc:
                 outputs[0].reject(exc)
                 return
@@ -205,38 +230,61 @@ def _indicator(make: Callable[[], Indicator], label: str, raw: bool, name: str |
             if values is not None:
                 for s, v in zip(outputs, values):
                     s.record(v, t)
-        return hook
-    decorate: Callable[[F], F] = _decorator(None, enabled, build, source)
+
+        def bind(result: Any) -> fastline.Sink | None:
+            """Once every series has its buffer in the run (the indicator has warmed up)."""
+            lines = [_line(s) for s in outputs]
+            raw_line = _line(raw_series) if raw_series is not None else None
+            if any(line is None for line in lines) or (raw_series is not None and raw_line is None):
+                return None
+            bar = type(result) if _is_bar(result) else None
+            return fastline.Indicated(indicator, bar, index, base, raw_line, lines, outputs)  # type: ignore[arg-type]
+        return hook, bind
+    decorate: Callable[[F], F] = _decorator(None, enabled, build, declared)
     return decorate
 
 
-def ema(period: int, *, raw: bool = False, name: str | None = None, pane: str = "main",
+def ema(period: int, *, source: str = "close", raw: bool = False, name: str | None = None, pane: str = "main",
         color: str | None = None, enabled: bool = True, **options: Any) -> Callable[[F], F]:
-    """Chart the EMA(``period``) of what the function returns (a number or a bar's close), as
-    series ``<name>.ema<period>``; ``raw=True`` also charts the value itself as ``<name>``."""
-    return _indicator(lambda: EMA(period), f"ema{period}", raw, name, pane, (color,), enabled, options)
+    """Chart Nautilus's ``ExponentialMovingAverage(period)`` of what the function returns, as
+    series ``<name>.ema<period>``: alpha = 2 / (period + 1), seeded with the first value, charted
+    from the ``period``-th value on.
+
+    ``source`` picks a bar's input (a returned bar is a value with a ``close``): "close",
+    "open", "high", "low", "hl2" ((h + l) / 2), "typical" ((h + l + c) / 3) or "ohlc4"
+    ((o + h + l + c) / 4); a number is used as it is. ``raw=True`` also charts the input itself
+    as ``<name>``. python/README.md states each decorator's definition against Nautilus's."""
+    return _indicator(lambda: EMA(period), f"ema{period}", source, raw, name, pane, (color,), enabled, options)
 
 
-def sma(period: int, *, raw: bool = False, name: str | None = None, pane: str = "main",
+def sma(period: int, *, source: str = "close", raw: bool = False, name: str | None = None, pane: str = "main",
         color: str | None = None, enabled: bool = True, **options: Any) -> Callable[[F], F]:
-    """Chart the SMA(``period``) of what the function returns, as ``<name>.sma<period>``."""
-    return _indicator(lambda: SMA(period), f"sma{period}", raw, name, pane, (color,), enabled, options)
+    """Chart Nautilus's ``SimpleMovingAverage(period)`` of what the function returns, as
+    ``<name>.sma<period>``. ``source`` and ``raw`` as for ``ema``."""
+    return _indicator(lambda: SMA(period), f"sma{period}", source, raw, name, pane, (color,), enabled, options)
 
 
-def bollinger(period: int = 20, k: float = 2.0, *, raw: bool = False, name: str | None = None,
-              pane: str = "main", colors: tuple[str | None, str | None, str | None] = (None, None, None),
+def bollinger(period: int = 20, k: float = 2.0, *, source: str = "typical", raw: bool = False,
+              name: str | None = None, pane: str = "main",
+              colors: tuple[str | None, str | None, str | None] = (None, None, None),
               enabled: bool = True, **options: Any) -> Callable[[F], F]:
-    """Chart Bollinger bands of what the function returns, as ``<name>.bollinger<period>.upper``,
-    ``.middle`` and ``.lower`` (SMA +/- k population standard deviations)."""
-    return _indicator(lambda: Bollinger(period, k), f"bollinger{period}", raw, name, pane, colors, enabled,
-                      options)
+    """Chart Nautilus's ``BollingerBands(period, k)`` of what the function returns, as
+    ``<name>.bollinger<period>.upper``, ``.middle`` and ``.lower`` (SMA +/- k population standard
+    deviations); of a bar, its typical price (h + l + c) / 3, as Nautilus takes. ``source`` and
+    ``raw`` as for ``ema``."""
+    return _indicator(lambda: Bollinger(period, k), f"bollinger{period}", source, raw, name, pane, colors,
+                      enabled, options)
 
 
-def rsi(period: int = 14, *, raw: bool = False, name: str | None = None, pane: str = "rsi",
-        color: str | None = None, enabled: bool = True, **options: Any) -> Callable[[F], F]:
-    """Chart the RSI(``period``) (Wilder) of what the function returns, as ``<name>.rsi<period>``,
-    in its own pane by default."""
-    return _indicator(lambda: RSI(period), f"rsi{period}", raw, name, pane, (color,), enabled, options)
+def rsi(period: int = 14, *, wilder: bool = False, source: str = "close", raw: bool = False,
+        name: str | None = None, pane: str = "rsi", color: str | None = None, enabled: bool = True,
+        **options: Any) -> Callable[[F], F]:
+    """Chart Nautilus's ``RelativeStrengthIndex(period)`` (EMA-smoothed, 0 to 1) of what the
+    function returns, as ``<name>.rsi<period>``, in its own pane by default; ``wilder=True``:
+    Wilder's RSI, 0 to 100, as TA-Lib and TradingView compute it. ``source`` and ``raw`` as for
+    ``ema``."""
+    make = (lambda: WilderRSI(period)) if wilder else (lambda: RSI(period))
+    return _indicator(make, f"rsi{period}", source, raw, name, pane, (color,), enabled, options)
 
 
 def _signal(result: Any, args: tuple[Any, ...]) -> tuple[str | None, Any, str | None]:
@@ -268,8 +316,9 @@ def signals(func: F | None = None, /, *, name: str | None = None, target: str | 
     ... def cross(self, bar) -> str | None:
     ...     return "buy" if self.fast.value > self.slow.value else None
     """
-    def build(f: Any, source: Source) -> Hook:
+    def build(f: Any, source: Source) -> tuple[Hook, Bind | None]:
         s = Series(_base_id(f, name), kind="marker", target=target, source=source)
+        conditions.scope(f, s.id)  # the conditions it checked (cb.condition) are listed with its signals
 
         def hook(result: Any, args: tuple[Any, ...]) -> None:
             if result is None:
@@ -282,5 +331,5 @@ def signals(func: F | None = None, /, *, name: str | None = None, target: str | 
             price = None if price is None or math.isnan(float(price)) else price
             s.record((price, {"side": side, "text": text if text is not None else side or ""}),
                      clock.point_time(args))
-        return hook
+        return hook, None
     return _decorator(func, enabled, build, caller_source())

@@ -1,81 +1,247 @@
-"""The wrapper of ``@cb.chart`` on a line-like series, compiled when it can be.
+"""The wrapper of a decorated call, and the fast path it takes for the common case.
 
-``ChartedCall(func, full)`` is the wrapper: it calls ``func``, and while charting is enabled
-offers the result to ``append``, else to ``full(result, args, kwargs)``: the decorator's full
-path, which checks, converts, rejects and logs, and returns the ``Line`` to bind for the next
-call (or None). ``Line(run, buffer)`` binds the buffer a series writes to in ``run``.
-``append(line, result)`` appends ``result`` to it and returns True when the call is the common
-case: a finite float, in the run that is current, at the integration clock's time, not before
-the buffer's last point. Anything else returns False (or raises), having changed nothing.
+``ChartedCall(func, full)`` is the wrapper of ``@cb.chart`` (line-like and candle series) and of
+the indicator decorators: it calls ``func`` and, while charting is enabled, offers the result
+to the ``Sink`` the previous call bound; a result the sink declines goes to
+``full(result, args, kwargs)``, the decorator's full path, which checks, converts, rejects and
+logs, and returns the sink to bind for the next call (or None).
 
-Two implementations, one behaviour (a test runs each case through both): ``_fastline.pyx``,
-built by ``python/setup.py`` when Cython is there, and the Python one here. Inside a backtest a
-decorated call costs about a microsecond more in the second. ``COMPILED`` says which is used.
+A sink takes the common case and returns True: the integration clock's time (not before the
+buffers' last points), in the run that is current, and
+
+- ``Line``: a finite float;
+- ``Candles``: an object of the type the full path charted (a Nautilus ``Bar``) with finite
+  prices forming a valid candle and as many values as the series has columns;
+- ``Indicated``: a finite float, or a bar of the type the full path took, whose input feeds the
+  indicator; its outputs and the raw value go to their lines.
+
+Anything else returns False (or raises) having changed nothing, and the full path decides.
+
+One source, two forms: Cython compiles this file when the package is built (fastline.pxd gives
+the C types; ``python/setup.py``), else it runs as it is, the same steps at about twice the cost
+(python/README.md has the figures). ``COMPILED`` says which.
 """
 
 from __future__ import annotations
 
-import math
+import functools
 from collections.abc import Callable
+from types import MethodType
 from typing import Any
 
 from . import clock, session
+from .indicators import Indicator, as_float, bar_value
 from .protocol import TIME_LIMIT
+from .series import Converter
 
-_INF = math.inf
-
-
-class PyLine:
-    __slots__ = ("run", "buffer", "lock", "t_append", "v_append")
-
-    def __init__(self, run: Any, buffer: Any) -> None:
-        self.run, self.buffer, self.lock = run, buffer, buffer.lock
-        self.t_append, self.v_append = buffer.t.append, buffer.v.append
+COMPILED = not __file__.endswith(".py")
+_TIME_LIMIT = TIME_LIMIT
 
 
-def py_append(line: PyLine, result: object) -> bool:
-    if type(result) is not float or not -_INF < result < _INF or line.run is not session._session.run:
-        return False
+def now() -> int | None:
+    """The integration clock's time when it is a valid one, else None (the full path decides).
+    The int object itself: the buffer stores it as it is."""
     t = clock._fixed
     if t is None:
         source = clock._source
         if source is None:
-            return False
+            return None
         t = source()
-    if type(t) is not int or not 0 <= t < TIME_LIMIT:
-        return False
-    buffer = line.buffer
-    with line.lock:
-        if t < buffer.last_t:
+    if type(t) is not int:
+        return None
+    try:
+        ns: int = t  # compiled: a C long long, which a larger int overflows
+    except OverflowError:
+        return None
+    return t if 0 <= ns < _TIME_LIMIT else None
+
+
+def finite(x: float) -> bool:
+    """``math.isfinite`` as C arithmetic when compiled (inf - inf and NaN - NaN are NaN)."""
+    return x - x == 0.0
+
+
+class Sink:
+    """What a decorated call's result goes to on the fast path."""
+
+    def offer(self, result: object) -> bool:
+        """Chart ``result``; False (nothing changed) when the full path must decide."""
+        raise NotImplementedError
+
+
+class Line(Sink):
+    """The buffer one series writes to in ``run`` (one value per point, or a candle's columns)."""
+
+    def __init__(self, run: Any, buffer: Any) -> None:
+        self.run, self.buffer = run, buffer
+        self.acquire, self.release = buffer.lock.acquire, buffer.lock.release
+        self.t, self.v = buffer.t, buffer.v
+
+    def current(self, t: int | None) -> bool:
+        """Whether a point at ``t`` may go into this buffer now."""
+        if t is None or self.run is not session._session.run:
             return False
+        ns: int = t  # compiled: C long longs
+        last: int = self.buffer.last_t
+        return ns >= last
+
+    # Compiled, the arrays grow and are written in C (``carray`` is cimported by fastline.pxd):
+    # a call's appends cost a few ns rather than a method call each.
+    def stamp(self, t: int | None) -> None:
+        """Under the lock: the time of a point whose values follow (``current(t)`` was checked)."""
+        buffer = self.buffer
         buffer.last_t = t
-        if not buffer.t:
+        n = len(self.t)
+        if not n:
             buffer.nudge()
-        line.t_append(t)
-        line.v_append(result)
-    return True
+        if COMPILED:
+            carray.resize_smart(self.t, n + 1)  # type: ignore[name-defined]  # noqa: F821
+            self.t.data.as_longlongs[n] = t
+        else:
+            self.t.append(t)
+
+    def put(self, x: float) -> None:
+        """Under the lock: one value of the point."""
+        if COMPILED:
+            n = len(self.v)
+            carray.resize_smart(self.v, n + 1)  # type: ignore[name-defined]  # noqa: F821
+            self.v.data.as_doubles[n] = x
+        else:
+            self.v.append(x)
+
+    def add(self, t: int | None, x: float) -> None:
+        """Append the point (``t``, ``x``)."""
+        self.acquire()  # not ``with``: this is the hot path
+        try:
+            self.stamp(t)
+            self.put(x)
+        finally:
+            self.release()
+
+    def add_row(self, t: int | None, row: tuple[float, ...]) -> None:
+        """Append a point of several columns."""
+        self.acquire()
+        try:
+            self.stamp(t)
+            for x in row:
+                self.put(x)
+        finally:
+            self.release()
+
+    def offer(self, result: object) -> bool:
+        if type(result) is not float or not finite(result):
+            return False
+        t = now()
+        if not self.current(t):
+            return False
+        self.add(t, result)
+        return True
 
 
-def py_charted_call(func: Callable[..., Any], full: Callable[[Any, tuple[Any, ...], dict[str, Any]], Any]) -> Any:
-    line = None
+class Candles(Sink):
+    """A candle series' buffer, taking objects of ``kind`` with open, high, low, close[, volume];
+    ``price``/``volume``: the integration's converters of those parts' types (None: ``float``), so
+    a Nautilus ``Bar`` charts the exact decimals the full path charts (``series.number``)."""
 
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        nonlocal line
-        result = func(*args, **kwargs)
+    def __init__(self, line: Line, kind: type, price: Converter | None, volume: Converter | None) -> None:
+        self.line, self.kind, self.price, self.volume = line, kind, price, volume
+
+    def part(self, x: object, convert: Converter | None) -> float:
+        if convert is None:
+            return as_float(x)
+        value = convert(x)
+        return as_float(value)
+
+    def offer(self, result: object) -> bool:
+        if type(result) is not self.kind:
+            return False
+        price = self.price
+        o, h = self.part(getattr(result, "open"), price), self.part(getattr(result, "high"), price)
+        lo, c = self.part(getattr(result, "low"), price), self.part(getattr(result, "close"), price)
+        volume = getattr(result, "volume", None)
+        if not (finite(o) and finite(h) and finite(lo) and finite(c)):
+            return False
+        if lo > min(o, c) or h < max(o, c):
+            return False
+        width = self.line.buffer.width
+        if volume is None:
+            if width != 4:
+                return False
+            row: tuple[float, ...] = (o, h, lo, c)
+        else:
+            vol = self.part(volume, self.volume)
+            if width != 5 or not finite(vol):
+                return False
+            row = (o, h, lo, c, vol)
+        t = now()
+        if not self.line.current(t):
+            return False
+        self.line.add_row(t, row)
+        return True
+
+
+class Indicated(Sink):
+    """An indicator fed by a decorated call: ``outputs`` are its lines (``series``, their
+    ``Series``, reject what is not finite), ``raw`` the line of the input itself (or None).
+    ``bar`` is the bar type whose ``source`` input it takes (None: floats only)."""
+
+    def __init__(self, indicator: Indicator, bar: type | None, source: int, where: str, raw: Line | None,
+                 outputs: list[Line], series: list[Any]) -> None:
+        self.indicator, self.bar, self.source, self.where = indicator, bar, source, where
+        self.raw, self.outputs, self.series = raw, outputs, series
+
+    def offer(self, result: object) -> bool:
+        if type(result) is float:
+            x: float = result
+        elif self.bar is not None and type(result) is self.bar:
+            x = bar_value(result, self.source, self.where)
+        else:
+            return False
+        if not finite(x):
+            return False
+        t = now()
+        raw = self.raw
+        if raw is not None and not raw.current(t):
+            return False
+        for line in self.outputs:
+            if not line.current(t):
+                return False
+        values = self.indicator.update(x)
+        if raw is not None:
+            raw.add(t, x)
+        if values is not None:
+            for i in range(len(self.outputs)):
+                line = self.outputs[i]
+                v = values[i]
+                if finite(v):
+                    line.add(t, v)
+                else:
+                    self.series[i].record(v, t)  # refused and counted as the full path does
+        return True
+
+
+class ChartedCall:
+    """The wrapper: a callable that binds as a method and wears ``func``'s name, signature and
+    docstring (``functools.update_wrapper``; first, since interpreted it copies ``func.__dict__``,
+    which holds these attributes when ``func`` is a ChartedCall too)."""
+
+    def __init__(self, func: Callable[..., Any],
+                 full: Callable[[Any, tuple[Any, ...], dict[str, Any]], Sink | None]) -> None:
+        functools.update_wrapper(self, func)
+        self.func, self.full = func, full
+        self.sink: Sink | None = None
+
+    def __get__(self, instance: object, owner: type | None) -> Any:
+        return self if instance is None else MethodType(self, instance)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        result = self.func(*args, **kwargs)
         if session.ENABLED:
+            sink = self.sink
             try:
-                if line is not None and py_append(line, result):
+                if sink is not None and sink.offer(result):
                     return result
             except Exception:
                 pass  # the full path meets it again, and logs it
-            line = full(result, args, kwargs)
+            self.sink = self.full(result, args, kwargs)
         return result
-    return wrapper
-
-
-COMPILED = True
-try:
-    from ._fastline import ChartedCall as ChartedCall, Line as Line, append as append
-except ImportError:  # not built (no Cython or compiler at install)
-    COMPILED = False
-    Line, append, ChartedCall = PyLine, py_append, py_charted_call  # type: ignore[assignment, misc]

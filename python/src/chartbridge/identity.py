@@ -3,63 +3,104 @@ the strategy's parameters, the workspace's git state, the data it ran on, the li
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import platform
 import subprocess
 import sys
+import threading
 from importlib import metadata
 from typing import Any
 
-GIT_TIMEOUT = 5.0  # s: a hung git (a network filesystem) must not hold the strategy's start up
-
-
-def _git(directory: str, *args: str) -> bytes:
-    return subprocess.run(["git", "-C", directory, *args], capture_output=True, timeout=GIT_TIMEOUT,
-                          check=True).stdout
-
-
+GIT_TIMEOUT = 5.0  # s: a hung git (a network filesystem) must not hold the run's manifest up
 MAX_DIRTY_DIFF_BYTES = 1 << 20  # the run's `dirty` key (SPEC section 2): a larger diff keeps only its hash
 
 
-def git_snapshot(source: str) -> tuple[dict[str, Any] | None, bytes]:
-    """The git state (see ``git_state``) and the uncommitted diff itself (empty when clean)."""
-    directory = os.path.dirname(source) if source else os.getcwd()
-    try:
-        root = _git(directory, "rev-parse", "--show-toplevel").decode().strip()
-        commit = _git(directory, "rev-parse", "HEAD").decode().strip()
-        diff = _git(directory, "diff", "HEAD", "--binary")
-    except (OSError, subprocess.SubprocessError, UnicodeDecodeError):
-        return None, b""
-    return {"root": root, "commit": commit, "dirty": bool(diff),
-            "diff_hash": hashlib.sha256(diff).hexdigest() if diff else None}, diff
+class GitProbe:
+    """The git state of ``source`` (``git_state``) and the uncommitted diff, started now and read later. A run starts it when it starts, and the
+    producer reads it when it sends the run's manifest, so the strategy never waits for git (two
+    processes, about 60 ms here and 0.5 s on a loaded machine: a third of a 20k-bar backtest)."""
+
+    def __init__(self, source: str) -> None:
+        directory = os.path.dirname(source) if source else os.getcwd()
+        self._result: tuple[dict[str, Any] | None, bytes] | None = None
+        self._lock = threading.Lock()
+        try:
+            self._procs = [subprocess.Popen(["git", "-C", directory, *args], stdout=subprocess.PIPE,
+                                            stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+                           for args in (("rev-parse", "--show-toplevel", "HEAD"), ("diff", "HEAD", "--binary"))]
+        except OSError:
+            self._procs = []
+
+    def result(self) -> tuple[dict[str, Any] | None, bytes]:
+        """The git state (see ``git_state``) and the uncommitted diff itself (empty when clean)."""
+        with self._lock:
+            if self._result is None:
+                self._result = self._read()
+            return self._result
+
+    def _read(self) -> tuple[dict[str, Any] | None, bytes]:
+        outputs = []
+        for proc in self._procs:
+            try:
+                out = proc.communicate(timeout=GIT_TIMEOUT)[0]
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.communicate()
+                out = b""
+            outputs.append(out if proc.returncode == 0 else None)
+        if len(outputs) != 2 or outputs[0] is None or outputs[1] is None:
+            return None, b""
+        try:
+            root, commit = outputs[0].decode().splitlines()
+        except (UnicodeDecodeError, ValueError):
+            return None, b""
+        diff = outputs[1]
+        return {"root": root, "commit": commit, "dirty": bool(diff),
+                "diff_hash": hashlib.sha256(diff).hexdigest() if diff else None}, diff
 
 
 def git_state(source: str) -> dict[str, Any] | None:
     """The commit of the repository holding ``source`` (else the working directory), whether its
     tracked files differ from it, and the SHA-256 of that difference (``git diff HEAD --binary``);
     None outside a repository or without git."""
-    return git_snapshot(source)[0]
+    return GitProbe(source).result()[0]
+
+
+@functools.cache
+def _distribution_version(name: str) -> str:
+    return metadata.version(name)
 
 
 def versions() -> dict[str, str]:
-    """Versions of Python, Chartbridge and the trading libraries loaded in this process."""
+    """Versions of Python, Chartbridge and the trading libraries loaded in this process: a loaded
+    module's ``__version__``, else its distribution's (looked up once: the first lookup scans the
+    installed packages: up to 50 ms on a loaded machine)."""
     out = {"python": platform.python_version()}
     for name in ("chartbridge", "nautilus_trader", "redis"):
-        if name == "chartbridge" or name in sys.modules:
+        module = sys.modules.get(name)
+        if name != "chartbridge" and module is None:
+            continue
+        version = getattr(module, "__version__", None)
+        if not isinstance(version, str):
             try:
-                out[name] = metadata.version(name)
+                version = _distribution_version(name)
             except metadata.PackageNotFoundError:
                 continue
+        out[name] = version
     return out
 
 
-def new_identity(source: str, params: dict[str, Any]) -> tuple[dict[str, Any], bytes | None]:
-    """A run's identity at its start, and the dirty diff to save in its ``dirty`` key (None when
-    clean or over MAX_DIRTY_DIFF_BYTES); ``data`` is filled by whoever knows the bars (the Nautilus actor)."""
-    git, diff = git_snapshot(source)
-    saved = diff if 0 < len(diff) <= MAX_DIRTY_DIFF_BYTES else None
-    return {"params": params, "git": git, "data": [], "versions": versions()}, saved
+def new_identity(params: dict[str, Any]) -> dict[str, Any]:
+    """A run's identity at its start; ``git`` (the run's ``GitProbe``) and ``versions`` are filled in
+    on the producer's side when it is sent, ``data`` by whoever knows the bars (the Nautilus actor)."""
+    return {"params": params, "git": None, "data": [], "versions": {}}
+
+
+def dirty_diff(diff: bytes) -> bytes | None:
+    """The diff to save in the run's ``dirty`` key: None when clean or over MAX_DIRTY_DIFF_BYTES."""
+    return diff if 0 < len(diff) <= MAX_DIRTY_DIFF_BYTES else None
 
 
 def data_identity(instrument: str, bar_type: str, times: tuple[int, int] | None, count: int) -> dict[str, Any]:

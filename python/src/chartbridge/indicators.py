@@ -1,24 +1,100 @@
-"""Incremental indicators: each ``update`` is O(1) (amortised), whatever the period.
+# cython: boundscheck=False, wraparound=False
+"""Incremental indicators with Nautilus's definitions, so a chart shows the line a strategy trades on.
 
-Conventions follow TA-Lib: EMA is seeded with the SMA of its first ``period`` values, Bollinger
-uses the population standard deviation, RSI uses Wilder's smoothing seeded with plain averages.
-Nothing is emitted until an indicator has seen enough values.
+Each class computes what nautilus_trader's class of the same role computes, step for step in
+the same floating-point order (nautilus_trader/indicators/averages.pyx, volatility.pyx,
+momentum.pyx; a test compares them value by value on real Bars):
+
+- ``SMA``: ``SimpleMovingAverage``, the window summed oldest first from 0.0, divided by its length.
+- ``EMA``: ``ExponentialMovingAverage``: alpha = 2 / (period + 1); the first value seeds it and
+  is then smoothed with itself (``alpha * x + (1 - alpha) * value``).
+- ``Bollinger``: ``BollingerBands``: SMA of the window +/- k population standard deviations.
+- ``RSI``: ``RelativeStrengthIndex``: gains and losses in two EMAs (the first value counts as
+  a change of 0), ``1 - 1 / (1 + gain / loss)``, 0 to 1, 1 while no loss was seen.
+- ``WilderRSI``: Wilder's RSI (TA-Lib, TradingView), 0 to 100: the first ``period`` changes
+  averaged, then smoothed by ``(avg * (period - 1) + change) / period``; 50 while flat.
+
+Nothing is emitted until an indicator is warmed up: after ``period`` values (Nautilus's
+``initialized``), ``WilderRSI`` after ``period`` changes. ``bar_value`` reads a bar's prices as
+Nautilus's ``handle_bar`` does (``Price.as_double()``, which ``float(price)`` is).
+
+One source, two forms: Cython compiles this file when the package is built (indicators.pxd
+gives the C types; ``python/setup.py``), else it runs as it is.
 """
 
 from __future__ import annotations
 
 import math
-from collections import deque
+from array import array
 from typing import Protocol
+
+from .protocol import check_finite, to_float
+
+_NAN = math.nan
+
+# The inputs a bar offers (``source=``); the index is what ``bar_value`` takes.
+SOURCES = ("close", "open", "high", "low", "hl2", "typical", "ohlc4")
+CLOSE, OPEN, HIGH, LOW, HL2, TYPICAL, OHLC4 = range(len(SOURCES))
 
 
 class Indicator(Protocol):
     """Something that turns a stream of values into one or more output lines."""
 
-    outputs: tuple[str, ...]
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        """The names of its output lines."""
 
     def update(self, x: float) -> tuple[float, ...] | None:
         """Take the next value; return the outputs once warmed up, else None."""
+
+
+def source_index(source: str) -> int:
+    """The index of a ``source=`` name, or ValueError naming the choices."""
+    if source not in SOURCES:
+        raise ValueError(f"source must be one of {', '.join(SOURCES)}, not {source!r}")
+    return SOURCES.index(source)
+
+
+def as_float(x: object) -> float:
+    """``protocol.to_float``'s value of ``x`` (a Nautilus ``Price``: ``as_double()``), or NaN
+    where it refuses ``x``: the hot paths' spelling, with no message built."""
+    if type(x) is float:
+        return x
+    if x is None or isinstance(x, (str, bytes, bytearray)):  # a literal tuple: C type checks when compiled
+        return _NAN
+    try:
+        return float(x)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return _NAN
+
+
+def _price(bar: object, name: str, where: str) -> float:
+    x = getattr(bar, name, None)
+    value = as_float(x)
+    if value - value != 0.0:  # not finite (C arithmetic when compiled): the protocol's checks raise the error
+        what = f"{where}: the bar's {name}"
+        check_finite(to_float(x, what), what)
+    return value
+
+
+def bar_value(bar: object, source: int, where: str) -> float:
+    """The input ``source`` (an index of ``SOURCES``) of a bar: one price, or the same sum
+    Nautilus forms (its typical price is ``(high + low + close) / 3.0``)."""
+    if source == CLOSE:
+        return _price(bar, "close", where)
+    if source == OPEN:
+        return _price(bar, "open", where)
+    high = _price(bar, "high", where)
+    if source == HIGH:
+        return high
+    low = _price(bar, "low", where)
+    if source == LOW:
+        return low
+    if source == HL2:
+        return (high + low) / 2.0
+    if source == TYPICAL:
+        return (high + low + _price(bar, "close", where)) / 3.0
+    return (_price(bar, "open", where) + high + low + _price(bar, "close", where)) / 4.0
 
 
 def _check_period(period: int) -> int:
@@ -28,126 +104,159 @@ def _check_period(period: int) -> int:
 
 
 class Window:
-    """Mean and variance over the last ``period`` values, updated in O(1).
-
-    The sliding update accumulates rounding error, so every ``period`` updates the sums are
-    recomputed exactly: O(period) once per ``period`` values, O(1) amortised.
-    """
+    """The last ``period`` values in a ring, summed oldest first as Nautilus's ``fast_mean`` and
+    ``fast_std_with_mean`` sum them: O(period) per value, in C when compiled (what exact
+    equality with Nautilus costs; a running sum would round differently)."""
 
     def __init__(self, period: int) -> None:
         self.period = _check_period(period)
-        self.values: deque[float] = deque()
-        self.mean = 0.0
-        self._m2 = 0.0
-        self._since_exact = 0
+        self.values = array("d", bytes(8 * period))
+        self.count = 0
+        self.start = 0  # the oldest value, once full
 
     def push(self, x: float) -> bool:
-        """Add ``x`` (dropping the oldest value when full); True once the window is full."""
-        values = self.values
-        if len(values) < self.period:
-            values.append(x)
-            delta = x - self.mean
-            self.mean += delta / len(values)
-            self._m2 += delta * (x - self.mean)
+        """Add ``x`` (replacing the oldest value when full); True once the window is full."""
+        if self.count < self.period:
+            self.values[self.count] = x
+            self.count += 1
         else:
-            old = values.popleft()
-            values.append(x)
-            mean = self.mean + (x - old) / self.period
-            self._m2 += (x - old) * (x - mean + old - self.mean)
-            self.mean = mean
-            self._since_exact += 1
-            if self._since_exact >= self.period:
-                self._since_exact = 0
-                self.mean = math.fsum(values) / self.period
-                self._m2 = math.fsum((v - self.mean) ** 2 for v in values)
-        return len(values) == self.period
+            self.values[self.start] = x
+            self.start = self.start + 1 if self.start + 1 < self.period else 0
+        return self.count == self.period
 
-    @property
-    def std(self) -> float:
-        """Population standard deviation of the window."""
-        return math.sqrt(max(self._m2, 0.0) / len(self.values))
+    def mean(self) -> float:
+        """The mean of a full window."""
+        total = 0.0
+        for i in range(self.start, self.period):
+            total += self.values[i]
+        for i in range(self.start):
+            total += self.values[i]
+        return total / self.period
+
+    def std(self, mean: float) -> float:
+        """The population standard deviation of a full window around ``mean``."""
+        total = 0.0
+        for i in range(self.start, self.period):
+            d = self.values[i] - mean
+            total += d * d
+        for i in range(self.start):
+            d = self.values[i] - mean
+            total += d * d
+        return math.sqrt(total / self.period)
 
 
 class SMA:
-    """Simple moving average."""
+    """Simple moving average (Nautilus ``SimpleMovingAverage``)."""
 
-    outputs: tuple[str, ...] = ("sma",)
+    outputs = ("sma",)
 
     def __init__(self, period: int) -> None:
         self.window = Window(period)
 
     def update(self, x: float) -> tuple[float, ...] | None:
-        return (self.window.mean,) if self.window.push(x) else None
+        return (self.window.mean(),) if self.window.push(x) else None
 
 
 class EMA:
-    """Exponential moving average, alpha = 2 / (period + 1), seeded with the first SMA."""
+    """Exponential moving average (Nautilus ``ExponentialMovingAverage``)."""
 
-    outputs: tuple[str, ...] = ("ema",)
+    outputs = ("ema",)
 
     def __init__(self, period: int) -> None:
         self.period = _check_period(period)
-        self.alpha = 2.0 / (period + 1)
-        self.value: float | None = None
-        self._seed_sum = 0.0
-        self._seen = 0
+        self.alpha = 2.0 / (period + 1.0)
+        self.value = 0.0
+        self.count = 0
+
+    def step(self, x: float) -> None:
+        if self.count == 0:
+            self.value = x
+        self.value = self.alpha * x + ((1.0 - self.alpha) * self.value)
+        self.count += 1
 
     def update(self, x: float) -> tuple[float, ...] | None:
-        if self.value is None:
-            self._seed_sum += x
-            self._seen += 1
-            if self._seen < self.period:
-                return None
-            self.value = self._seed_sum / self.period
-        else:
-            self.value += self.alpha * (x - self.value)
-        return (self.value,)
+        self.step(x)
+        return (self.value,) if self.count >= self.period else None
 
 
 class Bollinger:
-    """Bollinger bands: SMA +/- k population standard deviations."""
+    """Bollinger bands (Nautilus ``BollingerBands``): SMA +/- k population standard deviations."""
 
-    outputs: tuple[str, ...] = ("upper", "middle", "lower")
+    outputs = ("upper", "middle", "lower")
 
     def __init__(self, period: int, k: float = 2.0) -> None:
+        if isinstance(k, bool) or not isinstance(k, (int, float)) or not 0.0 < k < math.inf:
+            raise ValueError(f"k must be a positive number, not {k!r}")
         self.window = Window(period)
-        self.k = k
+        self.k = float(k)
 
     def update(self, x: float) -> tuple[float, ...] | None:
         if not self.window.push(x):
             return None
-        mid, width = self.window.mean, self.k * self.window.std
-        return (mid + width, mid, mid - width)
+        middle = self.window.mean()
+        width = self.k * self.window.std(middle)
+        return (middle + width, middle, middle - width)
 
 
 class RSI:
-    """Relative strength index with Wilder's smoothing; 100 after only gains, 50 when flat."""
+    """Relative strength index as Nautilus's ``RelativeStrengthIndex`` (0 to 1)."""
 
-    outputs: tuple[str, ...] = ("rsi",)
+    outputs = ("rsi",)
 
     def __init__(self, period: int = 14) -> None:
         self.period = _check_period(period)
-        self._prev: float | None = None
-        self._gain = 0.0
-        self._loss = 0.0
-        self._seen = 0
+        self.gain = EMA(period)
+        self.loss = EMA(period)
+        self.last = 0.0
+        self.seen = False
 
     def update(self, x: float) -> tuple[float, ...] | None:
-        prev, self._prev = self._prev, x
-        if prev is None:
+        if not self.seen:
+            self.last = x
+            self.seen = True
+        change = x - self.last
+        self.last = x
+        self.gain.step(change if change > 0.0 else 0.0)
+        self.loss.step(-change if change < 0.0 else 0.0)
+        if self.gain.count < self.period:
             return None
-        change = x - prev
-        gain, loss = max(change, 0.0), max(-change, 0.0)
+        if self.loss.value == 0.0:
+            return (1.0,)
+        return (1.0 - 1.0 / (1.0 + self.gain.value / self.loss.value),)
+
+
+class WilderRSI:
+    """Wilder's relative strength index (0 to 100): 100 after only gains, 50 when flat."""
+
+    outputs = ("rsi",)
+
+    def __init__(self, period: int = 14) -> None:
+        self.period = _check_period(period)
+        self.last = 0.0
+        self.seen = False
+        self.gain = 0.0
+        self.loss = 0.0
+        self.changes = 0
+
+    def update(self, x: float) -> tuple[float, ...] | None:
+        if not self.seen:
+            self.last = x
+            self.seen = True
+            return None
+        change = x - self.last
+        self.last = x
+        gain = change if change > 0.0 else 0.0
+        loss = -change if change < 0.0 else 0.0
         n = self.period
-        if self._seen < n:
-            self._seen += 1
-            self._gain += gain / n
-            self._loss += loss / n
-            if self._seen < n:
+        if self.changes < n:
+            self.changes += 1
+            self.gain += gain / n
+            self.loss += loss / n
+            if self.changes < n:
                 return None
         else:
-            self._gain = (self._gain * (n - 1) + gain) / n
-            self._loss = (self._loss * (n - 1) + loss) / n
-        if self._loss == 0.0:
-            return (100.0 if self._gain > 0.0 else 50.0,)
-        return (100.0 - 100.0 / (1.0 + self._gain / self._loss),)
+            self.gain = (self.gain * (n - 1) + gain) / n
+            self.loss = (self.loss * (n - 1) + loss) / n
+        if self.loss == 0.0:
+            return (100.0 if self.gain > 0.0 else 50.0,)
+        return (100.0 - 100.0 / (1.0 + self.gain / self.loss),)

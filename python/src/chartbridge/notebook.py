@@ -24,16 +24,18 @@ import subprocess
 import sys
 import threading
 import zlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Protocol, cast
 from urllib.parse import urlencode, urlsplit
 
 
 from . import session as _session
 from .producer import Client, connect
 from .protocol import CANDLE_KINDS, Entry, Keys, ProtocolError, check_run_id, decode
+from .runfile import RunFile, read_run_file
 
 try:
     import anywidget
@@ -57,7 +59,8 @@ class RunFrames:
     ``series[id]`` columns: ``value`` (line, area, baseline, histogram), ``open high low close``
     and ``volume`` when the producer sent it (candlestick, bar), ``price side text shape position
     color`` (marker; ``price`` NaN: no price). ``info[id]`` is the registry entry, ``rejected[id]``
-    and ``stale[id]`` count what the ordering and validity rules dropped (SPEC section 3).
+    and ``stale[id]`` count what the ordering and validity rules dropped (SPEC section 3), ``lost[id]``
+    the points the producer could not store (the run's ``lost`` record, SPEC section 11).
     """
 
     id: str
@@ -69,6 +72,7 @@ class RunFrames:
     plugins: dict[str, dict[str, Any]]
     rejected: dict[str, int] = field(default_factory=dict)
     stale: dict[str, int] = field(default_factory=dict)
+    lost: dict[str, int] = field(default_factory=dict)
 
     @property
     def markers(self) -> pd.DataFrame:
@@ -152,80 +156,136 @@ def _entry_columns(entry: Entry) -> dict[str, list[Any]]:
     return cols
 
 
-def _read_series(client: Client, key: str, kind: str) -> tuple[pd.DataFrame, int, int]:
+def _read_series(entries: Iterable[tuple[bytes, dict[bytes, bytes]]], kind: str) -> tuple[pd.DataFrame, int, int]:
     """The series' points after the ordering rule (SPEC section 3), with its rejected and stale counts."""
     names = _frame_columns(kind)
     times: list[int] = []
     cols: dict[str, list[Any]] = {name: [] for name in names}
     rejected = stale = 0
     with_volume = False
-    after = "-"
-    while True:
-        chunk = _xrange(client, key, after, _READ_COUNT)
-        for _entry_id, fields in chunk:
-            try:
-                entry = decode(cast(dict[str | bytes, bytes | str], fields), kind)
-            except ProtocolError:
-                rejected += 1  # the server logs it and shows the count; the frame holds what it shows
+    for _entry_id, fields in entries:
+        try:
+            entry = decode(cast(dict[str | bytes, bytes | str], fields), kind)
+        except ProtocolError:
+            rejected += 1  # the server logs it and shows the count; the frame holds what it shows
+            continue
+        with_volume = with_volume or "vol" in entry.columns
+        values = _entry_columns(entry)
+        t = entry.t
+        # Markers are events: one at the last time is kept too (SPEC section 3's ordering rule).
+        rising = operator.le if kind == "marker" else operator.lt
+        if (not times or rising(times[-1], t[0])) and all(map(rising, t, islice(t, 1, None))):
+            times += t  # the usual entry: after the last point, times rising; whole columns at once
+            for name in names:
+                cols[name] += values[name]
+            continue
+        for i, ns in enumerate(t):
+            if times and ns < times[-1]:
+                stale += 1
                 continue
-            with_volume = with_volume or "vol" in entry.columns
-            values = _entry_columns(entry)
-            t = entry.t
-            if (not times or t[0] > times[-1]) and all(map(operator.lt, t, islice(t, 1, None))):
-                times += t  # the usual entry: after the last point, times rising; whole columns at once
+            if times and ns == times[-1] and kind != "marker":  # the later value at one time replaces the earlier
                 for name in names:
-                    cols[name] += values[name]
+                    cols[name][-1] = values[name][i]
                 continue
-            for i, ns in enumerate(t):
-                if times and ns < times[-1]:
-                    stale += 1
-                    continue
-                if times and ns == times[-1]:  # the later point at the same time replaces the earlier one
-                    for name in names:
-                        cols[name][-1] = values[name][i]
-                    continue
-                times.append(ns)
-                for name in names:
-                    cols[name].append(values[name][i])
-        if len(chunk) < _READ_COUNT:
-            break
-        after = "(" + chunk[-1][0].decode()  # exclusive: the next entry after the last one read
+            times.append(ns)
+            for name in names:
+                cols[name].append(values[name][i])
     if kind in CANDLE_KINDS and not with_volume:
         del cols["volume"]
     return pd.DataFrame(cols, index=_utc_index(times)), rejected, stale
 
 
-def load_run(run: str | None = None) -> RunFrames:
-    """Read a run from Redis as DataFrames (the current run of this process by default, else the
-    newest run). Uses the Redis URL, TLS files and prefix of ``cb.configure``.
+class _RunSource(Protocol):
+    """Where a run's keys are read from, by suffix (the key without ``<prefix>:{<run>}:``)."""
+
+    def hash(self, suffix: str) -> dict[bytes, bytes]: ...
+    def get(self, suffix: str) -> bytes | None: ...
+    def entries(self, suffix: str) -> Iterable[tuple[bytes, dict[bytes, bytes]]]: ...
+
+
+@dataclass
+class _RedisRun:
+    client: Client
+    keys: Keys
+
+    def hash(self, suffix: str) -> dict[bytes, bytes]:
+        return _hash(self.client, self.keys.tagged(suffix))
+
+    def get(self, suffix: str) -> bytes | None:
+        return cast(bytes | None, self.client.get(self.keys.tagged(suffix)))
+
+    def entries(self, suffix: str) -> Iterator[tuple[bytes, dict[bytes, bytes]]]:
+        """Every entry, in XRANGE replies of bounded size (big series arrive in pieces)."""
+        after = "-"
+        while True:
+            chunk = _xrange(self.client, self.keys.tagged(suffix), after, _READ_COUNT)
+            yield from chunk
+            if len(chunk) < _READ_COUNT:
+                return
+            after = "(" + chunk[-1][0].decode()  # exclusive: the next entry after the last one read
+
+
+@dataclass
+class _FileRun:
+    file: RunFile
+
+    def hash(self, suffix: str) -> dict[bytes, bytes]:
+        return self.file.hashes.get(suffix, {})
+
+    def get(self, suffix: str) -> bytes | None:
+        return self.file.strings.get(suffix)
+
+    def entries(self, suffix: str) -> list[tuple[bytes, dict[bytes, bytes]]]:
+        return self.file.streams.get(suffix, [])
+
+
+def _frames(run_id: str, source: _RunSource) -> RunFrames:
+    """A run's DataFrames from its keys (a registry entry that is not JSON is left out, as the server does)."""
+    manifest = {k.decode(): v.decode() for k, v in source.hash("manifest").items()}
+    info: dict[str, dict[str, Any]] = {}
+    for raw_id, raw in sorted(source.hash("series").items()):
+        try:
+            registered = json.loads(raw)
+        except ValueError:
+            continue
+        if isinstance(registered, dict) and isinstance(registered.get("kind"), str):
+            info[raw_id.decode()] = registered
+    frames = RunFrames(run_id, manifest, {}, info, _events(source.entries("events")), _json_or_none(source.get("results")),
+                       {k.decode(): json.loads(v) for k, v in source.hash("plugins").items()},
+                       lost={k.decode(): int(v) for k, v in source.hash("lost").items() if v.isdigit()})
+    for sid, entry in info.items():
+        df, frames.rejected[sid], frames.stale[sid] = _read_series(source.entries(f"s:{sid}"), entry["kind"])
+        frames.series[sid] = df
+    return frames
+
+
+def _is_path(run: str | os.PathLike[str] | None) -> bool:
+    """A path object, or a string with a ``/`` (never in a run id) or ending in ``.cbrun``."""
+    return isinstance(run, os.PathLike) or isinstance(run, str) and ("/" in run or run.endswith(".cbrun"))
+
+
+def load_run(run: str | os.PathLike[str] | None = None) -> RunFrames:
+    """A run as DataFrames: from a run file (``chartbridge export``'s ``.cbrun``: a path object, or
+    a string with a ``/`` or ending in ``.cbrun``), else from Redis: run ``run``, else the current
+    run of this process, else the newest run, with the Redis URL, TLS files and prefix of
+    ``cb.configure``. A bad file raises ``chartbridge.runfile.RunFileError`` saying where.
 
     >>> frames = cb.load_run("ema-sweep-20")
+    >>> frames = cb.load_run("runs/ema-sweep-20.cbrun")
     >>> frames.series["EMACross.on_bar"].close.describe()
     """
+    if run is not None and _is_path(run):
+        file = read_run_file(run)
+        return _frames(file.run, _FileRun(file))
     _session.flush()  # what this process recorded so far is in Redis before it is read
     prefix = _session.current().settings.prefix
     client = _client()
     try:
-        run_id = _resolve_run(client, prefix, run)
+        run_id = _resolve_run(client, prefix, cast(str | None, run))
         keys = Keys(prefix, run_id)
-        manifest = {k.decode(): v.decode() for k, v in _hash(client, keys.manifest).items()}
-        if not manifest:
+        if not _hash(client, keys.manifest):
             raise LookupError(f"run {run_id!r} is not in Redis under prefix {prefix!r}")
-        info: dict[str, dict[str, Any]] = {}
-        for raw_id, raw in sorted(_hash(client, keys.series).items()):
-            try:
-                registered = json.loads(raw)
-            except ValueError:
-                continue  # the server leaves a registry entry that is not JSON out too
-            if isinstance(registered, dict) and isinstance(registered.get("kind"), str):
-                info[raw_id.decode()] = registered
-        frames = RunFrames(run_id, manifest, {}, info, _events(client, keys.events),
-                           _json_or_none(cast(bytes | None, client.get(keys.results))),
-                           {k.decode(): json.loads(v) for k, v in _hash(client, keys.plugins).items()})
-        for sid, entry in info.items():
-            df, frames.rejected[sid], frames.stale[sid] = _read_series(client, keys.stream(sid), entry["kind"])
-            frames.series[sid] = df
-        return frames
+        return _frames(run_id, _RedisRun(client, keys))
     finally:
         client.close()
 
@@ -234,11 +294,11 @@ def _json_or_none(raw: bytes | None) -> Any:
     return None if raw is None else json.loads(raw)
 
 
-def _events(client: Client, key: str) -> pd.DataFrame:
+def _events(entries: Iterable[tuple[bytes, dict[bytes, bytes]]]) -> pd.DataFrame:
     """Run events (SPEC section 6): ``id`` (stream ID), ``type``, ``data`` (parsed JSON), indexed
     by the time Redis stored them (the ID's milliseconds)."""
     ids, types, data = [], [], []
-    for entry_id, fields in _xrange(client, key):
+    for entry_id, fields in entries:
         ids.append(entry_id.decode())
         types.append(_text(fields.get(b"type")))
         data.append(_json_or_none(fields.get(b"data")))

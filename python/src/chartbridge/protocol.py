@@ -126,6 +126,10 @@ class Keys:
     def _tagged(self, suffix: str) -> str:
         return f"{self.prefix}:{{{self.run}}}:{suffix}"
 
+    def tagged(self, suffix: str) -> str:
+        """The run's key ``suffix`` (``manifest``, ``s:<series>``: SPEC section 2) with prefix and hash tag."""
+        return self._tagged(suffix)
+
     @property
     def manifest(self) -> str:
         return self._tagged("manifest")

@@ -14,8 +14,8 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from . import session as _session
-from .identity import new_identity
-from .producer import Client, Op, PointBuffer, command, xadd
+from .identity import GitProbe, dirty_diff, new_identity, versions
+from .producer import Client, Op, PointBuffer, command, lazy, xadd
 from .protocol import MAX_PUBLISH_JSON, Keys, ProtocolError, check_run_id
 
 if TYPE_CHECKING:
@@ -49,8 +49,9 @@ class Run:
         self.started = time.time_ns()
         self.status = "running"
         self.ended: int | None = None
-        self.identity, self.dirty_diff = new_identity(source, dict(params or {}))
-        self._identity_json = dumps(self.identity, "run identity", MAX_IDENTITY_JSON)
+        self._git = GitProbe(source)  # read by the producer when it sends the manifest
+        self.identity = new_identity(dict(params or {}))
+        dumps(self.identity, "run identity", MAX_IDENTITY_JSON)
         self.buffers: dict[str, PointBuffer] = {}
         self.registry: dict[str, str] = {}  # series id -> registry JSON
         self.plugins: dict[str, str] = {}  # plugin name -> {"enabled", "params"} JSON
@@ -66,7 +67,7 @@ class Run:
     def _manifest(self) -> dict[str, str]:
         fields = {"v": "1", "run": self.id, "strategy": self.strategy, "source": self.source,
                   "language": "python", "started": str(self.started), "heartbeat": str(time.time_ns()),
-                  "status": self.status, "identity": self._identity_json}
+                  "status": self.status, "identity": self._identity_text()}
         if self.ended is not None:
             fields["ended"] = str(self.ended)
         return fields
@@ -75,12 +76,20 @@ class Run:
         return xadd(self.keys.events, {"type": type_, "data": dumps(data, f"{type_} event")},
                     points=1 if droppable else 0, droppable=droppable)
 
+    def _identity_text(self) -> str:
+        """The identity with its git state and versions (waits for git: called on the producer's side)."""
+        return dumps({**self.identity, "git": self._git.result()[0], "versions": versions()}, "run identity")
+
+    def _dirty(self) -> list[Any] | None:
+        diff = dirty_diff(self._git.result()[1])
+        return None if diff is None else ["SET", self.keys.dirty, diff]
+
     def _start_ops(self) -> list[Op]:
-        manifest = [x for kv in self._manifest().items() for x in kv]
-        return [command("HSET", self.keys.manifest, *manifest, on_sent=self._mark_delivered),
+        return [lazy(lambda: ["HSET", self.keys.manifest, *(x for kv in self._manifest().items() for x in kv)],
+                     on_sent=self._mark_delivered),
                 command("ZADD", self.keys.runs, self.started // 1_000_000, self.id),
                 xadd(self.keys.runlog, {"run": self.id, "type": "start"}, maxlen=RUNLOG_MAXLEN),
-                *([command("SET", self.keys.dirty, self.dirty_diff)] if self.dirty_diff else [])]
+                lazy(self._dirty)]
 
     def _series_ops(self, series_id: str) -> list[Op]:
         return [command("HSET", self.keys.series, series_id, self.registry[series_id]),
@@ -160,12 +169,13 @@ class Run:
         Raises ``ProtocolError`` for a value that is not JSON or an identity over 64 KiB.
         """
         identity = {**self.identity, **changes}
-        text = dumps(identity, "run identity", MAX_IDENTITY_JSON)
+        dumps(identity, "run identity", MAX_IDENTITY_JSON)
         with self._lock:
-            self.identity, self._identity_json = identity, text
+            self.identity = identity
             announced = self._announced
         if announced:
-            self.session.producer.enqueue([command("HSET", self.keys.manifest, "identity", text)])
+            self.session.producer.enqueue([lazy(lambda: ["HSET", self.keys.manifest, "identity",
+                                                         self._identity_text()])])
 
     def end(self) -> None:
         if self.status == "ended":

@@ -60,11 +60,15 @@ def _resolve(kind: type) -> Converter | None:
     return convert
 
 
+def converter_of(kind: type) -> Converter | None:
+    """The integration's converter of values of ``kind`` (None: a plain number-like, ``to_float``)."""
+    return _CONVERTERS[kind] if kind in _CONVERTERS else _resolve(kind)
+
+
 def number(value: Any, where: str) -> float | None:
     """The number ``value`` stands for, by its integration's rule (see ``chartbridge.nautilus.convert``)
     or ``to_float``; None means "no point" (e.g. an indicator still warming up)."""
-    kind = type(value)
-    convert = _CONVERTERS[kind] if kind in _CONVERTERS else _resolve(kind)
+    convert = converter_of(type(value))
     return to_float(value, where) if convert is None else convert(value)
 
 
@@ -79,6 +83,15 @@ def hint_strategy(qualname: str) -> None:
     owner, dot, _ = qualname.rpartition(".")
     if dot and "<" not in owner and not STRATEGY_HINT:
         STRATEGY_HINT.append(owner.rpartition(".")[2])
+
+
+def _part(x: Any, where: str) -> float:
+    """A candle's price or volume by its integration's rule (a Nautilus ``Quantity`` exactly, where
+    ``float()`` is one ulp off at times)."""
+    value = number(x, where)
+    if value is None:
+        raise ProtocolError("E_VALUE", f"{where}: {x!r} is not a number")
+    return value
 
 
 def candle_values(value: Any, where: str) -> tuple[float, ...]:
@@ -97,7 +110,7 @@ def candle_values(value: Any, where: str) -> tuple[float, ...]:
         parts = [getattr(value, n) for n in names if getattr(value, n, None) is not None]
     else:
         raise ProtocolError("E_VALUE", f"{where}: {value!r} is not a candle (tuple, mapping or open/high/low/close)")
-    floats = tuple(check_finite(to_float(x, f"{where}.{n}"), f"{where}.{n}") for x, n in zip(parts, names))
+    floats = tuple(check_finite(_part(x, f"{where}.{n}"), f"{where}.{n}") for x, n in zip(parts, names))
     check_candle(floats[0], floats[1], floats[2], floats[3], where)
     return floats
 

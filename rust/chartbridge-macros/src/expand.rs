@@ -32,6 +32,8 @@ pub fn expand(args: Args, item: TokenStream) -> syn::Result<TokenStream> {
         } else {
             ::core::option::Option::None
         };
+        // Conditions in the body belong to this site, at this call's time (chartbridge::condition).
+        let __chartbridge_scope = ::chartbridge::__private::enter_scope(&__CHARTBRIDGE_SITE, #owner, __chartbridge_t);
     };
     let block = &func.block;
     let body = match &args.arg {

@@ -8,6 +8,9 @@
 //! `cargo run --example e2e -- <redis url> <prefix> <run> restart <calls> <max backlog>`: `calls`
 //! calls, a line on stdout, a wait for a line on stdin (the test kills Redis), `calls` more,
 //! another line out and in (the test restarts Redis empty), then a flush.
+//! `cargo run --example e2e -- <redis url> <prefix> <run> paced <calls> <batch>`: one thread,
+//! a 5 ms pause after every `batch` calls, so the run lasts long enough for a test to fail a
+//! cluster master over meanwhile.
 
 use std::io::Write;
 use std::time::Duration;
@@ -47,7 +50,7 @@ fn handshake(what: &str) {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let [_, url, prefix, run_id, mode, a, b] = args.as_slice() else {
-        eprintln!("usage: e2e <redis url> <prefix> <run> tight <threads> <calls per thread> | restart <calls> <max backlog>");
+        eprintln!("usage: e2e <redis url> <prefix> <run> tight <threads> <calls per thread> | restart <calls> <max backlog> | paced <calls> <batch>");
         std::process::exit(2);
     };
     let (a, b): (u64, u64) = (a.parse().expect("a number"), b.parse().expect("a number"));
@@ -62,6 +65,14 @@ fn main() {
                 scope.spawn(move || (0..b).for_each(|i| call(lane, i)));
             }
         }),
+        "paced" => {
+            for i in 0..a {
+                call(0, i);
+                if (i + 1) % b == 0 {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            }
+        }
         "restart" => {
             (0..a).for_each(|i| call(0, i));
             assert!(run.flush(Duration::from_secs(60)), "Redis took the first calls");

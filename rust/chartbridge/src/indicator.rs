@@ -1,5 +1,6 @@
-//! Indicators a `#[chart(ema = 20)]` site computes from the charted value, O(1) per point, with
-//! the Python SDK's definitions so both languages chart the same line for the same inputs.
+//! Indicators a `#[chart(ema = 20)]` site computes from the charted value, with the Python SDK's
+//! definitions, which are Nautilus's (`ExponentialMovingAverage`, `SimpleMovingAverage`; see
+//! python/README.md), so both languages chart the line a Nautilus strategy reads.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -20,37 +21,36 @@ impl Indicator {
     }
 
     pub fn state(self) -> State {
-        let window = |n: u32| Window { period: n as usize, values: VecDeque::new(), sum: 0.0 };
         match self {
-            Indicator::Ema(n) => State::Ema { alpha: 2.0 / (f64::from(n) + 1.0), value: None, seed: window(n) },
-            Indicator::Sma(n) => State::Sma(window(n)),
+            Indicator::Ema(n) => State::Ema { alpha: 2.0 / (f64::from(n) + 1.0), value: 0.0, count: 0, period: n },
+            Indicator::Sma(n) => State::Sma(Window { period: n as usize, values: VecDeque::new() }),
         }
     }
 }
 
-/// The last `period` inputs and their sum.
+/// The last `period` inputs.
 pub struct Window {
     period: usize,
     values: VecDeque<f64>,
-    sum: f64,
 }
 
 impl Window {
-    /// Adds `x`; the mean once the window is full.
+    /// Adds `x`; once the window is full, its mean summed oldest first from 0.0 as Nautilus sums
+    /// (a running sum would round differently).
     fn push(&mut self, x: f64) -> Option<f64> {
         self.values.push_back(x);
-        self.sum += x;
         if self.values.len() > self.period {
-            self.sum -= self.values.pop_front().unwrap_or(0.0);
+            self.values.pop_front();
         }
-        (self.values.len() == self.period).then(|| self.sum / self.period as f64)
+        (self.values.len() == self.period).then(|| self.values.iter().fold(0.0, |sum, v| sum + v) / self.period as f64)
     }
 }
 
 /// Running state of one indicator.
 pub enum State {
-    /// alpha = 2 / (period + 1), seeded with the mean of the first `period` inputs.
-    Ema { alpha: f64, value: Option<f64>, seed: Window },
+    /// alpha = 2 / (period + 1); the first input seeds `value`, then every input (the first too)
+    /// makes it `alpha * x + (1 - alpha) * value`.
+    Ema { alpha: f64, value: f64, count: u32, period: u32 },
     Sma(Window),
 }
 
@@ -58,13 +58,13 @@ impl State {
     /// Feeds one input; the indicator's value once it has seen `period` inputs.
     pub fn update(&mut self, x: f64) -> Option<f64> {
         match self {
-            State::Ema { alpha, value: Some(v), .. } => {
-                *v += *alpha * (x - *v);
-                Some(*v)
-            }
-            State::Ema { value, seed, .. } => {
-                *value = seed.push(x);
-                *value
+            State::Ema { alpha, value, count, period } => {
+                if *count == 0 {
+                    *value = x;
+                }
+                *value = *alpha * x + ((1.0 - *alpha) * *value);
+                *count = count.saturating_add(1);
+                (*count >= *period).then_some(*value)
             }
             State::Sma(window) => window.push(x),
         }

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod clock;
+mod conditions;
 mod global;
 mod identity;
 pub mod indicator;
@@ -18,6 +19,7 @@ mod worker;
 
 pub use chartbridge_macros::chart;
 pub use clock::{TsEvent, clear_clock, set_clock};
+pub use conditions::condition;
 pub use global::{Run, enabled, set_enabled, start};
 pub use link::Tls;
 pub use publisher::{Config, Publisher, Series, SeriesSpec, SeriesStats, Source, Stats};
@@ -37,6 +39,7 @@ macro_rules! source {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::clock::{ArgTime, HasTime, NoTime, now_or};
+    pub use crate::conditions::enter_scope;
     pub use crate::global::enabled;
     pub use crate::indicator::{Indicator, SiteIndicators};
     pub use crate::site::SiteSpec;

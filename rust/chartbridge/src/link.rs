@@ -224,8 +224,9 @@ impl Link {
         self.backoff = FIRST_BACKOFF;
     }
 
-    /// Redis refused a write for want of an ACL permission: drops the connection and retries
-    /// later, as for an outage, so the writes stay queued while the user fixes the ACL.
+    /// Redis refused a write for want of an ACL permission, or for want of memory (`OOM`): drops
+    /// the connection and retries later, as for an outage, so the writes stay queued (within the
+    /// backlog bound) while the user fixes the ACL or frees memory.
     pub(crate) fn refused(&mut self, error: &redis::ServerError) {
         self.fail(&redis::RedisError::from(error.clone()));
     }
@@ -239,6 +240,9 @@ impl Link {
             let why = match error.kind() {
                 ErrorKind::AuthenticationFailed => "refused the user name or password",
                 ErrorKind::Server(redis::ServerErrorKind::NoPerm) => "refused a command: the ACL user lacks a permission",
+                _ if error.code() == Some("OOM") => {
+                    "is full and refuses writes (free memory: delete old runs with `chartbridge gc`, or raise maxmemory)"
+                }
                 _ => "is unreachable",
             };
             eprintln!("chartbridge: Redis at {} {why} ({error}); keeping a bounded backlog and retrying", self.url);

@@ -176,6 +176,8 @@ pub struct SeriesSpec {
     pub precision: Option<(u32, Option<f64>)>,
     /// The `unit` option: a currency or `%`.
     pub unit: Option<String>,
+    /// A condition: a `line` of one named boolean per bar, registry role `condition` (SPEC section 5).
+    pub condition: bool,
 }
 
 impl SeriesSpec {
@@ -191,7 +193,13 @@ impl SeriesSpec {
             target: None,
             precision: None,
             unit: None,
+            condition: false,
         }
+    }
+
+    /// A condition's series (see [`crate::condition`]): a step line in pane `conditions` for readers that do not know the role.
+    pub fn condition(id: &str) -> SeriesSpec {
+        SeriesSpec { condition: true, ..SeriesSpec::new(id, Kind::Line).pane("conditions").options(json!({"lineType": 1})) }
     }
 
     /// `precision` decimals (0 to 15) with tick `min_move` (`None`: `10^-precision`), as Python's `precision=`/`min_move=`.
@@ -273,6 +281,9 @@ impl SeriesSpec {
         if let Some(target) = &self.target {
             entry["target"] = json!(target);
         }
+        if self.condition && self.kind == Kind::Line {
+            entry["role"] = json!("condition");
+        }
         let text = entry.to_string();
         if text.len() > MAX_REGISTRY_JSON {
             return Err(Code::Limit);
@@ -352,6 +363,11 @@ impl Publisher {
         let close_timeout = config.close_timeout;
         let handle = worker::spawn(config, rx, Arc::clone(&shared)).map_err(|_| Code::Limit)?;
         Ok(Publisher { shared, keys, worker: Mutex::new(Some(handle)), close_timeout })
+    }
+
+    /// Identifies this run among others in one process while any of its series lives.
+    pub(crate) fn run_key(&self) -> usize {
+        Arc::as_ptr(&self.shared) as usize
     }
 
     /// Registers a series; its registry entry is written before its first batch.

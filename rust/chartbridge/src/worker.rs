@@ -33,6 +33,13 @@ const RUNLOG_MAXLEN: usize = 10_000;
 /// A cycle that took at least this many messages starts the next one at once: the threads are
 /// producing faster than one flush interval's worth.
 const BUSY_MSGS: usize = 4_096;
+/// Acknowledged point entries remembered per stream, so that after an outage a tail Redis
+/// acknowledged and then lost (a failover to a replica it had not reached) is found and counted
+/// (SPEC section 9). Replication lags by milliseconds: 1024 entries are far more than that.
+const ACKED_KEPT: usize = 1_024;
+
+/// A stream's newest acknowledged point entries: (ID, points, series slot), oldest first.
+type Acked = VecDeque<((u64, u64), u64, usize)>;
 
 pub(crate) type Owner = Option<fn() -> &'static str>;
 
@@ -275,6 +282,8 @@ struct Worker {
     drained: usize,
     /// Whether this outage's first drop has been reported.
     loss_warned: bool,
+    /// Per series stream, the newest point entries Redis acknowledged.
+    acked: HashMap<String, Acked>,
 }
 
 impl Worker {
@@ -298,6 +307,7 @@ impl Worker {
             next_heartbeat: Instant::now() + HEARTBEAT,
             drained: 0,
             loss_warned: false,
+            acked: HashMap::new(),
         };
         worker.queue_start();
         worker
@@ -568,30 +578,64 @@ impl Worker {
             if self.outbox.is_empty() {
                 break; // reconciling found everything already written
             }
-            let n = self.outbox.len().min(PIPELINE_WRITES);
+            // After a failed attempt, one write probes first: a Redis still full then refuses it
+            // alone, and no later entry of its stream can overtake it.
+            let n = if self.link.in_outage() { 1 } else { self.outbox.len().min(PIPELINE_WRITES) };
             let mut pipe = redis::pipe();
             pipe.ignore_errors();
             self.outbox.iter().take(n).for_each(|w| w.add_to(&mut pipe));
             let Some(replies) = self.link.query::<Vec<Value>>(&pipe) else { break };
             self.written_once = true;
-            if let Some(e) = replies.iter().find_map(|r| match r {
-                Value::ServerError(e) if e.code() == "NOPERM" => Some(e.clone()),
-                _ => None,
-            }) {
+            let refusal = |code: &str| {
+                replies.iter().find_map(|r| match r {
+                    Value::ServerError(e) if e.code() == code => Some(e.clone()),
+                    _ => None,
+                })
+            };
+            if let Some(e) = refusal("NOPERM") {
                 // The ACL user lacks a right: nothing is dropped while the user fixes it. The
                 // writes that did land are found on reconnect (explicit IDs, idempotent HSETs).
                 self.link.refused(&e);
                 break;
             }
-            self.link.delivered();
-            for (write, reply) in self.outbox.drain(..n).zip(replies) {
+            // Redis full (`maxmemory` under `noeviction`) is an outage too, but a full Redis may
+            // take some writes of a pipeline and refuse others: each refused write is kept to send
+            // again (within the backlog bound), unless a later entry of its stream landed, after
+            // which it can no longer be stored in order (it is dropped and counted).
+            let full = refusal("OOM");
+            let mut landed_after: HashMap<&str, usize> = HashMap::new();
+            for (i, (write, reply)) in self.outbox.iter().take(n).zip(&replies).enumerate() {
+                if let (Write::Xadd { key, .. }, false) = (write, matches!(reply, Value::ServerError(_))) {
+                    landed_after.insert(key.as_str(), i);
+                }
+            }
+            let keep: Vec<bool> = self
+                .outbox
+                .iter()
+                .take(n)
+                .zip(&replies)
+                .enumerate()
+                .map(|(i, (write, reply))| {
+                    let oom = matches!(reply, Value::ServerError(e) if e.code() == "OOM");
+                    oom && !matches!(write, Write::Xadd { key, .. } if landed_after.get(key.as_str()).is_some_and(|&j| j > i))
+                })
+                .collect();
+            if full.is_none() {
+                self.link.delivered();
+            }
+            let mut retry = Vec::new();
+            for ((write, reply), keep) in self.outbox.drain(..n).zip(replies).zip(keep) {
+                if keep {
+                    retry.push(write);
+                    continue;
+                }
                 let target = write.series_points();
                 if let Some((_, points)) = target {
                     self.buffers.backlog -= points as usize;
                 }
                 match (target, reply) {
-                    // Redis refused this one write (out of memory, a key of another type, ...):
-                    // retrying cannot help, so it is dropped and counted.
+                    // Redis refused this one write (a key of another type, an entry that can no
+                    // longer go in order, ...): retrying cannot help, so it is dropped and counted.
                     (Some((slot, points)), Value::ServerError(e)) => {
                         self.buffers.lose(slot, points, &self.shared);
                         eprintln!("chartbridge: Redis refused a write to series {} ({e:?})", self.buffers.series[slot].id);
@@ -601,9 +645,23 @@ impl Worker {
                         self.buffers.series[slot].stats.written += points;
                         self.buffers.dirty = true;
                         self.shared.written.fetch_add(points, Ordering::Relaxed);
+                        if let Write::Xadd { key, id: StreamId::At(ms, seq), .. } = &write {
+                            let acked = self.acked.entry(key.clone()).or_default();
+                            if acked.len() == ACKED_KEPT {
+                                acked.pop_front();
+                            }
+                            acked.push_back(((*ms, *seq), points, slot));
+                        }
                     }
                     (None, _) => {}
                 }
+            }
+            for write in retry.into_iter().rev() {
+                self.outbox.push_front(write);
+            }
+            if let Some(e) = full {
+                self.link.refused(&e);
+                break;
             }
         }
         if self.link.is_up() && self.outbox.is_empty() {
@@ -666,7 +724,24 @@ impl Worker {
         let summary: Vec<String> = changed.iter().map(|(id, n)| format!("{id}: {n}")).collect();
         eprintln!("chartbridge: points lost so far, per series (written to the run's lost record): {}", summary.join(", "));
         self.loss_warned = false;
-        self.outbox.push_front(Write::hset(self.keys.lost(), changed));
+        // A record still queued (Redis refused it: full) is folded into this one, so an older
+        // total is never written after a newer one.
+        let key = self.keys.lost();
+        let mut fields: Vec<(String, String)> = Vec::new();
+        self.outbox.retain(|w| match w {
+            Write::Hset { key: queued, fields: older } if *queued == key => {
+                fields.extend(older.iter().cloned());
+                false
+            }
+            _ => true,
+        });
+        for (id, total) in changed {
+            match fields.iter_mut().find(|(queued, _)| *queued == id) {
+                Some(field) => field.1 = total,
+                None => fields.push((id, total)),
+            }
+        }
+        self.outbox.push_front(Write::hset(key, fields));
     }
 
     /// Makes the per-series counts visible to `Publisher::stats`.
@@ -689,7 +764,7 @@ impl Worker {
                 Write::Xadd { key, id: StreamId::At(..), .. } => Some(key),
                 _ => None,
             });
-            explicit.filter(|k| seen.insert(k.as_str())).cloned().collect()
+            explicit.chain(self.acked.keys()).filter(|k| seen.insert(k.as_str())).cloned().collect()
         };
         let mut pipe = redis::pipe();
         pipe.cmd("EXISTS").arg(self.keys.manifest());
@@ -712,6 +787,7 @@ impl Worker {
                 Some((key.as_str(), StreamId::At(ms.parse().ok()?, seq.parse().ok()?)))
             })
             .collect();
+        self.find_lost_tails(&keys, &last);
         let (buffers, written) = (&mut self.buffers, &self.shared.written);
         self.outbox.retain(|w| match w {
             Write::Xadd { key, id, points, series, .. } if last.get(key.as_str()).is_some_and(|top| id <= top) => {
@@ -740,6 +816,35 @@ impl Worker {
             }
         }
         true
+    }
+
+    /// Counts as lost (SPEC section 11) the point entries Redis acknowledged and no longer holds
+    /// while it still holds older ones of their stream: a replica promoted by a failover before
+    /// they reached it (asynchronous replication loses that tail). Their IDs are logged. A stream
+    /// gone whole is a Redis that lost the run, which `reconcile` writes again.
+    fn find_lost_tails(&mut self, keys: &[String], last: &HashMap<&str, StreamId>) {
+        for key in keys {
+            let Some(acked) = self.acked.get_mut(key) else { continue };
+            let Some(StreamId::At(top_ms, top_seq)) = last.get(key.as_str()).copied() else {
+                acked.clear();
+                continue;
+            };
+            let kept = acked.iter().take_while(|(id, ..)| *id <= (top_ms, top_seq)).count();
+            let gone: Vec<_> = acked.drain(kept..).collect();
+            let (Some(first), Some(newest)) = (gone.first(), gone.last()) else { continue };
+            let mut points = 0;
+            for &(_, n, slot) in &gone {
+                points += n;
+                let stats = &mut self.buffers.series[slot].stats;
+                stats.written -= n;
+                self.shared.written.fetch_sub(n, Ordering::Relaxed);
+                self.buffers.lose(slot, n, &self.shared);
+            }
+            eprintln!(
+                "chartbridge: Redis no longer holds {points} points of {key} that it had acknowledged (entries {}-{} to {}-{}, after {top_ms}-{top_seq}): a failover to a replica they had not reached; counted in the run's lost record",
+                first.0.0, first.0.1, newest.0.0, newest.0.1
+            );
+        }
     }
 
     /// Ends the run: queues the end writes and keeps writing until the outbox is empty or the

@@ -206,11 +206,11 @@ fn every_chart_form_writes_its_series() {
     assert_eq!(ys(&columns), [100.0, 100.5, 101.25, 102.125]);
     assert!(t.windows(2).all(|w| w[0] <= w[1]) && t[0] > T0 + 3_600_000_000_000);
 
-    // EMA(3) only, by default, as the Python SDK: seeded with the mean of the first 3 values,
-    // then alpha = 0.5.
+    // EMA(3) only, by default, as the Python SDK and Nautilus: alpha = 0.5, seeded with the first
+    // value (100, 100.5, then charted from the third: 101.25, 102.125).
     assert_eq!(reg["Strategy.mid.ema3"]["title"], "Strategy.mid.ema3");
     let (t, columns) = points(&redis, "forms", "Strategy.mid.ema3");
-    assert_eq!((t, ys(&columns).to_vec()), (times[2..].to_vec(), vec![101.0, 102.0]));
+    assert_eq!((t, ys(&columns).to_vec()), (times[2..].to_vec(), vec![101.25, 102.125]));
 
     // `None` charts nothing; the indicators start once they have seen their period.
     let (t, columns) = points(&redis, "forms", "signals/spread");

@@ -29,21 +29,17 @@ fn tick(i: u64, lane: u64) -> Tick {
     Tick { price: (i % 1000) as f64 * 0.25 + lane as f64, ts_event: T0 as u64 + i }
 }
 
-/// EMA over every input, as SPEC's indicators define it: the mean of the first `n` inputs, then
-/// `v += 2 / (n + 1) * (x - v)`; `None` before the `n`th input.
+/// EMA over every input, as the SDKs define it (Nautilus's): alpha = 2 / (n + 1), the first input
+/// seeds it, then `v = alpha * x + (1 - alpha) * v` for every input; `None` before the `n`th.
 fn ema(inputs: &[f64], n: usize) -> Vec<Option<f64>> {
     let alpha = 2.0 / (n as f64 + 1.0);
-    let mut v: Option<f64> = None;
+    let mut v = inputs.first().copied().unwrap_or(0.0);
     inputs
         .iter()
         .enumerate()
         .map(|(i, &x)| {
-            v = match v {
-                Some(v) => Some(v + alpha * (x - v)),
-                None if i + 1 == n => Some(inputs[..n].iter().sum::<f64>() / n as f64),
-                None => None,
-            };
-            v
+            v = alpha * x + (1.0 - alpha) * v;
+            (i + 1 >= n).then_some(v)
         })
         .collect()
 }
@@ -231,4 +227,80 @@ fn a_live_thread_with_a_full_queue_drops_and_counts_per_series() {
     assert_eq!(stats.written + stats.dropped, total, "every call is stored or counted");
     assert_eq!(stats.series["x"].dropped, stats.dropped);
     assert_eq!(redis.hash("cbtest:{live}:lost")["x"], stats.dropped.to_string());
+}
+
+#[test]
+fn a_full_redis_is_an_outage_the_oldest_beyond_the_bound_go_and_the_newest_arrive_once_memory_is_freed() {
+    const BEFORE: u64 = 100_000;
+    const TOTAL: u64 = 400_000;
+    let redis = RedisServer::start_with(&["--maxmemory-policy", "noeviction"].map(String::from));
+    let mut config = redis.config("Full", "full");
+    config.max_backlog = 20_000;
+    let run = Publisher::start(config).unwrap();
+    let series = run.series(SeriesSpec::new("price", Kind::Line)).unwrap();
+    let add = |from: u64, to: u64| {
+        for i in from..to {
+            series.add_at(T0 + i as i64 * 1_000, chartbridge::Point::Value(i as f64 * 0.5)).unwrap();
+            if i % 10_000 == 0 {
+                run.flush(Duration::from_millis(10));
+            }
+        }
+    };
+    add(0, BEFORE);
+    assert!(run.flush(Duration::from_secs(10)));
+    // Redis is full, well past its maxmemory (not at the edge, where it takes some writes and
+    // refuses others as its memory moves): every write is refused with OOM from here on.
+    redis.raw(redis::cmd("CONFIG").arg("SET").arg("maxmemory").arg("1mb"));
+    add(BEFORE, TOTAL);
+    // Refused with OOM: held (within the bound), not dropped as if Redis had rejected the data.
+    assert!(!run.flush(Duration::from_millis(500)), "Redis is full: not everything can be stored");
+    assert!(run.stats().dropped > 0);
+    redis.raw(redis::cmd("CONFIG").arg("SET").arg("maxmemory").arg("0")); // memory freed (gc, or a bigger maxmemory)
+    assert!(run.flush(Duration::from_secs(30)));
+
+    let stats = run.stats();
+    let (t, y) = line_points(&redis, "cbtest:{full}:s:price");
+    let stored: Vec<u64> = t.iter().map(|t| ((t - T0) / 1_000) as u64).collect();
+    // Everything stored is exact, in order, once: what came before, then the newest points the
+    // backlog held, sent once memory was freed; the one stretch between is counted and recorded.
+    assert_eq!(y, stored.iter().map(|&i| i as f64 * 0.5).collect::<Vec<_>>());
+    let kept = stored.len() as u64 - BEFORE;
+    assert!((10_000..=20_000).contains(&kept), "the backlog kept the newest {kept} points");
+    let expected: Vec<u64> = (0..BEFORE).chain(TOTAL - kept..TOTAL).collect();
+    assert_eq!(stored, expected);
+    assert_eq!(stats.dropped, TOTAL - BEFORE - kept);
+    assert_eq!(stats.series["price"].dropped, stats.dropped);
+    assert_eq!(redis.hash("cbtest:{full}:lost")["price"], stats.dropped.to_string());
+}
+
+#[test]
+fn entries_redis_acknowledged_and_then_lost_are_found_after_the_outage_counted_and_recorded() {
+    let redis = RedisServer::start();
+    let run = Publisher::start(redis.config("Tail", "tail")).unwrap();
+    let series = run.series(SeriesSpec::new("price", Kind::Line)).unwrap();
+    let add = |from: u64, to: u64| (from..to).for_each(|i| series.add_at(T0 + i as i64, chartbridge::Point::Value(i as f64 * 0.25)).unwrap());
+    for part in 0..30 {
+        add(part * 100, part * 100 + 100);
+        assert!(run.flush(Duration::from_secs(10)));
+    }
+    // A failover to a replica the last entries had not reached, played on one Redis (no cluster
+    // needed to make it certain): Redis acknowledged them, now lacks them, and the connection breaks.
+    let key = "cbtest:{tail}:s:price";
+    let entries = redis.stream(key);
+    let tail = &entries[entries.len() - 3..];
+    let field = |fields: &[(String, Vec<u8>)], name: &str| fields.iter().find(|(f, _)| f == name).map(|(_, v)| v.clone()).unwrap();
+    let lost_times: Vec<i64> = tail.iter().flat_map(|(_, fields)| support::i64s(&field(fields, "t"))).collect();
+    redis.raw(redis::cmd("XDEL").arg(key).arg(tail.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>()));
+    redis.raw(redis::cmd("CLIENT").arg("KILL").arg("TYPE").arg("normal"));
+    add(3_000, 3_100);
+    assert!(run.flush(Duration::from_secs(30)));
+
+    let lost = lost_times.len() as u64;
+    let stats = run.stats();
+    assert_eq!((stats.series["price"].dropped, stats.series["price"].written), (lost, 3_100 - lost));
+    assert_eq!(redis.hash("cbtest:{tail}:lost")["price"], lost.to_string());
+    let (t, y) = line_points(&redis, key);
+    let expected: Vec<i64> = (0..3_100).map(|i| T0 + i).filter(|t| !lost_times.contains(t)).collect();
+    assert_eq!(t, expected, "everything else arrived, once, in order");
+    assert_eq!(y, expected.iter().map(|t| (t - T0) as f64 * 0.25).collect::<Vec<_>>());
 }

@@ -230,6 +230,33 @@ fn bad_values_are_refused_and_nothing_invalid_is_written() {
     assert!(redis.stream("cbtest:{bad}:s:candles").is_empty());
 }
 
+/// Markers are events (SPEC section 3): partial fills at one time, in one flush or across flushes, are all written, in order.
+#[test]
+fn markers_at_one_time_are_all_written_in_order() {
+    let redis = RedisServer::start();
+    let run = Publisher::start(redis.config("Fills", "fills")).unwrap();
+    let fills = run.series(SeriesSpec::new("fills", Kind::Marker).target("bars")).unwrap();
+    let part = |text: &str| Marker::new(Some(Side::Buy), text);
+    fills.add_at(T0, Point::Marker(1.1005, part("BUY 100 @ 1.1005"))).unwrap();
+    fills.add_at(T0, Point::Marker(1.1005, part("BUY 100 @ 1.1005"))).unwrap();
+    assert!(run.flush(Duration::from_secs(5)));
+    fills.add_at(T0, Point::Marker(1.1007, part("BUY 50 @ 1.1007"))).unwrap();
+    fills.add_at(T0 + MINUTE, Point::Marker(1.1012, Marker::new(Some(Side::Sell), "SELL 250 @ 1.1012"))).unwrap();
+    assert!(run.flush(Duration::from_secs(5)));
+    run.close();
+    assert_eq!((run.stats().written, run.stats().refused, run.stats().dropped), (4, 0, 0));
+    let entries: Vec<Batch> = redis.stream("cbtest:{fills}:s:fills").iter().map(|(_, f)| decode(f, Kind::Marker)).collect();
+    assert_eq!(entries.len(), 2);
+    let sell = Marker::new(Some(Side::Sell), "SELL 250 @ 1.1012");
+    assert_eq!(
+        entries,
+        [
+            Batch { kind: Kind::Marker, t: vec![T0, T0], columns: Columns::Markers { y: vec![1.1005, 1.1005], m: vec![part("BUY 100 @ 1.1005"), part("BUY 100 @ 1.1005")] } },
+            Batch { kind: Kind::Marker, t: vec![T0, T0 + MINUTE], columns: Columns::Markers { y: vec![1.1007, 1.1012], m: vec![part("BUY 50 @ 1.1007"), sell] } },
+        ]
+    );
+}
+
 #[test]
 fn a_batch_over_the_entry_limit_is_split() {
     let redis = RedisServer::start();

@@ -7,7 +7,12 @@ numbers by the rule in ``chartbridge.nautilus.convert``.
 """
 
 from . import convert as convert
-from .actor import ChartbridgeActor
-from .config import ChartbridgeConfig
+from .compat import V2
+
+if not V2:
+    from .actor import ChartbridgeActor
+    from .config import ChartbridgeConfig
+else:  # NautilusTrader 2, the Rust engine: its own actor (see v2.py)
+    from .v2 import ChartbridgeActor, ChartbridgeConfig  # type: ignore[assignment]
 
 __all__ = ["ChartbridgeActor", "ChartbridgeConfig"]

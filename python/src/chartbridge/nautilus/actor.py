@@ -9,7 +9,7 @@ It listens on the message bus; the strategies are left untouched:
 |---|---|---|
 | bars, one series per bar type | ``<bar type>`` (candlestick) | ``main`` for the first bar type, else its own |
 | every indicator a component registered | ``<component id>.<attribute>[.<output>]`` | the bars' pane for averages/bands, else its own |
-| fills | ``fills:<instrument>`` markers on the bars: side, fill price, "BUY <qty> @ <price> <position id>" | bars |
+| fills | ``fills:<instrument>`` markers on the bars, one per order per time (partial fills: their quantity-weighted price): side, price, "BUY <qty> @ <price> <position id>" | bars |
 | net position per instrument (``Portfolio.net_position``: every strategy and account) | ``position:<instrument>`` (step line) | ``position`` |
 | unrealized PnL per instrument | ``unrealized_pnl:<instrument>`` | ``pnl`` |
 | account equity and drawdown (% below the running peak) | ``equity:<venue>:<ccy>``, ``drawdown:<venue>:<ccy>`` | ``equity``, ``drawdown`` |
@@ -51,7 +51,7 @@ from .account import Account
 from .bars import BarChart, source_of
 from .config import ChartbridgeConfig
 from .convert import decimal_value
-from .points import Markers, Points
+from .points import FillMarkers, Points
 from .results import Stats, Trades, account_results, merged
 from .ticks import Ticks
 
@@ -81,7 +81,7 @@ class ChartbridgeActor(Actor):
         super().__init__(config or ChartbridgeConfig())
         self._run: Run | None = None
         self.run_id: str | None = None  # the run charted last (kept after it ended)
-        self._paced: tuple[Producer, float] | None = None  # the producer and its interval before the backtest
+        self._paced: Producer | None = None  # the producer, paced by this backtest's hand-overs
         self._unhook: Callable[[], None] | None = None  # puts the portfolio's fill endpoint back
         self._clear()
 
@@ -90,8 +90,7 @@ class ChartbridgeActor(Actor):
         self._owns_run = False
         self._charts: dict[str, BarChart] = {}
         self._claimed: set[int] = set()  # ids of the indicators charted already
-        self._fills: dict[InstrumentId, Markers] = {}
-        self._last_fill: dict[InstrumentId, tuple[int, str]] = {}  # time and text of the last marker
+        self._fills: dict[InstrumentId, FillMarkers] = {}
         self._positions: dict[InstrumentId, Points] = {}
         self._results: dict[Any, tuple[Stats, Trades]] = {}  # per account
         self._subscriptions: list[tuple[str, Callable[[Any], None]]] = []
@@ -123,9 +122,8 @@ class ChartbridgeActor(Actor):
         set_clock(self.clock.timestamp_ns)
         if not isinstance(self.clock, LiveClock):
             self.batch = self.config.backtest_batch
-            producer = session.current().producer
-            self._paced = producer, producer.interval
-            producer.interval = max(producer.interval, self.config.backtest_flush_interval)
+            self._paced = session.current().producer
+            self._paced.pace(True)  # delivered at each hand-over (``drain``), see Producer.pace
         self._discover_handler = self.guarded(self._discover)
         on_account = self.guarded(self._on_account_state)
         for topic, handler in ((_BARS + "*", self._discover_handler), ("events.order.*", self._on_order_event),
@@ -163,6 +161,8 @@ class ChartbridgeActor(Actor):
         if self._run is None:
             return  # the statistics completed the run
         self.ticks.finish()
+        for fills in self._fills.values():
+            fills.close()  # the last fills at the last time: nothing can join them now
         self.drain()
         self._run.set_identity(data=[data_identity(str(c.instrument_id), c.id, c.candles.span, c.candles.count)
                                      for c in self._charts.values()])
@@ -176,8 +176,8 @@ class ChartbridgeActor(Actor):
             self._unhook = None
         set_clock(None)
         if self._paced is not None:
-            producer, interval = self._paced
-            producer.interval, self._paced = interval, None
+            self._paced.pace(False)
+            self._paced = None
         run, self._run = self._run, None
         if self._owns_run and session.current().run is run:
             end_run()
@@ -227,6 +227,8 @@ class ChartbridgeActor(Actor):
             points.drain()
         for account in self._accounts.values():
             account.settled = 0
+        if self._paced is not None:
+            self._paced.deliver()
 
     def buffer(self, series: Series) -> PointBuffer:
         """The buffer of ``series`` in this actor's run."""
@@ -317,17 +319,11 @@ class ChartbridgeActor(Actor):
             target = next((c.candles.series.id for c in self._charts.values() if c.instrument_id == instrument_id),
                           None) or self.ticks.target(instrument_id)
             series_id, title = contract.named("fills", str(instrument_id))
-            markers = self._fills[instrument_id] = Markers(self, Series(series_id, kind="marker", title=title,
-                                                                        target=target, source=self.source))
-        # Fills at the same time (a reversal: the close, then the new entry) would be one chart
-        # point (the later one replaces the earlier), so the later marker tells both.
-        t = event.ts_event
-        text = contract.fill_text("BUY" if buy else "SELL", str(event.last_qty), str(event.last_px),
-                                  str(event.position_id) if event.position_id is not None else None)
-        last_t, last_text = self._last_fill.get(instrument_id, (-1, ""))
-        text = contract.join_fill_texts(last_text if t == last_t else None, text)
-        self._last_fill[instrument_id] = t, text
-        markers.add(t, decimal_value(event.last_px), {"side": "buy" if buy else "sell", "text": text})
+            markers = self._fills[instrument_id] = FillMarkers(self, Series(series_id, kind="marker", title=title,
+                                                                            target=target, source=self.source),
+                                                               self.clock.timestamp_ns)
+        markers.fill(str(event.client_order_id), event.ts_event, "buy" if buy else "sell", str(event.last_qty),
+                     str(event.last_px), str(event.position_id) if event.position_id is not None else None)
 
     def _on_position_event(self, event: PositionEvent) -> None:
         instrument_id = event.instrument_id

@@ -8,16 +8,11 @@ import inspect
 import logging
 from typing import TYPE_CHECKING, Any
 
-from nautilus_trader import indicators
-from nautilus_trader.indicators.base import Indicator
-from nautilus_trader.model.data import BarType
-from nautilus_trader.model.identifiers import InstrumentId
-from nautilus_trader.model.position import Position
-
 from .. import session
 from ..protocol import sanitize_series_id
 from ..series import Series, Source
 from . import contract, recorder
+from .compat import MOVING_AVERAGES, BarType, InstrumentId, Position, indicators
 from .points import Points
 
 if TYPE_CHECKING:
@@ -27,15 +22,15 @@ log = logging.getLogger("chartbridge")
 
 # Indicators drawn in price units, over the bars; any other indicator gets a pane of its own.
 # (IchimokuCloud is newer than 1.221.)
-PRICE_PANE = tuple(getattr(indicators, name) for name in (
-    "MovingAverage", "BollingerBands", "DonchianChannel", "KeltnerChannel", "IchimokuCloud", "LinearRegression",
+PRICE_PANE = MOVING_AVERAGES + tuple(getattr(indicators, name) for name in (
+    "BollingerBands", "DonchianChannel", "KeltnerChannel", "IchimokuCloud", "LinearRegression",
     "VolumeWeightedAveragePrice") if hasattr(indicators, name))
 # The outputs of an indicator: the first group it has, else its ``value``.
 OUTPUTS = (("upper", "middle", "lower"), ("value_k", "value_d"),
             ("tenkan_sen", "kijun_sen", "senkou_span_a", "senkou_span_b"), ("value",))
 
 
-def outputs_of(indicator: Indicator) -> tuple[str, ...]:
+def outputs_of(indicator: Any) -> tuple[str, ...]:
     return next((group for group in OUTPUTS if all(isinstance(getattr(indicator, a, None), float) for a in group)),
                 ())
 

@@ -13,10 +13,8 @@ class ChartbridgeConfig(ActorConfig, frozen=True):
     from the strategies' names; inside a ``cb.run`` block, that block's run).
     ``indicator_panes``: indicator attribute or class name -> pane, overriding the default.
     ``backtest_batch`` (default 5000): bars gathered by the actor before their points go to the
-    SDK's buffers during a backtest (a live node hands over every bar at once).
-    ``backtest_flush_interval`` (default 0.5 s): the SDK's flush interval during a backtest
-    (else ``cb.configure(flush_interval=...)``, 5 ms): nothing waits on a backtest's points, and
-    every flush takes the GIL from the backtest.
+    SDK's buffers during a backtest (a live node hands over every bar at once); each hand-over
+    also sends what waits to Redis, from the backtest's own thread (``Producer.pace``).
     ``tick_sample_interval`` (default 60 s of event time): an instrument charted from ticks alone
     gets at most one unrealized PnL and equity point per interval (its last tick's), plus the
     points around each fill (protocol/SPEC.md section 8)."""
@@ -24,6 +22,5 @@ class ChartbridgeConfig(ActorConfig, frozen=True):
     run: str | None = None
     indicator_panes: dict[str, str] | None = None
     backtest_batch: int = 5000
-    backtest_flush_interval: float = 0.5
     tick_sample_interval: float = 60.0
 

@@ -5,6 +5,8 @@ both ways and compares them (test/nautilus-bus.test.ts)."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any, Literal
 
 from ..protocol import MAX_MARKER_TEXT, sanitize_series_id
@@ -38,7 +40,29 @@ def fill_text(side: str, qty: str, price: str, position: str | None) -> str:
     return f"{side} {qty} @ {price}" + (f" {position}" if position else "")
 
 
-def join_fill_texts(earlier: str | None, text: str) -> str:
-    """Fills at one time are one chart point: its marker tells them all, within the text limit."""
-    joined = text if earlier is None else f"{earlier}, {text}"
-    return joined if len(joined) <= MAX_MARKER_TEXT else joined[:MAX_MARKER_TEXT - 1] + "…"
+def _decimals(text: str) -> int:
+    """The decimals a decimal is written with: ``1.08120`` has 5, ``100000`` 0."""
+    return len(text) - text.index(".") - 1 if "." in text else 0
+
+
+AVERAGE_EXTRA_DECIMALS = 2  # an average price is told to two decimals more than the parts' prices
+
+
+def fill_marker(side: str, parts: list[tuple[str, str]], positions: list[str]) -> tuple[str, str]:
+    """The marker of one order's fills at one time (its partial fills, SPEC section 8): the total
+    quantity at the quantity-weighted average price, then the parts when there are several.
+    ``parts`` are (quantity, price) as Nautilus prints them. Returns (average price, text)."""
+    qtys = [Fraction(q) for q, _ in parts]
+    total = sum(qtys, Fraction(0))
+    decimals = max(_decimals(p) for _, p in parts)
+    places = decimals + AVERAGE_EXTRA_DECIMALS
+    # Exact rationals, then round() (half to even) of the average in units of 10**-places.
+    units = round(sum((q * Fraction(p) for q, (_, p) in zip(qtys, parts)), Fraction(0)) * 10**places / total)
+    while places > decimals and units % 10 == 0:  # no trailing zeros beyond the parts' decimals
+        units, places = units // 10, places - 1
+    average = f"{Decimal(units).scaleb(-places):f}"  # fixed point, never 1E-7
+    total_qty = str(sum((Decimal(q) for q, _ in parts), Decimal(0)))
+    text = fill_text(side, total_qty, average, " ".join(positions) or None)
+    if len(parts) > 1:
+        text += f" ({len(parts)} fills: " + ", ".join(f"{q} @ {p}" for q, p in parts) + ")"
+    return average, text if len(text) <= MAX_MARKER_TEXT else text[:MAX_MARKER_TEXT - 1] + "…"

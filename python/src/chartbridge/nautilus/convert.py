@@ -22,13 +22,11 @@ time it sees a ``nautilus_trader`` value.
 from __future__ import annotations
 
 import math
-
-from nautilus_trader.indicators.base import Indicator
-from nautilus_trader.model.data import Bar, QuoteTick, TradeTick
-from nautilus_trader.model.objects import FIXED_PRECISION, Money, Price, Quantity
+from typing import Any
 
 from ..protocol import ProtocolError
 from ..series import Converter, register_resolver
+from .compat import FIXED_PRECISION, INDICATOR, Bar, Money, Price, Quantity, QuoteTick, TradeTick
 
 _SCALE = 10**FIXED_PRECISION  # a raw is the decimal times this (16 digits, or 9 in the 64-bit build)
 
@@ -52,7 +50,7 @@ def _mid(quote: QuoteTick) -> float:
     return (quote.bid_price.raw + quote.ask_price.raw) / (2 * _SCALE)  # type: ignore[no-any-return]
 
 
-def _indicator_value(indicator: Indicator) -> float | None:
+def _indicator_value(indicator: Any) -> float | None:
     if not indicator.initialized:
         return None
     value = getattr(indicator, "value", None)
@@ -75,7 +73,7 @@ def resolve(kind: type) -> Converter | None:
     """The converter for values of ``kind``, or None when the SDK's plain rule applies."""
     if kind in _EXACT:
         return _EXACT[kind]
-    if issubclass(kind, Indicator):
+    if issubclass(kind, INDICATOR):
         return _indicator_value
     return None
 

@@ -5,10 +5,12 @@
 from __future__ import annotations
 
 from array import array
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..protocol import ProtocolError, check_batch, check_points, columns_for
 from ..series import Series
+from . import contract
 
 if TYPE_CHECKING:
     from .actor import ChartbridgeActor
@@ -73,3 +75,34 @@ class Markers(Points):
             for i, ns in enumerate(t):
                 self.series.record((y[i], markers[i]), ns)
 
+
+
+class FillMarkers(Markers):
+    """Fill markers of one instrument (SPEC section 8): the fills of one order at one time (its
+    partial fills) are one marker, of their total quantity at their quantity-weighted average
+    price. A marker is handed over once its time is over: a fill of a later time came, or at a
+    hand-over after the clock passed it, or at ``close`` (the end of the run)."""
+
+    def __init__(self, actor: ChartbridgeActor, series: Series, now: Callable[[], int]) -> None:
+        super().__init__(actor, series)
+        self.now = now
+        # (order, time) -> side, (quantity, price) parts and position ids; in the order of first fills
+        self.open: dict[tuple[str, int], tuple[str, list[tuple[str, str]], list[str]]] = {}
+
+    def fill(self, order: str, t: int, side: str, qty: str, price: str, position: str | None) -> None:
+        self.close(before=t)
+        _, parts, positions = self.open.setdefault((order, t), (side, [], []))
+        parts.append((qty, price))
+        if position and position not in positions:
+            positions.append(position)
+
+    def close(self, before: int | None = None) -> None:
+        """Hand over the markers of times before ``before`` (all when None): no fill can join them."""
+        for key in [k for k in self.open if before is None or k[1] < before]:
+            side, parts, positions = self.open.pop(key)
+            average, text = contract.fill_marker(side.upper(), parts, positions)
+            self.add(key[1], float(average), {"side": side, "text": text})
+
+    def drain(self) -> None:
+        self.close(before=self.now())
+        super().drain()

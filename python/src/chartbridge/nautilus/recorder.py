@@ -33,9 +33,7 @@ from typing import Any
 
 import nautilus_trader
 
-from nautilus_trader.model.data import Bar
-from nautilus_trader.model.objects import Price
-
+from .compat import V2, Bar, Price
 from .convert import decimal_value, units_value
 
 
@@ -96,6 +94,8 @@ def py_equity(balance: float, pnl: array[float] | None, start: int, end: int, pe
 
 
 def _compiled() -> tuple[Any, str]:
+    if V2:  # the compiled one reads 1.x's C structs
+        return None, f"nautilus_trader {nautilus_trader.__version__} has no C structs to read"
     try:  # by name: ``from . import`` inside the package's own import reports a missing one as circular
         _recorder = importlib.import_module(f"{__package__}._recorder")
     except (ImportError, ValueError) as exc:  # not built (no compiler or Cython at install), or built for other structs

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nautilus_trader.model.position import Position
-
+from .compat import Position
 from .convert import decimal_value
 
 Stats = dict[str, Any]

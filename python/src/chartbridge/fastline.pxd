@@ -1,0 +1,61 @@
+# The C types of fastline.py when Cython compiles it (pure-Python mode: the .py stays the one source).
+cimport cython
+from cpython cimport array as carray
+
+cdef long long _TIME_LIMIT
+
+@cython.locals(ns="long long")
+cpdef object now()
+
+cdef inline bint finite(double x) noexcept
+
+
+
+cdef class Sink:
+    cpdef bint offer(self, object result) except -1
+
+
+@cython.final
+cdef class Line(Sink):
+    cdef readonly object run, buffer
+    cdef object acquire, release
+    cdef carray.array t, v
+
+    @cython.locals(ns="long long", last="long long")
+    cdef bint current(self, object t) except -1
+    @cython.locals(n=Py_ssize_t)
+    cdef void stamp(self, object t) except *
+    @cython.locals(n=Py_ssize_t)
+    cdef void put(self, double x) except *
+    cdef void add(self, object t, double x) except *
+    @cython.locals(x=double)
+    cdef void add_row(self, object t, tuple row) except *
+
+
+cdef class Candles(Sink):
+    cdef readonly Line line
+    cdef readonly type kind
+    cdef readonly object price, volume
+
+    cdef double part(self, object x, object convert) except? -1
+
+    @cython.locals(o=double, h=double, lo=double, c=double, vol=double, width=Py_ssize_t)
+    cpdef bint offer(self, object result) except -1
+
+
+cdef class Indicated(Sink):
+    cdef readonly object indicator
+    cdef readonly object bar
+    cdef int source
+    cdef str where
+    cdef readonly Line raw
+    cdef readonly list outputs, series
+
+    @cython.locals(x=double, i=Py_ssize_t, line=Line, raw=Line, values=tuple)
+    cpdef bint offer(self, object result) except -1
+
+
+cdef class ChartedCall:
+    cdef object func, full
+    cdef readonly Sink sink
+    cdef dict __dict__  # functools.update_wrapper's attributes

@@ -1,0 +1,66 @@
+# The C types of indicators.py when Cython compiles it (pure-Python mode: the .py stays the one source).
+cimport cython
+
+cpdef int source_index(str source) except -1
+
+cpdef double as_float(object x) except? -1.0
+
+@cython.locals(value=double)
+cpdef double _price(object bar, str name, str where) except? -1.0
+
+@cython.locals(high=double, low=double)
+cpdef double bar_value(object bar, int source, str where) except? -1.0
+
+
+cdef class Window:
+    cdef readonly Py_ssize_t period
+    cdef double[::1] values
+    cdef Py_ssize_t count, start
+
+    cpdef bint push(self, double x)
+
+    @cython.locals(total=double, i=Py_ssize_t)
+    cpdef double mean(self)
+
+    @cython.locals(total=double, d=double, i=Py_ssize_t)
+    cpdef double std(self, double mean)
+
+
+cdef class SMA:
+    cdef readonly Window window
+
+
+cdef class EMA:
+    cdef readonly Py_ssize_t period
+    cdef readonly double alpha, value
+    cdef readonly long long count
+
+    cpdef void step(self, double x)
+
+
+cdef class Bollinger:
+    cdef readonly Window window
+    cdef readonly double k
+
+    @cython.locals(middle=double, width=double)
+    cpdef tuple update(self, double x)
+
+
+cdef class RSI:
+    cdef readonly Py_ssize_t period
+    cdef readonly EMA gain, loss
+    cdef double last
+    cdef bint seen
+
+    @cython.locals(change=double)
+    cpdef tuple update(self, double x)
+
+
+cdef class WilderRSI:
+    cdef readonly Py_ssize_t period
+    cdef double last, gain, loss
+    cdef bint seen
+    cdef Py_ssize_t changes
+
+    @cython.locals(change=double, gain=double, loss=double, n=Py_ssize_t)
+    cpdef tuple update(self, double x)
