@@ -18,6 +18,9 @@ from .points import Points
 if TYPE_CHECKING:
     from .actor import ChartbridgeActor
     from .bars import BarChart
+    from .ticks import TickChart
+
+    Chart = BarChart | TickChart  # what an account prices: the PnL of an instrument's bars or ticks
 
 
 class EquityCurve:
@@ -68,14 +71,14 @@ class Account:
         self.eager = False  # a cash account valued by Nautilus: its bars settle one by one
         self.balances: dict[str, float] = {}
         self.precisions: dict[str, int] = {}  # digits per currency code, to add its amounts in its units
-        self.pnls: dict[BarChart, tuple[str | None, float]] = {}  # (settlement currency, PnL) per instrument
+        self.pnls: dict[Chart, tuple[str | None, float]] = {}  # (settlement currency, PnL) per instrument
         self.curves: dict[str, EquityCurve] = {}
-        self.charts: list[BarChart] = []  # the instruments' charts
-        self.lazy: BarChart | None = None  # the one chart whose equity is computed from its PnL points
+        self.charts: list[Chart] = []  # the instruments' charts
+        self.lazy: Chart | None = None  # the one chart whose equity is computed from its PnL points
         self.settled = 0  # PnL points of ``lazy`` whose equity is charted
         self.refresh()
 
-    def join(self, chart: BarChart) -> None:
+    def join(self, chart: Chart) -> None:
         self.settle()
         self.charts.append(chart)
         self._lazy()
@@ -188,7 +191,7 @@ class Account:
                 amounts[currency] = amounts.get(currency, ()) + (value,)
         return {code: units_value(values, self.precisions[code]) for code, values in amounts.items()}
 
-    def chart(self, t: int, chart: BarChart, currency: str | None, pnl: float) -> None:
+    def chart(self, t: int, chart: Chart, currency: str | None, pnl: float) -> None:
         self.pnls[chart] = currency, pnl
         for code, value in self.equity().items():
             self.curve(code).add(t, value)

@@ -13,6 +13,7 @@ It listens on the message bus; the strategies are left untouched:
 | net position per instrument (``Portfolio.net_position``: every strategy and account) | ``position:<instrument>`` (step line) | ``position`` |
 | unrealized PnL per instrument | ``unrealized_pnl:<instrument>`` | ``pnl`` |
 | account equity and drawdown (% below the running peak) | ``equity:<venue>:<ccy>``, ``drawdown:<venue>:<ccy>`` | ``equity``, ``drawdown`` |
+| quote and trade ticks; without bars, PnL and equity sampled on them (``ticks.py``) | ``bid:``/``ask:<instrument>``, ``trades:<instrument>`` | the bars' pane, else ``main`` |
 | end-of-run statistics and positions, kept per account | ``cb.results`` | |
 
 Ids, titles, panes, values and fill texts follow protocol/SPEC.md section 8 (``contract.py``), as
@@ -52,6 +53,7 @@ from .config import ChartbridgeConfig
 from .convert import decimal_value
 from .points import FillMarkers, Points
 from .results import Stats, Trades, account_results, merged
+from .ticks import Ticks
 
 log = logging.getLogger("chartbridge")
 
@@ -98,6 +100,7 @@ class ChartbridgeActor(Actor):
         self.bars_pending = 0  # bars of cash accounts settled since the last hand-over
         self.batch = 1  # bars per hand-over to the SDK
         self.source: Source = ("", 0)
+        self.ticks = Ticks(self)
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -132,6 +135,7 @@ class ChartbridgeActor(Actor):
         # 1.231 then delivers each account event twice: the second is skipped.
         for topic in ["events.account.*"] + [f"events.account.{a.id}" for a in self.cache.accounts()]:
             self._subscribe(topic, on_account)
+        self.ticks.start()
         self._watch_analyzer()
         self._hook_fills()
 
@@ -156,6 +160,7 @@ class ChartbridgeActor(Actor):
             self._calculate_statistics()
         if self._run is None:
             return  # the statistics completed the run
+        self.ticks.finish()
         for fills in self._fills.values():
             fills.close()  # the last fills at the last time: nothing can join them now
         self.drain()
@@ -282,6 +287,7 @@ class ChartbridgeActor(Actor):
         if event.state != ComponentState.RUNNING:
             return
         self._subscribe(_BARS + "*", self._discover_handler)
+        self.ticks.rearm()
 
     # -- account --------------------------------------------------------------------------------
 
@@ -311,7 +317,7 @@ class ChartbridgeActor(Actor):
         markers = self._fills.get(instrument_id)
         if markers is None:
             target = next((c.candles.series.id for c in self._charts.values() if c.instrument_id == instrument_id),
-                          None)
+                          None) or self.ticks.target(instrument_id)
             series_id, title = contract.named("fills", str(instrument_id))
             markers = self._fills[instrument_id] = FillMarkers(self, Series(series_id, kind="marker", title=title,
                                                                             target=target, source=self.source),
@@ -350,7 +356,11 @@ class ChartbridgeActor(Actor):
         endpoint is wrapped, and put back at the end of the run.
         """
         update = self.portfolio.update_order
-        settle = self.guarded(self.settle)
+
+        def before_fill() -> None:
+            self.ticks.before_fill()
+            self.settle()
+        settle = self.guarded(before_fill)
 
         def update_order(event: Any) -> None:
             if type(event) is OrderFilled:

@@ -14,9 +14,13 @@ class ChartbridgeConfig(ActorConfig, frozen=True):
     ``indicator_panes``: indicator attribute or class name -> pane, overriding the default.
     ``backtest_batch`` (default 5000): bars gathered by the actor before their points go to the
     SDK's buffers during a backtest (a live node hands over every bar at once); each hand-over
-    also sends what waits to Redis, from the backtest's own thread (``Producer.pace``)."""
+    also sends what waits to Redis, from the backtest's own thread (``Producer.pace``).
+    ``tick_sample_interval`` (default 60 s of event time): an instrument charted from ticks alone
+    gets at most one unrealized PnL and equity point per interval (its last tick's), plus the
+    points around each fill (protocol/SPEC.md section 8)."""
 
     run: str | None = None
     indicator_panes: dict[str, str] | None = None
     backtest_batch: int = 5000
+    tick_sample_interval: float = 60.0
 

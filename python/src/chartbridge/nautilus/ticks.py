@@ -1,0 +1,265 @@
+# nautilus_trader's compiled (Cython) modules ship no stubs: their names are Any here.
+# mypy: disable-error-code="import-not-found"
+"""What the actor charts of the quote and trade ticks the strategies subscribe to.
+
+Per instrument (protocol/SPEC.md section 8): every quote's bid and ask (``bid:<instrument>``,
+``ask:<instrument>``) and every trade's price (``trades:<instrument>``), as lines at the
+instrument's price precision, on its bars' pane (else ``main`` for the run's first instrument,
+else a pane of its own). An instrument with no bars charted also gets its unrealized PnL, and
+its account equity and drawdown, from the ticks, sampled so that a million ticks do not make a
+million points: the value at the last tick of each ``tick_sample_interval`` of event time, at
+the last tick before each fill (with the position before it), and at each position event (with
+the position after it and the prices of the last tick, which are Nautilus's then: a backtest's
+venue fills an order after the tick that triggered it was handled, or before the tick that
+filled it is published).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from typing import TYPE_CHECKING, Any
+
+from nautilus_trader.model.data import QuoteTick, TradeTick
+from nautilus_trader.model.enums import PositionSide
+from nautilus_trader.model.identifiers import InstrumentId
+
+from ..series import Series
+from . import contract
+from .convert import decimal_value
+from .points import Points
+
+if TYPE_CHECKING:
+    from .actor import ChartbridgeActor
+
+_QUOTES = "data.quotes."
+_TRADES = "data.trades."
+
+
+class TickChart:
+    """Ticks of one instrument and, when its bars do not, its sampled unrealized PnL (an
+    ``Account`` settles it as it settles a ``BarChart``).
+
+    A tick costs one ``list.append`` (``kept``): the ticks are turned into points, and the
+    closed intervals into PnL samples, when they are settled (each hand-over, before a fill,
+    at a position event, at the end), with the positions open then, which no tick since the
+    last settle has changed.
+    """
+
+    def __init__(self, actor: ChartbridgeActor, instrument_id: InstrumentId, pane: str, priced: bool) -> None:
+        self.actor = actor
+        self.instrument_id = instrument_id
+        self.pane = pane
+        self.instrument = actor.cache.instrument(instrument_id)
+        self.lines: dict[str, Points] = {}
+        self.kept: list[Any] = []  # ticks handled since the last settle
+        self.kinds: set[type] = set()  # QuoteTick, TradeTick: what ``kept`` may hold
+        self.quote: Any = None  # the last quote and trade settled: what prices the pending tick
+        self.trade: Any = None
+        self.interval = max(1, round(actor.config.tick_sample_interval * 1e9))
+        self.pending: Any = None  # the last tick settled, not sampled yet (a later one of its interval may come)
+        self.new = 0  # PnL points since the last settle
+        self.account = actor.account(instrument_id.venue) if priced else None
+        self.currency: str | None = None
+        if self.account is not None:
+            settlement = self.instrument.get_settlement_currency() if self.instrument is not None else None
+            series_id, title = contract.named("unrealized_pnl", str(instrument_id))
+            self.pnl_points = Points(actor, Series(series_id, pane="pnl", title=title, source=actor.source,
+                                                   precision=None if settlement is None else settlement.precision,
+                                                   unit=None if settlement is None else settlement.code))
+            if settlement is not None:
+                self.currency = settlement.code
+                self.account.precisions[settlement.code] = settlement.precision
+            self.account.join(self)
+
+    def line(self, what: str) -> Points:
+        points = self.lines.get(what)
+        if points is None:
+            series_id, title = contract.named(what, str(self.instrument_id))
+            points = self.lines[what] = Points(self.actor, Series(
+                series_id, pane=self.pane, title=title, source=self.actor.source,
+                precision=contract.precision(self.instrument, "price")))
+        return points
+
+    def take(self, kind: type) -> None:
+        """Ticks of ``kind`` will come: make their lines."""
+        self.kinds.add(kind)
+        for what in ("bid", "ask") if kind is QuoteTick else ("trades",):
+            self.line(what)
+
+    def _chart_ticks(self) -> tuple[list[Any], list[int]]:
+        """The kept ticks as points of their lines; returns them and their times."""
+        ticks, self.kept = self.kept, []
+        times = [k.ts_event for k in ticks]
+        single = len(self.kinds) == 1
+        quotes = ticks if single and QuoteTick in self.kinds else [k for k in ticks if type(k) is QuoteTick]
+        if quotes:
+            quote_times = times if quotes is ticks else [q.ts_event for q in quotes]
+            bid, ask = self.lines["bid"], self.lines["ask"]
+            bid.t.extend(quote_times)
+            ask.t.extend(quote_times)
+            bid.v.extend([decimal_value(q.bid_price) for q in quotes])
+            ask.v.extend([decimal_value(q.ask_price) for q in quotes])
+        trades = ticks if single and TradeTick in self.kinds else [k for k in ticks if type(k) is TradeTick]
+        if trades:
+            points = self.lines["trades"]
+            points.t.extend(times if trades is ticks else [k.ts_event for k in trades])
+            points.v.extend([decimal_value(k.price) for k in trades])
+        return ticks, times
+
+    def settle(self) -> int:
+        """Chart the kept ticks and the PnL at the last tick of each interval they close;
+        returns how many PnL points were made since the last settle (what ``Account`` asks)."""
+        ticks, times = self._chart_ticks()
+        if self.account is not None and ticks:
+            self._sample(ticks, times)
+        count, self.new = self.new, 0
+        return count
+
+    def _sample(self, ticks: list[Any], times: list[int]) -> None:
+        """The PnL at the last tick of each interval that ``ticks`` close (found by bisection of
+        their sorted ``times``: a few steps per sample, nothing per tick)."""
+        interval, end = self.interval, len(times)
+        positions = self.actor.cache.positions_open(instrument_id=self.instrument_id)
+        if self.pending is not None and times[0] // interval != self.pending.ts_event // interval:
+            self.emit(self.pending.ts_event, positions)
+        i = 0
+        while (j := bisect_left(times, (times[i] // interval + 1) * interval, i)) < end:
+            self._priced_at(ticks, j - 1)
+            self.emit(times[j - 1], positions)
+            i = j
+        self.pending = ticks[-1]
+        self._priced_at(ticks, end - 1)
+
+    def _priced_at(self, ticks: list[Any], k: int) -> None:
+        """Price by ``ticks[k]`` (with quotes and trades: the last quote, and trade, up to it)."""
+        for kind in self.kinds:
+            last = next((ticks[i] for i in range(k, -1, -1) if type(ticks[i]) is kind), None)
+            if last is None:
+                continue
+            if kind is QuoteTick:
+                self.quote = last
+            else:
+                self.trade = last
+
+    def emit(self, t: int, positions: list[Any] | None = None) -> None:
+        """Chart the unrealized PnL at ``t``: ``positions`` (default: those open now) priced as
+        Nautilus prices them (long at the bid, short at the ask, else at the last trade) by the
+        prices of the pending tick, added as raws."""
+        raw = 0
+        for position in positions if positions is not None else self.actor.cache.positions_open(
+                instrument_id=self.instrument_id):
+            price = self.price(position.side)
+            if price is not None:
+                raw += position.unrealized_pnl(price).raw
+        self.pnl_points.t.append(t)
+        self.pnl_points.v.append(decimal_value(raw))
+        self.new += 1
+
+    def price(self, side: Any) -> Any:
+        if self.quote is not None:
+            return self.quote.bid_price if side == PositionSide.LONG else self.quote.ask_price
+        return self.trade.price if self.trade is not None else None
+
+    def settle_pending(self) -> None:
+        """Settle, and chart the last tick settled even if a later one of its interval may come."""
+        self.new += self.settle()
+        if self.pending is not None:
+            self.emit(self.pending.ts_event)
+            self.pending = None
+
+    def on_position(self, t: int) -> None:
+        self.new += self.settle()
+        self.emit(t)
+
+    def pace(self) -> None:
+        """Ticks are handed over by their own count (``Ticks._recorder``), whatever the account."""
+
+
+class Ticks:
+    """The tick charts of one run, and the bus handlers that feed them."""
+
+    def __init__(self, actor: ChartbridgeActor) -> None:
+        self.actor = actor
+        self.charts: dict[InstrumentId, TickChart] = {}
+        self.recorded: set[str] = set()  # the tick topics charted
+        self._discover_quotes = actor.guarded(lambda tick: self._discover(_QUOTES, tick))
+        self._discover_trades = actor.guarded(lambda tick: self._discover(_TRADES, tick))
+        self._position = actor.guarded(self._on_position)
+
+    def start(self) -> None:
+        self.actor._subscribe(_QUOTES + "*", self._discover_quotes)
+        self.actor._subscribe(_TRADES + "*", self._discover_trades)
+        self.actor._subscribe("events.position.*", self._position)
+
+    def rearm(self) -> None:
+        """A component started later may subscribe to more ticks: look again at the next tick."""
+        self.start()
+
+    def _discover(self, prefix: str, first: Any) -> None:
+        """At the first tick of a kind: chart the instruments the components take that kind of."""
+        handler = self._discover_quotes if prefix == _QUOTES else self._discover_trades
+        self.actor.msgbus.unsubscribe(prefix + "*", handler)
+        subscriptions = self.actor.msgbus.subscriptions(prefix + "*")
+        owners = ((sub.topic, getattr(sub.handler, "__self__", None)) for sub in subscriptions)
+        topics = {topic for topic, owner in owners
+                  if "*" not in topic and owner is not None and owner is not self.actor} - self.recorded
+        for topic in sorted(topics):
+            self.recorded.add(topic)
+            venue, _, symbol = topic[len(prefix):].partition(".")
+            instrument_id = InstrumentId.from_str(f"{symbol}.{venue}")
+            recorder = self._recorder(prefix, self.chart(instrument_id))
+            self.actor._subscribe(topic, recorder)
+            if instrument_id == first.instrument_id:
+                recorder(first)
+
+    def chart(self, instrument_id: InstrumentId) -> TickChart:
+        chart = self.charts.get(instrument_id)
+        if chart is None:
+            bars = [c for c in self.actor._charts.values() if c.instrument_id == instrument_id]
+            barred = bool(bars) or any(s.topic.startswith(f"data.bars.{instrument_id}-")
+                                       for s in self.actor.msgbus.subscriptions("data.bars.*"))
+            pane = bars[0].pane if bars else "main" if not self.charts and not barred else str(instrument_id)
+            chart = self.charts[instrument_id] = TickChart(self.actor, instrument_id, pane, priced=not barred)
+        return chart
+
+    def _recorder(self, prefix: str, chart: TickChart) -> Any:
+        chart.take(QuoteTick if prefix == _QUOTES else TradeTick)
+        batch, handover = self.actor.batch, self.actor.guarded(self._handover)
+
+        def record(tick: Any) -> None:  # the hot path: a tick is kept, settled with the others
+            kept = chart.kept
+            kept.append(tick)
+            if len(kept) >= batch:
+                handover(chart)
+        return record
+
+    def _handover(self, chart: TickChart) -> None:
+        if chart.account is None:
+            chart.settle()  # no account settles it
+        self.actor.drain()
+
+    def _on_position(self, event: Any) -> None:
+        chart = self.charts.get(event.instrument_id)
+        if chart is not None and chart.account is not None:
+            chart.on_position(event.ts_event)
+
+    def before_fill(self) -> None:
+        """Chart each instrument's last tick with the positions before the fill that is about to move them."""
+        for chart in self.charts.values():
+            if chart.account is not None:
+                chart.settle_pending()
+
+    def finish(self) -> None:
+        for chart in self.charts.values():
+            if chart.account is not None:
+                chart.settle_pending()
+            else:
+                chart.settle()
+
+    def target(self, instrument_id: InstrumentId) -> str | None:
+        """The series an instrument's fill markers draw on when it has no bars: its trades, else its bids."""
+        chart = self.charts.get(instrument_id)
+        if chart is None:
+            return None
+        line = chart.lines.get("trades") or chart.lines.get("bid")
+        return line.series.id if line is not None else None
