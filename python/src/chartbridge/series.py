@@ -127,7 +127,7 @@ def instance_key(cls: str, obj: object) -> str | None:
     if seen:
         taken = {k for _, k in seen.values()}
         name = getattr(obj, "id", None)
-        key = "" if name is None or callable(name) else "/" + re.sub(r"[^A-Za-z0-9_.:-]", "_", str(name))[:60]
+        key = "" if name is None or callable(name) else "/" + re.sub(r"[^A-Za-z0-9_.-]", "_", str(name))[:60]
         n = len(seen) + 1
         while key in taken or key in ("", "/"):
             key, n = f"/{n}", n + 1
