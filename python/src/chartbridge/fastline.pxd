@@ -57,3 +57,5 @@ cdef class ChartedCall:
     cdef dict sinks
     cdef readonly Sink sink
     cdef dict __dict__  # functools.update_wrapper's attributes
+
+    cdef void switch(self, object caller) except *

@@ -233,14 +233,9 @@ class ChartedCall:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         result = self.func(*args, **kwargs)
         if session.ENABLED:
+            if self.sinks is not None and (args[0] if args else None) is not self.owner:
+                self.switch(args[0] if args else None)
             sink = self.sink
-            sinks = self.sinks
-            if sinks is not None:
-                caller = args[0] if args else None
-                if caller is not self.owner:
-                    found = sinks.get(id(caller))
-                    sink = self.sink = found[1] if found is not None and found[0] is caller else None
-                    self.owner = caller
             try:
                 if sink is not None and sink.offer(result):
                     return result
@@ -248,3 +243,9 @@ class ChartedCall:
                 pass  # the full path meets it again, and logs it
             self.sink = self.full(result, args, kwargs)
         return result
+
+    def switch(self, caller: object) -> None:
+        """Bind the sink of ``caller``, a method's calling object (None: it has none yet)."""
+        found = self.sinks.get(id(caller)) if self.sinks is not None else None
+        self.sink = found[1] if found is not None and found[0] is caller else None
+        self.owner = caller
