@@ -19,6 +19,8 @@ const benches: [string, string, string[]][] = [
   ["nautilus overhead", ".venv/bin/python", ["python/bench/nautilus_overhead.py", ...(quick ? ["--quick"] : [])]],
   // The same on NautilusTrader 2 (the Rust engine), in its venv (scripts/venv-nt2.sh, built once per machine).
   ["nautilus overhead (NautilusTrader 2)", "bash", ["-c", `PYTHONPATH=python/src "$(bash scripts/venv-nt2.sh)" python/bench/nautilus_overhead.py${quick ? " --quick" : ""}`]],
+  ["ticks overhead (quotes)", ".venv/bin/python", ["python/bench/ticks_overhead.py", ...(quick ? ["--ticks", "100000"] : [])]],
+  ["ticks overhead (trades)", ".venv/bin/python", ["python/bench/ticks_overhead.py", "--kind", "trades", ...(quick ? ["--ticks", "100000"] : [])]],
   ["debugger condition", ".venv/bin/python", ["python/bench/debug_condition.py"]],
   ["rust #[chart] call", "cargo", ["bench", "--manifest-path", "rust/Cargo.toml", "-p", "chartbridge", "--bench", "chart_call"]],
   ["rust publisher throughput", "cargo", ["bench", "--manifest-path", "rust/Cargo.toml", "-p", "chartbridge", "--bench", "throughput"]],

@@ -174,8 +174,7 @@ def assert_equity_of_two_instruments(client: redis.Redis, run: SimpleNamespace) 
 
 def test_every_point_of_the_indicator_heavy_shape_is_in_redis(client: redis.Redis,
                                                               redis_server: RedisServer) -> None:
-    """Also the ``short`` shape's strategy (the same on more bars). One backtest per process: a
-    decorator's indicator keeps its state across backtests (it belongs to the decorated function)."""
+    """Also the ``short`` shape's strategy (the same on more bars)."""
     run = backtest(client, redis_server, "indicator_heavy")
     (bars,) = bars_of(run.engine).values()
     (strategy,) = run.engine.trader.strategies()

@@ -7,7 +7,7 @@ import * as vscode from "vscode";
 import { findChartSites, type SiteLanguage } from "./chartSites.js";
 import { strategyClasses, type StrategyArgs } from "./strategyRuns.js";
 import type { ChartPanels } from "./panel.js";
-import { describeFacts, type SeriesFacts } from "./seriesFacts.js";
+import { describeFacts, seriesByInstance, type SeriesFacts } from "./seriesFacts.js";
 import { readSettings } from "./settings.js";
 
 /** Arguments of chartbridge.showChart / chartbridge.toggleSeries when a lens runs them. */
@@ -40,14 +40,18 @@ export class ChartLenses implements vscode.CodeLensProvider {
     }
     for (const site of sites) {
       const range = new vscode.Range(site.line, 0, site.line, 0);
-      const args: SiteArgs = { series: site.series };
-      lenses.push(new vscode.CodeLens(range, { title: "$(graph) Show chart", command: "chartbridge.showChart", arguments: [args], tooltip: `Show ${site.series.join(", ")} in the Chartbridge chart` }));
+      // Every calling object's series: "Show chart" finds a run with any, the facts count each.
+      const instances = seriesByInstance(site.series, this.facts.keys());
+      const args: SiteArgs = { series: [...instances.values()].flat() };
+      lenses.push(new vscode.CodeLens(range, { title: "$(graph) Show chart", command: "chartbridge.showChart", arguments: [args], tooltip: `Show ${args.series.join(", ")} in the Chartbridge chart` }));
       if (this.charts.isOpen) {
         const hidden = this.charts.hidden.has(site.series[0]);
         lenses.push(new vscode.CodeLens(range, { title: hidden ? "Show series" : "Hide series", command: "chartbridge.toggleSeries", arguments: [args] }));
       }
-      const facts = site.series.map((id) => this.facts.get(id)).find((f) => f !== undefined);
-      if (facts !== undefined) lenses.push(new vscode.CodeLens(range, { title: describeFacts(facts), command: "" }));
+      for (const [key, ids] of instances) {
+        const facts = ids.map((id) => this.facts.get(id)).find((f) => f !== undefined);
+        if (facts !== undefined) lenses.push(new vscode.CodeLens(range, { title: key ? `${key}: ${describeFacts(facts)}` : describeFacts(facts), command: "" }));
+      }
     }
     return lenses;
   }

@@ -21,3 +21,24 @@ export function describeFacts(facts: SeriesFacts): string {
   const at = new Date(facts.lastTimeUs / 1000).toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC");
   return facts.lastValue === null ? `${points} · last at ${at}` : `${points} · last ${VALUE.format(facts.lastValue)} at ${at}`;
 }
+
+/** What may follow `<series id>/` in a further calling object's series id (the SDK's instance key). */
+const INSTANCE_KEY = /^[A-Za-z0-9_.-]+$/;
+
+/**
+ * A charted method called by several objects (one strategy class on two instruments) charts every
+ * object after the first as `<series id>/<key>` (protocol/SPEC.md section 1). The site's series per
+ * object: "" -> `series` itself, then each key that `known` ids show, in order of first sight.
+ */
+export function seriesByInstance(series: string[], known: Iterable<string>): Map<string, string[]> {
+  const out = new Map<string, string[]>([["", series]]);
+  for (const id of known) {
+    for (const base of series) {
+      const key = id.startsWith(`${base}/`) ? id.slice(base.length + 1) : "";
+      if (!INSTANCE_KEY.test(key)) continue;
+      out.set(key, [...(out.get(key) ?? []), id]);
+      break;
+    }
+  }
+  return out;
+}

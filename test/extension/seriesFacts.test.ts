@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { describeFacts } from "../../src/extension/seriesFacts.js";
+import { describeFacts, seriesByInstance } from "../../src/extension/seriesFacts.js";
 
 describe("extension: the lens facts of a series", () => {
   const at = Date.UTC(2024, 0, 2, 16, 39) * 1000;
@@ -16,5 +16,17 @@ describe("extension: the lens facts of a series", () => {
 
   it("says how many points the producer could not store, after the count", () => {
     assert.equal(describeFacts({ count: 9000, lastTimeUs: at, lastValue: 2, lost: 1500 }), "9,000 points · 1,500 not stored · last 2 at 2024-01-02 16:39:00 UTC");
+  });
+
+  it("finds a charted method's series of every further calling object, by key, the site's own first", () => {
+    const site = ["Pair.price.ema3", "Pair.price"];
+    const known = ["Pair.price", "Pair.price.ema3/EMACross-002", "Pair.price/EMACross-002", "Pair.price.ema3/3",
+      "Pair.price.ema3/2/x", "Pair.price2/2", "Pair.price/", "EUR/USD.SIM-1-MINUTE-LAST-EXTERNAL", "Pair.price/2:wide"];
+    assert.deepEqual([...seriesByInstance(site, known)], [
+      ["", site],
+      ["EMACross-002", ["Pair.price.ema3/EMACross-002", "Pair.price/EMACross-002"]],
+      ["3", ["Pair.price.ema3/3"]],
+    ]);  // a condition of the second object (`/2:wide`) is not an object of its own
+    assert.deepEqual([...seriesByInstance(site, [])], [["", site]]);
   });
 });

@@ -22,19 +22,32 @@ from . import clock, session
 from .debug import event_time
 from .protocol import MAX_REGISTRY_JSON, ProtocolError, check_time, sanitize_series_id
 from .runs import dumps
-from .series import Series, caller_source
+from .series import Series, caller_source, instance_key, owner_class
 
-# Code of each charted function -> its series id: a condition called in its body belongs to it.
-_SCOPES: dict[CodeType, str] = {}
+# Code of each charted function -> its series id, and for a method its class and the name of the
+# parameter holding the calling object: a condition called in its body belongs to that object's series.
+_SCOPES: dict[CodeType, tuple[str, str | None, str]] = {}
 _MADE: dict[tuple[str | None, str], Condition] = {}
 
 
 def scope(func: Any, series_id: str) -> None:
-    """Conditions called in ``func``'s body belong to series ``series_id`` (``@cb.signals``, ``@cb.chart``)."""
+    """Conditions called in ``func``'s body belong to series ``series_id`` (``@cb.signals``,
+    ``@cb.chart``), as the calling object's series when ``func`` is a method."""
     plain = getattr(func, "__func__", func)
     code = getattr(plain, "__code__", None)
     if isinstance(code, CodeType):
-        _SCOPES[code] = series_id
+        method = plain is func and code.co_argcount > 0
+        _SCOPES[code] = series_id, owner_class(plain) if method else None, code.co_varnames[0] if method else ""
+
+
+def _owner(frame: Any) -> str | None:
+    """The series id the conditions of ``frame``'s function belong to (None: none)."""
+    found = _SCOPES.get(frame.f_code)
+    if found is None:
+        return None
+    series_id, cls, param = found
+    key = instance_key(cls, frame.f_locals.get(param)) if cls is not None else None
+    return series_id + key if key else series_id
 
 
 class Condition(Series):
@@ -76,7 +89,7 @@ def condition(name: str, value: bool, *, time: int | None = None) -> bool:
     if not session.ENABLED:
         return value
     frame = sys._getframe(1)
-    s = _series(_SCOPES.get(frame.f_code), name)
+    s = _series(_owner(frame), name)
     if time is not None:
         t: int | None = check_time(time, f"condition {name!r} time")
     else:

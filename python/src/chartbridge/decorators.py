@@ -18,11 +18,17 @@ from typing import Any, TypeVar, overload
 from . import clock, conditions, fastline, session
 from .indicators import EMA, RSI, SMA, Bollinger, Indicator, WilderRSI, bar_value, source_index
 from .protocol import CANDLE_KINDS, ProtocolError, check_finite, sanitize_series_id
-from .series import PluginSpec, Series, Source, caller_source, converter_of, hint_strategy, number, side_of
+from .series import (
+    PluginSpec, RunScoped, Series, Source, caller_source, converter_of, hint_strategy, instance_key, number,
+    owner_class, side_of,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 Hook = Callable[[Any, tuple[Any, ...]], None]
 Bind = Callable[[Any], "fastline.Sink | None"]
+# A decorated function's charting for one calling object: from the key its series ids end with
+# ("" for the first object, see ``series.instance_key``) to the hook and the fast path's bind.
+Make = Callable[[str], tuple[Hook, "Bind | None"]]
 
 log = logging.getLogger("chartbridge")
 
@@ -58,19 +64,51 @@ def _stamp_param(func: Any) -> tuple[int, str] | None:
     return None
 
 
-def _wrap(func: Any, hook: Hook, bind: Bind | None = None) -> Any:
-    """Call ``hook(result, args)`` after every call of ``func`` (sync or async, plain function,
-    method, staticmethod or classmethod), keeping its name, signature and docstring. A parameter
-    named ``ts_event``/``ts_init`` (int ns) gives the point its time, like such an attribute does.
+class _Instances:
+    """One decorated function's charting per calling object and run: a method called by two
+    objects (two instances of one strategy, one per instrument) charts each one's points and
+    indicator state apart, and a new run starts from fresh indicators (``make`` anew)."""
+
+    def __init__(self, make: Make, cls: str | None, fast: bool) -> None:
+        self.make, self.cls = make, cls
+        self.units: dict[int, tuple[object, Hook, Bind | None]] = {}
+        # The fast path's sink per object (``fastline.ChartedCall``), for a method.
+        self.sinks: dict[int, tuple[object, fastline.Sink | None]] | None = {} if fast and cls else None
+        self.scope = RunScoped(self.units, *([self.sinks] if self.sinks is not None else []))
+
+    def unit(self, args: tuple[Any, ...]) -> tuple[object, Hook, Bind | None]:
+        """(the calling object, its hook, its bind) for a call with positional ``args``."""
+        self.scope.fresh()
+        caller = args[0] if self.cls is not None and args else None
+        found = self.units.get(id(caller))
+        if found is None or found[0] is not caller:
+            key = instance_key(self.cls, caller) if self.cls is not None else ""
+            if key is None:  # not called on an instance of its class: one charting, as a function
+                caller, key = None, ""
+                found = self.units.get(id(None))
+            if found is None or found[0] is not caller:
+                found = self.units[id(caller)] = (caller, *self.make(key))
+        return found
+
+
+def _wrap(func: Any, make: Make, cls: str | None) -> Any:
+    """Call the calling object's ``hook(result, args)`` (``make``) after every call of ``func``
+    (sync or async, plain function, method, staticmethod or classmethod), keeping its name,
+    signature and docstring. A parameter named ``ts_event``/``ts_init`` (int ns) gives the point
+    its time, like such an attribute does. ``cls``: the class defining the method (None: a
+    function, staticmethod or classmethod: one charting for every call).
 
     ``bind(result)``: after the hook, the sink of the fast path for the next call (see
     ``_fast``); without it, or with such a parameter, or on an async function, every call takes
     the hook."""
     if isinstance(func, (staticmethod, classmethod)):
-        return type(func)(_wrap(func.__func__, hook, bind))
+        return type(func)(_wrap(func.__func__, make, None))
     stamp = _stamp_param(func)
-    if bind is not None and stamp is None and not inspect.iscoroutinefunction(func):
-        return _fast(func, hook, bind)
+    first = make("")  # now: a bad name or option raises at decoration
+    fast = first[1] is not None and stamp is None and not inspect.iscoroutinefunction(func)
+    owners = _Instances(make, cls, fast)
+    if fast:
+        return _fast(func, owners)
 
     def call_args(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
         values = (*args, *kwargs.values()) if kwargs else args
@@ -86,7 +124,7 @@ def _wrap(func: Any, hook: Hook, bind: Bind | None = None) -> Any:
     def after(result: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if session.ENABLED:
             try:
-                hook(result, call_args(args, kwargs))
+                owners.unit(args)[1](result, call_args(args, kwargs))
             except Exception:
                 failed()
         return result
@@ -103,7 +141,7 @@ def _wrap(func: Any, hook: Hook, bind: Bind | None = None) -> Any:
     return wrapper
 
 
-def _fast(func: Any, hook: Hook, bind: Bind) -> Any:
+def _fast(func: Any, owners: _Instances) -> Any:
     """The wrapper with a fast path (``fastline.ChartedCall``).
 
     A decorated call inside a backtest runs with cold caches, where each Python step costs
@@ -111,15 +149,21 @@ def _fast(func: Any, hook: Hook, bind: Bind) -> Any:
     buffers the sink bound when the previous call took the full path. Anything else (the first
     points, a new run, NaN, None, other types, no clock) goes through ``hook``, which checks,
     converts, rejects and logs exactly as before."""
+    sinks = owners.sinks
+
     def full(result: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> fastline.Sink | None:
         """The full path; returns the sink to bind (None: none yet)."""
         try:
+            caller, hook, bind = owners.unit(args)
             hook(result, (*args, *kwargs.values()) if kwargs else args)
-            return bind(result)
+            sink = bind(result) if bind is not None else None
+            if sinks is not None and caller is not None:
+                sinks[id(caller)] = (caller, sink)
+            return sink
         except Exception:
             log.exception("chartbridge: charting %s failed", getattr(func, "__qualname__", func))
             return None
-    return fastline.ChartedCall(func, full)
+    return fastline.ChartedCall(func, full, sinks)
 
 
 def _line(s: Series) -> fastline.Line | None:
@@ -128,16 +172,16 @@ def _line(s: Series) -> fastline.Line | None:
     return fastline.Line(*cache) if cache is not None and cache[0] is session.current().run else None
 
 
-def _decorator(func: F | None, enabled: bool, build: Callable[[Any, Source], tuple[Hook, Bind | None]],
-               source: Source) -> Any:
-    """Apply ``build(func, source) -> (hook, bind)`` now (bare ``@deco``) or on the function
-    (``@deco(...)``); ``bind`` as for ``_wrap``.
+def _decorator(func: F | None, enabled: bool, build: Callable[[Any, Source], Make], source: Source) -> Any:
+    """Apply ``build(func, source) -> make`` now (bare ``@deco``) or on the function
+    (``@deco(...)``); ``make`` as for ``_wrap``.
 
     ``source`` is the decorator's file and line, so the editor can jump from a series to it."""
     def decorate(f: F) -> F:
         if not enabled or not session.ENABLED:
             return f
-        wrapped: F = _wrap(f, *build(f, source))
+        cls = None if isinstance(f, (staticmethod, classmethod)) else owner_class(_function(f))
+        wrapped: F = _wrap(f, build(f, source), cls)
         return wrapped
     return decorate(func) if func is not None else decorate
 
@@ -166,26 +210,35 @@ def chart(func: F | None = None, /, *, name: str | None = None, kind: str = "lin
     run. A result of None charts nothing. Works on functions, methods, staticmethods,
     classmethods and async functions.
     """
-    def build(f: Any, source: Source) -> tuple[Hook, Bind | None]:
-        s = Series(_base_id(f, name), kind=kind, pane=pane, title=title, color=color, show=show,
-                   plugins=plugins, source=source, **options)
-        conditions.scope(f, s.id)  # cb.condition in its body belongs to it
+    def build(f: Any, source: Source) -> Make:
+        base = _base_id(f, name)
+        conditions.scope(f, base)  # cb.condition in its body belongs to it
 
-        def hook(result: Any, args: tuple[Any, ...]) -> None:
-            s.record(result, clock.point_time((*args, result)))
+        def make(key: str) -> tuple[Hook, Bind | None]:
+            s = Series(base + key, kind=kind, pane=pane, title=_title(title, key), color=color, show=show,
+                       plugins=plugins, source=source, **options)
 
-        def candles(result: Any) -> fastline.Sink | None:
-            line = _line(s)
-            plain = line is None or isinstance(result, (tuple, list, Mapping))  # the fast path reads attributes
-            if plain:
-                return None
-            volume = getattr(result, "volume", None)
-            return fastline.Candles(line, type(result), converter_of(type(getattr(result, "open", None))),  # type: ignore[arg-type]
-                                    None if volume is None else converter_of(type(volume)))
-        if s.kind == "marker":
-            return hook, None
-        return hook, candles if s.kind in CANDLE_KINDS else lambda result: _line(s)
+            def hook(result: Any, args: tuple[Any, ...]) -> None:
+                s.record(result, clock.point_time((*args, result)))
+
+            def candles(result: Any) -> fastline.Sink | None:
+                line = _line(s)
+                plain = line is None or isinstance(result, (tuple, list, Mapping))  # the fast path reads attributes
+                if plain:
+                    return None
+                volume = getattr(result, "volume", None)
+                return fastline.Candles(line, type(result), converter_of(type(getattr(result, "open", None))),  # type: ignore[arg-type]
+                                        None if volume is None else converter_of(type(volume)))
+            if s.kind == "marker":
+                return hook, None
+            return hook, candles if s.kind in CANDLE_KINDS else lambda result: _line(s)
+        return make
     return _decorator(func, enabled, build, caller_source())
+
+
+def _title(title: str | None, key: str) -> str | None:
+    """A further instance's title names it (its series id does already when there is no title)."""
+    return f"{title} {key[1:]}" if title is not None and key else title
 
 
 def _is_bar(value: Any) -> bool:
@@ -205,43 +258,48 @@ def _indicator(make: Callable[[], Indicator], label: str, source: str, raw: bool
                colors: tuple[str | None, ...], enabled: bool, options: dict[str, Any]) -> Callable[[F], F]:
     declared = caller_source(3)  # frames: caller_source, _indicator, ema/sma/..., the decorator line
     index = source_index(source)
-    def build(f: Any, where: Source) -> tuple[Hook, Bind | None]:
+    def build(f: Any, where: Source) -> Make:
         base = _base_id(f, name)
-        indicator = make()
-        many = len(indicator.outputs) > 1
-        outputs = [Series(f"{base}.{label}" + (f".{out}" if many else ""), pane=pane, color=color, source=where,
-                          **options) for out, color in zip(indicator.outputs, colors)]
-        raw_series = Series(base, pane=pane, source=where) if raw else None
-
-        def hook(result: Any, args: tuple[Any, ...]) -> None:
-            if result is None:
-                return
-            t = clock.point_time((*args, result))
-            try:
-                x = _input(result, index, base)
-            except ProtocolError as exc:
-                outputs[0].reject(exc)
-                return
-            if x is None:
-                return
-            if raw_series is not None:
-                raw_series.record(x, t)
-            values = indicator.update(x)
-            if values is not None:
-                for s, v in zip(outputs, values):
-                    s.record(v, t)
-
-        def bind(result: Any) -> fastline.Sink | None:
-            """Once every series has its buffer in the run (the indicator has warmed up)."""
-            lines = [_line(s) for s in outputs]
-            raw_line = _line(raw_series) if raw_series is not None else None
-            if any(line is None for line in lines) or (raw_series is not None and raw_line is None):
-                return None
-            bar = type(result) if _is_bar(result) else None
-            return fastline.Indicated(indicator, bar, index, base, raw_line, lines, outputs)  # type: ignore[arg-type]
-        return hook, bind
+        return lambda key: _indicated(make(), label, index, raw, base, key, pane, colors, where, options)
     decorate: Callable[[F], F] = _decorator(None, enabled, build, declared)
     return decorate
+
+
+def _indicated(indicator: Indicator, label: str, index: int, raw: bool, base: str, key: str, pane: str,
+               colors: tuple[str | None, ...], where: Source, options: dict[str, Any]) -> tuple[Hook, Bind | None]:
+    """The hook and bind of one indicator decorator for one calling object (series ids ending with ``key``)."""
+    many = len(indicator.outputs) > 1
+    outputs = [Series(f"{base}.{label}" + (f".{out}" if many else "") + key, pane=pane, color=color, source=where,
+                      **options) for out, color in zip(indicator.outputs, colors)]
+    raw_series = Series(base + key, pane=pane, source=where) if raw else None
+
+    def hook(result: Any, args: tuple[Any, ...]) -> None:
+        if result is None:
+            return
+        t = clock.point_time((*args, result))
+        try:
+            x = _input(result, index, base)
+        except ProtocolError as exc:
+            outputs[0].reject(exc)
+            return
+        if x is None:
+            return
+        if raw_series is not None:
+            raw_series.record(x, t)
+        values = indicator.update(x)
+        if values is not None:
+            for s, v in zip(outputs, values):
+                s.record(v, t)
+
+    def bind(result: Any) -> fastline.Sink | None:
+        """Once every series has its buffer in the run (the indicator has warmed up)."""
+        lines = [_line(s) for s in outputs]
+        raw_line = _line(raw_series) if raw_series is not None else None
+        if any(line is None for line in lines) or (raw_series is not None and raw_line is None):
+            return None
+        bar = type(result) if _is_bar(result) else None
+        return fastline.Indicated(indicator, bar, index, base, raw_line, lines, outputs)  # type: ignore[arg-type]
+    return hook, bind
 
 
 def ema(period: int, *, source: str = "close", raw: bool = False, name: str | None = None, pane: str = "main",
@@ -316,20 +374,24 @@ def signals(func: F | None = None, /, *, name: str | None = None, target: str | 
     ... def cross(self, bar) -> str | None:
     ...     return "buy" if self.fast.value > self.slow.value else None
     """
-    def build(f: Any, source: Source) -> tuple[Hook, Bind | None]:
-        s = Series(_base_id(f, name), kind="marker", target=target, source=source)
-        conditions.scope(f, s.id)  # the conditions it checked (cb.condition) are listed with its signals
+    def build(f: Any, source: Source) -> Make:
+        base = _base_id(f, name)
+        conditions.scope(f, base)  # the conditions it checked (cb.condition) are listed with its signals
 
-        def hook(result: Any, args: tuple[Any, ...]) -> None:
-            if result is None:
-                return
-            try:
-                side, price, text = _signal(result, args)
-            except ProtocolError as exc:
-                s.reject(exc)
-                return
-            price = None if price is None or math.isnan(float(price)) else price
-            s.record((price, {"side": side, "text": text if text is not None else side or ""}),
-                     clock.point_time(args))
-        return hook, None
+        def make(key: str) -> tuple[Hook, Bind | None]:
+            s = Series(base + key, kind="marker", target=target, source=source)
+
+            def hook(result: Any, args: tuple[Any, ...]) -> None:
+                if result is None:
+                    return
+                try:
+                    side, price, text = _signal(result, args)
+                except ProtocolError as exc:
+                    s.reject(exc)
+                    return
+                price = None if price is None or math.isnan(float(price)) else price
+                s.record((price, {"side": side, "text": text if text is not None else side or ""}),
+                         clock.point_time(args))
+            return hook, None
+        return make
     return _decorator(func, enabled, build, caller_source())

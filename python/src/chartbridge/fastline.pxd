@@ -56,6 +56,9 @@ cdef class Indicated(Sink):
 
 
 cdef class ChartedCall:
-    cdef object func, full
+    cdef object func, full, owner
+    cdef dict sinks
     cdef readonly Sink sink
     cdef dict __dict__  # functools.update_wrapper's attributes
+
+    cdef void switch(self, object caller) except *

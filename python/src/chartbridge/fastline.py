@@ -223,13 +223,19 @@ class Indicated(Sink):
 class ChartedCall:
     """The wrapper: a callable that binds as a method and wears ``func``'s name, signature and
     docstring (``functools.update_wrapper``; first, since interpreted it copies ``func.__dict__``,
-    which holds these attributes when ``func`` is a ChartedCall too)."""
+    which holds these attributes when ``func`` is a ChartedCall too).
+
+    ``sinks`` (a method's; None for a function): id of the calling object -> (object, its
+    sink), filled and emptied by the full path. Each object charts into its own series, so the
+    bound sink is the last caller's: a call by another object takes that object's sink."""
 
     def __init__(self, func: Callable[..., Any],
-                 full: Callable[[Any, tuple[Any, ...], dict[str, Any]], Sink | None]) -> None:
+                 full: Callable[[Any, tuple[Any, ...], dict[str, Any]], Sink | None],
+                 sinks: dict[int, tuple[object, Sink | None]] | None = None) -> None:
         functools.update_wrapper(self, func)
-        self.func, self.full = func, full
+        self.func, self.full, self.sinks = func, full, sinks
         self.sink: Sink | None = None
+        self.owner: object = None
 
     def __get__(self, instance: object, owner: type | None) -> Any:
         return self if instance is None else MethodType(self, instance)
@@ -237,6 +243,8 @@ class ChartedCall:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         result = self.func(*args, **kwargs)
         if session.ENABLED:
+            if self.sinks is not None and (args[0] if args else None) is not self.owner:
+                self.switch(args[0] if args else None)
             sink = self.sink
             try:
                 if sink is not None and sink.offer(result):
@@ -245,3 +253,9 @@ class ChartedCall:
                 pass  # the full path meets it again, and logs it
             self.sink = self.full(result, args, kwargs)
         return result
+
+    def switch(self, caller: object) -> None:
+        """Bind the sink of ``caller``, a method's calling object (None: it has none yet)."""
+        found = self.sinks.get(id(caller)) if self.sinks is not None else None
+        self.sink = found[1] if found is not None and found[0] is caller else None
+        self.owner = caller

@@ -13,6 +13,7 @@ import importlib
 import logging
 import math
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from math import isfinite
@@ -83,6 +84,59 @@ def hint_strategy(qualname: str) -> None:
     owner, dot, _ = qualname.rpartition(".")
     if dot and "<" not in owner and not STRATEGY_HINT:
         STRATEGY_HINT.append(owner.rpartition(".")[2])
+
+
+class RunScoped:
+    """Tables that start empty in each run: ``fresh()`` empties them once the current run is not
+    the one they were filled in (what was filled before a run began belongs to the run that
+    begins next: a run starts at its first point)."""
+
+    def __init__(self, *tables: dict[Any, Any]) -> None:
+        self.tables = tables
+        self.run: Run | None = None
+
+    def fresh(self) -> None:
+        run = session.current().run
+        if run is not self.run:
+            if self.run is not None:
+                for table in self.tables:
+                    table.clear()
+            self.run = run
+
+
+# Per class defining a charted method: the objects that called one in this run, and their keys.
+_OWNERS: dict[str, dict[int, tuple[object, str]]] = {}
+_OWNERS_RUN = RunScoped(_OWNERS)
+
+
+def owner_class(func: Any) -> str | None:
+    """The qualname of the class whose body defines ``func`` (None: a plain function)."""
+    owner, dot, _ = str(getattr(func, "__qualname__", "")).rpartition(".")
+    return owner if dot and not owner.endswith("<locals>") else None
+
+
+def instance_key(cls: str, obj: object) -> str | None:
+    """The suffix of the series ids a charted method of class ``cls`` gets when ``obj`` calls it
+    (protocol/SPEC.md section 1): "" for the first such object in the run, ``/<component id>``
+    (a Nautilus strategy's ``self.id``, e.g. ``/EMACross-002``) or else ``/<n>`` (the n-th object)
+    for each further one. None: ``obj`` is not an instance of ``cls``."""
+    _OWNERS_RUN.fresh()
+    seen = _OWNERS.setdefault(cls, {})
+    found = seen.get(id(obj))
+    if found is not None and found[0] is obj:
+        return found[1]
+    if not any(c.__qualname__ == cls for c in type(obj).__mro__):
+        return None
+    key = ""
+    if seen:
+        taken = {k for _, k in seen.values()}
+        name = getattr(obj, "id", None)
+        key = "" if name is None or callable(name) else "/" + re.sub(r"[^A-Za-z0-9_.-]", "_", str(name))[:60]
+        n = len(seen) + 1
+        while key in taken or key in ("", "/"):
+            key, n = f"/{n}", n + 1
+    seen[id(obj)] = (obj, key)  # the object is kept for the run: its id is not reused meanwhile
+    return key
 
 
 def _part(x: Any, where: str) -> float:
