@@ -101,7 +101,7 @@ def r(redis_server: RedisServer) -> Iterator[redis.Redis]:
 
 
 def nautilus_1x_only(why: str) -> None:
-    """Skip the calling test module unless this venv's NautilusTrader is 1.x: its code is written
+    """Skip the calling test module (or test, called in one) unless this venv's NautilusTrader is 1.x: its code is written
     against 1.x's API (``why`` says what covers 2.x). The suite runs in both venvs (scripts/test-all.sh)."""
     nautilus = pytest.importorskip("nautilus_trader")
     if int(nautilus.__version__.split(".")[0]) >= 2:
