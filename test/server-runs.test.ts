@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import type { ValuePoints } from "../src/shared/protocol.js";
-import { collect, lineFields, query, useTestServer, writeRun, xadd, type TestServer } from "./harness/server.js";
+import { collect, lineFields, query, useTestServer, writeRun, xadd } from "./harness/server.js";
 
 const T0 = 1_700_000_000_000_000_000n;
 

@@ -435,7 +435,7 @@ export class ChartView {
     const follow = first ? null : this.followedSpan();
     this.model.applyRange(window, ids, replies);
     // Candles first: the lines of their pane read at their precision (inferFormat).
-    const order = ids.map((id, i) => i).sort((a, b) => Number(!isOhlcKind(this.metaOf(ids[a]).kind)) - Number(!isOhlcKind(this.metaOf(ids[b]).kind)));
+    const order = ids.map((_, i) => i).sort((a, b) => Number(!isOhlcKind(this.metaOf(ids[a]).kind)) - Number(!isOhlcKind(this.metaOf(ids[b]).kind)));
     for (const i of order) this.drawRange(ids[i], replies[i]);
     this.renderAllMarkers();
     if (first) {
