@@ -47,9 +47,11 @@ export interface NautilusBusStats {
   skipped: number;
 }
 
+/** The topics charted, by prefix: 1.x's fills are `events.fills.<instrument>`, 2.x's `events.order_filled.<instrument>`. */
 const FAMILIES: [string, BusTopic][] = [
   ["data.bars.", "bars"],
   ["events.fills.", "fills"],
+  ["events.order_filled.", "fills"],
   ["events.position.", "positions"],
   ["events.system.", "system"],
 ];
@@ -204,9 +206,10 @@ export class NautilusBus {
     for (const [key, streams] of found) {
       if (![...streams.values()].some((topic) => topic !== "system")) continue;
       const known = this.traders.get(key);
-      const trader = known ?? { key, streams: new Map(), system: null, traderId: key };
-      // The Trader's own system stream is events.system.<trader id>, with or without "trader-".
       const head = key.split(":")[0];
+      // Without a system stream (2.x writes none) the trader id is the key's head, less Nautilus's default "trader-".
+      const trader = known ?? { key, streams: new Map(), system: null, traderId: head.replace(/^trader-/, "") };
+      // The Trader's own system stream is events.system.<trader id>, with or without "trader-".
       for (const id of [head.replace(/^trader-/, ""), head]) {
         const system = `${key}${marker}events.system.${id}`;
         if (streams.has(system)) {

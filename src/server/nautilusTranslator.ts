@@ -41,6 +41,10 @@ interface SessionState {
   created: boolean;
   /** The user deleted the run: later entries of this session are dropped, not written again. */
   deleted: boolean;
+  /** Ended by the idle rule (its trader never said it stopped): a later entry begins a new run. */
+  idle?: boolean;
+  /** Begun by an entry after an idle end, not by a Trader start (as a startId of "0-0" is). */
+  unstarted?: boolean;
   series: Record<string, SeriesState>;
   /** Instrument -> the first bar series of it: the fills' target. */
   bars: Record<string, string>;
@@ -200,6 +204,7 @@ export class TraderTranslator {
       if (s.status !== "running" || !s.created || s.deleted) continue;
       if (nowMs - s.lastEntryMs > idleMs) {
         const pending = new Map<string, Pending>();
+        s.idle = true;
         this.end(s, s.lastEntryMs, sink, pending);
         for (const p of pending.values()) this.flush(p, sink);
       } else if (nowMs - (this.beats.get(s.run) ?? 0) >= 2000) {
@@ -212,16 +217,13 @@ export class TraderTranslator {
   private traderState(id: string, state: string, sink: WriteSink, pending: Map<string, Pending>): void {
     if (state === "STARTING") {
       const current = this.state.sessions[this.state.sessions.length - 1];
-      if (current !== undefined && current.startId === "0-0" && current.status === "running" && msOf(id) - current.startMs <= START_SKEW_MS) {
+      if (current !== undefined && (current.startId === "0-0" || current.unstarted === true) && current.status === "running" && msOf(id) - current.startMs <= START_SKEW_MS) {
         current.startId = `${current.startMs}-0`; // started now: a later start is a new run
+        delete current.unstarted;
         return;
       }
       if (current !== undefined && current.status === "running") this.end(current, msOf(id), sink, pending);
-      this.state.sessions.push(this.newSession(id, msOf(id)));
-      if (this.state.sessions.length > KEPT_SESSIONS) {
-        this.state.sessions = this.state.sessions.slice(-KEPT_SESSIONS);
-        this.state.pruned = true;
-      }
+      this.begin(id);
       return;
     }
     const session = this.sessionOf(id);
@@ -246,9 +248,26 @@ export class TraderTranslator {
     };
   }
 
-  /** The session an entry belongs to: the last one started at or before it. */
+  /** A new session from entry `id` on; older ones beyond KEPT_SESSIONS are dropped. */
+  private begin(id: string): SessionState {
+    const session = this.newSession(id, msOf(id));
+    this.state.sessions.push(session);
+    if (this.state.sessions.length > KEPT_SESSIONS) {
+      this.state.sessions = this.state.sessions.slice(-KEPT_SESSIONS);
+      this.state.pruned = true;
+    }
+    return session;
+  }
+
+  /**
+   * The session an entry belongs to: the last one started at or before it. After a run ended for
+   * idleness, the trader's next entry begins a new one (2.x writes no Trader start: a node started
+   * again on the same trader id is known only by the quiet before it).
+   */
   private sessionOf(id: string): SessionState | null {
     const sessions = this.state.sessions;
+    const last = sessions[sessions.length - 1];
+    if (last !== undefined && last.idle === true && msOf(id) > last.lastEntryMs) return Object.assign(this.begin(id), { unstarted: true });
     for (let i = sessions.length - 1; i >= 0; i--) if (compareStreamIds(sessions[i].startId, id) <= 0) return sessions[i];
     if (this.state.pruned) return null;
     // Entries before any Trader start (no system stream, or it was trimmed) make one run of their own.
