@@ -345,9 +345,9 @@ const NODE_V2_FIXTURE = join(__dirname, "fixtures", "nautilus_bus_node_v2.py");
  * Runs the real NautilusTrader 2 node (the 2.x venv, scripts/venv-nt2.sh): the example strategy on
  * `bars` replayed bars, its bus in the private Redis under `trader-<traderId>[:<instance id>]`.
  */
-async function node2(python: string, traderId: string, bars: number, encoding: "msgpack" | "json", instance = false): Promise<Report & { instance: string }> {
+async function node2(python: string, traderId: string, bars: number, encoding: "msgpack" | "json", options: ("instance" | "heartbeat")[] = []): Promise<Report & { instance: string }> {
   const { port } = testRedis();
-  const args = [NODE_V2_FIXTURE, "127.0.0.1", String(port), traderId, String(bars), encoding, ...(instance ? ["instance"] : [])];
+  const args = [NODE_V2_FIXTURE, "127.0.0.1", String(port), traderId, String(bars), encoding, options.join(",")];
   // The 2.x venv holds no chartbridge: the example imports the checkout's (CHARTBRIDGE=off: it charts nothing itself).
   const { stdout } = await promisify(execFile)(python, args, { env: { ...process.env, CHARTBRIDGE: "off", PYTHONPATH: join(ROOT, "python", "src") }, maxBuffer: 64 << 20 });
   return JSON.parse(stdout) as Report & { instance: string };
@@ -416,9 +416,23 @@ describe("NautilusTrader 2's Redis message bus (a real 2.x node), charted by the
     await assertCharted(t, (await runs(t)).find((r) => r.id === newer.id) as RunView, second);
   });
 
+  it("a node with heartbeats (heartbeat_interval_secs) ends its run once it missed three and 10 s passed, not after idleMs", async () => {
+    const report = await node2(python, trader, 300, "msgpack", ["heartbeat"]);
+    t = await startTestServer({ nautilusBus: BUS }); // idleMs: 10 minutes, the default
+    const beats = await t.redis.xrange(`trader-${trader}:stream:health:heartbeat`, "-", "+");
+    assert.ok(beats.length >= 2, `${beats.length} heartbeats`);
+    const run = await chartedRun(t, trader, 300);
+    const ended = await until("the run's end", async () => (await runs(t)).find((r) => r.id === run.id && r.status === "ended"), 30000);
+    await assertCharted(t, ended, report);
+    // Its end is its last entry's time (by stream ID), not when the bridge saw the quiet.
+    const read = [`data.bars.${BAR_SERIES}`, "events.order_filled.EUR/USD.SIM", "events.position.EMACross-000", "health:heartbeat"];
+    const last = await Promise.all(read.map(async (topic) => Number((await t.redis.xrevrange(`trader-${trader}:stream:${topic}`, "+", "-", "COUNT", 1))[0][0].split("-")[0])));
+    assert.equal((await t.redis.hgetall(t.keys.manifest(run.id))).ended, `${Math.max(...last)}000000`);
+  });
+
   it("with use_instance_id each node start is a run of its own", async () => {
-    const first = await node2(python, trader, 300, "msgpack", true);
-    const second = await node2(python, trader, 200, "json", true);
+    const first = await node2(python, trader, 300, "msgpack", ["instance"]);
+    const second = await node2(python, trader, 200, "json", ["instance"]);
     assert.notEqual(first.instance, second.instance);
     t = await startTestServer({ nautilusBus: BUS2 });
     for (const [report, bars] of [[first, 300], [second, 200]] as const) {

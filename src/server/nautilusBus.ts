@@ -54,6 +54,7 @@ const FAMILIES: [string, BusTopic][] = [
   ["events.order_filled.", "fills"],
   ["events.position.", "positions"],
   ["events.system.", "system"],
+  ["health:heartbeat", "heartbeat"],
 ];
 
 /** `trader-<id>[:<instance id>]` or `<id>[:<instance id>]`: no hash tags, no spaces. */
@@ -204,7 +205,7 @@ export class NautilusBus {
       }
     } while (cursor !== "0");
     for (const [key, streams] of found) {
-      if (![...streams.values()].some((topic) => topic !== "system")) continue;
+      if (![...streams.values()].some((topic) => topic !== "system" && topic !== "heartbeat")) continue;
       const known = this.traders.get(key);
       const head = key.split(":")[0];
       // Without a system stream (2.x writes none) the trader id is the key's head, less Nautilus's default "trader-".

@@ -28,13 +28,15 @@ export type BusPoint =
   /** `signedQty`: the decimal Nautilus holds, signed (`-0.300`), so sums stay exact. */
   | { type: "position"; instrument: string; positionId: string; tNs: bigint; signedQty: string }
   | { type: "trader"; state: string }
+  /** A node's heartbeat (2.x's `heartbeat_interval_secs`): it is alive. */
+  | { type: "heartbeat" }
   /** A message the bridge has no use for (an order event on a position topic, a non-Trader component). */
   | { type: "ignored" };
 
 export type BusDecodeResult = { ok: true; point: BusPoint } | { ok: false; reason: string };
 
 /** Which kind of bus stream an entry came from (the topic's family). */
-export type BusTopic = "bars" | "fills" | "positions" | "system";
+export type BusTopic = "bars" | "fills" | "positions" | "system" | "heartbeat";
 
 type Payload = Record<string, unknown>;
 
@@ -161,6 +163,8 @@ function position(p: Payload, kind: string): BusDecodeResult {
 
 /** Decodes the entry `fields` of a stream of family `topic`. */
 export function decodeBusEntry(topic: BusTopic, fields: Readonly<Record<string, Uint8Array | undefined>>): BusDecodeResult {
+  // Its payload is the node's wall-clock time as RFC 3339 text; the entry's stream ID tells as much.
+  if (topic === "heartbeat") return { ok: true, point: { type: "heartbeat" } };
   const raw = fields.payload;
   if (raw === undefined || raw.byteLength === 0) return { ok: false, reason: "entry has no payload" };
   const parsed = parsePayload(raw);

@@ -45,6 +45,9 @@ interface SessionState {
   idle?: boolean;
   /** Begun by an entry after an idle end, not by a Trader start (as a startId of "0-0" is). */
   unstarted?: boolean;
+  /** Wall-clock ms of the node's last heartbeat (its stream ID), and the time between its last two. */
+  beatMs?: number;
+  beatEveryMs?: number;
   series: Record<string, SeriesState>;
   /** Instrument -> the first bar series of it: the fills' target. */
   bars: Record<string, string>;
@@ -106,6 +109,10 @@ const ENDED_STATES = new Set(["STOPPED", "DISPOSED", "FAULTED"]);
  * A run opened by entries with no start before them, this shortly before a start, is that start's.
  */
 const START_SKEW_MS = 2000;
+/** A node with heartbeats is gone once it missed this many... */
+const MISSED_BEATS = 3;
+/** ...and was quiet this long at least (the server's and Redis's clocks may differ by a few seconds). */
+const MIN_BEATS_QUIET_MS = 10_000;
 /** Skips logged one by one per trader, then every this many. */
 const LOGGED_SKIPS = 1000;
 
@@ -180,6 +187,12 @@ export class TraderTranslator {
         continue;
       }
       session.lastEntryMs = Math.max(session.lastEntryMs, msOf(entry.id));
+      if (decoded.ok && decoded.point.type === "heartbeat") {
+        const ms = msOf(entry.id);
+        if (session.beatMs !== undefined && ms > session.beatMs) session.beatEveryMs = ms - session.beatMs;
+        session.beatMs = ms;
+        continue;
+      }
       if (session.deleted) continue;
       if (topic !== "system") this.create(session, sink);
       if (!decoded.ok) {
@@ -197,12 +210,15 @@ export class TraderTranslator {
   /**
    * Keeps running runs' heartbeats fresh while their trader writes (a live node may be quiet
    * between bars for longer than the 30 s a reader allows), and ends a run whose streams stayed
-   * idle for `idleMs` without the trader saying it stopped (it crashed, or was killed).
+   * idle for `idleMs` without the trader saying it stopped (it crashed, or was killed, or it is a
+   * 2.x node, which says nothing of stopping); a node that sends heartbeats is idle once it missed
+   * MISSED_BEATS of them.
    */
   tick(nowMs: number, idleMs: number, sink: WriteSink): void {
     for (const s of this.state.sessions) {
       if (s.status !== "running" || !s.created || s.deleted) continue;
-      if (nowMs - s.lastEntryMs > idleMs) {
+      const quietMs = s.beatEveryMs === undefined ? idleMs : Math.min(idleMs, Math.max(MISSED_BEATS * s.beatEveryMs, MIN_BEATS_QUIET_MS));
+      if (nowMs - s.lastEntryMs > quietMs) {
         const pending = new Map<string, Pending>();
         s.idle = true;
         this.end(s, s.lastEntryMs, sink, pending);
@@ -374,7 +390,7 @@ export class TraderTranslator {
 
   /** Queues one point; returns why it was refused, or null. */
   private point(s: SessionState, p: BusPoint, ms: number, pending: Map<string, Pending>, sink: WriteSink): string | null {
-    if (p.type === "ignored" || p.type === "trader") return null;
+    if (p.type === "ignored" || p.type === "trader" || p.type === "heartbeat") return null;
     this.closeFills(s, p.tNs, ms, pending);
     let id: string;
     if (p.type === "bar") {
