@@ -416,6 +416,21 @@ describe("NautilusTrader 2's Redis message bus (a real 2.x node), charted by the
     await assertCharted(t, (await runs(t)).find((r) => r.id === newer.id) as RunView, second);
   });
 
+  it("a deleted run stays deleted, and the trader's node started again is charted as a new run", async () => {
+    t = await startTestServer({ nautilusBus: BUS2 });
+    await node2(python, trader, 300, "msgpack");
+    const run = await chartedRun(t, trader, 300);
+    assert.deepEqual(await query(t.ws, `mutation($run: ID!) { deleteRun(run: $run) }`, { run: run.id }), { data: { deleteRun: true } });
+    // The trader stays quiet for longer than idleMs (nothing a user sees tells the bridge's idle end of a deleted run).
+    await new Promise((resolve) => setTimeout(resolve, BUS2.idleMs + 2000));
+    const second = await node2(python, trader, 200, "msgpack");
+    const again = await until("the second run", async () => {
+      const found = (await runs(t)).filter((r) => r.id.startsWith(`nautilus-trader-${trader}-`));
+      return found.length === 1 && found[0].id !== run.id && found[0].status === "ended" ? found[0] : null;
+    });
+    await assertCharted(t, again, second);
+  });
+
   it("a node with heartbeats (heartbeat_interval_secs) ends its run once it missed three and 10 s passed, not after idleMs", async () => {
     const report = await node2(python, trader, 300, "msgpack", ["heartbeat"]);
     t = await startTestServer({ nautilusBus: BUS }); // idleMs: 10 minutes, the default

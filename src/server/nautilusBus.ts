@@ -313,12 +313,13 @@ export class NautilusBus {
     const skippedBefore = next.state.skipped;
     next.apply(todo, sink);
     next.tick(Date.now(), this.idleMs, sink);
-    // Nothing queued is sent: a pipelined MULTI goes to Redis only on exec.
-    if (todo.length === 0 && sink.writes === 0) {
+    const json = JSON.stringify(next.state);
+    // Nothing queued is sent: a pipelined MULTI goes to Redis only on exec. A state changed with
+    // no writes (a deleted run ending) is committed still.
+    if (todo.length === 0 && sink.writes === 0 && json === this.committed.get(trader.key)) {
       await this.command.unwatch();
       return;
     }
-    const json = JSON.stringify(next.state);
     multi.set(stateKey, json);
     const results = await multi.exec();
     if (results === null) {

@@ -216,14 +216,15 @@ export class TraderTranslator {
    */
   tick(nowMs: number, idleMs: number, sink: WriteSink): void {
     for (const s of this.state.sessions) {
-      if (s.status !== "running" || !s.created || s.deleted) continue;
+      if (s.status !== "running" || !s.created) continue;
       const quietMs = s.beatEveryMs === undefined ? idleMs : Math.min(idleMs, Math.max(MISSED_BEATS * s.beatEveryMs, MIN_BEATS_QUIET_MS));
       if (nowMs - s.lastEntryMs > quietMs) {
+        // A deleted run ends too (writing nothing): the trader's next entries are a new run, charted.
         const pending = new Map<string, Pending>();
         s.idle = true;
         this.end(s, s.lastEntryMs, sink, pending);
         for (const p of pending.values()) this.flush(p, sink);
-      } else if (nowMs - (this.beats.get(s.run) ?? 0) >= 2000) {
+      } else if (!s.deleted && nowMs - (this.beats.get(s.run) ?? 0) >= 2000) {
         this.beats.set(s.run, nowMs);
         sink.hset(this.keys.manifest(s.run), { heartbeat: nsOfMs(nowMs) });
       }
