@@ -151,22 +151,26 @@ async function assertCharted(t: TestServer, run: RunView, report: Report): Promi
   assert.deepEqual(position.points, expectedPosition(report));
 }
 
+/** Nautilus's keys carry no prefix of ours: a trader id per test keeps tests apart. */
+const newTrader = (tag: string) => `${tag}${randomBytes(3).toString("hex").toUpperCase()}-001`;
+
+/** Closes the test's server; other tests' servers bridge too: it leaves no bus streams of `trader` behind for them. */
+async function closeAndClean(t: TestServer, trader: string): Promise<void> {
+  const redis = t.redis;
+  await t.close();
+  const cleanup = redis.duplicate();
+  await deleteKeys(cleanup, `trader-${trader}:*`);
+  cleanup.disconnect();
+}
+
 describe("Nautilus's own Redis message bus, charted by the server", function () {
   this.timeout(60000);
   let t: TestServer;
   let trader: string;
   beforeEach(() => {
-    // Nautilus's keys carry no prefix of ours: a trader id per test keeps tests apart.
-    trader = `NB${randomBytes(3).toString("hex").toUpperCase()}-001`;
+    trader = newTrader("NB");
   });
-  afterEach(async () => {
-    const redis = t.redis;
-    await t.close();
-    // Other tests' servers bridge too: leave no bus streams behind for them to chart.
-    const cleanup = redis.duplicate();
-    await deleteKeys(cleanup, `trader-${trader}:*`);
-    cleanup.disconnect();
-  });
+  afterEach(() => closeAndClean(t, trader));
 
   it("a msgpack-encoded backtest: one run, one candle per bar, one marker per fill, the net position", async () => {
     const report = await backtest(trader, 400, "msgpack");
@@ -332,6 +336,130 @@ describe("Nautilus's own Redis message bus, charted by the server", function () 
     await new Promise((resolve) => setTimeout(resolve, 600));
     assert.deepEqual((await runs(t)).filter((r) => r.id.includes(trader)), []);
     assert.equal(t.server.nautilusBus(), null);
+  });
+});
+
+const NODE_V2_FIXTURE = join(__dirname, "fixtures", "nautilus_bus_node_v2.py");
+
+/**
+ * Runs the real NautilusTrader 2 node (the 2.x venv, scripts/venv-nt2.sh): the example strategy on
+ * `bars` replayed bars, its bus in the private Redis under `trader-<traderId>[:<instance id>]`.
+ */
+async function node2(python: string, traderId: string, bars: number, encoding: "msgpack" | "json", options: ("instance" | "heartbeat")[] = []): Promise<Report & { instance: string }> {
+  const { port } = testRedis();
+  const args = [NODE_V2_FIXTURE, "127.0.0.1", String(port), traderId, String(bars), encoding, options.join(",")];
+  // The 2.x venv holds no chartbridge: the example imports the checkout's (CHARTBRIDGE=off: it charts nothing itself).
+  const { stdout } = await promisify(execFile)(python, args, { env: { ...process.env, CHARTBRIDGE: "off", PYTHONPATH: join(ROOT, "python", "src") }, maxBuffer: 64 << 20 });
+  return JSON.parse(stdout) as Report & { instance: string };
+}
+
+describe("NautilusTrader 2's Redis message bus (a real 2.x node), charted by the server", function () {
+  this.timeout(60000);
+  /** 2.x writes no trader state on its bus: a run ends once its trader wrote nothing for idleMs. */
+  const BUS2 = { ...BUS, idleMs: 3000 };
+  let python: string;
+  let t: TestServer;
+  let trader: string;
+  before(async function () {
+    this.timeout(900000); // builds the 2.x venv once per machine if it is missing
+    python = (await promisify(execFile)("bash", [join(ROOT, "scripts", "venv-nt2.sh")], { maxBuffer: 64 << 20 })).stdout.trim();
+  });
+  beforeEach(() => {
+    trader = newTrader("N2");
+  });
+  afterEach(() => closeAndClean(t, trader));
+
+  it("msgpack: one run, one candle per bar the strategy saw, one marker per fill, the net position; it ends once the node is quiet", async () => {
+    const report = await node2(python, trader, 400, "msgpack");
+    assert.ok(report.fills.length >= 6, `only ${report.fills.length} fills`);
+    t = await startTestServer({ nautilusBus: BUS2 });
+    // 2.x's own layout: a stream per topic, its fills on events.order_filled.<instrument>, no events.system.
+    const streams = (await t.redis.keys(`trader-${trader}:stream:*`)).sort();
+    assert.deepEqual(streams.filter((k) => /:stream:(data\.bars|events\.order_filled|events\.position|events\.system)\./.test(k)), [
+      `trader-${trader}:stream:data.bars.${BAR_SERIES}`,
+      `trader-${trader}:stream:events.order_filled.EUR/USD.SIM`,
+      `trader-${trader}:stream:events.position.EMACross-000`,
+    ]);
+    const run = await chartedRun(t, trader, 400);
+    assert.equal(run.strategy, trader);
+    // A fill's marker waits for later entries (its order's parts may come apart) or the run's end:
+    // this node wrote all of its run within a second.
+    await until("the run's end", async () => (await runs(t)).find((r) => r.id === run.id)?.status === "ended");
+    await assertCharted(t, run, report);
+    assert.equal(t.server.nautilusBus()?.skipped, 0);
+  });
+
+  it("JSON (2.x's default encoding, times as integers beyond 2^53) is charted the same, to the nanosecond", async () => {
+    const report = await node2(python, trader, 300, "json");
+    t = await startTestServer({ nautilusBus: BUS2 });
+    const [[, fields]] = await t.redis.xrange(`trader-${trader}:stream:data.bars.${BAR_SERIES}`, "-", "+", "COUNT", 1);
+    // A double cannot hold these times: JSON.parse alone would move them by up to 128 ns.
+    assert.match(fields[fields.indexOf("payload") + 1], /"ts_event":[0-9]{19},/);
+    const run = await chartedRun(t, trader, 300);
+    await until("the run's end", async () => (await runs(t)).find((r) => r.id === run.id)?.status === "ended");
+    await assertCharted(t, run, report);
+    assert.equal(t.server.nautilusBus()?.skipped, 0);
+  });
+
+  it("the same trader's node started again, after its run ended for quiet, is a run of its own", async () => {
+    t = await startTestServer({ nautilusBus: BUS2 });
+    const first = await node2(python, trader, 300, "msgpack");
+    const run = await chartedRun(t, trader, 300);
+    await until("the first run's end", async () => (await runs(t)).find((r) => r.id === run.id)?.status === "ended");
+    const second = await node2(python, trader, 200, "msgpack");
+    const [newer, older] = await until("two ended runs", async () => {
+      const found = (await runs(t)).filter((r) => r.id.startsWith(`nautilus-trader-${trader}-`));
+      return found.length === 2 && found.every((r) => r.status === "ended") ? found : null;
+    });
+    assert.equal(older.id, run.id);
+    await assertCharted(t, (await runs(t)).find((r) => r.id === older.id) as RunView, first);
+    await assertCharted(t, (await runs(t)).find((r) => r.id === newer.id) as RunView, second);
+  });
+
+  it("a deleted run stays deleted, and the trader's node started again is charted as a new run", async () => {
+    t = await startTestServer({ nautilusBus: BUS2 });
+    await node2(python, trader, 300, "msgpack");
+    const run = await chartedRun(t, trader, 300);
+    assert.deepEqual(await query(t.ws, `mutation($run: ID!) { deleteRun(run: $run) }`, { run: run.id }), { data: { deleteRun: true } });
+    // The trader stays quiet for longer than idleMs (nothing a user sees tells the bridge's idle end of a deleted run).
+    await new Promise((resolve) => setTimeout(resolve, BUS2.idleMs + 2000));
+    const second = await node2(python, trader, 200, "msgpack");
+    const again = await until("the second run", async () => {
+      const found = (await runs(t)).filter((r) => r.id.startsWith(`nautilus-trader-${trader}-`));
+      return found.length === 1 && found[0].id !== run.id && found[0].status === "ended" ? found[0] : null;
+    });
+    await assertCharted(t, again, second);
+  });
+
+  it("a node with heartbeats (heartbeat_interval_secs) ends its run once it missed three and 10 s passed, not after idleMs", async () => {
+    const report = await node2(python, trader, 300, "msgpack", ["heartbeat"]);
+    t = await startTestServer({ nautilusBus: BUS }); // idleMs: 10 minutes, the default
+    const beats = await t.redis.xrange(`trader-${trader}:stream:health:heartbeat`, "-", "+");
+    assert.ok(beats.length >= 2, `${beats.length} heartbeats`);
+    const run = await chartedRun(t, trader, 300);
+    const ended = await until("the run's end", async () => (await runs(t)).find((r) => r.id === run.id && r.status === "ended"), 30000);
+    await assertCharted(t, ended, report);
+    // Its end is its last entry's time (by stream ID), not when the bridge saw the quiet.
+    const read = [`data.bars.${BAR_SERIES}`, "events.order_filled.EUR/USD.SIM", "events.position.EMACross-000", "health:heartbeat"];
+    const last = await Promise.all(read.map(async (topic) => Number((await t.redis.xrevrange(`trader-${trader}:stream:${topic}`, "+", "-", "COUNT", 1))[0][0].split("-")[0])));
+    assert.equal((await t.redis.hgetall(t.keys.manifest(run.id))).ended, `${Math.max(...last)}000000`);
+  });
+
+  it("with use_instance_id each node start is a run of its own", async () => {
+    const first = await node2(python, trader, 300, "msgpack", ["instance"]);
+    const second = await node2(python, trader, 200, "json", ["instance"]);
+    assert.notEqual(first.instance, second.instance);
+    t = await startTestServer({ nautilusBus: BUS2 });
+    for (const [report, bars] of [[first, 300], [second, 200]] as const) {
+      const key = `trader-${trader}:${report.instance}`;
+      const run = await until(`the run of ${key}`, async () => {
+        const found = (await runs(t)).filter((r) => r.id.startsWith(`nautilus-trader-${trader}.${report.instance}-`));
+        return found.length === 1 && found[0].status === "ended" && found[0].series.find((s) => s.id === BAR_SERIES)?.count === bars ? found[0] : null;
+      });
+      assert.deepEqual((await history<OhlcPoints>(t, run.id, BAR_SERIES)).points, expectedCandles(report));
+      assert.deepEqual((await history<MarkerPoints>(t, run.id, FILLS)).points, expectedMarkers(report));
+      assert.deepEqual((await history<ValuePoints>(t, run.id, POSITION)).points, expectedPosition(report));
+    }
   });
 });
 

@@ -47,11 +47,14 @@ export interface NautilusBusStats {
   skipped: number;
 }
 
+/** The topics charted, by prefix: 1.x's fills are `events.fills.<instrument>`, 2.x's `events.order_filled.<instrument>`. */
 const FAMILIES: [string, BusTopic][] = [
   ["data.bars.", "bars"],
   ["events.fills.", "fills"],
+  ["events.order_filled.", "fills"],
   ["events.position.", "positions"],
   ["events.system.", "system"],
+  ["health:heartbeat", "heartbeat"],
 ];
 
 /** `trader-<id>[:<instance id>]` or `<id>[:<instance id>]`: no hash tags, no spaces. */
@@ -202,11 +205,12 @@ export class NautilusBus {
       }
     } while (cursor !== "0");
     for (const [key, streams] of found) {
-      if (![...streams.values()].some((topic) => topic !== "system")) continue;
+      if (![...streams.values()].some((topic) => topic !== "system" && topic !== "heartbeat")) continue;
       const known = this.traders.get(key);
-      const trader = known ?? { key, streams: new Map(), system: null, traderId: key };
-      // The Trader's own system stream is events.system.<trader id>, with or without "trader-".
       const head = key.split(":")[0];
+      // Without a system stream (2.x writes none) the trader id is the key's head, less Nautilus's default "trader-".
+      const trader = known ?? { key, streams: new Map(), system: null, traderId: head.replace(/^trader-/, "") };
+      // The Trader's own system stream is events.system.<trader id>, with or without "trader-".
       for (const id of [head.replace(/^trader-/, ""), head]) {
         const system = `${key}${marker}events.system.${id}`;
         if (streams.has(system)) {
@@ -309,12 +313,13 @@ export class NautilusBus {
     const skippedBefore = next.state.skipped;
     next.apply(todo, sink);
     next.tick(Date.now(), this.idleMs, sink);
-    // Nothing queued is sent: a pipelined MULTI goes to Redis only on exec.
-    if (todo.length === 0 && sink.writes === 0) {
+    const json = JSON.stringify(next.state);
+    // Nothing queued is sent: a pipelined MULTI goes to Redis only on exec. A state changed with
+    // no writes (a deleted run ending) is committed still.
+    if (todo.length === 0 && sink.writes === 0 && json === this.committed.get(trader.key)) {
       await this.command.unwatch();
       return;
     }
-    const json = JSON.stringify(next.state);
     multi.set(stateKey, json);
     const results = await multi.exec();
     if (results === null) {

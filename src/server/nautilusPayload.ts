@@ -8,6 +8,13 @@
  * `OrderFilled`, `PositionOpened`, ...), prices and quantities as decimal strings, times as
  * decimal ns strings (timestamps_as_str is hardcoded), `signed_qty` as a float (so a position's
  * signed quantity is read from its `side` and decimal `quantity` instead).
+ *
+ * What Nautilus 2.x writes (its Rust serde types, checked against a real 2.x node): the same
+ * fields plus `type` naming the payload's Rust type (`Bar`, `OrderEventAny`, `PositionEvent`);
+ * `encoding` reads `Json` or `MsgPack` truly. An order or position event is an enum, tagged from
+ * outside: `{"Filled": {"type": "OrderFilled", ...}}`, `{"PositionOpened": {...}}` (no inner
+ * `type`). Times are integers of ns (over 2^53: read exactly), prices and quantities decimal
+ * strings as in 1.x.
  */
 import { decode as decodeMsgpack } from "@msgpack/msgpack";
 import { LIMITS } from "../shared/protocol.js";
@@ -21,13 +28,15 @@ export type BusPoint =
   /** `signedQty`: the decimal Nautilus holds, signed (`-0.300`), so sums stay exact. */
   | { type: "position"; instrument: string; positionId: string; tNs: bigint; signedQty: string }
   | { type: "trader"; state: string }
+  /** A node's heartbeat (2.x's `heartbeat_interval_secs`): it is alive. */
+  | { type: "heartbeat" }
   /** A message the bridge has no use for (an order event on a position topic, a non-Trader component). */
   | { type: "ignored" };
 
 export type BusDecodeResult = { ok: true; point: BusPoint } | { ok: false; reason: string };
 
 /** Which kind of bus stream an entry came from (the topic's family). */
-export type BusTopic = "bars" | "fills" | "positions" | "system";
+export type BusTopic = "bars" | "fills" | "positions" | "system" | "heartbeat";
 
 type Payload = Record<string, unknown>;
 
@@ -35,12 +44,19 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
 const DECIMAL = /^[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$/;
 const NS = /^[0-9]{1,19}$/;
 
+/**
+ * Integers of more digits than a double holds exactly (2.x writes times in ns as JSON numbers),
+ * quoted so they parse as their decimal text; a string literal is matched first, so digits in one
+ * are left alone.
+ */
+const LONG_INTEGER = /("(?:[^"\\]|\\.)*")|(?<![\d.eE+-])(-?\d{16,})(?![\d.eE])/g;
+
 /** JSON starts with `{`; msgpack maps with 0x80-0x8f (fixmap), 0xde (map16) or 0xdf (map32). */
 export function parsePayload(bytes: Uint8Array): Payload | string {
   const first = bytes[0];
   let value: unknown;
   try {
-    if (first === 0x7b) value = JSON.parse(utf8.decode(bytes));
+    if (first === 0x7b) value = JSON.parse(utf8.decode(bytes).replace(LONG_INTEGER, (_match, text: string | undefined, digits: string) => text ?? `"${digits}"`));
     else if (first !== undefined && ((first >= 0x80 && first <= 0x8f) || first === 0xde || first === 0xdf)) {
       // int64 values as bigint: a uint64 over 2^53 must not silently round.
       value = decodeMsgpack(bytes, { useBigInt64: true });
@@ -48,8 +64,25 @@ export function parsePayload(bytes: Uint8Array): Payload | string {
   } catch (err) {
     return `payload does not decode: ${(err as Error).message}`;
   }
-  if (typeof value !== "object" || value === null || Array.isArray(value) || value instanceof Uint8Array) return "payload is not a map";
-  return value as Payload;
+  if (!isMap(value)) return "payload is not a map";
+  return value;
+}
+
+function isMap(value: unknown): value is Payload {
+  return typeof value === "object" && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array);
+}
+
+/**
+ * A payload's message type and fields: 1.x's flat map with its `type`, or 2.x's enum tagged from
+ * outside (one key, the variant, over the fields; an order event's fields carry their `type`, a
+ * position event's not, so the variant names it).
+ */
+function message(p: Payload): { kind: string; fields: Payload } {
+  if (typeof p.type === "string") return { kind: p.type, fields: p };
+  const keys = Object.keys(p);
+  const inner = keys.length === 1 ? p[keys[0]] : undefined;
+  if (!isMap(inner)) return { kind: "", fields: p };
+  return { kind: typeof inner.type === "string" ? inner.type : keys[0], fields: inner };
 }
 
 /** A price or quantity as written (a decimal string; some fields plain numbers), or why it is not one. */
@@ -130,11 +163,13 @@ function position(p: Payload, kind: string): BusDecodeResult {
 
 /** Decodes the entry `fields` of a stream of family `topic`. */
 export function decodeBusEntry(topic: BusTopic, fields: Readonly<Record<string, Uint8Array | undefined>>): BusDecodeResult {
+  // Its payload is the node's wall-clock time as RFC 3339 text; the entry's stream ID tells as much.
+  if (topic === "heartbeat") return { ok: true, point: { type: "heartbeat" } };
   const raw = fields.payload;
   if (raw === undefined || raw.byteLength === 0) return { ok: false, reason: "entry has no payload" };
-  const p = parsePayload(raw);
-  if (typeof p === "string") return { ok: false, reason: p };
-  const kind = typeof p.type === "string" ? p.type : "";
+  const parsed = parsePayload(raw);
+  if (typeof parsed === "string") return { ok: false, reason: parsed };
+  const { kind, fields: p } = message(parsed);
   switch (topic) {
     case "bars":
       return kind === "Bar" ? bar(p) : { ok: false, reason: `a ${JSON.stringify(kind)} message on a bars topic` };

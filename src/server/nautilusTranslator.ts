@@ -41,6 +41,13 @@ interface SessionState {
   created: boolean;
   /** The user deleted the run: later entries of this session are dropped, not written again. */
   deleted: boolean;
+  /** Ended by the idle rule (its trader never said it stopped): a later entry begins a new run. */
+  idle?: boolean;
+  /** Begun by an entry after an idle end, not by a Trader start (as a startId of "0-0" is). */
+  unstarted?: boolean;
+  /** Wall-clock ms of the node's last heartbeat (its stream ID), and the time between its last two. */
+  beatMs?: number;
+  beatEveryMs?: number;
   series: Record<string, SeriesState>;
   /** Instrument -> the first bar series of it: the fills' target. */
   bars: Record<string, string>;
@@ -102,6 +109,10 @@ const ENDED_STATES = new Set(["STOPPED", "DISPOSED", "FAULTED"]);
  * A run opened by entries with no start before them, this shortly before a start, is that start's.
  */
 const START_SKEW_MS = 2000;
+/** A node with heartbeats is gone once it missed this many... */
+const MISSED_BEATS = 3;
+/** ...and was quiet this long at least (the server's and Redis's clocks may differ by a few seconds). */
+const MIN_BEATS_QUIET_MS = 10_000;
 /** Skips logged one by one per trader, then every this many. */
 const LOGGED_SKIPS = 1000;
 
@@ -176,6 +187,12 @@ export class TraderTranslator {
         continue;
       }
       session.lastEntryMs = Math.max(session.lastEntryMs, msOf(entry.id));
+      if (decoded.ok && decoded.point.type === "heartbeat") {
+        const ms = msOf(entry.id);
+        if (session.beatMs !== undefined && ms > session.beatMs) session.beatEveryMs = ms - session.beatMs;
+        session.beatMs = ms;
+        continue;
+      }
       if (session.deleted) continue;
       if (topic !== "system") this.create(session, sink);
       if (!decoded.ok) {
@@ -193,16 +210,21 @@ export class TraderTranslator {
   /**
    * Keeps running runs' heartbeats fresh while their trader writes (a live node may be quiet
    * between bars for longer than the 30 s a reader allows), and ends a run whose streams stayed
-   * idle for `idleMs` without the trader saying it stopped (it crashed, or was killed).
+   * idle for `idleMs` without the trader saying it stopped (it crashed, or was killed, or it is a
+   * 2.x node, which says nothing of stopping); a node that sends heartbeats is idle once it missed
+   * MISSED_BEATS of them.
    */
   tick(nowMs: number, idleMs: number, sink: WriteSink): void {
     for (const s of this.state.sessions) {
-      if (s.status !== "running" || !s.created || s.deleted) continue;
-      if (nowMs - s.lastEntryMs > idleMs) {
+      if (s.status !== "running" || !s.created) continue;
+      const quietMs = s.beatEveryMs === undefined ? idleMs : Math.min(idleMs, Math.max(MISSED_BEATS * s.beatEveryMs, MIN_BEATS_QUIET_MS));
+      if (nowMs - s.lastEntryMs > quietMs) {
+        // A deleted run ends too (writing nothing): the trader's next entries are a new run, charted.
         const pending = new Map<string, Pending>();
+        s.idle = true;
         this.end(s, s.lastEntryMs, sink, pending);
         for (const p of pending.values()) this.flush(p, sink);
-      } else if (nowMs - (this.beats.get(s.run) ?? 0) >= 2000) {
+      } else if (!s.deleted && nowMs - (this.beats.get(s.run) ?? 0) >= 2000) {
         this.beats.set(s.run, nowMs);
         sink.hset(this.keys.manifest(s.run), { heartbeat: nsOfMs(nowMs) });
       }
@@ -212,16 +234,13 @@ export class TraderTranslator {
   private traderState(id: string, state: string, sink: WriteSink, pending: Map<string, Pending>): void {
     if (state === "STARTING") {
       const current = this.state.sessions[this.state.sessions.length - 1];
-      if (current !== undefined && current.startId === "0-0" && current.status === "running" && msOf(id) - current.startMs <= START_SKEW_MS) {
+      if (current !== undefined && (current.startId === "0-0" || current.unstarted === true) && current.status === "running" && msOf(id) - current.startMs <= START_SKEW_MS) {
         current.startId = `${current.startMs}-0`; // started now: a later start is a new run
+        delete current.unstarted;
         return;
       }
       if (current !== undefined && current.status === "running") this.end(current, msOf(id), sink, pending);
-      this.state.sessions.push(this.newSession(id, msOf(id)));
-      if (this.state.sessions.length > KEPT_SESSIONS) {
-        this.state.sessions = this.state.sessions.slice(-KEPT_SESSIONS);
-        this.state.pruned = true;
-      }
+      this.begin(id);
       return;
     }
     const session = this.sessionOf(id);
@@ -246,9 +265,26 @@ export class TraderTranslator {
     };
   }
 
-  /** The session an entry belongs to: the last one started at or before it. */
+  /** A new session from entry `id` on; older ones beyond KEPT_SESSIONS are dropped. */
+  private begin(id: string): SessionState {
+    const session = this.newSession(id, msOf(id));
+    this.state.sessions.push(session);
+    if (this.state.sessions.length > KEPT_SESSIONS) {
+      this.state.sessions = this.state.sessions.slice(-KEPT_SESSIONS);
+      this.state.pruned = true;
+    }
+    return session;
+  }
+
+  /**
+   * The session an entry belongs to: the last one started at or before it. After a run ended for
+   * idleness, the trader's next entry begins a new one (2.x writes no Trader start: a node started
+   * again on the same trader id is known only by the quiet before it).
+   */
   private sessionOf(id: string): SessionState | null {
     const sessions = this.state.sessions;
+    const last = sessions[sessions.length - 1];
+    if (last !== undefined && last.idle === true && msOf(id) > last.lastEntryMs) return Object.assign(this.begin(id), { unstarted: true });
     for (let i = sessions.length - 1; i >= 0; i--) if (compareStreamIds(sessions[i].startId, id) <= 0) return sessions[i];
     if (this.state.pruned) return null;
     // Entries before any Trader start (no system stream, or it was trimmed) make one run of their own.
@@ -355,7 +391,7 @@ export class TraderTranslator {
 
   /** Queues one point; returns why it was refused, or null. */
   private point(s: SessionState, p: BusPoint, ms: number, pending: Map<string, Pending>, sink: WriteSink): string | null {
-    if (p.type === "ignored" || p.type === "trader") return null;
+    if (p.type === "ignored" || p.type === "trader" || p.type === "heartbeat") return null;
     this.closeFills(s, p.tNs, ms, pending);
     let id: string;
     if (p.type === "bar") {
