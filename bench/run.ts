@@ -1,13 +1,19 @@
 // `npm run bench` (`--quick`: the Nautilus overhead matrix on fewer bars per shape): every benchmark of the project in one go. Each prints its figures for people
 // and one `{"figures": [...]}` JSON line; this collects those lines into bench/results/latest.json.
 // A benchmark that fails is reported and the others still run; the exit code says so.
+// `--only <text>` runs the benchmarks whose name contains <text> and replaces only their figures in
+// latest.json, so one benchmark can be measured again (alone on the machine) without the others;
+// each figure carries the date it was measured.
 import { spawnSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { ratioOf, type Figure } from "./figures.js";
 
 const quick = process.argv.includes("--quick");
-const benches: [string, string, string[]][] = [
+const onlyAt = process.argv.indexOf("--only");
+const only = onlyAt >= 0 ? process.argv[onlyAt + 1] : undefined;
+if (onlyAt >= 0 && !only) throw new Error("--only needs a part of a benchmark's name, e.g. --only overhead");
+const allBenches: [string, string, string[]][] = [
   ["server", "npx", ["tsx", "--expose-gc", "bench/server.ts"]],
   ["compare runs", "npx", ["tsx", "bench/compare.ts"]],
   ["parameter sweep", "npx", ["tsx", "bench/sweep.ts"]],
@@ -28,14 +34,23 @@ const benches: [string, string, string[]][] = [
   ["run files", "npx", ["tsx", "bench/runFile.ts"]],
 ];
 
-const figures: (Figure & { bench: string; ratio: number | null })[] = [];
+const benches = only === undefined ? allBenches : allBenches.filter(([name]) => name.includes(only));
+if (benches.length === 0) throw new Error(`--only ${only}: no benchmark's name contains it (${allBenches.map(([n]) => n).join(", ")})`);
+
+type Measured = Figure & { bench: string; ratio: number | null; measured: string };
+const latest = "bench/results/latest.json";
+const ran = new Set(benches.map(([name]) => name));
+const kept: Measured[] = only !== undefined && existsSync(latest)
+  ? (JSON.parse(readFileSync(latest, "utf8")) as { figures: Measured[] }).figures.filter((f) => !ran.has(f.bench))
+  : [];
+const figures: Measured[] = [];
 const failed: string[] = [];
 for (const [name, cmd, args] of benches) {
   console.log(`\n==> ${name}: ${cmd} ${args.join(" ")}`);
   const r = spawnSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 26 });
   for (const line of r.stdout.split("\n")) {
     if (line.startsWith('{"figures"')) {
-      for (const f of (JSON.parse(line) as { figures: Figure[] }).figures) figures.push({ ...f, bench: name, ratio: ratioOf(f) });
+      for (const f of (JSON.parse(line) as { figures: Figure[] }).figures) figures.push({ ...f, bench: name, ratio: ratioOf(f), measured: new Date().toISOString() });
     }
     else if (line.trim()) console.log(line);
   }
@@ -43,6 +58,6 @@ for (const [name, cmd, args] of benches) {
 }
 const machine = `${cpus().length} x ${cpus()[0]?.model ?? "cpu"}, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}`;
 mkdirSync("bench/results", { recursive: true });
-writeFileSync("bench/results/latest.json", `${JSON.stringify({ machine, date: new Date().toISOString(), figures }, null, 2)}\n`);
-console.log(`\nwrote bench/results/latest.json (${figures.length} figures)${failed.length ? `; FAILED: ${failed.join(", ")}` : ""}`);
+writeFileSync(latest, `${JSON.stringify({ machine, date: new Date().toISOString(), figures: [...kept, ...figures] }, null, 2)}\n`);
+console.log(`\nwrote ${latest} (${figures.length} figures measured now${kept.length ? `, ${kept.length} kept from before` : ""})${failed.length ? `; FAILED: ${failed.join(", ")}` : ""}`);
 process.exitCode = failed.length ? 1 : 0;
