@@ -1,17 +1,22 @@
-//! An EMA-cross strategy on NautilusTrader's BacktestEngine, charted with `#[chart]`: the bars,
-//! both EMAs, the volume, a trend EMA computed by the macro, and the fills as markers, all at the
-//! simulated time of each bar. Open the run in the Chartbridge panel to see them beside this file.
+//! An EMA-cross strategy on NautilusTrader's Rust `BacktestEngine` (the crates of nautilus_trader
+//! 2.x), charted with `#[chart]`: the bars as candles with the instrument's 5 decimals, Nautilus's
+//! own fast and slow EMAs, the spread the strategy trades on, and the fills as markers, each at
+//! its bar's simulated time. Open the run in the Chartbridge panel to see them beside this file.
 //!
-//! `cargo run --release` (Redis at `CHARTBRIDGE_REDIS_URL`, default redis://127.0.0.1:6379).
+//! `src/main.rs` runs it against `CHARTBRIDGE_REDIS_URL`; `tests/backtest.rs` runs it against a
+//! private redis-server and compares what Redis holds with the [`Journal`] of what it saw.
 
+use std::cell::RefCell;
 use std::fmt::Debug;
-use std::time::Duration;
+use std::rc::Rc;
 
-use chartbridge::{Config, Kind, Marker, Point, Series, SeriesSpec, Side, chart};
+use chartbridge::{Kind, Marker, Point, Run, Series, SeriesSpec, Side, chart};
 use nautilus_backtest::config::{BacktestEngineConfig, SimulatedVenueConfig};
 use nautilus_backtest::engine::BacktestEngine;
 use nautilus_backtest::result::BacktestResult;
 use nautilus_common::actor::DataActor;
+use nautilus_common::logging::config::LoggerConfig;
+use nautilus_execution::models::fee::{FeeModelAny, MakerTakerFeeModel};
 use nautilus_indicators::average::ema::ExponentialMovingAverage;
 use nautilus_indicators::indicator::{Indicator, MovingAverage};
 use nautilus_model::data::{Bar, BarType, Data};
@@ -24,7 +29,26 @@ use nautilus_model::types::{Money, Price, Quantity};
 use nautilus_trading::nautilus_strategy;
 use nautilus_trading::strategy::{Strategy, StrategyConfig, StrategyCore};
 
-const BARS: u64 = 5_000;
+pub const FAST: usize = 10;
+pub const SLOW: usize = 30;
+
+/// One bar as the strategy saw it, and what it computed from it.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub bar: Bar,
+    /// Nautilus's EMAs once each is initialized (its first `period` bars give none).
+    pub fast: Option<f64>,
+    pub slow: Option<f64>,
+    /// `fast - slow` once both are: a change of sign is a cross, and an order.
+    pub spread: Option<f64>,
+}
+
+/// Everything the strategy saw, in order: what the chart must show.
+#[derive(Debug, Default)]
+pub struct Journal {
+    pub bars: Vec<Seen>,
+    pub fills: Vec<OrderFilled>,
+}
 
 pub struct EmaCross {
     core: StrategyCore,
@@ -34,10 +58,20 @@ pub struct EmaCross {
     fast: ExponentialMovingAverage,
     slow: ExponentialMovingAverage,
     fast_above: Option<bool>,
-    fills: Option<Series>,
+    fills: Series,
+    journal: Rc<RefCell<Journal>>,
 }
 
-nautilus_strategy!(EmaCross);
+nautilus_strategy!(EmaCross, {
+    fn on_order_filled(&mut self, fill: &OrderFilled) {
+        let side = if fill.order_side == OrderSide::Buy { Side::Buy } else { Side::Sell };
+        let text = format!("{:?} {} @ {}", fill.order_side, fill.last_qty, fill.last_px);
+        let marker = Point::Marker(fill.last_px.as_f64(), Marker::new(Some(side), text));
+        // A refused point is counted in the run's stats; the strategy trades on regardless.
+        let _ = self.fills.add_at(fill.ts_event.as_i64(), marker);
+        self.journal.borrow_mut().fills.push(fill.clone());
+    }
+});
 
 impl Debug for EmaCross {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -46,49 +80,42 @@ impl Debug for EmaCross {
 }
 
 impl EmaCross {
-    fn new(instrument_id: InstrumentId, bar_type: BarType, fills: Option<Series>) -> Self {
+    pub fn new(instrument_id: InstrumentId, bar_type: BarType, fills: Series, journal: Rc<RefCell<Journal>>) -> Self {
         let config = StrategyConfig { strategy_id: Some(StrategyId::from("EmaCross-001")), ..StrategyConfig::default() };
         Self {
             core: StrategyCore::new(config),
             instrument_id,
             bar_type,
             trade_size: Quantity::from("100000"),
-            fast: ExponentialMovingAverage::new(10, None),
-            slow: ExponentialMovingAverage::new(30, None),
+            fast: ExponentialMovingAverage::new(FAST, None),
+            slow: ExponentialMovingAverage::new(SLOW, None),
             fast_above: None,
             fills,
+            journal,
         }
     }
 
-    /// The fast EMA, at the bar's time (the `bar` argument carries `ts_event`).
-    #[chart(color = "#2962ff")]
-    fn fast_ema(&self, bar: &Bar) -> f64 {
-        let _ = bar;
-        self.fast.value()
+    /// Feeds the bar to Nautilus's fast EMA and charts its value.
+    #[chart(color = "#2962ff", precision = 5)]
+    fn fast_ema(&mut self, bar: &Bar) -> Option<f64> {
+        self.fast.handle_bar(bar);
+        self.fast.initialized().then(|| self.fast.value())
     }
 
-    #[chart(color = "#ff6d00")]
-    fn slow_ema(&self, bar: &Bar) -> f64 {
-        let _ = bar;
-        self.slow.value()
+    #[chart(color = "#ff6d00", precision = 5)]
+    fn slow_ema(&mut self, bar: &Bar) -> Option<f64> {
+        self.slow.handle_bar(bar);
+        self.slow.initialized().then(|| self.slow.value())
     }
 
-    /// The macro's own indicator: EMA(100) of the close, as `EmaCross.close.ema100`.
-    #[chart(ema = 100)]
-    fn close(&self, bar: &Bar) -> f64 {
-        bar.close.as_f64()
-    }
-
-    #[chart(kind = "histogram", pane = "volume", color = "#26a69a")]
-    fn volume(&self, bar: &Bar) -> f64 {
-        bar.volume.as_f64()
+    /// What the strategy trades on, in its own pane (at the clock `on_bar` set).
+    #[chart(pane = "spread", kind = "histogram", precision = 6)]
+    fn spread(&self) -> Option<f64> {
+        (self.fast.initialized() && self.slow.initialized()).then(|| self.fast.value() - self.slow.value())
     }
 
     fn enter(&mut self, side: OrderSide) -> anyhow::Result<()> {
-        let order = self
-            .core
-            .order_factory()
-            .market(self.instrument_id, side, self.trade_size, None, None, None, None, None, None, None);
+        let order = self.order().market(self.instrument_id, side, self.trade_size, None, None, None, None, None, None, None);
         self.submit_order(order, None, None, None)
     }
 }
@@ -99,19 +126,24 @@ impl DataActor for EmaCross {
         Ok(())
     }
 
-    /// Nautilus's own handler, `&mut self` and returning `Result<()>`: `arg = bar` charts the bar.
-    #[chart(kind = "candlestick", arg = bar)]
+    fn on_stop(&mut self) -> anyhow::Result<()> {
+        self.unsubscribe_bars(self.bar_type, None, None);
+        Ok(())
+    }
+
+    /// Nautilus's own handler: `arg = bar` charts the bar as a candle (with volume) at its
+    /// `ts_event`, with the 5 decimals of AUD/USD's prices.
+    #[chart(kind = "candlestick", arg = bar, precision = 5)]
     fn on_bar(&mut self, bar: &Bar) -> anyhow::Result<()> {
-        self.fast.handle_bar(bar);
-        self.slow.handle_bar(bar);
-        self.close(bar);
-        self.volume(bar);
-        if !self.slow.initialized() {
-            return Ok(());
-        }
-        self.fast_ema(bar);
-        self.slow_ema(bar);
-        let fast_above = self.fast.value() > self.slow.value();
+        // Simulated time: what this handler charts is at the bar's time, and this thread waits
+        // for the writer rather than dropping a point (rust/chartbridge/README.md, "Outages").
+        chartbridge::set_clock(bar.ts_event.as_i64());
+        let fast = self.fast_ema(bar);
+        let slow = self.slow_ema(bar);
+        let spread = self.spread();
+        self.journal.borrow_mut().bars.push(Seen { bar: *bar, fast, slow, spread });
+        let Some(spread) = spread else { return Ok(()) };
+        let fast_above = spread > 0.0;
         match self.fast_above {
             Some(false) if fast_above => self.enter(OrderSide::Buy)?,
             Some(true) if !fast_above => self.enter(OrderSide::Sell)?,
@@ -120,19 +152,11 @@ impl DataActor for EmaCross {
         self.fast_above = Some(fast_above);
         Ok(())
     }
-
-    fn on_order_filled(&mut self, fill: &OrderFilled) -> anyhow::Result<()> {
-        if let Some(fills) = &self.fills {
-            let side = if fill.order_side == OrderSide::Buy { Side::Buy } else { Side::Sell };
-            let text = format!("{:?} {} @ {}", fill.order_side, fill.last_qty, fill.last_px);
-            fills.add_at(fill.ts_event.as_i64(), Point::Marker(fill.last_px.as_f64(), Marker::new(Some(side), text)))?;
-        }
-        Ok(())
-    }
 }
 
-/// One-minute bars of a deterministic random walk with a slow cycle, so the EMAs cross.
-fn generate_bars(bar_type: BarType) -> Vec<Data> {
+/// `count` one-minute AUD/USD bars of a deterministic random walk with a slow cycle, so the EMAs
+/// cross; prices with AUD/USD's 5 decimals.
+pub fn generate_bars(bar_type: BarType, count: u64) -> Vec<Data> {
     let start: u64 = 1_735_689_600_000_000_000; // 2025-01-01T00:00:00Z
     let minute: u64 = 60_000_000_000;
     let mut seed: u64 = 42;
@@ -141,7 +165,7 @@ fn generate_bars(bar_type: BarType) -> Vec<Data> {
         (seed >> 11) as f64 / (1u64 << 53) as f64 - 0.5
     };
     let mut close = 0.65;
-    (0..BARS)
+    (0..count)
         .map(|i| {
             let open = close;
             close = (open + 0.0004 * noise() + 0.00008 * (i as f64 / 150.0).sin()).max(0.1);
@@ -155,13 +179,20 @@ fn generate_bars(bar_type: BarType) -> Vec<Data> {
         .collect()
 }
 
+/// How long the engine ran, on the wall clock (`elapsed_time_secs` is the simulated span).
+pub fn run_seconds(result: &BacktestResult) -> Option<f64> {
+    Some((result.run_finished?.as_u64() - result.run_started?.as_u64()) as f64 / 1e9)
+}
+
 /// End-of-run statistics (SPEC section 6): the engine's counts and its PnL and return stats.
-fn results(result: &BacktestResult, elapsed: Duration) -> serde_json::Value {
+pub fn results(result: &BacktestResult, bars: u64) -> serde_json::Value {
     let mut stats = serde_json::Map::new();
-    stats.insert("bars".into(), BARS.into());
+    stats.insert("bars".into(), bars.into());
     stats.insert("orders".into(), result.total_orders.into());
     stats.insert("positions".into(), result.total_positions.into());
-    stats.insert("backtest seconds".into(), elapsed.as_secs_f64().into());
+    if let Some(seconds) = run_seconds(result) {
+        stats.insert("backtest seconds".into(), seconds.into());
+    }
     for (currency, pnls) in &result.stats_pnls {
         for (name, value) in pnls {
             stats.insert(format!("{name} ({currency})"), (*value).into());
@@ -175,14 +206,15 @@ fn results(result: &BacktestResult, elapsed: Duration) -> serde_json::Value {
     serde_json::json!({"stats": stats, "trades": []})
 }
 
-fn main() -> anyhow::Result<()> {
-    let config = Config { source: chartbridge::source!(), ..Config::new("EmaCross") };
-    let run_id = config.run.clone();
-    let run = chartbridge::start(config)?;
+/// The backtest of `bars` bars on a simulated venue, charted to `run` (which gets the results
+/// too), with Nautilus's logging set by `log` (`"stdout=Info"`, see `LoggerConfig::from_spec`);
+/// returns the engine's result and what the strategy saw.
+pub fn backtest(run: &Run, bars: u64, log: &str) -> anyhow::Result<(BacktestResult, Journal)> {
     let fills_spec = SeriesSpec::new("EmaCross.fills", Kind::Marker).target("EmaCross.on_bar");
     let fills = run.series(fills_spec.source(&chartbridge::source!(), line!()))?;
 
-    let mut engine = BacktestEngine::new(BacktestEngineConfig::default())?;
+    let config = BacktestEngineConfig { logging: LoggerConfig::from_spec(log)?, ..BacktestEngineConfig::default() };
+    let mut engine = BacktestEngine::new(config)?;
     engine.add_venue(
         SimulatedVenueConfig::builder()
             .venue(Venue::from("SIM"))
@@ -190,26 +222,20 @@ fn main() -> anyhow::Result<()> {
             .account_type(AccountType::Margin)
             .book_type(BookType::L1_MBP)
             .starting_balances(vec![Money::from("1_000_000 USD")])
-            .build(),
+            // 2.x wants the fee model said outright; none here, as in Nautilus's own EMA-cross example.
+            .fee_model(FeeModelAny::MakerTaker(MakerTakerFeeModel::zero()).into())
+            .build()?,
     )?;
     let instrument = InstrumentAny::CurrencyPair(audusd_sim());
     engine.add_instrument(&instrument)?;
     let bar_type = BarType::from(format!("{}-1-MINUTE-LAST-EXTERNAL", instrument.id()).as_str());
-    engine.add_strategy(EmaCross::new(instrument.id(), bar_type, Some(fills)))?;
-    engine.add_data(generate_bars(bar_type), None, true, true)?;
-
-    let started = std::time::Instant::now();
+    let journal = Rc::new(RefCell::new(Journal::default()));
+    engine.add_strategy(EmaCross::new(instrument.id(), bar_type, fills, Rc::clone(&journal)))?;
+    engine.add_data(generate_bars(bar_type, bars), None, true, true)?;
     engine.run(None, None, None, false)?;
-    let elapsed = started.elapsed();
-    run.results(results(&engine.get_result(), elapsed))?;
-    let flushed = run.flush(Duration::from_secs(10));
-    let stats = run.stats();
-    println!(
-        "run {run_id}: {BARS} bars backtested in {elapsed:.2?}; {} points in Redis{}, {} dropped, {} refused",
-        stats.written,
-        if flushed { "" } else { " (Redis unreachable: backlog not written)" },
-        stats.dropped,
-        stats.refused
-    );
-    Ok(())
+    chartbridge::clear_clock();
+    let result = engine.get_result();
+    run.results(results(&result, bars))?;
+    engine.dispose();
+    Ok((result, journal.take()))
 }
