@@ -24,6 +24,9 @@ run "Python types (mypy --strict)" .venv/bin/python -m mypy --strict python/src
 run "VS Code extension end to end (code-server + Chromium, from the .vsix)" bash scripts/test-e2e.sh
 if [ -f rust/Cargo.toml ]; then
   run "Rust tests (cargo test)" cargo test --manifest-path rust/Cargo.toml --workspace
+  # The Rust example on NautilusTrader's Rust engine (crates 0.66 = nautilus_trader 2.0.0rc7): its
+  # own workspace and toolchain, built once per machine outside the checkout (~6 min cold on 2 cores).
+  run "Rust example on NautilusTrader 2's Rust engine (cargo test)" bash scripts/nautilus-rust.sh test
 fi
 
 if [ ${#failed[@]} -gt 0 ]; then

@@ -22,13 +22,26 @@ pub fn expand(args: Args, item: TokenStream) -> syn::Result<TokenStream> {
         Some(_) => quote!(::core::option::Option::Some(::core::any::type_name::<Self> as fn() -> &'static str)),
         None => quote!(::core::option::Option::None),
     };
+    let charted_arg = match &args.arg {
+        Some(arg) => Some(params.iter().find(|p| *p == arg).ok_or_else(|| {
+            let names: Vec<String> = params.iter().map(Ident::to_string).collect();
+            syn::Error::new_spanned(arg, format!("no parameter named `{arg}`; parameters: {}", names.join(", ")))
+        })?),
+        None => None,
+    };
     let probes = params.iter().map(|p| quote!(.or_else(|| (&::chartbridge::__private::ArgTime(&#p)).ts())));
+    let mut time = quote!(::chartbridge::__private::now_or(|| ::core::option::Option::None #(#probes)*));
+    if let Some(arg) = charted_arg {
+        // A charted event is charted at its own time: a clock set by the handler's body (a
+        // backtest's `set_clock(bar.ts_event)`) still holds the previous event's when this is read.
+        time = quote!((&::chartbridge::__private::ArgTime(&#arg)).ts().unwrap_or_else(|| #time));
+    }
     let prelude = quote! {
         #site
         let __chartbridge_t = if ::chartbridge::__private::enabled() {
             #[allow(unused_imports)]
             use ::chartbridge::__private::{HasTime as _, NoTime as _};
-            ::core::option::Option::Some(::chartbridge::__private::now_or(|| ::core::option::Option::None #(#probes)*))
+            ::core::option::Option::Some(#time)
         } else {
             ::core::option::Option::None
         };
@@ -43,12 +56,8 @@ pub fn expand(args: Args, item: TokenStream) -> syn::Result<TokenStream> {
         let __chartbridge_ns: i64 = __chartbridge_t.unwrap_or(0);
     };
     let block = &func.block;
-    let body = match &args.arg {
+    let body = match charted_arg {
         Some(arg) => {
-            let arg = params.iter().find(|p| *p == arg).ok_or_else(|| {
-                let names: Vec<String> = params.iter().map(Ident::to_string).collect();
-                syn::Error::new_spanned(arg, format!("no parameter named `{arg}`; parameters: {}", names.join(", ")))
-            })?;
             let record = quote_spanned!(arg.span()=> __CHARTBRIDGE_SITE.record(#owner, __t, &#arg));
             quote! {{
                 #prelude

@@ -3,13 +3,12 @@
 
 mod support;
 
-use std::collections::HashMap;
 use std::time::Duration;
 
-use chartbridge::wire::{Batch, Columns};
+use chartbridge::wire::Columns;
 use chartbridge::{Candle, Chartable, Point, TsEvent, chart};
-use serde_json::{Value, json};
-use support::{RedisServer, global_run_lock};
+use serde_json::json;
+use support::{RedisServer, global_run_lock, points, registry};
 
 const T0: i64 = 1_700_000_000_000_000_000;
 
@@ -107,38 +106,6 @@ fn parsed(text: &str) -> Result<f64, ParseError> {
 #[chart]
 fn opaque(x: f64) -> impl Chartable {
     x + 1.0
-}
-
-fn registry(redis: &RedisServer, run: &str) -> HashMap<String, Value> {
-    let hash = redis.hash(&format!("cbtest:{{{run}}}:series"));
-    hash.into_iter().map(|(k, v)| (k, serde_json::from_str(&v).unwrap())).collect()
-}
-
-fn points(redis: &RedisServer, run: &str, id: &str) -> (Vec<i64>, Columns) {
-    let mut all: Option<Batch> = None;
-    for (_, fields) in redis.stream(&format!("cbtest:{{{run}}}:s:{id}")) {
-        let batch = Batch::decode(&fields.into_iter().collect(), None).unwrap();
-        match &mut all {
-            None => all = Some(batch),
-            Some(acc) => {
-                acc.t.extend(batch.t);
-                match (&mut acc.columns, batch.columns) {
-                    (Columns::Values { y }, Columns::Values { y: more }) => y.extend(more),
-                    (Columns::Candles { o, h, l, c, vol }, Columns::Candles { o: o2, h: h2, l: l2, c: c2, vol: vol2 }) => {
-                        for (column, more) in [(o, o2), (h, h2), (l, l2), (c, c2)] {
-                            column.extend(more);
-                        }
-                        if let (Some(vol), Some(more)) = (vol, vol2) {
-                            vol.extend(more);
-                        }
-                    }
-                    _ => panic!("mixed columns"),
-                }
-            }
-        }
-    }
-    let batch = all.unwrap_or_else(|| panic!("no points in {id}"));
-    (batch.t, batch.columns)
 }
 
 fn ys(columns: &Columns) -> &[f64] {
@@ -248,6 +215,34 @@ fn the_integration_clock_wins_over_an_argument_time() {
     volume(&bar(2, 6.0));
     assert!(run.flush(Duration::from_secs(5)));
     assert_eq!(points(&redis, "clock", "volume").0, [T0 + 42, bar(2, 6.0).ts_event as i64]);
+}
+
+/// A backtest handler that sets the clock to its event first, as the README says to.
+struct Clocked;
+
+impl Handler for Clocked {
+    #[chart(kind = "candlestick", arg = bar, name = "clocked")]
+    fn on_bar(&mut self, bar: &Bar) -> Result<(), String> {
+        chartbridge::set_clock(bar.ts_event as i64);
+        Ok(())
+    }
+}
+
+#[test]
+fn a_charted_argument_is_at_its_own_time_when_the_clock_still_holds_the_previous_event() {
+    let _turn = global_run_lock();
+    let redis = RedisServer::start();
+    let run = chartbridge::start(redis.config("Clocked", "clocked")).unwrap();
+    let bars: Vec<Bar> = (0..3).map(|i| bar(i, 100.0 + i as f64)).collect();
+    for b in &bars {
+        Clocked.on_bar(b).unwrap();
+    }
+    chartbridge::clear_clock();
+    assert!(run.flush(Duration::from_secs(5)));
+    let times: Vec<i64> = bars.iter().map(|b| b.ts_event as i64).collect();
+    let (t, columns) = points(&redis, "clocked", "clocked");
+    assert_eq!(t, times);
+    assert!(matches!(&columns, Columns::Candles { c, .. } if c == &[100.0, 101.0, 102.0]));
 }
 
 #[test]

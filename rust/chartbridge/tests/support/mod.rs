@@ -10,6 +10,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use chartbridge::Config;
+use chartbridge::wire::{Batch, Columns};
 use redis::Value;
 
 pub struct RedisServer {
@@ -157,6 +158,43 @@ pub fn line_points(redis: &RedisServer, key: &str) -> (Vec<i64>, Vec<f64>) {
         y.extend(values);
     }
     (t, y)
+}
+
+/// The series registry of a run (`<prefix>:{run}:series`), each entry's JSON parsed.
+pub fn registry(redis: &RedisServer, run: &str) -> HashMap<String, serde_json::Value> {
+    let hash = redis.hash(&format!("cbtest:{{{run}}}:series"));
+    hash.into_iter().map(|(k, v)| (k, serde_json::from_str(&v).unwrap())).collect()
+}
+
+/// Every point of a series: its entries decoded and joined in stream order.
+pub fn points(redis: &RedisServer, run: &str, id: &str) -> (Vec<i64>, Columns) {
+    let mut t = Vec::new();
+    let mut all: Option<Columns> = None;
+    for (_, fields) in redis.stream(&format!("cbtest:{{{run}}}:s:{id}")) {
+        let batch = Batch::decode(&fields.into_iter().collect(), None).expect("a valid entry");
+        t.extend(batch.t);
+        let Some(acc) = &mut all else {
+            all = Some(batch.columns);
+            continue;
+        };
+        match (acc, batch.columns) {
+            (Columns::Values { y }, Columns::Values { y: more }) => y.extend(more),
+            (Columns::Candles { o, h, l, c, vol }, Columns::Candles { o: o2, h: h2, l: l2, c: c2, vol: vol2 }) => {
+                for (column, more) in [(o, o2), (h, h2), (l, l2), (c, c2)] {
+                    column.extend(more);
+                }
+                if let (Some(vol), Some(more)) = (vol, vol2) {
+                    vol.extend(more);
+                }
+            }
+            (Columns::Markers { y, m }, Columns::Markers { y: y2, m: m2 }) => {
+                y.extend(y2);
+                m.extend(m2);
+            }
+            _ => panic!("{id}: entries of different shapes"),
+        }
+    }
+    (t, all.unwrap_or_else(|| panic!("no points in {id}")))
 }
 
 /// Little-endian f64 column.
