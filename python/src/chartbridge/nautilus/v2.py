@@ -346,15 +346,19 @@ class ChartbridgeActor(DataActor):
         fills = sorted(self.queued, key=lambda f: f.ts_event)
         del self.queued[:]  # in place: the recorders hold this list
         instruments = set()
+        venues = {}
         for fill in fills:
             self._chart_fill(fill)
             instruments.add(str(fill.instrument_id))
+            venues[str(fill.instrument_id.venue)] = fill.instrument_id.venue
         self.settle_equity()  # the bars before these fills, with the balances before them
         for chart in self._charts.values():
             if chart.primary and str(chart.instrument_id) in instruments:
                 chart.refresh()
-        for venue, venue_account in self._accounts().items():
-            self._refresh_balances(venue, venue_account)
+        for name, venue in venues.items():  # the balances the fills moved
+            venue_account = self.cache.account_for_venue(venue)
+            if venue_account is not None:
+                self._refresh_balances(name, venue_account)
 
     def _chart_fill(self, fill: Any) -> None:
         order = str(fill.client_order_id)
