@@ -27,7 +27,8 @@ def extensions() -> list:
         return []
     from setuptools import Extension
 
-    built = [Extension(f"chartbridge.{name}", [f"src/chartbridge/{name}.py"]) for name in ("fastline", "indicators")]
+    built = [Extension(f"chartbridge.{name}", [f"src/chartbridge/{name.replace('.', '/')}.py"])
+             for name in ("fastline", "indicators", "nautilus.v2_recorder")]
     nautilus = "none"
     try:
         import nautilus_trader

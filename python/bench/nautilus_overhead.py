@@ -3,7 +3,8 @@ ratio measured in one run.
 
     .venv/bin/python python/bench/nautilus_overhead.py [--quick] [--rounds 3] [--shape NAME ...] [--bars N]
 
-The shapes are in ``overhead_shapes.py``: the EMA-cross example, an indicator-heavy strategy
+The shapes are in ``overhead_shapes.py`` (1.x) and ``overhead_shapes_v2.py`` (2.x, run with the
+NautilusTrader 2 venv's python: ``scripts/venv-nt2.sh``): the EMA-cross example, an indicator-heavy strategy
 (Nautilus indicators plus the SDK's indicator decorators and a candlestick ``@cb.chart``), a
 fill-heavy one (``cb.marker`` on each fill), a short 20k-bar run (connecting, registering and the
 run's git identity count) and two instruments with two bar types. Each runs twice per round,
@@ -40,7 +41,7 @@ from shape import Shape, run  # noqa: E402
 
 
 def shapes() -> dict[str, Shape]:
-    """The installed NautilusTrader line's shapes (on 2.x: the EMA-cross example only)."""
+    """The installed NautilusTrader line's shapes (the same five on both lines)."""
     from chartbridge.nautilus.compat import V2
 
     if V2:

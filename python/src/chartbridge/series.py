@@ -118,8 +118,8 @@ def owner_class(func: Any) -> str | None:
 def instance_key(cls: str, obj: object) -> str | None:
     """The suffix of the series ids a charted method of class ``cls`` gets when ``obj`` calls it
     (protocol/SPEC.md section 1): "" for the first such object in the run, ``/<component id>``
-    (a Nautilus strategy's ``self.id``, e.g. ``/EMACross-002``) or else ``/<n>`` (the n-th object)
-    for each further one. None: ``obj`` is not an instance of ``cls``."""
+    (a Nautilus strategy's ``self.id``, on 2.x ``strategy_id``, e.g. ``/EMACross-002``) or else
+    ``/<n>`` (the n-th object) for each further one. None: ``obj`` is not an instance of ``cls``."""
     _OWNERS_RUN.fresh()
     seen = _OWNERS.setdefault(cls, {})
     found = seen.get(id(obj))
@@ -130,7 +130,9 @@ def instance_key(cls: str, obj: object) -> str | None:
     key = ""
     if seen:
         taken = {k for _, k in seen.values()}
-        name = getattr(obj, "id", None)
+        # the component id: 1.x's ``self.id``; a 2.x strategy has ``strategy_id`` (an actor ``actor_id``)
+        name = next((v for v in (getattr(obj, a, None) for a in ("id", "strategy_id", "actor_id"))
+                     if v is not None), None)
         key = "" if name is None or callable(name) else "/" + re.sub(r"[^A-Za-z0-9_.-]", "_", str(name))[:60]
         n = len(seen) + 1
         while key in taken or key in ("", "/"):

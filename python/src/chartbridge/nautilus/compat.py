@@ -17,8 +17,8 @@ from nautilus_trader import indicators
 V2 = int(nautilus_trader.__version__.split(".")[0]) >= 2
 
 if V2:
-    from nautilus_trader.model import (FIXED_PRECISION, Bar, BarType, InstrumentId, Money, Position, Price, Quantity,
-                                       QuoteTick, TradeTick, Venue)
+    from nautilus_trader.model import (FIXED_PRECISION, Bar, BarType, InstrumentId, Money, OrderSide, Position, Price,
+                                       Quantity, QuoteTick, TradeTick, Venue)
 
     # Every indicator class (the PyO3 ones share no base), for ``isinstance``.
     INDICATOR: tuple[type, ...] = tuple(
@@ -30,6 +30,7 @@ if V2:
 else:
     from nautilus_trader.indicators.base import Indicator
     from nautilus_trader.model.data import Bar, BarType, QuoteTick, TradeTick
+    from nautilus_trader.model.enums import OrderSide
     from nautilus_trader.model.identifiers import InstrumentId, Venue
     from nautilus_trader.model.objects import FIXED_PRECISION, Money, Price, Quantity
     from nautilus_trader.model.position import Position
@@ -38,4 +39,4 @@ else:
     MOVING_AVERAGES = (indicators.MovingAverage,)
 
 __all__ = ["FIXED_PRECISION", "INDICATOR", "MOVING_AVERAGES", "V2", "Bar", "BarType", "InstrumentId", "Money",
-           "Position", "Price", "Quantity", "QuoteTick", "TradeTick", "Venue", "indicators"]
+           "OrderSide", "Position", "Price", "Quantity", "QuoteTick", "TradeTick", "Venue", "indicators"]

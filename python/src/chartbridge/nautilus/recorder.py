@@ -110,4 +110,4 @@ _COMPILED, WHY_PURE = _compiled()
 COMPILED = _COMPILED is not None
 BarRecorder: Any = _COMPILED.BarRecorder if COMPILED else PyBarRecorder
 equity: Callable[[float, array[float] | None, int, int, float, array[float], array[float], int], float] = (
-    _COMPILED.equity if COMPILED else py_equity)
+    _COMPILED.equity if COMPILED else importlib.import_module(f"{__package__}.v2_recorder").equity if V2 else py_equity)

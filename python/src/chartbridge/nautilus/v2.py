@@ -9,17 +9,17 @@ section 8), read through the hooks 2.x gives a Python actor:
 
 | what | 2.x hook |
 |---|---|
-| bars, after the strategies handled them | ``subscribe_bars`` of each bar type the cache holds at the first bar (an alert at the start time fires after it), subscribed after the strategies' own |
+| bars, after the strategies handled them | ``subscribe_bars`` of each bar type the cache holds at the first bar (an alert at the start time fires after it), subscribed after the strategies' own; 2.x calls ``on_bar`` by name, so with one bar type it is the compiled recorder itself (``v2_recorder``) |
 | the strategies and their registered indicators | the running ``Strategy`` objects of this trader (``registered_indicators``), charted on the bar type the strategy keeps (an attribute or its ``params``), else the first |
-| fills | the orders' ``OrderFilled`` events in the cache, read at the next bar (they fill after the bar's handlers) |
+| fills | the ``OrderFilled`` events 2.x hands each strategy's ``on_order_filled`` (a handler put in front of it queues them), charted at the next bar; at the end, any other fill in the cache's orders |
 | net position | the fills' signed quantities, summed per instrument (``Portfolio.net_position`` of a netting venue) |
-| unrealized PnL | the open positions' ``unrealized_pnl(close)``, refreshed at each fill |
+| unrealized PnL | the open positions' ``unrealized_pnl(close)``, refreshed at each fill; the closes since the last fill priced at once, before the next fill and at each hand-over |
 | equity, drawdown | the venue account's ``balances_total()`` plus the unrealized PnL; a cash account: ``Portfolio.equity(venue)`` at each bar, through a strategy's ``portfolio`` |
 | statistics | ``Portfolio.statistics()`` (what ``engine.get_result()`` reports), through a strategy's ``portfolio`` |
 
 What 2.x does not give a Python actor, and what is charted instead: order, position and account
 events are routed to typed Rust handlers, so ``subscribe_topic("events.order.*")`` sees nothing
-(fills are read from the cache at the next bar); a ``DataActor`` has no ``portfolio`` and no
+(fills are heard through the strategies' ``on_order_filled``); a ``DataActor`` has no ``portfolio`` and no
 view of the other components' bar subscriptions, so a strategy's indicators are charted on the
 bar type it keeps in an attribute (else the run's first); the portfolio is reached through a
 strategy. Actors stop before strategies: the fill of an order a strategy sends from
@@ -50,9 +50,10 @@ from ..series import Series, Source
 from . import contract
 from .account import EquityCurve
 from .bars import PRICE_PANE, outputs_of, source_of
+from .compat import FIXED_PRECISION
 from .convert import decimal_value, units_value
 from .points import FillMarkers, Points
-from .recorder import PyBarRecorder
+from .v2_recorder import BarRecorder
 from .results import Stats, Trades, account_results, merged
 
 log = logging.getLogger("chartbridge")
@@ -85,12 +86,12 @@ class _Chart:
                                             source=actor.source, precision=contract.precision(instrument, "price")))
         self.pane = pane
         self.primary = primary
-        self.recorder = PyBarRecorder(self.candles.t, self.candles.v, actor.drain, actor.failed, actor.batch, primary)
+        self.recorder = BarRecorder(self.candles.t, self.candles.v, actor.queued, actor.read_fills, actor.drain,
+                                    actor.failed, actor.batch, primary, 10**FIXED_PRECISION)
         self.positions: list[Any] = []  # open, refreshed at each fill
         self.currency: str | None = None  # their settlement currency
         self.venue = str(self.instrument_id.venue)
         self.pnl = 0.0  # of the last bar
-        self.close: Any = None  # of the last bar
         self.alone = False  # the one charted instrument of its venue (set by the actor)
         self.settled = 0  # PnL points whose equity is charted
         if primary:
@@ -116,10 +117,9 @@ class _Chart:
                 self.recorder.reads.append((indicator, out, points.t, points.v))
 
     def on_bar(self, bar: Bar) -> None:
-        self.actor.read_fills()
+        """The recorder, then the PnL and equity of this bar where they are charted bar by bar."""
         self.recorder(bar)
-        self.close = bar.close
-        if self.primary:
+        if self.primary and not self.alone:
             self.actor.settle(self, bar.ts_event)
 
     def refresh(self) -> None:
@@ -127,8 +127,9 @@ class _Chart:
         another instrument's equity points add) is theirs at the last close."""
         self.positions = self.actor.cache.positions_open(None, self.instrument_id)
         self.currency = self.positions[0].settlement_currency.code if self.positions else None
-        if self.close is not None:
-            self.pnl = decimal_value(sum(p.unrealized_pnl(self.close).raw for p in self.positions))
+        close = self.recorder.last_close
+        if close is not None:
+            self.pnl = decimal_value(sum(p.unrealized_pnl(close).raw for p in self.positions))
 
 
 class ChartbridgeActor(DataActor):
@@ -151,8 +152,9 @@ class ChartbridgeActor(DataActor):
         self._fills: dict[str, FillMarkers] = {}
         self._net: dict[str, Any] = {}  # net position per instrument, as a Quantity-like sum of raws
         self._positions: dict[str, Points] = {}
-        self._seen: dict[str, int] = {}  # events read per order
-        self._orders = (0, 0)  # orders in the cache, and closed ones, at the last look
+        self._seen: dict[str, int] = {}  # fills charted per order
+        self.queued: list[Any] = []  # fills the strategies were told of since the last bar (emptied in place)
+        self._heard: list[tuple[Any, Any]] = []  # (strategy, the handler put in front of its on_order_filled)
         self._balances: dict[str, dict[str, float]] = {}  # per venue: currency -> balance
         self._cash: dict[str, Any] = {}  # the portfolio (a strategy's) per venue of a cash account
         self._precisions: dict[str, int] = {}
@@ -218,7 +220,9 @@ class ChartbridgeActor(DataActor):
             run.end()
 
     def _last(self) -> None:
+        self._unhear()
         self.read_fills()
+        self._missed()
         for fills in self._fills.values():
             fills.close()  # the last fills at the last time: nothing can join them now
         self.drain()
@@ -272,6 +276,7 @@ class ChartbridgeActor(DataActor):
             primary = all(c.instrument_id != bar_type.instrument_id for c in self._charts.values())
             self._charts[str(bar_type)] = _Chart(self, bar_type, "main" if not self._charts else str(bar_type), primary)
         for strategy in self._strategies:
+            self._hear(strategy)
             if self._charts:
                 mine = [self._charts[b] for b in _bar_types_of(strategy) if b in self._charts]
                 (mine or list(self._charts.values()))[0].add_indicators(strategy)
@@ -286,6 +291,9 @@ class ChartbridgeActor(DataActor):
                 chart.on_bar(kept[-1])
             self.subscribe_bars(bar_type)
         self._only = next(iter(self._charts.values())) if len(self._charts) == 1 else None
+        if self._only is not None and not (self._only.primary and not self._only.alone):
+            # 2.x calls ``on_bar`` by name: the compiled recorder itself, no Python frame per bar.
+            self.on_bar = self._only.recorder  # type: ignore[method-assign]
 
     def _find_strategies(self, state: Any) -> list[Any]:
         """This trader's strategies in ``state``: a ``DataActor`` is told of no other component,
@@ -304,38 +312,55 @@ class ChartbridgeActor(DataActor):
 
     # -- fills, positions, equity ---------------------------------------------------------------
 
+    def _hear(self, strategy: Any) -> None:
+        """Queue each fill a strategy is told of. 2.x routes order events to typed Rust handlers
+        (an actor's ``subscribe_topic`` sees none) and calls a Python strategy's
+        ``on_order_filled`` by name: the handler put in front of it (an attribute of the strategy
+        object, removed at the stop) queues the event and calls the strategy's own. The fill is
+        charted at the next bar, when the positions and balances it moved are in the cache."""
+        handler, queued = strategy.on_order_filled, self.queued
+
+        def on_order_filled(fill: Any) -> None:
+            queued.append(fill)
+            handler(fill)
+        strategy.on_order_filled = on_order_filled
+        self._heard.append((strategy, on_order_filled))
+
+    def _unhear(self) -> None:
+        for strategy, handler in self._heard:
+            if vars(strategy).get("on_order_filled") is handler:
+                del strategy.on_order_filled
+        self._heard = []
+
+    def _missed(self) -> None:
+        """Chart the fills in the cache no strategy was told of (an order of no running strategy)."""
+        for order in self.cache.orders():
+            fills = [e for e in order.events() if isinstance(e, OrderFilled)]
+            self.queued.extend(fills[self._seen.get(str(order.client_order_id), 0):])
+        self.read_fills()
+
     def read_fills(self) -> None:
-        """Chart the fills since the last look: markers, the net position, the refreshed balances."""
-        cache = self.cache
-        # Nothing new unless an order was added or closed since (then every order is looked at:
-        # a new one is INITIALIZED at this look, in no index), or one is open (a partial fill).
-        counts = cache.orders_total_count(), cache.orders_closed_count()
-        if counts == self._orders and not cache.orders_open_count():
+        """Chart the queued fills: markers, the net position, the refreshed balances."""
+        if not self.queued:
             return
-        orders = cache.orders() if counts != self._orders else cache.orders_open()
-        self._orders = counts
-        fills: list[Any] = []
-        for order in orders:
-            key = str(order.client_order_id)
-            count, seen = order.event_count, self._seen.get(key, 0)
-            if seen < count:
-                fills.extend(e for e in order.events()[seen:] if isinstance(e, OrderFilled))
-                self._seen[key] = count
-        if not fills:
-            return
-        fills.sort(key=lambda f: f.ts_event)
+        fills = sorted(self.queued, key=lambda f: f.ts_event)
+        del self.queued[:]  # in place: the recorders hold this list
         instruments = set()
+        venues = {}
         for fill in fills:
             self._chart_fill(fill)
             instruments.add(str(fill.instrument_id))
+            venues[str(fill.instrument_id.venue)] = fill.instrument_id.venue
         self.settle_equity()  # the bars before these fills, with the balances before them
         for chart in self._charts.values():
             if chart.primary and str(chart.instrument_id) in instruments:
                 chart.refresh()
-        for venue, venue_account in self._accounts().items():
-            self._refresh_balances(venue, venue_account)
+        for name, venue in venues.items():
+            self._moved_balances(name, venue)
 
     def _chart_fill(self, fill: Any) -> None:
+        order = str(fill.client_order_id)
+        self._seen[order] = self._seen.get(order, 0) + 1
         instrument = str(fill.instrument_id)
         buy = fill.order_side == OrderSide.BUY
         markers = self._fills.get(instrument)
@@ -347,7 +372,7 @@ class ChartbridgeActor(DataActor):
                                                                          target=target, source=self.source),
                                                             self.clock.timestamp_ns)
         t = fill.ts_event
-        markers.fill(str(fill.client_order_id), t, "buy" if buy else "sell", str(fill.last_qty), str(fill.last_px),
+        markers.fill(order, t, "buy" if buy else "sell", str(fill.last_qty), str(fill.last_px),
                      str(fill.position_id) if fill.position_id is not None else None)
         points = self._positions.get(instrument)
         if points is None:
@@ -373,16 +398,28 @@ class ChartbridgeActor(DataActor):
         if venue_account.is_cash_account() and self._strategies:
             self._cash[venue] = self._strategies[0].portfolio
 
+    def _moved_balances(self, name: str, venue: Any) -> None:
+        """The balances of a venue's account after a fill, from the portfolio's snapshot of it:
+        2.x's ``account_for_venue`` copies the account with every state it went through (~200 us
+        after 4,000 fills, growing with each), the snapshot leaves them out (~2 us). Building it
+        also refreshes the portfolio's list of positions without a price, as ``equity`` does."""
+        account_id = self.cache.account_id(venue)
+        if account_id is None:
+            return
+        if not self._strategies:  # no portfolio in reach
+            self._refresh_balances(name, self.cache.account(account_id))
+            return
+        balances = self._strategies[0].portfolio.build_snapshot(account_id).balances
+        self._balances[name] = {b.currency.code: decimal_value(b.total) for b in balances}
+        self._precisions.update((b.currency.code, b.currency.precision) for b in balances)
+
     def settle(self, chart: _Chart, t: int) -> None:
         """The PnL of the bar just recorded (priced by the positions open now). The equity and
         drawdown of a venue with one charted instrument are made from its PnL points in one warm
         loop (``settle_equity``, before balances or positions change and at each hand-over);
         with more, each bar's equity adds the others' last PnL."""
-        chart.recorder.pnl(chart.positions, chart.pnl_points.v)
-        chart.pnl_points.t.append(t)
+        chart.recorder.pnl(chart.positions, chart.pnl_points.t, chart.pnl_points.v)
         chart.pnl = chart.pnl_points.v[-1]
-        if chart.alone:
-            return
         portfolio = self._cash.get(chart.venue)
         if portfolio is not None:  # a cash account's holdings, valued by Nautilus at this bar
             for currency, money in portfolio.equity(chart.instrument_id.venue).items():
@@ -404,6 +441,8 @@ class ChartbridgeActor(DataActor):
             if not chart.alone:
                 continue
             t, pnls = chart.pnl_points.t, chart.pnl_points.v
+            if chart.recorder.pnl(chart.positions, t, pnls):  # the bars since the last fill, priced at once
+                chart.pnl = pnls[-1]
             start, end = chart.settled, len(t)
             if start >= end:
                 continue
