@@ -19,6 +19,7 @@ import { fillMarker, sumDecimals } from "../src/server/nautilusSeries.js";
 import type { Results } from "../src/shared/api.js";
 import { groupStats } from "../src/webview/results.js";
 import { xrangeAfter } from "../src/server/redisStreams.js";
+import { freePort } from "../src/server/privateRedis.js";
 import { testRedis } from "./harness/rootHooks.js";
 import { collect, query, startTestServer, type TestServer } from "./harness/server.js";
 import { fieldBytes, readVectors } from "./harness/vectors.js";
@@ -483,9 +484,9 @@ type RustReport = Report & { end: { bars: number; fills: number; orders: number;
  * crates 0.66 = 2.0.0rc7) with its message bus written to the private Redis under
  * `trader-<traderId>` and its `#[chart]` series under `prefix`; returns what its strategy saw.
  */
-async function rustBacktest(traderId: string, bars: number, encoding: "msgpack" | "json", prefix: string): Promise<RustReport> {
-  const { port, url } = testRedis();
-  const args = [NAUTILUS_RUST, "run", "--bin", "bus_backtest", "--", "127.0.0.1", String(port), traderId, String(bars), encoding];
+async function rustBacktest(traderId: string, bars: number, encoding: "msgpack" | "json", prefix: string, busPort = testRedis().port): Promise<RustReport> {
+  const { url } = testRedis();
+  const args = [NAUTILUS_RUST, "run", "--bin", "bus_backtest", "--", "127.0.0.1", String(busPort), traderId, String(bars), encoding];
   const { stdout } = await promisify(execFile)("bash", args, { env: { ...process.env, CHARTBRIDGE_REDIS_URL: url, CHARTBRIDGE_PREFIX: prefix }, maxBuffer: 64 << 20 });
   const report: RustReport = { bars: [], fills: [], end: undefined as unknown as RustReport["end"] };
   for (const line of stdout.trimEnd().split("\n")) {
@@ -549,6 +550,15 @@ describe("NautilusTrader 2's Redis message bus from a Rust BacktestEngine, chart
     await assertCharted(t, older, first, AUD_USD, first.end.fills - first.end.orders);
     await assertCharted(t, newer, second, AUD_USD, second.end.fills - second.end.orders);
     assert.equal(t.server.nautilusBus()?.skipped, 0);
+  });
+
+  it("a bus Redis that does not answer fails the backtest, saying so (Nautilus's writer would only log it)", async () => {
+    t = await startTestServer({ nautilusBus: false }); // only for the cleanup
+    const port = await freePort();
+    await assert.rejects(rustBacktest(trader, 50, "json", t.prefix, port), (e: Error & { stderr: string }) => {
+      assert.match(e.stderr, new RegExp(`Error: the message bus's Redis at redis://127\\.0\\.0\\.1:${port} does not answer: `));
+      return true;
+    });
   });
 });
 

@@ -17,12 +17,14 @@ use nautilus_backtest::config::{BacktestEngineConfig, SimulatedVenueConfig};
 use nautilus_backtest::engine::BacktestEngine;
 use nautilus_backtest::result::BacktestResult;
 use nautilus_common::actor::DataActor;
+use nautilus_common::live::get_runtime;
 use nautilus_common::logging::config::LoggerConfig;
 use nautilus_common::msgbus::{MessageBusBackingFactory, MessageBusConfig, external_egress_from_backing, get_message_bus};
 use nautilus_execution::models::fee::{FeeModelAny, MakerTakerFeeModel};
 use nautilus_indicators::average::ema::ExponentialMovingAverage;
 use nautilus_indicators::indicator::{Indicator, MovingAverage};
 use nautilus_infrastructure::redis::msgbus::{RedisMessageBusConfig, RedisMessageBusFactory};
+use nautilus_infrastructure::redis::{create_redis_connection, get_redis_url};
 use nautilus_model::data::{Bar, BarType, Data};
 use nautilus_model::enums::{AccountType, BookType, OmsType, OrderSide};
 use nautilus_model::events::OrderFilled;
@@ -223,8 +225,17 @@ pub struct RedisBus {
 /// builds its kernel with a bus of its own and no external egress (only `NautilusKernelBuilder`,
 /// which `LiveNode` uses, installs one), so this does what that builder does, on the bus the
 /// engine's kernel made current. `engine.dispose()` closes it, writing what it still holds.
+///
+/// Fails if that Redis does not answer: the backing's writer would only log it, as the process
+/// exits, and the backtest would write its bus nowhere.
 pub fn attach_redis_bus(engine: &BacktestEngine, bus: &RedisBus) -> anyhow::Result<()> {
     bus.config.validate()?;
+    let (_, url) = get_redis_url(&bus.redis);
+    // One attempt: the backing's own connection retries for minutes.
+    let once = RedisMessageBusConfig { number_of_retries: 0, ..bus.redis.clone() };
+    get_runtime()
+        .block_on(create_redis_connection("msgbus-check", &once))
+        .map_err(|e| anyhow::anyhow!("the message bus's Redis at {url} does not answer: {e}"))?;
     let backing = RedisMessageBusFactory::new(bus.redis.clone()).create(engine.trader_id(), engine.instance_id(), bus.config.clone())?;
     get_message_bus().borrow_mut().set_external_egress_config(external_egress_from_backing(backing), &bus.config)?;
     Ok(())
