@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The Rust example on NautilusTrader's Rust engine, examples/rust-strategy (crates 0.66.0, the
 # engine of nautilus_trader 2.0.0rc7): `test` (the default) runs its cargo test, `run` its backtest
-# against CHARTBRIDGE_REDIS_URL. Extra arguments go to cargo.
+# against CHARTBRIDGE_REDIS_URL (`run --bin bus_backtest -- ARGS` the one that also writes
+# Nautilus's message bus to Redis), `build` only builds. Extra arguments go to cargo.
 #
 # Those crates declare Rust 1.99. This script uses the default toolchain once it is 1.99 or newer;
 # until then the nightly of the machine image (1.97.0-nightly, 2026-05-19) with
@@ -15,8 +16,8 @@ cd "$(dirname "$0")/.."
 
 mode=${1:-test}
 case $mode in
-  test | run) shift $(($# > 0 ? 1 : 0)) ;;
-  *) echo "usage: $0 [test|run] [cargo arguments]" >&2; exit 2 ;;
+  test | run | build) shift $(($# > 0 ? 1 : 0)) ;;
+  *) echo "usage: $0 [test|run|build] [cargo arguments]" >&2; exit 2 ;;
 esac
 
 required=1.99
@@ -42,9 +43,7 @@ else
 fi
 
 export CARGO_TARGET_DIR=${CHARTBRIDGE_NAUTILUS_TARGET:-$HOME/.cache/chartbridge/cargo-nautilus}
-echo "nautilus-rust: $mode with $(rustc "+$toolchain" --version), target $CARGO_TARGET_DIR"
+# On stderr: stdout is the program's (bus_backtest prints JSON lines there).
+echo "nautilus-rust: $mode with $(rustc "+$toolchain" --version), target $CARGO_TARGET_DIR" >&2
 manifest=examples/rust-strategy/Cargo.toml
-if [ "$mode" = test ]; then
-  exec cargo "+$toolchain" test --manifest-path "$manifest" "${flags[@]}" "$@"
-fi
-exec cargo "+$toolchain" run --manifest-path "$manifest" "${flags[@]}" "$@"
+exec cargo "+$toolchain" "$mode" --manifest-path "$manifest" "${flags[@]}" "$@"

@@ -19,6 +19,7 @@ import { fillMarker, sumDecimals } from "../src/server/nautilusSeries.js";
 import type { Results } from "../src/shared/api.js";
 import { groupStats } from "../src/webview/results.js";
 import { xrangeAfter } from "../src/server/redisStreams.js";
+import { freePort } from "../src/server/privateRedis.js";
 import { testRedis } from "./harness/rootHooks.js";
 import { collect, query, startTestServer, type TestServer } from "./harness/server.js";
 import { fieldBytes, readVectors } from "./harness/vectors.js";
@@ -26,9 +27,10 @@ import { fieldBytes, readVectors } from "./harness/vectors.js";
 const ROOT = join(__dirname, "..");
 const PYTHON = join(ROOT, ".venv", "bin", "python");
 const FIXTURE = join(__dirname, "fixtures", "nautilus_bus_backtest.py");
-const BAR_SERIES = "EUR/USD.SIM-1-MINUTE-LAST-EXTERNAL";
-const FILLS = "fills:EUR/USD.SIM";
-const POSITION = "position:EUR/USD.SIM";
+/** The bridge's series of an instrument's 1-minute bars, fills and net position (SPEC section 8). */
+const bridgedIds = (instrument: string) => ({ bars: `${instrument}-1-MINUTE-LAST-EXTERNAL`, fills: `fills:${instrument}`, position: `position:${instrument}` });
+const EUR_USD = bridgedIds("EUR/USD.SIM");
+const { bars: BAR_SERIES, fills: FILLS, position: POSITION } = EUR_USD;
 /** Fast discovery, so tests do not wait on the 2 s default. */
 const BUS = { scanIntervalMs: 200, blockMs: 200 };
 
@@ -55,15 +57,23 @@ function expectedCandles(r: Report): OhlcPoints {
 }
 
 /**
- * One marker per fill: the example's orders (100,000 EUR) fill whole, and a reversal's two orders
- * at one time are two markers, in order (SPEC sections 3 and 8).
+ * One marker per fill, but one per order's parts at one time (its total quantity at the weighted
+ * price, fillMarker's rule, tested below); a reversal's two orders at one time are two markers,
+ * in order (SPEC sections 3 and 8). `parts`: how many of the fills were parts of such an order.
  */
-function expectedMarkers(r: Report): MarkerPoints {
-  assert.equal(new Set(r.fills.map((f) => `${f.order} ${f.t}`)).size, r.fills.length, "an order filled in parts");
+function expectedMarkers(r: Report, parts = 0): MarkerPoints {
+  const orders: Report["fills"][] = [];
+  for (const f of r.fills) {
+    const last = orders[orders.length - 1];
+    if (last !== undefined && last[0].order === f.order && last[0].t === f.t) last.push(f);
+    else orders.push([f]);
+  }
+  assert.equal(r.fills.length - orders.length, parts, "fills that were parts of an order");
+  const marker = (fs: Report["fills"]) => fillMarker(fs[0].side === "buy" ? "BUY" : "SELL", fs.map((f) => ({ qty: f.qty, price: f.pxText })), [...new Set(fs.map((f) => f.position))]);
   return {
-    t: r.fills.map((f) => us(f.t)),
-    y: r.fills.map((f) => f.px),
-    m: r.fills.map((f) => ({ side: f.side, text: `${f.side.toUpperCase()} ${f.qty} @ ${f.pxText} ${f.position}` })),
+    t: orders.map((fs) => us(fs[0].t)),
+    y: orders.map((fs) => Number(marker(fs).price)),
+    m: orders.map((fs) => ({ side: fs[0].side, text: marker(fs).text })),
   };
 }
 
@@ -110,10 +120,10 @@ async function until<T>(what: string, probe: () => Promise<T | null | undefined 
 }
 
 /** The run the bridge made of `traderId`, once its bars are all charted. */
-async function chartedRun(t: TestServer, traderId: string, bars: number): Promise<RunView> {
+async function chartedRun(t: TestServer, traderId: string, bars: number, barSeries = BAR_SERIES): Promise<RunView> {
   return until(`the run of ${traderId} with ${bars} candles`, async () => {
     const found = (await runs(t)).filter((r) => r.id.startsWith(`nautilus-trader-${traderId}-`));
-    return found.length === 1 && found[0].series.find((s) => s.id === BAR_SERIES)?.count === bars ? found[0] : null;
+    return found.length === 1 && found[0].series.find((s) => s.id === barSeries)?.count === bars ? found[0] : null;
   });
 }
 
@@ -131,23 +141,24 @@ function busBar(ns: bigint, o: string, h: string, l: string, c: string): Buffer 
   return Buffer.from(encodeMsgpack({ type: "Bar", bar_type: BAR_SERIES, open: o, high: h, low: l, close: c, volume: "1000000", ts_event: String(ns), ts_init: String(ns) }));
 }
 
-async function assertCharted(t: TestServer, run: RunView, report: Report): Promise<void> {
+/** `ids`: EUR/USD's by default; `parts`: as expectedMarkers. */
+async function assertCharted(t: TestServer, run: RunView, report: Report, ids = EUR_USD, parts = 0): Promise<void> {
   assert.match(run.id, /^nautilus-trader-[A-Za-z0-9-]+-[0-9]{13}$/);
   assert.deepEqual(
     run.series.map(({ id, kind, pane, target, rejected, stale, options }) => ({ id, kind, pane, target, rejected, stale, options })),
     [
-      // EUR/USD: prices of 5 decimals (a tick of 0.00001), sizes of 0 (SPEC section 8).
-      { id: BAR_SERIES, kind: "candlestick", pane: "main", target: null, rejected: 0, stale: 0, options: { priceFormat: { type: "price", precision: 5, minMove: 0.00001 } } },
-      { id: FILLS, kind: "marker", pane: "main", target: BAR_SERIES, rejected: 0, stale: 0, options: {} },
-      { id: POSITION, kind: "line", pane: "position", target: null, rejected: 0, stale: 0, options: { lineType: 1, priceFormat: { type: "price", precision: 0, minMove: 1 } } },
+      // EUR/USD and AUD/USD: prices of 5 decimals (a tick of 0.00001), sizes of 0 (SPEC section 8).
+      { id: ids.bars, kind: "candlestick", pane: "main", target: null, rejected: 0, stale: 0, options: { priceFormat: { type: "price", precision: 5, minMove: 0.00001 } } },
+      { id: ids.fills, kind: "marker", pane: "main", target: ids.bars, rejected: 0, stale: 0, options: {} },
+      { id: ids.position, kind: "line", pane: "position", target: null, rejected: 0, stale: 0, options: { lineType: 1, priceFormat: { type: "price", precision: 0, minMove: 1 } } },
     ],
   );
-  const candles = await history<OhlcPoints>(t, run.id, BAR_SERIES);
+  const candles = await history<OhlcPoints>(t, run.id, ids.bars);
   assert.equal(candles.count, report.bars.length);
   assert.deepEqual(candles.points, expectedCandles(report));
-  const markers = await history<MarkerPoints>(t, run.id, FILLS);
-  assert.deepEqual(markers.points, expectedMarkers(report));
-  const position = await history<ValuePoints>(t, run.id, POSITION);
+  const markers = await history<MarkerPoints>(t, run.id, ids.fills);
+  assert.deepEqual(markers.points, expectedMarkers(report, parts));
+  const position = await history<ValuePoints>(t, run.id, ids.position);
   assert.deepEqual(position.points, expectedPosition(report));
 }
 
@@ -460,6 +471,106 @@ describe("NautilusTrader 2's Redis message bus (a real 2.x node), charted by the
       assert.deepEqual((await history<MarkerPoints>(t, run.id, FILLS)).points, expectedMarkers(report));
       assert.deepEqual((await history<ValuePoints>(t, run.id, POSITION)).points, expectedPosition(report));
     }
+  });
+});
+
+const NAUTILUS_RUST = join(ROOT, "scripts", "nautilus-rust.sh");
+const AUD_USD = bridgedIds("AUD/USD.SIM");
+
+type RustReport = Report & { end: { bars: number; fills: number; orders: number; trader: string; instance: string; run: string } };
+
+/**
+ * Runs the Rust example's backtest (examples/rust-strategy, NautilusTrader's Rust BacktestEngine,
+ * crates 0.66 = 2.0.0rc7) with its message bus written to the private Redis under
+ * `trader-<traderId>` and its `#[chart]` series under `prefix`; returns what its strategy saw.
+ */
+async function rustBacktest(traderId: string, bars: number, encoding: "msgpack" | "json", prefix: string, busPort = testRedis().port): Promise<RustReport> {
+  const { url } = testRedis();
+  const args = [NAUTILUS_RUST, "run", "--bin", "bus_backtest", "--", "127.0.0.1", String(busPort), traderId, String(bars), encoding];
+  const { stdout } = await promisify(execFile)("bash", args, { env: { ...process.env, CHARTBRIDGE_REDIS_URL: url, CHARTBRIDGE_PREFIX: prefix }, maxBuffer: 64 << 20 });
+  const report: RustReport = { bars: [], fills: [], end: undefined as unknown as RustReport["end"] };
+  for (const line of stdout.trimEnd().split("\n")) {
+    const item = JSON.parse(line) as { bar: Report["bars"][number] } | { fill: Report["fills"][number] } | { end: RustReport["end"] };
+    if ("bar" in item) report.bars.push(item.bar);
+    else if ("fill" in item) report.fills.push(item.fill);
+    else report.end = item.end;
+  }
+  assert.deepEqual([report.bars.length, report.fills.length], [report.end.bars, report.end.fills], "the lines printed");
+  return report;
+}
+
+describe("NautilusTrader 2's Redis message bus from a Rust BacktestEngine, charted by the server", function () {
+  this.timeout(60000);
+  let t: TestServer;
+  let trader: string;
+  before(async function () {
+    this.timeout(900000); // a cold build of the 0.66 crates, once per machine
+    await promisify(execFile)("bash", [NAUTILUS_RUST, "build", "--bin", "bus_backtest"], { maxBuffer: 64 << 20 });
+  });
+  beforeEach(() => {
+    trader = newTrader("RB");
+  });
+  afterEach(() => closeAndClean(t, trader));
+
+  for (const encoding of ["msgpack", "json"] as const) {
+    it(`${encoding}: one candle per bar the strategy saw, one marker per order's fills, the net position, as its #[chart] run's candles; the run ends seconds after the backtest`, async () => {
+      let report: RustReport;
+      // (startTestServer's `keys` are of its own prefix, not of options.prefix.)
+      const prefix = `t${randomBytes(4).toString("hex")}`;
+      if (encoding === "msgpack") {
+        t = await startTestServer({ nautilusBus: BUS, prefix }); // idleMs: 10 minutes, the default
+        report = await rustBacktest(trader, 1000, encoding, prefix);
+      } else {
+        // Read later than a backtest's quiet end, 100 entries a round: not ended while catching up.
+        report = await rustBacktest(trader, 1000, encoding, prefix);
+        await new Promise((resolve) => setTimeout(resolve, 11000));
+        t = await startTestServer({ nautilusBus: { ...BUS, count: 100 }, prefix });
+      }
+      const keys = redisKeys(prefix);
+      assert.ok(report.end.orders >= 5, `only ${report.end.orders} orders`);
+      const streams = (await t.redis.keys(`trader-${trader}:stream:*`)).sort();
+      assert.deepEqual(streams.filter((k) => /:stream:(data\.bars|events\.order_filled|events\.position|events\.system)\./.test(k)), [
+        `trader-${trader}:stream:data.bars.${AUD_USD.bars}`,
+        `trader-${trader}:stream:events.order_filled.AUD/USD.SIM`,
+        `trader-${trader}:stream:events.position.EmaCross-001`,
+      ]);
+      const [[, fields]] = await t.redis.xrange(`trader-${trader}:stream:data.bars.${AUD_USD.bars}`, "-", "+", "COUNT", 1);
+      assert.equal(fields[fields.indexOf("encoding") + 1], encoding === "json" ? "Json" : "MsgPack");
+      const run = await chartedRun(t, trader, 1000, AUD_USD.bars);
+      // The bridge ended it (a run whose heartbeat is old is listed as ended already).
+      await until("the run's end", async () => (await t.redis.hget(keys.manifest(run.id), "status")) === "ended", 30000);
+      // The engine filled each order in one or more parts at one time: one marker per order.
+      await assertCharted(t, (await runs(t)).find((r) => r.id === run.id) as RunView, report, AUD_USD, report.end.fills - report.end.orders);
+      assert.equal(t.server.nautilusBus()?.skipped, 0);
+      // The same backtest's #[chart] candles (EmaCross.on_bar), alike.
+      assert.deepEqual((await history<OhlcPoints>(t, report.end.run, "EmaCross.on_bar")).points, (await history<OhlcPoints>(t, run.id, AUD_USD.bars)).points);
+      // Its end: its last entry's time (by stream ID), not when the bridge saw the quiet.
+      const read = [`data.bars.${AUD_USD.bars}`, "events.order_filled.AUD/USD.SIM", "events.position.EmaCross-001"];
+      const last = await Promise.all(read.map(async (topic) => Number((await t.redis.xrevrange(`trader-${trader}:stream:${topic}`, "+", "-", "COUNT", 1))[0][0].split("-")[0])));
+      assert.equal((await t.redis.hget(keys.manifest(run.id), "ended")), `${Math.max(...last)}000000`);
+    });
+  }
+
+  it("the same trader's backtests run back to back (a sweep, within idleMs) are a run each: its time restarting begins the next", async () => {
+    t = await startTestServer({ nautilusBus: BUS });
+    const first = await rustBacktest(trader, 1000, "msgpack", t.prefix);
+    const second = await rustBacktest(trader, 600, "json", t.prefix);
+    const [newer, older] = await until("two ended runs", async () => {
+      const found = (await runs(t)).filter((r) => r.id.startsWith(`nautilus-trader-${trader}-`));
+      return found.length === 2 && found.every((r) => r.status === "ended") ? found : null;
+    }, 30000);
+    await assertCharted(t, older, first, AUD_USD, first.end.fills - first.end.orders);
+    await assertCharted(t, newer, second, AUD_USD, second.end.fills - second.end.orders);
+    assert.equal(t.server.nautilusBus()?.skipped, 0);
+  });
+
+  it("a bus Redis that does not answer fails the backtest, saying so (Nautilus's writer would only log it)", async () => {
+    t = await startTestServer({ nautilusBus: false }); // only for the cleanup
+    const port = await freePort();
+    await assert.rejects(rustBacktest(trader, 50, "json", t.prefix, port), (e: Error & { stderr: string }) => {
+      assert.match(e.stderr, new RegExp(`Error: the message bus's Redis at redis://127\\.0\\.0\\.1:${port} does not answer: `));
+      return true;
+    });
   });
 });
 

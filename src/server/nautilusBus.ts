@@ -312,7 +312,9 @@ export class NautilusBus {
     const sink = new MultiSink(multi);
     const skippedBefore = next.state.skipped;
     next.apply(todo, sink);
-    next.tick(Date.now(), this.idleMs, sink);
+    // A trader with entries still unread is not quiet: a backlog read in rounds (a backtest read
+    // after its end) would end its run between rounds, and its next entries begin another.
+    if (horizon === null) next.tick(Date.now(), this.idleMs, sink);
     const json = JSON.stringify(next.state);
     // Nothing queued is sent: a pipelined MULTI goes to Redis only on exec. A state changed with
     // no writes (a deleted run ending) is committed still.

@@ -6,7 +6,8 @@
  *
  * One trader's streams hold every backtest it ran (Nautilus appends; simulated time restarts), so
  * each start of the Trader component (its ComponentStateChanged STARTING on events.system.<id>)
- * begins a new run; stream IDs are Redis wall-clock time and so order entries across streams.
+ * begins a new run; 2.x writes no such start, so there a point before the last of its series (time
+ * restarted) does. Stream IDs are Redis wall-clock time and so order entries across streams.
  */
 import { encodeBatch, type EntryFieldValues } from "../shared/encode.js";
 import { LIMITS, type Marker, type RedisKeys, type SeriesInfo, type SeriesKind } from "../shared/protocol.js";
@@ -111,8 +112,16 @@ const ENDED_STATES = new Set(["STOPPED", "DISPOSED", "FAULTED"]);
 const START_SKEW_MS = 2000;
 /** A node with heartbeats is gone once it missed this many... */
 const MISSED_BEATS = 3;
-/** ...and was quiet this long at least (the server's and Redis's clocks may differ by a few seconds). */
-const MIN_BEATS_QUIET_MS = 10_000;
+/**
+ * ...and was quiet this long at least, as is a backtest (the server's and Redis's clocks may
+ * differ by a few seconds).
+ */
+const MIN_QUIET_MS = 10_000;
+/**
+ * A run whose newest point is this far in time from its newest entry's stream ID (Redis's clock)
+ * replays data: a backtest, whose time is its data's. It wrote all it had as fast as it could.
+ */
+const SIMULATED_OFFSET_MS = 3_600_000;
 /** Skips logged one by one per trader, then every this many. */
 const LOGGED_SKIPS = 1000;
 
@@ -123,6 +132,23 @@ const nsOfMs = (ms: number) => String(BigInt(ms) * 1_000_000n);
 export function instrumentOfBarType(barType: string): string {
   const parts = barType.split("@")[0].split("-");
   return parts.length >= 5 ? parts.slice(0, -4).join("-") : barType;
+}
+
+/** The entries that are points of a series. */
+type SeriesPoint = Extract<BusPoint, { type: "bar" | "fill" | "position" }>;
+
+const isSeriesPoint = (p: BusPoint): p is SeriesPoint => p.type === "bar" || p.type === "fill" || p.type === "position";
+
+/** The series a point extends (SPEC section 8). */
+function seriesIdOf(p: SeriesPoint): string {
+  if (p.type === "bar") return barsSeriesId(p.barType);
+  return p.type === "fill" ? fillsSeriesId(p.instrument) : positionSeriesId(p.instrument);
+}
+
+/** Whether a session's points are simulated time (SIMULATED_OFFSET_MS). */
+function simulated(s: SessionState): boolean {
+  const newest = Object.values(s.series).reduce((max, x) => (BigInt(x.lastNs) > max ? BigInt(x.lastNs) : max), 0n);
+  return newest > 0n && Math.abs(Number(newest / 1_000_000n) - s.lastEntryMs) > SIMULATED_OFFSET_MS;
 }
 
 /** Run id from the trader's key prefix and the session's start, valid per SPEC section 1. */
@@ -181,11 +207,12 @@ export class TraderTranslator {
         this.traderState(entry.id, decoded.point.state, sink, pending);
         continue;
       }
-      const session = this.sessionOf(entry.id);
+      let session = this.sessionOf(entry.id);
       if (session === null) {
         this.skip(null, stream, entry.id, "its run's bridge state was dropped (more than 10 newer runs)", sink);
         continue;
       }
+      if (decoded.ok) session = this.restarted(session, decoded.point, entry.id, sink, pending);
       session.lastEntryMs = Math.max(session.lastEntryMs, msOf(entry.id));
       if (decoded.ok && decoded.point.type === "heartbeat") {
         const ms = msOf(entry.id);
@@ -212,12 +239,14 @@ export class TraderTranslator {
    * between bars for longer than the 30 s a reader allows), and ends a run whose streams stayed
    * idle for `idleMs` without the trader saying it stopped (it crashed, or was killed, or it is a
    * 2.x node, which says nothing of stopping); a node that sends heartbeats is idle once it missed
-   * MISSED_BEATS of them.
+   * MISSED_BEATS of them, a backtest (simulated time) once it was quiet for MIN_QUIET_MS.
    */
   tick(nowMs: number, idleMs: number, sink: WriteSink): void {
     for (const s of this.state.sessions) {
       if (s.status !== "running" || !s.created) continue;
-      const quietMs = s.beatEveryMs === undefined ? idleMs : Math.min(idleMs, Math.max(MISSED_BEATS * s.beatEveryMs, MIN_BEATS_QUIET_MS));
+      let quietMs = idleMs;
+      if (s.beatEveryMs !== undefined) quietMs = Math.min(idleMs, Math.max(MISSED_BEATS * s.beatEveryMs, MIN_QUIET_MS));
+      else if (simulated(s)) quietMs = Math.min(idleMs, MIN_QUIET_MS);
       if (nowMs - s.lastEntryMs > quietMs) {
         // A deleted run ends too (writing nothing): the trader's next entries are a new run, charted.
         const pending = new Map<string, Pending>();
@@ -247,6 +276,20 @@ export class TraderTranslator {
     if (session === null) return;
     session.lastEntryMs = Math.max(session.lastEntryMs, msOf(id));
     if (ENDED_STATES.has(state) && session.status === "running") this.end(session, msOf(id), sink, pending);
+  }
+
+  /**
+   * A point before the last of its series, in the newest run and one no Trader start began (2.x
+   * writes none), is the trader's next backtest, run within idleMs of the last (its simulated time
+   * restarted): it ends that run and begins a new one, rather than being skipped.
+   */
+  private restarted(s: SessionState, p: BusPoint, id: string, sink: WriteSink, pending: Map<string, Pending>): SessionState {
+    const sessions = this.state.sessions;
+    if (s !== sessions[sessions.length - 1] || s.status !== "running" || !(s.startId === "0-0" || s.unstarted === true) || !isSeriesPoint(p)) return s;
+    const last = s.series[seriesIdOf(p)]?.lastNs;
+    if (last === undefined || p.tNs >= BigInt(last)) return s;
+    this.end(s, s.lastEntryMs, sink, pending);
+    return Object.assign(this.begin(id), { unstarted: true });
   }
 
   private newSession(startId: string, ms: number): SessionState {
@@ -391,11 +434,10 @@ export class TraderTranslator {
 
   /** Queues one point; returns why it was refused, or null. */
   private point(s: SessionState, p: BusPoint, ms: number, pending: Map<string, Pending>, sink: WriteSink): string | null {
-    if (p.type === "ignored" || p.type === "trader" || p.type === "heartbeat") return null;
+    if (!isSeriesPoint(p)) return null;
     this.closeFills(s, p.tNs, ms, pending);
-    let id: string;
+    const id = seriesIdOf(p);
     if (p.type === "bar") {
-      id = barsSeriesId(p.barType);
       if (s.series[id] === undefined) {
         const primary = !Object.values(s.series).some((x) => x.kind === "candlestick");
         this.series(s, id, barsInfo(p.barType, primary, p.pricePrecision), sink);
@@ -408,10 +450,8 @@ export class TraderTranslator {
         }
       }
     } else if (p.type === "fill") {
-      id = fillsSeriesId(p.instrument);
       this.series(s, id, fillsInfo(p.instrument, s.bars[p.instrument]), sink);
     } else {
-      id = positionSeriesId(p.instrument);
       this.series(s, id, positionInfo(p.instrument, decimalsOf(p.signedQty)), sink);
     }
     const series = s.series[id];

@@ -5,6 +5,8 @@
 //!
 //! `src/main.rs` runs it against `CHARTBRIDGE_REDIS_URL`; `tests/backtest.rs` runs it against a
 //! private redis-server and compares what Redis holds with the [`Journal`] of what it saw.
+//! `src/bin/bus_backtest.rs` also writes Nautilus's own message bus to Redis ([`RedisBus`]), for
+//! the server's bus bridge (protocol/SPEC.md section 8).
 
 use std::cell::RefCell;
 use std::fmt::Debug;
@@ -15,14 +17,18 @@ use nautilus_backtest::config::{BacktestEngineConfig, SimulatedVenueConfig};
 use nautilus_backtest::engine::BacktestEngine;
 use nautilus_backtest::result::BacktestResult;
 use nautilus_common::actor::DataActor;
+use nautilus_common::live::get_runtime;
 use nautilus_common::logging::config::LoggerConfig;
+use nautilus_common::msgbus::{MessageBusBackingFactory, MessageBusConfig, external_egress_from_backing, get_message_bus};
 use nautilus_execution::models::fee::{FeeModelAny, MakerTakerFeeModel};
 use nautilus_indicators::average::ema::ExponentialMovingAverage;
 use nautilus_indicators::indicator::{Indicator, MovingAverage};
+use nautilus_infrastructure::redis::msgbus::{RedisMessageBusConfig, RedisMessageBusFactory};
+use nautilus_infrastructure::redis::{create_redis_connection, get_redis_url};
 use nautilus_model::data::{Bar, BarType, Data};
 use nautilus_model::enums::{AccountType, BookType, OmsType, OrderSide};
 use nautilus_model::events::OrderFilled;
-use nautilus_model::identifiers::{InstrumentId, StrategyId, Venue};
+use nautilus_model::identifiers::{InstrumentId, StrategyId, TraderId, Venue};
 use nautilus_model::instruments::stubs::audusd_sim;
 use nautilus_model::instruments::{Instrument, InstrumentAny};
 use nautilus_model::types::{Money, Price, Quantity};
@@ -206,15 +212,52 @@ pub fn results(result: &BacktestResult, bars: u64) -> serde_json::Value {
     serde_json::json!({"stats": stats, "trades": []})
 }
 
+/// Nautilus's own message bus of a backtest, written to a Redis under `trader-<trader_id>`.
+#[derive(Debug, Clone)]
+pub struct RedisBus {
+    pub trader_id: TraderId,
+    /// The user's choices: `encoding`, `stream_per_topic`, `use_instance_id`, ...
+    pub config: MessageBusConfig,
+    pub redis: RedisMessageBusConfig,
+}
+
+/// Writes the engine's message bus to Redis, as a `LiveNode` does. 2.x's `BacktestEngine::new`
+/// builds its kernel with a bus of its own and no external egress (only `NautilusKernelBuilder`,
+/// which `LiveNode` uses, installs one), so this does what that builder does, on the bus the
+/// engine's kernel made current. `engine.dispose()` closes it, writing what it still holds.
+///
+/// Fails if that Redis does not answer: the backing's writer would only log it, as the process
+/// exits, and the backtest would write its bus nowhere.
+pub fn attach_redis_bus(engine: &BacktestEngine, bus: &RedisBus) -> anyhow::Result<()> {
+    bus.config.validate()?;
+    let (_, url) = get_redis_url(&bus.redis);
+    // One attempt: the backing's own connection retries for minutes.
+    let once = RedisMessageBusConfig { number_of_retries: 0, ..bus.redis.clone() };
+    get_runtime()
+        .block_on(create_redis_connection("msgbus-check", &once))
+        .map_err(|e| anyhow::anyhow!("the message bus's Redis at {url} does not answer: {e}"))?;
+    let backing = RedisMessageBusFactory::new(bus.redis.clone()).create(engine.trader_id(), engine.instance_id(), bus.config.clone())?;
+    get_message_bus().borrow_mut().set_external_egress_config(external_egress_from_backing(backing), &bus.config)?;
+    Ok(())
+}
+
 /// The backtest of `bars` bars on a simulated venue, charted to `run` (which gets the results
-/// too), with Nautilus's logging set by `log` (`"stdout=Info"`, see `LoggerConfig::from_spec`);
-/// returns the engine's result and what the strategy saw.
-pub fn backtest(run: &Run, bars: u64, log: &str) -> anyhow::Result<(BacktestResult, Journal)> {
+/// too), with Nautilus's logging set by `log` (`"stdout=Info"`, see `LoggerConfig::from_spec`)
+/// and its message bus written to `bus` if given; returns the engine's result and what the
+/// strategy saw.
+pub fn backtest(run: &Run, bars: u64, log: &str, bus: Option<&RedisBus>) -> anyhow::Result<(BacktestResult, Journal)> {
     let fills_spec = SeriesSpec::new("EmaCross.fills", Kind::Marker).target("EmaCross.on_bar");
     let fills = run.series(fills_spec.source(&chartbridge::source!(), line!()))?;
 
-    let config = BacktestEngineConfig { logging: LoggerConfig::from_spec(log)?, ..BacktestEngineConfig::default() };
+    let mut config = BacktestEngineConfig { logging: LoggerConfig::from_spec(log)?, ..BacktestEngineConfig::default() };
+    if let Some(bus) = bus {
+        config.trader_id = bus.trader_id;
+        config.msgbus = Some(bus.config.clone());
+    }
     let mut engine = BacktestEngine::new(config)?;
+    if let Some(bus) = bus {
+        attach_redis_bus(&engine, bus)?;
+    }
     engine.add_venue(
         SimulatedVenueConfig::builder()
             .venue(Venue::from("SIM"))

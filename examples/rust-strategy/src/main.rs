@@ -12,7 +12,7 @@ fn main() -> anyhow::Result<()> {
     let config = Config { source: chartbridge::source!(), ..Config::new("EmaCross") };
     let run_id = config.run.clone();
     let run = chartbridge::start(config)?;
-    let (result, journal) = rust_strategy::backtest(&run, BARS, "stdout=Info")?;
+    let (result, journal) = rust_strategy::backtest(&run, BARS, "stdout=Info", None)?;
     let flushed = run.flush(Duration::from_secs(10));
     let stats = run.stats();
     println!(

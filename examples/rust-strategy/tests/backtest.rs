@@ -44,7 +44,7 @@ fn values(redis: &RedisServer, id: &str) -> (Vec<i64>, Vec<f64>) {
 fn the_chart_of_a_rust_backtest_holds_exactly_what_the_strategy_saw() {
     let redis = RedisServer::start();
     let run = chartbridge::start(redis.config("EmaCross", RUN)).unwrap();
-    let (result, journal) = backtest(&run, BARS, "stdout=Warn").unwrap();
+    let (result, journal) = backtest(&run, BARS, "stdout=Warn", None).unwrap();
     assert!(run.flush(Duration::from_secs(30)), "the run's points did not all reach Redis");
     let stats = run.stats();
     assert_eq!((stats.dropped, stats.refused), (0, 0));
