@@ -121,7 +121,7 @@ class BarChart:
         """Unrealized PnL of the bars received since the last settle, priced by the positions
         open now, into ``pnl_points``; returns how many. (Portfolio.unrealized_pnl would re-price
         through the cache at ~40 us a bar.)"""
-        if self.account is None:
+        if self.account is None or not self.recorder.kept:  # e.g. the second and third settle of a fill
             return 0
         count: int = self.recorder.pnl(self.positions, self.pnl_points.v)
         if count:
