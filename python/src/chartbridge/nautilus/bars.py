@@ -36,13 +36,18 @@ def outputs_of(indicator: Any) -> tuple[str, ...]:
 
 
 
+_SOURCES: dict[type, Source] = {}  # per class: inspect parses the class's whole module (~0.5 ms), a run asks per series
+
+
 def source_of(component: object) -> Source:
     """The file and line of a component's class, so the editor can jump from a series to it."""
-    try:
-        line = inspect.getsourcelines(type(component))[1]
-        return inspect.getsourcefile(type(component)) or "", line
-    except (OSError, TypeError):
-        return "", 0
+    cls = type(component)
+    if cls not in _SOURCES:
+        try:
+            _SOURCES[cls] = inspect.getsourcefile(cls) or "", inspect.getsourcelines(cls)[1]
+        except (OSError, TypeError):
+            _SOURCES[cls] = "", 0
+    return _SOURCES[cls]
 
 
 
