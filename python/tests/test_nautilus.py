@@ -47,7 +47,7 @@ sys.path.insert(0, str(REPO / "examples" / "nautilus-ema-cross"))
 import ema_cross  # noqa: E402
 
 from chartbridge.nautilus import ChartbridgeActor, ChartbridgeConfig  # noqa: E402
-from chartbridge.nautilus import recorder  # noqa: E402
+from chartbridge.nautilus import contract, recorder  # noqa: E402
 
 BARS = 3_000
 BAR_SERIES = ema_cross.BAR_TYPE
@@ -569,3 +569,19 @@ def test_the_actors_fill_marker_is_the_quantity_weighted_price_of_an_orders_part
     print("partial fill marker:", cols["m"][groups.index(first)]["text"])
     cb.configure(exit_timeout=0.5)
     client.close()
+
+
+def test_a_one_part_fill_marker_is_what_the_rationals_give_for_its_price_and_quantity() -> None:
+    """A one-part marker takes a short path (its own price and quantity); the general path, given
+    the same fill split in two parts at that price, must agree on the average and the total."""
+    rng = random.Random(5)
+    for _ in range(3_000):
+        price = f"{Decimal(rng.randint(-10**9, 10**9)).scaleb(-rng.randint(0, 9)):f}"
+        decimals = rng.randint(0, 6)
+        units = rng.randint(2, 10**7)
+        first = rng.randint(1, units - 1)
+        qty, a, b = (f"{Decimal(n).scaleb(-decimals):f}" for n in (units, first, units - first))
+        average, text = contract.fill_marker("SELL", [(qty, price)], ["P-7"])
+        split_average, split_text = contract.fill_marker("SELL", [(a, price), (b, price)], ["P-7"])
+        assert average == split_average == price
+        assert text == f"SELL {qty} @ {price} P-7" and split_text.startswith(f"SELL {qty} @ {price} P-7 (2 fills: ")

@@ -8,6 +8,7 @@ each tick and at each position event; the tests compare what reached Redis with 
 from __future__ import annotations
 
 import sys
+from array import array
 from typing import Any
 
 import pytest
@@ -23,7 +24,10 @@ import tick_backtest  # noqa: E402
 
 from nautilus_trader.model.events import OrderFilled  # noqa: E402
 
-from chartbridge.nautilus import ChartbridgeActor, ChartbridgeConfig  # noqa: E402
+from nautilus_trader.model.data import QuoteTick  # noqa: E402
+from nautilus_trader.test_kit.providers import TestInstrumentProvider  # noqa: E402
+
+from chartbridge.nautilus import ChartbridgeActor, ChartbridgeConfig, recorder  # noqa: E402
 
 TICKS = 3_000
 INTERVAL = 60.0  # the default tick_sample_interval, s
@@ -64,8 +68,14 @@ def expected_samples(strategy: tick_backtest.TickCross, fills: list[int],
 
 
 # A batch of 64 hands ticks over mid-run, between fills; the default (5,000) only at fills and the end.
-@pytest.mark.parametrize("kind,batch", [("quotes", 5000), ("quotes", 64), ("trades", 64)])
-def test_a_tick_run_charts_its_ticks_fills_positions_pnl_and_equity(r: redis.Redis, kind: str, batch: int) -> None:
+# "PyTickRecorder": the compiled recorder's Python twin charts the same.
+@pytest.mark.parametrize("kind,batch,implementation", [
+    ("quotes", 5000, "TickRecorder"), ("quotes", 64, "TickRecorder"), ("trades", 64, "TickRecorder"),
+    ("quotes", 64, "PyTickRecorder"), ("trades", 64, "PyTickRecorder")])
+def test_a_tick_run_charts_its_ticks_fills_positions_pnl_and_equity(r: redis.Redis, monkeypatch: pytest.MonkeyPatch,
+                                                                    kind: str, batch: int, implementation: str) -> None:
+    assert recorder.COMPILED, recorder.WHY_PURE
+    monkeypatch.setattr(recorder, "TickRecorder", getattr(recorder, implementation))
     engine, strategy = run(kind, batch)
     series = sorted(name.decode() for name in r.hkeys(f"{cb.session.current().settings.prefix}:{{testrun}}:series"))
     prices = [f"ask:{INSTRUMENT}", f"bid:{INSTRUMENT}"] if kind == "quotes" else [f"trades:{INSTRUMENT}"]
@@ -139,3 +149,52 @@ def test_an_instrument_with_bars_keeps_its_pnl_per_bar_and_gets_its_quotes_on_th
     assert registry(r, f"fills:{INSTRUMENT}")["target"] == bar_series
     assert cb.stats()["rejected"] == 0
     engine.dispose()
+
+
+def test_the_compiled_tick_recorder_and_its_twin_keep_the_same_lines_and_samples_of_mixed_ticks() -> None:
+    """Quotes and trades of one instrument interleaved: every price as ``float(str(x))``, and one
+    sample (time, last quote, last trade) at the last tick of each interval, in both recorders."""
+    instrument = TestInstrumentProvider.default_fx_ccy("EUR/USD")
+    mixed = sorted(tick_backtest.ticks(instrument, 1500, "quotes") + tick_backtest.ticks(instrument, 1500, "trades", 5),
+                   key=lambda tick: tick.ts_event)
+    kept = []
+    for implementation in (recorder.TickRecorder, recorder.PyTickRecorder):
+        batches: list[int] = []
+        arrays = [array("q"), array("d"), array("q"), array("d"), array("q"), array("d")]
+
+        def on_batch() -> None:
+            batches.append(rec.pending)
+            rec.pending = 0
+        rec = implementation(on_batch, lambda: pytest.fail("a tick failed"), 100, int(INTERVAL * 1e9))
+        rec.take_quotes(*arrays[:4])
+        rec.take_trades(*arrays[4:])
+        for tick in mixed:
+            rec(tick)
+        kept.append((arrays, [(t, id(q), id(tr)) for t, q, tr in rec.samples], rec.last, rec.quote, rec.trade,
+                     batches))
+    assert kept[0] == kept[1]
+    arrays, samples, last, quote, trade, batches = kept[0]
+    quotes = [k for k in mixed if isinstance(k, QuoteTick)]
+    trades = [k for k in mixed if not isinstance(k, QuoteTick)]
+    assert list(arrays[0]) == list(arrays[2]) == [q.ts_event for q in quotes]
+    assert list(arrays[1]) == [float(str(q.bid_price)) for q in quotes]
+    assert list(arrays[3]) == [float(str(q.ask_price)) for q in quotes]
+    assert list(arrays[4]) == [k.ts_event for k in trades] and list(arrays[5]) == [float(str(k.price)) for k in trades]
+    interval = int(INTERVAL * 1e9)
+    ends = [i for i in range(len(mixed) - 1) if mixed[i].ts_event // interval != mixed[i + 1].ts_event // interval]
+    assert len(ends) > 20 and [t for t, _, _ in samples] == [mixed[i].ts_event for i in ends]
+    assert [(q, tr) for _, q, tr in samples] == [
+        (id(next(k for k in reversed(mixed[:i + 1]) if isinstance(k, QuoteTick))),
+         id(next(k for k in reversed(mixed[:i + 1]) if not isinstance(k, QuoteTick)))) for i in ends]
+    assert (last, quote, trade) == (mixed[-1], quotes[-1], trades[-1]) and batches == [100] * (len(mixed) // 100)
+
+
+@pytest.mark.parametrize("implementation", ["TickRecorder", "PyTickRecorder"])
+def test_a_tick_recorder_reports_what_it_cannot_record_instead_of_raising(implementation: str) -> None:
+    errors: list[str] = []
+    rec = getattr(recorder, implementation)(lambda: None, lambda: errors.append(str(sys.exc_info()[1])), 10, 0)
+    rec.take_trades(array("q"), array("d"))
+    rec(object())
+    instrument = TestInstrumentProvider.default_fx_ccy("EUR/USD")
+    rec(tick_backtest.ticks(instrument, 1, "quotes")[0])  # no quote lines were taken
+    assert errors == ["a object is not a tick this recorder takes", "a QuoteTick is not a tick this recorder takes"]

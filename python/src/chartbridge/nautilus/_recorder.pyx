@@ -1,5 +1,5 @@
 # cython: language_level=3, boundscheck=False, wraparound=False
-"""The compiled ``BarRecorder`` (the interface and its Python twin: ``recorder.py``).
+"""The compiled ``BarRecorder`` and ``TickRecorder`` (the interface and the Python twins: ``recorder.py``).
 
 Built against the ``.pxd`` files of the nautilus_trader it was compiled with (``python/setup.py``),
 so a bar's prices are read from its ``Bar_t`` struct and an indicator's ``initialized`` from its
@@ -15,7 +15,7 @@ from nautilus_trader.core.rust.model cimport FIXED_SCALAR, MONEY_MAX, MONEY_MIN,
 from cpython.object cimport Py_TPFLAGS_HEAPTYPE, PyObject, PyTypeObject
 from nautilus_trader.indicators.averages cimport MovingAverage
 from nautilus_trader.indicators.base cimport Indicator
-from nautilus_trader.model.data cimport Bar
+from nautilus_trader.model.data cimport Bar, QuoteTick, TradeTick
 from nautilus_trader.model.position cimport Position
 
 cdef extern from *:
@@ -119,6 +119,11 @@ cdef class BarRecorder:
 
     def __dealloc__(self):
         free(self.closes)
+
+    @property
+    def kept(self):
+        """Closes kept for ``pnl``."""
+        return self.n_closes
 
     cdef void _candle(self, Bar bar):
         _append_t(self.t, bar._mem.ts_event)
@@ -232,3 +237,63 @@ def equity(double balance, array.array pnl, Py_ssize_t start, Py_ssize_t end, do
             peak = value
         drawdown.data.as_doubles[d + i] = (value / peak - 1.0) * 100.0 if peak > 0 else 0.0
     return peak
+
+
+cdef class TickRecorder:
+    """``recorder.PyTickRecorder``, compiled: a tick's prices are read from its C struct."""
+    cdef array.array bid_t, bid_v, ask_t, ask_v, trade_t, trade_v
+    cdef object on_batch, on_error
+    cdef long long interval, last_ts
+    cdef public long pending, batch
+    cdef public object quote, trade, last
+    cdef public list samples
+
+    def __init__(self, on_batch, on_error, long batch, long long interval):
+        self.on_batch, self.on_error = on_batch, on_error
+        self.batch, self.interval = batch, interval
+        self.pending = 0
+        self.samples = []
+
+    def take_quotes(self, array.array bid_t not None, array.array bid_v not None, array.array ask_t not None,
+                    array.array ask_v not None):
+        self.bid_t, self.bid_v, self.ask_t, self.ask_v = bid_t, bid_v, ask_t, ask_v
+
+    def take_trades(self, array.array t not None, array.array v not None):
+        self.trade_t, self.trade_v = t, v
+
+    @property
+    def last_t(self):
+        return self.last_ts
+
+    def __call__(self, tick):
+        cdef QuoteTick quote
+        cdef TradeTick trade
+        cdef long long ts
+        try:
+            if type(tick) is QuoteTick and self.bid_t is not None:
+                quote = <QuoteTick>tick
+                ts = quote._mem.ts_event
+                _append_t(self.bid_t, ts)
+                _append_v(self.bid_v, cb_decimal(quote._mem.bid_price.raw, quote._mem.bid_price.precision))
+                _append_t(self.ask_t, ts)
+                _append_v(self.ask_v, cb_decimal(quote._mem.ask_price.raw, quote._mem.ask_price.precision))
+            elif type(tick) is TradeTick and self.trade_t is not None:
+                trade = <TradeTick>tick
+                ts = trade._mem.ts_event
+                _append_t(self.trade_t, ts)
+                _append_v(self.trade_v, cb_decimal(trade._mem.price.raw, trade._mem.price.precision))
+            else:
+                raise TypeError(f"a {type(tick).__name__} is not a tick this recorder takes")
+            if self.interval:
+                if self.last is not None and ts // self.interval != self.last_ts // self.interval:
+                    self.samples.append((self.last_ts, self.quote, self.trade))
+                self.last, self.last_ts = tick, ts
+            if type(tick) is QuoteTick:
+                self.quote = tick
+            else:
+                self.trade = tick
+            self.pending += 1
+            if self.pending >= self.batch:
+                self.on_batch()
+        except Exception:
+            self.on_error()

@@ -36,13 +36,18 @@ def outputs_of(indicator: Any) -> tuple[str, ...]:
 
 
 
+_SOURCES: dict[type, Source] = {}  # per class: inspect parses the class's whole module (~0.5 ms), a run asks per series
+
+
 def source_of(component: object) -> Source:
     """The file and line of a component's class, so the editor can jump from a series to it."""
-    try:
-        line = inspect.getsourcelines(type(component))[1]
-        return inspect.getsourcefile(type(component)) or "", line
-    except (OSError, TypeError):
-        return "", 0
+    cls = type(component)
+    if cls not in _SOURCES:
+        try:
+            _SOURCES[cls] = inspect.getsourcefile(cls) or "", inspect.getsourcelines(cls)[1]
+        except (OSError, TypeError):
+            _SOURCES[cls] = "", 0
+    return _SOURCES[cls]
 
 
 
@@ -121,7 +126,7 @@ class BarChart:
         """Unrealized PnL of the bars received since the last settle, priced by the positions
         open now, into ``pnl_points``; returns how many. (Portfolio.unrealized_pnl would re-price
         through the cache at ~40 us a bar.)"""
-        if self.account is None:
+        if self.account is None or not self.recorder.kept:  # e.g. the second and third settle of a fill
             return 0
         count: int = self.recorder.pnl(self.positions, self.pnl_points.v)
         if count:

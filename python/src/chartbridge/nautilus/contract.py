@@ -52,6 +52,10 @@ def fill_marker(side: str, parts: list[tuple[str, str]], positions: list[str]) -
     """The marker of one order's fills at one time (its partial fills, SPEC section 8): the total
     quantity at the quantity-weighted average price, then the parts when there are several.
     ``parts`` are (quantity, price) as Nautilus prints them. Returns (average price, text)."""
+    if len(parts) == 1 and "e" not in parts[0][1].lower():  # one fill: its own price and quantity
+        (qty, price), = parts                                  # (what the rationals below give, ~40x faster)
+        text = fill_text(side, qty, price, " ".join(positions) or None)
+        return price, text if len(text) <= MAX_MARKER_TEXT else text[:MAX_MARKER_TEXT - 1] + "…"
     qtys = [Fraction(q) for q, _ in parts]
     total = sum(qtys, Fraction(0))
     decimals = max(_decimals(p) for _, p in parts)

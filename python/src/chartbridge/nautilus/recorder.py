@@ -1,6 +1,7 @@
 # nautilus_trader's compiled (Cython) modules ship no stubs: their names are Any here.
 # mypy: disable-error-code="import-not-found"
-"""``BarRecorder``: what the actor does on each bar, compiled when it can be.
+"""``BarRecorder`` and ``TickRecorder``: what the actor does on each bar and tick, compiled when
+it can be.
 
 The recorder of one bar type is the bus handler of its bars. Each bar appends its candle
 (``t``: time, ``v``: open, high, low, close, volume), the value of each indicator in ``reads``
@@ -8,16 +9,24 @@ that is initialized (``(indicator, attribute, times, values)``), and, with ``kee
 close for ``pnl``; every ``batch`` bars (``pending`` counts them) it calls ``on_batch()``. An
 exception is never raised into the bus: ``on_error()`` is called inside the ``except``.
 ``candles(bars)`` appends candles only; ``pnl(positions, out)`` appends to ``out`` the positions'
-unrealized PnL at each close kept since the last call and returns how many. ``equity`` makes
+unrealized PnL at each close kept since the last call (``kept`` of them) and returns how many.
+
+The recorder of one instrument's ticks is the bus handler of its quotes and trades. Each tick
+appends its time and prices to the lines given (``take_quotes``: bid and ask, ``take_trades``);
+it keeps the last quote and trade (``quote``, ``trade``), and with an ``interval`` (ns, 0 for
+none) the last tick (``last``, at ``last_t``) and, when a tick is of another interval than
+``last``, the sample ``(last_t, quote, trade)`` of the interval it closes (``samples``); every
+``batch`` ticks (``pending``) it calls ``on_batch()``; errors go to ``on_error()``. ``equity`` makes
 equity and drawdown points from PnL points. Every price, size and amount is the nearest double
 of the decimal Nautilus holds (``float(str(x))``), and sums are made in the currency's units.
 
 Two implementations, one behaviour (a test runs a backtest through each and compares every
 point): ``_recorder.pyx``, built against the installed nautilus_trader by ``python/setup.py``,
-and ``PyBarRecorder`` and ``py_equity`` here. A charted bar inside a backtest costs about 1 us in the first and
-several in the second, the difference being Python objects made per price. The compiled one is
-used when it is built for the nautilus_trader version that is imported (its struct layouts are
-valid for that version only); ``COMPILED`` tells which, and ``WHY_PURE`` why not.
+and ``PyBarRecorder``, ``PyTickRecorder`` and ``py_equity`` here. A charted bar or tick inside a
+backtest costs well under 1 us in the first and microseconds in the second, the difference being
+Python objects made per price. The compiled one is used when it is built for the nautilus_trader
+version that is imported (its struct layouts are valid for that version only); ``COMPILED`` tells
+which, and ``WHY_PURE`` why not.
 
 Not one source in Cython's pure-Python mode: the compiled one reads C struct fields, int128 raws
 (C code: Nautilus's ``.pxd`` calls them ``long long``) and cdef methods that have no Python
@@ -33,7 +42,7 @@ from typing import Any
 
 import nautilus_trader
 
-from .compat import V2, Bar, Price
+from .compat import V2, Bar, Price, QuoteTick, TradeTick
 from .convert import decimal_value, units_value
 
 
@@ -71,11 +80,66 @@ class PyBarRecorder:
             candle((decimal_value(bar.open), decimal_value(bar.high), decimal_value(bar.low),
                     decimal_value(bar.close), decimal_value(bar.volume)))
 
+    @property
+    def kept(self) -> int:
+        return len(self.closes)
+
     def pnl(self, positions: list[Any], out: array[float]) -> int:
         closes, self.closes = self.closes, []
         # Money of one currency added as raws: exact, where adding doubles is not.
         out.extend(decimal_value(sum(p.unrealized_pnl(close).raw for p in positions)) for close in closes)
         return len(closes)
+
+
+class PyTickRecorder:
+    """``TickRecorder`` in Python (see the module docstring)."""
+
+    def __init__(self, on_batch: Callable[[], None], on_error: Callable[[], None], batch: int, interval: int) -> None:
+        self.on_batch, self.on_error = on_batch, on_error
+        self.batch, self.interval = batch, interval
+        self.pending = 0
+        self.quote: Any = None
+        self.trade: Any = None
+        self.last: Any = None
+        self.last_t = 0
+        self.samples: list[tuple[int, Any, Any]] = []
+        self.quotes: tuple[array[int], array[float], array[int], array[float]] | None = None
+        self.trades: tuple[array[int], array[float]] | None = None
+
+    def take_quotes(self, bid_t: array[int], bid_v: array[float], ask_t: array[int], ask_v: array[float]) -> None:
+        self.quotes = bid_t, bid_v, ask_t, ask_v
+
+    def take_trades(self, t: array[int], v: array[float]) -> None:
+        self.trades = t, v
+
+    def __call__(self, tick: Any) -> None:
+        try:
+            if type(tick) is QuoteTick and self.quotes is not None:
+                ts = tick.ts_event
+                bid_t, bid_v, ask_t, ask_v = self.quotes
+                bid_t.append(ts)
+                bid_v.append(decimal_value(tick.bid_price))
+                ask_t.append(ts)
+                ask_v.append(decimal_value(tick.ask_price))
+            elif type(tick) is TradeTick and self.trades is not None:
+                ts = tick.ts_event
+                self.trades[0].append(ts)
+                self.trades[1].append(decimal_value(tick.price))
+            else:
+                raise TypeError(f"a {type(tick).__name__} is not a tick this recorder takes")
+            if self.interval:
+                if self.last is not None and ts // self.interval != self.last_t // self.interval:
+                    self.samples.append((self.last_t, self.quote, self.trade))
+                self.last, self.last_t = tick, ts
+            if type(tick) is QuoteTick:
+                self.quote = tick
+            else:
+                self.trade = tick
+            self.pending += 1
+            if self.pending >= self.batch:
+                self.on_batch()
+        except Exception:
+            self.on_error()
 
 
 def py_equity(balance: float, pnl: array[float] | None, start: int, end: int, peak: float,
@@ -109,5 +173,6 @@ def _compiled() -> tuple[Any, str]:
 _COMPILED, WHY_PURE = _compiled()
 COMPILED = _COMPILED is not None
 BarRecorder: Any = _COMPILED.BarRecorder if COMPILED else PyBarRecorder
+TickRecorder: Any = _COMPILED.TickRecorder if COMPILED else PyTickRecorder
 equity: Callable[[float, array[float] | None, int, int, float, array[float], array[float], int], float] = (
     _COMPILED.equity if COMPILED else importlib.import_module(f"{__package__}.v2_recorder").equity if V2 else py_equity)

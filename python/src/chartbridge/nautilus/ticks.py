@@ -16,7 +16,6 @@ filled it is published).
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from typing import TYPE_CHECKING, Any
 
 from nautilus_trader.model.data import QuoteTick, TradeTick
@@ -24,7 +23,7 @@ from nautilus_trader.model.enums import PositionSide
 from nautilus_trader.model.identifiers import InstrumentId
 
 from ..series import Series
-from . import contract
+from . import contract, recorder
 from .convert import decimal_value
 from .points import Points
 
@@ -39,10 +38,11 @@ class TickChart:
     """Ticks of one instrument and, when its bars do not, its sampled unrealized PnL (an
     ``Account`` settles it as it settles a ``BarChart``).
 
-    A tick costs one ``list.append`` (``kept``): the ticks are turned into points, and the
-    closed intervals into PnL samples, when they are settled (each hand-over, before a fill,
-    at a position event, at the end), with the positions open then, which no tick since the
-    last settle has changed.
+    Its ``recorder`` (``recorder.TickRecorder``, compiled) is the bus handler of the
+    instrument's ticks: each tick's prices go straight to its lines, and the ticks that end an
+    interval are kept as samples. The samples are priced when they are settled (each hand-over,
+    before a fill, at a position event, at the end), with the positions open then, which no
+    tick since the last settle has changed.
     """
 
     def __init__(self, actor: ChartbridgeActor, instrument_id: InstrumentId, pane: str, priced: bool) -> None:
@@ -51,15 +51,11 @@ class TickChart:
         self.pane = pane
         self.instrument = actor.cache.instrument(instrument_id)
         self.lines: dict[str, Points] = {}
-        self.kept: list[Any] = []  # ticks handled since the last settle
-        self.kinds: set[type] = set()  # QuoteTick, TradeTick: what ``kept`` may hold
-        self.quote: Any = None  # the last quote and trade settled: what prices the pending tick
-        self.trade: Any = None
-        self.interval = max(1, round(actor.config.tick_sample_interval * 1e9))
-        self.pending: Any = None  # the last tick settled, not sampled yet (a later one of its interval may come)
         self.new = 0  # PnL points since the last settle
         self.account = actor.account(instrument_id.venue) if priced else None
         self.currency: str | None = None
+        interval = max(1, round(actor.config.tick_sample_interval * 1e9)) if self.account is not None else 0
+        self.recorder = recorder.TickRecorder(self._on_batch, actor.guarded(self._failed), actor.batch, interval)
         if self.account is not None:
             settlement = self.instrument.get_settlement_currency() if self.instrument is not None else None
             series_id, title = contract.named("unrealized_pnl", str(instrument_id))
@@ -81,98 +77,65 @@ class TickChart:
         return points
 
     def take(self, kind: type) -> None:
-        """Ticks of ``kind`` will come: make their lines."""
-        self.kinds.add(kind)
-        for what in ("bid", "ask") if kind is QuoteTick else ("trades",):
-            self.line(what)
+        """Ticks of ``kind`` will come: make their lines, where the recorder writes them."""
+        if kind is QuoteTick:
+            bid, ask = self.line("bid"), self.line("ask")
+            self.recorder.take_quotes(bid.t, bid.v, ask.t, ask.v)
+        else:
+            trades = self.line("trades")
+            self.recorder.take_trades(trades.t, trades.v)
 
-    def _chart_ticks(self) -> tuple[list[Any], list[int]]:
-        """The kept ticks as points of their lines; returns them and their times."""
-        ticks, self.kept = self.kept, []
-        times = [k.ts_event for k in ticks]
-        single = len(self.kinds) == 1
-        quotes = ticks if single and QuoteTick in self.kinds else [k for k in ticks if type(k) is QuoteTick]
-        if quotes:
-            quote_times = times if quotes is ticks else [q.ts_event for q in quotes]
-            bid, ask = self.lines["bid"], self.lines["ask"]
-            bid.t.extend(quote_times)
-            ask.t.extend(quote_times)
-            bid.v.extend([decimal_value(q.bid_price) for q in quotes])
-            ask.v.extend([decimal_value(q.ask_price) for q in quotes])
-        trades = ticks if single and TradeTick in self.kinds else [k for k in ticks if type(k) is TradeTick]
-        if trades:
-            points = self.lines["trades"]
-            points.t.extend(times if trades is ticks else [k.ts_event for k in trades])
-            points.v.extend([decimal_value(k.price) for k in trades])
-        return ticks, times
+    def _on_batch(self) -> None:
+        if self.account is None:
+            self.settle()  # no account settles it
+        self.actor.drain()
+
+    def _failed(self) -> None:
+        raise  # the recorder's on_error, inside its ``except``: counted and logged by ``guarded``
 
     def settle(self) -> int:
-        """Chart the kept ticks and the PnL at the last tick of each interval they close;
-        returns how many PnL points were made since the last settle (what ``Account`` asks)."""
-        ticks, times = self._chart_ticks()
-        if self.account is not None and ticks:
-            self._sample(ticks, times)
+        """Chart the PnL at the last tick of each interval closed since the last settle; returns
+        how many PnL points were made since the last settle (what ``Account`` asks)."""
+        self.recorder.pending = 0
+        samples = self.recorder.samples
+        if samples and self.account is not None:
+            self.recorder.samples = []
+            positions = self.actor.cache.positions_open(instrument_id=self.instrument_id)
+            for t, quote, trade in samples:
+                self.emit(t, positions, quote, trade)
         count, self.new = self.new, 0
         return count
 
-    def _sample(self, ticks: list[Any], times: list[int]) -> None:
-        """The PnL at the last tick of each interval that ``ticks`` close (found by bisection of
-        their sorted ``times``: a few steps per sample, nothing per tick)."""
-        interval, end = self.interval, len(times)
-        positions = self.actor.cache.positions_open(instrument_id=self.instrument_id)
-        if self.pending is not None and times[0] // interval != self.pending.ts_event // interval:
-            self.emit(self.pending.ts_event, positions)
-        i = 0
-        while (j := bisect_left(times, (times[i] // interval + 1) * interval, i)) < end:
-            self._priced_at(ticks, j - 1)
-            self.emit(times[j - 1], positions)
-            i = j
-        self.pending = ticks[-1]
-        self._priced_at(ticks, end - 1)
-
-    def _priced_at(self, ticks: list[Any], k: int) -> None:
-        """Price by ``ticks[k]`` (with quotes and trades: the last quote, and trade, up to it)."""
-        for kind in self.kinds:
-            last = next((ticks[i] for i in range(k, -1, -1) if type(ticks[i]) is kind), None)
-            if last is None:
-                continue
-            if kind is QuoteTick:
-                self.quote = last
-            else:
-                self.trade = last
-
-    def emit(self, t: int, positions: list[Any] | None = None) -> None:
+    def emit(self, t: int, positions: list[Any] | None = None, quote: Any = None, trade: Any = None) -> None:
         """Chart the unrealized PnL at ``t``: ``positions`` (default: those open now) priced as
-        Nautilus prices them (long at the bid, short at the ask, else at the last trade) by the
-        prices of the pending tick, added as raws."""
+        Nautilus prices them (long at the bid, short at the ask, else at the last trade) by
+        ``quote`` and ``trade`` (default: the last ones recorded), added as raws."""
+        if quote is None and trade is None:
+            quote, trade = self.recorder.quote, self.recorder.trade
         raw = 0
         for position in positions if positions is not None else self.actor.cache.positions_open(
                 instrument_id=self.instrument_id):
-            price = self.price(position.side)
+            price = (quote.bid_price if position.side == PositionSide.LONG else quote.ask_price) if quote is not None \
+                else trade.price if trade is not None else None
             if price is not None:
                 raw += position.unrealized_pnl(price).raw
         self.pnl_points.t.append(t)
         self.pnl_points.v.append(decimal_value(raw))
         self.new += 1
 
-    def price(self, side: Any) -> Any:
-        if self.quote is not None:
-            return self.quote.bid_price if side == PositionSide.LONG else self.quote.ask_price
-        return self.trade.price if self.trade is not None else None
-
     def settle_pending(self) -> None:
-        """Settle, and chart the last tick settled even if a later one of its interval may come."""
+        """Settle, and chart the last tick recorded even if a later one of its interval may come."""
         self.new += self.settle()
-        if self.pending is not None:
-            self.emit(self.pending.ts_event)
-            self.pending = None
+        if self.recorder.last is not None:
+            self.emit(self.recorder.last_t)
+            self.recorder.last = None
 
     def on_position(self, t: int) -> None:
         self.new += self.settle()
         self.emit(t)
 
     def pace(self) -> None:
-        """Ticks are handed over by their own count (``Ticks._recorder``), whatever the account."""
+        """Ticks are handed over by their own count (the recorder's ``batch``), whatever the account."""
 
 
 class Ticks:
@@ -207,10 +170,11 @@ class Ticks:
             self.recorded.add(topic)
             venue, _, symbol = topic[len(prefix):].partition(".")
             instrument_id = InstrumentId.from_str(f"{symbol}.{venue}")
-            recorder = self._recorder(prefix, self.chart(instrument_id))
-            self.actor._subscribe(topic, recorder)
+            chart = self.chart(instrument_id)
+            chart.take(QuoteTick if prefix == _QUOTES else TradeTick)
+            self.actor._subscribe(topic, chart.recorder)
             if instrument_id == first.instrument_id:
-                recorder(first)
+                chart.recorder(first)
 
     def chart(self, instrument_id: InstrumentId) -> TickChart:
         chart = self.charts.get(instrument_id)
@@ -221,22 +185,6 @@ class Ticks:
             pane = bars[0].pane if bars else "main" if not self.charts and not barred else str(instrument_id)
             chart = self.charts[instrument_id] = TickChart(self.actor, instrument_id, pane, priced=not barred)
         return chart
-
-    def _recorder(self, prefix: str, chart: TickChart) -> Any:
-        chart.take(QuoteTick if prefix == _QUOTES else TradeTick)
-        batch, handover = self.actor.batch, self.actor.guarded(self._handover)
-
-        def record(tick: Any) -> None:  # the hot path: a tick is kept, settled with the others
-            kept = chart.kept
-            kept.append(tick)
-            if len(kept) >= batch:
-                handover(chart)
-        return record
-
-    def _handover(self, chart: TickChart) -> None:
-        if chart.account is None:
-            chart.settle()  # no account settles it
-        self.actor.drain()
 
     def _on_position(self, event: Any) -> None:
         chart = self.charts.get(event.instrument_id)
@@ -253,8 +201,6 @@ class Ticks:
         for chart in self.charts.values():
             if chart.account is not None:
                 chart.settle_pending()
-            else:
-                chart.settle()
 
     def target(self, instrument_id: InstrumentId) -> str | None:
         """The series an instrument's fill markers draw on when it has no bars: its trades, else its bids."""
