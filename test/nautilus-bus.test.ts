@@ -515,7 +515,6 @@ describe("NautilusTrader 2's Redis message bus from a Rust BacktestEngine, chart
   for (const encoding of ["msgpack", "json"] as const) {
     it(`${encoding}: one candle per bar the strategy saw, one marker per order's fills, the net position, as its #[chart] run's candles; the run ends seconds after the backtest`, async () => {
       let report: RustReport;
-      // (startTestServer's `keys` are of its own prefix, not of options.prefix.)
       const prefix = `t${randomBytes(4).toString("hex")}`;
       if (encoding === "msgpack") {
         t = await startTestServer({ nautilusBus: BUS, prefix }); // idleMs: 10 minutes, the default
@@ -526,7 +525,7 @@ describe("NautilusTrader 2's Redis message bus from a Rust BacktestEngine, chart
         await new Promise((resolve) => setTimeout(resolve, 11000));
         t = await startTestServer({ nautilusBus: { ...BUS, count: 100 }, prefix });
       }
-      const keys = redisKeys(prefix);
+      const keys = t.keys;
       assert.ok(report.end.orders >= 5, `only ${report.end.orders} orders`);
       const streams = (await t.redis.keys(`trader-${trader}:stream:*`)).sort();
       assert.deepEqual(streams.filter((k) => /:stream:(data\.bars|events\.order_filled|events\.position|events\.system)\./.test(k)), [

@@ -21,11 +21,11 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/** A server on a fresh key prefix, so tests never see each other's runs. */
+/** A server on a fresh key prefix (or `options.prefix`: a restart on the same keys), so tests never see each other's runs. */
 export async function startTestServer(options: Partial<ServerOptions> = {}): Promise<TestServer> {
-  const prefix = `t${randomBytes(4).toString("hex")}`;
+  const prefix = options.prefix ?? `t${randomBytes(4).toString("hex")}`;
   const logs: string[] = [];
-  const server = await startServer({ redisUrl: testRedis().url, prefix, log: (m) => logs.push(m), pluginsDir: null, builtinPluginsDir: null, webviewBundle: WEBVIEW_BUNDLE, ...options });
+  const server = await startServer({ redisUrl: testRedis().url, log: (m) => logs.push(m), pluginsDir: null, builtinPluginsDir: null, webviewBundle: WEBVIEW_BUNDLE, ...options, prefix });
   const redis = new Redis(testRedis().url, { maxRetriesPerRequest: null });
   const ws = wsClient(server);
   return {
