@@ -198,3 +198,50 @@ def test_an_indicator_value_that_overflows_is_refused_on_the_fast_path_too(r: re
     assert read_points(r, "big.sma2") == ([T0 + 1, T0 + 2, T0 + 4],
                                           {"y": [1.0, (1.0 + 1.7e308) / 2, (1.7e308 + 1.0) / 2]})
     assert cb.stats()["rejected"] == 1
+
+
+def nautilus_decimals() -> list[Any]:
+    """Nautilus ``Price``/``Quantity`` values of 0 to 9 decimals, some where ``as_double()`` is one
+    ulp off the decimal (42990.9), some of more digits than ``fastline.fixed`` reads back."""
+    from chartbridge.nautilus.compat import Price, Quantity
+
+    texts = ["42990.9", "0.1", "1.00001", "-3.14159", "0", "123456789.123456", "99999.99999", "1e-9",
+             "9999999.999999999"] + [f"{n / 10**p:.{p}f}" for p in range(10) for n in (7, 12345, 987654321)]
+    return [Price.from_str(t) for t in texts] + [Quantity.from_str(t.lstrip("-")) for t in texts]
+
+
+def test_a_fixed_point_decimal_converts_to_the_float_of_its_decimal(form: str) -> None:
+    from chartbridge.nautilus.compat import FIXED_PRECISION
+    from chartbridge.nautilus.convert import decimal_value
+
+    fixed = decorators.fastline.fixed  # the compiled or the interpreted form
+    read = 0
+    for x in nautilus_decimals():
+        value = fixed(x)
+        if math.isnan(value):  # more digits than fixed reads back exactly: converted the slow way
+            assert abs(x.raw) // 10 ** (FIXED_PRECISION - x.precision) > 2**49, str(x)
+            continue
+        read += 1
+        assert value == decimal_value(x) == float(str(x)), str(x)
+    assert read >= 50
+    assert fixed(nautilus_decimals()[0]) == 42990.9 != nautilus_decimals()[0].as_double()
+
+
+def test_nautilus_bars_take_the_fast_path_with_their_exact_decimals(r: redis.Redis, form: str) -> None:
+    from chartbridge.nautilus.compat import Bar, BarType, Price, Quantity
+
+    bar_type = BarType.from_str("BTC/USD.SIM-1-MINUTE-LAST-EXTERNAL")
+    prices = [("42990.9", "42999.1", "42980.3", "42990.9", "1.5"), ("42990.9", "43000.0", "42990.1", "42995.7", "0.3"),
+              ("42995.7", "42996.0", "42990.9", "42990.9", "2.25")]
+
+    @cb.chart(name="btc", kind="candlestick")
+    def on_bar(bar: Any) -> Any:
+        return bar
+
+    for i, (o, h, lo, c, v) in enumerate(prices):
+        cb.set_clock(T0 + i)
+        on_bar(Bar(bar_type, *(Price.from_str(x) for x in (o, h, lo, c)), Quantity.from_str(v), T0 + i, T0 + i))
+    assert type(on_bar.sink).__name__ == "Candles" and on_bar.sink.decimal is Price
+    assert cb.flush()
+    assert read_points(r, "btc") == ([T0, T0 + 1, T0 + 2], {
+        name: [float(p[i]) for p in prices] for i, name in enumerate(("o", "h", "l", "c", "vol"))})

@@ -9,6 +9,11 @@ cpdef object now()
 
 cdef inline bint finite(double x) noexcept
 
+cdef double _ROUND, _DIGITS_MAX
+
+@cython.locals(p=int, scale=double, digits=double)
+cpdef double fixed(object x) except? -1.0
+
 
 
 cdef class Sink:
@@ -36,6 +41,7 @@ cdef class Candles(Sink):
     cdef readonly Line line
     cdef readonly type kind
     cdef readonly object price, volume
+    cdef readonly type decimal
 
     cdef double part(self, object x, object convert) except? -1
 

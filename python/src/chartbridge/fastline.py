@@ -25,6 +25,7 @@ the C types; ``python/setup.py``), else it runs as it is, the same steps at abou
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 from types import MethodType
 from typing import Any
@@ -35,6 +36,7 @@ from .protocol import TIME_LIMIT
 from .series import Converter
 
 COMPILED = not __file__.endswith(".py")
+_NAN = math.nan
 _TIME_LIMIT = TIME_LIMIT
 
 
@@ -59,6 +61,26 @@ def now() -> int | None:
 def finite(x: float) -> bool:
     """``math.isfinite`` as C arithmetic when compiled (inf - inf and NaN - NaN are NaN)."""
     return x - x == 0.0
+
+
+_ROUND = 6755399441055744.0  # 1.5 * 2**52: x + _ROUND - _ROUND is x rounded to an integer for |x| < 2**51
+_DIGITS_MAX = 1125899906842624.0  # 2**50: below it, as_double's error (3 ulp at most) cannot move the digits
+
+
+def fixed(x: Any) -> float:
+    """The nearest float of a fixed-point decimal with an int ``precision`` (digits after the
+    point) and ``as_double()`` (within a few ulps of it), as a Nautilus ``Price`` or ``Quantity``:
+    its digits are read back from the double exactly, and digits / 10**precision (both exact
+    floats) is correctly rounded: the same float as dividing the decimal itself. NaN where that
+    does not hold (over 15 decimals or 2**50 digits): the caller converts it the slow way."""
+    p: int = x.precision
+    if not 0 <= p <= 15:
+        return _NAN
+    scale: float = 10.0 ** p
+    digits: float = x.as_double() * scale
+    if not -_DIGITS_MAX < digits < _DIGITS_MAX:
+        return _NAN
+    return ((digits + _ROUND) - _ROUND) / scale
 
 
 class Sink:
@@ -141,16 +163,22 @@ class Line(Sink):
 class Candles(Sink):
     """A candle series' buffer, taking objects of ``kind`` with open, high, low, close[, volume];
     ``price``/``volume``: the integration's converters of those parts' types (None: ``float``), so
-    a Nautilus ``Bar`` charts the exact decimals the full path charts (``series.number``)."""
+    a Nautilus ``Bar`` charts the exact decimals the full path charts (``series.number``).
+    ``decimal``: the type of the parts whose converter is ``fixed`` (a Nautilus ``Price`` or
+    ``Quantity``), converted in C here; None: none is."""
 
-    def __init__(self, line: Line, kind: type, price: Converter | None, volume: Converter | None) -> None:
-        self.line, self.kind, self.price, self.volume = line, kind, price, volume
+    def __init__(self, line: Line, kind: type, price: Converter | None, volume: Converter | None,
+                 decimal: type | None = None) -> None:
+        self.line, self.kind, self.price, self.volume, self.decimal = line, kind, price, volume, decimal
 
     def part(self, x: object, convert: Converter | None) -> float:
+        if type(x) is self.decimal:
+            value: float = fixed(x)
+            if finite(value):
+                return value
         if convert is None:
             return as_float(x)
-        value = convert(x)
-        return as_float(value)
+        return as_float(convert(x))
 
     def offer(self, result: object) -> bool:
         if type(result) is not self.kind:
@@ -241,7 +269,8 @@ class ChartedCall:
         return self if instance is None else MethodType(self, instance)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        result = self.func(*args, **kwargs)
+        # Compiled, ``**kwargs`` is a dict that passing on copies: the usual call has none.
+        result = self.func(*args, **kwargs) if kwargs else self.func(*args)
         if session.ENABLED:
             if self.sinks is not None and (args[0] if args else None) is not self.owner:
                 self.switch(args[0] if args else None)
