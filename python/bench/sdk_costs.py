@@ -13,8 +13,9 @@ costs of a run's start and end.
    start and end through the SDK: the first decorated call (connect, register its series,
    the run's manifest and identity), then ``cb.flush`` until Redis holds every point.
 
-``--callgrind KIND`` runs one kind's decorated loop once (``KIND:plain`` the undecorated one), for
-instruction counts that a loaded machine does not move.
+``--callgrind KIND`` runs one kind's decorated loop ``--rounds`` times over ``--calls`` bars
+(``KIND:plain`` the undecorated one), for instruction counts that a loaded machine does not move:
+two round counts give the instructions a call adds.
 
 Starts its own private redis-server (free port, no persistence).
 """
@@ -152,7 +153,8 @@ def main() -> None:
                 obj = strategy(not plain)
                 cb.set_clock(itertools.count(T0).__next__)
                 loop(obj, kind, inputs[:100])  # warm: the fast path bound
-                loop(obj, kind, inputs)
+                for _ in range(args.rounds):
+                    loop(obj, kind, inputs)
                 cb.flush(60)
                 return
             per_call(args.calls, args.rounds, args.only or list(KINDS))

@@ -26,8 +26,9 @@ cdef class Line(Sink):
     cdef object acquire, release
     cdef carray.array t, v
 
-    @cython.locals(ns="long long", last="long long")
     cdef bint current(self, object t) except -1
+    @cython.locals(ns="long long", last="long long")
+    cdef bint after(self, object t) except -1
     @cython.locals(n=Py_ssize_t)
     cdef void stamp(self, object t) except *
     @cython.locals(n=Py_ssize_t)
@@ -56,6 +57,7 @@ cdef class Indicated(Sink):
     cdef str where
     cdef readonly Line raw
     cdef readonly list outputs, series
+    cdef object run
 
     @cython.locals(x=double, i=Py_ssize_t, line=Line, raw=Line, values=tuple)
     cpdef bint offer(self, object result) except -1

@@ -103,6 +103,10 @@ class Line(Sink):
         """Whether a point at ``t`` may go into this buffer now."""
         if t is None or self.run is not session._session.run:
             return False
+        return self.after(t)
+
+    def after(self, t: int) -> bool:
+        """Whether ``t`` is not before the buffer's last point (``current`` without the run)."""
         ns: int = t  # compiled: C long longs
         last: int = self.buffer.last_t
         return ns >= last
@@ -217,6 +221,7 @@ class Indicated(Sink):
                  outputs: list[Line], series: list[Any]) -> None:
         self.indicator, self.bar, self.source, self.where = indicator, bar, source, where
         self.raw, self.outputs, self.series = raw, outputs, series
+        self.run = outputs[0].run  # every line is bound in this run
 
     def offer(self, result: object) -> bool:
         if type(result) is float:
@@ -228,11 +233,13 @@ class Indicated(Sink):
         if not finite(x):
             return False
         t = now()
+        if t is None or self.run is not session._session.run:
+            return False
         raw = self.raw
-        if raw is not None and not raw.current(t):
+        if raw is not None and not raw.after(t):
             return False
         for line in self.outputs:
-            if not line.current(t):
+            if not line.after(t):
                 return False
         values = self.indicator.update(x)
         if raw is not None:
