@@ -2,6 +2,8 @@
 cimport cython
 from cpython cimport array as carray
 
+from chartbridge.indicators cimport Indicator
+
 cdef long long _TIME_LIMIT
 
 @cython.locals(ns="long long")
@@ -51,7 +53,7 @@ cdef class Candles(Sink):
 
 
 cdef class Indicated(Sink):
-    cdef readonly object indicator
+    cdef readonly Indicator indicator
     cdef readonly object bar
     cdef int source
     cdef str where
