@@ -6,6 +6,9 @@ from chartbridge.indicators cimport Indicator
 
 cdef long long _TIME_LIMIT
 
+cdef extern from "Python.h":
+    object PyMethod_New(object func, object self)  # Cython's cpython.method declares Python 2's three arguments
+
 @cython.locals(ns="long long")
 cpdef object now()
 

@@ -273,7 +273,11 @@ class ChartedCall:
         self.owner: object = None
 
     def __get__(self, instance: object, owner: type | None) -> Any:
-        return self if instance is None else MethodType(self, instance)
+        if instance is None:
+            return self
+        if COMPILED:  # the C call, not the ``method`` type's constructor (``PyMethod_New`` is cimported by fastline.pxd)
+            return PyMethod_New(self, instance)  # type: ignore[name-defined]  # noqa: F821
+        return MethodType(self, instance)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         # Compiled, ``**kwargs`` is a dict that passing on copies: the usual call has none.
