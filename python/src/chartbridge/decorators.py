@@ -242,7 +242,7 @@ def _decimal(x: Any) -> type | None:
     convert = converter_of(type(x))
     try:
         exact = convert is not None and fastline.fixed(x) == convert(x)
-    except Exception:  # no precision or as_double: not a fixed-point decimal
+    except Exception:  # no int precision or float(): not a fixed-point decimal
         return None
     return type(x) if exact else None
 

@@ -64,12 +64,13 @@ def finite(x: float) -> bool:
 
 
 _ROUND = 6755399441055744.0  # 1.5 * 2**52: x + _ROUND - _ROUND is x rounded to an integer for |x| < 2**51
-_DIGITS_MAX = 1125899906842624.0  # 2**50: below it, as_double's error (3 ulp at most) cannot move the digits
+_DIGITS_MAX = 1125899906842624.0  # 2**50: below it, float(x)'s error (3 ulp at most) cannot move the digits
 
 
 def fixed(x: Any) -> float:
     """The nearest float of a fixed-point decimal with an int ``precision`` (digits after the
-    point) and ``as_double()`` (within a few ulps of it), as a Nautilus ``Price`` or ``Quantity``:
+    point) and ``float(x)`` within a few ulps of it, as a Nautilus ``Price`` or ``Quantity``
+    (``as_double()``, through the number protocol's slot rather than a method lookup):
     its digits are read back from the double exactly, and digits / 10**precision (both exact
     floats) is correctly rounded: the same float as dividing the decimal itself. NaN where that
     does not hold (over 15 decimals or 2**50 digits): the caller converts it the slow way."""
@@ -77,7 +78,7 @@ def fixed(x: Any) -> float:
     if not 0 <= p <= 15:
         return _NAN
     scale: float = 10.0 ** p
-    digits: float = x.as_double() * scale
+    digits: float = float(x) * scale
     if not -_DIGITS_MAX < digits < _DIGITS_MAX:
         return _NAN
     return ((digits + _ROUND) - _ROUND) / scale
