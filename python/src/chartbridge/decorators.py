@@ -309,7 +309,8 @@ def _indicated(indicator: Indicator, label: str, index: int, raw: bool, base: st
         if any(line is None for line in lines) or (raw_series is not None and raw_line is None):
             return None
         bar = type(result) if _is_bar(result) else None
-        return fastline.Indicated(indicator, bar, index, base, raw_line, lines, outputs)  # type: ignore[arg-type]
+        return fastline.Indicated(indicator, bar, index, base, raw_line, lines, outputs,  # type: ignore[arg-type]
+                                  raw_series)
     return hook, bind
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import math
+import sys
 from collections.abc import Callable
 from types import MethodType
 from typing import Any
@@ -36,6 +37,9 @@ from .protocol import TIME_LIMIT
 from .series import Converter
 
 COMPILED = not __file__.endswith(".py")
+# Compiled code runs without letting another thread take the GIL until it calls Python code;
+# not so interpreted, nor on a free-threaded Python (``Line.hold``).
+_GIL_HELD = COMPILED and getattr(sys, "_is_gil_enabled", lambda: True)()
 _NAN = math.nan
 _TIME_LIMIT = TIME_LIMIT
 
@@ -97,7 +101,7 @@ class Line(Sink):
 
     def __init__(self, run: Any, buffer: Any) -> None:
         self.run, self.buffer = run, buffer
-        self.acquire, self.release = buffer.lock.acquire, buffer.lock.release
+        self.acquire, self.release, self.locked = buffer.lock.acquire, buffer.lock.release, buffer.lock.locked
         self.t, self.v = buffer.t, buffer.v
 
     def current(self, t: int | None) -> bool:
@@ -112,23 +116,33 @@ class Line(Sink):
         last: int = self.buffer.last_t
         return ns >= last
 
+    def hold(self) -> bool:
+        """Have the buffer to this thread alone until the point is written; True: the lock was
+        taken (release it then). Compiled under the GIL, a free lock is enough: every other
+        writer and the producer's ``take`` hold it throughout, and nothing from here until the
+        point is written runs Python code, so no other thread runs meanwhile (one cheap call
+        rather than acquire and release, which parse their arguments)."""
+        if _GIL_HELD and not self.locked():
+            return False
+        self.acquire()
+        return True
+
     # Compiled, the arrays grow and are written in C (``carray`` is cimported by fastline.pxd):
     # a call's appends cost a few ns rather than a method call each.
-    def stamp(self, t: int | None) -> None:
-        """Under the lock: the time of a point whose values follow (``current(t)`` was checked)."""
-        buffer = self.buffer
-        buffer.last_t = t
+    def stamp(self, t: int | None) -> bool:
+        """Held (``hold``): the time of a point whose values follow (``current(t)`` was checked).
+        True when the buffer was empty: ``nudge`` it once the point is written."""
+        self.buffer.last_t = t
         n = len(self.t)
-        if not n:
-            buffer.nudge()
         if COMPILED:
             carray.resize_smart(self.t, n + 1)  # type: ignore[name-defined]  # noqa: F821
             self.t.data.as_longlongs[n] = t
         else:
             self.t.append(t)
+        return n == 0
 
     def put(self, x: float) -> None:
-        """Under the lock: one value of the point."""
+        """Held: one value of the point."""
         if COMPILED:
             n = len(self.v)
             carray.resize_smart(self.v, n + 1)  # type: ignore[name-defined]  # noqa: F821
@@ -136,33 +150,43 @@ class Line(Sink):
         else:
             self.v.append(x)
 
-    def add(self, t: int | None, x: float) -> None:
-        """Append the point (``t``, ``x``)."""
-        self.acquire()  # not ``with``: this is the hot path
+    def add(self, t: int, x: float) -> bool:
+        """Append the point (``t``, ``x``); False (nothing written) when another writer's point
+        came after ``t`` since ``after(t)`` was checked: the full path refuses it then."""
+        held = self.hold()
         try:
-            self.stamp(t)
+            if not self.after(t):  # again: taking a held lock let other threads run
+                return False
+            empty = self.stamp(t)
             self.put(x)
         finally:
-            self.release()
+            if held:
+                self.release()
+        if empty:
+            self.buffer.nudge()  # Python code: after the point is written
+        return True
 
-    def add_row(self, t: int | None, row: tuple[float, ...]) -> None:
-        """Append a point of several columns."""
-        self.acquire()
+    def add_row(self, t: int, row: tuple[float, ...]) -> bool:
+        """Append a point of several columns (False as for ``add``)."""
+        held = self.hold()
         try:
-            self.stamp(t)
+            if not self.after(t):
+                return False
+            empty = self.stamp(t)
             for x in row:
                 self.put(x)
         finally:
-            self.release()
+            if held:
+                self.release()
+        if empty:
+            self.buffer.nudge()
+        return True
 
     def offer(self, result: object) -> bool:
         if type(result) is not float or not finite(result):
             return False
         t = now()
-        if not self.current(t):
-            return False
-        self.add(t, result)
-        return True
+        return t is not None and self.current(t) and self.add(t, result)
 
 
 class Candles(Sink):
@@ -207,21 +231,20 @@ class Candles(Sink):
                 return False
             row = (o, h, lo, c, vol)
         t = now()
-        if not self.line.current(t):
-            return False
-        self.line.add_row(t, row)
-        return True
+        return t is not None and self.line.current(t) and self.line.add_row(t, row)
 
 
 class Indicated(Sink):
     """An indicator fed by a decorated call: ``outputs`` are its lines (``series``, their
-    ``Series``, reject what is not finite), ``raw`` the line of the input itself (or None).
-    ``bar`` is the bar type whose ``source`` input it takes (None: floats only)."""
+    ``Series``, reject what is not finite), ``raw`` the line of the input itself (or None; its
+    ``Series``: ``raw_series``). ``bar`` is the bar type whose ``source`` input it takes (None:
+    floats only). A point a line declines once the indicator took the input goes to its
+    ``Series``, which refuses and counts it as the full path does."""
 
     def __init__(self, indicator: Indicator, bar: type | None, source: int, where: str, raw: Line | None,
-                 outputs: list[Line], series: list[Any]) -> None:
+                 outputs: list[Line], series: list[Any], raw_series: Any = None) -> None:
         self.indicator, self.bar, self.source, self.where = indicator, bar, source, where
-        self.raw, self.outputs, self.series = raw, outputs, series
+        self.raw, self.outputs, self.series, self.raw_series = raw, outputs, series, raw_series
         self.run = outputs[0].run  # every line is bound in this run
 
     def offer(self, result: object) -> bool:
@@ -243,15 +266,13 @@ class Indicated(Sink):
             if not line.after(t):
                 return False
         values = self.indicator.update(x)
-        if raw is not None:
-            raw.add(t, x)
+        if raw is not None and not raw.add(t, x):
+            self.raw_series.record(x, t)
         if values is not None:
             for i in range(len(self.outputs)):
                 line = self.outputs[i]
                 v = values[i]
-                if finite(v):
-                    line.add(t, v)
-                else:
+                if not (finite(v) and line.add(t, v)):
                     self.series[i].record(v, t)  # refused and counted as the full path does
         return True
 
