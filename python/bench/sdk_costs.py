@@ -3,7 +3,6 @@
 costs of a run's start and end.
 
     .venv/bin/python python/bench/sdk_costs.py [--calls N] [--rounds R] [--only KIND ...]
-    valgrind --tool=callgrind .venv/bin/python python/bench/sdk_costs.py --callgrind KIND
 
 1. Per call, as the shapes call them: methods of a strategy object on real Nautilus ``Bar``
    objects, the integration clock a callable (the actor sets ``self.clock.timestamp_ns``). Each
@@ -12,10 +11,6 @@ costs of a run's start and end.
 2. Fixed: importing ``chartbridge`` in a fresh process (against ``python -c pass``), and a run's
    start and end through the SDK: the first decorated call (connect, register its series,
    the run's manifest and identity), then ``cb.flush`` until Redis holds every point.
-
-``--callgrind KIND`` runs one kind's decorated loop ``--rounds`` times over ``--calls`` bars
-(``KIND:plain`` the undecorated one), for instruction counts that a loaded machine does not move:
-two round counts give the instructions a call adds.
 
 Starts its own private redis-server (free port, no persistence).
 """
@@ -34,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 import chartbridge as cb
-from chartbridge import session
 from chartbridge.testing import RedisServer
 from producer_bench import T0, bars  # real Nautilus bars
 
@@ -141,26 +135,12 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=50_000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--only", action="append", choices=sorted(KINDS))
-    parser.add_argument("--callgrind", help="KIND or KIND:plain: one loop, for instruction counts")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         server = RedisServer(Path(tmp))
         server.start()
         try:
             cb.configure(url=server.url, prefix="costs", enabled=True)
-            if args.callgrind:
-                kind, _, plain = args.callgrind.partition(":")
-                inputs = bars(args.calls)
-                obj = strategy(not plain)
-                cb.set_clock(itertools.count(T0).__next__)
-                # Delivered at the flush only, as the actor paces it: the flush thread's cycles
-                # (one every 5 ms of a run that valgrind slows 50-fold) would swamp the count.
-                session.current().producer.pace(True)
-                loop(obj, kind, inputs[:100])  # warm: the fast path bound
-                for _ in range(args.rounds):
-                    loop(obj, kind, inputs)
-                cb.flush(60)
-                return
             per_call(args.calls, args.rounds, args.only or list(KINDS))
             fixed(args.rounds)
         finally:
