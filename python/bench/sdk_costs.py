@@ -113,6 +113,7 @@ def fixed(rounds: int) -> None:
             out.append(time.perf_counter() - started)
     print(f"import chartbridge: +{(min(imports) - min(empty)) * 1e3:.1f} ms over an empty interpreter "
           f"(best of {rounds}; wall)")
+    import chartbridge.nautilus  # noqa: F401  # as in a backtest (the actor): the first Bar does not import it
     obj, b = strategy(True), bars(1)[0]
     starts, ends = [], []
     for _ in range(rounds):
