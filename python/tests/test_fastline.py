@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -198,3 +200,155 @@ def test_an_indicator_value_that_overflows_is_refused_on_the_fast_path_too(r: re
     assert read_points(r, "big.sma2") == ([T0 + 1, T0 + 2, T0 + 4],
                                           {"y": [1.0, (1.0 + 1.7e308) / 2, (1.7e308 + 1.0) / 2]})
     assert cb.stats()["rejected"] == 1
+
+
+def nautilus_decimals() -> list[Any]:
+    """Nautilus ``Price``/``Quantity`` values of 0 to 9 decimals, some where ``as_double()`` is one
+    ulp off the decimal (42990.9), some of more digits than ``fastline.fixed`` reads back."""
+    from chartbridge.nautilus.compat import Price, Quantity
+
+    texts = ["42990.9", "0.1", "1.00001", "-3.14159", "0", "123456789.123456", "99999.99999", "1e-9",
+             "9999999.999999999"] + [f"{n / 10**p:.{p}f}" for p in range(10) for n in (7, 12345, 987654321)]
+    return [Price.from_str(t) for t in texts] + [Quantity.from_str(t.lstrip("-")) for t in texts]
+
+
+def test_a_fixed_point_decimal_converts_to_the_float_of_its_decimal(form: str) -> None:
+    from chartbridge.nautilus.compat import FIXED_PRECISION
+    from chartbridge.nautilus.convert import decimal_value
+
+    fixed = decorators.fastline.fixed  # the compiled or the interpreted form
+    read = 0
+    for x in nautilus_decimals():
+        value = fixed(x)
+        if math.isnan(value):  # more digits than fixed reads back exactly: converted the slow way
+            assert abs(x.raw) // 10 ** (FIXED_PRECISION - x.precision) > 2**49, str(x)
+            continue
+        read += 1
+        assert value == decimal_value(x) == float(str(x)), str(x)
+    assert read >= 50
+    assert fixed(nautilus_decimals()[0]) == 42990.9 != nautilus_decimals()[0].as_double()
+
+
+def test_nautilus_bars_take_the_fast_path_with_their_exact_decimals(r: redis.Redis, form: str) -> None:
+    from chartbridge.nautilus.compat import Bar, BarType, Price, Quantity
+
+    bar_type = BarType.from_str("BTC/USD.SIM-1-MINUTE-LAST-EXTERNAL")
+    prices = [("42990.9", "42999.1", "42980.3", "42990.9", "1.5"), ("42990.9", "43000.0", "42990.1", "42995.7", "0.3"),
+              ("42995.7", "42996.0", "42990.9", "42990.9", "2.25")]
+
+    @cb.chart(name="btc", kind="candlestick")
+    def on_bar(bar: Any) -> Any:
+        return bar
+
+    for i, (o, h, lo, c, v) in enumerate(prices):
+        cb.set_clock(T0 + i)
+        on_bar(Bar(bar_type, *(Price.from_str(x) for x in (o, h, lo, c)), Quantity.from_str(v), T0 + i, T0 + i))
+    assert type(on_bar.sink).__name__ == "Candles" and on_bar.sink.decimal is Price
+    assert cb.flush()
+    assert read_points(r, "btc") == ([T0, T0 + 1, T0 + 2], {
+        name: [float(p[i]) for p in prices] for i, name in enumerate(("o", "h", "l", "c", "vol"))})
+
+
+def test_the_fast_path_and_other_threads_share_a_buffer_without_mixing_points(r: redis.Redis, form: str) -> None:
+    """The fast path writes without the buffer's lock while it is free (compiled, under the GIL):
+    another thread appending to the same series and the producer taking batches every
+    millisecond meanwhile, each stored point is one writer's whole point (its value is its time)."""
+    cb.configure(flush_interval=0.001)
+    calls = 60_000
+
+    @cb.chart(name="shared")
+    def value(x: float) -> float:
+        return x
+
+    other = cb.series("shared")
+    stop = threading.Event()
+    added = [0]
+
+    def append() -> None:  # the same series from another thread, at odd times, until the fast path is done
+        i = 0
+        while not stop.is_set():
+            try:
+                other.add(float(2 * i + 1), time=T0 + 2 * i + 1)
+                added[0] += 1
+            except cb.ProtocolError:
+                pass  # earlier than the fast path's last point: refused, not stored
+            i += 1
+
+    thread = threading.Thread(target=append)
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads take turns as often as they can: an unguarded write would be caught
+    thread.start()
+    try:
+        for i in range(calls):
+            cb.set_clock(T0 + 2 * i)
+            value(float(2 * i))
+    finally:
+        stop.set()
+        thread.join()
+        sys.setswitchinterval(switch)
+    assert type(value.sink).__name__ == "Line"
+    assert cb.flush(30)
+    times, cols = read_points(r, "shared")
+    assert cols["y"] == [float(t - T0) for t in times]  # every value with its own time
+    assert times == sorted(times) and len(set(times)) == len(times)
+    assert len(times) == calls - cb.stats()["rejected"] + added[0]
+
+
+class Racing:
+    """A buffer's lock that looks taken, so the fast path waits for it, and lets another writer
+    append first (``first``, once): what another thread holding the lock does meanwhile."""
+
+    def __init__(self, lock: Any, first: Any) -> None:
+        self.lock, self.first = lock, first
+
+    def locked(self) -> bool:
+        return True
+
+    def acquire(self, *args: Any) -> bool:
+        first, self.first = self.first, None
+        if first is not None:
+            first()
+        return bool(self.lock.acquire(*args))
+
+    def release(self) -> None:
+        self.lock.release()
+
+    def __enter__(self) -> None:
+        self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+@pytest.mark.parametrize("sink", ["line", "indicator"])
+def test_a_point_another_writer_overtook_while_the_lock_was_awaited_is_refused(
+        r: redis.Redis, form: str, sink: str) -> None:
+    """The fast path checks a point's time before waiting for the lock; a later point another
+    thread wrote meanwhile makes it refuse the point (E_ORDER, counted), never store it out of order."""
+    if sink == "line":
+        decorate, raced, extra = cb.chart(name="raced"), "raced", None
+    else:
+        decorate, raced, extra = cb.sma(1, raw=True, name="ind"), "ind.sma1", "ind"
+
+    @decorate
+    def value(x: float | None) -> float | None:
+        return x
+
+    cb.set_clock(T0)
+    value(1.0)  # the full path: registers, binds
+    cb.set_clock(T0 + 1)
+    value(2.0)
+    other = cb.series(raced)
+    buffer = session.current().current_run().buffers[raced]
+    buffer.lock = Racing(buffer.lock, lambda: other.add(99.0, time=T0 + 5))
+    cb.set_clock(T0 + 3)
+    value(None)  # no point: the full path binds again, on the racing lock
+    value(3.0)   # checked at T0 + 3, then the other writer's T0 + 5 lands first
+    cb.set_clock(T0 + 6)
+    value(4.0)
+    assert type(value.sink).__name__ == ("Line" if sink == "line" else "Indicated")
+    assert cb.flush()
+    assert read_points(r, raced) == ([T0, T0 + 1, T0 + 5, T0 + 6], {"y": [1.0, 2.0, 99.0, 4.0]})
+    assert cb.stats()["rejected"] == 1
+    if extra is not None:  # the input line has no other writer: every input is on it
+        assert read_points(r, extra) == ([T0, T0 + 1, T0 + 3, T0 + 6], {"y": [1.0, 2.0, 3.0, 4.0]})

@@ -226,14 +226,25 @@ def chart(func: F | None = None, /, *, name: str | None = None, kind: str = "lin
                 plain = line is None or isinstance(result, (tuple, list, Mapping))  # the fast path reads attributes
                 if plain:
                     return None
-                volume = getattr(result, "volume", None)
-                return fastline.Candles(line, type(result), converter_of(type(getattr(result, "open", None))),  # type: ignore[arg-type]
-                                        None if volume is None else converter_of(type(volume)))
+                price, volume = getattr(result, "open", None), getattr(result, "volume", None)
+                return fastline.Candles(line, type(result), converter_of(type(price)),  # type: ignore[arg-type]
+                                        None if volume is None else converter_of(type(volume)), _decimal(price))
             if s.kind == "marker":
                 return hook, None
             return hook, candles if s.kind in CANDLE_KINDS else lambda result: _line(s)
         return make
     return _decorator(func, enabled, build, caller_source())
+
+
+def _decimal(x: Any) -> type | None:
+    """The type of ``x`` when ``fastline.fixed`` converts it (a Nautilus ``Price``), checked
+    against its integration's converter; None otherwise."""
+    convert = converter_of(type(x))
+    try:
+        exact = convert is not None and fastline.fixed(x) == convert(x)
+    except Exception:  # no int precision or float(): not a fixed-point decimal
+        return None
+    return type(x) if exact else None
 
 
 def _title(title: str | None, key: str) -> str | None:
@@ -298,7 +309,8 @@ def _indicated(indicator: Indicator, label: str, index: int, raw: bool, base: st
         if any(line is None for line in lines) or (raw_series is not None and raw_line is None):
             return None
         bar = type(result) if _is_bar(result) else None
-        return fastline.Indicated(indicator, bar, index, base, raw_line, lines, outputs)  # type: ignore[arg-type]
+        return fastline.Indicated(indicator, bar, index, base, raw_line, lines, outputs,  # type: ignore[arg-type]
+                                  raw_series)
     return hook, bind
 
 

@@ -2,12 +2,23 @@
 cimport cython
 from cpython cimport array as carray
 
+from chartbridge.indicators cimport Indicator
+
 cdef long long _TIME_LIMIT
+cdef bint _GIL_HELD
+
+cdef extern from "Python.h":
+    object PyMethod_New(object func, object self)  # Cython's cpython.method declares Python 2's three arguments
 
 @cython.locals(ns="long long")
 cpdef object now()
 
 cdef inline bint finite(double x) noexcept
+
+cdef double _ROUND, _DIGITS_MAX
+
+@cython.locals(p=int, scale=double, digits=double)
+cpdef double fixed(object x) except? -1.0
 
 
 
@@ -18,24 +29,28 @@ cdef class Sink:
 @cython.final
 cdef class Line(Sink):
     cdef readonly object run, buffer
-    cdef object acquire, release
+    cdef object acquire, release, locked
     cdef carray.array t, v
 
-    @cython.locals(ns="long long", last="long long")
     cdef bint current(self, object t) except -1
+    @cython.locals(ns="long long", last="long long")
+    cdef bint after(self, object t) except -1
+    cdef bint hold(self) except -1
     @cython.locals(n=Py_ssize_t)
-    cdef void stamp(self, object t) except *
+    cdef bint stamp(self, object t) except -1
     @cython.locals(n=Py_ssize_t)
     cdef void put(self, double x) except *
-    cdef void add(self, object t, double x) except *
-    @cython.locals(x=double)
-    cdef void add_row(self, object t, tuple row) except *
+    @cython.locals(held=bint, empty=bint)
+    cdef bint add(self, object t, double x) except -1
+    @cython.locals(x=double, held=bint, empty=bint)
+    cdef bint add_row(self, object t, tuple row) except -1
 
 
 cdef class Candles(Sink):
     cdef readonly Line line
     cdef readonly type kind
     cdef readonly object price, volume
+    cdef readonly type decimal
 
     cdef double part(self, object x, object convert) except? -1
 
@@ -44,12 +59,14 @@ cdef class Candles(Sink):
 
 
 cdef class Indicated(Sink):
-    cdef readonly object indicator
+    cdef readonly Indicator indicator
     cdef readonly object bar
     cdef int source
     cdef str where
     cdef readonly Line raw
     cdef readonly list outputs, series
+    cdef object raw_series
+    cdef object run
 
     @cython.locals(x=double, i=Py_ssize_t, line=Line, raw=Line, values=tuple)
     cpdef bint offer(self, object result) except -1

@@ -25,6 +25,8 @@ the C types; ``python/setup.py``), else it runs as it is, the same steps at abou
 from __future__ import annotations
 
 import functools
+import math
+import sys
 from collections.abc import Callable
 from types import MethodType
 from typing import Any
@@ -35,6 +37,10 @@ from .protocol import TIME_LIMIT
 from .series import Converter
 
 COMPILED = not __file__.endswith(".py")
+# Compiled code runs without letting another thread take the GIL until it calls Python code;
+# not so interpreted, nor on a free-threaded Python (``Line.hold``).
+_GIL_HELD = COMPILED and getattr(sys, "_is_gil_enabled", lambda: True)()
+_NAN = math.nan
 _TIME_LIMIT = TIME_LIMIT
 
 
@@ -61,6 +67,27 @@ def finite(x: float) -> bool:
     return x - x == 0.0
 
 
+_ROUND = 6755399441055744.0  # 1.5 * 2**52: x + _ROUND - _ROUND is x rounded to an integer for |x| < 2**51
+_DIGITS_MAX = 1125899906842624.0  # 2**50: below it, float(x)'s error (3 ulp at most) cannot move the digits
+
+
+def fixed(x: Any) -> float:
+    """The nearest float of a fixed-point decimal with an int ``precision`` (digits after the
+    point) and ``float(x)`` within a few ulps of it, as a Nautilus ``Price`` or ``Quantity``
+    (``as_double()``, through the number protocol's slot rather than a method lookup):
+    its digits are read back from the double exactly, and digits / 10**precision (both exact
+    floats) is correctly rounded: the same float as dividing the decimal itself. NaN where that
+    does not hold (over 15 decimals or 2**50 digits): the caller converts it the slow way."""
+    p: int = x.precision
+    if not 0 <= p <= 15:
+        return _NAN
+    scale: float = 10.0 ** p
+    digits: float = float(x) * scale
+    if not -_DIGITS_MAX < digits < _DIGITS_MAX:
+        return _NAN
+    return ((digits + _ROUND) - _ROUND) / scale
+
+
 class Sink:
     """What a decorated call's result goes to on the fast path."""
 
@@ -74,34 +101,48 @@ class Line(Sink):
 
     def __init__(self, run: Any, buffer: Any) -> None:
         self.run, self.buffer = run, buffer
-        self.acquire, self.release = buffer.lock.acquire, buffer.lock.release
+        self.acquire, self.release, self.locked = buffer.lock.acquire, buffer.lock.release, buffer.lock.locked
         self.t, self.v = buffer.t, buffer.v
 
     def current(self, t: int | None) -> bool:
         """Whether a point at ``t`` may go into this buffer now."""
         if t is None or self.run is not session._session.run:
             return False
+        return self.after(t)
+
+    def after(self, t: int) -> bool:
+        """Whether ``t`` is not before the buffer's last point (``current`` without the run)."""
         ns: int = t  # compiled: C long longs
         last: int = self.buffer.last_t
         return ns >= last
 
+    def hold(self) -> bool:
+        """Have the buffer to this thread alone until the point is written; True: the lock was
+        taken (release it then). Compiled under the GIL, a free lock is enough: every other
+        writer and the producer's ``take`` hold it throughout, and nothing from here until the
+        point is written runs Python code, so no other thread runs meanwhile (one cheap call
+        rather than acquire and release, which parse their arguments)."""
+        if _GIL_HELD and not self.locked():
+            return False
+        self.acquire()
+        return True
+
     # Compiled, the arrays grow and are written in C (``carray`` is cimported by fastline.pxd):
     # a call's appends cost a few ns rather than a method call each.
-    def stamp(self, t: int | None) -> None:
-        """Under the lock: the time of a point whose values follow (``current(t)`` was checked)."""
-        buffer = self.buffer
-        buffer.last_t = t
+    def stamp(self, t: int | None) -> bool:
+        """Held (``hold``): the time of a point whose values follow (``current(t)`` was checked).
+        True when the buffer was empty: ``nudge`` it once the point is written."""
+        self.buffer.last_t = t
         n = len(self.t)
-        if not n:
-            buffer.nudge()
         if COMPILED:
             carray.resize_smart(self.t, n + 1)  # type: ignore[name-defined]  # noqa: F821
             self.t.data.as_longlongs[n] = t
         else:
             self.t.append(t)
+        return n == 0
 
     def put(self, x: float) -> None:
-        """Under the lock: one value of the point."""
+        """Held: one value of the point."""
         if COMPILED:
             n = len(self.v)
             carray.resize_smart(self.v, n + 1)  # type: ignore[name-defined]  # noqa: F821
@@ -109,48 +150,64 @@ class Line(Sink):
         else:
             self.v.append(x)
 
-    def add(self, t: int | None, x: float) -> None:
-        """Append the point (``t``, ``x``)."""
-        self.acquire()  # not ``with``: this is the hot path
+    def add(self, t: int, x: float) -> bool:
+        """Append the point (``t``, ``x``); False (nothing written) when another writer's point
+        came after ``t`` since ``after(t)`` was checked: the full path refuses it then."""
+        held = self.hold()
         try:
-            self.stamp(t)
+            if not self.after(t):  # again: taking a held lock let other threads run
+                return False
+            empty = self.stamp(t)
             self.put(x)
         finally:
-            self.release()
+            if held:
+                self.release()
+        if empty:
+            self.buffer.nudge()  # Python code: after the point is written
+        return True
 
-    def add_row(self, t: int | None, row: tuple[float, ...]) -> None:
-        """Append a point of several columns."""
-        self.acquire()
+    def add_row(self, t: int, row: tuple[float, ...]) -> bool:
+        """Append a point of several columns (False as for ``add``)."""
+        held = self.hold()
         try:
-            self.stamp(t)
+            if not self.after(t):
+                return False
+            empty = self.stamp(t)
             for x in row:
                 self.put(x)
         finally:
-            self.release()
+            if held:
+                self.release()
+        if empty:
+            self.buffer.nudge()
+        return True
 
     def offer(self, result: object) -> bool:
         if type(result) is not float or not finite(result):
             return False
         t = now()
-        if not self.current(t):
-            return False
-        self.add(t, result)
-        return True
+        return t is not None and self.current(t) and self.add(t, result)
 
 
 class Candles(Sink):
     """A candle series' buffer, taking objects of ``kind`` with open, high, low, close[, volume];
     ``price``/``volume``: the integration's converters of those parts' types (None: ``float``), so
-    a Nautilus ``Bar`` charts the exact decimals the full path charts (``series.number``)."""
+    a Nautilus ``Bar`` charts the exact decimals the full path charts (``series.number``).
+    ``decimal``: the type of the parts whose converter is ``fixed`` (a Nautilus ``Price`` or
+    ``Quantity``), converted in C here; None: none is."""
 
-    def __init__(self, line: Line, kind: type, price: Converter | None, volume: Converter | None) -> None:
-        self.line, self.kind, self.price, self.volume = line, kind, price, volume
+    def __init__(self, line: Line, kind: type, price: Converter | None, volume: Converter | None,
+                 decimal: type | None = None) -> None:
+        self.line, self.kind, self.price, self.volume, self.decimal = line, kind, price, volume, decimal
 
     def part(self, x: object, convert: Converter | None) -> float:
+        if type(x) is self.decimal:
+            value: float = fixed(x)
+            if finite(value):
+                return value
         if convert is None:
             return as_float(x)
-        value = convert(x)
-        return as_float(value)
+        return as_float(convert(x))
 
     def offer(self, result: object) -> bool:
         if type(result) is not self.kind:
@@ -174,21 +231,21 @@ class Candles(Sink):
                 return False
             row = (o, h, lo, c, vol)
         t = now()
-        if not self.line.current(t):
-            return False
-        self.line.add_row(t, row)
-        return True
+        return t is not None and self.line.current(t) and self.line.add_row(t, row)
 
 
 class Indicated(Sink):
     """An indicator fed by a decorated call: ``outputs`` are its lines (``series``, their
-    ``Series``, reject what is not finite), ``raw`` the line of the input itself (or None).
-    ``bar`` is the bar type whose ``source`` input it takes (None: floats only)."""
+    ``Series``, reject what is not finite), ``raw`` the line of the input itself (or None; its
+    ``Series``: ``raw_series``). ``bar`` is the bar type whose ``source`` input it takes (None:
+    floats only). A point a line declines once the indicator took the input goes to its
+    ``Series``, which refuses and counts it as the full path does."""
 
     def __init__(self, indicator: Indicator, bar: type | None, source: int, where: str, raw: Line | None,
-                 outputs: list[Line], series: list[Any]) -> None:
+                 outputs: list[Line], series: list[Any], raw_series: Any = None) -> None:
         self.indicator, self.bar, self.source, self.where = indicator, bar, source, where
-        self.raw, self.outputs, self.series = raw, outputs, series
+        self.raw, self.outputs, self.series, self.raw_series = raw, outputs, series, raw_series
+        self.run = outputs[0].run  # every line is bound in this run
 
     def offer(self, result: object) -> bool:
         if type(result) is float:
@@ -200,22 +257,22 @@ class Indicated(Sink):
         if not finite(x):
             return False
         t = now()
+        if t is None or self.run is not session._session.run:
+            return False
         raw = self.raw
-        if raw is not None and not raw.current(t):
+        if raw is not None and not raw.after(t):
             return False
         for line in self.outputs:
-            if not line.current(t):
+            if not line.after(t):
                 return False
         values = self.indicator.update(x)
-        if raw is not None:
-            raw.add(t, x)
+        if raw is not None and not raw.add(t, x):
+            self.raw_series.record(x, t)
         if values is not None:
             for i in range(len(self.outputs)):
                 line = self.outputs[i]
                 v = values[i]
-                if finite(v):
-                    line.add(t, v)
-                else:
+                if not (finite(v) and line.add(t, v)):
                     self.series[i].record(v, t)  # refused and counted as the full path does
         return True
 
@@ -238,10 +295,15 @@ class ChartedCall:
         self.owner: object = None
 
     def __get__(self, instance: object, owner: type | None) -> Any:
-        return self if instance is None else MethodType(self, instance)
+        if instance is None:
+            return self
+        if COMPILED:  # the C call, not the ``method`` type's constructor (``PyMethod_New`` is cimported by fastline.pxd)
+            return PyMethod_New(self, instance)  # type: ignore[name-defined]  # noqa: F821
+        return MethodType(self, instance)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        result = self.func(*args, **kwargs)
+        # Compiled, ``**kwargs`` is a dict that passing on copies: the usual call has none.
+        result = self.func(*args, **kwargs) if kwargs else self.func(*args)
         if session.ENABLED:
             if self.sinks is not None and (args[0] if args else None) is not self.owner:
                 self.switch(args[0] if args else None)

@@ -26,19 +26,26 @@ cdef class Window:
     cpdef double std(self, double mean)
 
 
-cdef class SMA:
+cdef class Indicator:
+    cpdef tuple update(self, double x)
+
+
+cdef class SMA(Indicator):
     cdef readonly Window window
 
+    cpdef tuple update(self, double x)
 
-cdef class EMA:
+
+cdef class EMA(Indicator):
     cdef readonly Py_ssize_t period
     cdef readonly double alpha, value
     cdef readonly long long count
 
     cpdef void step(self, double x)
+    cpdef tuple update(self, double x)
 
 
-cdef class Bollinger:
+cdef class Bollinger(Indicator):
     cdef readonly Window window
     cdef readonly double k
 
@@ -46,7 +53,7 @@ cdef class Bollinger:
     cpdef tuple update(self, double x)
 
 
-cdef class RSI:
+cdef class RSI(Indicator):
     cdef readonly Py_ssize_t period
     cdef readonly EMA gain, loss
     cdef double last
@@ -56,7 +63,7 @@ cdef class RSI:
     cpdef tuple update(self, double x)
 
 
-cdef class WilderRSI:
+cdef class WilderRSI(Indicator):
     cdef readonly Py_ssize_t period
     cdef double last, gain, loss
     cdef bint seen

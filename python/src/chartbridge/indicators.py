@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import math
 from array import array
-from typing import Protocol
 
 from .protocol import check_finite, to_float
 
@@ -37,15 +36,18 @@ SOURCES = ("close", "open", "high", "low", "hl2", "typical", "ohlc4")
 CLOSE, OPEN, HIGH, LOW, HL2, TYPICAL, OHLC4 = range(len(SOURCES))
 
 
-class Indicator(Protocol):
-    """Something that turns a stream of values into one or more output lines."""
+class Indicator:
+    """Something that turns a stream of values into one or more output lines: each class below.
+    Compiled, ``update`` is a C method, which the decorators' fast path calls without boxing."""
 
     @property
     def outputs(self) -> tuple[str, ...]:
-        """The names of its output lines."""
+        """The names of its output lines (a class attribute of each indicator)."""
+        raise NotImplementedError
 
     def update(self, x: float) -> tuple[float, ...] | None:
         """Take the next value; return the outputs once warmed up, else None."""
+        raise NotImplementedError
 
 
 def source_index(source: str) -> int:
@@ -145,7 +147,7 @@ class Window:
         return math.sqrt(total / self.period)
 
 
-class SMA:
+class SMA(Indicator):
     """Simple moving average (Nautilus ``SimpleMovingAverage``)."""
 
     outputs = ("sma",)
@@ -157,7 +159,7 @@ class SMA:
         return (self.window.mean(),) if self.window.push(x) else None
 
 
-class EMA:
+class EMA(Indicator):
     """Exponential moving average (Nautilus ``ExponentialMovingAverage``)."""
 
     outputs = ("ema",)
@@ -179,7 +181,7 @@ class EMA:
         return (self.value,) if self.count >= self.period else None
 
 
-class Bollinger:
+class Bollinger(Indicator):
     """Bollinger bands (Nautilus ``BollingerBands``): SMA +/- k population standard deviations."""
 
     outputs = ("upper", "middle", "lower")
@@ -198,7 +200,7 @@ class Bollinger:
         return (middle + width, middle, middle - width)
 
 
-class RSI:
+class RSI(Indicator):
     """Relative strength index as Nautilus's ``RelativeStrengthIndex`` (0 to 1)."""
 
     outputs = ("rsi",)
@@ -225,7 +227,7 @@ class RSI:
         return (1.0 - 1.0 / (1.0 + self.gain.value / self.loss.value),)
 
 
-class WilderRSI:
+class WilderRSI(Indicator):
     """Wilder's relative strength index (0 to 100): 100 after only gains, 50 when flat."""
 
     outputs = ("rsi",)

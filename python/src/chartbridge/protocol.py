@@ -212,8 +212,15 @@ def check_marker(obj: object, where: str) -> dict[str, Any]:
     unknown = set(obj) - set(MARKER_KEYS)
     if unknown:
         raise ProtocolError("E_MARKER", f"{where}: unknown marker keys {sorted(map(str, unknown))}")
-    side = obj.get("side")
-    text = obj.get("text", "")
+    return marker_object(obj.get("side"), obj.get("text", ""), obj.get("shape"), obj.get("position"),
+                         obj.get("color"), where, "shape" in obj, "position" in obj, "color" in obj)
+
+
+def marker_object(side: Any, text: Any, shape: Any = None, position: Any = None, color: Any = None,
+                  where: str = "marker", has_shape: bool = False, has_position: bool = False,
+                  has_color: bool = False) -> dict[str, Any]:
+    """The checked marker object of these parts (``has_*``: the part is given even if None; a
+    None shape/position/color is otherwise left out), keys in the order producers write them."""
     if side is not None and side not in MARKER_SIDES:
         raise ProtocolError("E_MARKER", f"{where}: side {side!r} is not 'buy', 'sell' or None")
     if not isinstance(text, str):
@@ -221,13 +228,16 @@ def check_marker(obj: object, where: str) -> dict[str, Any]:
     if len(text) > MAX_MARKER_TEXT:
         raise ProtocolError("E_MARKER", f"{where}: text of {len(text)} characters is over {MAX_MARKER_TEXT}")
     out: dict[str, Any] = {"side": side, "text": text}
-    for key, allowed in (("shape", MARKER_SHAPES), ("position", MARKER_POSITIONS)):
-        if key in obj:
-            if obj[key] not in allowed:
-                raise ProtocolError("E_MARKER", f"{where}: {key} {obj[key]!r} is not one of {sorted(allowed)}")
-            out[key] = obj[key]
-    if "color" in obj:
-        color = obj["color"]
+    if shape is not None or has_shape:
+        if shape not in MARKER_SHAPES:
+            raise ProtocolError("E_MARKER", f"{where}: shape {shape!r} is not one of {sorted(MARKER_SHAPES)}")
+        out["shape"] = shape
+    if position is not None or has_position:
+        if position not in MARKER_POSITIONS:
+            raise ProtocolError("E_MARKER", f"{where}: position {position!r} is not one of "
+                                            f"{sorted(MARKER_POSITIONS)}")
+        out["position"] = position
+    if color is not None or has_color:
         if not isinstance(color, str) or _COLOR_RE.fullmatch(color) is None:
             raise ProtocolError("E_MARKER", f"{where}: color {color!r} is not #rrggbb")
         out["color"] = color

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from . import clock, session
 from .protocol import (
     CANDLE_KINDS, CANONICAL_NAN, MAX_REGISTRY_JSON, ProtocolError, check_batch, check_candle, check_finite,
-    check_kind, check_marker, check_series_id, check_time, sanitize_series_id, to_float,
+    check_kind, check_marker, check_series_id, check_time, marker_object, sanitize_series_id, to_float,
 )
 from .runs import STRATEGY_HINT, dumps
 
@@ -171,13 +171,22 @@ def candle_values(value: Any, where: str) -> tuple[float, ...]:
     return floats
 
 
+# Sides already read, by (type, value): an enum such as Nautilus ``OrderSide.BUY`` is read once.
+_SIDES: dict[tuple[type, Any], str | None] = {}
+
+
 def side_of(side: Any) -> str | None:
     """'buy'/'sell'/None from a string or an enum such as Nautilus ``OrderSide.BUY``."""
     if side is None:
         return None
+    try:
+        return _SIDES[type(side), side]
+    except (KeyError, TypeError):  # not seen yet, or not hashable
+        pass
     name = getattr(side, "name", side)
     if isinstance(name, str) and name.lower() in ("buy", "sell"):
-        return name.lower()
+        found = _SIDES[type(side), side] = name.lower()
+        return found
     raise ProtocolError("E_MARKER", f"side {side!r} is not 'buy', 'sell' or None")
 
 
@@ -295,12 +304,16 @@ class Series:
         if not isinstance(value, (tuple, list)) or len(value) != 2:
             raise ProtocolError("E_VALUE", f"{self.id}: a marker point is (price or None, marker object)")
         price, obj = value
-        price = CANONICAL_NAN if price is None else to_float(price, f"{self.id} price")
-        if not math.isnan(price):
-            check_finite(price, f"{self.id} price")
         if isinstance(obj, Mapping) and "side" in obj:
             obj = {**obj, "side": side_of(obj["side"])}
-        return (price,), check_marker(obj, self.id)
+        return (self.marker_price(price),), check_marker(obj, self.id)
+
+    def marker_price(self, price: Any) -> float:
+        """A marker's price as stored: NaN for None (placed by its side), else a finite number."""
+        x = CANONICAL_NAN if price is None else to_float(price, f"{self.id} price")
+        if not math.isnan(x):
+            check_finite(x, f"{self.id} price")
+        return x
 
     def _take_bar_precision(self, value: Any) -> None:
         """A Nautilus ``Bar``'s prices carry their instrument's precision: the series reads at it."""
@@ -457,6 +470,10 @@ def marker(series: str = "markers", *, side: Any = None, price: Any = None, text
     """
     if not session.ENABLED:
         return
-    obj: dict[str, Any] = {"side": side, "text": text}
-    obj.update((k, v) for k, v in (("shape", shape), ("position", position), ("color", color)) if v is not None)
-    named_series(series, "marker", caller_source(), target=target).add((price, obj), time)
+    # Checked here part by part (no marker mapping to check again): a fill per bar is common.
+    found = session.current().named.get(series)
+    if found is None or found.kind != "marker":
+        found = named_series(series, "marker", caller_source(), target=target)
+    t = check_time(time, f"{series} time") if time is not None else clock.clock_time()
+    obj = marker_object(side_of(side), text, shape, position, color, series)
+    found.buffer().append(t, (found.marker_price(price),), obj)
