@@ -20,6 +20,11 @@ run "Python tests (pytest)" .venv/bin/python -m pytest -q python/tests
 nt2_python=$(bash scripts/venv-nt2.sh) && run "Python tests on NautilusTrader 2 (pytest)" \
   env PYTHONPATH=python/src "$nt2_python" -m pytest -q -p no:cacheprovider python/tests \
   || failed+=("NautilusTrader 2 venv (scripts/venv-nt2.sh)")
+# The overhead matrix runs on both lines, small (2,000 bars a shape, one round): every shape's backtest
+# charted and delivered in full; its figures are printed, the targets are `npm run bench`'s.
+run "Overhead matrix on NautilusTrader 1 (small run)" .venv/bin/python python/bench/nautilus_overhead.py --bars 2000 --rounds 1
+[ -n "${nt2_python:-}" ] && run "Overhead matrix on NautilusTrader 2 (small run)" \
+  env PYTHONPATH=python/src "$nt2_python" python/bench/nautilus_overhead.py --bars 2000 --rounds 1
 run "Python types (mypy --strict)" .venv/bin/python -m mypy --strict python/src
 run "VS Code extension end to end (code-server + Chromium, from the .vsix)" bash scripts/test-e2e.sh
 if [ -f rust/Cargo.toml ]; then

@@ -99,6 +99,12 @@ def main() -> None:
                 first = i % 2 == 1  # every other round charted first: a machine getting busier favours neither
                 pair = [measure(shape.name, bars, charted, server.url) for charted in (first, not first)]
                 rounds.append((pair[0], pair[1]) if not first else (pair[1], pair[0]))
+            # A charted run that lost, refused or did not deliver a point measured less than the work.
+            invalid = [c for _, c in rounds if not c["delivered"] or c["dropped"] or c["rejected"]]
+            if invalid:
+                raise RuntimeError(f"{shape.name}: a charted run did not store every point: delivered="
+                                   f"{invalid[0]['delivered']}, dropped={invalid[0]['dropped']}, "
+                                   f"rejected={invalid[0]['rejected']}")
             ratios = [c["seconds"] / b["seconds"] for b, c in rounds]
             cpu_ratios = [c["cpu"] / b["cpu"] for b, c in rounds]
             ratio, cpu_ratio = statistics.median(ratios), statistics.median(cpu_ratios)
