@@ -61,8 +61,8 @@ class SeesEverything(ema_cross.EMACross):
         super().on_bar(bar)
 
     def on_stop(self) -> None:
-        """Keeps the last position open: on 2.x actors stop before strategies, so a fill of an
-        order sent here would come after the run ended (python/README.md, NautilusTrader 2)."""
+        """Keeps the last position open: the values compared are the bars' (the fills of orders
+        sent here are test_nautilus2_stop.py's)."""
 
 
 @pytest.fixture(scope="module")
@@ -309,6 +309,10 @@ def test_two_instruments_of_one_venue_chart_apart_and_their_pnl_adds_up_in_equit
 
 class RecordsEquity(EquitySeen, ema_cross.EMACross):
     """The example, noting the account's equity as Nautilus values it at each bar."""
+
+    def on_stop(self) -> None:
+        """Keeps the last position open: the equity compared is the bars' (the closing fill's
+        final point is test_nautilus2_stop.py's)."""
 
 
 def test_a_cash_account_is_charted_at_each_bar_as_nautilus_values_it(r: redis.Redis) -> None:

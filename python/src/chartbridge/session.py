@@ -10,7 +10,7 @@ import atexit
 import os
 import threading
 from dataclasses import dataclass, field, replace
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .protocol import check_prefix, check_run_id
@@ -64,6 +64,7 @@ class Session:
         self.stack: list[Run] = []  # runs opened with ``cb.run`` (innermost last)
         self.named: dict[str, Series] = {}  # series created by name (publish_points, cb.marker)
         self.rejected = 0
+        self.settlers: list[Callable[[], None]] = []  # runs to finish after their engine returned (``settle``)
         self._producer: Producer | None = None
 
     @property
@@ -89,10 +90,21 @@ class Session:
                 run = self.run = self.run or default_run(self)
         return run
 
+    def settle(self) -> None:
+        """Finish the runs an integration left open past its engine's last callback (Nautilus 2's
+        actor: the fills of the orders its strategies send when they stop), each once: at
+        ``flush``, at ``close`` and when the integration starts its next run."""
+        while self.settlers:
+            with self.lock:
+                settler = self.settlers.pop(0) if self.settlers else None
+            if settler is not None:
+                settler()
+
     def close(self, timeout: float) -> bool:
         """End the default run, deliver what is pending within ``timeout`` s, stop the producer."""
         from .runs import end_run
 
+        self.settle()
         with self.lock:
             if self.run is not None and not self.stack and self.run.status == "running":
                 end_run()
@@ -142,6 +154,7 @@ def configure(**changes: Any) -> None:
 
 def flush(timeout: float = 5.0) -> bool:
     """Deliver every point recorded so far; True when Redis has all of it within ``timeout`` s."""
+    _session.settle()
     producer = _session._producer
     return producer.flush(timeout) if producer is not None else True
 

@@ -22,8 +22,13 @@ events are routed to typed Rust handlers, so ``subscribe_topic("events.order.*")
 (fills are heard through the strategies' ``on_order_filled``); a ``DataActor`` has no ``portfolio`` and no
 view of the other components' bar subscriptions, so a strategy's indicators are charted on the
 bar type it keeps in an attribute (else the run's first); the portfolio is reached through a
-strategy. Actors stop before strategies: the fill of an order a strategy sends from
-``on_stop`` comes after the run ended and is not charted.
+strategy. Actors stop before strategies, and the orders a strategy sends from its ``on_stop``
+(closing its positions) fill after both, with no Python callback after that: the actor hands
+over what it charted at its stop and leaves the run open; the run is settled (those fills, the
+final position, PnL, equity and statistics, then its end) at the first of ``engine.reset()``,
+``engine.dispose()``, ``cb.flush()``, the next run's start and interpreter exit; until then it
+shows the results as of the actor's stop. ``engine.reset()`` clears the cache before the actor
+hears of it: settled there, the run ends without the late fills and keeps those results.
 """
 
 from __future__ import annotations
@@ -169,6 +174,7 @@ class ChartbridgeActor(DataActor):
     # -- lifecycle ------------------------------------------------------------------------------
 
     def on_start(self) -> None:
+        session.current().settle()  # the previous runs' late fills and results, before this run starts
         if not session.ENABLED or self._run is not None:
             return
         self._clear()
@@ -193,26 +199,39 @@ class ChartbridgeActor(DataActor):
         self.clock.set_time_alert_ns(_LOOK, self.clock.timestamp_ns(), self._guard(self._look))
 
     def on_stop(self) -> None:
-        self._finish()
-
-    def on_reset(self) -> None:
-        self._finish()
-
-    def on_dispose(self) -> None:
-        self._finish()
-
-    def _finish(self) -> None:
-        """Chart what is left and the results, end the run (a failure is logged, never raised)."""
+        """Hand over what is charted and leave the run open: 2.x stops actors before strategies
+        and fills the orders they send from their ``on_stop`` after both, with no Python callback
+        after that. The run is settled (``_settle``) at ``engine.reset()``/``dispose()``,
+        ``cb.flush()``, the next run's start or interpreter exit, whichever comes first."""
         if self._run is None:
             return
+        self._guard(self.read_fills)()
+        self.drain()
+        self._guard(self._publish_results)()  # what ``engine.reset()`` leaves (it clears the cache first)
+        set_clock(None)
+        if self._paced is not None:  # delivered by the flush thread (and ``cb.flush``) until settled
+            self._paced.pace(False)
+            self._paced = None
+        session.current().settlers.append(self._settle)
+
+    def on_reset(self) -> None:
+        self._settle()
+
+    def on_dispose(self) -> None:
+        self._settle()
+
+    def _settle(self) -> None:
+        """Chart what is left (the late fills, the final PnL and equity) and the results, end the
+        run (a failure is logged, never raised)."""
+        if self._run is None:
+            return
+        settlers = session.current().settlers
+        if self._settle in settlers:
+            settlers.remove(self._settle)
         self._guard(self._last)()
         assert self._run is not None
         self._run.set_identity(data=[data_identity(str(c.instrument_id), c.candles.series.id, c.candles.span,
                                                    c.candles.count) for c in self._charts.values()])
-        set_clock(None)
-        if self._paced is not None:
-            self._paced.pace(False)
-            self._paced = None
         run, self._run = self._run, None
         if self._owns_run and session.current().run is run:
             end_run()
@@ -222,11 +241,29 @@ class ChartbridgeActor(DataActor):
     def _last(self) -> None:
         self._unhear()
         self.read_fills()
-        self._missed()
+        late = self._missed()
+        if late:
+            self._final(max(f.ts_event for f in late))
         for fills in self._fills.values():
             fills.close()  # the last fills at the last time: nothing can join them now
         self.drain()
         self._publish_results()
+
+    def _final(self, t: int) -> None:
+        """The PnL and equity after the late fills, at the last one's time: a point at the last
+        bar's time replaces that bar's (SPEC section 3, ordering rule), so the run ends on the
+        engine's final state (the positions closed at the stop: no PnL, the balances after them)."""
+        for chart in self._charts.values():
+            points = chart.primary and chart.pnl_points
+            last = (points.t[-1] if len(points.t) else points.span and points.span[1]) if points else None
+            if last is not None:
+                chart.refresh()
+                at = max(t, last)
+                chart.pnl_points.t.append(at)
+                chart.pnl_points.v.append(chart.pnl)
+                if not chart.alone:
+                    self.settle(chart, at)
+        self.settle_equity()
 
     # -- plumbing -------------------------------------------------------------------------------
 
@@ -332,12 +369,15 @@ class ChartbridgeActor(DataActor):
                 del strategy.on_order_filled
         self._heard = []
 
-    def _missed(self) -> None:
-        """Chart the fills in the cache no strategy was told of (an order of no running strategy)."""
+    def _missed(self) -> list[Any]:
+        """Chart the fills in the cache no strategy was told of (an order of no running strategy,
+        or sent at a strategy's stop) and return them."""
         for order in self.cache.orders():
             fills = [e for e in order.events() if isinstance(e, OrderFilled)]
             self.queued.extend(fills[self._seen.get(str(order.client_order_id), 0):])
+        missed = list(self.queued)
         self.read_fills()
+        return missed
 
     def read_fills(self) -> None:
         """Chart the queued fills: markers, the net position, the refreshed balances."""
