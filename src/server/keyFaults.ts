@@ -61,9 +61,12 @@ export class KeyFaults {
     return next;
   }
 
-  /** Faults of every key starting with `prefix` (e.g. one run's keys), sorted by key. */
-  errorsUnder(prefix: string): string[] {
-    return [...this.faults].filter(([key]) => key.startsWith(prefix)).sort(([a], [b]) => a.localeCompare(b)).map(([, f]) => f.message);
+  /** Faults of every key starting with `prefix` (e.g. one run's keys) but not with `except`, sorted by key. */
+  errorsUnder(prefix: string, except?: string): string[] {
+    return [...this.faults]
+      .filter(([key]) => key.startsWith(prefix) && !(except !== undefined && key.startsWith(except)))
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([, f]) => f.message);
   }
 }
 

@@ -206,8 +206,11 @@ export class RunCatalog {
     if (typeof parsed === "string") problems.push(`run ${run}: ${parsed}; left out`);
     const eventsKey = this.keys.events(run);
     await this.read(eventsKey, "stream", null, () => this.redis.xrevrange(eventsKey, "+", "-", "COUNT", 1), problems);
+    // A series stream's fault is that series' own `error` (SPEC section 10), not its run's: a live
+    // read may have met it before this query or not, and the run's answer must not depend on which.
     const prefix = this.keys.runPattern(run).slice(0, -1);
-    return [...new Set([...problems, ...this.faults.errorsUnder(prefix)])].sort();
+    const seriesPrefix = this.keys.series(run, "");
+    return [...new Set([...problems, ...this.faults.errorsUnder(prefix, seriesPrefix)])].sort();
   }
 
   /** Reads `key`; when Redis refuses it (another type), reports that once and answers `fallback`. */
