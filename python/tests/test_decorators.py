@@ -321,13 +321,14 @@ XS = [100 + 10 * math.sin(i / 3) + (i % 7) for i in range(300)]
 
 
 def test_indicators_match_naive_computation(r: redis.Redis) -> None:
+    """The naive references are 1.x's definitions (test_indicators.py compares both lines with Nautilus)."""
     it = iter(XS)
 
     @cb.rsi(14, wilder=True, name="wilder")
-    @cb.rsi(14)
-    @cb.bollinger(20, 2.0)
-    @cb.sma(10)
-    @cb.ema(5, raw=True, color="#ff0000")
+    @cb.rsi(14, nautilus=1)
+    @cb.bollinger(20, 2.0, nautilus=1)
+    @cb.sma(10, nautilus=1)
+    @cb.ema(5, raw=True, color="#ff0000", nautilus=1)
     def mid(self: object, b: Any) -> Any:
         return next(it)
 

@@ -1,7 +1,8 @@
 """Each indicator decorator equals the Nautilus indicator python/README.md says it equals, value by
 value, on the same real Nautilus Bars: exact float equality (the SDK repeats Nautilus's
 arithmetic in the same order and reads prices as Nautilus's ``handle_bar`` does), compiled and
-interpreted (the form used where nothing was built).
+interpreted (the form used where nothing was built), against the classes of the installed line:
+1.x's in the 1.x venv, 2.x's in the 2.x venv (scripts/test-all.sh runs both).
 """
 
 from __future__ import annotations
@@ -12,15 +13,15 @@ from typing import Any
 
 import pytest
 import redis
-from conftest import nautilus_1x_only, read_points, registry
+from conftest import read_points, registry
 
-nautilus_1x_only("compared with 1.x's indicator classes; the same comparison on 2.x is not written yet")
+nautilus = pytest.importorskip("nautilus_trader")
+LINE = 2 if int(nautilus.__version__.split(".")[0]) >= 2 else 1  # the installed line
 
 from nautilus_trader.indicators import (  # noqa: E402
     BollingerBands, ExponentialMovingAverage, RelativeStrengthIndex, SimpleMovingAverage,
 )
-from nautilus_trader.model.data import Bar, BarType  # noqa: E402
-from nautilus_trader.model.objects import Price, Quantity  # noqa: E402
+from nautilus_trader.model import Bar, BarType, Price, Quantity  # noqa: E402
 from test_fastline import interpreted  # noqa: E402
 
 import chartbridge as cb  # noqa: E402
@@ -59,7 +60,7 @@ def form(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Ite
         py_indicators, py_fastline = interpreted(indicators), interpreted(fastline)
         monkeypatch.setattr(py_fastline, "bar_value", py_indicators.bar_value)
         monkeypatch.setattr(decorators, "fastline", py_fastline)
-        for name in ("EMA", "SMA", "Bollinger", "RSI", "WilderRSI", "bar_value", "source_index"):
+        for name in ("EMA", "SMA", "Bollinger", "RSI", "WilderRSI", "bar_value", "check_line", "source_index"):
             monkeypatch.setattr(decorators, name, getattr(py_indicators, name))
     yield request.param
 
@@ -75,19 +76,37 @@ def nautilus_points(indicator: Any, outputs: tuple[str, ...], feed: Callable[[An
     return points
 
 
+def feed_bars(on_bar: Callable[[Any], Any]) -> None:
+    """Call the decorated ``on_bar`` with each bar at its time, as the Nautilus actor does, and flush."""
+    for bar in BARS:
+        cb.set_clock(bar.ts_event)
+        on_bar(bar)
+    assert cb.flush()
+
+
 def handle_bar(indicator: Any, bar: Any) -> None:
     indicator.handle_bar(bar)
 
 
+def update_raw(indicator: Any, x: float) -> None:
+    """Nautilus's ``update_raw`` of one value (1.x's ``BollingerBands`` takes it as high, low and close)."""
+    if LINE == 1 and isinstance(indicator, BollingerBands):
+        indicator.update_raw(x, x, x)
+    else:
+        indicator.update_raw(x)
+
+
 def typical_of(indicator: Any, bar: Any) -> None:
-    indicator.update_raw((bar.high.as_double() + bar.low.as_double() + bar.close.as_double()) / 3.0)
+    update_raw(indicator, (bar.high.as_double() + bar.low.as_double() + bar.close.as_double()) / 3.0)
 
 
 def hl2_of(indicator: Any, bar: Any) -> None:
-    indicator.update_raw((bar.high.as_double() + bar.low.as_double()) / 2.0)
+    update_raw(indicator, (bar.high.as_double() + bar.low.as_double()) / 2.0)
 
 
-# (decorator, its series' suffixes, the Nautilus indicator it equals, its outputs, how Nautilus is fed)
+# (decorator, its series' suffixes, the Nautilus indicator it equals, its outputs, how Nautilus is fed):
+# each decorator with its defaults (the installed line's definitions), which include Bollinger's input
+# (1.x's handle_bar takes the typical price, 2.x's the close)
 CASES: list[tuple[str, Callable[..., Any], tuple[str, ...], Callable[[], Any], tuple[str, ...],
                   Callable[[Any, Any], None]]] = [
     ("ema", lambda: cb.ema(10), ("ema10",), lambda: ExponentialMovingAverage(10), ("value",), handle_bar),
@@ -100,8 +119,8 @@ CASES: list[tuple[str, Callable[..., Any], tuple[str, ...], Callable[[], Any], t
     ("sma of hl2", lambda: cb.sma(5, source="hl2"), ("sma5",), lambda: SimpleMovingAverage(5), ("value",), hl2_of),
     ("bollinger of hl2", lambda: cb.bollinger(10, 1.5, source="hl2"),
      ("bollinger10.upper", "bollinger10.middle", "bollinger10.lower"),
-     lambda: BollingerBands(10, 1.5), ("upper", "middle", "lower"),
-     lambda ind, bar: ind.update_raw(*[(bar.high.as_double() + bar.low.as_double()) / 2.0] * 3)),
+     lambda: BollingerBands(10, 1.5), ("upper", "middle", "lower"), hl2_of),
+    ("sma over 16 windows", lambda: cb.sma(3), ("sma3",), lambda: SimpleMovingAverage(3), ("value",), handle_bar),
 ]
 
 
@@ -113,10 +132,7 @@ def test_each_decorator_equals_its_nautilus_indicator_on_real_bars(r: redis.Redi
     def on_bar(bar: Any) -> Any:
         return bar
 
-    for bar in BARS:
-        cb.set_clock(bar.ts_event)  # as the Nautilus actor does at each event
-        on_bar(bar)
-    assert cb.flush()
+    feed_bars(on_bar)
     expected = nautilus_points(make(), outputs, feed)
     assert len(expected[0]) > 300
     base = "test_each_decorator_equals_its_nautilus_indicator_on_real_bars._locals_.on_bar"
@@ -127,22 +143,49 @@ def test_each_decorator_equals_its_nautilus_indicator_on_real_bars(r: redis.Redi
     assert cb.stats()["rejected"] == 0
 
 
-def test_rsi_is_nautilus_0_to_1_and_wilder_is_0_to_100(r: redis.Redis, form: str) -> None:
+def test_rsi_of_1x_is_0_to_1_of_2x_0_to_100_and_wilder_is_0_to_100(r: redis.Redis, form: str) -> None:
     @cb.rsi(14, wilder=True, name="wilder")
-    @cb.rsi(14, name="nautilus")
+    @cb.rsi(14, nautilus=2, name="nautilus2")
+    @cb.rsi(14, nautilus=1, name="nautilus1")
     def on_bar(bar: Any) -> Any:
         return bar
 
-    for bar in BARS:
-        cb.set_clock(bar.ts_event)
-        on_bar(bar)
-    assert cb.flush()
-    nautilus, wilder = read_points(r, "nautilus.rsi14")[1]["y"], read_points(r, "wilder.rsi14")[1]["y"]
-    assert nautilus[:27] == [1.0] * 27  # the first 40 bars only rise: no loss yet
-    assert wilder[:26] == [100.0] * 26
-    assert 0.0 < min(nautilus) and max(nautilus) <= 1.0 and 0.0 < min(wilder) and max(wilder) <= 100.0
-    assert (len(nautilus), len(wilder)) == (len(BARS) - 13, len(BARS) - 14)  # Wilder needs 14 changes
-    assert registry(r, "nautilus.rsi14")["pane"] == "rsi"
+    feed_bars(on_bar)
+    one, two = read_points(r, "nautilus1.rsi14")[1]["y"], read_points(r, "nautilus2.rsi14")[1]["y"]
+    wilder = read_points(r, "wilder.rsi14")[1]["y"]
+    assert one[:27] == [1.0] * 27  # the first 40 bars only rise: no loss yet
+    assert two[:26] == wilder[:26] == [100.0] * 26
+    assert 0.0 < min(one) and max(one) <= 1.0 and 0.0 < min(wilder) and max(wilder) <= 100.0
+    assert 0.0 < min(two) and max(two) <= 100.0
+    # 1.x counts the first bar as a change of 0; 2.x and Wilder's need 14 changes
+    assert (len(one), len(two), len(wilder)) == (len(BARS) - 13, len(BARS) - 14, len(BARS) - 14)
+    assert registry(r, "nautilus1.rsi14")["pane"] == registry(r, "nautilus2.rsi14")["pane"] == "rsi"
+
+
+def test_the_default_line_is_the_installed_nautilus_and_nautilus_picks_the_other(r: redis.Redis, form: str) -> None:
+    """``nautilus=`` reproduces a chart of either line whatever is installed: the installed line's
+    equals its class (as the defaults do), the other line's is the SDK's own definition of it,
+    and differs on these bars (EMA: 1.x seeds with the first close, 2.x with the mean of ten)."""
+    other = 3 - LINE
+    assert decorators.installed_line() == LINE
+
+    @cb.ema(10, nautilus=other, name="other")
+    @cb.ema(10, nautilus=LINE, name="installed")
+    @cb.ema(10, name="default")
+    def on_bar(bar: Any) -> Any:
+        return bar
+
+    feed_bars(on_bar)
+    expected = nautilus_points(ExponentialMovingAverage(10), ("value",), handle_bar)[0]
+    assert read_points(r, "default.ema10")[1]["y"] == read_points(r, "installed.ema10")[1]["y"] == expected
+    sdk_other = indicators.EMA(10, other)
+    want = [v[0] for v in (sdk_other.update(b.close.as_double()) for b in BARS) if v is not None]
+    got = read_points(r, "other.ema10")[1]["y"]
+    assert got == want and len(got) == len(expected)
+    assert got[0] != expected[0]
+    with pytest.raises(ValueError, match=r"nautilus must be 1 or 2 \(the NautilusTrader line whose definitions to "
+                                         r"follow\), not 3"):
+        cb.ema(10, nautilus=3)
 
 
 def test_a_bad_source_or_parameter_is_refused_at_decoration() -> None:

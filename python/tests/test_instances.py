@@ -40,7 +40,7 @@ class Pair:
         cb.condition("wide", x + self.offset > 10.0)
         return x + self.offset
 
-    @cb.ema(3)
+    @cb.ema(3, nautilus=1)  # ema_reference's definition, whichever NautilusTrader is installed
     def price(self, x: float) -> float:
         return x + self.offset
 

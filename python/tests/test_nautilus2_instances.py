@@ -1,8 +1,8 @@
 """test_instances.py's real backtests on NautilusTrader 2: one strategy class on two instruments
 charts each instance apart (the second under its component id, 2.x's ``strategy_id``), and a
 sweep of backtests in one process charts each run from fresh indicators. The decorators' EMA is
-compared with the SDK's own ``EMA`` fed the instance's closes: on 2.x, Nautilus's
-``ExponentialMovingAverage`` gives other values (python/README.md, NautilusTrader 2)."""
+compared with 2.x's ``ExponentialMovingAverage`` fed the instance's closes (the decorators follow
+the installed line's definitions: python/README.md, "Indicators")."""
 
 from __future__ import annotations
 
@@ -22,10 +22,10 @@ if int(nautilus.__version__.split(".")[0]) < 2:
 
 sys.path.insert(0, str(REPO / "examples" / "nautilus-ema-cross"))
 import ema_cross_v2  # noqa: E402
+from nautilus_trader.indicators import ExponentialMovingAverage  # noqa: E402
 from nautilus_trader.model import BarType  # noqa: E402
 from nautilus_trader.testkit.providers import TestInstrumentProvider  # noqa: E402
 
-from chartbridge.indicators import EMA  # noqa: E402
 from chartbridge.nautilus import ChartbridgeActor, ChartbridgeConfig  # noqa: E402
 
 CALLS: list[str] = []  # the strategies' ids in the order of their calls
@@ -58,12 +58,12 @@ def _points(seen: list[tuple[int, float]]) -> tuple[list[int], dict[str, list[fl
 
 
 def _ema(seen: list[tuple[int, float]]) -> list[tuple[int, float]]:
-    """A fresh EMA(10) of the closes: what a run's first call starts from."""
-    ema, out = EMA(10), []
+    """A fresh Nautilus EMA(10) of the closes once initialized: what a run's first call starts from."""
+    ema, out = ExponentialMovingAverage(10), []
     for t, close in seen:
-        value = ema.update(close)
-        if value is not None:
-            out.append((t, value[0]))
+        ema.update_raw(close)
+        if ema.initialized:
+            out.append((t, ema.value))
     return out
 
 

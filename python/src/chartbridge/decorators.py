@@ -9,6 +9,7 @@ returned; ``cb.configure(enabled=False)`` later costs one attribute check per ca
 from __future__ import annotations
 
 import functools
+import importlib.metadata
 import inspect
 import logging
 import math
@@ -16,7 +17,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, overload
 
 from . import clock, conditions, fastline, session
-from .indicators import EMA, RSI, SMA, Bollinger, Indicator, WilderRSI, bar_value, source_index
+from .indicators import EMA, RSI, SMA, Bollinger, Indicator, WilderRSI, bar_value, check_line, source_index
 from .protocol import CANDLE_KINDS, ProtocolError, check_finite, sanitize_series_id
 from .series import (
     PluginSpec, RunScoped, Series, Source, caller_source, converter_of, hint_strategy, instance_key, number,
@@ -314,46 +315,69 @@ def _indicated(indicator: Indicator, label: str, index: int, raw: bool, base: st
     return hook, bind
 
 
-def ema(period: int, *, source: str = "close", raw: bool = False, name: str | None = None, pane: str = "main",
-        color: str | None = None, enabled: bool = True, **options: Any) -> Callable[[F], F]:
-    """Chart Nautilus's ``ExponentialMovingAverage(period)`` of what the function returns, as
-    series ``<name>.ema<period>``: alpha = 2 / (period + 1), seeded with the first value, charted
-    from the ``period``-th value on.
+@functools.cache
+def installed_line() -> int:
+    """The line of the installed NautilusTrader (2 from 2.0 on), 1 where none is: the indicator
+    decorators' default ``nautilus``. Read from the package metadata, so nautilus_trader is not imported."""
+    try:
+        version = importlib.metadata.version("nautilus_trader")
+    except importlib.metadata.PackageNotFoundError:
+        return 1
+    return 2 if int(version.split(".")[0]) >= 2 else 1
 
-    ``source`` picks a bar's input (a returned bar is a value with a ``close``): "close",
-    "open", "high", "low", "hl2" ((h + l) / 2), "typical" ((h + l + c) / 3) or "ohlc4"
-    ((o + h + l + c) / 4); a number is used as it is. ``raw=True`` also charts the input itself
-    as ``<name>``. python/README.md states each decorator's definition against Nautilus's."""
-    return _indicator(lambda: EMA(period), f"ema{period}", source, raw, name, pane, (color,), enabled, options)
+
+def _nautilus_line(nautilus: int | None) -> int:
+    return installed_line() if nautilus is None else check_line(nautilus)
+
+
+def ema(period: int, *, source: str = "close", raw: bool = False, name: str | None = None, pane: str = "main",
+        color: str | None = None, enabled: bool = True, nautilus: int | None = None,
+        **options: Any) -> Callable[[F], F]:
+    """Chart Nautilus's ``ExponentialMovingAverage(period)`` of what the function returns, as
+    series ``<name>.ema<period>``, charted from the ``period``-th value on: alpha = 2 / (period + 1),
+    seeded with the first value (NautilusTrader 1.x) or the mean of the first ``period`` (2.x).
+
+    ``nautilus`` (1 or 2) picks the NautilusTrader line whose definitions to follow; default:
+    the installed one's, 1.x's where none is (``installed_line``). ``source`` picks a bar's input
+    (a returned bar is a value with a ``close``): "close", "open", "high", "low", "hl2"
+    ((h + l) / 2), "typical" ((h + l + c) / 3) or "ohlc4" ((o + h + l + c) / 4); a number is
+    used as it is. ``raw=True`` also charts the input itself as ``<name>``. python/README.md
+    states each decorator's definition against Nautilus's."""
+    line = _nautilus_line(nautilus)
+    return _indicator(lambda: EMA(period, line), f"ema{period}", source, raw, name, pane, (color,), enabled, options)
 
 
 def sma(period: int, *, source: str = "close", raw: bool = False, name: str | None = None, pane: str = "main",
-        color: str | None = None, enabled: bool = True, **options: Any) -> Callable[[F], F]:
+        color: str | None = None, enabled: bool = True, nautilus: int | None = None,
+        **options: Any) -> Callable[[F], F]:
     """Chart Nautilus's ``SimpleMovingAverage(period)`` of what the function returns, as
-    ``<name>.sma<period>``. ``source`` and ``raw`` as for ``ema``."""
-    return _indicator(lambda: SMA(period), f"sma{period}", source, raw, name, pane, (color,), enabled, options)
+    ``<name>.sma<period>``. ``nautilus``, ``source`` and ``raw`` as for ``ema``."""
+    line = _nautilus_line(nautilus)
+    return _indicator(lambda: SMA(period, line), f"sma{period}", source, raw, name, pane, (color,), enabled, options)
 
 
-def bollinger(period: int = 20, k: float = 2.0, *, source: str = "typical", raw: bool = False,
+def bollinger(period: int = 20, k: float = 2.0, *, source: str | None = None, raw: bool = False,
               name: str | None = None, pane: str = "main",
               colors: tuple[str | None, str | None, str | None] = (None, None, None),
-              enabled: bool = True, **options: Any) -> Callable[[F], F]:
+              enabled: bool = True, nautilus: int | None = None, **options: Any) -> Callable[[F], F]:
     """Chart Nautilus's ``BollingerBands(period, k)`` of what the function returns, as
     ``<name>.bollinger<period>.upper``, ``.middle`` and ``.lower`` (SMA +/- k population standard
-    deviations); of a bar, its typical price (h + l + c) / 3, as Nautilus takes. ``source`` and
-    ``raw`` as for ``ema``."""
-    return _indicator(lambda: Bollinger(period, k), f"bollinger{period}", source, raw, name, pane, colors,
-                      enabled, options)
+    deviations); of a bar, the input the line's ``handle_bar`` takes: the typical price
+    (h + l + c) / 3 on 1.x, the close on 2.x. ``nautilus``, ``source`` and ``raw`` as for ``ema``."""
+    line = _nautilus_line(nautilus)
+    return _indicator(lambda: Bollinger(period, k, line), f"bollinger{period}",
+                      source or ("typical" if line == 1 else "close"), raw, name, pane, colors, enabled, options)
 
 
 def rsi(period: int = 14, *, wilder: bool = False, source: str = "close", raw: bool = False,
         name: str | None = None, pane: str = "rsi", color: str | None = None, enabled: bool = True,
-        **options: Any) -> Callable[[F], F]:
-    """Chart Nautilus's ``RelativeStrengthIndex(period)`` (EMA-smoothed, 0 to 1) of what the
-    function returns, as ``<name>.rsi<period>``, in its own pane by default; ``wilder=True``:
-    Wilder's RSI, 0 to 100, as TA-Lib and TradingView compute it. ``source`` and ``raw`` as for
-    ``ema``."""
-    make = (lambda: WilderRSI(period)) if wilder else (lambda: RSI(period))
+        nautilus: int | None = None, **options: Any) -> Callable[[F], F]:
+    """Chart Nautilus's ``RelativeStrengthIndex(period)`` of what the function returns, as
+    ``<name>.rsi<period>``, in its own pane by default: 1.x's (EMA-smoothed, 0 to 1) or 2.x's
+    (Wilder-smoothed, 0 to 100); ``wilder=True``: Wilder's RSI, 0 to 100, as TA-Lib and
+    TradingView compute it, whatever the line. ``nautilus``, ``source`` and ``raw`` as for ``ema``."""
+    line = _nautilus_line(nautilus)
+    make = (lambda: WilderRSI(period)) if wilder else (lambda: RSI(period, line))
     return _indicator(make, f"rsi{period}", source, raw, name, pane, (color,), enabled, options)
 
 

@@ -11,15 +11,21 @@ cpdef double _price(object bar, str name, str where) except? -1.0
 @cython.locals(high=double, low=double)
 cpdef double bar_value(object bar, int source, str where) except? -1.0
 
+cpdef int check_line(object nautilus) except -1
+
 
 cdef class Window:
     cdef readonly Py_ssize_t period
     cdef double[::1] values
-    cdef Py_ssize_t count, start
+    cdef Py_ssize_t count, start, updates
+    cdef readonly bint running
+    cdef double sum
 
     cpdef bint push(self, double x)
 
     @cython.locals(total=double, i=Py_ssize_t)
+    cpdef double total(self)
+
     cpdef double mean(self)
 
     @cython.locals(total=double, d=double, i=Py_ssize_t)
@@ -40,6 +46,7 @@ cdef class EMA(Indicator):
     cdef readonly Py_ssize_t period
     cdef readonly double alpha, value
     cdef readonly long long count
+    cdef readonly bint seeded, wilder
 
     cpdef void step(self, double x)
     cpdef tuple update(self, double x)
@@ -49,7 +56,7 @@ cdef class Bollinger(Indicator):
     cdef readonly Window window
     cdef readonly double k
 
-    @cython.locals(middle=double, width=double)
+    @cython.locals(middle=double, std=double, width=double)
     cpdef tuple update(self, double x)
 
 
@@ -57,9 +64,9 @@ cdef class RSI(Indicator):
     cdef readonly Py_ssize_t period
     cdef readonly EMA gain, loss
     cdef double last
-    cdef bint seen
+    cdef bint seen, first_is_change
 
-    @cython.locals(change=double)
+    @cython.locals(change=double, total=double)
     cpdef tuple update(self, double x)
 
 

@@ -1,22 +1,33 @@
 # cython: boundscheck=False, wraparound=False
 """Incremental indicators with Nautilus's definitions, so a chart shows the line a strategy trades on.
 
-Each class computes what nautilus_trader's class of the same role computes, step for step in
-the same floating-point order (nautilus_trader/indicators/averages.pyx, volatility.pyx,
-momentum.pyx; a test compares them value by value on real Bars):
+NautilusTrader changed its indicators between its lines, so each class takes ``nautilus=1`` or
+``2`` and computes what that line's class of the same role computes, step for step in the same
+floating-point order (1.x: nautilus_trader/indicators/averages.pyx, volatility.pyx,
+momentum.pyx; 2.x: the Rust crate nautilus-indicators, whose ``mul_add`` is a fused
+multiply-add, ``fused`` here; a test compares them value by value on real Bars):
 
-- ``SMA``: ``SimpleMovingAverage``, the window summed oldest first from 0.0, divided by its length.
-- ``EMA``: ``ExponentialMovingAverage``: alpha = 2 / (period + 1); the first value seeds it and
-  is then smoothed with itself (``alpha * x + (1 - alpha) * value``).
-- ``Bollinger``: ``BollingerBands``: SMA of the window +/- k population standard deviations.
-- ``RSI``: ``RelativeStrengthIndex``: gains and losses in two EMAs (the first value counts as
-  a change of 0), ``1 - 1 / (1 + gain / loss)``, 0 to 1, 1 while no loss was seen.
+- ``SMA``: ``SimpleMovingAverage``, the mean of the last ``period`` values: 1.x sums the window
+  oldest first from 0.0 at each value; 2.x keeps a running sum (the oldest value subtracted, the
+  new one added) re-summed oldest first every 16 windows.
+- ``EMA``: ``ExponentialMovingAverage``: alpha = 2 / (period + 1). 1.x: the first value seeds it
+  and is then smoothed with itself (``alpha * x + (1 - alpha) * value``); 2.x: the mean of the
+  first ``period`` values seeds it, then ``fused(alpha, x, (1 - alpha) * value)``.
+  ``wilder=True`` (2.x only): 2.x's ``WilderMovingAverage``, the same seed, then
+  ``(value * (period - 1) + x) / period``.
+- ``Bollinger``: ``BollingerBands``: the SMA of the window +/- k population standard deviations
+  (2.x: ``fused(k, +/-std, middle)``).
+- ``RSI``: ``RelativeStrengthIndex``. 1.x: gains and losses in two 1.x EMAs (the first value
+  counts as a change of 0), ``1 - 1 / (1 + gain / loss)``, 0 to 1, 1 while no loss was seen.
+  2.x: the changes from the second value on in two Wilder averages,
+  ``100 * (gain / (gain + loss))``, 0 to 100, 50 while flat.
 - ``WilderRSI``: Wilder's RSI (TA-Lib, TradingView), 0 to 100: the first ``period`` changes
   averaged, then smoothed by ``(avg * (period - 1) + change) / period``; 50 while flat.
 
-Nothing is emitted until an indicator is warmed up: after ``period`` values (Nautilus's
-``initialized``), ``WilderRSI`` after ``period`` changes. ``bar_value`` reads a bar's prices as
-Nautilus's ``handle_bar`` does (``Price.as_double()``, which ``float(price)`` is).
+Nothing is emitted until an indicator is warmed up, where the line's class becomes
+``initialized``: after ``period`` values; 2.x's RSI and ``WilderRSI`` after ``period`` changes.
+``bar_value`` reads a bar's prices as Nautilus's ``handle_bar`` does (``Price.as_double()``,
+which ``float(price)`` is).
 
 One source, two forms: Cython compiles this file when the package is built (indicators.pxd
 gives the C types; ``python/setup.py``), else it runs as it is.
@@ -25,6 +36,7 @@ gives the C types; ``python/setup.py``), else it runs as it is.
 from __future__ import annotations
 
 import math
+import sys
 from array import array
 
 from .protocol import check_finite, to_float
@@ -99,6 +111,24 @@ def bar_value(bar: object, source: int, where: str) -> float:
     return (_price(bar, "open", where) + high + low + _price(bar, "close", where)) / 4.0
 
 
+if sys.version_info >= (3, 13):
+    fused = math.fma
+else:
+    from fractions import Fraction
+
+    def fused(a: float, b: float, c: float) -> float:
+        """``a * b + c`` rounded once, as Rust's ``mul_add`` (``math.fma`` from Python 3.13)."""
+        return float(Fraction(a) * Fraction(b) + Fraction(c))
+
+
+def check_line(nautilus: int) -> int:
+    """A NautilusTrader line whose definitions to follow: 1 or 2, else ValueError."""
+    if nautilus not in (1, 2) or isinstance(nautilus, bool):
+        raise ValueError(f"nautilus must be 1 or 2 (the NautilusTrader line whose definitions to follow), "
+                         f"not {nautilus!r}")
+    return nautilus
+
+
 def _check_period(period: int) -> int:
     if isinstance(period, bool) or not isinstance(period, int) or period < 1:
         raise ValueError(f"period must be a positive int, not {period!r}")
@@ -110,11 +140,14 @@ class Window:
     ``fast_std_with_mean`` sum them: O(period) per value, in C when compiled (what exact
     equality with Nautilus costs; a running sum would round differently)."""
 
-    def __init__(self, period: int) -> None:
+    def __init__(self, period: int, nautilus: int = 1) -> None:
         self.period = _check_period(period)
         self.values = array("d", bytes(8 * period))
         self.count = 0
         self.start = 0  # the oldest value, once full
+        self.running = check_line(nautilus) == 2  # 2.x's running sum, else 1.x's sum at each mean
+        self.sum = 0.0
+        self.updates = 0  # since the running sum was last re-summed
 
     def push(self, x: float) -> bool:
         """Add ``x`` (replacing the oldest value when full); True once the window is full."""
@@ -122,18 +155,30 @@ class Window:
             self.values[self.count] = x
             self.count += 1
         else:
+            if self.running:
+                self.sum -= self.values[self.start]
             self.values[self.start] = x
             self.start = self.start + 1 if self.start + 1 < self.period else 0
+        if self.running:
+            self.sum += x
+            self.updates += 1
+            if self.updates >= 16 * self.period:  # 2.x's SMA_RESEED_WINDOWS
+                self.sum = self.total()
+                self.updates = 0
         return self.count == self.period
 
-    def mean(self) -> float:
-        """The mean of a full window."""
+    def total(self) -> float:
+        """The sum of the values held, oldest first from 0.0."""
         total = 0.0
-        for i in range(self.start, self.period):
+        for i in range(self.start, self.count):
             total += self.values[i]
         for i in range(self.start):
             total += self.values[i]
-        return total / self.period
+        return total
+
+    def mean(self) -> float:
+        """The mean of a full window."""
+        return (self.sum if self.running else self.total()) / self.period
 
     def std(self, mean: float) -> float:
         """The population standard deviation of a full window around ``mean``."""
@@ -148,33 +193,47 @@ class Window:
 
 
 class SMA(Indicator):
-    """Simple moving average (Nautilus ``SimpleMovingAverage``)."""
+    """Simple moving average (Nautilus ``SimpleMovingAverage`` of the line ``nautilus``)."""
 
     outputs = ("sma",)
 
-    def __init__(self, period: int) -> None:
-        self.window = Window(period)
+    def __init__(self, period: int, nautilus: int = 1) -> None:
+        self.window = Window(period, nautilus)
 
     def update(self, x: float) -> tuple[float, ...] | None:
         return (self.window.mean(),) if self.window.push(x) else None
 
 
 class EMA(Indicator):
-    """Exponential moving average (Nautilus ``ExponentialMovingAverage``)."""
+    """Exponential moving average (Nautilus ``ExponentialMovingAverage`` of the line ``nautilus``;
+    ``wilder=True``: 2.x's ``WilderMovingAverage``, the averages of 2.x's RSI)."""
 
     outputs = ("ema",)
 
-    def __init__(self, period: int) -> None:
+    def __init__(self, period: int, nautilus: int = 1, wilder: bool = False) -> None:
         self.period = _check_period(period)
         self.alpha = 2.0 / (period + 1.0)
-        self.value = 0.0
+        self.value = 0.0  # on 2.x, the sum of the values seen until the ``period``-th
         self.count = 0
+        self.seeded = check_line(nautilus) == 2  # 2.x: seeded with the mean of the first values
+        self.wilder = wilder
+        if wilder and not self.seeded:
+            raise ValueError("wilder=True is NautilusTrader 2's WilderMovingAverage: give nautilus=2")
 
     def step(self, x: float) -> None:
-        if self.count == 0:
-            self.value = x
-        self.value = self.alpha * x + ((1.0 - self.alpha) * self.value)
         self.count += 1
+        if not self.seeded:
+            if self.count == 1:
+                self.value = x
+            self.value = self.alpha * x + ((1.0 - self.alpha) * self.value)
+        elif self.count < self.period:
+            self.value += x
+        elif self.count == self.period:
+            self.value = (self.value + x) / self.period
+        elif self.wilder:
+            self.value = (self.value * (self.period - 1.0) + x) / self.period
+        else:
+            self.value = fused(self.alpha, x, (1.0 - self.alpha) * self.value)
 
     def update(self, x: float) -> tuple[float, ...] | None:
         self.step(x)
@@ -182,33 +241,39 @@ class EMA(Indicator):
 
 
 class Bollinger(Indicator):
-    """Bollinger bands (Nautilus ``BollingerBands``): SMA +/- k population standard deviations."""
+    """Bollinger bands (Nautilus ``BollingerBands`` of the line ``nautilus``): SMA +/- k population
+    standard deviations."""
 
     outputs = ("upper", "middle", "lower")
 
-    def __init__(self, period: int, k: float = 2.0) -> None:
+    def __init__(self, period: int, k: float = 2.0, nautilus: int = 1) -> None:
         if isinstance(k, bool) or not isinstance(k, (int, float)) or not 0.0 < k < math.inf:
             raise ValueError(f"k must be a positive number, not {k!r}")
-        self.window = Window(period)
+        self.window = Window(period, nautilus)
         self.k = float(k)
 
     def update(self, x: float) -> tuple[float, ...] | None:
         if not self.window.push(x):
             return None
         middle = self.window.mean()
-        width = self.k * self.window.std(middle)
+        std = self.window.std(middle)
+        if self.window.running:  # 2.x
+            return (fused(self.k, std, middle), middle, fused(self.k, -std, middle))
+        width = self.k * std
         return (middle + width, middle, middle - width)
 
 
 class RSI(Indicator):
-    """Relative strength index as Nautilus's ``RelativeStrengthIndex`` (0 to 1)."""
+    """Relative strength index as Nautilus's ``RelativeStrengthIndex`` of the line ``nautilus``:
+    1.x's 0 to 1, 2.x's 0 to 100."""
 
     outputs = ("rsi",)
 
-    def __init__(self, period: int = 14) -> None:
+    def __init__(self, period: int = 14, nautilus: int = 1) -> None:
         self.period = _check_period(period)
-        self.gain = EMA(period)
-        self.loss = EMA(period)
+        self.first_is_change = check_line(nautilus) == 1  # 1.x: the first value is a change of 0
+        self.gain = EMA(period, nautilus, wilder=not self.first_is_change)
+        self.loss = EMA(period, nautilus, wilder=not self.first_is_change)
         self.last = 0.0
         self.seen = False
 
@@ -216,12 +281,17 @@ class RSI(Indicator):
         if not self.seen:
             self.last = x
             self.seen = True
+            if not self.first_is_change:
+                return None
         change = x - self.last
         self.last = x
         self.gain.step(change if change > 0.0 else 0.0)
         self.loss.step(-change if change < 0.0 else 0.0)
         if self.gain.count < self.period:
             return None
+        if not self.first_is_change:
+            total = self.gain.value + self.loss.value
+            return (50.0,) if total == 0.0 else (100.0 * (self.gain.value / total),)
         if self.loss.value == 0.0:
             return (1.0,)
         return (1.0 - 1.0 / (1.0 + self.gain.value / self.loss.value),)
