@@ -9,11 +9,13 @@ The server (``chartbridge.testing.RedisServer``) listens on a free port on 127.0
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import itertools
 import json
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import Any, TypeVar
 
 import pytest
@@ -169,3 +171,15 @@ def run_and_compare_equity(r: redis.Redis, engine: Any, strategy: Any, times: li
         assert read_points(r, f"equity:SIM:{currency}") == (times, {"y": strategy.equity_seen[currency]})
     assert cb.stats()["rejected"] == 0
     engine.dispose()
+
+
+def interpreted(module: ModuleType) -> ModuleType:
+    """``module`` (compiled from Cython pure-Python mode) run from its .py source by the
+    interpreter, beside the compiled one: the two forms of one source compared in tests."""
+    package, _, name = module.__name__.rpartition(".")  # its package, so relative imports resolve
+    spec = importlib.util.spec_from_file_location(f"{package}._interpreted_{name}",
+                                                  Path(module.__file__ or "").with_suffix("").with_suffix(".py"))
+    assert spec is not None and spec.loader is not None
+    loaded = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(loaded)
+    return loaded

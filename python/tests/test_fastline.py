@@ -8,20 +8,17 @@ path handles (``test_decorators``).
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import sys
 import threading
 from collections.abc import Iterator
-from pathlib import Path
-from types import ModuleType
 from types import SimpleNamespace
 from typing import Any
 
 import numpy
 import pytest
 import redis
-from conftest import read_points
+from conftest import interpreted, read_points
 
 import chartbridge as cb
 from chartbridge import decorators, fastline, indicators, session
@@ -55,16 +52,6 @@ def run(r: redis.Redis) -> Iterator[Any]:
     current = start_run("fast")
     yield current
     end_run()
-
-
-def interpreted(module: ModuleType) -> ModuleType:
-    """``module`` run from its .py source by the interpreter, beside the compiled one."""
-    spec = importlib.util.spec_from_file_location(f"chartbridge._interpreted_{module.__name__.rpartition('.')[2]}",
-                                                  Path(module.__file__ or "").with_suffix("").with_suffix(".py"))
-    assert spec is not None and spec.loader is not None
-    loaded = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(loaded)
-    return loaded
 
 
 def test_both_forms_are_there() -> None:

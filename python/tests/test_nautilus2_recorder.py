@@ -5,7 +5,6 @@ numbers against Nautilus's own)."""
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import random
 import sys
@@ -14,7 +13,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from conftest import REPO
+from conftest import REPO, interpreted
 
 nautilus = pytest.importorskip("nautilus_trader")
 if int(nautilus.__version__.split(".")[0]) < 2:
@@ -28,15 +27,10 @@ from chartbridge.nautilus import v2_recorder  # noqa: E402
 SCALE = 10**16
 
 
-@pytest.fixture(scope="module")
-def interpreted() -> ModuleType:
+@pytest.fixture(scope="module", name="interpreted")
+def interpreted_recorder() -> ModuleType:
     """The module's Python source, loaded beside the compiled module."""
-    spec = importlib.util.spec_from_file_location("chartbridge.nautilus.v2_recorder_py",
-                                                  REPO / "python/src/chartbridge/nautilus/v2_recorder.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return interpreted(v2_recorder)
 
 
 def test_the_compiled_form_is_built() -> None:
