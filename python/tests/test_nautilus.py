@@ -523,8 +523,10 @@ def test_equity_adds_balance_and_pnl_in_the_currency_units(implementation: str) 
     assert out[3] == 1_000_000.08
 
 
+@pytest.mark.parametrize("older", [False, True], ids=["in_order", "a_bar_older_than_the_last"])
 @pytest.mark.parametrize("form", ["compiled", "interpreted"])
-def test_merge_charts_each_pnl_point_of_several_instruments_in_time_order_with_exact_equity(form: str) -> None:
+def test_merge_charts_each_pnl_point_of_several_instruments_in_time_order_with_exact_equity(form: str,
+                                                                                           older: bool) -> None:
     """``Account``'s equity of several instruments (``merge.merge``), compiled and interpreted,
     against the rule written out: each PnL point in time order (then by chart, then as received)
     becomes its chart's, and each currency charted gets its balance plus the PnL held in it,
@@ -550,8 +552,9 @@ def test_merge_charts_each_pnl_point_of_several_instruments_in_time_order_with_e
         [0.00000001, 1.23456789] + [round(rng.uniform(-1, 1), 8) for _ in range(100)],
     ]
     times = [sorted(rng.randrange(0, 400) for _ in segment) for segment in segments]
-    times[1] = [150, 100]  # a bar older than the last: sorted, not merged
+    times[1] = [150, 100] if older else [100, 150]  # older: the points are sorted, not merged
     times[2] = [t + 200 for t in times[2]]  # BTC gets points from the middle on
+    assert set(times[0]) & set(times[2])  # equal times of two charts: the first chart's point first
     ts, vs, ends = array("q"), array("d"), array("q")
     for t, v in zip(times, segments):
         ts.extend(t)

@@ -118,8 +118,8 @@ class Account:
 
     def _chart_many(self, counts: list[int]) -> None:
         """``chart`` for each point the charts got (``counts`` each), in time order, with the same
-        values, by ``merge.merge`` (compiled: two instruments of one account, ~24k instructions a
-        bar in Python, when it was the larger part of the actor's cost on that shape)."""
+        values, by ``merge.merge`` (compiled: in Python it was ~24k instructions a bar of two
+        instruments, most of the actor's cost on that shape)."""
         charts = self.charts
         ts, vs, ends = array("q"), array("d"), array("q")
         for chart, count in zip(charts, counts):

@@ -15,7 +15,8 @@ One source, two forms (Cython's pure-Python mode, ``merge.pxd`` gives the C type
 even as Python's ``round``, exact while every sum stays within 2**53, then one correctly rounded
 division by an exact power of ten, as Python's int division), and the Python ``units_value``
 otherwise; interpreted, ``units_value`` always. ``COMPILED`` says which. Two instruments of one
-account, 2 x 10k bars: the interpreted merge cost ~24k instructions a bar (callgrind).
+account, 2 x 10k bars (callgrind): the merge in Python cost ~24k instructions a bar, 1.110x of the
+plain backtest's instructions with everything charted; compiled, 1.065x.
 """
 
 from __future__ import annotations
