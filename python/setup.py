@@ -1,7 +1,8 @@
 """The optional compiled parts of chartbridge: ``chartbridge.fastline`` and ``chartbridge.indicators``
 (the decorators' fast path; Cython's pure-Python mode: the .py files are the source, their .pxd
 files give the C types, and the .py runs as it is where nothing was built) and
-``chartbridge.nautilus._recorder`` (the Nautilus bar handler).
+``chartbridge.nautilus._recorder`` (the Nautilus bar handler; ``chartbridge.nautilus.v2_recorder`` and
+``chartbridge.nautilus.merge``, an account's equity of several instruments, are pure-Python mode too).
 
 The recorder is built against the nautilus_trader installed where the build runs, so install with
 ``pip install --no-build-isolation`` into an environment that has nautilus_trader and Cython
@@ -28,7 +29,7 @@ def extensions() -> list:
     from setuptools import Extension
 
     built = [Extension(f"chartbridge.{name}", [f"src/chartbridge/{name.replace('.', '/')}.py"])
-             for name in ("fastline", "indicators", "nautilus.v2_recorder")]
+             for name in ("fastline", "indicators", "nautilus.v2_recorder", "nautilus.merge")]
     nautilus = "none"
     try:
         import nautilus_trader

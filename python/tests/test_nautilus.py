@@ -7,6 +7,7 @@ synthetic one-minute bars, one decorated value and one plugin. It runs once for 
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import json
 import math
 import random
@@ -16,6 +17,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from fractions import Fraction
 from itertools import groupby
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -47,7 +49,8 @@ sys.path.insert(0, str(REPO / "examples" / "nautilus-ema-cross"))
 import ema_cross  # noqa: E402
 
 from chartbridge.nautilus import ChartbridgeActor, ChartbridgeConfig  # noqa: E402
-from chartbridge.nautilus import contract, recorder  # noqa: E402
+from chartbridge.nautilus import contract, merge, recorder  # noqa: E402
+from chartbridge.nautilus.convert import units_value  # noqa: E402
 
 BARS = 3_000
 BAR_SERIES = ema_cross.BAR_TYPE
@@ -518,6 +521,70 @@ def test_equity_adds_balance_and_pnl_in_the_currency_units(implementation: str) 
     assert out[:2].tolist() == [0.3, -0.2] and math.isnan(out[2])
     equity(1_000_000.07, array("d", [0.01]), 0, 1, 0.3, out, drawdown, 2)
     assert out[3] == 1_000_000.08
+
+
+@pytest.mark.parametrize("older", [False, True], ids=["in_order", "a_bar_older_than_the_last"])
+@pytest.mark.parametrize("form", ["compiled", "interpreted"])
+def test_merge_charts_each_pnl_point_of_several_instruments_in_time_order_with_exact_equity(form: str,
+                                                                                           older: bool) -> None:
+    """``Account``'s equity of several instruments (``merge.merge``), compiled and interpreted,
+    against the rule written out: each PnL point in time order (then by chart, then as received)
+    becomes its chart's, and each currency charted gets its balance plus the PnL held in it,
+    added in its units (``units_value``)."""
+    assert merge.COMPILED, "chartbridge.nautilus.merge is not compiled (scripts/setup.sh builds it)"
+    if form == "compiled":
+        module = merge
+    else:  # merge.py run by the interpreter beside the compiled module
+        spec = importlib.util.spec_from_file_location("chartbridge.nautilus._interpreted_merge",
+                                                      Path(merge.__file__).with_name("merge.py"))
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    assert module.COMPILED == (form == "compiled")
+    rng = random.Random(15)
+    codes, balances, precisions = ["USD", "JPY", "BTC"], [1_000_000.07, 0.0, 2.5], [2, 0, 8]
+    # Chart 0 held 0.1 USD and is in USD; chart 1 held 5 JPY and closed its position (no currency
+    # now); chart 2 had nothing and is in BTC, which gets points from its first one on.
+    held0, owner0, currency = [0.1, 5.0, 0.0], [0, 1, -1], [0, -1, 2]
+    segments = [
+        [0.2, -0.3, 1e14, 123.45, math.nan, 0.01] + [round(rng.uniform(-5000, 5000), 2) for _ in range(200)],
+        [0.0, 0.0],
+        [0.00000001, 1.23456789] + [round(rng.uniform(-1, 1), 8) for _ in range(100)],
+    ]
+    times = [sorted(rng.randrange(0, 400) for _ in segment) for segment in segments]
+    times[1] = [150, 100] if older else [100, 150]  # older: the points are sorted, not merged
+    times[2] = [t + 200 for t in times[2]]  # BTC gets points from the middle on
+    assert set(times[0]) & set(times[2])  # equal times of two charts: the first chart's point first
+    ts, vs, ends = array("q"), array("d"), array("q")
+    for t, v in zip(times, segments):
+        ts.extend(t)
+        vs.extend(v)
+        ends.append(len(ts))
+    n = len(ts)
+    held, owner, active = array("d", held0), array("q", owner0), array("q", [1, 1, 0])
+    out_t, out_v, counts = array("q", [0]) * (3 * n), array("d", [0.0]) * (3 * n), array("q", [0]) * 3
+    module.merge(ts, vs, ends, held, owner, array("q", currency), array("d", balances), array("q", precisions),
+                 active, out_t, out_v, counts)
+
+    points = sorted(((t, j, i, v) for j, (seg_t, seg_v) in enumerate(zip(times, segments))
+                     for i, (t, v) in enumerate(zip(seg_t, seg_v))), key=lambda p: p[:3])
+    latest, seen = list(zip(held0, owner0)), {0, 1}
+    expected: dict[int, list[tuple[int, float]]] = {0: [], 1: [], 2: []}
+    for t, j, _, v in points:
+        latest[j] = (v, currency[j])
+        seen |= {currency[j]} - {-1}
+        for c in sorted(seen):
+            amounts = (balances[c],) + tuple(p for p, owned in latest if owned == c)
+            expected[c].append((t, units_value(amounts, precisions[c])))
+    got = {c: list(zip(out_t[c * n:c * n + counts[c]], out_v[c * n:c * n + counts[c]])) for c in range(3)}
+    assert [len(got[c]) for c in range(3)] == [n, n, len(got[2])] and 0 < len(got[2]) < n
+    for c in range(3):  # NaN != NaN: compared as text
+        assert repr(got[c]) == repr(expected[c]), codes[c]
+    usd = [v for _, v in got[0]]
+    assert 1_000_000.07 + 0.2 != 1_000_000.27 and 1_000_000.27 in usd  # added in cents
+    assert 100_000_001_000_000.07 in usd and any(math.isnan(v) for v in usd)  # beyond 2**53 cents; a NaN PnL
+    assert list(held) == [segments[0][-1], 0.0, segments[2][-1]]
+    assert list(owner) == [0, -1, 2] and list(active) == [1, 1, 1]
 
 
 # -- the actor's fill markers: partial fills in a real Nautilus backtest (SPEC section 8) ---------
