@@ -5,10 +5,16 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh || exit 1
 
 failed=()
+# Each suite's output is also kept in test-results/logs, so that a failure's own report can be printed
+# again at the very end, where a CI log cut to its last lines still shows it.
+logs=test-results/logs
+rm -rf "$logs" && mkdir -p "$logs"
+log_of() { printf '%s/%s.log' "$logs" "$(tr -c 'A-Za-z0-9' _ <<<"$1")"; }
 run() {
   local name=$1; shift
   printf '\033[1m==> %s\033[0m\n' "$name"
-  "$@" || failed+=("$name")
+  # tee in a process substitution: a process a suite leaves behind cannot hold the run open.
+  "$@" > >(tee "$(log_of "$name")") 2>&1 || failed+=("$name")
 }
 
 run "typecheck (tsc --noEmit, strict)" npx tsc --noEmit -p . 
@@ -35,6 +41,10 @@ if [ -f rust/Cargo.toml ]; then
 fi
 
 if [ ${#failed[@]} -gt 0 ]; then
+  for name in "${failed[@]}"; do
+    log=$(log_of "$name")
+    [ -f "$log" ] && printf '\033[31m==> the end of "%s"\033[0m\n' "$name" && tail -n 120 "$log"
+  done
   printf '\033[31mFAILED: %s\033[0m\n' "${failed[*]}"
   exit 1
 fi
