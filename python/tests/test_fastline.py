@@ -67,7 +67,7 @@ def implementations(run: Any) -> list[tuple[Any, Any]]:
 
 
 def state(buffer: Any) -> tuple[list[int], list[float], int]:
-    return list(buffer.t), list(buffer.v), buffer.last_t
+    return list(buffer.t), list(buffer.v), buffer.last[0]
 
 
 @pytest.mark.parametrize("step", range(len(STEPS)), ids=[s[0] for s in STEPS])
@@ -88,7 +88,7 @@ def test_neither_writes_into_a_run_that_is_no_longer_current(run: Any) -> None:
     end_run()
     start_run("next")
     assert [line.offer(1.0) for _, line in both] == [False, False]
-    assert state(both[0][0]) == state(both[1][0]) == ([], [], both[0][0].last_t)
+    assert state(both[0][0]) == state(both[1][0]) == ([], [], both[0][0].last[0])
     assert session.current().run is not run
 
 
@@ -217,11 +217,14 @@ def test_a_fixed_point_decimal_converts_to_the_float_of_its_decimal(form: str) -
 
 
 def test_nautilus_bars_take_the_fast_path_with_their_exact_decimals(r: redis.Redis, form: str) -> None:
+    from chartbridge.nautilus import recorder
     from chartbridge.nautilus.compat import Bar, BarType, Price, Quantity
 
     bar_type = BarType.from_str("BTC/USD.SIM-1-MINUTE-LAST-EXTERNAL")
     prices = [("42990.9", "42999.1", "42980.3", "42990.9", "1.5"), ("42990.9", "43000.0", "42990.1", "42995.7", "0.3"),
-              ("42995.7", "42996.0", "42990.9", "42990.9", "2.25")]
+              ("42995.7", "42996.0", "42990.9", "42990.9", "2.25"),
+              # more digits than a double holds exactly (``fixed`` declines them): their nearest doubles
+              ("12345678901.123456789", "12345678901.987654321", "12345678901.000000001", "12345678901.5", "0.1")]
 
     @cb.chart(name="btc", kind="candlestick")
     def on_bar(bar: Any) -> Any:
@@ -231,8 +234,10 @@ def test_nautilus_bars_take_the_fast_path_with_their_exact_decimals(r: redis.Red
         cb.set_clock(T0 + i)
         on_bar(Bar(bar_type, *(Price.from_str(x) for x in (o, h, lo, c)), Quantity.from_str(v), T0 + i, T0 + i))
     assert type(on_bar.sink).__name__ == "Candles" and on_bar.sink.decimal is Price
+    # Compiled for this nautilus_trader, the recorder reads a Bar's columns from its struct.
+    assert on_bar.sink.read is recorder.candle_row and (on_bar.sink.read is not None) == recorder.COMPILED
     assert cb.flush()
-    assert read_points(r, "btc") == ([T0, T0 + 1, T0 + 2], {
+    assert read_points(r, "btc") == ([T0 + i for i in range(len(prices))], {
         name: [float(p[i]) for p in prices] for i, name in enumerate(("o", "h", "l", "c", "vol"))})
 
 

@@ -21,7 +21,7 @@ from .indicators import EMA, RSI, SMA, Bollinger, Indicator, WilderRSI, bar_valu
 from .protocol import CANDLE_KINDS, ProtocolError, check_finite, sanitize_series_id
 from .series import (
     PluginSpec, RunScoped, Series, Source, caller_source, converter_of, hint_strategy, instance_key, number,
-    owner_class, side_of,
+    owner_class, row_reader_of, side_of,
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -229,7 +229,8 @@ def chart(func: F | None = None, /, *, name: str | None = None, kind: str = "lin
                     return None
                 price, volume = getattr(result, "open", None), getattr(result, "volume", None)
                 return fastline.Candles(line, type(result), converter_of(type(price)),  # type: ignore[arg-type]
-                                        None if volume is None else converter_of(type(volume)), _decimal(price))
+                                        None if volume is None else converter_of(type(volume)), _decimal(price),
+                                        row_reader_of(type(result)))
             if s.kind == "marker":
                 return hook, None
             return hook, candles if s.kind in CANDLE_KINDS else lambda result: _line(s)

@@ -30,20 +30,19 @@ cdef class Sink:
 cdef class Line(Sink):
     cdef readonly object run, buffer
     cdef object acquire, release, locked
-    cdef carray.array t, v
+    cdef carray.array t, v, last
 
-    cdef bint current(self, object t) except -1
-    @cython.locals(ns="long long", last="long long")
-    cdef bint after(self, object t) except -1
+    cdef bint current(self, long long ns) except -1
+    cdef bint after(self, long long ns) noexcept
     cdef bint hold(self) except -1
     @cython.locals(n=Py_ssize_t)
-    cdef bint stamp(self, object t) except -1
+    cdef bint stamp(self, long long ns) except -1
     @cython.locals(n=Py_ssize_t)
     cdef void put(self, double x) except *
     @cython.locals(held=bint, empty=bint)
-    cdef bint add(self, object t, double x) except -1
+    cdef bint add(self, long long ns, double x) except -1
     @cython.locals(x=double, held=bint, empty=bint)
-    cdef bint add_row(self, object t, tuple row) except -1
+    cdef bint add_row(self, long long ns, tuple row) except -1
 
 
 cdef class Candles(Sink):
@@ -51,10 +50,13 @@ cdef class Candles(Sink):
     cdef readonly type kind
     cdef readonly object price, volume
     cdef readonly type decimal
+    cdef readonly object read
 
     cdef double part(self, object x, object convert) except? -1
+    @cython.locals(o=double, h=double, lo=double, c=double)
+    cdef tuple parts(self, object result)
 
-    @cython.locals(o=double, h=double, lo=double, c=double, vol=double, width=Py_ssize_t)
+    @cython.locals(row=tuple, x=double, o=double, h=double, lo=double, c=double, ns="long long")
     cpdef bint offer(self, object result) except -1
 
 
@@ -68,7 +70,7 @@ cdef class Indicated(Sink):
     cdef object raw_series
     cdef object run
 
-    @cython.locals(x=double, i=Py_ssize_t, line=Line, raw=Line, values=tuple)
+    @cython.locals(x=double, i=Py_ssize_t, line=Line, raw=Line, values=tuple, ns="long long")
     cpdef bint offer(self, object result) except -1
 
 

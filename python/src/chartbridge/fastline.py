@@ -97,24 +97,25 @@ class Sink:
 
 
 class Line(Sink):
-    """The buffer one series writes to in ``run`` (one value per point, or a candle's columns)."""
+    """The buffer one series writes to in ``run`` (one value per point, or a candle's columns).
+    Times are C integers here (``ns``): ``now()`` checked that they fit."""
 
     def __init__(self, run: Any, buffer: Any) -> None:
         self.run, self.buffer = run, buffer
         self.acquire, self.release, self.locked = buffer.lock.acquire, buffer.lock.release, buffer.lock.locked
-        self.t, self.v = buffer.t, buffer.v
+        self.t, self.v, self.last = buffer.t, buffer.v, buffer.last
 
-    def current(self, t: int | None) -> bool:
-        """Whether a point at ``t`` may go into this buffer now."""
-        if t is None or self.run is not session._session.run:
+    def current(self, ns: int) -> bool:
+        """Whether a point at ``ns`` may go into this buffer now."""
+        if self.run is not session._session.run:
             return False
-        return self.after(t)
+        return self.after(ns)
 
-    def after(self, t: int) -> bool:
-        """Whether ``t`` is not before the buffer's last point (``current`` without the run)."""
-        ns: int = t  # compiled: C long longs
-        last: int = self.buffer.last_t
-        return ns >= last
+    def after(self, ns: int) -> bool:
+        """Whether ``ns`` is not before the buffer's last point (``current`` without the run)."""
+        if COMPILED:
+            return ns >= self.last.data.as_longlongs[0]
+        return ns >= self.last[0]
 
     def hold(self) -> bool:
         """Have the buffer to this thread alone until the point is written; True: the lock was
@@ -129,16 +130,17 @@ class Line(Sink):
 
     # Compiled, the arrays grow and are written in C (``carray`` is cimported by fastline.pxd):
     # a call's appends cost a few ns rather than a method call each.
-    def stamp(self, t: int | None) -> bool:
-        """Held (``hold``): the time of a point whose values follow (``current(t)`` was checked).
+    def stamp(self, ns: int) -> bool:
+        """Held (``hold``): the time of a point whose values follow (``current(ns)`` was checked).
         True when the buffer was empty: ``nudge`` it once the point is written."""
-        self.buffer.last_t = t
         n = len(self.t)
         if COMPILED:
+            self.last.data.as_longlongs[0] = ns
             carray.resize_smart(self.t, n + 1)  # type: ignore[name-defined]  # noqa: F821
-            self.t.data.as_longlongs[n] = t
+            self.t.data.as_longlongs[n] = ns
         else:
-            self.t.append(t)
+            self.last[0] = ns
+            self.t.append(ns)
         return n == 0
 
     def put(self, x: float) -> None:
@@ -150,14 +152,14 @@ class Line(Sink):
         else:
             self.v.append(x)
 
-    def add(self, t: int, x: float) -> bool:
-        """Append the point (``t``, ``x``); False (nothing written) when another writer's point
-        came after ``t`` since ``after(t)`` was checked: the full path refuses it then."""
+    def add(self, ns: int, x: float) -> bool:
+        """Append the point (``ns``, ``x``); False (nothing written) when another writer's point
+        came after ``ns`` since ``after(ns)`` was checked: the full path refuses it then."""
         held = self.hold()
         try:
-            if not self.after(t):  # again: taking a held lock let other threads run
+            if not self.after(ns):  # again: taking a held lock let other threads run
                 return False
-            empty = self.stamp(t)
+            empty = self.stamp(ns)
             self.put(x)
         finally:
             if held:
@@ -166,13 +168,13 @@ class Line(Sink):
             self.buffer.nudge()  # Python code: after the point is written
         return True
 
-    def add_row(self, t: int, row: tuple[float, ...]) -> bool:
+    def add_row(self, ns: int, row: tuple[float, ...]) -> bool:
         """Append a point of several columns (False as for ``add``)."""
         held = self.hold()
         try:
-            if not self.after(t):
+            if not self.after(ns):
                 return False
-            empty = self.stamp(t)
+            empty = self.stamp(ns)
             for x in row:
                 self.put(x)
         finally:
@@ -194,11 +196,14 @@ class Candles(Sink):
     ``price``/``volume``: the integration's converters of those parts' types (None: ``float``), so
     a Nautilus ``Bar`` charts the exact decimals the full path charts (``series.number``).
     ``decimal``: the type of the parts whose converter is ``fixed`` (a Nautilus ``Price`` or
-    ``Quantity``), converted in C here; None: none is."""
+    ``Quantity``), converted in C here; None: none is. ``read``: the integration's compiled reader
+    of all the columns at once (``series.row_reader_of``; a ``kind`` or None), which makes no
+    object per part; None: the parts are read one by one."""
 
     def __init__(self, line: Line, kind: type, price: Converter | None, volume: Converter | None,
-                 decimal: type | None = None) -> None:
+                 decimal: type | None = None, read: Callable[[Any], tuple[float, ...] | None] | None = None) -> None:
         self.line, self.kind, self.price, self.volume, self.decimal = line, kind, price, volume, decimal
+        self.read = read
 
     def part(self, x: object, convert: Converter | None) -> float:
         if type(x) is self.decimal:
@@ -209,29 +214,33 @@ class Candles(Sink):
             return as_float(x)
         return as_float(convert(x))
 
-    def offer(self, result: object) -> bool:
-        if type(result) is not self.kind:
-            return False
+    def parts(self, result: object) -> tuple[float, ...]:
+        """The columns of ``result`` read one by one (open, high, low, close[, volume])."""
         price = self.price
         o, h = self.part(getattr(result, "open"), price), self.part(getattr(result, "high"), price)
         lo, c = self.part(getattr(result, "low"), price), self.part(getattr(result, "close"), price)
         volume = getattr(result, "volume", None)
-        if not (finite(o) and finite(h) and finite(lo) and finite(c)):
+        if volume is None:
+            return (o, h, lo, c)
+        return (o, h, lo, c, self.part(volume, self.volume))
+
+    def offer(self, result: object) -> bool:
+        if type(result) is not self.kind:
             return False
+        row = self.read(result) if self.read is not None else self.parts(result)
+        if row is None or len(row) != self.line.buffer.width:
+            return False
+        for x in row:
+            if not finite(x):
+                return False
+        o, h, lo, c = row[0], row[1], row[2], row[3]
         if lo > min(o, c) or h < max(o, c):
             return False
-        width = self.line.buffer.width
-        if volume is None:
-            if width != 4:
-                return False
-            row: tuple[float, ...] = (o, h, lo, c)
-        else:
-            vol = self.part(volume, self.volume)
-            if width != 5 or not finite(vol):
-                return False
-            row = (o, h, lo, c, vol)
         t = now()
-        return t is not None and self.line.current(t) and self.line.add_row(t, row)
+        if t is None:
+            return False
+        ns: int = t
+        return self.line.current(ns) and self.line.add_row(ns, row)
 
 
 class Indicated(Sink):
@@ -259,20 +268,21 @@ class Indicated(Sink):
         t = now()
         if t is None or self.run is not session._session.run:
             return False
+        ns: int = t
         raw = self.raw
-        if raw is not None and not raw.after(t):
+        if raw is not None and not raw.after(ns):
             return False
         for line in self.outputs:
-            if not line.after(t):
+            if not line.after(ns):
                 return False
         values = self.indicator.update(x)
-        if raw is not None and not raw.add(t, x):
+        if raw is not None and not raw.add(ns, x):
             self.raw_series.record(x, t)
         if values is not None:
             for i in range(len(self.outputs)):
                 line = self.outputs[i]
                 v = values[i]
-                if not (finite(v) and line.add(t, v)):
+                if not (finite(v) and line.add(ns, v)):
                     self.series[i].record(v, t)  # refused and counted as the full path does
         return True
 

@@ -228,7 +228,9 @@ class PointBuffer:
         self.names = columns_for(kind)
         self.width = len(self.names)
         self.lock = threading.Lock()
-        self.last_t = -1
+        # The time of the last point, in an array so that the compiled fast path (``fastline.Line``)
+        # reads and writes it as a C integer: as an attribute, each point cost two lookups and an int object.
+        self.last = array("q", [-1])
         self.used = False  # a candle series' first point decides whether it carries volume
         # Called when a point lands in the empty buffer: wakes an idle producer.
         self.nudge: Callable[[], None] = _nothing
@@ -251,16 +253,17 @@ class PointBuffer:
         """Append one checked point; ``t`` None means "now". Returns the time used."""
         self.lock.acquire()  # not ``with``: this is the hot path and ``with`` costs twice as much
         try:
+            last = self.last[0]
             if t is None:
                 t = time_ns()
-                if t <= self.last_t:
-                    t = self.last_t + 1
-            elif t < self.last_t:
-                raise ProtocolError("E_ORDER", f"time {t} is earlier than the last point of {self.key} ({self.last_t})")
+                if t <= last:
+                    t = last + 1
+            elif t < last:
+                raise ProtocolError("E_ORDER", f"time {t} is earlier than the last point of {self.key} ({last})")
             if len(values) != self.width or not self.used:
                 values = self._fit(values)
                 self.used = True
-            self.last_t = t
+            self.last[0] = t
             if not self.t:
                 self.nudge()
             self.t.append(t)
@@ -285,15 +288,15 @@ class PointBuffer:
     def extend_points(self, names: tuple[str, ...], t: array[int], v: array[float]) -> None:
         """Append checked points held as this buffer holds them: ``len(names)`` values per time."""
         with self.lock:
-            if t[0] < self.last_t:
+            if t[0] < self.last[0]:
                 raise ProtocolError("E_ORDER", f"t[0] = {t[0]} is earlier than the last point of "
-                                               f"{self.key} ({self.last_t})")
+                                               f"{self.key} ({self.last[0]})")
             if not self.used:
                 self._shape(names)
             elif names != self.names:
                 raise ProtocolError("E_FIELD", f"{self.key} has columns {list(self.names)}, not {list(names)}")
             self.used = True
-            self.last_t = t[-1]
+            self.last[0] = t[-1]
             if not self.t:
                 self.nudge()
             self.v.extend(v)

@@ -61,6 +61,22 @@ def _resolve(kind: type) -> Converter | None:
     return convert
 
 
+RowReader = Callable[[Any], "tuple[float, ...] | None"]
+_ROW_READERS: list[Callable[[type], RowReader | None]] = []
+
+
+def register_row_reader(resolve: Callable[[type], RowReader | None]) -> None:
+    """Add ``resolve(type) -> reader or None``: a reader gives a value's candle columns (open,
+    high, low, close[, volume]) at once, as the converters would give each, or None."""
+    _ROW_READERS.append(resolve)
+
+
+def row_reader_of(kind: type) -> RowReader | None:
+    """The integration's reader of the candle columns of a ``kind`` (None: read part by part)."""
+    converter_of(kind)  # loads its integration
+    return next((read for read in (resolve(kind) for resolve in _ROW_READERS) if read is not None), None)
+
+
 def converter_of(kind: type) -> Converter | None:
     """The integration's converter of values of ``kind`` (None: a plain number-like, ``to_float``)."""
     return _CONVERTERS[kind] if kind in _CONVERTERS else _resolve(kind)

@@ -5,6 +5,8 @@ from typing import Any
 
 BUILT_FOR: str
 
+def candle_row(bar: Any) -> tuple[float, float, float, float, float] | None: ...
+
 class BarRecorder:
     reads: list[tuple[Any, str, array[int], array[float]]]
     pending: int

@@ -98,6 +98,19 @@ cdef inline double _read(Indicator indicator, str name) except? -1.0:
     return getattr(indicator, name)
 
 
+def candle_row(object bar):
+    """A ``Bar``'s open, high, low, close and volume, each the nearest double of its decimal (as
+    the recorder charts them), read from its struct; None for anything else. The SDK's fast path
+    of a candlestick ``@cb.chart`` returning a ``Bar`` (``series.row_reader_of``): reading the
+    parts through Python makes an object per part."""
+    if type(bar) is not Bar:
+        return None
+    cdef Bar b = <Bar>bar
+    return (cb_decimal(b._mem.open.raw, b._mem.open.precision), cb_decimal(b._mem.high.raw, b._mem.high.precision),
+            cb_decimal(b._mem.low.raw, b._mem.low.precision), cb_decimal(b._mem.close.raw, b._mem.close.precision),
+            cb_decimal(b._mem.volume.raw, b._mem.volume.precision))
+
+
 cdef class BarRecorder:
     cdef array.array t, v
     cdef double* closes

@@ -25,7 +25,7 @@ import math
 from typing import Any
 
 from ..protocol import ProtocolError
-from ..series import Converter, register_resolver
+from ..series import Converter, RowReader, register_resolver, register_row_reader
 from .compat import FIXED_PRECISION, INDICATOR, Bar, Money, Price, Quantity, QuoteTick, TradeTick
 
 _SCALE = 10**FIXED_PRECISION  # a raw is the decimal times this (16 digits, or 9 in the 64-bit build)
@@ -78,4 +78,14 @@ def resolve(kind: type) -> Converter | None:
     return None
 
 
+def rows(kind: type) -> RowReader | None:
+    """A ``Bar``'s candle columns read in C, when the compiled recorder is built for this version."""
+    if kind is not Bar:
+        return None
+    from . import recorder  # not at the top: recorder imports this module
+
+    return recorder.candle_row
+
+
 register_resolver(resolve)
+register_row_reader(rows)

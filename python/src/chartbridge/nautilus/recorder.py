@@ -174,5 +174,7 @@ _COMPILED, WHY_PURE = _compiled()
 COMPILED = _COMPILED is not None
 BarRecorder: Any = _COMPILED.BarRecorder if COMPILED else PyBarRecorder
 TickRecorder: Any = _COMPILED.TickRecorder if COMPILED else PyTickRecorder
+# A Bar's candle columns in C for the SDK's fast path (``series.row_reader_of``); None: read by attribute.
+candle_row: Callable[[Any], tuple[float, ...] | None] | None = _COMPILED.candle_row if COMPILED else None
 equity: Callable[[float, array[float] | None, int, int, float, array[float], array[float], int], float] = (
     _COMPILED.equity if COMPILED else importlib.import_module(f"{__package__}.v2_recorder").equity if V2 else py_equity)
