@@ -13,6 +13,8 @@ from .protocol import ProtocolError, check_time
 
 _fixed: int | None = None
 _source: Callable[[], int] | None = None
+# Called with (fixed, source) at each change: the compiled fast path keeps them in C variables.
+_listeners: list[Callable[[int | None, Callable[[], int] | None], None]] = []
 
 # Values that never carry a timestamp: skipping them keeps the per-call search cheap.
 _PLAIN = frozenset({int, float, str, bool, type(None), tuple, list, dict, bytes})
@@ -29,6 +31,8 @@ def set_clock(now: int | Callable[[], int] | None) -> None:
         _fixed, _source = None, now
     else:
         _fixed, _source = check_time(now, "set_clock"), None
+    for listener in _listeners:
+        listener(_fixed, _source)
 
 
 def clock_time() -> int | None:

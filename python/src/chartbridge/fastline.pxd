@@ -6,6 +6,15 @@ from chartbridge.indicators cimport Indicator
 
 cdef long long _TIME_LIMIT
 cdef bint _GIL_HELD
+cdef object _clock_fixed, _clock_source, _run
+cdef carray.array _EPOCH
+cdef long long _seen
+cdef bint _enabled
+
+@cython.locals(epoch="long long")
+cdef void _look() except *
+cdef bint enabled() except -1
+cdef object current_run()
 
 cdef extern from "Python.h":
     object PyMethod_New(object func, object self)  # Cython's cpython.method declares Python 2's three arguments

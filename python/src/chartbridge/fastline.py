@@ -44,12 +44,53 @@ _NAN = math.nan
 _TIME_LIMIT = TIME_LIMIT
 
 
+# The integration clock (``clock.set_clock``) and the session's state (``session.EPOCH``), kept here:
+# compiled, C variables, where reading the modules' attributes cost more than the rest of a call.
+_clock_fixed: int | None = None
+_clock_source: Callable[[], int] | None = None
+_EPOCH = session.EPOCH
+_seen = -1  # the epoch of ``_enabled`` and ``_run``
+_enabled = False
+_run: Any = None
+
+
+def _on_clock(fixed: int | None, source: Callable[[], int] | None) -> None:
+    global _clock_fixed, _clock_source
+    _clock_fixed, _clock_source = fixed, source
+
+
+_on_clock(clock._fixed, clock._source)
+clock._listeners.append(_on_clock)
+
+
+def _look() -> None:
+    """Read ``session.ENABLED`` and the current run again when the session's epoch moved."""
+    global _seen, _enabled, _run
+    epoch = _EPOCH[0]
+    if epoch != _seen:
+        _enabled = session.ENABLED
+        _run = session._session.run
+        _seen = epoch
+
+
+def enabled() -> bool:
+    """``session.ENABLED``."""
+    _look()
+    return _enabled
+
+
+def current_run() -> Any:
+    """The session's current run (None before the first point)."""
+    _look()
+    return _run
+
+
 def now() -> int | None:
     """The integration clock's time when it is a valid one, else None (the full path decides).
     The int object itself: the buffer stores it as it is."""
-    t = clock._fixed
+    t = _clock_fixed
     if t is None:
-        source = clock._source
+        source = _clock_source
         if source is None:
             return None
         t = source()
@@ -107,7 +148,7 @@ class Line(Sink):
 
     def current(self, ns: int) -> bool:
         """Whether a point at ``ns`` may go into this buffer now."""
-        if self.run is not session._session.run:
+        if self.run is not current_run():
             return False
         return self.after(ns)
 
@@ -266,7 +307,7 @@ class Indicated(Sink):
         if not finite(x):
             return False
         t = now()
-        if t is None or self.run is not session._session.run:
+        if t is None or self.run is not current_run():
             return False
         ns: int = t
         raw = self.raw
@@ -314,7 +355,7 @@ class ChartedCall:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         # Compiled, ``**kwargs`` is a dict that passing on copies: the usual call has none.
         result = self.func(*args, **kwargs) if kwargs else self.func(*args)
-        if session.ENABLED:
+        if enabled():
             if self.sinks is not None and (args[0] if args else None) is not self.owner:
                 self.switch(args[0] if args else None)
             sink = self.sink

@@ -9,6 +9,7 @@ from __future__ import annotations
 import atexit
 import os
 import threading
+from array import array
 from dataclasses import dataclass, field, replace
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -31,6 +32,10 @@ def _env_enabled() -> bool:
 # Read by every decorated call; also checked once at decoration time so that with
 # CHARTBRIDGE=off a decorator returns the function itself.
 ENABLED: bool = _env_enabled()
+# Counts changes of the session, of ``ENABLED`` and of a session's current run: the compiled fast
+# path (``fastline``) keeps both and looks again only when this moved. An array, so that it reads
+# a C integer: two module and object lookups a call were a sixth of an indicator decorator's cost.
+EPOCH = array("q", [0])
 
 
 @dataclass(frozen=True)
@@ -60,12 +65,22 @@ class Session:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.lock = threading.RLock()
-        self.run: Run | None = None  # the run points go to; None until the first point
+        self._run: Run | None = None
         self.stack: list[Run] = []  # runs opened with ``cb.run`` (innermost last)
         self.named: dict[str, Series] = {}  # series created by name (publish_points, cb.marker)
         self.rejected = 0
         self.settlers: list[Callable[[], None]] = []  # runs to finish after their engine returned (``settle``)
         self._producer: Producer | None = None
+
+    @property
+    def run(self) -> Run | None:
+        """The run points go to; None until the first point."""
+        return self._run
+
+    @run.setter
+    def run(self, run: Run | None) -> None:
+        self._run = run
+        EPOCH[0] += 1
 
     @property
     def producer(self) -> Producer:
@@ -150,6 +165,7 @@ def configure(**changes: Any) -> None:
     _session.close(_session.settings.exit_timeout)
     _session = Session(settings)
     ENABLED = settings.enabled
+    EPOCH[0] += 1
 
 
 def flush(timeout: float = 5.0) -> bool:
