@@ -42,6 +42,7 @@ cdef class Line(Sink):
     cdef carray.array t, v, last
 
     cdef bint current(self, long long ns) except -1
+    @cython.locals(last="long long")
     cdef bint after(self, long long ns) noexcept
     cdef bint hold(self) except -1
     @cython.locals(n=Py_ssize_t)

@@ -155,8 +155,10 @@ class Line(Sink):
     def after(self, ns: int) -> bool:
         """Whether ``ns`` is not before the buffer's last point (``current`` without the run)."""
         if COMPILED:
-            return ns >= self.last.data.as_longlongs[0]
-        return ns >= self.last[0]
+            last: int = self.last.data.as_longlongs[0]
+        else:
+            last = self.last[0]
+        return ns >= last
 
     def hold(self) -> bool:
         """Have the buffer to this thread alone until the point is written; True: the lock was
