@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
@@ -21,7 +22,7 @@ import redis
 from conftest import interpreted, read_points
 
 import chartbridge as cb
-from chartbridge import decorators, fastline, indicators, session
+from chartbridge import clock, decorators, fastline, indicators, session
 from chartbridge.protocol import TIME_LIMIT
 from chartbridge.runs import end_run, start_run
 from chartbridge.series import Series
@@ -147,6 +148,38 @@ def test_candles_take_the_fast_path_and_chart_what_the_full_path_charts(r: redis
         "l": [0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5], "c": [1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5],
         "vol": [10.0, 10.0, 0.0, 7.0, 10.0, 12.5, 1.0]})
     assert cb.stats()["rejected"] == 3
+
+
+def test_without_an_integration_clock_the_fast_path_charts_at_its_arguments_time(
+        r: redis.Redis, form: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A strategy charted without the actor (no clock set): each point is at the ``ts_event`` of
+    the call's first argument that has one, as ``clock.point_time`` says, and the full path is
+    taken only where that rule needs it (the first call binds; an int of another type)."""
+    full = []
+    point_time = clock.point_time
+    monkeypatch.setattr(clock, "point_time", lambda values: full.append(1) or point_time(values))
+
+    @cb.chart(name=f"close-{form}")
+    def on_bar(strategy: Any, bar: Any) -> float:  # the first argument has no time: the rule skips it
+        return float(bar.close)
+
+    class Ns(int):
+        """An int of another type, which ``check_time`` reads as an int."""
+
+    strategy = SimpleNamespace(name="a strategy")
+    cb.set_clock(None)
+    for ts in (T0, T0 + 1, T0 + 2, Ns(T0 + 3), T0 + 4, T0 + 5):
+        on_bar(strategy, Candle(ts, 1.0, 2.0, 0.5, float(ts % 100)))
+    assert len(full) == 2  # the first call (it binds) and the int subclass
+    # No time the rule takes (one past the limit is skipped, as E_TIME), anywhere: the wall clock's.
+    on_bar(strategy, Candle(TIME_LIMIT, 1.0, 2.0, 0.5, 6.0))
+    on_bar(strategy, SimpleNamespace(close=7.0))
+    assert len(full) == 4
+    assert cb.flush()
+    t, columns = read_points(r, f"close-{form}")
+    assert t[:6] == [T0, T0 + 1, T0 + 2, T0 + 3, T0 + 4, T0 + 5] and len(t) == 8
+    assert all(abs(ns - time.time_ns()) < 60 * 10**9 for ns in t[6:])
+    assert columns == {"y": [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]}
 
 
 def test_an_indicator_takes_the_fast_path_and_charts_what_the_full_path_charts(r: redis.Redis, form: str) -> None:

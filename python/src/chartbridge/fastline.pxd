@@ -22,6 +22,12 @@ cdef extern from "Python.h":
 @cython.locals(ns="long long")
 cpdef object now()
 
+cdef frozenset _PLAIN
+cdef tuple _TS_NAMES
+
+@cython.locals(n=Py_ssize_t, i=Py_ssize_t)
+cpdef object call_time(tuple args, object result)
+
 cdef inline bint finite(double x) noexcept
 
 cdef double _ROUND, _DIGITS_MAX
@@ -32,7 +38,7 @@ cpdef double fixed(object x) except? -1.0
 
 
 cdef class Sink:
-    cpdef bint offer(self, object result) except -1
+    cpdef bint offer(self, object result, object t=*) except -1
 
 
 @cython.final
@@ -67,7 +73,7 @@ cdef class Candles(Sink):
     cdef tuple parts(self, object result)
 
     @cython.locals(row=tuple, x=double, o=double, h=double, lo=double, c=double, ns="long long")
-    cpdef bint offer(self, object result) except -1
+    cpdef bint offer(self, object result, object t=*) except -1
 
 
 cdef class Indicated(Sink):
@@ -81,7 +87,7 @@ cdef class Indicated(Sink):
     cdef object run
 
     @cython.locals(x=double, i=Py_ssize_t, line=Line, raw=Line, values=tuple, ns="long long")
-    cpdef bint offer(self, object result) except -1
+    cpdef bint offer(self, object result, object t=*) except -1
 
 
 cdef class ChartedCall:

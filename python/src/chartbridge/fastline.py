@@ -103,6 +103,33 @@ def now() -> int | None:
     return t if 0 <= ns < _TIME_LIMIT else None
 
 
+_PLAIN = clock._PLAIN
+_TS_NAMES = ("ts_event", "ts_init")
+
+
+def call_time(args: tuple[Any, ...], result: object) -> int | None:
+    """The time of a decorated call's point: the integration clock's (``now()``); with none set,
+    ``clock.point_time``'s rule over the call's arguments, then its result (the first int
+    ``ts_event`` or ``ts_init`` of a value that is not a plain one, e.g. a Nautilus ``Bar``
+    handled by a strategy charted without the actor). None when the full path must decide: no
+    such time (it charts the wall clock's), or one that is not a plain int."""
+    if _clock_fixed is not None or _clock_source is not None:
+        return now()
+    n = len(args)
+    for i in range(n + 1):
+        value = args[i] if i < n else result
+        if type(value) in _PLAIN:
+            continue
+        for name in _TS_NAMES:
+            ts = getattr(value, name, None)
+            if type(ts) is int:
+                if 0 <= ts < _TIME_LIMIT:
+                    return ts
+            elif isinstance(ts, int) and type(ts) is not bool:
+                return None  # an int of another type: ``check_time``'s reading of it decides
+    return None
+
+
 def finite(x: float) -> bool:
     """``math.isfinite`` as C arithmetic when compiled (inf - inf and NaN - NaN are NaN)."""
     return x - x == 0.0
@@ -132,8 +159,9 @@ def fixed(x: Any) -> float:
 class Sink:
     """What a decorated call's result goes to on the fast path."""
 
-    def offer(self, result: object) -> bool:
-        """Chart ``result``; False (nothing changed) when the full path must decide."""
+    def offer(self, result: object, t: int | None = None) -> bool:
+        """Chart ``result`` at ``t`` (None: ``now()``, the integration clock's time); False
+        (nothing changed) when the full path must decide."""
         raise NotImplementedError
 
 
@@ -227,10 +255,11 @@ class Line(Sink):
             self.buffer.nudge()
         return True
 
-    def offer(self, result: object) -> bool:
+    def offer(self, result: object, t: int | None = None) -> bool:
         if type(result) is not float or not finite(result):
             return False
-        t = now()
+        if t is None:
+            t = now()
         return t is not None and self.current(t) and self.add(t, result)
 
 
@@ -267,7 +296,7 @@ class Candles(Sink):
             return (o, h, lo, c)
         return (o, h, lo, c, self.part(volume, self.volume))
 
-    def offer(self, result: object) -> bool:
+    def offer(self, result: object, t: int | None = None) -> bool:
         if type(result) is not self.kind:
             return False
         row = self.read(result) if self.read is not None else self.parts(result)
@@ -279,7 +308,8 @@ class Candles(Sink):
         o, h, lo, c = row[0], row[1], row[2], row[3]
         if lo > min(o, c) or h < max(o, c):
             return False
-        t = now()
+        if t is None:
+            t = now()
         if t is None:
             return False
         ns: int = t
@@ -299,7 +329,7 @@ class Indicated(Sink):
         self.raw, self.outputs, self.series, self.raw_series = raw, outputs, series, raw_series
         self.run = outputs[0].run  # every line is bound in this run
 
-    def offer(self, result: object) -> bool:
+    def offer(self, result: object, t: int | None = None) -> bool:
         if type(result) is float:
             x: float = result
         elif self.bar is not None and type(result) is self.bar:
@@ -308,7 +338,8 @@ class Indicated(Sink):
             return False
         if not finite(x):
             return False
-        t = now()
+        if t is None:
+            t = now()
         if t is None or self.run is not current_run():
             return False
         ns: int = t
@@ -362,7 +393,7 @@ class ChartedCall:
                 self.switch(args[0] if args else None)
             sink = self.sink
             try:
-                if sink is not None and sink.offer(result):
+                if sink is not None and sink.offer(result, call_time(args, result)):
                     return result
             except Exception:
                 pass  # the full path meets it again, and logs it
