@@ -10,8 +10,10 @@ bash scripts/vscode-server.sh >/dev/null
 npm run --silent package >/dev/null
 # Screenshots of this run only (--update-docs copies from here).
 rm -rf test-results/e2e
-# --retries 1: a real VS Code in Chromium on a loaded 2-core machine; a retried test says why (extension.e2e.ts).
-npx mocha --no-config --node-option import=tsx --timeout 180000 --retries 1 --exit 'test/e2e/**/*.e2e.ts'
+# --retries 1 (E2E_RETRIES=0: none): a real VS Code in Chromium on a loaded 2-core machine. The
+# reporter prints why a retried test failed its first try, which also leaves a screenshot.
+npx mocha --no-config --node-option import=tsx --timeout 180000 --retries "${E2E_RETRIES:-1}" \
+  --reporter ./test/e2e/retry-reporter.cjs --exit 'test/e2e/**/*.e2e.ts'
 if [ "${1:-}" = "--update-docs" ]; then
   shots=test-results/e2e
   cp "$shots/1-show-chart.png" media/walkthrough/show-chart.png

@@ -2,10 +2,12 @@
  * A real VS Code (code-server, installed once per machine by scripts/vscode-server.sh) with the
  * packaged .vsix installed, driven in Debian's Chromium (shared/notes/real-vscode-in-tests.md).
  */
+import { strict as assert } from "node:assert";
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { isDeepStrictEqual } from "node:util";
 import { chromium, type Browser, type Frame, type Page } from "playwright-core";
 import { freePort } from "../../src/server/privateRedis.js";
 import type { HookState } from "../../src/webview/hookState.js";
@@ -27,6 +29,10 @@ export interface Workbench {
   command(title: string): Promise<void>;
   openFile(name: string): Promise<void>;
   shot(name: string): Promise<void>;
+  /** Polls `read` until it deep-equals `expected` (the workbench re-renders in steps); fails with the last value. */
+  settles<T>(what: string, read: () => Promise<T>, expected: T, timeoutMs?: number): Promise<void>;
+  /** After a failed test: no dialog, palette or debug session left over, the first editor group focused. */
+  reset(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -97,6 +103,24 @@ export async function openWorkbench(options: { vsix: string; fixture: string; se
         await page.waitForTimeout(200);
       }
       throw new Error(`timed out waiting for ${what}; last state ${JSON.stringify(last)}`);
+    },
+    async settles(what, read, expected, timeoutMs = 15_000) {
+      const deadline = Date.now() + timeoutMs;
+      let last = await read();
+      while (!isDeepStrictEqual(last, expected) && Date.now() < deadline) {
+        await page.waitForTimeout(200);
+        last = await read();
+      }
+      assert.deepStrictEqual(last, expected, what);
+    },
+    async reset() {
+      for (let i = 0; i < 3; i++) await page.keyboard.press("Escape");
+      await page.locator(".monaco-dialog-box").getByRole("button", { name: "Cancel" }).click({ timeout: 1_000 }).catch(() => {});
+      if (await page.locator(".debug-toolbar").isVisible()) {
+        await quickPick("F1", "Debug: Stop");
+        await page.locator(".debug-toolbar").waitFor({ state: "hidden", timeout: 30_000 });
+      }
+      await quickPick("F1", "View: Focus First Editor Group");
     },
     command: (title) => quickPick("F1", title),
     openFile: (name) => quickPick("Control+P", name),
