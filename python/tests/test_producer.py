@@ -7,7 +7,6 @@ import sys
 import textwrap
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -249,31 +248,3 @@ def test_an_idle_producer_sleeps_until_the_next_point_wakes_it(r: redis.Redis) -
         assert time.monotonic() < deadline, "the points waited for the idle thread's timeout"
         time.sleep(0.01)
     assert read_points(r, "sparse.fast") == ([T0 + 1, T0 + 2], {"y": [1.0, 2.0]})
-
-
-def test_a_replay_is_sent_every_half_second_and_live_points_every_flush_interval(r: redis.Redis) -> None:
-    """Points far behind the wall clock (a backtest's simulated time, charted without the actor
-    that paces the producer) go out in cycles half a second apart: each cycle takes the GIL from
-    the busy strategy thread again and again. Points at the wall clock's time keep the 5 ms flush
-    interval, so a live chart is as quick as before. Every point is delivered either way."""
-    producer = cb.session.current().producer
-    s = cb.series("steady")
-
-    def stream(seconds: float, time_of: Callable[[int], int | None]) -> tuple[int, int]:
-        """Points for ``seconds``, steadily: (the producer's cycles meanwhile, the points)."""
-        cycles, points = producer._started, 0
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            s.add(float(points), time=time_of(points))
-            points += 1
-            if points % 100 == 0:
-                time.sleep(0.001)
-        return producer._started - cycles, points
-
-    replay_cycles, replayed = stream(2.0, lambda i: T0 + i)
-    assert cb.flush()
-    assert 2 <= replay_cycles <= 6  # 2 s at one cycle each 0.5 s, and the one that saw it was a replay
-    live_cycles, live = stream(1.0, lambda i: None)  # None: the wall clock's time
-    assert cb.flush()
-    assert live_cycles >= 40  # 1 s of 5 ms cycles, less the first (still a replay's gap) and the machine's load
-    assert len(read_points(r, "steady")[0]) == replayed + live

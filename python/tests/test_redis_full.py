@@ -33,10 +33,8 @@ def small_redis(tmp_path: Path) -> Iterator[RedisServer]:
 
 def test_a_full_redis_keeps_the_strategy_running_and_the_loss_is_recorded(
         small_redis: RedisServer, caplog: pytest.LogCaptureFixture) -> None:
-    # replay_interval: its points are of 2023, a replay, which would go every 0.5 s in big batches;
-    # this is about the backlog bound under frequent cycles.
     cb.configure(url=small_redis.url, prefix="full", run="oom", strategy="tests", enabled=True,
-                 backlog=20_000, flush_interval=0.002, replay_interval=0.002, exit_timeout=2.0)
+                 backlog=20_000, flush_interval=0.002, exit_timeout=2.0)
     admin = redis.Redis.from_url(small_redis.url)
     total = 400_000
     s = cb.series("price")

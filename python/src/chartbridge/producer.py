@@ -43,9 +43,6 @@ log = logging.getLogger("chartbridge")
 
 _CHUNK_OPS = 1000  # commands per pipeline round trip
 _HEARTBEAT_S = 2.0  # SPEC: at least every 5 s
-# Points whose newest is older than the wall clock by this much are a replay (a backtest's
-# simulated time): sent every ``replay_interval``, not every flush interval (see ``_gap``).
-_REPLAY_AGE_NS = 60 * 10**9
 _RETRY_MAX_S = 0.5
 _STALE_ID = "equal or smaller than the target stream top item"
 # Acknowledged entries remembered per stream, so that after an outage a tail Redis acknowledged and
@@ -320,13 +317,11 @@ class PointBuffer:
 class Producer:
     """Writes control commands and point batches to Redis from one background thread."""
 
-    def __init__(self, url: str, *, flush_interval: float = 0.005, replay_interval: float = 0.5,
-                 max_backlog: int = 1_000_000,
+    def __init__(self, url: str, *, flush_interval: float = 0.005, max_backlog: int = 1_000_000,
                  tls: dict[str, str | None] | None = None) -> None:
         self.url = url
         self.shown_url = redact(url)  # what logs say: never the password
         self.interval = flush_interval
-        self.replay_interval = replay_interval
         self.max_backlog = max_backlog
         self.client = connect(url, **(tls or {}))
         self._lock = threading.RLock()  # guards the three lists below
@@ -366,7 +361,6 @@ class Producer:
         # Paced by an engine with a simulated clock (a backtest, see ``pace``): its hand-overs
         # deliver, and the thread only keeps the heartbeat.
         self._paced = False
-        self._replay = False  # the last points sent were a replay (``_gap``)
         self._cycling = threading.Lock()  # one cycle at a time: the thread's or a paced ``deliver``
         self._last_cycle = 0.0
         self._thread: threading.Thread | None = None
@@ -479,40 +473,14 @@ class Producer:
             if self._down:  # retries keep their backoff, not one wake-up per interval
                 timeout = max(self.interval, self._retry_at - time.monotonic())
             else:
-                timeout = _HEARTBEAT_S if self._idle or self._paced else self._gap()
+                timeout = _HEARTBEAT_S if self._idle or self._paced else self.interval
             self._wake.wait(timeout)
             self._wake.clear()
             self._idle = False
-            self._space()
             if (self._paced and not self._force and not self._down and not self._stop
                     and time.monotonic() - self._last_cycle < _HEARTBEAT_S):
                 continue  # a hand-over delivered lately
             self._run_cycle()
-
-    def _gap(self) -> float:
-        """Seconds between cycles: the flush interval, or ``replay_interval`` while the points are
-        a replay. A backtest charted without the actor (nothing paces the producer) keeps its
-        strategy's thread busy; each cycle of this thread meanwhile takes the GIL from it again
-        and again. Measured on the overhead matrix's ``short`` shape so charted (20k bars): 1.40x
-        cycling at each point's wake-up, 1.30x with cycles 5 ms apart, 1.14x 50 ms apart, ~1.1x
-        0.5 s apart, against 1.17x with the actor. Live points (near the wall clock) keep the
-        flush interval, and so does a producer whose last cycle left points behind (an outage or a
-        full Redis: its backlog rules, SPEC section 11, as they were)."""
-        healthy = not self._backlog and self._ok == self._started  # the last cycle sent all it had
-        return max(self.interval, self.replay_interval) if self._replay and healthy else self.interval
-
-    def _space(self) -> None:
-        """Keep a replay's cycles ``_gap()`` apart: a point that lands in an empty buffer wakes an
-        idle thread (``nudge``) at once, which for a steady stream was a cycle, and a GIL hand-off,
-        every few points. Live points still wake it at once; a flush, a stop or an outage's retry
-        goes at once."""
-        while not (self._force or self._stop or self._down):
-            gap = self._gap()
-            remaining = self._last_cycle + gap - time.monotonic()
-            if gap <= self.interval or remaining <= 0:
-                return
-            self._wake.wait(remaining)
-            self._wake.clear()
 
     def _run_cycle(self) -> None:
         with self._cycling:
@@ -544,9 +512,6 @@ class Producer:
         with self._lock:
             pre, post, self._pre, self._post = self._pre, self._post, [], []
             batches = [(b.key, b.take()) for b in self._buffers]
-        newest = max((batch.t[-1] for _, batch in batches if batch is not None), default=None)
-        if newest is not None:
-            self._replay = newest < time_ns() - _REPLAY_AGE_NS
         ops = pre
         for key, batch in batches:
             if batch is not None:

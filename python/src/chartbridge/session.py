@@ -52,7 +52,6 @@ class Settings:
     params: Mapping[str, Any] | None = None
     enabled: bool = field(default_factory=_env_enabled)
     flush_interval: float = 0.005
-    replay_interval: float = 0.5
     backlog: int = 1_000_000
     exit_timeout: float = 5.0
 
@@ -88,8 +87,8 @@ class Session:
         with self.lock:
             if self._producer is None:
                 s = self.settings
-                self._producer = Producer(s.url, flush_interval=s.flush_interval, replay_interval=s.replay_interval,
-                                          max_backlog=s.backlog, tls=s.tls())
+                self._producer = Producer(s.url, flush_interval=s.flush_interval, max_backlog=s.backlog,
+                                          tls=s.tls())
             return self._producer
 
     def count_rejected(self) -> None:
@@ -147,9 +146,7 @@ def configure(**changes: Any) -> None:
     per-process id), ``strategy`` (name shown for the run), ``params`` (the strategy's parameters,
     a JSON object recorded in each run's identity and compared between runs), ``enabled`` (False turns every
     decorator into a no-op; default off when env ``CHARTBRIDGE=off``), ``flush_interval`` (s
-    between background flushes, default 0.005), ``replay_interval`` (s between them while the
-    points are a replay, their newest over a minute behind the wall clock: a backtest charted
-    without the Nautilus actor, which paces them itself; default 0.5), ``backlog`` (points kept while Redis is unreachable),
+    between background flushes), ``backlog`` (points kept while Redis is unreachable),
     ``exit_timeout`` (s spent delivering at interpreter exit).
 
     Pending points of the previous configuration are delivered (or given up after
