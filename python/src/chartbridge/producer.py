@@ -106,6 +106,20 @@ def redact(url: str) -> str:
     return re.sub(r"([?&]password=)[^&#]*", r"\1***", out, flags=re.IGNORECASE)
 
 
+def _driver() -> dict[str, Any]:
+    """redis-py's version given, not looked up: by default its first connection reads it from the
+    installed packages' metadata (imports and file reads: 9.3 ms of the first pipeline, 2.9 ms
+    without), on the flush thread, where each file read must win the GIL back from the strategy."""
+    try:
+        from redis.driver_info import DriverInfo  # redis-py 7.1+
+    except ImportError:
+        return {"lib_version": redis.__version__}
+    return {"driver_info": DriverInfo(lib_version=redis.__version__)}
+
+
+_DRIVER = _driver()
+
+
 def connect(url: str, redis_ca: str | None = None, redis_cert: str | None = None,
             redis_key: str | None = None) -> Client:
     """A client for ``url`` (``rediss://`` for TLS, ``user:password@`` for an ACL user,
@@ -126,6 +140,7 @@ def connect(url: str, redis_ca: str | None = None, redis_cert: str | None = None
                                 "ssl_keyfile": redis_key} if tls else {}
     # No retries inside redis-py: a hidden retry would stall the flush thread; the backlog
     # retries on its own schedule.
+    tls_args.update(_DRIVER)
     if cluster is not None:
         nodes, user, password = cluster
         # Without the cluster's own retries a failover is an outage like any other (section 11); it
