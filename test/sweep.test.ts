@@ -21,6 +21,17 @@ describe("sweep: 50 runs of one strategy written by the Python SDK", function ()
   this.timeout(120_000);
   const t = useTestServer();
 
+  it("orders runs started in one millisecond by their exact start time, not by id", async () => {
+    // The run index's score is in ms (SPEC section 5): a sweep's runs can share one.
+    const ms = 1_700_000_000_123;
+    for (const [id, ns] of [["sweep-a", 7n], ["sweep-b", 3n], ["sweep-c", 5n]] as const) {
+      await t.redis.zadd(t.keys.runs, ms, id);
+      await t.redis.hset(t.keys.manifest(id), { v: "1", run: id, strategy: "ms-sweep", status: "ended", started: String(BigInt(ms) * 1_000_000n + ns) });
+    }
+    const reply = await query<{ sweep: Sweep }>(t.ws, OPERATIONS.sweep.document, { strategy: "ms-sweep" });
+    assert.deepEqual(reply.data?.sweep.runs.map((r) => r.id), ["sweep-a", "sweep-c", "sweep-b"]);
+  });
+
   it("answers every run of the strategy with its params and numeric statistics, newest first, in one query", async () => {
     const published = await publishSweep(t);
     const reply = await query<{ sweep: Sweep }>(t.ws, OPERATIONS.sweep.document, { strategy: "ma-sweep" });

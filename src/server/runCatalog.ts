@@ -115,7 +115,9 @@ export class RunCatalog {
       const run = this.toRun(id, manifest as Record<string, string>);
       if (run) runs.push(run);
     }
-    return runs;
+    // Newest first by the exact start time: the index's score is in ms, so runs started in one
+    // millisecond (a sweep's) came in id order. Stable: equal times keep the index's order.
+    return runs.sort((a, b) => (a.startedNs === b.startedNs ? 0 : a.startedNs < b.startedNs ? 1 : -1));
   }
 
   async run(id: string): Promise<RunInfo | null> {
