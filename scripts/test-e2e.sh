@@ -13,7 +13,7 @@ rm -rf test-results/e2e
 # --retries 1 (E2E_RETRIES=0: none): a real VS Code in Chromium on a loaded 2-core machine. The
 # reporter prints why a retried test failed its first try, which also leaves a screenshot.
 npx mocha --no-config --node-option import=tsx --timeout 180000 --retries "${E2E_RETRIES:-1}" \
-  --reporter ./test/e2e/retry-reporter.cjs --exit 'test/e2e/**/*.e2e.ts'
+  --reporter ./test/harness/retry-reporter.cjs --exit 'test/e2e/**/*.e2e.ts'
 if [ "${1:-}" = "--update-docs" ]; then
   shots=test-results/e2e
   cp "$shots/1-show-chart.png" media/walkthrough/show-chart.png

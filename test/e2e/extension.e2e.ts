@@ -61,7 +61,7 @@ describe("e2e: the .vsix in code-server", function () {
     // A failed try that mocha will retry (scripts/test-e2e.sh: --retries 1) is left without a state.
     if (test === undefined || test.state === "passed" || test.state === "pending") return;
     await wb?.shot(`failed-${test.title.slice(0, 40).replace(/\W+/g, "-")}`).catch(() => {});
-    // A failed try is tried once more (retry-reporter.cjs prints why), and what it left (a dialog,
+    // A failed try is tried once more (test/harness/retry-reporter.cjs prints why), and what it left (a dialog,
     // a paused debug session, focus in the chart) must fail neither its retry nor the tests after it.
     await wb?.reset().catch((e: unknown) => console.log(`      e2e: could not reset the workbench: ${String(e)}`));
   });

@@ -1,12 +1,12 @@
 // mocha's spec reporter, which also prints why a test failed before mocha tries it once more
-// (scripts/test-e2e.sh runs the e2e suite with --retries 1): a retried test is never silent.
+// (the e2e suite's --retries 1, a test's own this.retries): a retried test is never silent.
 const { reporters, Runner } = require("mocha");
 
 module.exports = class RetryReporter extends reporters.Spec {
   constructor(runner, options) {
     super(runner, options);
     runner.on(Runner.constants.EVENT_TEST_RETRY, (test, err) => {
-      console.log(`      e2e: "${test.title}" failed, trying it once more: ${(err && err.stack) || err}`);
+      console.log(`      retry: "${test.title}" failed, trying it once more: ${(err && err.stack) || err}`);
     });
   }
 };
