@@ -18,6 +18,8 @@ _listeners: list[Callable[[int | None, Callable[[], int] | None], None]] = []
 
 # Values that never carry a timestamp: skipping them keeps the per-call search cheap.
 _PLAIN = frozenset({int, float, str, bool, type(None), tuple, list, dict, bytes})
+# The attributes a value's own time is read from, in this order.
+TIME_ATTRIBUTES = ("ts_event", "ts_init")
 
 
 def set_clock(now: int | Callable[[], int] | None) -> None:
@@ -53,7 +55,7 @@ def point_time(values: Iterable[object]) -> int | None:
     for value in values:
         if type(value) in _PLAIN:
             continue
-        for name in ("ts_event", "ts_init"):
+        for name in TIME_ATTRIBUTES:
             ts = getattr(value, name, None)
             if isinstance(ts, int) and not isinstance(ts, bool):
                 try:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sys
 
-from .clock import clock_time, point_time
+from .clock import TIME_ATTRIBUTES, clock_time, point_time
 
 
 def event_time(locals_: dict[str, object]) -> int | None:
@@ -21,7 +21,7 @@ def event_time(locals_: dict[str, object]) -> int | None:
     t = point_time(list(locals_.values()))
     if t is not None:
         return t
-    for name in ("ts_event", "ts_init"):
+    for name in TIME_ATTRIBUTES:
         v = locals_.get(name)
         if type(v) is int and v >= 0:
             return v

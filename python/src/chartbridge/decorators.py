@@ -59,7 +59,7 @@ def _stamp_param(func: Any) -> tuple[int, str] | None:
         names = list(inspect.signature(func).parameters)
     except (TypeError, ValueError):
         return None
-    for name in ("ts_event", "ts_init"):
+    for name in clock.TIME_ATTRIBUTES:
         if name in names:
             return names.index(name), name
     return None

@@ -104,7 +104,7 @@ def now() -> int | None:
 
 
 _PLAIN = clock._PLAIN
-_TS_NAMES = ("ts_event", "ts_init")
+_TS_NAMES = clock.TIME_ATTRIBUTES
 
 
 def call_time(args: tuple[Any, ...], result: object) -> int | None:
