@@ -29,7 +29,7 @@ def extensions() -> list:
     from setuptools import Extension
 
     built = [Extension(f"chartbridge.{name}", [f"src/chartbridge/{name.replace('.', '/')}.py"])
-             for name in ("fastline", "indicators", "nautilus.v2_recorder", "nautilus.merge")]
+             for name in ("arrays", "fastline", "indicators", "nautilus.v2_recorder", "nautilus.merge")]
     nautilus = "none"
     try:
         import nautilus_trader

@@ -2,10 +2,11 @@
 cimport cython
 from cpython cimport array as carray
 
+from chartbridge.arrays cimport grow
 from chartbridge.indicators cimport Indicator
 
 cdef long long _TIME_LIMIT
-cdef bint _GIL_HELD
+cdef bint _COMPILED, _GIL_HELD
 cdef object _clock_fixed, _clock_source, _run
 cdef carray.array _EPOCH
 cdef long long _seen

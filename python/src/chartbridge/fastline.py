@@ -37,6 +37,7 @@ from .protocol import TIME_LIMIT
 from .series import Converter
 
 COMPILED = not __file__.endswith(".py")
+_COMPILED = COMPILED  # a C constant when compiled: the module attribute is a dict lookup a point
 # Compiled code runs without letting another thread take the GIL until it calls Python code;
 # not so interpreted, nor on a free-threaded Python (``Line.hold``).
 _GIL_HELD = COMPILED and getattr(sys, "_is_gil_enabled", lambda: True)()
@@ -182,7 +183,7 @@ class Line(Sink):
 
     def after(self, ns: int) -> bool:
         """Whether ``ns`` is not before the buffer's last point (``current`` without the run)."""
-        if COMPILED:
+        if _COMPILED:
             last: int = self.last.data.as_longlongs[0]
         else:
             last = self.last[0]
@@ -199,15 +200,15 @@ class Line(Sink):
         self.acquire()
         return True
 
-    # Compiled, the arrays grow and are written in C (``carray`` is cimported by fastline.pxd):
-    # a call's appends cost a few ns rather than a method call each.
+    # Compiled, the arrays grow (arrays.pxd's ``grow``, cimported by fastline.pxd) and are written
+    # in C: a call's appends cost a few ns rather than a method call each.
     def stamp(self, ns: int) -> bool:
         """Held (``hold``): the time of a point whose values follow (``current(ns)`` was checked).
         True when the buffer was empty: ``nudge`` it once the point is written."""
         n = len(self.t)
-        if COMPILED:
+        if _COMPILED:
             self.last.data.as_longlongs[0] = ns
-            carray.resize_smart(self.t, n + 1)  # type: ignore[name-defined]  # noqa: F821
+            grow(self.t, n + 1, 8)  # type: ignore[name-defined]  # noqa: F821
             self.t.data.as_longlongs[n] = ns
         else:
             self.last[0] = ns
@@ -216,9 +217,9 @@ class Line(Sink):
 
     def put(self, x: float) -> None:
         """Held: one value of the point."""
-        if COMPILED:
+        if _COMPILED:
             n = len(self.v)
-            carray.resize_smart(self.v, n + 1)  # type: ignore[name-defined]  # noqa: F821
+            grow(self.v, n + 1, 8)  # type: ignore[name-defined]  # noqa: F821
             self.v.data.as_doubles[n] = x
         else:
             self.v.append(x)
@@ -381,7 +382,7 @@ class ChartedCall:
     def __get__(self, instance: object, owner: type | None) -> Any:
         if instance is None:
             return self
-        if COMPILED:  # the C call, not the ``method`` type's constructor (``PyMethod_New`` is cimported by fastline.pxd)
+        if _COMPILED:  # the C call, not the ``method`` type's constructor (``PyMethod_New`` is cimported by fastline.pxd)
             return PyMethod_New(self, instance)  # type: ignore[name-defined]  # noqa: F821
         return MethodType(self, instance)
 

@@ -37,7 +37,8 @@ from redis.backoff import NoBackoff
 from redis.cluster import ClusterNode, RedisCluster
 from redis.retry import Retry
 
-from .protocol import Batch, ProtocolError, columns_for, entries
+from .arrays import clear
+from .protocol import Batch, ProtocolError, columns_for, point_entries
 
 log = logging.getLogger("chartbridge")
 
@@ -317,16 +318,18 @@ class PointBuffer:
             self.v.extend(v)
             self.t.extend(t)
 
-    def take(self) -> Batch | None:
-        """Take out the waiting points (memory copies; the strategy's threads keep appending)."""
+    def take(self) -> list[dict[str, bytes]]:
+        """Take out the waiting points as stream entries' fields (a memory copy of each column;
+        the strategy's threads keep appending)."""
         if not self.t:
-            return None
+            return []
         with self.lock:
-            t, v, markers, names, width = self.t[:], self.v[:], self.markers, self.names, self.width
-            del self.t[:], self.v[:]
-            if markers is not None:
+            fields = point_entries(self.kind, self.names, self.t, self.v, self.markers)
+            clear(self.t)
+            clear(self.v)
+            if self.markers is not None:
                 self.markers = []
-        return Batch(self.kind, t, {name: v[i::width] for i, name in enumerate(names)}, markers)
+        return fields
 
 
 class Producer:
@@ -526,11 +529,10 @@ class Producer:
     def _collect(self) -> None:
         with self._lock:
             pre, post, self._pre, self._post = self._pre, self._post, [], []
-            batches = [(b.key, b.take()) for b in self._buffers]
+            taken = [(b.key, b.take()) for b in self._buffers]
         ops = pre
-        for key, batch in batches:
-            if batch is not None:
-                ops.extend(xadd(key, fields, points=int(fields["n"]), droppable=True) for fields in entries(batch))
+        for key, entries in taken:
+            ops.extend(xadd(key, fields, points=int(fields["n"]), droppable=True) for fields in entries)
         ops.extend(post)
         for op in ops:
             if not op.ready():

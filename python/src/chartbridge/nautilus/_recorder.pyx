@@ -9,6 +9,7 @@ valid for it, and ``recorder.py`` loads this module only when it matches.
 """
 
 from cpython cimport array
+from chartbridge.arrays cimport grow
 from libc.math cimport NAN, isnan
 from libc.stdlib cimport calloc, free, realloc
 from nautilus_trader.core.rust.model cimport FIXED_SCALAR, MONEY_MAX, MONEY_MIN, PositionSide
@@ -73,15 +74,15 @@ cdef extern from *:
 BUILT_FOR = CB_NAUTILUS_VERSION.decode()
 
 
-cdef inline void _append_t(array.array t, long long value):
+cdef inline void _append_t(array.array t, long long value) except *:
     cdef Py_ssize_t n = len(t)
-    array.resize_smart(t, n + 1)
+    grow(t, n + 1, 8)
     t.data.as_longlongs[n] = value
 
 
-cdef inline void _append_v(array.array v, double value):
+cdef inline void _append_v(array.array v, double value) except *:
     cdef Py_ssize_t n = len(v)
-    array.resize_smart(v, n + 1)
+    grow(v, n + 1, 8)
     v.data.as_doubles[n] = value
 
 
@@ -138,10 +139,10 @@ cdef class BarRecorder:
         """Closes kept for ``pnl``."""
         return self.n_closes
 
-    cdef void _candle(self, Bar bar):
+    cdef void _candle(self, Bar bar) except *:
         _append_t(self.t, bar._mem.ts_event)
         cdef Py_ssize_t n = len(self.v)
-        array.resize_smart(self.v, n + 5)
+        grow(self.v, n + 5, 8)
         cdef double* v = self.v.data.as_doubles + n
         v[0] = cb_decimal(bar._mem.open.raw, bar._mem.open.precision)
         v[1] = cb_decimal(bar._mem.high.raw, bar._mem.high.precision)
@@ -211,7 +212,7 @@ cdef class BarRecorder:
                         refused[i] = 1
                     else:
                         units[i] += cb_mantissa(pnl, precision)
-            array.resize_smart(out, start + n)
+            grow(out, start + n, 8)
             totals = out.data.as_doubles + start
             for i in range(n):
                 totals[i] = NAN if refused[i] else cb_digits(units[i], precision)
@@ -236,8 +237,8 @@ def equity(double balance, array.array pnl, Py_ssize_t start, Py_ssize_t end, do
     units = cb_mantissa(balance, precision)
     if n <= 0:
         return peak
-    array.resize_smart(equity, e + n)
-    array.resize_smart(drawdown, d + n)
+    grow(equity, e + n, 8)
+    grow(drawdown, d + n, 8)
     for i in range(n):
         if values == NULL:
             value = balance

@@ -1,0 +1,43 @@
+# The C side of arrays.py, and the growth the compiled appends share (fastline, the Nautilus recorder):
+# a module that cimports this gets the C helpers below inlined.
+from cpython cimport array as carray
+
+cdef extern from *:
+    """
+    /* CPython's arrayobject (Modules/arraymodule.c), whose layout Cython's own array support also assumes. */
+    typedef struct {
+        PyObject_VAR_HEAD
+        char *ob_item;
+        Py_ssize_t allocated;
+        const void *ob_descr;
+        PyObject *weakreflist;
+        Py_ssize_t ob_exports;
+    } cb_arrayobject;
+
+    /* Resize an array of `itemsize`-byte items to `n` items, growing its memory 1.5x at a time and
+       never shrinking it (Cython's resize_smart shrinks an emptied array back to a couple of items).
+       Refused while a buffer of it is exported, as the array's own resize refuses. */
+    static int cb_grow(PyObject *array, Py_ssize_t n, Py_ssize_t itemsize) {
+        cb_arrayobject *a = (cb_arrayobject *)array;
+        if (a->ob_exports > 0) {
+            PyErr_SetString(PyExc_BufferError, "cannot resize an array that is exporting buffers");
+            return -1;
+        }
+        if (n > a->allocated) {
+            Py_ssize_t size = n + n / 2 + 8;
+            char *items = (char *)PyMem_Realloc(a->ob_item, (size_t)(size * itemsize));
+            if (items == NULL) {
+                PyErr_NoMemory();
+                return -1;
+            }
+            a->ob_item = items;
+            a->allocated = size;
+        }
+        Py_SET_SIZE(a, n);
+        return 0;
+    }
+    """
+    int grow "cb_grow" (carray.array array, Py_ssize_t n, Py_ssize_t itemsize) except -1
+
+
+cpdef void clear(carray.array buffer) except *

@@ -1,0 +1,23 @@
+"""The ``array('q')`` and ``array('d')`` buffers that points are appended to, emptied for the next batch.
+
+Compiled (arrays.pxd), ``clear`` keeps the buffer's memory, and the compiled appends (``fastline``,
+the Nautilus recorder) grow it with ``arrays.pxd``'s ``grow``, which never shrinks it: emptied by
+``del buffer[:]``, a buffer was freed at each batch and grown again from nothing, its points copied
+at every step, which was most of the memory copying a charted backtest added (callgrind's cache
+simulation of python/bench/nautilus_overhead.py's short shape). Interpreted, it is ``del``.
+"""
+
+from __future__ import annotations
+
+from array import array
+from typing import Any
+
+COMPILED = not __file__.endswith(".py")
+
+
+def clear(buffer: array[Any]) -> None:
+    """Empty ``buffer`` in place (its memory kept when compiled)."""
+    if COMPILED:
+        grow(buffer, 0, buffer.itemsize)  # type: ignore[name-defined]  # noqa: F821
+    else:
+        del buffer[:]
