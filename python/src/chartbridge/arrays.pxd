@@ -14,9 +14,10 @@ cdef extern from *:
         Py_ssize_t ob_exports;
     } cb_arrayobject;
 
-    /* Resize an array of `itemsize`-byte items to `n` items, growing its memory 1.5x at a time and
-       never shrinking it (Cython's resize_smart shrinks an emptied array back to a couple of items).
-       Refused while a buffer of it is exported, as the array's own resize refuses. */
+    /* Resize an array of `itemsize`-byte items to `n` items, growing its memory 1.5x at a time from
+       1024 items (each growth copies the points: from a few, a batch of thousands was copied over
+       twenty times) and never shrinking it (Cython's resize_smart shrinks an emptied array back to
+       a couple of items). Refused while a buffer of it is exported, as the array's own resize is. */
     static int cb_grow(PyObject *array, Py_ssize_t n, Py_ssize_t itemsize) {
         cb_arrayobject *a = (cb_arrayobject *)array;
         if (a->ob_exports > 0) {
@@ -24,7 +25,7 @@ cdef extern from *:
             return -1;
         }
         if (n > a->allocated) {
-            Py_ssize_t size = n + n / 2 + 8;
+            Py_ssize_t size = n < 683 ? 1024 : n + n / 2;
             char *items = (char *)PyMem_Realloc(a->ob_item, (size_t)(size * itemsize));
             if (items == NULL) {
                 PyErr_NoMemory();

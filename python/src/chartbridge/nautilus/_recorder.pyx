@@ -90,13 +90,24 @@ cdef extern from "Python.h":
     int PyType_HasFeature(PyTypeObject* type, unsigned long feature)
 
 
-cdef inline double _read(Indicator indicator, str name) except? -1.0:
-    """``getattr(indicator, name)``; a moving average's ``value`` straight from its C field
-    (no float object), unless its class is a Python one, which could redefine ``value``."""
-    if name == "value" and isinstance(indicator, MovingAverage) and not PyType_HasFeature(
-            (<PyObject*>indicator).ob_type, Py_TPFLAGS_HEAPTYPE):
-        return (<MovingAverage>indicator).value
-    return getattr(indicator, name)
+cdef class _Read:
+    """One entry of ``BarRecorder.reads``, typed: the loop over them touches one object each, and
+    a moving average's ``value`` is read from its C field (no float object) unless its class is
+    a Python one, which could redefine ``value``."""
+    cdef Indicator indicator
+    cdef str name
+    cdef bint field
+    cdef array.array t, v
+
+    def __init__(self, Indicator indicator, str name, array.array t not None, array.array v not None):
+        self.indicator, self.name, self.t, self.v = indicator, name, t, v
+        self.field = name == "value" and isinstance(indicator, MovingAverage) and not PyType_HasFeature(
+            (<PyObject*>indicator).ob_type, Py_TPFLAGS_HEAPTYPE)
+
+    cdef double value(self) except? -1.0:
+        if self.field:
+            return (<MovingAverage>self.indicator).value
+        return getattr(self.indicator, self.name)
 
 
 def candle_row(object bar):
@@ -119,6 +130,7 @@ cdef class BarRecorder:
     cdef bint keep_closes
     cdef object on_batch, on_error
     cdef public list reads
+    cdef list _reads  # ``reads`` as ``_Read``s, made again when ``reads`` grows
     cdef public long pending, batch
 
     def __init__(self, array.array t not None, array.array v not None, on_batch, on_error, long batch,
@@ -129,6 +141,7 @@ cdef class BarRecorder:
         self.on_batch, self.on_error = on_batch, on_error
         self.batch, self.keep_closes = batch, keep_closes
         self.reads = []
+        self._reads = []
         self.pending = 0
 
     def __dealloc__(self):
@@ -151,8 +164,7 @@ cdef class BarRecorder:
         v[4] = cb_decimal(bar._mem.volume.raw, bar._mem.volume.precision)
 
     def __call__(self, Bar bar):
-        cdef Indicator indicator
-        cdef array.array t, v
+        cdef _Read read
         cdef long long ts = bar._mem.ts_event
         try:
             self._candle(bar)
@@ -162,10 +174,12 @@ cdef class BarRecorder:
                 # Price.as_f64_c, as Position.unrealized_pnl prices it, so the PnL is Nautilus's
                 self.closes[self.n_closes] = <double>bar._mem.close.raw / FIXED_SCALAR
                 self.n_closes += 1
-            for indicator, name, t, v in self.reads:
-                if indicator.initialized:
-                    _append_t(t, ts)
-                    _append_v(v, _read(indicator, name))
+            if len(self._reads) != len(self.reads):
+                self._reads = [_Read(*entry) for entry in self.reads]
+            for read in self._reads:
+                if read.indicator.initialized:
+                    _append_t(read.t, ts)
+                    _append_v(read.v, read.value())
             self.pending += 1
             if self.pending >= self.batch:
                 self.on_batch()
