@@ -8,6 +8,7 @@ from array import array
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from ..arrays import clear
 from ..protocol import ProtocolError, check_batch, check_points, columns_for
 from ..series import Series
 from . import contract
@@ -39,10 +40,11 @@ class Points:
         self.span = (self.span[0] if self.span is not None else t[0], t[-1])
 
     def drain(self) -> None:
+        """Hand the points over (``extend_points`` copies them) and empty the arrays in place,
+        keeping their memory for the next batch (``arrays.clear``)."""
         if not self.t:
             return
-        t, v, width = self.t[:], self.v[:], len(self.names)
-        del self.t[:], self.v[:]
+        t, v, width = self.t, self.v, len(self.names)
         self._handed(t)
         try:
             check_points(self.series.kind, self.names, t, v)
@@ -50,6 +52,9 @@ class Points:
         except ProtocolError:  # e.g. an indicator gone NaN: chart the rest, count and log the bad points
             for i, ns in enumerate(t):
                 self.series.record(tuple(v[i * width:(i + 1) * width]) if width > 1 else v[i], ns)
+        finally:
+            clear(t)
+            clear(v)
 
 
 class Markers(Points):
