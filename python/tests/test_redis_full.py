@@ -52,12 +52,14 @@ def test_a_full_redis_keeps_the_strategy_running_and_the_loss_is_recorded(
     dropped = cb.stats()["dropped"]
     times, cols = read_points(admin, "price", run="oom")
     stored = [(t - T0) // 1_000 for t in times]
-    # Everything stored is exact, in order, once; what is missing is one stretch: the oldest of
-    # the backlog, dropped beyond its bound while Redis was full.
+    # Everything stored is exact, in order, once; what is missing is the oldest of the backlog,
+    # dropped beyond its bound while Redis was full, so the newest points (the bound less an
+    # entry's worth) all arrived. Not one stretch: a full Redis can take an entry now and then,
+    # which stays between two gaps (seen once in CI: 4,083 points stored amid 214,141 dropped).
     assert stored == sorted(set(stored)) and cols["y"] == [j * 0.5 for j in stored]
     assert len(stored) + dropped == total
-    missing = sorted(set(range(total)) - set(stored))
-    assert missing == list(range(missing[0], missing[0] + len(missing)))
+    missing = set(range(total)) - set(stored)
+    assert missing and max(missing) < total - 10_000
     assert cb.stats()["lost"] == {"price": dropped}
     assert admin.hgetall(protocol.Keys("full", "oom").lost) == {b"price": str(dropped).encode()}
     admin.close()
