@@ -70,15 +70,18 @@ class Markers(Points):
         self.markers.append(marker)
 
     def drain(self) -> None:
+        """``Points.drain`` for markers (``check_batch`` copies the points)."""
         if not self.t:
             return
-        t, y, markers, self.markers = self.t[:], self.v[:], self.markers, []
-        del self.t[:], self.v[:]
+        t, y, markers, self.markers = self.t, self.v, self.markers, []
         try:
             self.buffer.extend(check_batch("marker", t, {"y": y}, markers))
         except ProtocolError:  # chart the rest, count and log the bad points
             for i, ns in enumerate(t):
                 self.series.record((y[i], markers[i]), ns)
+        finally:
+            clear(t)
+            clear(y)
 
 
 
