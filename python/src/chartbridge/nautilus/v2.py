@@ -154,6 +154,7 @@ class ChartbridgeActor(DataActor):
         self._charts: dict[str, _Chart] = {}
         self._only: _Chart | None = None  # the chart of the run's one bar type
         self._strategies: list[Any] = []
+        self._trader_strategies: list[Any] = []  # every strategy of this trader, found at the start
         self._fills: dict[str, FillMarkers] = {}
         self._net: dict[str, Any] = {}  # net position per instrument, as a Quantity-like sum of raws
         self._positions: dict[str, Points] = {}
@@ -180,7 +181,8 @@ class ChartbridgeActor(DataActor):
         self._clear()
         self._owns_run = not session.current().stack
         # Strategies start after actors: the ones registered now (READY) name the run.
-        self._strategies = self._find_strategies(lambda s: s.is_ready())
+        self._trader_strategies = self._find_strategies()
+        self._strategies = [s for s in self._trader_strategies if s.is_ready()]
         name = "+".join(sorted({type(s).__name__ for s in self._strategies})) or None
         self._run = start_run(self.settings.run or session.current().settings.run, strategy=name)
         self.run_id = self._run.id
@@ -301,7 +303,7 @@ class ChartbridgeActor(DataActor):
     def _look(self, _event: Any) -> None:
         """Chart the running strategies' bar types and indicators, from the first bar on."""
         assert self._run is not None
-        self._strategies = self._find_strategies(lambda s: s.is_running())
+        self._strategies = [s for s in self._trader_strategies if s.is_running()]
         for venue, venue_account in self._accounts().items():
             self._refresh_balances(venue, venue_account)
         cached = {str(b): b for source in (AggregationSource.EXTERNAL, AggregationSource.INTERNAL)
@@ -332,11 +334,12 @@ class ChartbridgeActor(DataActor):
             # 2.x calls ``on_bar`` by name: the compiled recorder itself, no Python frame per bar.
             self.on_bar = self._only.recorder  # type: ignore[method-assign]
 
-    def _find_strategies(self, state: Any) -> list[Any]:
-        """This trader's strategies in ``state``: a ``DataActor`` is told of no other component,
-        so they are found among the process's objects (other engines' are in other states)."""
+    def _find_strategies(self) -> list[Any]:
+        """This trader's strategies: a ``DataActor`` is told of no other component, so they are
+        found among the process's objects (other engines' have other traders or are stopped),
+        once a run: the scan takes 15-20 ms, a sixth of a 20k-bar backtest on 2.x."""
         trader = self.trader_id
-        return [o for o in gc.get_objects() if isinstance(o, Strategy) and o.trader_id == trader and state(o)]
+        return [o for o in gc.get_objects() if isinstance(o, Strategy) and o.trader_id == trader]
 
     def on_bar(self, bar: Bar) -> None:
         # One bar type: its bars are the only ones subscribed (naming a bar type costs ~1 us).
