@@ -7,9 +7,10 @@ The shapes are in ``overhead_shapes.py`` (1.x) and ``overhead_shapes_v2.py`` (2.
 NautilusTrader 2 venv's python: ``scripts/venv-nt2.sh``): the EMA-cross example, an indicator-heavy strategy
 (Nautilus indicators plus the SDK's indicator decorators and a candlestick ``@cb.chart``), a
 fill-heavy one (``cb.marker`` on each fill), a short 20k-bar run (connecting, registering and the
-run's git identity count) and two instruments with two bar types. Each runs twice per round,
-each time in a fresh process: without Chartbridge (``CHARTBRIDGE=off``: no actor, decorators
-are the plain functions) and with everything charted into a private redis-server. The time is
+run's git identity count), the same 20k bars charted by the decorators alone (no actor: what a
+first try without reading the README does) and two instruments with two bar types. Each runs
+twice per round, each time in a fresh process: without Chartbridge (``CHARTBRIDGE=off``: no
+actor, decorators are the plain functions) and with everything charted into a private redis-server. The time is
 ``engine.run()`` plus, when charted, ``cb.flush()`` until Redis holds every point; building the
 bars is not timed. Target: <= 1.10x for every shape.
 

@@ -61,4 +61,5 @@ SHAPES: dict[str, Shape] = shapes({"ema_cross": single(ema_cross.build_engine, e
                                    "indicator_heavy": single(ema_cross.build_engine, MeanReversion),
                                    "fill_heavy": single(ema_cross.build_engine, FillHeavy),
                                    "short": single(ema_cross.build_engine, MeanReversion),
+                                   "decorators_only": single(ema_cross.build_engine, MeanReversion, actor=False),
                                    "two_instruments": two_instruments})

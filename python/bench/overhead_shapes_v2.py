@@ -41,5 +41,6 @@ SHAPES: dict[str, Shape] = shapes({"ema_cross": single(ema_cross_v2.build_engine
                                    "indicator_heavy": single(ema_cross_v2.build_engine, MeanReversion),
                                    "fill_heavy": single(ema_cross_v2.build_engine, FillHeavy),
                                    "short": single(ema_cross_v2.build_engine, MeanReversion),
+                                   "decorators_only": single(ema_cross_v2.build_engine, MeanReversion, actor=False),
                                    "two_instruments": two_instruments},
                                   ", NautilusTrader 2")

@@ -26,6 +26,8 @@ MATRIX: dict[str, tuple[str, int, int]] = {
                         50_000),
     "fill_heavy": (f"a fill every {FILL_EVERY} bars, cb.marker on each", 50_000, 20_000),
     "short": ("the indicator-heavy strategy, 20k bars (run start counts)", 20_000, 20_000),
+    "decorators_only": ("the indicator-heavy strategy charted by its decorators alone, no actor (a first try)",
+                        20_000, 20_000),
     "two_instruments": ("EMA-cross on EUR/USD 1-min and GBP/USD 5-min bars", 500_000, 50_000),
 }
 
@@ -54,10 +56,11 @@ def charted(engine: Any, charted: bool) -> Any:
 
 
 def single(build_engine: Callable[..., tuple[Any, Any]], strategy_class: type,
-           periods: tuple[int, int] = (10, 20)) -> Callable[[int, bool], Any]:
-    """One strategy on EUR/USD one-minute bars, built by a line's EMA-cross example."""
+           periods: tuple[int, int] = (10, 20), actor: bool = True) -> Callable[[int, bool], Any]:
+    """One strategy on EUR/USD one-minute bars, built by a line's EMA-cross example; charted,
+    with the ``ChartbridgeActor`` unless ``actor`` is False (the decorators alone chart it)."""
     def build(bars: int, charted: bool) -> Any:
-        engine, _ = build_engine(bars, charted=charted, periods=periods, strategy_class=strategy_class)
+        engine, _ = build_engine(bars, charted=charted and actor, periods=periods, strategy_class=strategy_class)
         return engine
     return build
 

@@ -23,6 +23,7 @@ from conftest import interpreted, read_points
 
 import chartbridge as cb
 from chartbridge import clock, decorators, fastline, indicators, session
+from chartbridge.producer import HAND_OVER_POINTS
 from chartbridge.protocol import TIME_LIMIT
 from chartbridge.runs import end_run, start_run
 from chartbridge.series import Series
@@ -99,15 +100,43 @@ def test_neither_writes_into_a_run_that_is_no_longer_current(run: Any) -> None:
 
 
 def test_the_first_point_in_an_empty_buffer_wakes_the_idle_producer(run: Any) -> None:
+    """Points of now (a live run): the first after an idle cycle wakes the flush thread."""
     producer = session.current().producer
     producer.pace(False)  # a paced producer is woken by its hand-overs instead
     for buffer, line in implementations(run):
-        assert producer.flush(5)  # sent everything: the flush thread goes idle
+        cb.set_clock(time.time_ns())
+        assert line.offer(1.0)
+        assert producer.flush(5)  # sent everything, its newest point of now: the flush thread goes idle
         producer._idle = True
-        cb.set_clock(T0)
+        now = time.time_ns()
+        cb.set_clock(now)
         assert line.offer(1.0)
         # the woken thread may have taken the point already: its time is the buffer's last
-        assert not producer._idle and buffer.last[0] == T0
+        assert not producer._idle and buffer.last[0] == now
+
+
+def test_a_replay_is_handed_over_by_its_writers(run: Any, r: redis.Redis) -> None:
+    """Points over an hour old (a backtest charted by decorators alone, which nothing paces):
+    they do not wake the idle flush thread; the point that fills a series' buffer to
+    HAND_OVER_POINTS delivers them, on the writer's thread, with no flush."""
+    producer = session.current().producer
+    producer.pace(False)
+    for buffer, line in implementations(run):
+        cb.set_clock(T0)
+        assert line.offer(0.0)
+        assert producer.flush(5)  # its newest point is old: a replay from now on
+        producer._idle = True
+        for i in range(1, HAND_OVER_POINTS):
+            cb.set_clock(T0 + i)
+            assert line.offer(float(i))
+        assert producer._idle and len(buffer.t) == HAND_OVER_POINTS - 1
+        assert read_points(r, buffer.key.rpartition(":s:")[2], run.id)[0] == [T0]
+        cb.set_clock(T0 + HAND_OVER_POINTS)
+        assert line.offer(float(HAND_OVER_POINTS))
+        assert len(buffer.t) == 0
+        times, cols = read_points(r, buffer.key.rpartition(":s:")[2], run.id)
+        assert times == [T0 + i for i in range(HAND_OVER_POINTS + 1)]
+        assert cols["y"] == [float(i) for i in range(HAND_OVER_POINTS + 1)]
 
 
 @pytest.fixture(params=["compiled", "interpreted"])

@@ -52,7 +52,14 @@ def test_every_point_of_the_shape_is_in_redis(redis_server: RedisServer, shape: 
     by_instrument: dict[str, list[Any]] = {}
     for fill in expected:
         by_instrument.setdefault(str(fill.instrument_id), []).append(fill)
-    charted = _actor(shape).points
+    if shape == "decorators_only":  # no actor: the decorators' series alone
+        assert _actors(shape) == []
+        assert_decorators_delivered(client, shape)
+        prefix = cb.session.current().settings.prefix
+        assert len(client.keys(f"{prefix}:{{{shape}}}:s:*")) == 6
+        return
+    (actor,) = _actors(shape)
+    charted = actor.points
     bar_types = [p.series.id for p in charted if p.series.kind == "candlestick"]
     assert len(bar_types) == (2 if shape == "two_instruments" else 1)
     for series in bar_types:  # every bar of every bar type, one candle each
@@ -68,10 +75,7 @@ def test_every_point_of_the_shape_is_in_redis(redis_server: RedisServer, shape: 
             times, _ = read_points(client, points.series.id, shape)
             assert len(times) == points.count > 0, points.series.id
     if shape in ("indicator_heavy", "short"):  # the decorators' own series
-        times, cols = read_points(client, "MeanReversion.candle", shape)
-        assert len(times) == BARS and registry(client, "MeanReversion.candle", shape)["kind"] == "candlestick"
-        for series in ("MeanReversion.price.bollinger20.upper", "MeanReversion.price.rsi14", "MeanReversion.mid.ema50"):
-            assert read_points(client, series, shape)[0], series
+        assert_decorators_delivered(client, shape)
     if shape == "fill_heavy":  # cb.marker on each fill, in the strategy
         times, _ = read_points(client, "fills", shape)
         assert times == [f.ts_event for f in fills(engine)] and len(expected) == BARS // shapes.shape.FILL_EVERY
@@ -79,8 +83,14 @@ def test_every_point_of_the_shape_is_in_redis(redis_server: RedisServer, shape: 
     client.close()
 
 
-def _actor(run: str) -> Any:
-    """The actor the shape added (2.x's engine lists no actors to Python)."""
-    found = [o for o in gc.get_objects() if isinstance(o, ChartbridgeActor) and o.run_id == run]
-    assert len(found) == 1
-    return found[0]
+def assert_decorators_delivered(client: redis.Redis, run: str) -> None:
+    """The indicator-heavy strategy's decorated methods: a candle per bar, and its indicators."""
+    times, cols = read_points(client, "MeanReversion.candle", run)
+    assert len(times) == BARS and registry(client, "MeanReversion.candle", run)["kind"] == "candlestick"
+    for series in ("MeanReversion.price.bollinger20.upper", "MeanReversion.price.rsi14", "MeanReversion.mid.ema50"):
+        assert read_points(client, series, run)[0], series
+
+
+def _actors(run: str) -> list[Any]:
+    """The actors the shape added (2.x's engine lists no actors to Python)."""
+    return [o for o in gc.get_objects() if isinstance(o, ChartbridgeActor) and o.run_id == run]

@@ -56,7 +56,7 @@ def backtest(client: redis.Redis, redis_server: RedisServer, shape: str) -> Simp
     engine = shapes.SHAPES[shape].build(BARS, True)
     engine.run()
     assert cb.flush(20)
-    actor = next(a for a in engine.trader.actors() if isinstance(a, ChartbridgeActor))
+    actor = next((a for a in engine.trader.actors() if isinstance(a, ChartbridgeActor)), None)
     return SimpleNamespace(engine=engine, actor=actor, run=shape)
 
 
@@ -178,9 +178,6 @@ def test_every_point_of_the_indicator_heavy_shape_is_in_redis(client: redis.Redi
     run = backtest(client, redis_server, "indicator_heavy")
     (bars,) = bars_of(run.engine).values()
     (strategy,) = run.engine.trader.strategies()
-    times, cols = read_points(client, "MeanReversion.candle", run.run)  # @cb.chart returning the Bar
-    assert registry(client, "MeanReversion.candle", run.run)["kind"] == "candlestick"
-    assert times == [b.ts_event for b in bars] and cols == candle_columns(bars)
     for indicator, name, outputs in ((BollingerBands(20, 2.0), "bands", ("upper", "middle", "lower")),
                                      (RelativeStrengthIndex(14), "rsi", ("value",)),
                                      (AverageTrueRange(14), "atr", ("value",)),
@@ -190,6 +187,18 @@ def test_every_point_of_the_indicator_heavy_shape_is_in_redis(client: redis.Redi
             series = f"{strategy.id}.{name}" + (f".{out}" if len(outputs) > 1 else "")
             times, cols = read_points(client, series, run.run)
             assert (times, cols["y"]) == (expected_t, values), series
+    assert_decorators_delivered_all(client, run, bars)
+    assert fills(run.engine)
+    assert_actor_delivered_all(client, run)
+    run.engine.dispose()
+
+
+def assert_decorators_delivered_all(client: redis.Redis, run: SimpleNamespace, bars: list[Any]) -> None:
+    """The indicator-heavy strategy's decorated methods: its candles and the SDK's indicators of
+    what they return, point by point."""
+    times, cols = read_points(client, "MeanReversion.candle", run.run)  # @cb.chart returning the Bar
+    assert registry(client, "MeanReversion.candle", run.run)["kind"] == "candlestick"
+    assert times == [b.ts_event for b in bars] and cols == candle_columns(bars)
     close = lambda bar: bar.close.as_double()  # noqa: E731
     for indicator, series, value in ((Bollinger(20, 2.0), "MeanReversion.price.bollinger20", close),
                                      (RSI(14), "MeanReversion.price.rsi14", close),
@@ -201,8 +210,21 @@ def test_every_point_of_the_indicator_heavy_shape_is_in_redis(client: redis.Redi
             name = series + (f".{out}" if len(indicator.outputs) > 1 else "")
             times, cols = read_points(client, name, run.run)
             assert (times, cols["y"]) == (expected_t, values), name
-    assert fills(run.engine)
-    assert_actor_delivered_all(client, run)
+
+
+def test_every_point_of_the_decorators_only_shape_is_in_redis(client: redis.Redis,
+                                                              redis_server: RedisServer) -> None:
+    """No actor: the decorated calls take their times from the bar they are given, and nothing
+    paces the producer; the same points as with the actor, and no other series."""
+    run = backtest(client, redis_server, "decorators_only")
+    assert run.actor is None
+    (bars,) = bars_of(run.engine).values()
+    assert_decorators_delivered_all(client, run, bars)
+    prefix = cb.session.current().settings.prefix
+    assert sorted(k.decode().rpartition(":s:")[2] for k in client.keys(f"{prefix}:{{{run.run}}}:s:*")) == sorted(
+        ["MeanReversion.candle", "MeanReversion.price.bollinger20.upper", "MeanReversion.price.bollinger20.middle",
+         "MeanReversion.price.bollinger20.lower", "MeanReversion.price.rsi14", "MeanReversion.mid.ema50"])
+    assert cb.stats()["dropped"] == 0 and cb.stats()["rejected"] == 0
     run.engine.dispose()
 
 

@@ -219,9 +219,11 @@ def test_missing_redis_server_fails_with_one_clear_line(tmp_path: Any, monkeypat
 
 def test_an_idle_producer_sleeps_until_the_next_point_wakes_it(r: redis.Redis) -> None:
     """No wake-ups every interval while nothing is waiting (each takes the GIL from the strategy);
-    the first point after the pause starts a cycle at once, from either append path."""
+    the first point after the pause starts a cycle at once, from either append path. Points of
+    now: a live run's (older ones are a replay, which its writers hand over)."""
+    now = time.time_ns()
     s = cb.series("sparse")
-    s.add(1.0, time=T0)
+    s.add(1.0, time=now)
     assert cb.flush()
     producer = cb.session.current().producer
     deadline = time.monotonic() + 2
@@ -235,16 +237,16 @@ def test_an_idle_producer_sleeps_until_the_next_point_wakes_it(r: redis.Redis) -
     def value(x: float) -> float:
         return x
 
-    cb.set_clock(T0 + 1)
+    cb.set_clock(now + 1)
     value(1.0)  # the first call registers the series (and wakes the thread for it)
     deadline = time.monotonic() + 1
     while not producer._idle and time.monotonic() < deadline:
         time.sleep(0.01)
-    cb.set_clock(T0 + 2)
+    cb.set_clock(now + 2)
     value(2.0)  # the decorator's fast path
-    s.add(3.0, time=T0 + 3)  # PointBuffer.append
+    s.add(3.0, time=now + 3)  # PointBuffer.append
     deadline = time.monotonic() + 1  # well under the 2 s an idle thread would otherwise sleep
     while (len(read_points(r, "sparse.fast")[0]), len(read_points(r, "sparse")[0])) != (2, 2):
         assert time.monotonic() < deadline, "the points waited for the idle thread's timeout"
         time.sleep(0.01)
-    assert read_points(r, "sparse.fast") == ([T0 + 1, T0 + 2], {"y": [1.0, 2.0]})
+    assert read_points(r, "sparse.fast") == ([now + 1, now + 2], {"y": [1.0, 2.0]})

@@ -6,6 +6,7 @@ from chartbridge.arrays cimport grow
 from chartbridge.indicators cimport Indicator
 
 cdef long long _TIME_LIMIT
+cdef Py_ssize_t _HAND_OVER
 cdef bint _COMPILED, _GIL_HELD
 cdef object _clock_fixed, _clock_source, _run
 cdef carray.array _EPOCH
@@ -53,12 +54,13 @@ cdef class Line(Sink):
     cdef bint after(self, long long ns) noexcept
     cdef bint hold(self) except -1
     @cython.locals(n=Py_ssize_t)
-    cdef bint stamp(self, long long ns) except -1
+    cdef Py_ssize_t stamp(self, long long ns) except -1
+    cdef void written(self, Py_ssize_t n) except *
     @cython.locals(n=Py_ssize_t)
     cdef void put(self, double x) except *
-    @cython.locals(held=bint, empty=bint)
+    @cython.locals(held=bint, n=Py_ssize_t)
     cdef bint add(self, long long ns, double x) except -1
-    @cython.locals(x=double, held=bint, empty=bint)
+    @cython.locals(x=double, held=bint, n=Py_ssize_t)
     cdef bint add_row(self, long long ns, tuple row) except -1
 
 

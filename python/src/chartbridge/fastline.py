@@ -33,6 +33,7 @@ from typing import Any
 
 from . import clock, session
 from .indicators import Indicator, as_float, bar_value
+from .producer import HAND_OVER_POINTS
 from .protocol import TIME_LIMIT
 from .series import Converter
 
@@ -43,6 +44,7 @@ _COMPILED = COMPILED  # a C constant when compiled: the module attribute is a di
 _GIL_HELD = COMPILED and getattr(sys, "_is_gil_enabled", lambda: True)()
 _NAN = math.nan
 _TIME_LIMIT = TIME_LIMIT
+_HAND_OVER = HAND_OVER_POINTS
 
 
 # The integration clock (``clock.set_clock``) and the session's state (``session.EPOCH``), kept here:
@@ -202,9 +204,9 @@ class Line(Sink):
 
     # Compiled, the arrays grow (arrays.pxd's ``grow``, cimported by fastline.pxd) and are written
     # in C: a call's appends cost a few ns rather than a method call each.
-    def stamp(self, ns: int) -> bool:
+    def stamp(self, ns: int) -> int:
         """Held (``hold``): the time of a point whose values follow (``current(ns)`` was checked).
-        True when the buffer was empty: ``nudge`` it once the point is written."""
+        Returns the points the buffer held before: ``written`` tells it once the point is written."""
         n = len(self.t)
         if _COMPILED:
             self.last.data.as_longlongs[0] = ns
@@ -213,7 +215,7 @@ class Line(Sink):
         else:
             self.last[0] = ns
             self.t.append(ns)
-        return n == 0
+        return n
 
     def put(self, x: float) -> None:
         """Held: one value of the point."""
@@ -224,6 +226,15 @@ class Line(Sink):
         else:
             self.v.append(x)
 
+    def written(self, n: int) -> None:
+        """A point was written to the buffer that held ``n``: wake the producer at the first,
+        hand over at HAND_OVER_POINTS (``PointBuffer.nudge``/``full``; Python code, so after
+        the point is written and the lock released)."""
+        if n == 0:
+            self.buffer.nudge()
+        elif n + 1 == _HAND_OVER:
+            self.buffer.full()
+
     def add(self, ns: int, x: float) -> bool:
         """Append the point (``ns``, ``x``); False (nothing written) when another writer's point
         came after ``ns`` since ``after(ns)`` was checked: the full path refuses it then."""
@@ -231,13 +242,12 @@ class Line(Sink):
         try:
             if not self.after(ns):  # again: taking a held lock let other threads run
                 return False
-            empty = self.stamp(ns)
+            n = self.stamp(ns)
             self.put(x)
         finally:
             if held:
                 self.release()
-        if empty:
-            self.buffer.nudge()  # Python code: after the point is written
+        self.written(n)
         return True
 
     def add_row(self, ns: int, row: tuple[float, ...]) -> bool:
@@ -246,14 +256,13 @@ class Line(Sink):
         try:
             if not self.after(ns):
                 return False
-            empty = self.stamp(ns)
+            n = self.stamp(ns)
             for x in row:
                 self.put(x)
         finally:
             if held:
                 self.release()
-        if empty:
-            self.buffer.nudge()
+        self.written(n)
         return True
 
     def offer(self, result: object, t: int | None = None) -> bool:
