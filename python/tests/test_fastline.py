@@ -23,7 +23,7 @@ from conftest import interpreted, read_points
 
 import chartbridge as cb
 from chartbridge import clock, decorators, fastline, indicators, session
-from chartbridge.producer import HAND_OVER_POINTS
+from chartbridge.producer import HAND_OVER_POINTS, PointBuffer, Producer
 from chartbridge.protocol import TIME_LIMIT
 from chartbridge.runs import end_run, start_run
 from chartbridge.series import Series
@@ -116,27 +116,48 @@ def test_the_first_point_in_an_empty_buffer_wakes_the_idle_producer(run: Any) ->
 
 
 def test_a_replay_is_handed_over_by_its_writers(run: Any, r: redis.Redis) -> None:
-    """Points over an hour old (a backtest charted by decorators alone, which nothing paces):
-    they do not wake the idle flush thread; the point that fills a series' buffer to
-    HAND_OVER_POINTS delivers them, on the writer's thread, with no flush."""
-    producer = session.current().producer
-    producer.pace(False)
-    for buffer, line in implementations(run):
-        cb.set_clock(T0)
-        assert line.offer(0.0)
-        assert producer.flush(5)  # its newest point is old: a replay from now on
+    """Points over an hour old that fill a series' buffer to HAND_OVER_POINTS before the flush
+    thread took them (a backtest charted by decorators alone, which nothing paces): the last of
+    them delivers them, on the writer's thread; from then on the first point after an idle
+    cycle does not wake the flush thread, and the next HAND_OVER_POINTS points deliver again. A
+    producer whose flush thread never ran stands for one kept from the GIL by the strategy."""
+    for i, line_of in enumerate((interpreted(fastline).Line, fastline.Line)):
+        producer = Producer(session.current().settings.url)
+        buffer = PointBuffer(f"{session.current().settings.prefix}:{{{run.id}}}:s:replay{i}", "line")
+        producer._buffers.append(buffer)
+        buffer.nudge, buffer.full = producer.nudge, producer.full
+        line = line_of(run, buffer)
+        for j in range(HAND_OVER_POINTS):
+            cb.set_clock(T0 + j)
+            assert line.offer(float(j))
+        assert producer._replaying and len(buffer.t) == 0
+        assert read_points(r, f"replay{i}", run.id) == ([T0 + j for j in range(HAND_OVER_POINTS)],
+                                                        {"y": [float(j) for j in range(HAND_OVER_POINTS)]})
         producer._idle = True
-        for i in range(1, HAND_OVER_POINTS):
-            cb.set_clock(T0 + i)
-            assert line.offer(float(i))
-        assert producer._idle and len(buffer.t) == HAND_OVER_POINTS - 1
-        assert read_points(r, buffer.key.rpartition(":s:")[2], run.id)[0] == [T0]
-        cb.set_clock(T0 + HAND_OVER_POINTS)
-        assert line.offer(float(HAND_OVER_POINTS))
-        assert len(buffer.t) == 0
-        times, cols = read_points(r, buffer.key.rpartition(":s:")[2], run.id)
-        assert times == [T0 + i for i in range(HAND_OVER_POINTS + 1)]
-        assert cols["y"] == [float(i) for i in range(HAND_OVER_POINTS + 1)]
+        for j in range(HAND_OVER_POINTS, 2 * HAND_OVER_POINTS - 1):
+            cb.set_clock(T0 + j)
+            assert line.offer(float(j))
+        assert not producer._wake.is_set() and len(buffer.t) == HAND_OVER_POINTS - 1
+        cb.set_clock(T0 + 2 * HAND_OVER_POINTS)
+        assert line.offer(0.5)
+        assert len(buffer.t) == 0 and len(read_points(r, f"replay{i}", run.id)[0]) == 2 * HAND_OVER_POINTS
+        producer.client.close()
+
+
+def test_old_points_written_with_pauses_are_no_replay(run: Any) -> None:
+    """The flush thread took them before a buffer filled: delivered by it, as a live run's."""
+    producer = Producer(session.current().settings.url)
+    buffer = PointBuffer(f"{session.current().settings.prefix}:{{{run.id}}}:s:paused", "line")
+    producer._buffers.append(buffer)
+    buffer.nudge, buffer.full = producer.nudge, producer.full
+    line = fastline.Line(run, buffer)
+    for j in range(3 * HAND_OVER_POINTS):
+        cb.set_clock(T0 + j)
+        assert line.offer(1.0)
+        if j % 1000 == 999:
+            producer._run_cycle()  # the flush thread's turn
+    assert not producer._replaying and producer.entries == 3 * HAND_OVER_POINTS // 1000
+    producer.client.close()
 
 
 @pytest.fixture(params=["compiled", "interpreted"])

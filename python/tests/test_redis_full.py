@@ -6,6 +6,7 @@ beyond it are dropped and counted), and once memory is freed the rest arrives an
 from __future__ import annotations
 
 import dataclasses
+from array import array
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from conftest import read_points
 
 import chartbridge as cb
 from chartbridge import protocol
+from chartbridge.producer import command, xadd
 from chartbridge.session import Settings
 from chartbridge.testing import RedisServer
 
@@ -62,4 +64,35 @@ def test_a_full_redis_keeps_the_strategy_running_and_the_loss_is_recorded(
     assert missing and max(missing) < total - 10_000
     assert cb.stats()["lost"] == {"price": dropped}
     assert admin.hgetall(protocol.Keys("full", "oom").lost) == {b"price": str(dropped).encode()}
+    admin.close()
+
+
+def test_entries_a_full_redis_refused_before_one_it_took_are_counted_lost(small_redis: RedisServer) -> None:
+    """Redis refuses an entry (OOM), then takes a later one of the same stream in the same
+    pipeline (memory was freed meanwhile: here a CONFIG SET between them). Sent again, the
+    refused entry would land after the later one, out of order, and readers would drop its
+    points without a word: it is counted lost instead, and written to the run's lost record."""
+    cb.configure(url=small_redis.url, prefix="full", run="behind", strategy="tests", enabled=True,
+                 exit_timeout=2.0)
+    admin = redis.Redis.from_url(small_redis.url)
+    s = cb.series("price")
+    s.add(0.0, time=T0)
+    assert cb.flush(5)  # the run and the series are registered
+    producer = cb.session.current().producer
+    producer.pace(True)  # no cycle but the one below
+    admin.config_set("maxmemory", 1)  # under what it holds: every write is refused with OOM
+    key = s.buffer().key
+    refused = protocol.point_entries("line", ("y",), array("q", [T0 + 1, T0 + 2]), array("d", [1.0, 2.0]), None)
+    taken = protocol.point_entries("line", ("y",), array("q", [T0 + 3]), array("d", [3.0]), None)
+    ops = [xadd(key, refused[0], points=2, droppable=True), command("CONFIG", "SET", "maxmemory", "0"),
+           xadd(key, taken[0], points=1, droppable=True)]
+    producer._backlog.extend(ops)
+    producer._backlog_points += 3
+    producer._run_cycle()
+    assert cb.flush(5)
+    times, cols = read_points(admin, "price", "behind")
+    assert (times, cols["y"]) == ([T0, T0 + 3], [0.0, 3.0])  # in order, nothing sent twice
+    assert cb.stats()["dropped"] == 2 and cb.stats()["lost"] == {"price": 2}
+    assert admin.hgetall("full:{behind}:lost") == {b"price": b"2"}
+    producer.pace(False)
     admin.close()

@@ -440,17 +440,27 @@ class Producer:
             self.nudge()
 
     def full(self) -> None:
-        """A buffer holds HAND_OVER_POINTS points. In a replay (the newest point waiting at the
-        last cycle was older than REPLAY_AGE_NS: a backtest charted by decorators alone, with no
-        integration to ``pace`` it), they are delivered now, on the writer's thread, as a paced
-        hand-over; the flush thread keeps the heartbeat and delivers what waits once no hand-over
-        came for a heartbeat period, or at ``flush``, and a cycle whose newest point is recent
-        ends the replay. Measured on a 20k-bar backtest charted without the actor
-        (python/bench/nautilus_overhead.py, ``decorators_only``): with the flush thread
-        delivering, its 2 to 4 cycles each waited 0.8-1.8 s for the GIL between socket calls and
-        took 0.2-0.25 s of CPU, and the strategy's thread ran 13-15% longer."""
-        if self._replaying and not self._paced and not self._down:
-            self._run_cycle()
+        """A buffer holds HAND_OVER_POINTS points: the flush thread did not take them meanwhile,
+        so the writer keeps it from the GIL. When the newest point is older than REPLAY_AGE_NS
+        too, this is a replay (a backtest charted by decorators alone, with no integration to
+        ``pace`` it): from now on the points are delivered here, on the writer's thread, as a
+        paced hand-over; the flush thread keeps the heartbeat and delivers what waits once no
+        hand-over came for a heartbeat period, or at ``flush``, and a cycle whose newest point is
+        recent ends the replay. A writer that leaves the flush thread its turns (a live run, or
+        old points written with pauses) is never a replay. Measured on a 20k-bar backtest
+        charted without the actor (python/bench/nautilus_overhead.py, ``decorators_only``):
+        with the flush thread delivering, its 2 to 4 cycles each waited 0.8-1.8 s for the GIL
+        between socket calls and took 0.2-0.25 s of CPU, and the strategy's thread ran 13-15%
+        longer."""
+        if self._paced or self._down:
+            return
+        if not self._replaying:
+            if max(b.last[0] for b in self._buffers) >= time_ns() - REPLAY_AGE_NS:
+                return
+            self._replaying = True
+        # Not waiting for a cycle under way: the writer may hold ``atomic()`` (``publish_points``),
+        # which that cycle's collect waits for.
+        self._run_cycle(wait=False)
 
     def deliver(self) -> None:
         """Paced: send what waits now, on the calling thread; while Redis is unreachable, wake the
@@ -526,8 +536,11 @@ class Producer:
                 continue  # a hand-over delivered lately
             self._run_cycle()
 
-    def _run_cycle(self) -> None:
-        with self._cycling:
+    def _run_cycle(self, wait: bool = True) -> None:
+        """One cycle; ``wait=False``: none when another thread's cycle is under way."""
+        if not self._cycling.acquire(blocking=wait):
+            return
+        try:
             with self._cond:
                 self._started += 1
                 cycle, force, self._force = self._started, self._force, False
@@ -542,6 +555,8 @@ class Producer:
                     self._ok = cycle
                     self._cond.notify_all()
                 self._settle_idle()
+        finally:
+            self._cycling.release()
 
     def _settle_idle(self) -> None:
         """Idle after a cycle that left nothing behind. ``_idle`` is set before looking, so a
@@ -557,8 +572,8 @@ class Producer:
             pre, post, self._pre, self._post = self._pre, self._post, [], []
             newest = max((b.last[0] for b in self._buffers if b.t), default=None)
             taken = [(b.key, b.take()) for b in self._buffers]
-        if newest is not None:
-            self._replaying = newest < time_ns() - REPLAY_AGE_NS
+        if newest is not None and newest >= time_ns() - REPLAY_AGE_NS:
+            self._replaying = False  # points of now: a live run (again)
         ops = pre
         for key, entries in taken:
             ops.extend(xadd(key, fields, points=int(fields["n"]), droppable=True) for fields in entries)
@@ -646,6 +661,7 @@ class Producer:
         refused: redis.exceptions.NoPermissionError | None = None
         unserved: Exception | None = None
         full: RedisFull | None = None
+        behind: dict[str, list[Op]] = {}  # per stream: its entries this chunk's OOM replies refused
         for op, reply in zip(chunk, replies):
             self._backlog.popleft()
             self._backlog_points -= op.points
@@ -659,6 +675,8 @@ class Producer:
                 # once memory is freed; beyond the bound the oldest go and are counted lost.
                 full = full or RedisFull(str(reply))
                 retry.append(op)
+                if op.id_at >= 0:
+                    behind.setdefault(op.args[1], []).append(op)
                 continue
             if isinstance(reply, _NOT_SERVED):
                 # A slot without a master for now (a failover): kept, in order, and sent again
@@ -679,6 +697,13 @@ class Producer:
                 self._lose(op)
                 continue
             if op.id_at >= 0:
+                # A full Redis can take a write between two it refuses (its memory moves as it
+                # frees buffers): the refused earlier entries of this stream, sent again, would
+                # land after this one, and readers refuse a stream's points out of order. They
+                # are lost, and counted so.
+                for earlier in behind.pop(op.args[1], ()):
+                    retry.remove(earlier)
+                    self._lose(earlier)
                 seen = self._saw_id(op.args[1], reply)
                 self.entries += 1
                 if op.points:
