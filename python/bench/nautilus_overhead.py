@@ -75,7 +75,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="fewer bars per shape")
     parser.add_argument("--bars", type=int, help="bars for every shape (default: each shape's own)")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--shape", action="append", choices=sorted(SHAPES), help="only these shapes")
     parser.add_argument("--child", choices=("baseline", "charted"))
     args = parser.parse_args()

@@ -118,8 +118,7 @@ def test_the_first_point_in_an_empty_buffer_wakes_the_idle_producer(run: Any) ->
 def test_a_replay_is_handed_over_by_its_writers(run: Any, r: redis.Redis) -> None:
     """Points over an hour old that fill a series' buffer to HAND_OVER_POINTS before the flush
     thread took them (a backtest charted by decorators alone, which nothing paces): the last of
-    them delivers them, on the writer's thread; from then on the first point after an idle
-    cycle does not wake the flush thread, and the next HAND_OVER_POINTS points deliver again. A
+    them delivers them, on the writer's thread, and so do the next HAND_OVER_POINTS points. A
     producer whose flush thread never ran stands for one kept from the GIL by the strategy."""
     for i, line_of in enumerate((interpreted(fastline).Line, fastline.Line)):
         producer = Producer(session.current().settings.url)
@@ -137,27 +136,59 @@ def test_a_replay_is_handed_over_by_its_writers(run: Any, r: redis.Redis) -> Non
         for j in range(HAND_OVER_POINTS, 2 * HAND_OVER_POINTS - 1):
             cb.set_clock(T0 + j)
             assert line.offer(float(j))
-        assert not producer._wake.is_set() and len(buffer.t) == HAND_OVER_POINTS - 1
+        assert len(buffer.t) == HAND_OVER_POINTS - 1
         cb.set_clock(T0 + 2 * HAND_OVER_POINTS)
         assert line.offer(0.5)
         assert len(buffer.t) == 0 and len(read_points(r, f"replay{i}", run.id)[0]) == 2 * HAND_OVER_POINTS
         producer.client.close()
 
 
-def test_old_points_written_with_pauses_are_no_replay(run: Any) -> None:
-    """The flush thread took them before a buffer filled: delivered by it, as a live run's."""
+def _replay(run: Any, name: str) -> tuple[Producer, PointBuffer, fastline.Line]:
+    """A producer with its flush thread, and a series whose first point (over an hour old) was
+    written before the thread started."""
     producer = Producer(session.current().settings.url)
-    buffer = PointBuffer(f"{session.current().settings.prefix}:{{{run.id}}}:s:paused", "line")
-    producer._buffers.append(buffer)
-    buffer.nudge, buffer.full = producer.nudge, producer.full
+    buffer = PointBuffer(f"{session.current().settings.prefix}:{{{run.id}}}:s:{name}", "line")
     line = fastline.Line(run, buffer)
-    for j in range(3 * HAND_OVER_POINTS):
+    cb.set_clock(T0)
+    assert line.offer(0.0)
+    producer.register(buffer, [])
+    return producer, buffer, line
+
+
+def _until(condition: Any, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "not within 10 s"
+        time.sleep(0.01)
+
+
+def test_a_replay_starts_at_its_first_point_and_its_writer_delivers(run: Any, r: redis.Redis) -> None:
+    """Points over an hour old from the first: while the writer holds the GIL the flush thread
+    runs no cycle (each of its socket calls would wait for the GIL again); the writer hands over
+    at each HAND_OVER_POINTS points, and every point reaches Redis."""
+    producer, buffer, line = _replay(run, "busy")
+    _until(lambda: producer._replaying and not buffer.t)  # the first point: this writer waited, the thread delivered it
+    started = producer._started
+    total = 3 * HAND_OVER_POINTS + 7
+    for j in range(1, total):  # a writer at work: it gives the GIL up only when the interpreter makes it
         cb.set_clock(T0 + j)
-        assert line.offer(1.0)
-        if j % 1000 == 999:
-            producer._run_cycle()  # the flush thread's turn
-    assert not producer._replaying and producer.entries == 3 * HAND_OVER_POINTS // 1000
-    producer.client.close()
+        assert line.offer(float(j))
+    assert producer._started - started == 3 and len(buffer.t) == 6  # the three hand-overs, on this thread
+    assert producer.close(10)
+    assert read_points(r, "busy", run.id) == ([T0 + j for j in range(total)], {"y": [float(j) for j in range(total)]})
+
+
+def test_old_points_written_with_pauses_are_delivered_at_each_pause(run: Any, r: redis.Redis) -> None:
+    """A replay whose writer pauses (historical data charted from a notebook): the flush
+    thread delivers what waits once it finds the GIL free."""
+    producer, buffer, line = _replay(run, "paused")
+    for start, n in ((1, 10), (10, 20)):
+        for j in range(start, n):
+            cb.set_clock(T0 + j)
+            assert line.offer(float(j))
+        _until(lambda: len(read_points(r, "paused", run.id)[0]) == n)
+        assert producer._replaying
+    assert producer.close(10)
 
 
 @pytest.fixture(params=["compiled", "interpreted"])

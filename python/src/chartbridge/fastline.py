@@ -228,11 +228,11 @@ class Line(Sink):
 
     def written(self, n: int) -> None:
         """A point was written to the buffer that held ``n``: wake the producer at the first,
-        hand over at HAND_OVER_POINTS (``PointBuffer.nudge``/``full``; Python code, so after
+        hand over at each HAND_OVER_POINTS (``PointBuffer.nudge``/``full``; Python code, so after
         the point is written and the lock released)."""
         if n == 0:
             self.buffer.nudge()
-        elif n + 1 == _HAND_OVER:
+        elif (n + 1) % _HAND_OVER == 0:
             self.buffer.full()
 
     def add(self, ns: int, x: float) -> bool:

@@ -21,6 +21,7 @@ import logging
 import os
 import re
 import ssl
+import sys
 from urllib.parse import unquote
 import threading
 import time
@@ -32,6 +33,12 @@ from itertools import islice
 from time import time_ns
 from typing import Any
 
+# The flush thread's first connect resolves the host, and socket.getaddrinfo encodes it with the
+# idna codec, importing encodings.idna and stringprep then. Imported there, under a strategy that
+# holds the GIL, each of the import's file reads gave the GIL up and waited its turn again: that
+# one connect took 1.3 s of wall time and the 20k-bar decorators_only backtest ran ~0.3 s
+# longer. Imported here, on the importing thread, it costs ~2 ms once.
+import encodings.idna  # noqa: F401
 import redis
 from redis.backoff import NoBackoff
 from redis.cluster import ClusterNode, RedisCluster
@@ -44,6 +51,9 @@ log = logging.getLogger("chartbridge")
 
 _CHUNK_OPS = 1000  # commands per pipeline round trip
 _HEARTBEAT_S = 2.0  # SPEC: at least every 5 s
+# A replay's flush thread looks this often (doubling up to _HEARTBEAT_S while the writer holds
+# the GIL) whether the writer paused, and delivers what waits then.
+_REPLAY_LOOK_S = 0.25
 # A replay (a backtest charted without an integration pacing it, see ``Producer.full``): the
 # newest waiting point is older than this, and a series hands over every HAND_OVER_POINTS points.
 REPLAY_AGE_NS = 3_600_000_000_000
@@ -254,7 +264,7 @@ class PointBuffer:
         self.used = False  # a candle series' first point decides whether it carries volume
         # Called when a point lands in the empty buffer: wakes an idle producer.
         self.nudge: Callable[[], None] = _nothing
-        # Called, outside the lock, when the buffer reached HAND_OVER_POINTS: a replay delivers.
+        # Called, outside the lock, at each HAND_OVER_POINTS points the buffer reached: a replay delivers.
         self.full: Callable[[], None] = _nothing
         # Emptied in place by ``take``, never replaced: a hot path may keep their bound appends.
         self.t: array[int] = array("q")
@@ -295,7 +305,7 @@ class PointBuffer:
                 self.markers.append(marker)
         finally:
             self.lock.release()
-        if n + 1 == HAND_OVER_POINTS:
+        if (n + 1) % HAND_OVER_POINTS == 0:
             self.full()
         return t
 
@@ -327,7 +337,7 @@ class PointBuffer:
                 self.nudge()
             self.v.extend(v)
             self.t.extend(t)
-        if n < HAND_OVER_POINTS <= n + len(t):
+        if n // HAND_OVER_POINTS != (n + len(t)) // HAND_OVER_POINTS:
             self.full()
 
     def take(self) -> list[dict[str, bytes]]:
@@ -392,6 +402,8 @@ class Producer:
         # deliver, and the thread only keeps the heartbeat.
         self._paced = False
         self._replaying = False  # paced by the buffers themselves (``full``)
+        self._look = _REPLAY_LOOK_S  # a replay: the flush thread's wait between two looks
+        self._nudged_at = 0.0  # when ``nudge`` last woke the flush thread
         self._cycling = threading.Lock()  # one cycle at a time: the thread's or a paced ``deliver``
         self._last_cycle = 0.0
         self._thread: threading.Thread | None = None
@@ -415,10 +427,17 @@ class Producer:
         self.nudge()
 
     def nudge(self) -> None:
-        """Something arrived: an idle flush thread starts a cycle now (paced: at the next hand-over)."""
-        if self._idle and not self._paced and not self._replaying:
+        """Something arrived: an idle flush thread starts a cycle now (paced: at the next
+        hand-over; a replay: once it finds the writer paused, ``_loop``, and not woken here while
+        its looks find the writer at work)."""
+        if self._idle and not self._paced and (not self._replaying or self._look == _REPLAY_LOOK_S):
             self._idle = False
+            self._nudged_at = time.monotonic()
             self._wake.set()
+
+    def _newest(self) -> int:
+        """The time of the newest point written to any buffer (-1: none)."""
+        return max((b.last[0] for b in self._buffers), default=-1)
 
     def pace(self, paced: bool) -> None:
         """Deliver at the engine's hand-overs (``deliver``), not from the flush thread.
@@ -440,22 +459,20 @@ class Producer:
             self.nudge()
 
     def full(self) -> None:
-        """A buffer holds HAND_OVER_POINTS points: the flush thread did not take them meanwhile,
-        so the writer keeps it from the GIL. When the newest point is older than REPLAY_AGE_NS
-        too, this is a replay (a backtest charted by decorators alone, with no integration to
-        ``pace`` it): from now on the points are delivered here, on the writer's thread, as a
-        paced hand-over; the flush thread keeps the heartbeat and delivers what waits once no
-        hand-over came for a heartbeat period, or at ``flush``, and a cycle whose newest point is
-        recent ends the replay. A writer that leaves the flush thread its turns (a live run, or
-        old points written with pauses) is never a replay. Measured on a 20k-bar backtest
-        charted without the actor (python/bench/nautilus_overhead.py, ``decorators_only``):
-        with the flush thread delivering, its 2 to 4 cycles each waited 0.8-1.8 s for the GIL
-        between socket calls and took 0.2-0.25 s of CPU, and the strategy's thread ran 13-15%
-        longer."""
+        """A buffer holds a multiple of HAND_OVER_POINTS points. When the newest point is older
+        than REPLAY_AGE_NS, this is a replay (a backtest charted by decorators alone, with no
+        integration to ``pace`` it; ``nudge`` starts one at its first point): the points are
+        delivered here, on the writer's thread, as a paced hand-over; the flush thread keeps the
+        heartbeat and delivers what waits once it finds the writer paused (``_loop``) or no
+        hand-over came for a heartbeat period, or at ``flush``; a cycle whose newest point
+        is recent ends the replay. Measured on a 20k-bar backtest charted without the actor
+        (python/bench/nautilus_overhead.py, ``decorators_only``): with the flush thread
+        delivering, its 2 to 4 cycles each waited 0.8-1.8 s for the GIL between socket calls and
+        took 0.2-0.25 s of CPU, and the strategy's thread ran 13-15% longer."""
         if self._paced or self._down:
             return
         if not self._replaying:
-            if max(b.last[0] for b in self._buffers) >= time_ns() - REPLAY_AGE_NS:
+            if self._newest() >= time_ns() - REPLAY_AGE_NS:
                 return
             self._replaying = True
         # Not waiting for a cycle under way: the writer may hold ``atomic()`` (``publish_points``),
@@ -526,15 +543,40 @@ class Producer:
         while not self._stop:
             if self._down:  # retries keep their backoff, not one wake-up per interval
                 timeout = max(self.interval, self._retry_at - time.monotonic())
+            elif self._replaying:
+                timeout = self._look if self._waiting() else _HEARTBEAT_S
             else:
-                timeout = _HEARTBEAT_S if self._idle or self._paced or self._replaying else self.interval
-            self._wake.wait(timeout)
+                timeout = _HEARTBEAT_S if self._idle or self._paced else self.interval
+            started = time.monotonic()
+            woke = self._wake.wait(timeout)
             self._wake.clear()
+            # How long this thread waited for the GIL once it was due to run: a switch interval
+            # or more means the writer holds it (the interpreter makes it give the GIL up then).
+            late = time.monotonic() - (max(self._nudged_at, started) if woke else started + timeout)
             self._idle = False
-            if ((self._paced or self._replaying) and not self._force and not self._down and not self._stop
-                    and time.monotonic() - self._last_cycle < _HEARTBEAT_S):
-                continue  # a hand-over delivered lately
+            if self._force or self._down or self._stop:
+                self._run_cycle()
+                continue
+            if not self._paced and not self._replaying and 0 <= self._newest() < time_ns() - REPLAY_AGE_NS:
+                # Points over REPLAY_AGE_NS old: a replay from its first point (``full``). A cycle
+                # of this thread's while the writer holds the GIL waits for it at each socket call:
+                # measured in the decorators_only shape, a first cycle (connect, register) of
+                # 1.0-2.6 s wall and 75-230 ms CPU, the writer's hand-overs skipped meanwhile.
+                self._replaying, self._look = True, _REPLAY_LOOK_S
+                self._last_cycle = time.monotonic()  # the heartbeat is due a period from now
+            if self._paced or self._replaying:
+                busy = self._replaying and late >= sys.getswitchinterval() / 2
+                if busy:
+                    self._look = min(2 * self._look, _HEARTBEAT_S)  # each look costs the writer a GIL hand-off
+                if time.monotonic() - self._last_cycle < _HEARTBEAT_S and (self._paced or busy or not self._waiting()):
+                    continue  # a hand-over delivered lately, or a replay's writer is at work
+                if not busy:
+                    self._look = _REPLAY_LOOK_S
             self._run_cycle()
+
+    def _waiting(self) -> bool:
+        """Whether points or commands wait for a cycle."""
+        return bool(self._pre or self._post or any(b.t for b in self._buffers))
 
     def _run_cycle(self, wait: bool = True) -> None:
         """One cycle; ``wait=False``: none when another thread's cycle is under way."""
