@@ -1,7 +1,7 @@
 """Overhead of Chartbridge on real NautilusTrader backtests: a matrix of strategy shapes, each a
 ratio measured in one run.
 
-    .venv/bin/python python/bench/nautilus_overhead.py [--quick] [--rounds 3] [--shape NAME ...] [--bars N]
+    .venv/bin/python python/bench/nautilus_overhead.py [--quick] [--rounds 5] [--shape NAME ...] [--bars N]
 
 The shapes are in ``overhead_shapes.py`` (1.x) and ``overhead_shapes_v2.py`` (2.x, run with the
 NautilusTrader 2 venv's python: ``scripts/venv-nt2.sh``): the EMA-cross example, an indicator-heavy strategy
