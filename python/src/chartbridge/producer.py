@@ -35,9 +35,9 @@ from typing import Any
 
 # The flush thread's first connect resolves the host, and socket.getaddrinfo encodes it with the
 # idna codec, importing encodings.idna and stringprep then. Imported there, under a strategy that
-# holds the GIL, each of the import's file reads gave the GIL up and waited its turn again: that
-# one connect took 1.3 s of wall time and the 20k-bar decorators_only backtest ran ~0.3 s
-# longer. Imported here, on the importing thread, it costs ~2 ms once.
+# holds the GIL, each of the import's file reads gave the GIL up and waited its turn again: 1.2 s
+# of that connect's 1.33 s (measured in the decorators_only shape of the overhead matrix).
+# Imported here, on the importing thread, it costs ~2 ms once.
 import encodings.idna  # noqa: F401
 import redis
 from redis.backoff import NoBackoff
@@ -435,6 +435,11 @@ class Producer:
             self._nudged_at = time.monotonic()
             self._wake.set()
 
+    def _start_replay(self) -> None:
+        """From now on the writer's hand-overs deliver (``full``), the flush thread at its pauses."""
+        self._replaying, self._look = True, _REPLAY_LOOK_S
+        self._last_cycle = time.monotonic()  # the heartbeat is due a period from now
+
     def _newest(self) -> int:
         """The time of the newest point written to any buffer (-1: none)."""
         return max((b.last[0] for b in self._buffers), default=-1)
@@ -474,7 +479,7 @@ class Producer:
         if not self._replaying:
             if self._newest() >= time_ns() - REPLAY_AGE_NS:
                 return
-            self._replaying = True
+            self._start_replay()
         # Not waiting for a cycle under way: the writer may hold ``atomic()`` (``publish_points``),
         # which that cycle's collect waits for.
         self._run_cycle(wait=False)
@@ -562,8 +567,7 @@ class Producer:
                 # of this thread's while the writer holds the GIL waits for it at each socket call:
                 # measured in the decorators_only shape, a first cycle (connect, register) of
                 # 1.0-2.6 s wall and 75-230 ms CPU, the writer's hand-overs skipped meanwhile.
-                self._replaying, self._look = True, _REPLAY_LOOK_S
-                self._last_cycle = time.monotonic()  # the heartbeat is due a period from now
+                self._start_replay()
             if self._paced or self._replaying:
                 busy = self._replaying and late >= sys.getswitchinterval() / 2
                 if busy:
@@ -606,7 +610,7 @@ class Producer:
         if self._backlog or self._pre or self._post:
             return
         self._idle = True
-        if any(b.t for b in self._buffers) or self._pre or self._post:
+        if self._waiting():
             self._idle = False
 
     def _collect(self) -> None:
