@@ -167,7 +167,9 @@ def test_a_replay_starts_at_its_first_point_and_its_writer_delivers(run: Any, r:
     runs no cycle (each of its socket calls would wait for the GIL again); the writer hands over
     at each HAND_OVER_POINTS points, and every point reaches Redis."""
     producer, buffer, line = _replay(run, "busy")
-    _until(lambda: producer._replaying and not buffer.t)  # the first point: this writer waited, the thread delivered it
+    # The first point: this writer waited, so the thread delivered it; its cycle over (a hand-over
+    # meanwhile would find it under way and leave the points to the next one).
+    _until(lambda: producer._replaying and producer._ok == producer._started == 1 and not producer._cycling.locked())
     started = producer._started
     total = 3 * HAND_OVER_POINTS + 7
     for j in range(1, total):  # a writer at work: it gives the GIL up only when the interpreter makes it
