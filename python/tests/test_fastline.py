@@ -155,8 +155,8 @@ def _replay(run: Any, name: str) -> tuple[Producer, PointBuffer, fastline.Line]:
     return producer, buffer, line
 
 
-def _until(condition: Any, seconds: float = 10.0) -> None:
-    deadline = time.monotonic() + seconds
+def _until(condition: Any) -> None:
+    deadline = time.monotonic() + 10
     while not condition():
         assert time.monotonic() < deadline, "not within 10 s"
         time.sleep(0.01)
