@@ -8,7 +8,15 @@ from chartbridge.indicators cimport Indicator
 cdef long long _TIME_LIMIT
 cdef Py_ssize_t _HAND_OVER
 cdef bint _COMPILED, _GIL_HELD
-cdef object _clock_fixed, _clock_source, _run
+cdef object _clock_fixed, _clock_source, _run, _clock_obj
+cdef dict _CLOCK_READERS
+
+from cpython.pycapsule cimport PyCapsule_GetPointer
+ctypedef long long (*ClockRead)(object) except -1
+cdef ClockRead _clock_read
+
+cdef inline ClockRead clock_reader(object capsule) except NULL:
+    return <ClockRead>PyCapsule_GetPointer(capsule, "chartbridge.clock_ns")
 cdef carray.array _EPOCH
 cdef long long _seen
 cdef bint _enabled
@@ -70,6 +78,7 @@ cdef class Candles(Sink):
     cdef readonly object price, volume
     cdef readonly type decimal
     cdef readonly object read
+    cdef Py_ssize_t width
 
     cdef double part(self, object x, object convert) except? -1
     @cython.locals(o=double, h=double, lo=double, c=double)
@@ -95,8 +104,10 @@ cdef class Indicated(Sink):
 
 cdef class ChartedCall:
     cdef object func, full, owner
+    cdef ChartedCall inner
     cdef dict sinks
     cdef readonly Sink sink
     cdef dict __dict__  # functools.update_wrapper's attributes
 
+    cdef object call(self, tuple args, dict kwargs)
     cdef void switch(self, object caller) except *

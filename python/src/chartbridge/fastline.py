@@ -57,9 +57,32 @@ _enabled = False
 _run: Any = None
 
 
+# Compiled, a clock whose ``timestamp_ns`` an integration reads in C (``read_clock_with``): the
+# clock object, read through ``_clock_read``; a Python call a point cost ~500 instructions inside
+# a backtest. None: ``_clock_source`` is called.
+_clock_obj: object = None
+_CLOCK_READERS: dict[type, object] = {}
+
+
+def read_clock_with(kind: type, capsule: object) -> None:
+    """Read the ``timestamp_ns`` of clocks of ``kind`` through ``capsule``, a PyCapsule named
+    "chartbridge.clock_ns" of a C function ``long long (object clock) except -1`` (the Nautilus
+    recorder's, for its ``Clock``), when a bound ``timestamp_ns`` of one is the integration clock."""
+    _CLOCK_READERS[kind] = capsule
+    _on_clock(_clock_fixed, _clock_source)
+
+
 def _on_clock(fixed: int | None, source: Callable[[], int] | None) -> None:
-    global _clock_fixed, _clock_source
-    _clock_fixed, _clock_source = fixed, source
+    global _clock_fixed, _clock_source, _clock_obj, _clock_read
+    _clock_fixed, _clock_source, _clock_obj = fixed, source, None
+    owner = getattr(source, "__self__", None)
+    if not _COMPILED or owner is None or getattr(source, "__name__", None) != "timestamp_ns":
+        return
+    for kind, capsule in _CLOCK_READERS.items():
+        if isinstance(owner, kind):
+            _clock_read = clock_reader(capsule)  # type: ignore[name-defined]  # noqa: F821
+            _clock_obj = owner
+            return
 
 
 _on_clock(clock._fixed, clock._source)
@@ -96,7 +119,7 @@ def now() -> int | None:
         source = _clock_source
         if source is None:
             return None
-        t = source()
+        t = _clock_read(_clock_obj) if _clock_obj is not None else source()  # type: ignore[name-defined]  # noqa: F821
     if type(t) is not int:
         return None
     try:
@@ -286,6 +309,7 @@ class Candles(Sink):
                  decimal: type | None = None, read: Callable[[Any], tuple[float, ...] | None] | None = None) -> None:
         self.line, self.kind, self.price, self.volume, self.decimal = line, kind, price, volume, decimal
         self.read = read
+        self.width = line.buffer.width  # fixed by the series' first point, which the full path wrote
 
     def part(self, x: object, convert: Converter | None) -> float:
         if type(x) is self.decimal:
@@ -310,7 +334,7 @@ class Candles(Sink):
         if type(result) is not self.kind:
             return False
         row = self.read(result) if self.read is not None else self.parts(result)
-        if row is None or len(row) != self.line.buffer.width:
+        if row is None or len(row) != self.width:
             return False
         for x in row:
             if not finite(x):
@@ -385,6 +409,8 @@ class ChartedCall:
                  sinks: dict[int, tuple[object, Sink | None]] | None = None) -> None:
         functools.update_wrapper(self, func)
         self.func, self.full, self.sinks = func, full, sinks
+        # Decorators stacked on one function: the one below is called in C, with these arguments.
+        self.inner = func if isinstance(func, ChartedCall) else None
         self.sink: Sink | None = None
         self.owner: object = None
 
@@ -396,8 +422,14 @@ class ChartedCall:
         return MethodType(self, instance)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        # Compiled, ``**kwargs`` is a dict that passing on copies: the usual call has none.
-        result = self.func(*args, **kwargs) if kwargs else self.func(*args)
+        return self.call(args, kwargs)
+
+    def call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """``func(*args, **kwargs)``, charted."""
+        if self.inner is not None:
+            result = self.inner.call(args, kwargs)
+        else:  # compiled, ``**kwargs`` is a dict that passing on copies: the usual call has none
+            result = self.func(*args, **kwargs) if kwargs else self.func(*args)
         if enabled():
             if self.sinks is not None and (args[0] if args else None) is not self.owner:
                 self.switch(args[0] if args else None)

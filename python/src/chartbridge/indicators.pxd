@@ -1,5 +1,11 @@
 # The C types of indicators.py when Cython compiles it (pure-Python mode: the .py stays the one source).
 cimport cython
+from libc.math cimport fma as c_fma, sqrt as c_sqrt
+
+cdef bint _COMPILED
+
+cdef inline double fused(double a, double b, double c) noexcept
+cdef inline double root(double x) noexcept
 
 cpdef int source_index(str source) except -1
 

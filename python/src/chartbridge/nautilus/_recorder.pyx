@@ -15,6 +15,8 @@ from libc.stdlib cimport calloc, free, realloc
 from nautilus_trader.core.rust.model cimport FIXED_SCALAR, MONEY_MAX, MONEY_MIN, PositionSide
 from cpython.object cimport Py_TPFLAGS_HEAPTYPE, PyObject, PyTypeObject
 from nautilus_trader.indicators.averages cimport MovingAverage
+from nautilus_trader.common.component cimport Clock
+from cpython.pycapsule cimport PyCapsule_New
 from nautilus_trader.indicators.base cimport Indicator
 from nautilus_trader.model.data cimport Bar, QuoteTick, TradeTick
 from nautilus_trader.model.position cimport Position
@@ -108,6 +110,16 @@ cdef class _Read:
         if self.field:
             return (<MovingAverage>self.indicator).value
         return getattr(self.indicator, self.name)
+
+
+cdef long long _clock_ns(object clock) except -1:
+    return (<Clock>clock).timestamp_ns()
+
+
+# The integration clock read in C by the SDK's fast path (``fastline.read_clock_with``): the
+# actor's clock is a ``Clock``, whose ``timestamp_ns`` is a C method.
+CLOCK = Clock
+CLOCK_NS = PyCapsule_New(<void*>_clock_ns, "chartbridge.clock_ns", NULL)
 
 
 def candle_row(object bar):

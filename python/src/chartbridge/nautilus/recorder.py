@@ -42,6 +42,7 @@ from typing import Any
 
 import nautilus_trader
 
+from .. import fastline
 from .compat import V2, Bar, Price, QuoteTick, TradeTick
 from .convert import decimal_value, units_value
 
@@ -172,6 +173,8 @@ def _compiled() -> tuple[Any, str]:
 
 _COMPILED, WHY_PURE = _compiled()
 COMPILED = _COMPILED is not None
+if COMPILED:
+    fastline.read_clock_with(_COMPILED.CLOCK, _COMPILED.CLOCK_NS)
 BarRecorder: Any = _COMPILED.BarRecorder if COMPILED else PyBarRecorder
 TickRecorder: Any = _COMPILED.TickRecorder if COMPILED else PyTickRecorder
 # A Bar's candle columns in C for the SDK's fast path (``series.row_reader_of``); None: read by attribute.
