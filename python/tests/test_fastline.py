@@ -8,6 +8,7 @@ path handles (``test_decorators``).
 
 from __future__ import annotations
 
+import functools
 import math
 import sys
 import threading
@@ -223,6 +224,45 @@ CANDLES: list[tuple[int | None, Any]] = [
 ]
 
 
+def test_stacked_decorators_chart_each_and_another_decorator_between_them_still_runs(r: redis.Redis,
+                                                                                    form: str) -> None:
+    calls: list[float] = []
+
+    def counted(func: Any) -> Any:  # a user's decorator: functools.wraps copies the wrapper's attributes
+        @functools.wraps(func)
+        def wrapper(*args: Any) -> Any:
+            calls.append(args[-1])
+            return func(*args)
+        return wrapper
+
+    class Strategy:
+        @cb.ema(2, name="a", nautilus=1)
+        @cb.chart(name="a")
+        def a(self, x: float) -> float:
+            return x
+
+        @cb.ema(2, name="b", nautilus=1)
+        @counted
+        @cb.chart(name="b")
+        def b(self, x: float) -> float:
+            return x
+
+    strategy = Strategy()
+    for i, x in enumerate([1.0, 4.0, 2.0, 8.0]):
+        cb.set_clock(T0 + i)
+        assert strategy.a(x) == x and strategy.b(x) == x
+    assert calls == [1.0, 4.0, 2.0, 8.0]  # the wrapper between the two decorators ran each time
+    assert type(Strategy.a.charted.sink).__name__ == "Indicated" and type(Strategy.b.charted.sink).__name__ == "Indicated"
+    assert cb.flush()
+    ema, emas = 1.0, []  # 1.x: seeded by the first value, alpha = 2 / 3, charted from the second on
+    for x in [4.0, 2.0, 8.0]:
+        ema = 2.0 / 3.0 * x + (1.0 - 2.0 / 3.0) * ema
+        emas.append(ema)
+    for name in ("a", "b"):
+        assert read_points(r, name) == ([T0, T0 + 1, T0 + 2, T0 + 3], {"y": [1.0, 4.0, 2.0, 8.0]})
+        assert read_points(r, f"{name}.ema2") == ([T0 + 1, T0 + 2, T0 + 3], {"y": emas})
+
+
 def test_candles_take_the_fast_path_and_chart_what_the_full_path_charts(r: redis.Redis, form: str) -> None:
     @cb.chart(name="bars", kind="candlestick")
     def on_bar(bar: Any) -> Any:
@@ -231,7 +271,7 @@ def test_candles_take_the_fast_path_and_chart_what_the_full_path_charts(r: redis
     for now, result in CANDLES:
         cb.set_clock(now)
         on_bar(result)
-    assert type(on_bar.sink).__name__ == "Candles" and on_bar.sink.kind is SimpleNamespace
+    assert type(on_bar.charted.sink).__name__ == "Candles" and on_bar.charted.sink.kind is SimpleNamespace
     assert cb.flush()
     assert read_points(r, "bars") == ([T0, T0 + 1, T0 + 4, T0 + 5, T0 + 9, T0 + 10, T0 + 11], {
         "o": [1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0], "h": [2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0],
@@ -290,7 +330,7 @@ def test_an_indicator_takes_the_fast_path_and_charts_what_the_full_path_charts(r
     for now, result in results:
         cb.set_clock(now)
         on_bar(result)
-    assert type(on_bar.sink).__name__ == "Indicated"
+    assert type(on_bar.charted.sink).__name__ == "Indicated"
     assert cb.flush()
     assert read_points(r, "mid") == ([T0, T0 + 1, T0 + 2, T0 + 3, T0 + 6], {"y": [1.5, 3.0, 5.0, 1.5, 6.0]})
     assert read_points(r, "mid.sma2") == ([T0 + 1, T0 + 2, T0 + 3, T0 + 6], {"y": [2.25, 4.0, 3.25, 6.5]})
@@ -305,7 +345,7 @@ def test_an_indicator_value_that_overflows_is_refused_on_the_fast_path_too(r: re
     for i, x in enumerate([1.0, 1.0, 1.7e308, 1.7e308, 1.0]):  # the SMA of the two 1.7e308: inf
         cb.set_clock(T0 + i)
         value(x)
-    assert type(value.sink).__name__ == "Indicated"
+    assert type(value.charted.sink).__name__ == "Indicated"
     assert cb.flush()
     assert read_points(r, "big.sma2") == ([T0 + 1, T0 + 2, T0 + 4],
                                           {"y": [1.0, (1.0 + 1.7e308) / 2, (1.7e308 + 1.0) / 2]})
@@ -356,9 +396,9 @@ def test_nautilus_bars_take_the_fast_path_with_their_exact_decimals(r: redis.Red
     for i, (o, h, lo, c, v) in enumerate(prices):
         cb.set_clock(T0 + i)
         on_bar(Bar(bar_type, *(Price.from_str(x) for x in (o, h, lo, c)), Quantity.from_str(v), T0 + i, T0 + i))
-    assert type(on_bar.sink).__name__ == "Candles" and on_bar.sink.decimal is Price
+    assert type(on_bar.charted.sink).__name__ == "Candles" and on_bar.charted.sink.decimal is Price
     # Compiled for this nautilus_trader, the recorder reads a Bar's columns from its struct.
-    assert on_bar.sink.read is recorder.candle_row and (on_bar.sink.read is not None) == recorder.COMPILED
+    assert on_bar.charted.sink.read is recorder.candle_row and (on_bar.charted.sink.read is not None) == recorder.COMPILED
     assert cb.flush()
     assert read_points(r, "btc") == ([T0 + i for i in range(len(prices))], {
         name: [float(p[i]) for p in prices] for i, name in enumerate(("o", "h", "l", "c", "vol"))})
@@ -401,7 +441,7 @@ def test_the_fast_path_and_other_threads_share_a_buffer_without_mixing_points(r:
         stop.set()
         thread.join()
         sys.setswitchinterval(switch)
-    assert type(value.sink).__name__ == "Line"
+    assert type(value.charted.sink).__name__ == "Line"
     assert cb.flush(30)
     times, cols = read_points(r, "shared")
     assert cols["y"] == [float(t - T0) for t in times]  # every value with its own time
@@ -461,7 +501,7 @@ def test_a_point_another_writer_overtook_while_the_lock_was_awaited_is_refused(
     value(3.0)   # checked at T0 + 3, then the other writer's T0 + 5 lands first
     cb.set_clock(T0 + 6)
     value(4.0)
-    assert type(value.sink).__name__ == ("Line" if sink == "line" else "Indicated")
+    assert type(value.charted.sink).__name__ == ("Line" if sink == "line" else "Indicated")
     assert cb.flush()
     assert read_points(r, raced) == ([T0, T0 + 1, T0 + 5, T0 + 6], {"y": [1.0, 2.0, 99.0, 4.0]})
     assert cb.stats()["rejected"] == 1

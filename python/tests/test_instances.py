@@ -59,7 +59,7 @@ def test_two_instances_chart_their_own_points_conditions_and_ema_values(r: redis
         a.price(x)
         b.price(x)
     # The fast path is bound (the last caller's sink) and still kept them apart.
-    assert type(Pair.__dict__["spread"].sink).__name__ == "Line"
+    assert type(Pair.__dict__["spread"].charted.sink).__name__ == "Line"
     assert cb.flush()
     times = [T0 + i for i in range(len(xs))]
     assert read_points(r, SPREAD) == (times, {"y": xs})

@@ -164,7 +164,7 @@ def _fast(func: Any, owners: _Instances) -> Any:
         except Exception:
             log.exception("chartbridge: charting %s failed", getattr(func, "__qualname__", func))
             return None
-    return fastline.ChartedCall(func, full, sinks)
+    return fastline.wrap(func, full, sinks)
 
 
 def _line(s: Series) -> fastline.Line | None:

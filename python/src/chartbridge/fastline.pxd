@@ -26,9 +26,6 @@ cdef void _look() except *
 cdef bint enabled() except -1
 cdef object current_run()
 
-cdef extern from "Python.h":
-    object PyMethod_New(object func, object self)  # Cython's cpython.method declares Python 2's three arguments
-
 @cython.locals(ns="long long")
 cpdef object now()
 
@@ -102,12 +99,15 @@ cdef class Indicated(Sink):
     cpdef bint offer(self, object result, object t=*) except -1
 
 
+cdef object _calling(ChartedCall charted)
+
+
 cdef class ChartedCall:
-    cdef object func, full, owner
+    cdef readonly object func
+    cdef object full, owner
     cdef ChartedCall inner
     cdef dict sinks
     cdef readonly Sink sink
-    cdef dict __dict__  # functools.update_wrapper's attributes
 
     cdef object call(self, tuple args, dict kwargs)
     cdef void switch(self, object caller) except *

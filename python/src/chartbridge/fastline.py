@@ -1,7 +1,7 @@
 """The wrapper of a decorated call, and the fast path it takes for the common case.
 
-``ChartedCall(func, full)`` is the wrapper of ``@cb.chart`` (line-like and candle series) and of
-the indicator decorators: it calls ``func`` and, while charting is enabled, offers the result
+``wrap(func, full)`` is the wrapper of ``@cb.chart`` (line-like and candle series) and of the
+indicator decorators: its calls (``ChartedCall``) call ``func`` and, while charting is enabled, offers the result
 to the ``Sink`` the previous call bound; a result the sink declines goes to
 ``full(result, args, kwargs)``, the decorator's full path, which checks, converts, rejects and
 logs, and returns the sink to bind for the next call (or None).
@@ -28,7 +28,6 @@ import functools
 import math
 import sys
 from collections.abc import Callable
-from types import MethodType
 from typing import Any
 
 from . import clock, session
@@ -395,10 +394,27 @@ class Indicated(Sink):
         return True
 
 
+def wrap(func: Callable[..., Any], full: Callable[[Any, tuple[Any, ...], dict[str, Any]], Sink | None],
+         sinks: dict[int, tuple[object, Sink | None]] | None = None) -> Callable[..., Any]:
+    """The wrapper of ``func``: a function (compiled, a Cython one, which binds as a method and is
+    called with the caller's arguments as they are, where a callable object was handed a bound
+    method and an argument tuple) wearing ``func``'s name, signature and docstring, whose calls
+    are ``ChartedCall(func, full, sinks).call``; that ``ChartedCall`` is its ``charted``."""
+    charted = ChartedCall(func, full, sinks)
+    wrapper = _calling(charted)
+    functools.update_wrapper(wrapper, func)  # copies ``func.__dict__``: a stacked wrapper's ``charted`` too
+    wrapper.charted = charted  # type: ignore[attr-defined]
+    return wrapper
+
+
+def _calling(charted: ChartedCall) -> Callable[..., Any]:
+    def charted_call(*args: Any, **kwargs: Any) -> Any:
+        return charted.call(args, kwargs)
+    return charted_call
+
+
 class ChartedCall:
-    """The wrapper: a callable that binds as a method and wears ``func``'s name, signature and
-    docstring (``functools.update_wrapper``; first, since interpreted it copies ``func.__dict__``,
-    which holds these attributes when ``func`` is a ChartedCall too).
+    """A decorated function's calls: ``func`` called, its result charted.
 
     ``sinks`` (a method's; None for a function): id of the calling object -> (object, its
     sink), filled and emptied by the full path. Each object charts into its own series, so the
@@ -407,22 +423,14 @@ class ChartedCall:
     def __init__(self, func: Callable[..., Any],
                  full: Callable[[Any, tuple[Any, ...], dict[str, Any]], Sink | None],
                  sinks: dict[int, tuple[object, Sink | None]] | None = None) -> None:
-        functools.update_wrapper(self, func)
         self.func, self.full, self.sinks = func, full, sinks
-        # Decorators stacked on one function: the one below is called in C, with these arguments.
-        self.inner = func if isinstance(func, ChartedCall) else None
+        # Decorators stacked on one function: the one below (``wrap``'s wrapper of it, not another
+        # decorator's copy of its attributes) is called in C, with these arguments.
+        inner = getattr(func, "charted", None)
+        stacked = isinstance(inner, ChartedCall) and getattr(func, "__wrapped__", None) is inner.func
+        self.inner = inner if stacked else None
         self.sink: Sink | None = None
         self.owner: object = None
-
-    def __get__(self, instance: object, owner: type | None) -> Any:
-        if instance is None:
-            return self
-        if _COMPILED:  # the C call, not the ``method`` type's constructor (``PyMethod_New`` is cimported by fastline.pxd)
-            return PyMethod_New(self, instance)  # type: ignore[name-defined]  # noqa: F821
-        return MethodType(self, instance)
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.call(args, kwargs)
 
     def call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """``func(*args, **kwargs)``, charted."""
