@@ -68,6 +68,11 @@ def test_both_forms_are_there() -> None:
     assert not interpreted(fastline).COMPILED
 
 
+def test_compiled_it_reads_a_lock_held_or_free_from_the_lock_itself() -> None:
+    assert fastline.READS_LOCKS, "the lock layout of this CPython is not the one fastline.pxd reads"
+    assert not interpreted(fastline).READS_LOCKS
+
+
 def implementations(run: Any) -> list[tuple[Any, Any]]:
     """(buffer, line) of the interpreted form, then of the compiled one."""
     pure, compiled = (run.buffer_for(Series(name)) for name in ("pure", "compiled"))

@@ -7,7 +7,26 @@ from chartbridge.indicators cimport Indicator
 
 cdef long long _TIME_LIMIT
 cdef Py_ssize_t _HAND_OVER
-cdef bint _COMPILED, _GIL_HELD
+cdef bint _COMPILED, _GIL_HELD, _READS_LOCKS
+cdef type _LOCK
+
+cdef extern from *:
+    """
+    /* Whether a _thread.lock is held, read from the lock object: CPython's lockobject
+       (Modules/_threadmodule.c) holds a PyMutex from 3.14, whose bit 0 is "locked", and before a
+       `locked` char after the lock handle and the weakref list. Not a promised layout:
+       fastline's _reads_locks checks it on a probe lock at import. */
+    #if PY_VERSION_HEX >= 0x030E0000
+    typedef struct { PyObject_HEAD PyMutex mutex; } cb_lockobject;
+    static int cb_lock_held(PyObject *lock) { return ((cb_lockobject *)lock)->mutex._bits & 1; }
+    #else
+    typedef struct { PyObject_HEAD void *handle; PyObject *weakrefs; char locked; } cb_lockobject;
+    static int cb_lock_held(PyObject *lock) { return ((cb_lockobject *)lock)->locked != 0; }
+    #endif
+    """
+    bint lock_held "cb_lock_held" (object lock) noexcept
+
+cdef bint _reads_locks() except -1
 cdef object _clock_fixed, _clock_source, _run, _clock_obj
 cdef dict _CLOCK_READERS
 
@@ -51,7 +70,8 @@ cdef class Sink:
 @cython.final
 cdef class Line(Sink):
     cdef readonly object run, buffer
-    cdef object acquire, release, locked
+    cdef object lock, acquire, release, locked
+    cdef bint read_lock
     cdef carray.array t, v, last
 
     cdef bint current(self, long long ns) except -1
