@@ -404,6 +404,8 @@ def test_nautilus_bars_take_the_fast_path_with_their_exact_decimals(r: redis.Red
     assert type(on_bar.charted.sink).__name__ == "Candles" and on_bar.charted.sink.decimal is Price
     # Compiled for this nautilus_trader, the recorder reads a Bar's columns from its struct.
     assert on_bar.charted.sink.read is recorder.candle_row and (on_bar.charted.sink.read is not None) == recorder.COMPILED
+    # and compiled, the fast path calls its C twin (interpreted, the reader itself)
+    assert on_bar.charted.sink.in_c == (recorder.COMPILED and form == "compiled")
     assert cb.flush()
     assert read_points(r, "btc") == ([T0 + i for i in range(len(prices))], {
         name: [float(p[i]) for p in prices] for i, name in enumerate(("o", "h", "l", "c", "vol"))})

@@ -36,6 +36,12 @@ cdef ClockRead _clock_read
 
 cdef inline ClockRead clock_reader(object capsule) except NULL:
     return <ClockRead>PyCapsule_GetPointer(capsule, "chartbridge.clock_ns")
+
+cdef dict _ROW_READERS
+ctypedef int (*RowInto)(object, double*) except -2
+
+cdef inline RowInto row_reader(object capsule) except NULL:
+    return <RowInto>PyCapsule_GetPointer(capsule, "chartbridge.row_into")
 cdef carray.array _EPOCH
 cdef long long _seen
 cdef bint _enabled
@@ -85,8 +91,8 @@ cdef class Line(Sink):
     cdef void put(self, double x) except *
     @cython.locals(held=bint, n=Py_ssize_t)
     cdef bint add(self, long long ns, double x) except -1
-    @cython.locals(x=double, held=bint, n=Py_ssize_t)
-    cdef bint add_row(self, long long ns, tuple row) except -1
+    @cython.locals(held=bint, n=Py_ssize_t, i=Py_ssize_t)
+    cdef bint add_row(self, long long ns, double* row, Py_ssize_t width) except -1
 
 
 cdef class Candles(Sink):
@@ -96,12 +102,17 @@ cdef class Candles(Sink):
     cdef readonly type decimal
     cdef readonly object read
     cdef Py_ssize_t width
+    cdef double row[5]
+    cdef readonly bint in_c
+    cdef RowInto read_into
 
     cdef double part(self, object x, object convert) except? -1
     @cython.locals(o=double, h=double, lo=double, c=double)
     cdef tuple parts(self, object result)
 
-    @cython.locals(row=tuple, x=double, o=double, h=double, lo=double, c=double, ns="long long")
+    @cython.locals(values=tuple, i=Py_ssize_t)
+    cdef int take(self, object result) except -2
+    @cython.locals(n=int, i=Py_ssize_t, row="double*", o=double, h=double, lo=double, c=double, ns="long long")
     cpdef bint offer(self, object result, object t=*) except -1
 
 

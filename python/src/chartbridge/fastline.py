@@ -81,6 +81,16 @@ _run: Any = None
 # a backtest. None: ``_clock_source`` is called.
 _clock_obj: object = None
 _CLOCK_READERS: dict[type, object] = {}
+# An integration's row reader (``Candles``' ``read``) -> its C twin (``read_rows_with``).
+_ROW_READERS: dict[object, object] = {}
+
+
+def read_rows_with(read: Callable[[Any], tuple[float, ...] | None], capsule: object) -> None:
+    """Compiled, ``Candles`` reads rows through ``capsule`` where the integration's reader is
+    ``read``: a PyCapsule named "chartbridge.row_into" of a C function ``int (object, double*
+    columns) except -2`` writing what ``read`` returns (at most 5 columns) and returning how
+    many, -1 where ``read`` returns None."""
+    _ROW_READERS[read] = capsule
 
 
 def read_clock_with(kind: type, capsule: object) -> None:
@@ -298,15 +308,15 @@ class Line(Sink):
         self.written(n)
         return True
 
-    def add_row(self, ns: int, row: tuple[float, ...]) -> bool:
-        """Append a point of several columns (False as for ``add``)."""
+    def add_row(self, ns: int, row: list[float], width: int) -> bool:
+        """Append a point of the first ``width`` columns of ``row`` (False as for ``add``)."""
         held = self.hold()
         try:
             if not self.after(ns):
                 return False
             n = self.stamp(ns)
-            for x in row:
-                self.put(x)
+            for i in range(width):
+                self.put(row[i])
         finally:
             if held:
                 self.release()
@@ -328,13 +338,19 @@ class Candles(Sink):
     ``decimal``: the type of the parts whose converter is ``fixed`` (a Nautilus ``Price`` or
     ``Quantity``), converted in C here; None: none is. ``read``: the integration's compiled reader
     of all the columns at once (``series.row_reader_of``; a ``kind`` or None), which makes no
-    object per part; None: the parts are read one by one."""
+    object per part; None: the parts are read one by one. Compiled, a ``read`` with a C twin
+    (``read_rows_with``) is not called: its twin writes the columns into ``row``."""
 
     def __init__(self, line: Line, kind: type, price: Converter | None, volume: Converter | None,
                  decimal: type | None = None, read: Callable[[Any], tuple[float, ...] | None] | None = None) -> None:
         self.line, self.kind, self.price, self.volume, self.decimal = line, kind, price, volume, decimal
         self.read = read
         self.width = line.buffer.width  # fixed by the series' first point, which the full path wrote
+        self.row = [0.0] * 5  # the columns of the result offered last
+        twin = _ROW_READERS.get(read) if _COMPILED and read is not None else None
+        self.in_c = twin is not None
+        if self.in_c:
+            self.read_into = row_reader(twin)  # type: ignore[name-defined]  # noqa: F821
 
     def part(self, x: object, convert: Converter | None) -> float:
         if type(x) is self.decimal:
@@ -355,14 +371,26 @@ class Candles(Sink):
             return (o, h, lo, c)
         return (o, h, lo, c, self.part(volume, self.volume))
 
+    def take(self, result: object) -> int:
+        """Read the columns of ``result`` into ``row``; how many (-1: none)."""
+        if self.in_c:
+            return self.read_into(result, self.row)  # type: ignore[no-any-return]
+        values = self.read(result) if self.read is not None else self.parts(result)
+        if values is None or len(values) > 5:
+            return -1
+        for i in range(len(values)):
+            self.row[i] = values[i]
+        return len(values)
+
     def offer(self, result: object, t: int | None = None) -> bool:
         if type(result) is not self.kind:
             return False
-        row = self.read(result) if self.read is not None else self.parts(result)
-        if row is None or len(row) != self.width:
+        n = self.take(result)
+        if n != self.width:
             return False
-        for x in row:
-            if not finite(x):
+        row = self.row
+        for i in range(n):
+            if not finite(row[i]):
                 return False
         o, h, lo, c = row[0], row[1], row[2], row[3]
         if lo > min(o, c) or h < max(o, c):
@@ -372,7 +400,7 @@ class Candles(Sink):
         if t is None:
             return False
         ns: int = t
-        return self.line.current(ns) and self.line.add_row(ns, row)
+        return self.line.current(ns) and self.line.add_row(ns, row, n)
 
 
 class Indicated(Sink):

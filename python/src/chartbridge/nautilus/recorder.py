@@ -173,11 +173,12 @@ def _compiled() -> tuple[Any, str]:
 
 _COMPILED, WHY_PURE = _compiled()
 COMPILED = _COMPILED is not None
-if COMPILED:
-    fastline.read_clock_with(_COMPILED.CLOCK, _COMPILED.CLOCK_NS)
 BarRecorder: Any = _COMPILED.BarRecorder if COMPILED else PyBarRecorder
 TickRecorder: Any = _COMPILED.TickRecorder if COMPILED else PyTickRecorder
 # A Bar's candle columns in C for the SDK's fast path (``series.row_reader_of``); None: read by attribute.
 candle_row: Callable[[Any], tuple[float, ...] | None] | None = _COMPILED.candle_row if COMPILED else None
+if COMPILED:  # the C twins of the clock's and the row reader's Python calls, for the SDK's fast path
+    fastline.read_clock_with(_COMPILED.CLOCK, _COMPILED.CLOCK_NS)
+    fastline.read_rows_with(_COMPILED.candle_row, _COMPILED.ROW_INTO)
 equity: Callable[[float, array[float] | None, int, int, float, array[float], array[float], int], float] = (
     _COMPILED.equity if COMPILED else importlib.import_module(f"{__package__}.v2_recorder").equity if V2 else py_equity)
