@@ -125,8 +125,9 @@ cdef class Indicated(Sink):
     cdef readonly list outputs, series
     cdef object raw_series
     cdef object run
+    cdef double values[3]
 
-    @cython.locals(x=double, i=Py_ssize_t, line=Line, raw=Line, values=tuple, ns="long long")
+    @cython.locals(x=double, i=Py_ssize_t, n=int, v=double, line=Line, raw=Line, ns="long long")
     cpdef bint offer(self, object result, object t=*) except -1
 
 

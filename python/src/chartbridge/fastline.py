@@ -415,6 +415,7 @@ class Indicated(Sink):
         self.indicator, self.bar, self.source, self.where = indicator, bar, source, where
         self.raw, self.outputs, self.series, self.raw_series = raw, outputs, series, raw_series
         self.run = outputs[0].run  # every line is bound in this run
+        self.values = [0.0, 0.0, 0.0]  # the indicator's outputs, 3 at most (compiled, a C array)
 
     def offer(self, result: object, t: int | None = None) -> bool:
         if type(result) is float:
@@ -436,15 +437,14 @@ class Indicated(Sink):
         for line in self.outputs:
             if not line.after(ns):
                 return False
-        values = self.indicator.update(x)
+        n = self.indicator.into(x, self.values)
         if raw is not None and not raw.add(ns, x):
             self.raw_series.record(x, t)
-        if values is not None:
-            for i in range(len(self.outputs)):
-                line = self.outputs[i]
-                v = values[i]
-                if not (finite(v) and line.add(ns, v)):
-                    self.series[i].record(v, t)  # refused and counted as the full path does
+        for i in range(n):
+            line = self.outputs[i]
+            v = self.values[i]
+            if not (finite(v) and line.add(ns, v)):
+                self.series[i].record(v, t)  # refused and counted as the full path does
         return True
 
 

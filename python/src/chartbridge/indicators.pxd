@@ -39,13 +39,17 @@ cdef class Window:
 
 
 cdef class Indicator:
+    cdef double out[3]
+
+    cdef int into(self, double x, double* out) except -1
+    @cython.locals(n=int, i=int)
     cpdef tuple update(self, double x)
 
 
 cdef class SMA(Indicator):
     cdef readonly Window window
 
-    cpdef tuple update(self, double x)
+    cdef int into(self, double x, double* out) except -1
 
 
 cdef class EMA(Indicator):
@@ -55,7 +59,7 @@ cdef class EMA(Indicator):
     cdef readonly bint seeded, wilder
 
     cpdef void step(self, double x)
-    cpdef tuple update(self, double x)
+    cdef int into(self, double x, double* out) except -1
 
 
 cdef class Bollinger(Indicator):
@@ -63,7 +67,7 @@ cdef class Bollinger(Indicator):
     cdef readonly double k
 
     @cython.locals(middle=double, std=double, width=double)
-    cpdef tuple update(self, double x)
+    cdef int into(self, double x, double* out) except -1
 
 
 cdef class RSI(Indicator):
@@ -72,8 +76,10 @@ cdef class RSI(Indicator):
     cdef double last
     cdef bint seen, first_is_change
 
-    @cython.locals(change=double, total=double)
-    cpdef tuple update(self, double x)
+    @cython.locals(change=double)
+    cdef int into(self, double x, double* out) except -1
+    @cython.locals(total=double)
+    cdef double level(self)
 
 
 cdef class WilderRSI(Indicator):
@@ -83,4 +89,4 @@ cdef class WilderRSI(Indicator):
     cdef Py_ssize_t changes
 
     @cython.locals(change=double, gain=double, loss=double, n=Py_ssize_t)
-    cpdef tuple update(self, double x)
+    cdef int into(self, double x, double* out) except -1

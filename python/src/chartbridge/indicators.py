@@ -50,16 +50,26 @@ CLOSE, OPEN, HIGH, LOW, HL2, TYPICAL, OHLC4 = range(len(SOURCES))
 
 class Indicator:
     """Something that turns a stream of values into one or more output lines: each class below.
-    Compiled, ``update`` is a C method, which the decorators' fast path calls without boxing."""
+    Compiled, ``into`` is a C method writing to a C array, which the decorators' fast path calls
+    with no tuple or float object made."""
+
+    def __init__(self) -> None:
+        self.out = [0.0, 0.0, 0.0]  # ``update``'s outputs, 3 at most (Bollinger's; compiled, a C array)
 
     @property
     def outputs(self) -> tuple[str, ...]:
         """The names of its output lines (a class attribute of each indicator)."""
         raise NotImplementedError
 
+    def into(self, x: float, out: list[float]) -> int:
+        """Take the next value; once warmed up, write the outputs to ``out`` and return how many,
+        else return 0."""
+        raise NotImplementedError
+
     def update(self, x: float) -> tuple[float, ...] | None:
         """Take the next value; return the outputs once warmed up, else None."""
-        raise NotImplementedError
+        n = self.into(x, self.out)
+        return tuple([self.out[i] for i in range(n)]) if n else None
 
 
 def source_index(source: str) -> int:
@@ -215,10 +225,14 @@ class SMA(Indicator):
     outputs = ("sma",)
 
     def __init__(self, period: int, nautilus: int = 1) -> None:
+        super().__init__()
         self.window = Window(period, nautilus)
 
-    def update(self, x: float) -> tuple[float, ...] | None:
-        return (self.window.mean(),) if self.window.push(x) else None
+    def into(self, x: float, out: list[float]) -> int:
+        if not self.window.push(x):
+            return 0
+        out[0] = self.window.mean()
+        return 1
 
 
 class EMA(Indicator):
@@ -228,6 +242,7 @@ class EMA(Indicator):
     outputs = ("ema",)
 
     def __init__(self, period: int, nautilus: int = 1, wilder: bool = False) -> None:
+        super().__init__()
         self.period = _check_period(period)
         self.alpha = 2.0 / (period + 1.0)
         self.value = 0.0  # on 2.x, the sum of the values seen until the ``period``-th
@@ -252,9 +267,12 @@ class EMA(Indicator):
         else:
             self.value = fused(self.alpha, x, (1.0 - self.alpha) * self.value)
 
-    def update(self, x: float) -> tuple[float, ...] | None:
+    def into(self, x: float, out: list[float]) -> int:
         self.step(x)
-        return (self.value,) if self.count >= self.period else None
+        if self.count < self.period:
+            return 0
+        out[0] = self.value
+        return 1
 
 
 class Bollinger(Indicator):
@@ -266,18 +284,22 @@ class Bollinger(Indicator):
     def __init__(self, period: int, k: float = 2.0, nautilus: int = 1) -> None:
         if isinstance(k, bool) or not isinstance(k, (int, float)) or not 0.0 < k < math.inf:
             raise ValueError(f"k must be a positive number, not {k!r}")
+        super().__init__()
         self.window = Window(period, nautilus)
         self.k = float(k)
 
-    def update(self, x: float) -> tuple[float, ...] | None:
+    def into(self, x: float, out: list[float]) -> int:
         if not self.window.push(x):
-            return None
+            return 0
         middle = self.window.mean()
         std = self.window.std(middle)
+        out[1] = middle
         if self.window.running:  # 2.x
-            return (fused(self.k, std, middle), middle, fused(self.k, -std, middle))
-        width = self.k * std
-        return (middle + width, middle, middle - width)
+            out[0], out[2] = fused(self.k, std, middle), fused(self.k, -std, middle)
+        else:
+            width = self.k * std
+            out[0], out[2] = middle + width, middle - width
+        return 3
 
 
 class RSI(Indicator):
@@ -287,6 +309,7 @@ class RSI(Indicator):
     outputs = ("rsi",)
 
     def __init__(self, period: int = 14, nautilus: int = 1) -> None:
+        super().__init__()
         self.period = _check_period(period)
         self.first_is_change = check_line(nautilus) == 1  # 1.x: the first value is a change of 0
         self.gain = EMA(period, nautilus, wilder=not self.first_is_change)
@@ -294,24 +317,29 @@ class RSI(Indicator):
         self.last = 0.0
         self.seen = False
 
-    def update(self, x: float) -> tuple[float, ...] | None:
+    def into(self, x: float, out: list[float]) -> int:
         if not self.seen:
             self.last = x
             self.seen = True
             if not self.first_is_change:
-                return None
+                return 0
         change = x - self.last
         self.last = x
         self.gain.step(change if change > 0.0 else 0.0)
         self.loss.step(-change if change < 0.0 else 0.0)
         if self.gain.count < self.period:
-            return None
+            return 0
+        out[0] = self.level()
+        return 1
+
+    def level(self) -> float:
+        """The RSI of the averages of gains and losses."""
         if not self.first_is_change:
             total = self.gain.value + self.loss.value
-            return (50.0,) if total == 0.0 else (100.0 * (self.gain.value / total),)
+            return 50.0 if total == 0.0 else 100.0 * (self.gain.value / total)
         if self.loss.value == 0.0:
-            return (1.0,)
-        return (1.0 - 1.0 / (1.0 + self.gain.value / self.loss.value),)
+            return 1.0
+        return 1.0 - 1.0 / (1.0 + self.gain.value / self.loss.value)
 
 
 class WilderRSI(Indicator):
@@ -320,6 +348,7 @@ class WilderRSI(Indicator):
     outputs = ("rsi",)
 
     def __init__(self, period: int = 14) -> None:
+        super().__init__()
         self.period = _check_period(period)
         self.last = 0.0
         self.seen = False
@@ -327,11 +356,11 @@ class WilderRSI(Indicator):
         self.loss = 0.0
         self.changes = 0
 
-    def update(self, x: float) -> tuple[float, ...] | None:
+    def into(self, x: float, out: list[float]) -> int:
         if not self.seen:
             self.last = x
             self.seen = True
-            return None
+            return 0
         change = x - self.last
         self.last = x
         gain = change if change > 0.0 else 0.0
@@ -342,10 +371,12 @@ class WilderRSI(Indicator):
             self.gain += gain / n
             self.loss += loss / n
             if self.changes < n:
-                return None
+                return 0
         else:
             self.gain = (self.gain * (n - 1) + gain) / n
             self.loss = (self.loss * (n - 1) + loss) / n
         if self.loss == 0.0:
-            return (100.0 if self.gain > 0.0 else 50.0,)
-        return (100.0 - 100.0 / (1.0 + self.gain / self.loss),)
+            out[0] = 100.0 if self.gain > 0.0 else 50.0
+        else:
+            out[0] = 100.0 - 100.0 / (1.0 + self.gain / self.loss)
+        return 1
