@@ -47,7 +47,9 @@ cdef long long _seen
 cdef bint _enabled
 
 @cython.locals(epoch="long long")
-cdef void _look() except *
+# int except -1 rather than void except *: an error is told by the value returned, where a void
+# function's caller asks PyErr_Occurred() after each call (a thread-local read each time).
+cdef int _look() except -1
 cdef bint enabled() except -1
 cdef object current_run()
 
@@ -86,9 +88,9 @@ cdef class Line(Sink):
     cdef bint hold(self) except -1
     @cython.locals(n=Py_ssize_t)
     cdef Py_ssize_t stamp(self, long long ns) except -1
-    cdef void written(self, Py_ssize_t n) except *
+    cdef int written(self, Py_ssize_t n) except -1
     @cython.locals(n=Py_ssize_t)
-    cdef void put(self, double x) except *
+    cdef int put(self, double x) except -1
     @cython.locals(held=bint, n=Py_ssize_t)
     cdef bint add(self, long long ns, double x) except -1
     @cython.locals(held=bint, n=Py_ssize_t, i=Py_ssize_t)
@@ -142,4 +144,4 @@ cdef class ChartedCall:
     cdef readonly Sink sink
 
     cdef object call(self, tuple args, dict kwargs)
-    cdef void switch(self, object caller) except *
+    cdef int switch(self, object caller) except -1

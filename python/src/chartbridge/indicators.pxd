@@ -58,7 +58,7 @@ cdef class EMA(Indicator):
     cdef readonly long long count
     cdef readonly bint seeded, wilder
 
-    cpdef void step(self, double x)
+    cdef int step(self, double x) except -1  # int, not void: see fastline.pxd's _look
     cdef int into(self, double x, double* out) except -1
 
 
