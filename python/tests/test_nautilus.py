@@ -329,24 +329,39 @@ class Shifted(ExponentialMovingAverage):
         return super().value + 1.0
 
 
+class ShiftedBands(BollingerBands):
+    """A Python subclass that redefines one output: the compiled recorder must not call the C getter."""
+
+    @property
+    def upper(self) -> float:  # type: ignore[override]
+        return super().upper + 1.0
+
+
 @pytest.mark.parametrize("implementation", ["BarRecorder", "PyBarRecorder"])
 def test_a_recorder_reads_each_indicator_as_getattr_does(implementation: str) -> None:
     bars = ema_cross.synthetic_bars(ema_cross.TestInstrumentProvider.default_fx_ccy("EUR/USD"), 40)
-    plain, shifted = ExponentialMovingAverage(5), Shifted(5)
+    # A moving average's C field, Cython getters (the bands' outputs, RSI's value), and Python
+    # properties of subclasses that redefine them.
+    bands, shifted_bands = BollingerBands(5, 2.0), ShiftedBands(5, 2.0)
+    indicators = {"plain": (ExponentialMovingAverage(5), "value"), "shifted": (Shifted(5), "value"),
+                  "rsi": (RelativeStrengthIndex(5), "value"), "upper": (bands, "upper"), "lower": (bands, "lower"),
+                  "shifted_upper": (shifted_bands, "upper"), "shifted_lower": (shifted_bands, "lower")}
     t, v = array("q"), array("d")
     rec = getattr(recorder, implementation)(t, v, lambda: None, lambda: pytest.fail("a bar failed"), 10**9, False)
-    reads = {name: (array("q"), array("d")) for name in ("plain", "shifted")}
-    rec.reads.extend([(plain, "value", *reads["plain"]), (shifted, "value", *reads["shifted"])])
-    expected: dict[str, list[tuple[int, float]]] = {"plain": [], "shifted": []}
+    reads = {name: (array("q"), array("d")) for name in indicators}
+    rec.reads.extend([(indicator, attribute, *reads[name]) for name, (indicator, attribute) in indicators.items()])
+    expected: dict[str, list[tuple[int, float]]] = {name: [] for name in indicators}
     for bar in bars:
-        plain.handle_bar(bar)
-        shifted.handle_bar(bar)
+        for indicator in {id(i): i for i, _ in indicators.values()}.values():
+            indicator.handle_bar(bar)
         rec(bar)
-        for name, indicator in (("plain", plain), ("shifted", shifted)):
+        for name, (indicator, attribute) in indicators.items():
             if indicator.initialized:
-                expected[name].append((bar.ts_event, indicator.value))
+                expected[name].append((bar.ts_event, getattr(indicator, attribute)))
     assert {name: list(zip(*pair)) for name, pair in reads.items()} == expected
     assert len(expected["plain"]) == 36 and expected["shifted"][0][1] == expected["plain"][0][1] + 1.0
+    assert expected["shifted_upper"][-1][1] == expected["upper"][-1][1] + 1.0
+    assert expected["shifted_lower"] == expected["lower"] and expected["upper"][-1][1] > expected["lower"][-1][1]
     assert len(t) == 40 and v[:5].tolist() == [float(str(bars[0].open)), float(str(bars[0].high)),
                                                 float(str(bars[0].low)), float(str(bars[0].close)),
                                                 float(str(bars[0].volume))]

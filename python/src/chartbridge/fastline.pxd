@@ -54,13 +54,15 @@ cdef bint enabled() except -1
 cdef object current_run()
 
 @cython.locals(ns="long long")
-cpdef object now()
+cdef long long time_ns(object t) except -2
+@cython.locals(ns="long long")
+cdef long long now_ns() except -2
 
 cdef frozenset _PLAIN
 cdef tuple _TS_NAMES
 
-@cython.locals(n=Py_ssize_t, i=Py_ssize_t)
-cpdef object call_time(tuple args, object result)
+@cython.locals(n=Py_ssize_t, i=Py_ssize_t, ns="long long")
+cdef long long call_ns(tuple args, object result) except -2
 
 cdef inline bint finite(double x) noexcept
 
@@ -73,6 +75,7 @@ cpdef double fixed(object x) except? -1.0
 
 cdef class Sink:
     cpdef bint offer(self, object result, object t=*) except -1
+    cdef bint offer_ns(self, object result, long long ns) except -1
 
 
 @cython.final
@@ -114,8 +117,8 @@ cdef class Candles(Sink):
 
     @cython.locals(values=tuple, i=Py_ssize_t)
     cdef int take(self, object result) except -2
-    @cython.locals(n=int, i=Py_ssize_t, row="double*", o=double, h=double, lo=double, c=double, ns="long long")
-    cpdef bint offer(self, object result, object t=*) except -1
+    @cython.locals(n=int, i=Py_ssize_t, row="double*", o=double, h=double, lo=double, c=double)
+    cdef bint offer_ns(self, object result, long long ns) except -1
 
 
 cdef class Indicated(Sink):
@@ -129,8 +132,8 @@ cdef class Indicated(Sink):
     cdef object run
     cdef double values[3]
 
-    @cython.locals(x=double, i=Py_ssize_t, n=int, v=double, line=Line, raw=Line, ns="long long")
-    cpdef bint offer(self, object result, object t=*) except -1
+    @cython.locals(x=double, i=Py_ssize_t, n=int, v=double, line=Line, raw=Line)
+    cdef bint offer_ns(self, object result, long long ns) except -1
 
 
 cdef object _calling(ChartedCall charted)

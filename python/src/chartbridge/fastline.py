@@ -140,36 +140,45 @@ def current_run() -> Any:
     return _run
 
 
-def now() -> int | None:
-    """The integration clock's time when it is a valid one, else None (the full path decides).
-    The int object itself: the buffer stores it as it is."""
-    t = _clock_fixed
-    if t is None:
-        source = _clock_source
-        if source is None:
-            return None
-        t = _clock_read(_clock_obj) if _clock_obj is not None else source()  # type: ignore[name-defined]  # noqa: F821
+def time_ns(t: object) -> int:
+    """``t`` as a point's time in ns: a plain int in the protocol's range, else -1 (the full path
+    decides). Compiled, a C integer: passing times as C integers from the clock to the buffer made
+    no int object a point (the clock's time is beyond 2**30: an allocation each)."""
     if type(t) is not int:
-        return None
+        return -1
     try:
         ns: int = t  # compiled: a C long long, which a larger int overflows
     except OverflowError:
-        return None
-    return t if 0 <= ns < _TIME_LIMIT else None
+        return -1
+    return ns if 0 <= ns < _TIME_LIMIT else -1
+
+
+def now_ns() -> int:
+    """The integration clock's time when it is a valid one, else -1 (the full path decides)."""
+    t = _clock_fixed
+    if t is None:
+        if _clock_obj is not None:
+            ns: int = _clock_read(_clock_obj)  # type: ignore[name-defined]  # noqa: F821
+            return ns if 0 <= ns < _TIME_LIMIT else -1
+        source = _clock_source
+        if source is None:
+            return -1
+        t = source()
+    return time_ns(t)
 
 
 _PLAIN = clock._PLAIN
 _TS_NAMES = clock.TIME_ATTRIBUTES
 
 
-def call_time(args: tuple[Any, ...], result: object) -> int | None:
-    """The time of a decorated call's point: the integration clock's (``now()``); with none set,
-    ``clock.point_time``'s rule over the call's arguments, then its result (the first int
+def call_ns(args: tuple[Any, ...], result: object) -> int:
+    """The time of a decorated call's point: the integration clock's (``now_ns()``); with none
+    set, ``clock.point_time``'s rule over the call's arguments, then its result (the first int
     ``ts_event`` or ``ts_init`` of a value that is not a plain one, e.g. a Nautilus ``Bar``
-    handled by a strategy charted without the actor). None when the full path must decide: no
+    handled by a strategy charted without the actor). -1 when the full path must decide: no
     such time (it charts the wall clock's), or one that is not a plain int."""
     if _clock_fixed is not None or _clock_source is not None:
-        return now()
+        return now_ns()
     n = len(args)
     for i in range(n + 1):
         value = args[i] if i < n else result
@@ -178,11 +187,12 @@ def call_time(args: tuple[Any, ...], result: object) -> int | None:
         for name in _TS_NAMES:
             ts = getattr(value, name, None)
             if type(ts) is int:
-                if 0 <= ts < _TIME_LIMIT:
-                    return ts
+                ns = time_ns(ts)
+                if ns >= 0:
+                    return ns
             elif isinstance(ts, int) and type(ts) is not bool:
-                return None  # an int of another type: ``check_time``'s reading of it decides
-    return None
+                return -1  # an int of another type: ``check_time``'s reading of it decides
+    return -1
 
 
 def finite(x: float) -> bool:
@@ -215,14 +225,18 @@ class Sink:
     """What a decorated call's result goes to on the fast path."""
 
     def offer(self, result: object, t: int | None = None) -> bool:
-        """Chart ``result`` at ``t`` (None: ``now()``, the integration clock's time); False
-        (nothing changed) when the full path must decide."""
+        """Chart ``result`` at ``t`` (None: the integration clock's time); False (nothing
+        changed) when the full path must decide."""
+        return self.offer_ns(result, now_ns() if t is None else time_ns(t))
+
+    def offer_ns(self, result: object, ns: int) -> bool:
+        """``offer`` at ``ns``, a time ``time_ns`` checked (-1: none, False)."""
         raise NotImplementedError
 
 
 class Line(Sink):
     """The buffer one series writes to in ``run`` (one value per point, or a candle's columns).
-    Times are C integers here (``ns``): ``now()`` checked that they fit."""
+    Times are C integers here (``ns``): ``time_ns`` checked that they fit."""
 
     def __init__(self, run: Any, buffer: Any) -> None:
         self.run, self.buffer = run, buffer
@@ -323,12 +337,10 @@ class Line(Sink):
         self.written(n)
         return True
 
-    def offer(self, result: object, t: int | None = None) -> bool:
+    def offer_ns(self, result: object, ns: int) -> bool:
         if type(result) is not float or not finite(result):
             return False
-        if t is None:
-            t = now()
-        return t is not None and self.current(t) and self.add(t, result)
+        return ns >= 0 and self.current(ns) and self.add(ns, result)
 
 
 class Candles(Sink):
@@ -382,7 +394,7 @@ class Candles(Sink):
             self.row[i] = values[i]
         return len(values)
 
-    def offer(self, result: object, t: int | None = None) -> bool:
+    def offer_ns(self, result: object, ns: int) -> bool:
         if type(result) is not self.kind:
             return False
         n = self.take(result)
@@ -395,12 +407,7 @@ class Candles(Sink):
         o, h, lo, c = row[0], row[1], row[2], row[3]
         if lo > min(o, c) or h < max(o, c):
             return False
-        if t is None:
-            t = now()
-        if t is None:
-            return False
-        ns: int = t
-        return self.line.current(ns) and self.line.add_row(ns, row, n)
+        return ns >= 0 and self.line.current(ns) and self.line.add_row(ns, row, n)
 
 
 class Indicated(Sink):
@@ -417,7 +424,7 @@ class Indicated(Sink):
         self.run = outputs[0].run  # every line is bound in this run
         self.values = [0.0, 0.0, 0.0]  # the indicator's outputs, 3 at most (compiled, a C array)
 
-    def offer(self, result: object, t: int | None = None) -> bool:
+    def offer_ns(self, result: object, ns: int) -> bool:
         if type(result) is float:
             x: float = result
         elif self.bar is not None and type(result) is self.bar:
@@ -426,11 +433,8 @@ class Indicated(Sink):
             return False
         if not finite(x):
             return False
-        if t is None:
-            t = now()
-        if t is None or self.run is not current_run():
+        if ns < 0 or self.run is not current_run():
             return False
-        ns: int = t
         raw = self.raw
         if raw is not None and not raw.after(ns):
             return False
@@ -439,12 +443,12 @@ class Indicated(Sink):
                 return False
         n = self.indicator.into(x, self.values)
         if raw is not None and not raw.add(ns, x):
-            self.raw_series.record(x, t)
+            self.raw_series.record(x, ns)
         for i in range(n):
             line = self.outputs[i]
             v = self.values[i]
             if not (finite(v) and line.add(ns, v)):
-                self.series[i].record(v, t)  # refused and counted as the full path does
+                self.series[i].record(v, ns)  # refused and counted as the full path does
         return True
 
 
@@ -497,7 +501,7 @@ class ChartedCall:
                 self.switch(args[0] if args else None)
             sink = self.sink
             try:
-                if sink is not None and sink.offer(result, call_time(args, result)):
+                if sink is not None and sink.offer_ns(result, call_ns(args, result)):
                     return result
             except Exception:
                 pass  # the full path meets it again, and logs it
