@@ -315,7 +315,7 @@ def test_the_compiled_pnl_is_nautilus_money_in_any_currency(instrument: str, sid
             for i, c in enumerate(inst.make_price(float(entry) * (1 + rng.uniform(-0.05, 0.05))) for _ in range(20_000))]
     compiled = recorder.BarRecorder(array("q"), array("d"), lambda: None, lambda: None, 10**9, True)
     for bar in bars:
-        compiled(bar)
+        compiled.record(bar)
     pnl = array("d")
     assert compiled.pnl([position], pnl) == len(bars)
     assert pnl.tolist() == [float(position.unrealized_pnl(bar.close).as_decimal()) for bar in bars]
@@ -354,7 +354,7 @@ def test_a_recorder_reads_each_indicator_as_getattr_does(implementation: str) ->
     for bar in bars:
         for indicator in {id(i): i for i, _ in indicators.values()}.values():
             indicator.handle_bar(bar)
-        rec(bar)
+        rec.record(bar)
         for name, (indicator, attribute) in indicators.items():
             if indicator.initialized:
                 expected[name].append((bar.ts_event, getattr(indicator, attribute)))
@@ -519,7 +519,7 @@ def test_every_price_and_size_is_the_nearest_double_of_its_decimal(implementatio
     t, v = array("q"), array("d")
     rec = getattr(recorder, implementation)(t, v, lambda: None, lambda: pytest.fail("a bar failed"), 10**9, False)
     for bar in bars:
-        rec(bar)
+        rec.record(bar)
     assert len(cases) > 400
     assert v.tolist() == [x for c in cases for x in [float(c)] * 4 + [abs(float(c))]]
     assert [float(str(b.close)) for b in bars] == [float(c) for c in cases]  # str(x) is the decimal written

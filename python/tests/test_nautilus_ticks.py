@@ -169,7 +169,7 @@ def test_the_compiled_tick_recorder_and_its_twin_keep_the_same_lines_and_samples
         rec.take_quotes(*arrays[:4])
         rec.take_trades(*arrays[4:])
         for tick in mixed:
-            rec(tick)
+            rec.record(tick)
         kept.append((arrays, [(t, id(q), id(tr)) for t, q, tr in rec.samples], rec.last, rec.quote, rec.trade,
                      batches))
     assert kept[0] == kept[1]
@@ -194,7 +194,7 @@ def test_a_tick_recorder_reports_what_it_cannot_record_instead_of_raising(implem
     errors: list[str] = []
     rec = getattr(recorder, implementation)(lambda: None, lambda: errors.append(str(sys.exc_info()[1])), 10, 0)
     rec.take_trades(array("q"), array("d"))
-    rec(object())
+    rec.record(object())
     instrument = TestInstrumentProvider.default_fx_ccy("EUR/USD")
-    rec(tick_backtest.ticks(instrument, 1, "quotes")[0])  # no quote lines were taken
+    rec.record(tick_backtest.ticks(instrument, 1, "quotes")[0])  # no quote lines were taken
     assert errors == ["a object is not a tick this recorder takes", "a QuoteTick is not a tick this recorder takes"]

@@ -10,6 +10,7 @@ valid for it, and ``recorder.py`` loads this module only when it matches.
 
 from types import GetSetDescriptorType
 
+cimport cython
 from cpython cimport array
 from chartbridge.arrays cimport grow
 from libc.math cimport NAN, isnan
@@ -212,7 +213,8 @@ cdef class BarRecorder:
         v[3] = cb_decimal(bar._mem.close.raw, bar._mem.close.precision)
         v[4] = cb_decimal(bar._mem.volume.raw, bar._mem.volume.precision)
 
-    def __call__(self, Bar bar):
+    @cython.always_allow_keywords(False)  # METH_O: the bus calls it with no argument tuple
+    def record(self, Bar bar):
         cdef _Read read
         cdef long long ts = bar._mem.ts_event
         try:
@@ -342,7 +344,8 @@ cdef class TickRecorder:
     def last_t(self):
         return self.last_ts
 
-    def __call__(self, tick):
+    @cython.always_allow_keywords(False)
+    def record(self, tick):
         cdef QuoteTick quote
         cdef TradeTick trade
         cdef long long ts

@@ -253,7 +253,7 @@ class ChartbridgeActor(Actor):
         owners: dict[str, list[Any]] = {first_topic: []} if first_topic is not None else {}
         for sub in self.msgbus.subscriptions(_BARS + "*"):
             owner = getattr(sub.handler, "__self__", None)
-            if "*" not in sub.topic and owner is not None and owner is not self:
+            if "*" not in sub.topic and isinstance(owner, Actor) and owner is not self:  # not a recorder
                 owners.setdefault(sub.topic, []).append(owner)
         first: BarChart | None = None  # the new chart of ``bar``: its recorder sees the next one
         for bar_topic, components in owners.items():
@@ -262,11 +262,11 @@ class ChartbridgeActor(Actor):
             for component in components:
                 chart.add_indicators(component)
             if new or bar is not None:  # at the first bar, after the components that subscribed since
-                self._subscribe(bar_topic, chart.recorder)
+                self._subscribe(bar_topic, chart.recorder.record)
             if new and bar_topic == first_topic:
                 first = chart
         if first is not None and bar is not None:
-            first.recorder(bar)
+            first.recorder.record(bar)
 
     def _chart(self, bar_type: str, bar: Bar | None) -> BarChart:
         """A new chart of ``bar_type``, with the candles of the bars of it the cache has (before

@@ -54,7 +54,7 @@ def source_of(component: object) -> Source:
 class BarChart:
     """Everything charted on the bars of one bar type.
 
-    Its ``recorder`` is the bus handler of the bars: it records each bar's candle, the values
+    Its ``recorder``'s ``record`` is the bus handler of the bars: it records each bar's candle, the values
     of the registered indicators and the close; PnL and equity are made from the kept closes
     when they are settled (``settle``), in one warm loop.
     """

@@ -3,7 +3,8 @@
 """``BarRecorder`` and ``TickRecorder``: what the actor does on each bar and tick, compiled when
 it can be.
 
-The recorder of one bar type is the bus handler of its bars. Each bar appends its candle
+The ``record`` method of the recorder of one bar type is the bus handler of its bars (a method:
+compiled, the bus calls it without an argument tuple). Each bar appends its candle
 (``t``: time, ``v``: open, high, low, close, volume), the value of each indicator in ``reads``
 that is initialized (``(indicator, attribute, times, values)``), and, with ``keep_closes``, its
 close for ``pnl``; every ``batch`` bars (``pending`` counts them) it calls ``on_batch()``. An
@@ -11,7 +12,8 @@ exception is never raised into the bus: ``on_error()`` is called inside the ``ex
 ``candles(bars)`` appends candles only; ``pnl(positions, out)`` appends to ``out`` the positions'
 unrealized PnL at each close kept since the last call (``kept`` of them) and returns how many.
 
-The recorder of one instrument's ticks is the bus handler of its quotes and trades. Each tick
+The ``record`` of the recorder of one instrument's ticks is the bus handler of its quotes and
+trades. Each tick
 appends its time and prices to the lines given (``take_quotes``: bid and ask, ``take_trades``);
 it keeps the last quote and trade (``quote``, ``trade``), and with an ``interval`` (ns, 0 for
 none) the last tick (``last``, at ``last_t``) and, when a tick is of another interval than
@@ -59,7 +61,7 @@ class PyBarRecorder:
         self.pending = 0
         self.closes: list[Price] = []
 
-    def __call__(self, bar: Bar) -> None:
+    def record(self, bar: Bar) -> None:
         try:
             self.candles([bar])
             if self.keep_closes:
@@ -113,7 +115,7 @@ class PyTickRecorder:
     def take_trades(self, t: array[int], v: array[float]) -> None:
         self.trades = t, v
 
-    def __call__(self, tick: Any) -> None:
+    def record(self, tick: Any) -> None:
         try:
             if type(tick) is QuoteTick and self.quotes is not None:
                 ts = tick.ts_event

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from nautilus_trader.common.actor import Actor
 from nautilus_trader.model.data import QuoteTick, TradeTick
 from nautilus_trader.model.enums import PositionSide
 from nautilus_trader.model.identifiers import InstrumentId
@@ -38,7 +39,7 @@ class TickChart:
     """Ticks of one instrument and, when its bars do not, its sampled unrealized PnL (an
     ``Account`` settles it as it settles a ``BarChart``).
 
-    Its ``recorder`` (``recorder.TickRecorder``, compiled) is the bus handler of the
+    Its ``recorder``'s ``record`` (``recorder.TickRecorder``, compiled) is the bus handler of the
     instrument's ticks: each tick's prices go straight to its lines, and the ticks that end an
     interval are kept as samples. The samples are priced when they are settled (each hand-over,
     before a fill, at a position event, at the end), with the positions open then, which no
@@ -165,16 +166,16 @@ class Ticks:
         subscriptions = self.actor.msgbus.subscriptions(prefix + "*")
         owners = ((sub.topic, getattr(sub.handler, "__self__", None)) for sub in subscriptions)
         topics = {topic for topic, owner in owners
-                  if "*" not in topic and owner is not None and owner is not self.actor} - self.recorded
+                  if "*" not in topic and isinstance(owner, Actor) and owner is not self.actor} - self.recorded
         for topic in sorted(topics):
             self.recorded.add(topic)
             venue, _, symbol = topic[len(prefix):].partition(".")
             instrument_id = InstrumentId.from_str(f"{symbol}.{venue}")
             chart = self.chart(instrument_id)
             chart.take(QuoteTick if prefix == _QUOTES else TradeTick)
-            self.actor._subscribe(topic, chart.recorder)
+            self.actor._subscribe(topic, chart.recorder.record)
             if instrument_id == first.instrument_id:
-                chart.recorder(first)
+                chart.recorder.record(first)
 
     def chart(self, instrument_id: InstrumentId) -> TickChart:
         chart = self.charts.get(instrument_id)
