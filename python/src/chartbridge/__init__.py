@@ -31,6 +31,8 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'chartbridge' has no attribute {name!r}")
 
 
+__version__ = "0.1.0"
+
 __all__ = [
     "ProtocolError", "Run", "Series", "at", "bollinger", "chart", "condition", "configure", "current_run", "ema", "end_run",
     "flush", "load_run", "marker", "plugin", "publish", "publish_points", "results", "rsi", "run", "series", "set_clock", "show",
