@@ -67,6 +67,7 @@ class Account:
         self.venue = venue
         self.margin = True
         self.eager = False  # a cash account valued by Nautilus: its bars settle one by one
+        self.typed = False  # ``margin`` and ``eager`` were read from the account
         self.balances: dict[str, float] = {}
         self.precisions: dict[str, int] = {}  # digits per currency code, to add its amounts in its units
         self.pnls: dict[Chart, tuple[str | None, float]] = {}  # (settlement currency, PnL) per instrument
@@ -87,16 +88,25 @@ class Account:
             chart.pace()
 
     def refresh(self) -> None:
+        """Balances of now (an account event came), the bars before them settled. Inside a
+        backtest each line here costs microseconds, its code and data cold: what never changes
+        (an account's type, a currency's digits) is read once."""
         self.settle()
         account = self.actor.portfolio.account(self.venue)
-        if account is not None:
+        if account is None:
+            return
+        if not self.typed:
+            self.typed = True
             self.margin = account.is_margin_account
             self.eager = not self.margin and hasattr(self.actor.portfolio, "equity")
-            totals = account.balances_total()
-            self.balances = {c.code: decimal_value(m) for c, m in totals.items()}
-            self.precisions.update((c.code, c.precision) for c in totals)
-        if self.charts:
             self._lazy()
+        balances: dict[str, float] = {}
+        for currency, money in account.balances_total().items():
+            code = currency.code
+            balances[code] = decimal_value(money)
+            if code not in self.precisions:
+                self.precisions[code] = currency.precision
+        self.balances = balances
 
     def settle(self) -> None:
         """Chart the PnL, equity and drawdown of the bars received since the last settle."""
