@@ -125,14 +125,25 @@ class ChartbridgeActor(Actor):
             self._paced = session.current().producer
             self._paced.pace(True)  # delivered at each hand-over (``drain``), see Producer.pace
         self._discover_handler = self.guarded(self._discover)
-        on_account = self.guarded(self._on_account_state)
-        for topic, handler in ((_BARS + "*", self._discover_handler), ("events.order.*", self._on_order_event),
-                               ("events.position.*", self._on_position_event),
-                               ("events.system.*", self._on_component_state)):
-            self._subscribe(topic, handler if handler is self._discover_handler else self.guarded(handler))
+        # Each order makes several order and account events, each handler call costing
+        # microseconds inside a backtest: the events charted nothing for pass no guard.
+        on_fill, refresh = self.guarded(self._on_fill), self.guarded(self._on_account_state)
+
+        def on_order_event(event: Any) -> None:
+            if type(event) is OrderFilled:
+                on_fill(event)
+
+        def on_account(event: Any) -> None:
+            if event is not self._last_account_event:
+                self._last_account_event = event
+                refresh(event)
+        for topic, handler in ((_BARS + "*", self._discover_handler), ("events.order.*", on_order_event),
+                               ("events.position.*", self.guarded(self._on_position_event)),
+                               ("events.system.*", self.guarded(self._on_component_state))):
+            self._subscribe(topic, handler)
         # Nautilus 1.221 does not attach a wildcard subscription to topics already published
         # (the accounts' first states are), so the known accounts are also subscribed by name;
-        # 1.231 then delivers each account event twice: the second is skipped.
+        # 1.231 then delivers each account event twice: the second is skipped (``on_account``).
         for topic in ["events.account.*"] + [f"events.account.{a.id}" for a in self.cache.accounts()]:
             self._subscribe(topic, on_account)
         self.ticks.start()
@@ -300,18 +311,13 @@ class ChartbridgeActor(Actor):
 
     def _on_account_state(self, event: Any) -> None:
         # Balances change only with account events: read them here, not on every bar.
-        if event is self._last_account_event:
-            return
-        self._last_account_event = event
         account = self._accounts.get(event.account_id.get_issuer())
         if account is not None:
             account.refresh()
 
     # -- fills and positions --------------------------------------------------------------------
 
-    def _on_order_event(self, event: Any) -> None:
-        if type(event) is not OrderFilled:
-            return
+    def _on_fill(self, event: OrderFilled) -> None:
         instrument_id = event.instrument_id
         buy = event.order_side == OrderSide.BUY
         markers = self._fills.get(instrument_id)

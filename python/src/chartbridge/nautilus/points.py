@@ -88,14 +88,17 @@ class Markers(Points):
 class FillMarkers(Markers):
     """Fill markers of one instrument (SPEC section 8): the fills of one order at one time (its
     partial fills) are one marker, of their total quantity at their quantity-weighted average
-    price. A marker is handed over once its time is over: a fill of a later time came, or at a
-    hand-over after the clock passed it, or at ``close`` (the end of the run)."""
+    price. A marker is final once its time is over: a fill of a later time came, or at a
+    hand-over after the clock passed it, or at ``close`` (the end of the run); final markers are
+    made at the hand-over, in one loop (made at each fill, between two bars of the backtest, the
+    same steps cost several times as much: their code and data are cold there)."""
 
     def __init__(self, actor: ChartbridgeActor, series: Series, now: Callable[[], int]) -> None:
         super().__init__(actor, series)
         self.now = now
         # (order, time) -> side, (quantity, price) parts and position ids; in the order of first fills
         self.open: dict[tuple[str, int], tuple[str, list[tuple[str, str]], list[str]]] = {}
+        self.final: list[tuple[int, str, list[tuple[str, str]], list[str]]] = []  # (time, side, parts, positions)
 
     def fill(self, order: str, t: int, side: str, qty: str, price: str, position: str | None) -> None:
         self.close(before=t)
@@ -105,12 +108,14 @@ class FillMarkers(Markers):
             positions.append(position)
 
     def close(self, before: int | None = None) -> None:
-        """Hand over the markers of times before ``before`` (all when None): no fill can join them."""
+        """The markers of times before ``before`` (all when None) are final: no fill can join them."""
         for key in [k for k in self.open if before is None or k[1] < before]:
-            side, parts, positions = self.open.pop(key)
-            average, text = contract.fill_marker(side.upper(), parts, positions)
-            self.add(key[1], float(average), {"side": side, "text": text})
+            self.final.append((key[1], *self.open.pop(key)))
 
     def drain(self) -> None:
         self.close(before=self.now())
+        for t, side, parts, positions in self.final:
+            average, text = contract.fill_marker(side.upper(), parts, positions)
+            self.add(t, float(average), {"side": side, "text": text})
+        self.final.clear()
         super().drain()
