@@ -328,8 +328,8 @@ class ChartbridgeActor(Actor):
             markers = self._fills[instrument_id] = FillMarkers(self, Series(series_id, kind="marker", title=title,
                                                                             target=target, source=self.source),
                                                                self.clock.timestamp_ns)
-        markers.fill(str(event.client_order_id), event.ts_event, "buy" if buy else "sell", str(event.last_qty),
-                     str(event.last_px), str(event.position_id) if event.position_id is not None else None)
+        markers.fill(event.client_order_id, event.ts_event, "buy" if buy else "sell", event.last_qty, event.last_px,
+                     event.position_id)
 
     def _on_position_event(self, event: PositionEvent) -> None:
         instrument_id = event.instrument_id

@@ -96,15 +96,16 @@ class FillMarkers(Markers):
     def __init__(self, actor: ChartbridgeActor, series: Series, now: Callable[[], int]) -> None:
         super().__init__(actor, series)
         self.now = now
-        # (order, time) -> side, (quantity, price) parts and position ids; in the order of first fills
-        self.open: dict[tuple[str, int], tuple[str, list[tuple[str, str]], list[str]]] = {}
-        self.final: list[tuple[int, str, list[tuple[str, str]], list[str]]] = []  # (time, side, parts, positions)
+        # (order, time) -> side, (quantity, price) parts and position ids; in the order of first fills.
+        # Nautilus's objects, printed when the marker is made (``str`` of each is a Rust call).
+        self.open: dict[tuple[object, int], tuple[str, list[tuple[object, object]], list[object]]] = {}
+        self.final: list[tuple[int, str, list[tuple[object, object]], list[object]]] = []  # (time, side, parts, positions)
 
-    def fill(self, order: str, t: int, side: str, qty: str, price: str, position: str | None) -> None:
+    def fill(self, order: object, t: int, side: str, qty: object, price: object, position: object) -> None:
         self.close(before=t)
         _, parts, positions = self.open.setdefault((order, t), (side, [], []))
         parts.append((qty, price))
-        if position and position not in positions:
+        if position is not None and position not in positions:
             positions.append(position)
 
     def close(self, before: int | None = None) -> None:
@@ -115,7 +116,8 @@ class FillMarkers(Markers):
     def drain(self) -> None:
         self.close(before=self.now())
         for t, side, parts, positions in self.final:
-            average, text = contract.fill_marker(side.upper(), parts, positions)
+            average, text = contract.fill_marker(side.upper(), [(str(q), str(p)) for q, p in parts],
+                                                 [str(p) for p in positions])
             self.add(t, float(average), {"side": side, "text": text})
         self.final.clear()
         super().drain()
