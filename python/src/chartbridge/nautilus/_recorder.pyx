@@ -123,14 +123,14 @@ cdef class _Read:
         self.field = name == "value" and isinstance(indicator, MovingAverage) and not PyType_HasFeature(
             (<PyObject*>indicator).ob_type, Py_TPFLAGS_HEAPTYPE)
         descr = next((k.__dict__[name] for k in type(indicator).__mro__ if name in k.__dict__), None)
-        if type(descr) is GetSetDescriptorType:
+        if type(descr) is GetSetDescriptorType and (<PyGetSetDescrObject*><PyObject*>descr).d_getset.get != NULL:
             self.descr = descr
             self.getset = (<PyGetSetDescrObject*><PyObject*>descr).d_getset
 
     cdef double value(self) except? -1.0:
         if self.field:
             return (<MovingAverage>self.indicator).value
-        if self.getset != NULL and self.getset.get != NULL:
+        if self.getset != NULL:
             return self.getset.get(self.indicator, self.getset.closure)
         return getattr(self.indicator, self.name)
 

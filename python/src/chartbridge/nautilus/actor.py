@@ -126,7 +126,7 @@ class ChartbridgeActor(Actor):
             self._paced.pace(True)  # delivered at each hand-over (``drain``), see Producer.pace
         self._discover_handler = self.guarded(self._discover)
         # Each order makes several order and account events, each handler call costing
-        # microseconds inside a backtest: the events charted nothing for pass no guard.
+        # microseconds inside a backtest: the events that chart nothing pass no guard.
         on_fill, refresh = self.guarded(self._on_fill), self.guarded(self._on_account_state)
 
         def on_order_event(event: Any) -> None:
