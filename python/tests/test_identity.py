@@ -7,6 +7,7 @@ import json
 import platform
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,23 @@ def test_git_state_is_the_commit_and_the_hash_of_the_uncommitted_diff(tmp_path: 
     assert b"+FAST = 12" in diff
     assert git_state(str(strategy)) == {"root": str(tmp_path), "commit": commit, "dirty": True,
                                         "diff_hash": hashlib.sha256(diff).hexdigest()}
+
+
+def test_a_run_reads_git_without_a_thread_of_its_own(r: redis.Redis, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A thread started alongside a backtest waits for the GIL the strategy holds, and woke at
+    # each of its brief releases: ~6% of a 20k-bar backtest (identity.GitProbe).
+    started: list[str] = []
+    start = threading.Thread.start
+
+    def recording(thread: threading.Thread) -> None:
+        started.append(thread.name)
+        start(thread)
+    monkeypatch.setattr(threading.Thread, "start", recording)
+    with cb.run("threads"):
+        cb.series("x").add(1.0, time=T0)
+    assert cb.flush(5)
+    assert [name for name in started if name != "chartbridge-producer"] == []
+    assert identity(r, "threads")["git"]["commit"]
 
 
 def test_outside_a_repository_git_is_null(tmp_path: Path) -> None:
