@@ -39,17 +39,24 @@ def test_configured_params_and_versions_are_in_the_manifest_and_cb_run_params_wi
     assert first["versions"]["chartbridge"] == "0.1.0"
 
 
-def test_git_state_is_the_commit_and_the_hash_of_the_uncommitted_diff(tmp_path: Path) -> None:
-    def git(*args: str) -> None:
-        subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)
-    git("init", "-q")
-    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "x")
-    strategy = tmp_path / "strategy.py"
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t", *args],
+                          check=True, capture_output=True, text=True).stdout.strip()
+
+
+def committed_strategy(repo: Path) -> tuple[Path, str]:
+    """A repository with ``strategy.py`` committed: (its path, the commit)."""
+    git(repo, "init", "-q")
+    git(repo, "commit", "-q", "--allow-empty", "-m", "x")
+    strategy = repo / "strategy.py"
     strategy.write_text("FAST = 10\n")
-    git("add", "strategy.py")
-    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "strategy")
-    commit = subprocess.run(["git", "-C", str(tmp_path), "rev-parse", "HEAD"], capture_output=True, text=True,
-                            check=True).stdout.strip()
+    git(repo, "add", "strategy.py")
+    git(repo, "commit", "-q", "-m", "strategy")
+    return strategy, git(repo, "rev-parse", "HEAD")
+
+
+def test_git_state_is_the_commit_and_the_hash_of_the_uncommitted_diff(tmp_path: Path) -> None:
+    strategy, commit = committed_strategy(tmp_path)
     assert git_state(str(strategy)) == {"root": str(tmp_path), "commit": commit, "dirty": False, "diff_hash": None}
     strategy.write_text("FAST = 12\n")
     diff = subprocess.run(["git", "-C", str(tmp_path), "diff", "HEAD", "--binary"], capture_output=True,
@@ -59,9 +66,12 @@ def test_git_state_is_the_commit_and_the_hash_of_the_uncommitted_diff(tmp_path: 
                                         "diff_hash": hashlib.sha256(diff).hexdigest()}
 
 
-def test_a_run_reads_git_without_a_thread_of_its_own(r: redis.Redis, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_run_reads_git_without_a_thread_of_its_own(r: redis.Redis, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     # A thread started alongside a backtest waits for the GIL the strategy holds, and woke at
     # each of its brief releases: ~6% of a 20k-bar backtest (identity.GitProbe).
+    strategy, commit = committed_strategy(tmp_path)
+    monkeypatch.setattr(sys.modules["__main__"], "__file__", str(strategy), raising=False)
     started: list[str] = []
     start = threading.Thread.start
 
@@ -73,7 +83,7 @@ def test_a_run_reads_git_without_a_thread_of_its_own(r: redis.Redis, monkeypatch
         cb.series("x").add(1.0, time=T0)
     assert cb.flush(5)
     assert [name for name in started if name != "chartbridge-producer"] == []
-    assert identity(r, "threads")["git"]["commit"]
+    assert identity(r, "threads")["git"]["commit"] == commit
 
 
 def test_outside_a_repository_git_is_null(tmp_path: Path) -> None:
