@@ -12,6 +12,7 @@ import { promisify } from "node:util";
 import { Cluster, Redis } from "ioredis";
 import { startServer, type RunningServer } from "../src/server/app.js";
 import { keySlot } from "../src/server/clusterStreams.js";
+import { decodeEntry } from "../src/shared/decode.js";
 import { redisKeys, type ValuePoints } from "../src/shared/protocol.js";
 import { startRedisCluster, type TestCluster } from "./harness/redisCluster.js";
 import type { Client } from "graphql-ws";
@@ -50,6 +51,33 @@ async function history(ws: Client, run: string, series: string): Promise<ValuePo
     all.t.push(...(page.points.t as number[]));
     all.y.push(...(page.points.y as number[]));
     after = page.lastId;
+  }
+}
+
+/**
+ * How many of sweep_producer.py's points `stream` holds: its newest entry's last time, as an index
+ * + 1. Entries are not batches (the producer hands over what has gathered: from 100 to thousands of
+ * points an entry), so their count says little about how far a run is.
+ */
+async function sweepPointsStored(conn: Redis | Cluster, stream: string): Promise<number> {
+  const [newest] = await conn.xrevrangeBuffer(stream, "+", "-", "COUNT", 1);
+  if (newest === undefined) return 0;
+  const flat = newest[1];
+  const fields: Record<string, Uint8Array> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i].toString()] = flat[i + 1];
+  const decoded = decodeEntry(fields);
+  assert.ok(decoded.ok, `${stream}: its newest entry decodes`);
+  return decoded.batch.tUs[decoded.batch.n - 1] - SWEEP_T0_US + 1;
+}
+
+/** Reads until `done` holds; past `ms`, fails saying what it waited for and what it read last. */
+async function pollUntil<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, ms = 60_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`waited ${ms} ms for ${what}; last read: ${JSON.stringify(value)}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
 
@@ -181,18 +209,16 @@ describe("Redis Cluster topology changes: a master killed, a slot moved to a new
       const producers = runs.map((run) => promisify(execFile)(PYTHON, [join(__dirname, "fixtures", "sweep_producer.py"), cluster.url, prefix, run, String(N), String(BATCH)]));
       // Kill the master once the run on it is well under way (a quarter of its points stored).
       const stream = redisKeys(prefix).series(runs[0], "price");
-      for (;;) {
-        const entries = await admin.xlen(stream).catch(() => 0);
-        if (entries * BATCH >= N / 4) break;
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+      const stored = () => sweepPointsStored(admin, stream).catch(() => -1);
+      await pollUntil(`a quarter of ${runs[0]} stored`, stored, (n) => n >= N / 4);
       // The server follows the run live from before the kill to its end.
       const h = await query<{ history: { lastId: string } }>(ws, `{ history(run: "${runs[0]}", series: "price") { lastId } }`);
       const sub = collect<{ batches: { points: ValuePoints } }>(ws, `subscription($after: String) { batches(run: "${runs[0]}", series: "price", after: $after) { points } }`, { after: h.data?.history.lastId });
       // The replica that takes over lacks the master's last writes.
       await cluster.failOverLosingTail(victim, async () => {
-        const before = await admin.xlen(stream);
-        while ((await admin.xlen(stream)) < before + 5) await new Promise((resolve) => setTimeout(resolve, 10));
+        const before = await stored();
+        const after = await pollUntil(`${runs[0]}: more written after the replica was cut off`, stored, (n) => n > before);
+        assert.ok(after < N, `${runs[0]} was still being written when its master died: ${after} of ${N} points stored`);
       });
       const stats = (await Promise.all(producers)).map((out) => JSON.parse(out.stdout) as { lost: Record<string, number>; dropped: number });
       const lastUs = SWEEP_T0_US + N - 1;
@@ -250,12 +276,12 @@ describe("Redis Cluster topology changes: a master killed, a slot moved to a new
       const onNewcomer = new Redis({ host: "127.0.0.1", port: newcomer.port });
       try {
         // Followed live from its first batch, then moved while a quarter to most of it is written.
-        while ((await direct.xlen(stream)) === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+        await pollUntil(`${run}'s first batch`, () => sweepPointsStored(direct, stream), (n) => n > 0);
         const sub = collect<{ batches: { points: ValuePoints } }>(ws, 'subscription { batches(run: "moving", series: "price", after: "0-0") { points } }', {});
-        while ((await direct.xlen(stream)) * BATCH < N / 4) await new Promise((resolve) => setTimeout(resolve, 10));
+        await pollUntil(`a quarter of ${run} stored`, () => sweepPointsStored(direct, stream), (n) => n >= N / 4);
         await cluster.moveSlot(slot, newcomer);
-        const moved = await onNewcomer.xlen(stream);
-        assert.ok(moved * BATCH < N, `the move was mid-run: ${moved * BATCH} of ${N} points written before it ended`);
+        const moved = await sweepPointsStored(onNewcomer, stream);
+        assert.ok(moved < N, `the move was mid-run: ${moved} of ${N} points written before it ended`);
         const stats = JSON.parse((await producer).stdout) as { lost: Record<string, number>; dropped: number };
         assert.deepEqual(stats, { lost: {}, dropped: 0 });
         assert.equal((await cluster.masterOf(slot)).port, newcomer.port);
