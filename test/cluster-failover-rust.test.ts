@@ -14,6 +14,7 @@ import { startServer } from "../src/server/app.js";
 import { keySlot } from "../src/server/clusterStreams.js";
 import { redisKeys, type ValuePoints } from "../src/shared/protocol.js";
 import { startRedisCluster, type TestCluster } from "./harness/redisCluster.js";
+import { newestPointUs, pollUntil } from "./harness/streamProgress.js";
 import { query, WEBVIEW_BUNDLE, wsClient } from "./harness/server.js";
 
 const ROOT = join(__dirname, "..");
@@ -41,13 +42,16 @@ describe("Redis Cluster failover under a Rust publisher", function () {
     const victim = await cluster.masterOf(keySlot(`{${run}}`));
     const admin = new Cluster([{ host: "127.0.0.1", port: cluster.nodes.find((n) => n !== victim)?.port ?? 0 }]);
     try {
-      const producer = promisify(execFile)(RUST_EXAMPLE, [cluster.url, prefix, run, "paced", String(N), "100"], { maxBuffer: 1 << 24 });
+      // 800 pauses of 5 ms: the run lasts ~4 s, long enough to fail its master over in its middle.
+      const producer = promisify(execFile)(RUST_EXAMPLE, [cluster.url, prefix, run, "paced", String(N), "25"], { maxBuffer: 1 << 24 });
       const stream = keys.series(run, "lane0");
-      while (((await admin.xlen(stream).catch(() => 0)) as number) < 20) await new Promise((resolve) => setTimeout(resolve, 20));
+      const callsStored = async () => ((await newestPointUs(admin, stream).catch(() => -1)) - RUST_T0_US) / 1000 + 1;
+      await pollUntil(`a tenth of ${run} stored`, callsStored, (n) => n >= N / 10);
       // The replica that takes over lacks the master's last writes.
       await cluster.failOverLosingTail(victim, async () => {
-        const before = await admin.xlen(stream);
-        while ((await admin.xlen(stream)) < before + 5) await new Promise((resolve) => setTimeout(resolve, 10));
+        const before = await callsStored();
+        const after = await pollUntil(`${run}: more written after the replica was cut off`, callsStored, (n) => n > before);
+        assert.ok(after < N, `${run} was still being written when its master died: ${after} of ${N} calls stored`);
       });
       const stats = JSON.parse((await producer).stdout) as { series: Record<string, { written: number; dropped: number }> };
 

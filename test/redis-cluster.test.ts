@@ -12,9 +12,9 @@ import { promisify } from "node:util";
 import { Cluster, Redis } from "ioredis";
 import { startServer, type RunningServer } from "../src/server/app.js";
 import { keySlot } from "../src/server/clusterStreams.js";
-import { decodeEntry } from "../src/shared/decode.js";
 import { redisKeys, type ValuePoints } from "../src/shared/protocol.js";
 import { startRedisCluster, type TestCluster } from "./harness/redisCluster.js";
+import { newestPointUs, pollUntil } from "./harness/streamProgress.js";
 import type { Client } from "graphql-ws";
 import { collect, query, WEBVIEW_BUNDLE, wsClient } from "./harness/server.js";
 
@@ -54,31 +54,10 @@ async function history(ws: Client, run: string, series: string): Promise<ValuePo
   }
 }
 
-/**
- * How many of sweep_producer.py's points `stream` holds: its newest entry's last time, as an index
- * + 1. Entries are not batches (the producer hands over what has gathered: from 100 to thousands of
- * points an entry), so their count says little about how far a run is.
- */
+/** How many of sweep_producer.py's points `stream` holds (point j is at SWEEP_T0_US + j). */
 async function sweepPointsStored(conn: Redis | Cluster, stream: string): Promise<number> {
-  const [newest] = await conn.xrevrangeBuffer(stream, "+", "-", "COUNT", 1);
-  if (newest === undefined) return 0;
-  const flat = newest[1];
-  const fields: Record<string, Uint8Array> = {};
-  for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i].toString()] = flat[i + 1];
-  const decoded = decodeEntry(fields);
-  assert.ok(decoded.ok, `${stream}: its newest entry decodes`);
-  return decoded.batch.tUs[decoded.batch.n - 1] - SWEEP_T0_US + 1;
-}
-
-/** Reads until `done` holds; past `ms`, fails saying what it waited for and what it read last. */
-async function pollUntil<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`waited ${ms} ms for ${what}; last read: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+  const newest = await newestPointUs(conn, stream);
+  return newest < 0 ? 0 : newest - SWEEP_T0_US + 1;
 }
 
 function publishPython(url: string, prefix: string, run: string, n: number, t0 = T0) {
