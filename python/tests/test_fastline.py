@@ -514,3 +514,54 @@ def test_a_point_another_writer_overtook_while_the_lock_was_awaited_is_refused(
     assert cb.stats()["rejected"] == 1
     if extra is not None:  # the input line has no other writer: every input is on it
         assert read_points(r, extra) == ([T0, T0 + 1, T0 + 3, T0 + 6], {"y": [1.0, 2.0, 3.0, 4.0]})
+
+
+def test_markers_take_the_fast_path_and_chart_what_the_full_path_charts(r: redis.Redis, form: str) -> None:
+    """``cb.marker`` writes the usual call itself (``fastline.Marks``: a fill per bar is common)
+    and leaves the rest to the full path, which raises: what Redis holds is what the full path
+    alone charts, a Nautilus ``Price`` as its exact decimal (42990.9, where ``as_double()`` is one
+    ulp off)."""
+    from chartbridge.nautilus.compat import OrderSide, Price
+
+    module = fastline if form == "compiled" else interpreted(fastline)
+    marker = module.marker
+    cb.set_clock(T0)
+    marker("fills", side=OrderSide.BUY, price=Price.from_str("42990.9"), text="bound", target="bars")
+    marks = module.bound_marks("fills")
+    assert marks is not None and marks.decimal is Price
+    assert session.current().named["fills"].source == (__file__, sys._getframe().f_lineno - 3)
+    steps: list[tuple[int, dict[str, Any], str | None]] = [  # clock, the call's parts, the error
+        (T0, {"side": OrderSide.SELL, "price": Price.from_str("1.00001"), "text": "again at its time"}, None),
+        (T0 + 1, {"side": "buy", "price": None, "text": ""}, None),
+        (T0 + 2, {"price": 2.5}, None),
+        (T0 + 3, {"side": "sell", "price": math.inf}, "E_NONFINITE"),
+        (T0 + 1, {"price": 1.0}, "E_ORDER"),
+        (T0 + 3, {"text": "x" * 1025}, "E_MARKER"),
+        (T0 + 3, {"side": "up"}, "E_MARKER"),
+        (T0 + 3, {"price": "1.5"}, "E_VALUE"),
+        (T0 + 3, {"price": Price.from_str("12345678901.123456789"), "text": "more digits than fixed reads"}, None),
+        (T0 + 4, {"side": OrderSide.BUY, "price": Price.from_str("0.1"), "shape": "circle"}, None),
+        (T0 + 5, {"side": OrderSide.SELL, "price": numpy.float64(3.25)}, None),
+    ]
+    for now, parts, error in steps:
+        cb.set_clock(now)
+        if error is None:
+            marker("fills", **parts)
+        else:
+            with pytest.raises(cb.ProtocolError) as raised:
+                marker("fills", **parts)
+            assert raised.value.code == error, parts
+    cb.set_clock(T0 + 6)
+    assert marks.mark(OrderSide.BUY, Price.from_str("1.5"), "written by Marks") is True
+    assert marks.mark(OrderSide.BUY, math.inf, "left to the full path") is False
+    assert marks.mark("up", 1.0, "left to the full path") is False
+    assert cb.flush()
+    times, columns = read_points(r, "fills")
+    assert times == [T0, T0, T0 + 1, T0 + 2, T0 + 3, T0 + 4, T0 + 5, T0 + 6]
+    assert math.isnan(columns["y"][2])
+    assert columns["y"][:2] + columns["y"][3:] == [42990.9, 1.00001, 2.5, 12345678901.123457, 0.1, 3.25, 1.5]
+    assert columns["m"] == [{"side": "buy", "text": "bound"}, {"side": "sell", "text": "again at its time"},
+                            {"side": "buy", "text": ""}, {"side": None, "text": ""},
+                            {"side": None, "text": "more digits than fixed reads"},
+                            {"side": "buy", "text": "", "shape": "circle"}, {"side": "sell", "text": ""},
+                            {"side": "buy", "text": "written by Marks"}]

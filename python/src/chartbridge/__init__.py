@@ -17,7 +17,8 @@ from .decorators import bollinger, chart, ema, rsi, signals, sma
 from .plugins import plugin, write_plugin
 from .protocol import ProtocolError
 from .runs import Run, current_run, end_run, publish, results, run
-from .series import Series, marker, publish_points, series
+from .fastline import marker
+from .series import Series, publish_points, series
 from .session import configure, flush, stats
 
 

@@ -229,24 +229,13 @@ def chart(func: F | None = None, /, *, name: str | None = None, kind: str = "lin
                     return None
                 price, volume = getattr(result, "open", None), getattr(result, "volume", None)
                 return fastline.Candles(line, type(result), converter_of(type(price)),  # type: ignore[arg-type]
-                                        None if volume is None else converter_of(type(volume)), _decimal(price),
+                                        None if volume is None else converter_of(type(volume)), fastline.decimal_type(price),
                                         row_reader_of(type(result)))
             if s.kind == "marker":
                 return hook, None
             return hook, candles if s.kind in CANDLE_KINDS else lambda result: _line(s)
         return make
     return _decorator(func, enabled, build, caller_source())
-
-
-def _decimal(x: Any) -> type | None:
-    """The type of ``x`` when ``fastline.fixed`` converts it (a Nautilus ``Price``), checked
-    against its integration's converter; None otherwise."""
-    convert = converter_of(type(x))
-    try:
-        exact = convert is not None and fastline.fixed(x) == convert(x)
-    except Exception:  # no int precision or float(): not a fixed-point decimal
-        return None
-    return type(x) if exact else None
 
 
 def _title(title: str | None, key: str) -> str | None:

@@ -84,6 +84,7 @@ cdef class Line(Sink):
     cdef object lock, acquire, release, locked
     cdef bint read_lock
     cdef carray.array t, v, last
+    cdef object markers
 
     cdef bint current(self, long long ns) except -1
     @cython.locals(last="long long")
@@ -95,7 +96,7 @@ cdef class Line(Sink):
     @cython.locals(n=Py_ssize_t)
     cdef int put(self, double x) except -1
     @cython.locals(held=bint, n=Py_ssize_t)
-    cdef bint add(self, long long ns, double x) except -1
+    cdef bint add(self, long long ns, double x, object marker) except -1
     @cython.locals(held=bint, n=Py_ssize_t, i=Py_ssize_t)
     cdef bint add_row(self, long long ns, double* row, Py_ssize_t width) except -1
 
@@ -135,6 +136,19 @@ cdef class Indicated(Sink):
     @cython.locals(x=double, i=Py_ssize_t, n=int, v=double, line=Line, raw=Line)
     cdef bint offer_ns(self, object result, long long ns) except -1
 
+
+cdef class Marks:
+    cdef readonly Line line
+    cdef public object decimal  # a type or None
+
+    @cython.locals(line=Line, ns="long long", x=double)
+    cpdef bint mark(self, object side, object price, object text) except -1
+
+
+cdef int _MARKER_DEPTH
+cdef Py_ssize_t _MAX_TEXT
+cdef dict _SIDES, _MARKS
+cdef object full_marker
 
 cdef object _calling(ChartedCall charted)
 

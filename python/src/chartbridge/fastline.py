@@ -34,8 +34,9 @@ from typing import Any
 from . import clock, session
 from .indicators import Indicator, as_float, bar_value
 from .producer import HAND_OVER_POINTS
-from .protocol import TIME_LIMIT
-from .series import Converter
+from .protocol import MAX_MARKER_TEXT, TIME_LIMIT
+from .series import SIDES, Converter, converter_of
+from .series import marker as full_marker
 
 COMPILED = not __file__.endswith(".py")
 _COMPILED = COMPILED  # a C constant when compiled: the module attribute is a dict lookup a point
@@ -244,6 +245,7 @@ class Line(Sink):
         self.acquire, self.release, self.locked = buffer.lock.acquire, buffer.lock.release, buffer.lock.locked
         self.read_lock = _READS_LOCKS and type(buffer.lock) is _LOCK
         self.t, self.v, self.last = buffer.t, buffer.v, buffer.last
+        self.markers = buffer.markers  # a marker series' objects (None for any other kind)
 
     def current(self, ns: int) -> bool:
         """Whether a point at ``ns`` may go into this buffer now."""
@@ -307,15 +309,18 @@ class Line(Sink):
         elif (n + 1) % _HAND_OVER == 0:
             self.buffer.full()
 
-    def add(self, ns: int, x: float) -> bool:
-        """Append the point (``ns``, ``x``); False (nothing written) when another writer's point
-        came after ``ns`` since ``after(ns)`` was checked: the full path refuses it then."""
+    def add(self, ns: int, x: float, marker: dict[str, Any] | None) -> bool:
+        """Append the point (``ns``, ``x``), and ``marker`` to a marker series' objects; False
+        (nothing written) when another writer's point came after ``ns`` since ``after(ns)`` was
+        checked: the full path refuses it then."""
         held = self.hold()
         try:
             if not self.after(ns):  # again: taking a held lock let other threads run
                 return False
             n = self.stamp(ns)
             self.put(x)
+            if marker is not None:
+                self.markers.append(marker)
         finally:
             if held:
                 self.release()
@@ -340,7 +345,7 @@ class Line(Sink):
     def offer_ns(self, result: object, ns: int) -> bool:
         if type(result) is not float or not finite(result):
             return False
-        return ns >= 0 and self.current(ns) and self.add(ns, result)
+        return ns >= 0 and self.current(ns) and self.add(ns, result, None)
 
 
 class Candles(Sink):
@@ -442,14 +447,106 @@ class Indicated(Sink):
             if not line.after(ns):
                 return False
         n = self.indicator.into(x, self.values)
-        if raw is not None and not raw.add(ns, x):
+        if raw is not None and not raw.add(ns, x, None):
             self.raw_series.record(x, ns)
         for i in range(n):
             line = self.outputs[i]
             v = self.values[i]
-            if not (finite(v) and line.add(ns, v)):
+            if not (finite(v) and line.add(ns, v, None)):
                 self.series[i].record(v, ns)  # refused and counted as the full path does
         return True
+
+
+def decimal_type(x: Any) -> type | None:
+    """The type of ``x`` when ``fixed`` converts it (a Nautilus ``Price``) as its integration's
+    converter does; None otherwise."""
+    convert = converter_of(type(x))
+    try:
+        exact = convert is not None and fixed(x) == convert(x)
+    except Exception:  # no int precision or float(): not a fixed-point decimal
+        return None
+    return type(x) if exact else None
+
+
+class Marks:
+    """A marker series' line in the run it was charted in last, and the type of the prices it
+    converts as ``fixed`` decimals (a Nautilus ``Price``; None: none yet): ``marker``'s fast path."""
+
+    def __init__(self, line: Line) -> None:
+        self.line = line
+        self.decimal: type | None = None
+
+    def mark(self, side: Any, price: Any, text: Any) -> bool:
+        """Write the marker: True once written; False (nothing written) when the full path must
+        decide. ``target`` needs no look: it counts only when the series is made."""
+        line = self.line
+        if line.run is not current_run():
+            return False
+        ns = now_ns()
+        if ns < 0 or not line.after(ns) or type(text) is not str or len(text) > _MAX_TEXT:
+            return False
+        if side is not None:
+            side = _SIDES.get((type(side), side))
+            if side is None:
+                return False
+        if price is None:
+            x: float = _NAN
+        elif type(price) is float:
+            x = price
+            if x == x and not finite(x):
+                return False  # NaN is a price placed by side, as on the full path
+        elif type(price) is self.decimal:
+            x = fixed(price)
+            if not finite(x):
+                return False
+        else:
+            return False
+        return line.add(ns, x, {"side": side, "text": text})
+
+
+# The frames from a user's ``cb.marker`` call to the full path's: compiled, this module's
+# functions have none.
+_MARKER_DEPTH = 2 if COMPILED else 3
+_MAX_TEXT = MAX_MARKER_TEXT
+_SIDES = SIDES
+_MARKS: dict[str, Marks] = {}  # by a marker series' name
+
+
+def bound_marks(series: str) -> Marks | None:
+    """The ``Marks`` the fast path writes the marker series ``series`` with (None: none yet)."""
+    return _MARKS.get(series)
+
+
+def marker(series: str = "markers", *, side: Any = None, price: Any = None, text: str = "",
+           shape: str | None = None, position: str | None = None, color: str | None = None,
+           target: str | None = None, time: int | None = None) -> None:
+    """Chart an entry/exit marker on the marker series ``series``, drawn on series ``target``.
+
+    ``side`` is "buy", "sell", None or an enum like Nautilus ``OrderSide``; ``price`` any
+    number-like (None: no price, placed by side; a Nautilus ``Price``: its exact decimal);
+    ``shape``/``position``/``color`` as in the SPEC. Raises ``ProtocolError`` for invalid input.
+
+    >>> cb.marker("fills", side=fill.order_side, price=fill.last_px, text="fill", target="EMACross.on_bar")
+
+    A fill per bar is common: the usual call (a series charted in this run, a side and a price
+    type seen before, the integration clock's time) is written by ``Marks``; anything else takes
+    the full path (``series.marker``), which checks each part and raises.
+    """
+    if shape is None and position is None and color is None and time is None and enabled():
+        marks = _MARKS.get(series)
+        try:
+            if marks is not None and marks.mark(side, price, text):
+                return
+        except Exception:
+            pass  # the full path meets it again, and raises
+    bound = full_marker(series, side=side, price=price, text=text, shape=shape, position=position, color=color,
+                        target=target, time=time, depth=_MARKER_DEPTH)
+    if bound is not None:
+        marks = _MARKS.get(series)
+        if marks is None or marks.line.run is not bound[0] or marks.line.buffer is not bound[1]:
+            marks = _MARKS[series] = Marks(Line(bound[0], bound[1]))
+        if marks.decimal is None:
+            marks.decimal = decimal_type(price)
 
 
 def wrap(func: Callable[..., Any], full: Callable[[Any, tuple[Any, ...], dict[str, Any]], Sink | None],

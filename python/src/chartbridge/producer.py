@@ -350,7 +350,7 @@ class PointBuffer:
             clear(self.t)
             clear(self.v)
             if self.markers is not None:
-                self.markers = []
+                self.markers.clear()  # in place: the fast path of ``cb.marker`` holds the list
         return fields
 
 

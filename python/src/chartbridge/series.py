@@ -187,8 +187,9 @@ def candle_values(value: Any, where: str) -> tuple[float, ...]:
     return floats
 
 
-# Sides already read, by (type, value): an enum such as Nautilus ``OrderSide.BUY`` is read once.
-_SIDES: dict[tuple[type, Any], str | None] = {}
+# Sides already read, by (type, value): an enum such as Nautilus ``OrderSide.BUY`` is read once
+# (and ``cb.marker``'s fast path, ``fastline.marker``, takes only these).
+SIDES: dict[tuple[type, Any], str] = {}
 
 
 def side_of(side: Any) -> str | None:
@@ -196,12 +197,12 @@ def side_of(side: Any) -> str | None:
     if side is None:
         return None
     try:
-        return _SIDES[type(side), side]
+        return SIDES[type(side), side]
     except (KeyError, TypeError):  # not seen yet, or not hashable
         pass
     name = getattr(side, "name", side)
     if isinstance(name, str) and name.lower() in ("buy", "sell"):
-        found = _SIDES[type(side), side] = name.lower()
+        found = SIDES[type(side), side] = name.lower()
         return found
     raise ProtocolError("E_MARKER", f"side {side!r} is not 'buy', 'sell' or None")
 
@@ -325,8 +326,10 @@ class Series:
         return (self.marker_price(price),), check_marker(obj, self.id)
 
     def marker_price(self, price: Any) -> float:
-        """A marker's price as stored: NaN for None (placed by its side), else a finite number."""
-        x = CANONICAL_NAN if price is None else to_float(price, f"{self.id} price")
+        """A marker's price as stored: NaN for None (placed by its side), else a finite number by
+        its integration's rule (a Nautilus ``Price``: its exact decimal, where ``float()`` is one
+        ulp off at times)."""
+        x = CANONICAL_NAN if price is None else _part(price, f"{self.id} price")
         if not math.isnan(x):
             check_finite(x, f"{self.id} price")
         return x
@@ -473,23 +476,19 @@ def publish_points(series: str, times: Sequence[int], values: Sequence[Any], kin
     return len(batch)
 
 
-def marker(series: str = "markers", *, side: Any = None, price: Any = None, text: str = "",
-           shape: str | None = None, position: str | None = None, color: str | None = None,
-           target: str | None = None, time: int | None = None) -> None:
-    """Chart an entry/exit marker on the marker series ``series``, drawn on series ``target``.
-
-    ``side`` is "buy", "sell", None or an enum like Nautilus ``OrderSide``; ``price`` any
-    number-like (None: no price, placed by side); ``shape``/``position``/``color`` as in the
-    SPEC. Raises ``ProtocolError`` for invalid input.
-
-    >>> cb.marker("fills", side=fill.order_side, price=fill.last_px, text="fill", target="EMACross.on_bar")
-    """
+def marker(series: str, *, side: Any, price: Any, text: Any, shape: str | None, position: str | None,
+           color: str | None, target: str | None, time: int | None, depth: int) -> tuple[Any, PointBuffer] | None:
+    """``cb.marker``'s full path (``fastline.marker`` is ``cb.marker``): checks every part, raises
+    ``ProtocolError`` for one that is wrong, charts the marker; returns the run and the buffer it
+    went to (None: charting is off), which the fast path writes to at the next call. ``depth``:
+    the frames up to the user's call (``caller_source``), where a new series is declared."""
     if not session.ENABLED:
-        return
-    # Checked here part by part (no marker mapping to check again): a fill per bar is common.
+        return None
     found = session.current().named.get(series)
     if found is None or found.kind != "marker":
-        found = named_series(series, "marker", caller_source(), target=target)
+        found = named_series(series, "marker", caller_source(depth), target=target)
     t = check_time(time, f"{series} time") if time is not None else clock.clock_time()
     obj = marker_object(side_of(side), text, shape, position, color, series)
-    found.buffer().append(t, (found.marker_price(price),), obj)
+    buffer = found.buffer()
+    buffer.append(t, (found.marker_price(price),), obj)
+    return found._cache
