@@ -36,6 +36,7 @@ from nautilus_trader.indicators import BollingerBands, ExponentialMovingAverage,
 from nautilus_trader.model.data import QuoteTick, TradeTick  # noqa: E402
 from nautilus_trader.model.enums import AggressorSide  # noqa: E402
 from nautilus_trader.model.events import OrderFilled  # noqa: E402
+from nautilus_trader.common.actor import Actor  # noqa: E402
 from nautilus_trader.model.identifiers import InstrumentId, TradeId  # noqa: E402
 from nautilus_trader.model.objects import Money, Price, Quantity  # noqa: E402
 from nautilus_trader.backtest.engine import BacktestEngine, BacktestEngineConfig  # noqa: E402
@@ -426,6 +427,44 @@ def test_a_cash_account_is_charted_at_each_bar_as_nautilus_values_it(r: redis.Re
     strategy = RecordsEquity(ema_cross.EMACrossConfig(instrument_id=instrument.id,
                                                       bar_type=ema_cross.BarType.from_str(BAR_SERIES)))
     run_and_compare_equity(r, engine, strategy, [b.ts_event for b in bars])
+
+
+class NotesNetPosition(Actor):
+    """Notes the portfolio's net position of the instrument of each position event (every
+    strategy's), subscribed to them all as the ChartbridgeActor is."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[tuple[int, float]] = []
+
+    def on_start(self) -> None:
+        self.msgbus.subscribe("events.position.*", self.note)
+
+    def note(self, event: Any) -> None:
+        self.seen.append((event.ts_event, float(self.portfolio.net_position(event.instrument_id))))
+
+
+def test_the_position_line_is_the_net_position_of_every_strategy_on_the_instrument(r: redis.Redis) -> None:
+    engine = BacktestEngine(BacktestEngineConfig(logging=LoggingConfig(log_level="ERROR")))
+    engine.add_venue(ema_cross.Venue("SIM"), oms_type=OmsType.NETTING, account_type=AccountType.MARGIN,
+                     starting_balances=[Money(1_000_000, ema_cross.USD)], base_currency=ema_cross.USD)
+    instrument = ema_cross.TestInstrumentProvider.default_fx_ccy("EUR/USD")
+    engine.add_instrument(instrument)
+    engine.add_data(ema_cross.synthetic_bars(instrument, 600))
+    for tag, (fast, slow), size in (("1", (10, 20), 100_000), ("2", (5, 15), 30_000)):
+        engine.add_strategy(ema_cross.EMACross(ema_cross.EMACrossConfig(
+            instrument_id=instrument.id, bar_type=ema_cross.BarType.from_str(BAR_SERIES), order_id_tag=tag,
+            fast_ema_period=fast, slow_ema_period=slow, trade_size=Decimal(size))))
+    truth = NotesNetPosition()
+    engine.add_actor(truth)
+    engine.add_actor(ChartbridgeActor())
+    engine.run()
+    assert cb.flush(10)
+    times, cols = read_points(r, "position:EUR/USD.SIM", "testrun")
+    assert list(zip(times, cols["y"])) == truth.seen and len(truth.seen) > 100
+    # the two strategies' positions at once: one long and one short, or both one way; flat at the end
+    assert {70_000.0, 130_000.0} <= {abs(y) for y in cols["y"]} and cols["y"][-1] == 0.0
+    engine.dispose()
 
 
 HISTORY = 200

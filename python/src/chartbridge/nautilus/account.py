@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from array import array
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..series import Series
 from . import contract, merge, recorder
@@ -68,6 +68,7 @@ class Account:
         self.margin = True
         self.eager = False  # a cash account valued by Nautilus: its bars settle one by one
         self.typed = False  # ``margin`` and ``eager`` were read from the account
+        self.nautilus_account: Any = None  # the venue's, once it has one
         self.balances: dict[str, float] = {}
         self.precisions: dict[str, int] = {}  # digits per currency code, to add its amounts in its units
         self.pnls: dict[Chart, tuple[str | None, float]] = {}  # (settlement currency, PnL) per instrument
@@ -90,11 +91,13 @@ class Account:
     def refresh(self) -> None:
         """Balances of now (an account event came), the bars before them settled. Inside a
         backtest each line here costs microseconds, its code and data cold: what never changes
-        (an account's type, a currency's digits) is read once."""
+        (the venue's account, its type, a currency's digits) is read once."""
         self.settle()
-        account = self.actor.portfolio.account(self.venue)
+        account = self.nautilus_account
         if account is None:
-            return
+            account = self.nautilus_account = self.actor.portfolio.account(self.venue)
+            if account is None:
+                return
         if not self.typed:
             self.typed = True
             self.margin = account.is_margin_account
@@ -111,8 +114,8 @@ class Account:
     def settle(self) -> None:
         """Chart the PnL, equity and drawdown of the bars received since the last settle."""
         if self.lazy is not None:
-            self.lazy.settle()
-            self._settle_lazy()
+            if self.lazy.settle():  # most settles of a fill find nothing new
+                self._settle_lazy()
             return
         counts = [chart.settle() for chart in self.charts]
         if not any(counts):
