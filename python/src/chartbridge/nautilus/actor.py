@@ -350,7 +350,8 @@ class ChartbridgeActor(Actor):
         points.t.append(event.ts_event)
         # Portfolio.net_position: the sum of these positions' decimals, over every strategy and account
         # (read from the positions the chart needs anyway: it costs another ~4 us an event inside a backtest).
-        points.v.append(float(positions[0].signed_decimal_qty()) if len(positions) == 1 else
+        n = len(positions)
+        points.v.append(0.0 if n == 0 else float(positions[0].signed_decimal_qty()) if n == 1 else
                         float(sum((p.signed_decimal_qty() for p in positions), Decimal(0))))
         if chart is not None:
             account = chart.account
