@@ -37,7 +37,10 @@ const allBenches: [string, string, string[]][] = [
 const benches = only === undefined ? allBenches : allBenches.filter(([name]) => name.includes(only));
 if (benches.length === 0) throw new Error(`--only ${only}: no benchmark's name contains it (${allBenches.map(([n]) => n).join(", ")})`);
 
-type Measured = Figure & { bench: string; ratio: number | null; measured: string };
+// Each figure says where and when it was measured: a run of one benchmark keeps the others' figures,
+// which may come from another machine (the ratios move with the CPU's caches).
+type Measured = Figure & { bench: string; ratio: number | null; measured: string; machine: string };
+const machine = `${cpus().length} x ${cpus()[0]?.model ?? "cpu"}, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}`;
 const latest = "bench/results/latest.json";
 const ran = new Set(benches.map(([name]) => name));
 const kept: Measured[] = only !== undefined && existsSync(latest)
@@ -50,13 +53,12 @@ for (const [name, cmd, args] of benches) {
   const r = spawnSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 26 });
   for (const line of r.stdout.split("\n")) {
     if (line.startsWith('{"figures"')) {
-      for (const f of (JSON.parse(line) as { figures: Figure[] }).figures) figures.push({ ...f, bench: name, ratio: ratioOf(f), measured: new Date().toISOString() });
+      for (const f of (JSON.parse(line) as { figures: Figure[] }).figures) figures.push({ ...f, bench: name, ratio: ratioOf(f), measured: new Date().toISOString(), machine });
     }
     else if (line.trim()) console.log(line);
   }
   if (r.status !== 0) failed.push(name);
 }
-const machine = `${cpus().length} x ${cpus()[0]?.model ?? "cpu"}, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}`;
 mkdirSync("bench/results", { recursive: true });
 writeFileSync(latest, `${JSON.stringify({ machine, date: new Date().toISOString(), figures: [...kept, ...figures] }, null, 2)}\n`);
 console.log(`\nwrote ${latest} (${figures.length} figures measured now${kept.length ? `, ${kept.length} kept from before` : ""})${failed.length ? `; FAILED: ${failed.join(", ")}` : ""}`);
