@@ -1,0 +1,96 @@
+"""The overhead matrix's shapes under callgrind: a figure that does not move with the machine.
+
+    .venv/bin/python python/bench/overhead_callgrind.py [--shape NAME ...] [--bars 2000]
+
+The wall-clock matrix (``nautilus_overhead.py``) is the target's measure, but on a machine shared
+with other tenants a paired round reads anywhere from 0.86x to 1.24x and a shape's median moves
+by ~5% between runs of the same code: a change of one or two percent cannot be seen in it. Here
+each shape's backtest (``nautilus_overhead.py``'s child: ``engine.run()`` and, charted, the flush)
+runs under ``valgrind --tool=callgrind --cache-sim=yes`` at ``--bars`` and at twice that, without
+and with Chartbridge; the difference between the two bar counts is the cost of ``--bars`` bars,
+imports and the engine's build cancelled out. That cost is counted as instructions plus 12 cycles
+per first-level cache miss and 100 per last-level miss (callgrind's simulated caches, of a fixed
+size: ``CACHES``; the instructions a bar and the cache lines it touches, the same on any
+machine), and the figure is charted over plain. In session 16 (with the host's caches
+simulated) it read 1.091x for ``indicator_heavy`` where the wall-clock median read 1.090x. A run
+takes ~50x the backtest's time (about 5 minutes a shape at 2,000 bars on 2 cores, two valgrinds
+at once), so it is a tool to run by hand, not part of ``npm run bench``.
+Needs valgrind (``apt-get install valgrind``) and a private redis-server, which it starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+L1_CYCLES, LL_CYCLES = 12, 100  # what a first-level and a last-level miss cost, roughly, in cycles
+# The simulated caches, fixed (callgrind reads the host's otherwise): 32 KiB first-level caches and
+# a 32 MiB last level, a common server core's.
+CACHES = ["--I1=32768,8,64", "--D1=32768,8,64", "--LL=33554432,16,64"]
+
+
+def counts(shape: str, bars: int, charted: bool, url: str, out: Path) -> dict[str, int]:
+    """Callgrind's totals of one backtest (a fresh process, as the wall-clock matrix runs it)."""
+    env = {**os.environ, "CHARTBRIDGE_REDIS_URL": url, "CHARTBRIDGE": "on" if charted else "off"}
+    subprocess.run(["valgrind", "--tool=callgrind", "--cache-sim=yes", *CACHES, f"--callgrind-out-file={out}",
+                    sys.executable, str(HERE / "nautilus_overhead.py"), "--child", "charted" if charted else "baseline",
+                    "--shape", shape, "--bars", str(bars)], env=env, check=True, capture_output=True)
+    lines = out.read_text().splitlines()
+    events = next(line for line in lines if line.startswith("events:")).split()[1:]
+    totals = next(line for line in lines if line.startswith(("summary:", "totals:"))).split()[1:]
+    return dict(zip(events, map(int, totals)))
+
+
+def cost(c: dict[str, int]) -> float:
+    """Instructions plus the cycles of the simulated cache misses."""
+    return (c["Ir"] + L1_CYCLES * (c["I1mr"] + c["D1mr"] + c["D1mw"])
+            + LL_CYCLES * (c["ILmr"] + c["DLmr"] + c["DLmw"]))
+
+
+def main() -> None:
+    sys.path.insert(0, str(HERE))
+    from nautilus_overhead import shapes
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--shape", action="append", choices=sorted(shapes()), help="only these shapes")
+    parser.add_argument("--bars", type=int, default=2000, help="the smaller bar count (the larger is twice it)")
+    args = parser.parse_args()
+    sys.path.insert(0, str(REPO / "python" / "src"))
+    from chartbridge.testing import RedisServer
+
+    work = Path(tempfile.mkdtemp(prefix="cb-callgrind-"))
+    server = RedisServer(work)
+    server.start()
+    figures = []
+    try:
+        for name in args.shape or shapes():
+            runs = [(bars, charted) for charted in (False, True) for bars in (args.bars, 2 * args.bars)]
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                got = list(pool.map(lambda r: counts(name, r[0], r[1], server.url,
+                                                     work / f"{name}.{r[0]}.{int(r[1])}.out"), runs))
+            marginal = [{k: big[k] - small[k] for k in small} for small, big in (got[0:2], got[2:4])]
+            plain, charted = marginal
+            ratio = cost(charted) / cost(plain)
+            per_bar = {k: (plain[k] / args.bars, charted[k] / args.bars) for k in ("Ir", "I1mr", "D1mr", "ILmr", "DLmr")}
+            print(f"{name}: a bar plain -> charted: " + ", ".join(f"{k} {p:,.0f} -> {c:,.0f}" for k, (p, c) in per_bar.items())
+                  + f"; modelled cost {ratio:.3f}x", flush=True)
+            figures.append({"name": f"producer_overhead_{name}_callgrind_ratio", "value": round(ratio, 3), "unit": "x",
+                            "target": "<= 1.10", "baseline": None,
+                            "baselineLabel": f"the same shape without chartbridge under callgrind, the cost of bars "
+                                             f"{args.bars} to {2 * args.bars}: instructions + {L1_CYCLES} cycles an L1 "
+                                             f"miss + {LL_CYCLES} a last-level miss"})
+    finally:
+        server.stop()
+    print(json.dumps({"figures": figures}))
+
+
+if __name__ == "__main__":
+    main()
