@@ -341,10 +341,12 @@ class ChartbridgeActor(Actor):
         held = self._positions.get(instrument_id)
         if held is None:
             series_id, title = contract.named("position", str(instrument_id))
-            held = self._positions[instrument_id] = (Points(self, Series(
-                series_id, pane="position", title=title, source=self.source, lineType=contract.STEPS,
-                precision=contract.precision(self.cache.instrument(instrument_id), "size"))), next(
-                (c for c in self._charts.values() if c.account is not None and c.instrument_id == instrument_id), None))
+            line = Points(self, Series(series_id, pane="position", title=title, source=self.source,
+                                       lineType=contract.STEPS,
+                                       precision=contract.precision(self.cache.instrument(instrument_id), "size")))
+            priced = next((c for c in self._charts.values() if c.account is not None and c.instrument_id == instrument_id),
+                          None)  # a chart made later takes its place (``_chart``)
+            held = self._positions[instrument_id] = line, priced
         points, chart = held
         positions = self.cache.positions_open(instrument_id=instrument_id)
         points.t.append(event.ts_event)
