@@ -1,21 +1,27 @@
-"""The overhead matrix's shapes under callgrind: a figure that does not move with the machine.
+"""The overhead matrix's shapes under callgrind: counted instructions and simulated cache misses.
 
     .venv/bin/python python/bench/overhead_callgrind.py [--shape NAME ...] [--bars 2000]
 
 The wall-clock matrix (``nautilus_overhead.py``) is the target's measure, but on a machine shared
 with other tenants a paired round reads anywhere from 0.86x to 1.24x and a shape's median moves
-by ~5% between runs of the same code: a change of one or two percent cannot be seen in it. Here
-each shape's backtest (``nautilus_overhead.py``'s child: ``engine.run()`` and, charted, the flush)
-runs under ``valgrind --tool=callgrind --cache-sim=yes`` at ``--bars`` and at twice that, without
-and with Chartbridge; the difference between the two bar counts is the cost of ``--bars`` bars,
-imports and the engine's build cancelled out. That cost is counted as instructions plus 12 cycles
-per first-level cache miss and 100 per last-level miss (callgrind's simulated caches, of a fixed
-size: ``CACHES``; the instructions a bar and the cache lines it touches, the same on any
-machine), and the figure is charted over plain. In session 16 (with the host's caches
-simulated) it read 1.091x for ``indicator_heavy`` where the wall-clock median read 1.090x. A run
-takes ~50x the backtest's time (about 5 minutes a shape at 2,000 bars on 2 cores, two valgrinds
-at once), so it is a tool to run by hand, not part of ``npm run bench``.
-Needs valgrind (``apt-get install valgrind``) and a private redis-server, which it starts.
+by ~5% between runs of the same code. Here each shape's backtest (``nautilus_overhead.py``'s
+child: ``engine.run()`` and, charted, the flush) runs under ``valgrind --tool=callgrind
+--cache-sim=yes`` at ``--bars`` and at twice that, without and with Chartbridge; the difference
+between the two bar counts is the cost of ``--bars`` bars, imports and the engine's build
+cancelled out, counted as instructions plus 12 cycles per first-level cache miss and 100 per
+last-level miss (simulated caches of a fixed size: ``CACHES``), and the figure is charted over
+plain. In session 16 (with the host's caches simulated) it read 1.091x for ``indicator_heavy``
+where the wall-clock median read 1.090x.
+
+Its limit: what the producer does by the clock (a heartbeat every 2 s, the flush thread's looks)
+is counted too, and under valgrind a run lasts ~50x longer, so the charted count carries ~50x the
+heartbeats of a real run, as many as the machine's speed gives. Session 17 counted ``short`` at
+1.066x with session 16's code and 1.108x with its own, whose changes touch no per-bar path (the
+compiled parts' counts were equal to the instruction; the difference was in the interpreter and
+in memset), unexplained: read a difference of a few percent as a hint, not as a measurement.
+A run takes about 5 minutes a shape at 2,000 bars on 2 cores (two valgrinds at once), so it is
+a tool to run by hand, not part of ``npm run bench``. Needs valgrind (``apt-get install
+valgrind``) and a private redis-server, which it starts.
 """
 
 from __future__ import annotations
@@ -39,7 +45,9 @@ CACHES = ["--I1=32768,8,64", "--D1=32768,8,64", "--LL=33554432,16,64"]
 
 def counts(shape: str, bars: int, charted: bool, url: str, out: Path) -> dict[str, int]:
     """Callgrind's totals of one backtest (a fresh process, as the wall-clock matrix runs it)."""
-    env = {**os.environ, "CHARTBRIDGE_REDIS_URL": url, "CHARTBRIDGE": "on" if charted else "off"}
+    # A fixed hash seed: with a random one each process probes its dicts and sets differently, so
+    # the same code's count differs from run to run.
+    env = {**os.environ, "CHARTBRIDGE_REDIS_URL": url, "CHARTBRIDGE": "on" if charted else "off", "PYTHONHASHSEED": "0"}
     subprocess.run(["valgrind", "--tool=callgrind", "--cache-sim=yes", *CACHES, f"--callgrind-out-file={out}",
                     sys.executable, str(HERE / "nautilus_overhead.py"), "--child", "charted" if charted else "baseline",
                     "--shape", shape, "--bars", str(bars)], env=env, check=True, capture_output=True)
