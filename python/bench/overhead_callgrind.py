@@ -17,10 +17,8 @@ Its limit: what the producer does by the clock (a heartbeat every 2 s, the flush
 is counted too, and under valgrind a run lasts ~50x longer, so the charted count carries ~50x the
 heartbeats of a real run, as many as the machine's speed gives. Session 17 counted ``short`` at
 1.066x with session 16's code and 1.108x with its own, whose changes touch no per-bar path (the
-compiled parts' counts were equal to the instruction). Part of it was calloc's, whose count
-differed between the new code's 2,000-bar and 4,000-bar runs (53M and 61M instructions) where the
-old code's were equal: two bar counts do not cancel what varies from process to process. Read a
-difference of a few percent as a hint, not as a measurement.
+compiled parts' counts were equal to the instruction; the difference was in the interpreter and
+in memset), unexplained: read a difference of a few percent as a hint, not as a measurement.
 A run takes about 5 minutes a shape at 2,000 bars on 2 cores (two valgrinds at once), so it is
 a tool to run by hand, not part of ``npm run bench``. Needs valgrind (``apt-get install
 valgrind``) and a private redis-server, which it starts.
