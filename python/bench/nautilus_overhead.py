@@ -14,12 +14,14 @@ actor, decorators are the plain functions) and with everything charted into a pr
 ``engine.run()`` plus, when charted, ``cb.flush()`` until Redis holds every point; building the
 bars is not timed. Target: <= 1.10x for every shape.
 
-A round runs the two back to back (every other round the charted one first); a shape's ratio is
-the median of its rounds' ratios. On a shared machine the plain run alone varies by 5% or more
-between rounds (by 2x with other work on the cores), so the fastest plain run over the fastest
-charted one would compare two different moments. The ratio of process CPU time (the strategy's
-thread and the producer's) is printed and recorded beside it: it moves far less with the
-machine's load, but misses what waiting costs (a GIL hand-off, a round trip to Redis).
+A round runs the two in lockstep (``lockstep.py``): both processes built, then taking turns of
+20 ms, so a neighbour's load on this shared machine falls on both; each one's time is that of
+its own turns (every other round the charted run's turn first). Run back to back instead, the
+plain run alone varied by 5-20% between rounds here and a round's ratio spread over 0.92-1.41x
+(session 18, decorators_only); in turns, two plain runs of one shape read 0.992-1.024x. A shape's
+ratio is the median of its rounds'. The ratio of process CPU time (the strategy's thread and the
+producer's) is printed and recorded beside it; it misses what waiting costs (a GIL hand-off, a
+round trip to Redis), which the turns' time counts.
 ``--quick`` runs fewer bars.
 """
 
@@ -38,6 +40,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 sys.path.insert(0, str(HERE))
 
+import lockstep  # noqa: E402
 from shape import Shape, run  # noqa: E402
 
 
@@ -53,18 +56,18 @@ def shapes() -> dict[str, Shape]:
 
 
 def child(shape: str, bars: int, charted: bool) -> None:
-    """One timed backtest in this process; prints its figures as JSON."""
-    print(json.dumps(run(shapes()[shape], bars, charted)))
+    """One timed backtest in this process, in its turns (``lockstep``); prints its figures as JSON."""
+    print(json.dumps(run(shapes()[shape], bars, charted, built=lockstep.ready)))
 
 
-def measure(shape: str, bars: int, charted: bool, url: str) -> dict[str, float]:
-    env = {**os.environ, "CHARTBRIDGE_REDIS_URL": url, "CHARTBRIDGE": "on" if charted else "off"}
-    out = subprocess.run([sys.executable, __file__, "--child", "charted" if charted else "baseline",
-                          "--shape", shape, "--bars", str(bars)], env=env, capture_output=True, text=True)
-    if out.returncode != 0:
-        raise RuntimeError(f"{shape} ({'charted' if charted else 'baseline'}) failed:\n{out.stderr}")
-    result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
-    return result
+def measure_pair(shape: str, bars: int, url: str, charted_first: bool) -> tuple[dict[str, float], dict[str, float]]:
+    """The plain and the charted run of ``shape``, in lockstep; ``charted_first``: its turn comes first."""
+    modes = (True, False) if charted_first else (False, True)
+    commands = [[sys.executable, __file__, "--child", "charted" if charted else "baseline", "--shape", shape,
+                 "--bars", str(bars)] for charted in modes]
+    envs = [{**os.environ, "CHARTBRIDGE_REDIS_URL": url, "CHARTBRIDGE": "on" if charted else "off"} for charted in modes]
+    first, second = lockstep.run_pair(commands, envs)
+    return (second, first) if charted_first else (first, second)
 
 
 def main() -> None:
@@ -96,29 +99,28 @@ def main() -> None:
         for shape in (SHAPES[name] for name in args.shape or SHAPES):
             bars = args.bars or (shape.quick_bars if args.quick else shape.bars)
             rounds = []
-            for i in range(args.rounds):  # each round: the two runs back to back, so drift hits both
-                first = i % 2 == 1  # every other round charted first: a machine getting busier favours neither
-                pair = [measure(shape.name, bars, charted, server.url) for charted in (first, not first)]
-                rounds.append((pair[0], pair[1]) if not first else (pair[1], pair[0]))
+            for i in range(args.rounds):  # each round: the two runs in turns, so drift hits both
+                # every other round the charted run's turn first
+                rounds.append(measure_pair(shape.name, bars, server.url, charted_first=i % 2 == 1))
             # A charted run that lost, refused or did not deliver a point measured less than the work.
             invalid = [c for _, c in rounds if not c["delivered"] or c["dropped"] or c["rejected"]]
             if invalid:
                 raise RuntimeError(f"{shape.name}: a charted run did not store every point: delivered="
                                    f"{invalid[0]['delivered']}, dropped={invalid[0]['dropped']}, "
                                    f"rejected={invalid[0]['rejected']}")
-            ratios = [c["seconds"] / b["seconds"] for b, c in rounds]
+            ratios = [c["active"] / b["active"] for b, c in rounds]
             cpu_ratios = [c["cpu"] / b["cpu"] for b, c in rounds]
             ratio, cpu_ratio = statistics.median(ratios), statistics.median(cpu_ratios)
             last = rounds[-1][1]
             print(f"{shape.name}: {shape.what}, {bars:,} bars, {last['orders']:,.0f} orders")
             for i, (b, c) in enumerate(rounds):
-                print(f"  round {i + 1}: {b['seconds']:6.2f} s without, {c['seconds']:6.2f} s charted "
-                      f"(Redis had every point {c['seconds'] - c['run']:.2f} s after engine.run; CPU "
+                print(f"  round {i + 1}: {b['active']:6.2f} s without, {c['active']:6.2f} s charted "
+                      f"(Redis had every point {c['seconds'] - c['run']:.2f} s after engine.run, in turns; CPU "
                       f"{b['cpu']:.2f} / {c['cpu']:.2f} s): {ratios[i]:.3f}x, CPU {cpu_ratios[i]:.3f}x")
             print(f"  ratio {ratio:.3f}x (median; rounds {min(ratios):.3f}-{max(ratios):.3f}x; target <= 1.10x), "
                   f"CPU {cpu_ratio:.3f}x; {last['entries']:,.0f} Redis entries, delivered={last['delivered']}, "
                   f"rejected={last['rejected']:.0f}, dropped={last['dropped']:.0f}")
-            fastest = min(b["seconds"] for b, _ in rounds)
+            fastest = min(b["active"] for b, _ in rounds)
             label = f"{shape.what}, {bars} bars, without chartbridge in the same round"
             figures += [{"name": f"producer_overhead{line}_{shape.name}_ratio", "value": round(ratio, 3), "unit": "x",
                          "target": "<= 1.10", "baseline": None,

@@ -133,14 +133,16 @@ class FillHeavy:
         cb.marker("fills", side=fill.order_side, price=fill.last_px, text=f"fill {fill.last_qty}")
 
 
-def run(shape: Shape, bars: int, charted: bool) -> dict[str, Any]:
-    """Build and run ``shape`` in this process; the timed part is ``engine.run()`` plus, when
-    charted, ``cb.flush()`` until Redis holds every point."""
+def run(shape: Shape, bars: int, charted: bool, built: Callable[[], None] = lambda: None) -> dict[str, Any]:
+    """Build and run ``shape`` in this process (``built`` is called in between); the timed part is
+    ``engine.run()`` plus, when charted, ``cb.flush()`` until Redis holds every point, from
+    ``start`` to ``end`` (``time.monotonic()``)."""
     engine = shape.build(bars, charted)
-    started, cpu = time.perf_counter(), time.process_time()
+    built()
+    start, cpu = time.monotonic(), time.process_time()
     engine.run()
-    ran = time.perf_counter() - started
+    ran = time.monotonic()
     delivered = cb.flush(120.0)
-    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
-    return {"seconds": seconds, "run": ran, "cpu": cpu, "delivered": delivered,
-            "orders": engine.cache.orders_total_count(), **cb.stats()}
+    end, cpu = time.monotonic(), time.process_time() - cpu
+    return {"seconds": end - start, "run": ran - start, "start": start, "end": end, "cpu": cpu,
+            "delivered": delivered, "orders": engine.cache.orders_total_count(), **cb.stats()}
