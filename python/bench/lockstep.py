@@ -42,41 +42,32 @@ def ready() -> None:
 def run_pair(commands: list[list[str]], envs: list[dict[str, str]], turn: float = TURN_S) -> list[dict[str, Any]]:
     """Run the two ``commands`` in turns; each child's figures (its last line of JSON) with
     ``active``: the seconds of its turns inside its window ``start``-``end``."""
-    procs, outs = [], []
-    for command, env in zip(commands, envs):
-        read, write = os.pipe()
-        out = tempfile.TemporaryFile(mode="w+")  # a full pipe would block the child in its turn
-        procs.append((subprocess.Popen(command, env={**env, _READY_FD: str(write)}, stdin=subprocess.PIPE,
-                                       stdout=out, stderr=subprocess.STDOUT, text=True, pass_fds=(write,)), read))
-        os.close(write)
-        outs.append(out)
-    for proc, read in procs:  # built, one after the other's build too
-        got = os.read(read, 1)
-        os.close(read)
-        if got != b"r":
-            proc.wait()
-            outs[procs.index((proc, read))].seek(0)
-            raise RuntimeError(f"{' '.join(proc.args)} failed before its run:\n{outs[procs.index((proc, read))].read()}")
-    turns: list[list[tuple[float, float]]] = [[] for _ in procs]
-    for proc, _ in procs:
-        proc.send_signal(signal.SIGSTOP)
-        assert proc.stdin is not None
-        proc.stdin.write("go\n")
-        proc.stdin.close()
-    alive = list(range(len(procs)))
-    while alive:
-        for i in list(alive):
-            proc = procs[i][0]
-            began = time.monotonic()
-            proc.send_signal(signal.SIGCONT)
-            time.sleep(turn)
-            if proc.poll() is None and len(alive) > 1:
-                proc.send_signal(signal.SIGSTOP)
-            turns[i].append((began, time.monotonic()))
-            if proc.poll() is not None:
-                alive.remove(i)
+    procs: list[subprocess.Popen[str]] = []
+    outs = []
+    try:
+        for command, env in zip(commands, envs):
+            read, write = os.pipe()
+            out = tempfile.TemporaryFile(mode="w+")  # a full pipe would block the child in its turn
+            procs.append(subprocess.Popen(command, env={**env, _READY_FD: str(write)}, stdin=subprocess.PIPE,
+                                          stdout=out, stderr=subprocess.STDOUT, text=True, pass_fds=(write,)))
+            os.close(write)
+            outs.append((out, read))
+        for proc, (out, read) in zip(procs, outs):  # built, each while the other builds too
+            got = os.read(read, 1)
+            if got != b"r":
+                proc.wait()
+                out.seek(0)
+                raise RuntimeError(f"{' '.join(proc.args)} failed before its run:\n{out.read()}")
+        turns = _take_turns(procs, turn)
+    finally:
+        for _, read in outs:
+            os.close(read)
+        for proc in procs:  # a failed pair leaves no child behind, stopped or waiting
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
     results = []
-    for (proc, _), out, mine in zip(procs, outs, turns):
+    for proc, (out, _), mine in zip(procs, outs, turns):
         out.seek(0)
         text = out.read()
         if proc.returncode != 0:
@@ -86,3 +77,27 @@ def run_pair(commands: list[list[str]], envs: list[dict[str, str]], turn: float 
         result["active"] = sum(max(0.0, min(b, end) - max(a, start)) for a, b in mine)
         results.append(result)
     return results
+
+
+def _take_turns(procs: list[subprocess.Popen[str]], turn: float) -> list[list[tuple[float, float]]]:
+    """Run ``procs`` (built, waiting for their first turn) in turns until all have exited; each
+    one's turns as (began, ended) on ``time.monotonic()``."""
+    turns: list[list[tuple[float, float]]] = [[] for _ in procs]
+    for proc in procs:
+        proc.send_signal(signal.SIGSTOP)
+        assert proc.stdin is not None
+        proc.stdin.write("go\n")
+        proc.stdin.close()
+    alive = list(range(len(procs)))
+    while alive:
+        for i in list(alive):
+            proc = procs[i]
+            began = time.monotonic()
+            proc.send_signal(signal.SIGCONT)
+            time.sleep(turn)
+            if proc.poll() is None and len(alive) > 1:
+                proc.send_signal(signal.SIGSTOP)
+            turns[i].append((began, time.monotonic()))
+            if proc.poll() is not None:
+                alive.remove(i)
+    return turns
