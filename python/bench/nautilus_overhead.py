@@ -85,8 +85,9 @@ def noise(bars: int | None, quick: bool, rounds: int, url: str) -> tuple[float, 
     """Two plain runs of ``NOISE_SHAPE`` in lockstep, ``rounds`` times: their ratios, 1.0 but for
     what moves between two processes of the same code here. The largest distance from 1.0 is
     what a single round's ratio may be off by; a median of ``n`` rounds, by about that over
-    sqrt(n): a shape's median closer to the target than that is not told apart from it. Measured in session 19 on an AMD EPYC (2 cores): 0.925-1.007 over 7 rounds, where
-    an Intel Xeon read 0.992-1.024 the session before."""
+    sqrt(n): a shape's median closer to the target than that is not told apart from it.
+    Measured in session 19 on an AMD EPYC (2 cores): 0.925-1.007 over 7 rounds, where an Intel
+    Xeon read 0.992-1.024 the session before."""
     shape = shapes()[NOISE_SHAPE]
     n = bars or (shape.quick_bars if quick else shape.bars)
     ratios = []
