@@ -81,6 +81,11 @@ def measure_pair(shape: str, bars: int, url: str, charted_first: bool) -> tuple[
     return (second, first) if charted_first else (first, second)
 
 
+def bars_of(shape: Shape, bars: int | None, quick: bool) -> int:
+    """The bars ``shape`` runs on: ``--bars`` if given, else its own (``--quick``: fewer)."""
+    return bars or (shape.quick_bars if quick else shape.bars)
+
+
 def noise(bars: int | None, quick: bool, rounds: int, url: str) -> tuple[float, list[float], int]:
     """Two plain runs of ``NOISE_SHAPE`` in lockstep, ``rounds`` times: their ratios, 1.0 but for
     what moves between two processes of the same code here. The largest distance from 1.0 is
@@ -88,8 +93,7 @@ def noise(bars: int | None, quick: bool, rounds: int, url: str) -> tuple[float, 
     sqrt(n): a shape's median closer to the target than that is not told apart from it.
     Measured in session 19 on an AMD EPYC (2 cores): 0.925-1.007 over 7 rounds, where an Intel
     Xeon read 0.992-1.024 the session before."""
-    shape = shapes()[NOISE_SHAPE]
-    n = bars or (shape.quick_bars if quick else shape.bars)
+    n = bars_of(shapes()[NOISE_SHAPE], bars, quick)
     ratios = []
     for _ in range(rounds):
         a, b = measure(NOISE_SHAPE, n, url, (False, False))
@@ -137,7 +141,7 @@ def main() -> None:
                             "baselineLabel": f"largest distance from 1.0 of two plain runs of {NOISE_SHAPE} "
                                              f"({aa_bars} bars) in lockstep; rounds " + ", ".join(f"{r:.3f}" for r in aa)})
         for shape in (SHAPES[name] for name in args.shape or SHAPES):
-            bars = args.bars or (shape.quick_bars if args.quick else shape.bars)
+            bars = bars_of(shape, args.bars, args.quick)
             rounds = []
             for i in range(args.rounds):  # each round: the two runs in turns, so drift hits both
                 # every other round the charted run's turn first
