@@ -13,6 +13,9 @@ const quick = process.argv.includes("--quick");
 const onlyAt = process.argv.indexOf("--only");
 const only = onlyAt >= 0 ? process.argv[onlyAt + 1] : undefined;
 if (onlyAt >= 0 && !only) throw new Error("--only needs a part of a benchmark's name, e.g. --only overhead");
+// The overhead matrix: 5 rounds a shape, then up to 15 while a shape's median is not told apart
+// from 1.10x at 90% confidence (nautilus_overhead.py's median_interval).
+const OVERHEAD_ROUNDS = ["--rounds", "5", "--max-rounds", "15"];
 const allBenches: [string, string, string[]][] = [
   ["server", "npx", ["tsx", "--expose-gc", "bench/server.ts"]],
   ["compare runs", "npx", ["tsx", "bench/compare.ts"]],
@@ -22,9 +25,9 @@ const allBenches: [string, string, string[]][] = [
   ["webview plugin reload", "npx", ["tsx", "bench/webview-plugin.ts"]],
   ["webview live latency", "npx", ["tsx", "bench/webview-latency.ts"]],
   ["python producer", ".venv/bin/python", ["python/bench/producer_bench.py"]],
-  ["nautilus overhead", ".venv/bin/python", ["python/bench/nautilus_overhead.py", ...(quick ? ["--quick"] : [])]],
+  ["nautilus overhead", ".venv/bin/python", ["python/bench/nautilus_overhead.py", ...OVERHEAD_ROUNDS, ...(quick ? ["--quick"] : [])]],
   // The same on NautilusTrader 2 (the Rust engine), in its venv (scripts/venv-nt2.sh, built once per machine).
-  ["nautilus overhead (NautilusTrader 2)", "bash", ["-c", `PYTHONPATH=python/src "$(bash scripts/venv-nt2.sh)" python/bench/nautilus_overhead.py${quick ? " --quick" : ""}`]],
+  ["nautilus overhead (NautilusTrader 2)", "bash", ["-c", `PYTHONPATH=python/src "$(bash scripts/venv-nt2.sh)" python/bench/nautilus_overhead.py ${OVERHEAD_ROUNDS.join(" ")}${quick ? " --quick" : ""}`]],
   ["ticks overhead (quotes)", ".venv/bin/python", ["python/bench/ticks_overhead.py", ...(quick ? ["--ticks", "100000"] : [])]],
   ["ticks overhead (trades)", ".venv/bin/python", ["python/bench/ticks_overhead.py", "--kind", "trades", ...(quick ? ["--ticks", "100000"] : [])]],
   ["debugger condition", ".venv/bin/python", ["python/bench/debug_condition.py"]],
