@@ -39,7 +39,6 @@ import json
 import math
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
@@ -125,9 +124,12 @@ def median_interval(ratios: list[float], confidence: float = CONFIDENCE) -> tupl
     return ordered[k - 1], ordered[n - k]
 
 
-def resolved(interval: tuple[float, float] | None) -> bool:
-    """Whether ``interval`` lies on one side of the target: the median is told apart from it."""
-    return interval is not None and (interval[1] <= TARGET or interval[0] > TARGET)
+def verdict(interval: tuple[float, float] | None) -> str | None:
+    """Which side of the target ``interval`` lies on, "within" or "over"; None: the median is not
+    told apart from the target (or there is no interval)."""
+    if interval is None:
+        return None
+    return "within" if interval[1] <= TARGET else "over" if interval[0] > TARGET else None
 
 
 Round = tuple[dict[str, float], dict[str, float]]  # the plain run's figures, the charted run's
@@ -137,8 +139,8 @@ def sample(take: Callable[[int], Round], rounds: int, max_rounds: int) -> list[R
     """``rounds`` rounds of a shape (``take(i)`` runs round i), then more, one at a time, until the
     median's interval lies on one side of the target or ``max_rounds`` are taken."""
     taken: list[Round] = []
-    while len(taken) < rounds or (len(taken) < max_rounds and not resolved(
-            median_interval([c["active"] / b["active"] for b, c in taken]))):
+    while len(taken) < rounds or (len(taken) < max_rounds and verdict(
+            median_interval([c["active"] / b["active"] for b, c in taken])) is None):
         taken.append(take(len(taken)))
     return taken
 
@@ -209,8 +211,7 @@ def main() -> None:
                   f"CPU {cpu_ratio:.3f}x; {last['entries']:,.0f} Redis entries, delivered={last['delivered']}, "
                   f"rejected={last['rejected']:.0f}, dropped={last['dropped']:.0f}")
             if interval is not None:
-                print("  " + ("within the target" if interval[1] <= TARGET else "over the target" if interval[0] > TARGET
-                              else "not told apart from the target") + f" at {CONFIDENCE:.0%} confidence")
+                print(f"  {verdict(interval) or 'not told apart from'} the target at {CONFIDENCE:.0%} confidence")
             fastest = min(b["active"] for b, _ in rounds)
             label = f"{shape.what}, {bars} bars, without chartbridge in the same round"
             rounds_label = f"{len(rounds)} rounds: " + ", ".join(f"{r:.3f}" for r in ratios)

@@ -8,7 +8,7 @@ import sys
 from conftest import REPO
 
 sys.path.insert(0, str(REPO / "python" / "bench"))
-from nautilus_overhead import Round, median_interval, resolved, sample  # noqa: E402
+from nautilus_overhead import Round, median_interval, sample, verdict  # noqa: E402
 
 
 def test_the_interval_is_the_order_statistics_a_binomial_tail_allows() -> None:
@@ -22,11 +22,11 @@ def test_the_interval_is_the_order_statistics_a_binomial_tail_allows() -> None:
     assert median_interval([1.01, 1.02, 1.03, 1.04]) is None
 
 
-def test_an_interval_straddling_the_target_is_not_resolved() -> None:
-    assert resolved((1.03, 1.10))
-    assert resolved((1.101, 1.2))
-    assert not resolved((1.05, 1.12))
-    assert not resolved(None)
+def test_an_interval_straddling_the_target_is_not_told_apart_from_it() -> None:
+    assert verdict((1.03, 1.10)) == "within"
+    assert verdict((1.101, 1.2)) == "over"
+    assert verdict((1.05, 1.12)) is None
+    assert verdict(None) is None
 
 
 def rounds_of(ratios: list[float]) -> list[float]:
