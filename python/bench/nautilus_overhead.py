@@ -105,6 +105,11 @@ def noise(bars: int | None, quick: bool, rounds: int, url: str) -> tuple[float, 
     return max(abs(r - 1.0) for r in ratios), ratios, n
 
 
+def listed(ratios: list[float]) -> str:
+    """Ratios as the printout and the figures' labels list them: ``1.012, 0.987``."""
+    return ", ".join(f"{r:.3f}" for r in ratios)
+
+
 def median_interval(ratios: list[float], confidence: float = CONFIDENCE) -> tuple[float, float] | None:
     """A distribution-free ``confidence`` interval of the median the rounds are drawn from: the
     k-th smallest and k-th largest round, for the largest k at which fewer than k of n rounds
@@ -155,7 +160,7 @@ def main() -> None:
     parser.add_argument("--bars", type=int, help="bars for every shape (default: each shape's own)")
     parser.add_argument("--rounds", type=int, default=5, help="rounds of every shape")
     parser.add_argument("--max-rounds", type=int, help="more rounds, one at a time, until a shape's interval "
-                                                       "lies on one side of 1.10x (default: --rounds)")
+                                                       f"lies on one side of {TARGET:.2f}x (default: --rounds)")
     parser.add_argument("--shape", action="append", choices=sorted(SHAPES), help="only these shapes")
     parser.add_argument("--noise-rounds", type=int, help="rounds of the A/A check (default: --rounds; 0: none)")
     parser.add_argument("--child", choices=("baseline", "charted"))
@@ -179,11 +184,11 @@ def main() -> None:
         if noise_rounds:
             spread, aa, aa_bars = noise(args.bars, args.quick, noise_rounds, server.url)
             print(f"noise: two plain runs of {NOISE_SHAPE} ({aa_bars:,} bars) in lockstep read "
-                  + ", ".join(f"{r:.3f}" for r in aa) + f"x: a round may be off by {spread:.3f}")
+                  + listed(aa) + f"x: a round may be off by {spread:.3f}")
             figures.append({"name": f"producer_overhead{line}_noise", "value": round(spread, 3), "unit": "x",
                             "target": "<= 0.02", "baseline": None,
                             "baselineLabel": f"largest distance from 1.0 of two plain runs of {NOISE_SHAPE} "
-                                             f"({aa_bars} bars) in lockstep; rounds " + ", ".join(f"{r:.3f}" for r in aa)})
+                                             f"({aa_bars} bars) in lockstep; rounds " + listed(aa)})
         for shape in (SHAPES[name] for name in args.shape or SHAPES):
             bars = bars_of(shape, args.bars, args.quick)
             # each round: the two runs in turns, so drift hits both; every other round the charted run's turn first
@@ -214,7 +219,7 @@ def main() -> None:
                 print(f"  {verdict(interval) or 'not told apart from'} the target at {CONFIDENCE:.0%} confidence")
             fastest = min(b["active"] for b, _ in rounds)
             label = f"{shape.what}, {bars} bars, without chartbridge in the same round"
-            rounds_label = f"{len(rounds)} rounds: " + ", ".join(f"{r:.3f}" for r in ratios)
+            rounds_label = f"{len(rounds)} rounds: " + listed(ratios)
             figures += [{"name": f"producer_overhead{line}_{shape.name}_ratio", "value": round(ratio, 3), "unit": "x",
                          "target": f"<= {TARGET:.2f}", "baseline": None,
                          "baselineLabel": f"{label} ({fastest:.2f} s fastest); {rounds_label}"},
@@ -222,7 +227,7 @@ def main() -> None:
                         {"name": f"producer_overhead{line}_{shape.name}_cpu_ratio", "value": round(cpu_ratio, 3),
                          "unit": "x", "target": f"<= {TARGET:.2f}", "baseline": None,
                          "baselineLabel": f"{label}, process CPU time; rounds "
-                                          + ", ".join(f"{r:.3f}" for r in cpu_ratios)}]
+                                          + listed(cpu_ratios)}]
             if interval is not None:  # the median's upper bound: the target met with margin when <= 1.10
                 figures.append({"name": f"producer_overhead{line}_{shape.name}_upper", "value": round(interval[1], 3),
                                 "unit": "x", "target": f"<= {TARGET:.2f}", "baseline": None,
