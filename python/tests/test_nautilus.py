@@ -368,6 +368,50 @@ def test_a_recorder_reads_each_indicator_as_getattr_does(implementation: str) ->
                                                 float(str(bars[0].volume))]
 
 
+def test_the_actor_leaves_the_bus_publishing_as_it_does_without_it(backtest: SimpleNamespace) -> None:
+    """The actor subscribes at the first bar, once the bar topic was published: Nautilus 1.x then
+    keeps that topic's subscribers as a numpy array, made into a memoryview at every publish
+    (~1,000 instructions a bar). The actor has the bus resolve them again (``resolve_again``)."""
+    from chartbridge.nautilus import _recorder
+    assert _recorder.arrays(backtest.engine.kernel.msgbus) == []
+
+
+def test_the_bus_resolved_again_delivers_each_message_to_every_subscriber_in_order() -> None:
+    """``recorder.resolve_again`` (what the actor calls after its subscriptions) leaves each
+    message reaching every subscriber once, by priority then subscription order, as the bus's own
+    bookkeeping does, and no topic's subscribers kept as an array."""
+    from nautilus_trader.common.component import MessageBus, TestClock
+    from nautilus_trader.model.identifiers import TraderId
+
+    from chartbridge.nautilus import _recorder
+
+    def deliveries(resolve: Any) -> tuple[list[tuple[str, int]], list[str]]:
+        bus = MessageBus(TraderId("TESTER-001"), TestClock())
+        seen: list[tuple[str, int]] = []
+
+        def handler(name: str) -> Any:
+            return lambda msg: seen.append((name, msg))
+        a, b, c, d = (handler(name) for name in "abcd")
+        bus.subscribe("data.bars.X", a)
+        bus.publish("data.bars.X", 1)  # the bus keeps the topic's subscribers from here on
+        bus.subscribe("data.bars.*", b)
+        bus.subscribe("data.bars.X", c, priority=5)
+        resolve(bus)
+        bus.unsubscribe("data.bars.X", a)  # before the topic is resolved again
+        resolve(bus)
+        bus.publish("data.bars.X", 2)
+        bus.subscribe("data.bars.X", d)
+        bus.publish("data.bars.X", 3)
+        bus.publish("data.bars.Y", 4)
+        bus.unsubscribe("data.bars.*", b)
+        resolve(bus)
+        bus.publish("data.bars.X", 5)
+        return seen, _recorder.arrays(bus)
+    expected = [("a", 1), ("c", 2), ("b", 2), ("c", 3), ("b", 3), ("d", 3), ("b", 4), ("c", 5), ("d", 5)]
+    assert deliveries(lambda bus: None) == (expected, ["data.bars.X", "data.bars.Y"])
+    assert deliveries(recorder.resolve_again) == (expected, [])
+
+
 LATE_BARS = "GBP/USD.SIM-1-MINUTE-LAST-EXTERNAL"
 
 

@@ -1,5 +1,6 @@
 # cython: language_level=3, boundscheck=False, wraparound=False
-"""The compiled ``BarRecorder`` and ``TickRecorder`` (the interface and the Python twins: ``recorder.py``).
+"""The compiled ``BarRecorder`` and ``TickRecorder`` (the interface and the Python twins: ``recorder.py``),
+and ``resolve_again``, which reaches the message bus's cache of subscribers.
 
 Built against the ``.pxd`` files of the nautilus_trader it was compiled with (``python/setup.py``),
 so a bar's prices are read from its ``Bar_t`` struct and an indicator's ``initialized`` from its
@@ -18,7 +19,8 @@ from libc.stdlib cimport calloc, free, realloc
 from nautilus_trader.core.rust.model cimport FIXED_SCALAR, MONEY_MAX, MONEY_MIN, PositionSide
 from cpython.object cimport Py_TPFLAGS_HEAPTYPE, PyObject, PyTypeObject
 from nautilus_trader.indicators.averages cimport MovingAverage
-from nautilus_trader.common.component cimport Clock
+from nautilus_trader.common.component cimport Clock, MessageBus
+from numpy import ndarray
 from cpython.pycapsule cimport PyCapsule_New
 from nautilus_trader.indicators.base cimport Indicator
 from nautilus_trader.model.data cimport Bar, QuoteTick, TradeTick
@@ -54,8 +56,14 @@ cdef extern from *:
        mantissa raw / 10^(FIXED_PRECISION - precision) is an integer; below 2^51 the double
        quotient is within m * 2^-52 < 0.5 of it, so rounding it gives it exactly, as fast as
        as_double (an int128 division costs about 10 ns more a value). */
+    static inline double cb_raw(int128_t raw) {
+        /* Through int64_t where it fits: the same correctly rounded double, without a call to
+           libgcc's int128 conversion (its own code to fetch, at each value of each bar). */
+        return raw >= INT64_MIN && raw <= INT64_MAX ? (double)(int64_t)raw : (double)raw;
+    }
+
     static double cb_decimal(int128_t raw, unsigned char precision) {
-        double q = (double)raw / CB_POW10[FIXED_PRECISION - precision];
+        double q = cb_raw(raw) / CB_POW10[FIXED_PRECISION - precision];
         /* q + 1.5 * 2^52 - 1.5 * 2^52 rounds |q| < 2^51 to the nearest integer, without a libm call. */
         if (q > -2251799813685248.0 && q < 2251799813685248.0) {
             double shifted = q + 6755399441055744.0;  /* not folded: IEEE arithmetic, no -ffast-math */
@@ -73,6 +81,7 @@ cdef extern from *:
     }
     """
     double cb_digits(long long m, unsigned char precision)  # int128_t in C: see above
+    double cb_raw(long long raw)  # int128_t in C
     double cb_decimal(long long raw, unsigned char precision)
     long long cb_mantissa(double amount, unsigned char precision)
 
@@ -145,16 +154,20 @@ CLOCK = Clock
 CLOCK_NS = PyCapsule_New(<void*>_clock_ns, "chartbridge.clock_ns", NULL)
 
 
-cdef int _row_into(object bar, double* row) except -2:
-    """``candle_row`` into ``row``: 5 columns, -1 for anything but a ``Bar``."""
-    if type(bar) is not Bar:
-        return -1
-    cdef Bar b = <Bar>bar
+cdef inline void _columns(Bar b, double* row) noexcept:
+    """A bar's open, high, low, close and volume into ``row``."""
     row[0] = cb_decimal(b._mem.open.raw, b._mem.open.precision)
     row[1] = cb_decimal(b._mem.high.raw, b._mem.high.precision)
     row[2] = cb_decimal(b._mem.low.raw, b._mem.low.precision)
     row[3] = cb_decimal(b._mem.close.raw, b._mem.close.precision)
     row[4] = cb_decimal(b._mem.volume.raw, b._mem.volume.precision)
+
+
+cdef int _row_into(object bar, double* row) except -2:
+    """``candle_row`` into ``row``: 5 columns, -1 for anything but a ``Bar``."""
+    if type(bar) is not Bar:
+        return -1
+    _columns(<Bar>bar, row)
     return 5
 
 
@@ -171,6 +184,34 @@ def candle_row(object bar):
 
 
 ROW_INTO = PyCapsule_New(<void*>_row_into, "chartbridge.row_into", NULL)
+
+
+def arrays(MessageBus bus):
+    """The topics whose subscribers ``bus`` keeps as numpy arrays (``resolve_again``)."""
+    cdef dict patterns = bus._patterns  # untyped: iterating the typed dict makes a memoryview of each value
+    return [topic for topic, subscribers in patterns.items() if isinstance(subscribers, ndarray)]
+
+
+def resolve_again(MessageBus bus):
+    """Drop the subscribers ``bus`` keeps as a numpy array for a topic (``arrays``), so that its
+    next publish resolves them again. A subscription or unsubscription made after a topic was
+    first published (the actor's, at the first bar) stores that topic's subscribers as an array
+    (``MessageBus.subscribe``), which ``publish_c`` turns into a typed memoryview at every
+    message: a memoryview object and a buffer request, ~1,000 instructions and numpy's buffer
+    code a bar. A topic the bus resolves itself is kept as that memoryview. Resolving finds the
+    same subscribers in the same order (by priority, then subscription order); a version whose
+    cache holds no arrays is left as it is.
+
+    The bus keeps, per subscription, the topics it is cached under (an unsubscription removes it
+    from each): a dropped topic leaves those lists too, and resolving adds it back."""
+    cdef str topic
+    cdef list topics
+    dropped = arrays(bus)
+    for topic in dropped:
+        del bus._patterns[topic]
+    if dropped:
+        for topics in bus._subscriptions.values():
+            topics[:] = [topic for topic in topics if topic not in dropped]
 
 
 cdef class BarRecorder:
@@ -206,12 +247,7 @@ cdef class BarRecorder:
         _append_t(self.t, bar._mem.ts_event)
         cdef Py_ssize_t n = len(self.v)
         grow(self.v, n + 5, 8)
-        cdef double* v = self.v.data.as_doubles + n
-        v[0] = cb_decimal(bar._mem.open.raw, bar._mem.open.precision)
-        v[1] = cb_decimal(bar._mem.high.raw, bar._mem.high.precision)
-        v[2] = cb_decimal(bar._mem.low.raw, bar._mem.low.precision)
-        v[3] = cb_decimal(bar._mem.close.raw, bar._mem.close.precision)
-        v[4] = cb_decimal(bar._mem.volume.raw, bar._mem.volume.precision)
+        _columns(bar, self.v.data.as_doubles + n)
 
     @cython.always_allow_keywords(False)  # METH_O: the bus calls it with no argument tuple
     def record(self, Bar bar):
@@ -223,7 +259,7 @@ cdef class BarRecorder:
                 if self.n_closes == self.capacity:
                     self._grow()
                 # Price.as_f64_c, as Position.unrealized_pnl prices it, so the PnL is Nautilus's
-                self.closes[self.n_closes] = <double>bar._mem.close.raw / FIXED_SCALAR
+                self.closes[self.n_closes] = cb_raw(bar._mem.close.raw) / FIXED_SCALAR
                 self.n_closes += 1
             if len(self._reads) != len(self.reads):
                 self._reads = [_Read(*entry) for entry in self.reads]

@@ -53,6 +53,7 @@ from .bars import BarChart, source_of
 from .config import ChartbridgeConfig
 from .convert import decimal_value
 from .points import FillMarkers, Points
+from .recorder import resolve_again
 from .results import Stats, Trades, account_results, merged
 from .ticks import Ticks
 
@@ -181,7 +182,7 @@ class ChartbridgeActor(Actor):
                                      for c in self._charts.values()])
         for topic, handler in self._subscriptions:
             if self.msgbus.is_subscribed(topic, handler):
-                self.msgbus.unsubscribe(topic, handler)
+                self._unsubscribe(topic, handler)
         self._subscriptions.clear()
         vars(self.portfolio.analyzer).pop("calculate_statistics", None)
         if self._unhook is not None:
@@ -223,6 +224,12 @@ class ChartbridgeActor(Actor):
         else:
             self._subscriptions.append((topic, handler))
         self.msgbus.subscribe(topic, handler)
+        resolve_again(self.msgbus)
+
+    def _unsubscribe(self, topic: str, handler: Callable[[Any], None]) -> None:
+        """Unsubscribe, the bus's cache of subscribers left as fast to publish from (``resolve_again``)."""
+        self.msgbus.unsubscribe(topic, handler)
+        resolve_again(self.msgbus)
 
     def settle(self) -> None:
         """Chart PnL and equity of the bars received so far, before positions or balances change."""
@@ -261,7 +268,7 @@ class ChartbridgeActor(Actor):
         """Chart the bar types the components subscribe to: at the first bar after components
         started (``bar``), and at each hand-over for bar types subscribed since."""
         if bar is not None:
-            self.msgbus.unsubscribe(_BARS + "*", self._discover_handler)
+            self._unsubscribe(_BARS + "*", self._discover_handler)
         first_topic = _BARS + str(bar.bar_type) if bar is not None else None
         owners: dict[str, list[Any]] = {first_topic: []} if first_topic is not None else {}
         for sub in self.msgbus.subscriptions(_BARS + "*"):

@@ -179,6 +179,9 @@ BarRecorder: Any = _COMPILED.BarRecorder if COMPILED else PyBarRecorder
 TickRecorder: Any = _COMPILED.TickRecorder if COMPILED else PyTickRecorder
 # A Bar's candle columns in C for the SDK's fast path (``series.row_reader_of``); None: read by attribute.
 candle_row: Callable[[Any], tuple[float, ...] | None] | None = _COMPILED.candle_row if COMPILED else None
+# The message bus's cached subscribers resolved again after the actor's (un)subscriptions; the bus's
+# cache is not reachable from Python, so uncompiled a late subscription costs its array each publish.
+resolve_again: Callable[[Any], None] = _COMPILED.resolve_again if COMPILED else lambda bus: None
 if COMPILED:  # the C twins of the clock's and the row reader's Python calls, for the SDK's fast path
     fastline.read_clock_with(_COMPILED.CLOCK, _COMPILED.CLOCK_NS)
     fastline.read_rows_with(_COMPILED.candle_row, _COMPILED.ROW_INTO)

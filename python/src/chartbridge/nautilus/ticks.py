@@ -162,7 +162,7 @@ class Ticks:
     def _discover(self, prefix: str, first: Any) -> None:
         """At the first tick of a kind: chart the instruments the components take that kind of."""
         handler = self._discover_quotes if prefix == _QUOTES else self._discover_trades
-        self.actor.msgbus.unsubscribe(prefix + "*", handler)
+        self.actor._unsubscribe(prefix + "*", handler)
         subscriptions = self.actor.msgbus.subscriptions(prefix + "*")
         owners = ((sub.topic, getattr(sub.handler, "__self__", None)) for sub in subscriptions)
         topics = {topic for topic, owner in owners
