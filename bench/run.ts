@@ -1,7 +1,7 @@
 // `npm run bench` (`--quick`: the Nautilus overhead matrix on fewer bars per shape): every benchmark of the project in one go. Each prints its figures for people
 // and one `{"figures": [...]}` JSON line; this collects those lines into bench/results/latest.json.
 // A benchmark that fails is reported and the others still run; the exit code says so.
-// `--only <text>` runs the benchmarks whose name contains <text> and replaces only their figures in
+// `--only <text>` runs the benchmark named <text>, else those whose name contains it, and replaces only their figures in
 // latest.json, so one benchmark can be measured again (alone on the machine) without the others;
 // each figure carries the date it was measured.
 import { spawnSync } from "node:child_process";
@@ -37,7 +37,10 @@ const allBenches: [string, string, string[]][] = [
   ["run files", "npx", ["tsx", "bench/runFile.ts"]],
 ];
 
-const benches = only === undefined ? allBenches : allBenches.filter(([name]) => name.includes(only));
+// A name given whole picks that benchmark alone ("nautilus overhead" is also part of its 2.x twin's name).
+const benches = only === undefined ? allBenches
+  : allBenches.some(([name]) => name === only) ? allBenches.filter(([name]) => name === only)
+  : allBenches.filter(([name]) => name.includes(only));
 if (benches.length === 0) throw new Error(`--only ${only}: no benchmark's name contains it (${allBenches.map(([n]) => n).join(", ")})`);
 
 // Each figure says where and when it was measured: a run of one benchmark keeps the others' figures,

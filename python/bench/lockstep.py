@@ -48,7 +48,9 @@ def run_pair(commands: list[list[str]], envs: list[dict[str, str]], turn: float 
         for command, env in zip(commands, envs):
             read, write = os.pipe()
             out = tempfile.TemporaryFile(mode="w+")  # a full pipe would block the child in its turn
-            procs.append(subprocess.Popen(command, env={**env, _READY_FD: str(write)}, stdin=subprocess.PIPE,
+            # PYTHONFAULTHANDLER: a child that crashes says where, rather than ending with no output.
+            procs.append(subprocess.Popen(command, env={**env, _READY_FD: str(write), "PYTHONFAULTHANDLER": "1"},
+                                          stdin=subprocess.PIPE,
                                           stdout=out, stderr=subprocess.STDOUT, text=True, pass_fds=(write,)))
             os.close(write)
             outs.append((out, read))
@@ -70,8 +72,8 @@ def run_pair(commands: list[list[str]], envs: list[dict[str, str]], turn: float 
     for proc, (out, _), mine in zip(procs, outs, turns):
         out.seek(0)
         text = out.read()
-        if proc.returncode != 0:
-            raise RuntimeError(f"{' '.join(proc.args)} failed:\n{text}")
+        if proc.returncode != 0:  # a negative code is the signal that ended it
+            raise RuntimeError(f"{' '.join(proc.args)} failed (exit code {proc.returncode}):\n{text}")
         result: dict[str, Any] = json.loads(text.strip().splitlines()[-1])
         start, end = result["start"], result["end"]
         result["active"] = sum(max(0.0, min(b, end) - max(a, start)) for a, b in mine)

@@ -88,16 +88,20 @@ cdef extern from *:
 BUILT_FOR = CB_NAUTILUS_VERSION.decode()
 
 
-cdef inline void _append_t(array.array t, long long value) except *:
+# The per-bar helpers return int, -1 on error, rather than void except *: a void function's caller
+# asks PyErr_Occurred() after each call (the thread state's, through __tls_get_addr each time).
+cdef inline int _append_t(array.array t, long long value) except -1:
     cdef Py_ssize_t n = len(t)
     grow(t, n + 1, 8)
     t.data.as_longlongs[n] = value
+    return 0
 
 
-cdef inline void _append_v(array.array v, double value) except *:
+cdef inline int _append_v(array.array v, double value) except -1:
     cdef Py_ssize_t n = len(v)
     grow(v, n + 1, 8)
     v.data.as_doubles[n] = value
+    return 0
 
 
 cdef extern from "Python.h":
@@ -243,11 +247,12 @@ cdef class BarRecorder:
         """Closes kept for ``pnl``."""
         return self.n_closes
 
-    cdef void _candle(self, Bar bar) except *:
+    cdef int _candle(self, Bar bar) except -1:
         _append_t(self.t, bar._mem.ts_event)
         cdef Py_ssize_t n = len(self.v)
         grow(self.v, n + 5, 8)
         _columns(bar, self.v.data.as_doubles + n)
+        return 0
 
     @cython.always_allow_keywords(False)  # METH_O: the bus calls it with no argument tuple
     def record(self, Bar bar):
@@ -273,12 +278,13 @@ cdef class BarRecorder:
         except Exception:
             self.on_error()
 
-    cdef void _grow(self) except *:
+    cdef int _grow(self) except -1:
         cdef Py_ssize_t capacity = self.capacity * 2 + 256
         cdef double* grown = <double*>realloc(self.closes, capacity * sizeof(double))
         if grown == NULL:
             raise MemoryError()
         self.closes, self.capacity = grown, capacity
+        return 0
 
     def candles(self, list bars not None):
         cdef Bar bar
