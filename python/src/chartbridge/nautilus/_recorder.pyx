@@ -51,17 +51,17 @@ cdef extern from *:
         return PyOS_string_to_double(at, NULL, NULL);
     }
 
-    /* The decimal a fixed-point raw of `precision` digits holds, as its nearest double
-       (Nautilus's as_double divides the raw by 10^FIXED_PRECISION: one ulp off at times). The
-       mantissa raw / 10^(FIXED_PRECISION - precision) is an integer; below 2^51 the double
-       quotient is within m * 2^-52 < 0.5 of it, so rounding it gives it exactly, as fast as
-       as_double (an int128 division costs about 10 ns more a value). */
     static inline double cb_raw(int128_t raw) {
         /* Through int64_t where it fits: the same correctly rounded double, without a call to
            libgcc's int128 conversion (its own code to fetch, at each value of each bar). */
         return raw >= INT64_MIN && raw <= INT64_MAX ? (double)(int64_t)raw : (double)raw;
     }
 
+    /* The decimal a fixed-point raw of `precision` digits holds, as its nearest double
+       (Nautilus's as_double divides the raw by 10^FIXED_PRECISION: one ulp off at times). The
+       mantissa raw / 10^(FIXED_PRECISION - precision) is an integer; below 2^51 the double
+       quotient is within m * 2^-52 < 0.5 of it, so rounding it gives it exactly, as fast as
+       as_double (an int128 division costs about 10 ns more a value). */
     static double cb_decimal(int128_t raw, unsigned char precision) {
         double q = cb_raw(raw) / CB_POW10[FIXED_PRECISION - precision];
         /* q + 1.5 * 2^52 - 1.5 * 2^52 rounds |q| < 2^51 to the nearest integer, without a libm call. */
