@@ -182,7 +182,8 @@ class ChartbridgeActor(Actor):
                                      for c in self._charts.values()])
         for topic, handler in self._subscriptions:
             if self.msgbus.is_subscribed(topic, handler):
-                self._unsubscribe(topic, handler)
+                self.msgbus.unsubscribe(topic, handler)
+        resolve_again(self.msgbus)  # once, after every unsubscription
         self._subscriptions.clear()
         vars(self.portfolio.analyzer).pop("calculate_statistics", None)
         if self._unhook is not None:
