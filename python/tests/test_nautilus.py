@@ -511,6 +511,35 @@ def test_the_position_line_is_the_net_position_of_every_strategy_on_the_instrume
     engine.dispose()
 
 
+def test_the_fills_are_charted_when_another_tool_wraps_the_portfolios_fill_endpoint(
+        r: redis.Redis, caplog: pytest.LogCaptureFixture) -> None:
+    """The actor takes the fills from the portfolio's fill endpoint (``_hook_fills``); where
+    another tool replaced it, the actor leaves that one in place, says so, and takes the fills
+    from their order events: every fill still has its marker, and the position line its points."""
+    engine, _ = ema_cross.build_engine(600)
+    bus, update = engine.kernel.msgbus, engine.portfolio.update_order
+    passed: list[Any] = []
+
+    def other_tool(event: Any) -> None:
+        passed.append(event)
+        update(event)
+    bus.deregister("Portfolio.update_order", update)
+    bus.register("Portfolio.update_order", other_tool)
+    truth = NotesNetPosition()
+    engine.add_actor(truth)
+    engine.run()
+    assert cb.flush(10)
+    expected = fills(engine)
+    times, cols = read_points(r, "fills:EUR/USD.SIM", "testrun")
+    assert len(expected) > 20 and times == [f.ts_event for f in expected]
+    assert cols["y"] == [float(str(f.last_px)) for f in expected]
+    assert "Portfolio.update_order is not the portfolio's" in caplog.text
+    assert [e for e in passed if isinstance(e, OrderFilled)] == expected
+    position_times, position = read_points(r, "position:EUR/USD.SIM", "testrun")
+    assert list(zip(position_times, position["y"])) == truth.seen
+    engine.dispose()
+
+
 HISTORY = 200
 
 

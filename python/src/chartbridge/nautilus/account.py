@@ -112,7 +112,10 @@ class Account:
         self.balances = balances
 
     def settle(self) -> None:
-        """Chart the PnL, equity and drawdown of the bars received since the last settle."""
+        """Chart the PnL, equity and drawdown of the bars received since the last settle, priced
+        by the positions the position events since then left (``move``)."""
+        if self.actor.moved:
+            self.actor.move()
         if self.lazy is not None:
             if self.lazy.settle():  # most settles of a fill find nothing new
                 self._settle_lazy()

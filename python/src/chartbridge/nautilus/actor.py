@@ -93,6 +93,11 @@ class ChartbridgeActor(Actor):
         self._charts: dict[str, BarChart] = {}
         self._claimed: set[int] = set()  # ids of the indicators charted already
         self._fills: dict[InstrumentId, FillMarkers] = {}
+        # Fills since the last hand-over (their markers are made there) and position events since
+        # the last settle (charted there): at each event, between two bars of a backtest, the same
+        # steps cost several times as much, their code and data cold.
+        self._filled: list[OrderFilled] = []
+        self.moved: list[PositionEvent] = []
         # per instrument: its net position's points, and its chart priced by an account (None: none)
         self._positions: dict[InstrumentId, tuple[Points, BarChart | None]] = {}
         self._results: dict[Any, tuple[Stats, Trades]] = {}  # per account
@@ -128,21 +133,34 @@ class ChartbridgeActor(Actor):
             self._paced = session.current().producer
             self._paced.pace(True)  # delivered at each hand-over (``drain``), see Producer.pace
         self._discover_handler = self.guarded(self._discover)
+        self._fill_marker, self._position_line = self.guarded(self._on_fill), self.guarded(self._on_positions)
         # Each order makes several order and account events, each handler call costing
-        # microseconds inside a backtest: the events that chart nothing pass no guard.
-        on_fill, refresh = self.guarded(self._on_fill), self.guarded(self._on_account_state)
+        # microseconds inside a backtest: the fills come from the portfolio's endpoint
+        # (``_hook_fills``), and the events that chart nothing pass no guard.
+        refresh = self.guarded(self._on_account_state)
+        filled = self._filled
 
         def on_order_event(event: Any) -> None:
             if type(event) is OrderFilled:
-                on_fill(event)
+                filled.append(event)
 
         def on_account(event: Any) -> None:
             if event is not self._last_account_event:
                 self._last_account_event = event
                 refresh(event)
-        for topic, handler in ((_BARS + "*", self._discover_handler), ("events.order.*", on_order_event),
-                               ("events.position.*", self.guarded(self._on_position_event)),
-                               ("events.system.*", self.guarded(self._on_component_state))):
+        def on_position_event(event: Any) -> None:
+            self.moved.append(event)
+            self.move()
+        # Hooked, a fill's position events are charted at the next settle, which comes before the
+        # next fill moves a position; else the next settle may come after it (an account event
+        # of the next fill follows its position update): they are charted as they come.
+        hooked = self._hook_fills()
+        subscriptions = [(_BARS + "*", self._discover_handler),
+                         ("events.position.*", self.moved.append if hooked else on_position_event),
+                         ("events.system.*", self.guarded(self._on_component_state))]
+        if not hooked:
+            subscriptions.append(("events.order.*", on_order_event))
+        for topic, handler in subscriptions:
             self._subscribe(topic, handler)
         # Nautilus 1.221 does not attach a wildcard subscription to topics already published
         # (the accounts' first states are), so the known accounts are also subscribed by name;
@@ -151,7 +169,6 @@ class ChartbridgeActor(Actor):
             self._subscribe(topic, on_account)
         self.ticks.start()
         self._watch_analyzer()
-        self._hook_fills()
 
     def on_stop(self) -> None:
         self.drain()
@@ -175,6 +192,7 @@ class ChartbridgeActor(Actor):
         if self._run is None:
             return  # the statistics completed the run
         self.ticks.finish()
+        self._take_fills()
         for fills in self._fills.values():
             fills.close()  # the last fills at the last time: nothing can join them now
         self.drain()
@@ -241,6 +259,9 @@ class ChartbridgeActor(Actor):
         """Hand the points of the bars received so far to the SDK's buffers."""
         self.bars_pending = 0
         self._discover()
+        self._take_fills()
+        if self.moved:  # charted when no account settles
+            self.move()
         self.settle()
         for chart in self._charts.values():
             chart.recorder.pending = 0
@@ -330,6 +351,12 @@ class ChartbridgeActor(Actor):
 
     # -- fills and positions --------------------------------------------------------------------
 
+    def _take_fills(self) -> None:
+        """The fills since the last hand-over into their markers, in one loop."""
+        for event in self._filled:
+            self._fill_marker(event)
+        self._filled.clear()
+
     def _on_fill(self, event: OrderFilled) -> None:
         instrument_id = event.instrument_id
         buy = event.order_side == OrderSide.BUY
@@ -344,8 +371,30 @@ class ChartbridgeActor(Actor):
         markers.fill(event.client_order_id, event.ts_event, "buy" if buy else "sell", event.last_qty, event.last_px,
                      event.position_id)
 
-    def _on_position_event(self, event: PositionEvent) -> None:
+    def move(self) -> None:
+        """Chart the position events since the last settle, and price the bars from now on with
+        the positions open now. Called before anything settles (``Account.settle``): the bars
+        before them were settled before their fill (``_hook_fills``)."""
+        events = list(self.moved)
+        self.moved.clear()
+        nets: dict[InstrumentId, float] = {}
+        for event in events:
+            self._position_line(event, nets)
+
+    def _on_positions(self, event: PositionEvent, nets: dict[InstrumentId, float]) -> None:
+        """One position event's point of its instrument's net position. Nautilus publishes a
+        fill's position events after it moved every position (1.231), so each is charted with
+        the net position after all of them: ``nets`` keeps it per instrument, read once."""
         instrument_id = event.instrument_id
+        net = nets.get(instrument_id)
+        if net is None:
+            net = nets[instrument_id] = self._positions_now(instrument_id)
+        points = self._positions[instrument_id][0]
+        points.t.append(event.ts_event)
+        points.v.append(net)
+
+    def _positions_now(self, instrument_id: InstrumentId) -> float:
+        """The positions open now in the instrument's chart; returns their net quantity."""
         held = self._positions.get(instrument_id)
         if held is None:
             series_id, title = contract.named("position", str(instrument_id))
@@ -355,30 +404,25 @@ class ChartbridgeActor(Actor):
             priced = next((c for c in self._charts.values() if c.account is not None and c.instrument_id == instrument_id),
                           None)  # a chart made later takes its place (``_chart``)
             held = self._positions[instrument_id] = line, priced
-        points, chart = held
+        chart = held[1]
         positions = self.cache.positions_open(instrument_id=instrument_id)
-        points.t.append(event.ts_event)
+        if chart is not None:
+            assert chart.account is not None
+            chart.positions = positions
+            currency = positions[0].settlement_currency if positions else None
+            if currency is not None and currency.code != chart.currency:
+                chart.account.precisions[currency.code] = currency.precision
+            chart.currency = currency.code if currency is not None else None
         # Portfolio.net_position: the sum of these positions' decimals, over every strategy and account
         # (read from the positions the chart needs anyway: it costs another ~4 us an event inside a backtest).
         n = len(positions)
-        points.v.append(0.0 if n == 0 else float(positions[0].signed_decimal_qty()) if n == 1 else
-                        float(sum((p.signed_decimal_qty() for p in positions), Decimal(0))))
-        if chart is not None:
-            account = chart.account
-            assert account is not None
-            account.settle()  # the waiting bars' equity is of the settlement currency before
-            chart.positions = positions
-            if not positions:
-                chart.currency = None
-                return
-            currency = positions[0].settlement_currency
-            code = currency.code
-            if code != chart.currency:
-                account.precisions[code] = currency.precision
-                chart.currency = code
+        return (0.0 if n == 0 else float(positions[0].signed_decimal_qty()) if n == 1 else
+                float(sum((p.signed_decimal_qty() for p in positions), Decimal(0))))
 
-    def _hook_fills(self) -> None:
-        """Settle just before Nautilus applies a fill to a position.
+    def _hook_fills(self) -> bool:
+        """Settle just before Nautilus applies a fill to a position, and keep the fill for its
+        marker; False where the endpoint is not the portfolio's (the fills then come from their
+        order events).
 
         The execution engine moves the position (the very ``Position`` object that prices the
         kept bars) before it publishes the OrderFilled, so settling at that event would price
@@ -387,6 +431,7 @@ class ChartbridgeActor(Actor):
         endpoint is wrapped, and put back at the end of the run.
         """
         update = self.portfolio.update_order
+        filled = self._filled
 
         def before_fill() -> None:
             self.ticks.before_fill()
@@ -396,19 +441,21 @@ class ChartbridgeActor(Actor):
         def update_order(event: Any) -> None:
             if type(event) is OrderFilled:
                 settle()
+                filled.append(event)
             update(event)
         try:
             self.msgbus.deregister(_PRE_FILL, update)
         except (KeyError, ValueError):  # not the portfolio's (another tool wraps it): leave it
             log.warning("chartbridge: %s is not the portfolio's, so the bars before a fill are priced with "
                         "the position after it", _PRE_FILL)
-            return
+            return False
         self.msgbus.register(_PRE_FILL, update_order)
 
         def unhook() -> None:
             self.msgbus.deregister(_PRE_FILL, update_order)
             self.msgbus.register(_PRE_FILL, update)
         self._unhook = unhook
+        return True
 
     # -- results --------------------------------------------------------------------------------
 

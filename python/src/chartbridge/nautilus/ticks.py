@@ -153,7 +153,6 @@ class Ticks:
     def start(self) -> None:
         self.actor._subscribe(_QUOTES + "*", self._discover_quotes)
         self.actor._subscribe(_TRADES + "*", self._discover_trades)
-        self.actor._subscribe("events.position.*", self._position)
 
     def rearm(self) -> None:
         """A component started later may subscribe to more ticks: look again at the next tick."""
@@ -185,6 +184,8 @@ class Ticks:
                                        for s in self.actor.msgbus.subscriptions("data.bars.*"))
             pane = bars[0].pane if bars else "main" if not self.charts and not barred else str(instrument_id)
             chart = self.charts[instrument_id] = TickChart(self.actor, instrument_id, pane, priced=not barred)
+            if chart.account is not None:  # its PnL at each position event; without one, no call an event
+                self.actor._subscribe("events.position.*", self._position)
         return chart
 
     def _on_position(self, event: Any) -> None:
