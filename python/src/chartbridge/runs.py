@@ -313,11 +313,15 @@ def _jsonable_stat(value: Any, where: str) -> float | int | str:
 def _trade(row: Mapping[str, Any], i: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in row.items():
+        kind = type(value)
         if key in ("entry_t", "exit_t"):
-            if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).isdigit():
+            if not (kind is int and value >= 0) and (
+                    isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).isdigit()):
                 raise ProtocolError("E_TIME", f"trades[{i}].{key}: {value!r} is not an integer ns time")
             out[key] = str(value)
-        elif value is None or isinstance(value, str):
+        elif value is None or kind is str or kind is int or kind is float and math.isfinite(value):
+            out[key] = value  # the usual columns, told apart without a call: a run can have thousands of trades
+        elif isinstance(value, str):
             out[key] = value
         else:
             out[key] = _jsonable_stat(value, f"trades[{i}].{key}")
