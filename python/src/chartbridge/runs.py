@@ -319,10 +319,8 @@ def _trade(row: Mapping[str, Any], i: int) -> dict[str, Any]:
                     isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).isdigit()):
                 raise ProtocolError("E_TIME", f"trades[{i}].{key}: {value!r} is not an integer ns time")
             out[key] = str(value)
-        elif value is None or kind is str or kind is int or kind is float and math.isfinite(value):
+        elif value is None or isinstance(value, str) or kind is int or kind is float and math.isfinite(value):
             out[key] = value  # the usual columns, told apart without a call: a run can have thousands of trades
-        elif isinstance(value, str):
-            out[key] = value
         else:
             out[key] = _jsonable_stat(value, f"trades[{i}].{key}")
     return out
