@@ -254,15 +254,22 @@ def test_an_indicator_fed_otherwise_charts_the_value_the_strategy_saw(r: redis.R
 
 
 class RecordsPnl(ema_cross.EMACross):
-    """Notes its open positions' unrealized PnL at each bar's close, as it handles the bar."""
+    """Notes its open positions' unrealized PnL at each bar's close, and the margin account's
+    equity (its USD balance plus that PnL), as it handles the bar."""
 
     def __init__(self, config: ema_cross.EMACrossConfig) -> None:
         super().__init__(config)
         self.pnl: list[tuple[int, float]] = []
+        self.equity: list[tuple[int, float]] = []
+        self.balances: list[Decimal] = []
 
     def on_bar(self, bar: Any) -> None:
         positions = self.cache.positions_open(instrument_id=self.config.instrument_id)
-        self.pnl.append((bar.ts_event, float(sum(p.unrealized_pnl(bar.close).as_decimal() for p in positions))))
+        pnl = sum((p.unrealized_pnl(bar.close).as_decimal() for p in positions), Decimal(0))
+        self.pnl.append((bar.ts_event, float(pnl)))
+        balance = self.portfolio.account(self.config.instrument_id.venue).balance_total(ema_cross.USD)
+        self.balances.append(balance.as_decimal())
+        self.equity.append((bar.ts_event, float(balance.as_decimal() + pnl)))
         super().on_bar(bar)
 
 
@@ -283,6 +290,8 @@ def test_the_compiled_recorder_is_built_and_the_python_one_charts_the_same_point
         # Nautilus publishes it, so the bars before it must be priced earlier.
         times, cols = charted[run]["unrealized_pnl:EUR/USD.SIM"]
         assert list(zip(times, cols["y"])) == strategy.pnl and sum(v != 0 for _, v in strategy.pnl) > BARS * 0.9
+        times, cols = charted[run]["equity:SIM:USD"]
+        assert list(zip(times, cols["y"])) == strategy.equity and len(set(strategy.balances)) > 20
         engine.dispose()
     assert sorted(charted["compiled"]) == [
         "EMACross.ema_gap", BAR_SERIES, "RecordsPnl-000.fast_ema", "RecordsPnl-000.slow_ema", "drawdown:SIM:USD",
@@ -495,10 +504,13 @@ def test_the_position_line_is_the_net_position_of_every_strategy_on_the_instrume
     instrument = ema_cross.TestInstrumentProvider.default_fx_ccy("EUR/USD")
     engine.add_instrument(instrument)
     engine.add_data(ema_cross.synthetic_bars(instrument, 600))
-    for tag, (fast, slow), size in (("1", (10, 20), 100_000), ("2", (5, 15), 30_000)):
-        engine.add_strategy(ema_cross.EMACross(ema_cross.EMACrossConfig(
-            instrument_id=instrument.id, bar_type=ema_cross.BarType.from_str(BAR_SERIES), order_id_tag=tag,
-            fast_ema_period=fast, slow_ema_period=slow, trade_size=Decimal(size))))
+    strategies = [strategy_class(ema_cross.EMACrossConfig(
+        instrument_id=instrument.id, bar_type=ema_cross.BarType.from_str(BAR_SERIES), order_id_tag=tag,
+        fast_ema_period=fast, slow_ema_period=slow, trade_size=Decimal(size)))
+        for strategy_class, tag, (fast, slow), size in ((RecordsPnl, "1", (10, 20), 100_000),
+                                                        (ema_cross.EMACross, "2", (5, 15), 30_000))]
+    for strategy in strategies:
+        engine.add_strategy(strategy)
     truth = NotesNetPosition()
     engine.add_actor(truth)
     engine.add_actor(ChartbridgeActor())
@@ -508,6 +520,12 @@ def test_the_position_line_is_the_net_position_of_every_strategy_on_the_instrume
     assert list(zip(times, cols["y"])) == truth.seen and len(truth.seen) > 100
     # the two strategies' positions at once: one long and one short, or both one way; flat at the end
     assert {70_000.0, 130_000.0} <= {abs(y) for y in cols["y"]} and cols["y"][-1] == 0.0
+    # each bar priced by both positions open then, and the account's equity the balance plus that
+    recorded = strategies[0]
+    times, cols = read_points(r, "unrealized_pnl:EUR/USD.SIM", "testrun")
+    assert list(zip(times, cols["y"])) == recorded.pnl
+    times, cols = read_points(r, "equity:SIM:USD", "testrun")
+    assert list(zip(times, cols["y"])) == recorded.equity
     engine.dispose()
 
 

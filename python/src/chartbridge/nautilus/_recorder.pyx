@@ -23,7 +23,10 @@ from nautilus_trader.common.component cimport Clock, MessageBus
 from numpy import ndarray
 from cpython.pycapsule cimport PyCapsule_New
 from nautilus_trader.indicators.base cimport Indicator
+from nautilus_trader.cache.cache cimport Cache
 from nautilus_trader.model.data cimport Bar, QuoteTick, TradeTick
+from nautilus_trader.model.events.position cimport PositionOpened
+from nautilus_trader.model.identifiers cimport InstrumentId
 from nautilus_trader.model.position cimport Position
 
 cdef extern from *:
@@ -218,6 +221,16 @@ def resolve_again(MessageBus bus):
             topics[:] = [topic for topic in topics if topic not in dropped]
 
 
+cdef inline bint _holds(list positions, object position):
+    """Whether ``positions`` holds this very object (a netting position reopened is a new
+    ``Position`` equal to the closed one: the same id)."""
+    cdef object held
+    for held in positions:
+        if held is position:
+            return True
+    return False
+
+
 cdef class BarRecorder:
     cdef array.array t, v
     cdef double* closes
@@ -227,6 +240,14 @@ cdef class BarRecorder:
     cdef public list reads
     cdef list _reads  # ``reads`` as ``_Read``s, made again when ``reads`` grows
     cdef public long pending, batch
+    # Pricing each bar as it is recorded (``price_each``): the actor's event log, scanned for
+    # the instrument's new positions, and the PnL lines.
+    cdef list log
+    cdef Py_ssize_t scanned
+    cdef Cache cache
+    cdef InstrumentId instrument_id
+    cdef array.array pnl_t, pnl_v
+    cdef public list positions, marks
 
     def __init__(self, array.array t not None, array.array v not None, on_batch, on_error, long batch,
                  bint keep_closes):
@@ -238,6 +259,33 @@ cdef class BarRecorder:
         self.reads = []
         self._reads = []
         self.pending = 0
+        self.positions = []
+        self.marks = []
+
+    def price_each(self, list log not None, Cache cache not None, InstrumentId instrument_id not None,
+                   list positions not None, array.array pnl_t not None, array.array pnl_v not None):
+        """From the next bar on, price each bar as it is recorded (see ``recorder.py``)."""
+        self.log, self.cache, self.instrument_id, self.positions = log, cache, instrument_id, positions
+        self.pnl_t, self.pnl_v = pnl_t, pnl_v
+        self.scanned = 0
+        self.marks = []
+
+    def keep_each(self):
+        """Back to keeping closes for ``pnl``; returns the positions still open."""
+        self.log = None
+        return self.rescan()
+
+    def rescan(self):
+        """The log was emptied: scan it from its start; returns the positions still open."""
+        cdef Position position
+        self.scanned = 0
+        self.marks = []
+        self.positions = [position for position in self.positions if position.side != PositionSide.FLAT]
+        return self.positions
+
+    @property
+    def pricing(self):
+        return self.log is not None
 
     def __dealloc__(self):
         free(self.closes)
@@ -260,7 +308,12 @@ cdef class BarRecorder:
         cdef long long ts = bar._mem.ts_event
         try:
             self._candle(bar)
-            if self.keep_closes:
+            if self.log is not None:
+                if len(self.log) != self.scanned:
+                    self._scan()
+                _append_t(self.pnl_t, ts)
+                _append_v(self.pnl_v, self._price(cb_raw(bar._mem.close.raw) / FIXED_SCALAR))
+            elif self.keep_closes:
                 if self.n_closes == self.capacity:
                     self._grow()
                 # Price.as_f64_c, as Position.unrealized_pnl prices it, so the PnL is Nautilus's
@@ -277,6 +330,40 @@ cdef class BarRecorder:
                 self.on_batch()
         except Exception:
             self.on_error()
+
+    cdef int _scan(self) except -1:
+        """The log's entries since the last bar came before this one: its new positions of the
+        instrument join those that price it, and ``marks`` notes where they apply."""
+        cdef Py_ssize_t i, n = len(self.log)
+        cdef object entry
+        cdef Position position
+        # a netting position reopened is a new object: the closed ones would be looped over at each bar
+        self.positions = [position for position in self.positions if position.side != PositionSide.FLAT]
+        for i in range(self.scanned, n):
+            entry = self.log[i]
+            if type(entry) is PositionOpened and (<PositionOpened>entry).instrument_id == self.instrument_id:
+                position = self.cache.position((<PositionOpened>entry).position_id)
+                if position is not None and not _holds(self.positions, position):
+                    self.positions.append(position)
+        self.marks += [n, len(self.pnl_t)]
+        self.scanned = n
+        return 0
+
+    cdef double _price(self, double close) except? -1.0:
+        """``pnl`` of one close."""
+        cdef Position position
+        cdef long long units = 0
+        cdef unsigned char precision = 0
+        cdef double pnl
+        for position in self.positions:
+            if position.side == PositionSide.FLAT:
+                continue
+            precision = position.settlement_currency._mem.precision
+            pnl = position._calculate_pnl(position.avg_px_open, close, position.quantity.as_f64_c())
+            if isnan(pnl) or pnl > MONEY_MAX or pnl < MONEY_MIN:
+                return NAN
+            units += cb_mantissa(pnl, precision)
+        return cb_digits(units, precision)
 
     cdef int _grow(self) except -1:
         cdef Py_ssize_t capacity = self.capacity * 2 + 256

@@ -46,6 +46,24 @@ class EquityCurve:
         self.drawdown_points.t.extend(t)
 
 
+class Applies:
+    """Where the entries of the actor's log apply among a chart's PnL points, while its recorder
+    prices each bar (``recorder.price_each``): from the first point priced after them."""
+
+    def __init__(self, chart: BarChart) -> None:
+        self.chart = chart
+        self.marks: list[int] = chart.recorder.marks  # (log entries, points before them) pairs, flat
+        self.end = len(chart.pnl_points.t)  # entries after the last bar apply from there
+        self.k = 0
+
+    def at(self, entry: int) -> int:
+        """The point log entry ``entry`` applies from (asked in increasing order of entries)."""
+        marks = self.marks
+        while self.k < len(marks) and marks[self.k] <= entry:
+            self.k += 2
+        return marks[self.k + 1] if self.k < len(marks) else self.end
+
+
 class Account:
     """The account of one venue: balances (refreshed by account events), the unrealized PnL of
     its instruments, and equity and drawdown per currency.
@@ -75,6 +93,7 @@ class Account:
         self.curves: dict[str, EquityCurve] = {}
         self.charts: list[Chart] = []  # the instruments' charts
         self.lazy: Chart | None = None  # the one chart whose equity is computed from its PnL points
+        self.deferred_chart: BarChart | None = None  # ``lazy``, priced as its bars come (``actor.remode``)
         self.settled = 0  # PnL points of ``lazy`` whose equity is charted
         self.refresh()
 
@@ -87,6 +106,7 @@ class Account:
         self.lazy = self.charts[0] if self.margin and len(self.charts) == 1 else None
         for chart in self.charts:
             chart.pace()
+        self.actor.remode()
 
     def refresh(self) -> None:
         """Balances of now (an account event came), the bars before them settled. Inside a
@@ -114,7 +134,7 @@ class Account:
     def settle(self) -> None:
         """Chart the PnL, equity and drawdown of the bars received since the last settle, priced
         by the positions the position events since then left (``move``)."""
-        if self.actor.moved:
+        if self.actor.moved and not self.actor.deferred:
             self.actor.move()
         if self.lazy is not None:
             if self.lazy.settle():  # most settles of a fill find nothing new
@@ -169,11 +189,25 @@ class Account:
             if got[c]:
                 self.curve(code).extend(out_t[c * n:c * n + got[c]], 0.0, out_v, c * n, c * n + got[c])
 
-    def _settle_lazy(self) -> None:
-        chart = self.lazy
+    def apply(self, event: Any) -> None:
+        """The balances after an account event (``AccountState``), as Nautilus's ``Account.apply``
+        updates them: the currencies it reports."""
+        for balance in event.balances:
+            currency = balance.currency
+            self.balances[currency.code] = decimal_value(balance.total)
+            self.precisions.setdefault(currency.code, currency.precision)
+
+    def settle_to(self, end: int | None) -> None:
+        """Deferred (``actor.remode``): chart the equity of ``deferred_chart``'s PnL points before
+        ``end`` (None: all) with the balances of now."""
+        assert self.deferred_chart is not None
+        self._settle_lazy(self.deferred_chart, end)
+
+    def _settle_lazy(self, chart: Chart | None = None, end: int | None = None) -> None:
+        chart = chart or self.lazy
         assert chart is not None
         t, pnls = chart.pnl_points.t, chart.pnl_points.v
-        start, end = self.settled, len(t)
+        start, end = self.settled, len(t) if end is None else end
         if start >= end:
             return
         self.settled = end

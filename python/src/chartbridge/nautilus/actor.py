@@ -34,9 +34,9 @@ from nautilus_trader.common.component import LiveClock
 from nautilus_trader.common.enums import ComponentState
 from nautilus_trader.indicators.base import Indicator
 from nautilus_trader.model.data import Bar, BarType
-from nautilus_trader.model.enums import OrderSide
-from nautilus_trader.model.events import OrderFilled, PositionEvent
-from nautilus_trader.model.identifiers import InstrumentId, Venue
+from nautilus_trader.model.enums import OrderSide, PositionSide
+from nautilus_trader.model.events import AccountState, OrderFilled, PositionEvent
+from nautilus_trader.model.identifiers import InstrumentId, PositionId, Venue
 from nautilus_trader.model.position import Position
 from nautilus_trader.trading.strategy import Strategy
 
@@ -48,7 +48,7 @@ from ..protocol import TIME_LIMIT
 from ..runs import Run, end_run, results, start_run
 from ..series import Series, Source
 from . import contract
-from .account import Account
+from .account import Account, Applies
 from .bars import BarChart, source_of
 from .config import ChartbridgeConfig
 from .convert import decimal_value
@@ -95,9 +95,13 @@ class ChartbridgeActor(Actor):
         self._fills: dict[InstrumentId, FillMarkers] = {}
         # Fills since the last hand-over (their markers are made there) and position events since
         # the last settle (charted there): at each event, between two bars of a backtest, the same
-        # steps cost several times as much, their code and data cold.
+        # steps cost several times as much, their code and data cold. While ``deferred``, ``moved``
+        # is the log of every fill, position and account event since the last hand-over (``_walk``).
         self._filled: list[OrderFilled] = []
-        self.moved: list[PositionEvent] = []
+        self.moved: list[Any] = []
+        self.deferred = False
+        # per instrument, while deferred: the signed quantity of each open position, after the events walked
+        self._nets: dict[InstrumentId, dict[PositionId, Decimal]] = {}
         # per instrument: its net position's points, and its chart priced by an account (None: none)
         self._positions: dict[InstrumentId, tuple[Points, BarChart | None]] = {}
         self._results: dict[Any, tuple[Stats, Trades]] = {}  # per account
@@ -147,7 +151,10 @@ class ChartbridgeActor(Actor):
         def on_account(event: Any) -> None:
             if event is not self._last_account_event:
                 self._last_account_event = event
-                refresh(event)
+                if self.deferred:
+                    self.moved.append(event)
+                else:
+                    refresh(event)
         def on_position_event(event: Any) -> None:
             self.moved.append(event)
             self.move()
@@ -192,7 +199,7 @@ class ChartbridgeActor(Actor):
         if self._run is None:
             return  # the statistics completed the run
         self.ticks.finish()
-        self._take_fills()
+        self._catch_up()
         for fills in self._fills.values():
             fills.close()  # the last fills at the last time: nothing can join them now
         self.drain()
@@ -259,10 +266,7 @@ class ChartbridgeActor(Actor):
         """Hand the points of the bars received so far to the SDK's buffers."""
         self.bars_pending = 0
         self._discover()
-        self._take_fills()
-        if self.moved:  # charted when no account settles
-            self.move()
-        self.settle()
+        self._catch_up()
         for chart in self._charts.values():
             chart.recorder.pending = 0
         for points in self.points:
@@ -393,8 +397,8 @@ class ChartbridgeActor(Actor):
         points.t.append(event.ts_event)
         points.v.append(net)
 
-    def _positions_now(self, instrument_id: InstrumentId) -> float:
-        """The positions open now in the instrument's chart; returns their net quantity."""
+    def _held(self, instrument_id: InstrumentId) -> tuple[Points, BarChart | None]:
+        """The instrument's net position line, and its chart that an account prices (None: none)."""
         held = self._positions.get(instrument_id)
         if held is None:
             series_id, title = contract.named("position", str(instrument_id))
@@ -404,20 +408,120 @@ class ChartbridgeActor(Actor):
             priced = next((c for c in self._charts.values() if c.account is not None and c.instrument_id == instrument_id),
                           None)  # a chart made later takes its place (``_chart``)
             held = self._positions[instrument_id] = line, priced
-        chart = held[1]
+        return held
+
+    def _positions_now(self, instrument_id: InstrumentId) -> float:
+        """The positions open now in the instrument's chart; returns their net quantity."""
+        chart = self._held(instrument_id)[1]
         positions = self.cache.positions_open(instrument_id=instrument_id)
         if chart is not None:
-            assert chart.account is not None
             chart.positions = positions
-            currency = positions[0].settlement_currency if positions else None
-            if currency is not None and currency.code != chart.currency:
-                chart.account.precisions[currency.code] = currency.precision
-            chart.currency = currency.code if currency is not None else None
+            chart.hold(positions[0].settlement_currency if positions else None)
         # Portfolio.net_position: the sum of these positions' decimals, over every strategy and account
         # (read from the positions the chart needs anyway: it costs another ~4 us an event inside a backtest).
         n = len(positions)
         return (0.0 if n == 0 else float(positions[0].signed_decimal_qty()) if n == 1 else
                 float(sum((p.signed_decimal_qty() for p in positions), Decimal(0))))
+
+    # -- pricing each bar as it is recorded -------------------------------------------------------
+
+    def _catch_up(self) -> None:
+        """Chart the fills, position and account events so far, and the PnL and equity of the
+        bars received so far."""
+        if self.deferred:
+            self._walk()
+            return
+        self._take_fills()
+        if self.moved:  # charted when no account settles
+            self.move()
+        self.settle()
+
+    def remode(self) -> None:
+        """Price each bar as it is recorded (``deferred``) while every account that prices
+        charts is a margin account pricing one ``BarChart`` and the fills come from the portfolio's
+        endpoint; else settle at each fill and account event. Called when an account's charts or
+        type changed.
+
+        Settling before each fill costs ~18 us a fill inside a backtest, an account event ~12 us
+        and the positions' refresh ~12 us, their code and data cold there. Deferred, a fill and
+        its events are appended to ``moved``, the recorder prices each bar in C with the positions
+        open then (adding a position opened since the last bar: ``recorder.price_each``), and the
+        events are charted at the hand-over, in one warm loop (``_walk``)."""
+        accounts = list(self._accounts.values())
+        want = self._unhook is not None and all(not a.charts or (a.typed and isinstance(a.lazy, BarChart))
+                                                for a in accounts)
+        if want == self.deferred and all(a.deferred_chart is (a.lazy if want else None) for a in accounts):
+            return
+        self._catch_up()
+        if want and not self.deferred:  # the net positions the walk goes on from
+            self._nets = {}
+            for position in self.cache.positions_open():
+                self._nets.setdefault(position.instrument_id, {})[position.id] = position.signed_decimal_qty()
+        self.deferred = want
+        for account in accounts:
+            chart = account.lazy if want and isinstance(account.lazy, BarChart) else None
+            if account.deferred_chart is not chart and account.deferred_chart is not None:
+                account.deferred_chart.positions = account.deferred_chart.recorder.keep_each()
+            if chart is not None and account.deferred_chart is not chart:
+                chart.recorder.price_each(self.moved, self.cache, chart.instrument_id,
+                                          self.cache.positions_open(instrument_id=chart.instrument_id),
+                                          chart.pnl_points.t, chart.pnl_points.v)
+            account.deferred_chart = chart
+
+    def _walk(self) -> None:
+        """Deferred: chart the log's events in order (fill markers, net position points, balances)
+        and the equity of the bars priced since the last walk, each bar with the balances of the
+        account events before it (``marks``)."""
+        log = self.moved
+        priced = {account: Applies(account.deferred_chart) for account in self._accounts.values()
+                  if account.deferred_chart is not None}
+        group: list[PositionEvent] = []
+        for i, event in enumerate(log):
+            if isinstance(event, PositionEvent):
+                group.append(event)
+                continue
+            if group:
+                self._moved_group(group, i - 1, priced)
+                group = []
+            if type(event) is OrderFilled:
+                self._fill_marker(event)
+            elif type(event) is AccountState:
+                account = self._accounts.get(event.account_id.get_issuer())
+                if account is not None:
+                    if account in priced:
+                        account.settle_to(priced[account].at(i))
+                    account.apply(event)
+        if group:
+            self._moved_group(group, len(log) - 1, priced)
+        log.clear()
+        for account, applies in priced.items():
+            account.settle_to(None)
+            applies.chart.recorder.rescan()
+
+    def _moved_group(self, group: list[PositionEvent], last: int, priced: dict[Account, Applies]) -> None:
+        """The position events of one fill (log entries up to ``last``): each one's point of its
+        instrument's net position after them all (Nautilus publishes them once it has moved every
+        position), and the settlement currency its PnL is in from the next bar on."""
+        nets: dict[InstrumentId, float] = {}
+        for event in group:
+            signed = self._nets.setdefault(event.instrument_id, {})
+            quantity = event.quantity.as_decimal()
+            if quantity:
+                signed[event.position_id] = -quantity if event.side == PositionSide.SHORT else quantity
+            else:
+                signed.pop(event.position_id, None)
+            nets[event.instrument_id] = 0.0
+        for instrument_id in nets:
+            signed = self._nets[instrument_id]
+            nets[instrument_id] = float(sum(signed.values(), Decimal(0)))
+            chart = self._held(instrument_id)[1]
+            if chart is not None and chart.account in priced:
+                chart.account.settle_to(priced[chart.account].at(last))
+                chart.hold(chart.settlement if signed else None)
+        for event in group:
+            line = self._positions[event.instrument_id][0]
+            line.t.append(event.ts_event)
+            line.v.append(nets[event.instrument_id])
 
     def _hook_fills(self) -> bool:
         """Settle just before Nautilus applies a fill to a position, and keep the fill for its
@@ -440,8 +544,11 @@ class ChartbridgeActor(Actor):
 
         def update_order(event: Any) -> None:
             if type(event) is OrderFilled:
-                settle()
-                filled.append(event)
+                if self.deferred:  # the bars are priced as they come: nothing to settle
+                    self.moved.append(event)
+                else:
+                    settle()
+                    filled.append(event)
             update(event)
         try:
             self.msgbus.deregister(_PRE_FILL, update)

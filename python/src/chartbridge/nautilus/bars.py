@@ -74,6 +74,7 @@ class BarChart:
         if primary:
             series_id, title = contract.named("unrealized_pnl", str(self.instrument_id))
             settlement = instrument.get_settlement_currency() if instrument is not None else None
+            self.settlement = settlement  # what its positions' PnL is in
             self.pnl_points = Points(actor, Series(series_id, pane="pnl", title=title, source=actor.source,
                                                    precision=None if settlement is None else settlement.precision,
                                                    unit=None if settlement is None else settlement.code))
@@ -84,6 +85,13 @@ class BarChart:
                                              actor.batch, primary)
         if self.account is not None:
             self.account.join(self)
+
+    def hold(self, currency: Any) -> None:
+        """Its positions' PnL is in ``currency`` (a Nautilus ``Currency``; None: no position open)."""
+        if currency is not None and currency.code != self.currency:
+            assert self.account is not None
+            self.account.precisions[currency.code] = currency.precision
+        self.currency = currency.code if currency is not None else None
 
     def add_indicators(self, owner: Any) -> None:
         names = {id(value): name for name, value in vars(owner).items()} if hasattr(owner, "__dict__") else {}

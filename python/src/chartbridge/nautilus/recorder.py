@@ -12,6 +12,15 @@ exception is never raised into the bus: ``on_error()`` is called inside the ``ex
 ``candles(bars)`` appends candles only; ``pnl(positions, out)`` appends to ``out`` the positions'
 unrealized PnL at each close kept since the last call (``kept`` of them) and returns how many.
 
+``price_each(log, cache, instrument_id, positions, pnl_t, pnl_v)`` prices each bar instead, as it
+is recorded: its PnL by ``positions`` at its close goes to ``pnl_t``/``pnl_v``, no close is
+kept. ``log`` is the actor's list of the events since the last hand-over, appended to by the bus:
+at the first bar after new entries, each ``PositionOpened`` of the instrument adds its position
+(from ``cache``) to ``positions`` and ``marks`` gets the pair (entries in the log, PnL points
+made before this bar): the events up to there apply from that point on; closed positions leave
+``positions`` then. ``rescan()``, called by the actor after emptying the log, scans it from its
+start again; ``keep_each()`` goes back to keeping closes. Both return the positions still open.
+
 The ``record`` of the recorder of one instrument's ticks is the bus handler of its quotes and
 trades. Each tick
 appends its time and prices to the lines given (``take_quotes``: bid and ask, ``take_trades``);
@@ -48,6 +57,10 @@ from .. import fastline
 from .compat import V2, Bar, Price, QuoteTick, TradeTick
 from .convert import decimal_value, units_value
 
+if not V2:  # pricing each bar (``price_each``) is the 1.x actor's
+    from nautilus_trader.model.enums import PositionSide
+    from nautilus_trader.model.events import PositionOpened
+
 
 class PyBarRecorder:
     """``BarRecorder`` in Python (see the module docstring)."""
@@ -60,11 +73,47 @@ class PyBarRecorder:
         self.reads: list[tuple[Any, str, array[int], array[float]]] = []
         self.pending = 0
         self.closes: list[Price] = []
+        self.log: list[Any] | None = None
+        self.positions: list[Any] = []
+        self.marks: list[int] = []
+
+    def price_each(self, log: list[Any], cache: Any, instrument_id: Any, positions: list[Any], pnl_t: array[int],
+                   pnl_v: array[float]) -> None:
+        self.log, self.cache, self.instrument_id, self.positions = log, cache, instrument_id, positions
+        self.pnl_t, self.pnl_v = pnl_t, pnl_v
+        self.scanned = 0
+        self.marks = []
+
+    def keep_each(self) -> list[Any]:
+        self.log = None
+        return self.rescan()
+
+    def rescan(self) -> list[Any]:
+        self.scanned = 0
+        self.marks = []
+        self.positions = [p for p in self.positions if p.side != PositionSide.FLAT]
+        return self.positions
+
+    @property
+    def pricing(self) -> bool:
+        return self.log is not None
 
     def record(self, bar: Bar) -> None:
         try:
             self.candles([bar])
-            if self.keep_closes:
+            if self.log is not None:
+                if len(self.log) != self.scanned:
+                    self.positions = [p for p in self.positions if p.side != PositionSide.FLAT]
+                    for entry in self.log[self.scanned:]:
+                        if type(entry) is PositionOpened and entry.instrument_id == self.instrument_id:
+                            position = self.cache.position(entry.position_id)
+                            if position is not None and all(p is not position for p in self.positions):
+                                self.positions.append(position)
+                    self.marks += [len(self.log), len(self.pnl_t)]
+                    self.scanned = len(self.log)
+                self.pnl_t.append(bar.ts_event)
+                self.pnl_v.append(self._price(bar.close))
+            elif self.keep_closes:
                 self.closes.append(bar.close)
             for indicator, name, t, v in self.reads:
                 if indicator.initialized:
@@ -89,9 +138,12 @@ class PyBarRecorder:
 
     def pnl(self, positions: list[Any], out: array[float]) -> int:
         closes, self.closes = self.closes, []
-        # Money of one currency added as raws: exact, where adding doubles is not.
-        out.extend(decimal_value(sum(p.unrealized_pnl(close).raw for p in positions)) for close in closes)
+        out.extend(self._price(close, positions) for close in closes)
         return len(closes)
+
+    def _price(self, close: Price, positions: list[Any] | None = None) -> float:
+        # Money of one currency added as raws: exact, where adding doubles is not.
+        return decimal_value(sum(p.unrealized_pnl(close).raw for p in (self.positions if positions is None else positions)))
 
 
 class PyTickRecorder:
