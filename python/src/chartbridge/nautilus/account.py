@@ -71,7 +71,10 @@ class Account:
     Per-bar state is keyed by chart objects and currency codes, never by Nautilus identifiers:
     hashing an ``InstrumentId`` or ``Venue`` costs about a microsecond.
 
-    Nothing here runs per bar. ``settle`` charts the PnL and equity of the bars received since
+    Nothing here runs per bar. While the actor is ``deferred`` (``remode``), the recorder of the
+    one chart (``deferred_chart``) prices each bar and the actor's walk of its log at each
+    hand-over applies the account events (``apply``) and charts the equity between them
+    (``settle_to``). Otherwise ``settle`` charts the PnL and equity of the bars received since
     the last settle, with the positions and balances of now, so the actor settles before those
     change (an order fill, a position or account event) and at each hand-over. A margin
     account with one charted instrument (``lazy``) computes its equity from the recorded PnL in

@@ -524,9 +524,9 @@ class ChartbridgeActor(Actor):
             line.v.append(nets[event.instrument_id])
 
     def _hook_fills(self) -> bool:
-        """Settle just before Nautilus applies a fill to a position, and keep the fill for its
-        marker; False where the endpoint is not the portfolio's (the fills then come from their
-        order events).
+        """Settle just before Nautilus applies a fill to a position (``deferred``: nothing to
+        settle, the bars are priced as they come), and keep the fill for its marker; False where
+        the endpoint is not the portfolio's (the fills then come from their order events).
 
         The execution engine moves the position (the very ``Position`` object that prices the
         kept bars) before it publishes the OrderFilled, so settling at that event would price
