@@ -15,7 +15,7 @@ cimport cython
 from cpython cimport array
 from chartbridge.arrays cimport grow
 from libc.math cimport NAN, isnan
-from libc.stdlib cimport calloc, free, realloc
+from libc.stdlib cimport free, realloc
 from nautilus_trader.core.rust.model cimport FIXED_SCALAR, MONEY_MAX, MONEY_MIN, PositionSide
 from cpython.object cimport Py_TPFLAGS_HEAPTYPE, PyObject, PyTypeObject
 from nautilus_trader.indicators.averages cimport MovingAverage
@@ -221,6 +221,32 @@ def resolve_again(MessageBus bus):
             topics[:] = [topic for topic in topics if topic not in dropped]
 
 
+cdef double _priced(list positions, double close) except? -1.0:
+    """``Position.unrealized_pnl(close)`` summed over ``positions`` as Money (in its currency's
+    units, then the nearest double of that decimal), its steps inlined: no Price or Money object
+    per close. A value Money refuses (NaN, out of range) is NaN here, which the actor's checks
+    then count and log."""
+    cdef Position position
+    cdef long long units = 0
+    cdef unsigned char precision = 0
+    cdef double pnl
+    for position in positions:
+        if position.side == PositionSide.FLAT:
+            continue
+        precision = position.settlement_currency._mem.precision  # one instrument: one currency
+        pnl = position._calculate_pnl(position.avg_px_open, close, position.quantity.as_f64_c())
+        if isnan(pnl) or pnl > MONEY_MAX or pnl < MONEY_MIN:
+            return NAN
+        units += cb_mantissa(pnl, precision)
+    return cb_digits(units, precision)
+
+
+cdef list _open(list positions):
+    """The positions not closed."""
+    cdef Position position
+    return [position for position in positions if position.side != PositionSide.FLAT]
+
+
 cdef inline bint _holds(list positions, object position):
     """Whether ``positions`` holds this very object (a netting position reopened is a new
     ``Position`` equal to the closed one: the same id)."""
@@ -277,15 +303,10 @@ cdef class BarRecorder:
 
     def rescan(self):
         """The log was emptied: scan it from its start; returns the positions still open."""
-        cdef Position position
         self.scanned = 0
         self.marks = []
-        self.positions = [position for position in self.positions if position.side != PositionSide.FLAT]
+        self.positions = _open(self.positions)
         return self.positions
-
-    @property
-    def pricing(self):
-        return self.log is not None
 
     def __dealloc__(self):
         free(self.closes)
@@ -312,7 +333,7 @@ cdef class BarRecorder:
                 if len(self.log) != self.scanned:
                     self._scan()
                 _append_t(self.pnl_t, ts)
-                _append_v(self.pnl_v, self._price(cb_raw(bar._mem.close.raw) / FIXED_SCALAR))
+                _append_v(self.pnl_v, _priced(self.positions, cb_raw(bar._mem.close.raw) / FIXED_SCALAR))
             elif self.keep_closes:
                 if self.n_closes == self.capacity:
                     self._grow()
@@ -338,7 +359,7 @@ cdef class BarRecorder:
         cdef object entry
         cdef Position position
         # a netting position reopened is a new object: the closed ones would be looped over at each bar
-        self.positions = [position for position in self.positions if position.side != PositionSide.FLAT]
+        self.positions = _open(self.positions)
         for i in range(self.scanned, n):
             entry = self.log[i]
             if type(entry) is PositionOpened and (<PositionOpened>entry).instrument_id == self.instrument_id:
@@ -349,21 +370,6 @@ cdef class BarRecorder:
         self.scanned = n
         return 0
 
-    cdef double _price(self, double close) except? -1.0:
-        """``pnl`` of one close."""
-        cdef Position position
-        cdef long long units = 0
-        cdef unsigned char precision = 0
-        cdef double pnl
-        for position in self.positions:
-            if position.side == PositionSide.FLAT:
-                continue
-            precision = position.settlement_currency._mem.precision
-            pnl = position._calculate_pnl(position.avg_px_open, close, position.quantity.as_f64_c())
-            if isnan(pnl) or pnl > MONEY_MAX or pnl < MONEY_MIN:
-                return NAN
-            units += cb_mantissa(pnl, precision)
-        return cb_digits(units, precision)
 
     cdef int _grow(self) except -1:
         cdef Py_ssize_t capacity = self.capacity * 2 + 256
@@ -379,40 +385,11 @@ cdef class BarRecorder:
             self._candle(bar)
 
     def pnl(self, list positions not None, array.array out not None):
-        """``Position.unrealized_pnl(close)`` summed over ``positions`` as Money (in its
-        currency's units, then the nearest double of that decimal), its steps inlined: no Price
-        or Money object per close. A value Money refuses (NaN, out of range) is NaN here, which
-        the actor's checks then count and log."""
+        """``_priced`` at each close kept, into ``out``."""
         cdef Py_ssize_t i, n = self.n_closes, start = len(out)
-        cdef Position position
-        cdef double avg_px_open, quantity, pnl
-        cdef unsigned char precision = 0
-        cdef long long* units = <long long*>calloc(n + 1, sizeof(long long))
-        cdef char* refused = <char*>calloc(n + 1, 1)
-        cdef double* totals
-        if units == NULL or refused == NULL:
-            free(units)
-            free(refused)
-            raise MemoryError()
-        try:
-            for position in positions:
-                if position.side == PositionSide.FLAT:
-                    continue
-                avg_px_open, quantity = position.avg_px_open, position.quantity.as_f64_c()
-                precision = position.settlement_currency._mem.precision  # one instrument: one currency
-                for i in range(n):
-                    pnl = position._calculate_pnl(avg_px_open, self.closes[i], quantity)
-                    if isnan(pnl) or pnl > MONEY_MAX or pnl < MONEY_MIN:
-                        refused[i] = 1
-                    else:
-                        units[i] += cb_mantissa(pnl, precision)
-            grow(out, start + n, 8)
-            totals = out.data.as_doubles + start
-            for i in range(n):
-                totals[i] = NAN if refused[i] else cb_digits(units[i], precision)
-        finally:
-            free(units)
-            free(refused)
+        grow(out, start + n, 8)
+        for i in range(n):
+            out.data.as_doubles[start + i] = _priced(positions, self.closes[i])
         self.n_closes = 0
         return n
 

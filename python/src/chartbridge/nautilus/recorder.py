@@ -91,19 +91,19 @@ class PyBarRecorder:
     def rescan(self) -> list[Any]:
         self.scanned = 0
         self.marks = []
+        return self._open()
+
+    def _open(self) -> list[Any]:
+        """The positions not closed, kept."""
         self.positions = [p for p in self.positions if p.side != PositionSide.FLAT]
         return self.positions
-
-    @property
-    def pricing(self) -> bool:
-        return self.log is not None
 
     def record(self, bar: Bar) -> None:
         try:
             self.candles([bar])
             if self.log is not None:
                 if len(self.log) != self.scanned:
-                    self.positions = [p for p in self.positions if p.side != PositionSide.FLAT]
+                    self._open()
                     for entry in self.log[self.scanned:]:
                         if type(entry) is PositionOpened and entry.instrument_id == self.instrument_id:
                             position = self.cache.position(entry.position_id)
