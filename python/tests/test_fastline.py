@@ -24,7 +24,7 @@ from conftest import interpreted, read_points
 
 import chartbridge as cb
 from chartbridge import clock, decorators, fastline, indicators, session
-from chartbridge.producer import HAND_OVER_POINTS, PointBuffer, Producer
+from chartbridge.producer import DEFERRING, HAND_OVER_POINTS, PointBuffer, Producer
 from chartbridge.protocol import TIME_LIMIT
 from chartbridge.runs import end_run, start_run
 from chartbridge.series import Series
@@ -186,6 +186,32 @@ def test_a_replay_starts_at_its_first_point_and_its_writer_delivers(run: Any, r:
     assert read_points(r, "busy", run.id) == ([T0 + j for j in range(total)], {"y": [float(j) for j in range(total)]})
 
 
+def test_a_replay_defers_its_indicators_points_and_its_writer_delivers_them(r: redis.Redis) -> None:
+    """A backtest charted by decorators alone (a replay): an indicator's points wait for the
+    hand-over too, and the writer delivers them at each HAND_OVER_POINTS calls, as it does points
+    written at once; every point reaches Redis."""
+    producer = session.current().producer
+
+    @cb.sma(1, name="replayed", nautilus=1)
+    def value(x: float) -> float:
+        return x
+
+    cb.set_clock(T0)
+    value(0.0)  # the full path: registers the series, and the flush thread finds a replay
+    _until(lambda: producer._replaying and producer._ok == producer._started and not producer._cycling.locked())
+    assert DEFERRING[0] == 1
+    started, total = producer._started, 2 * HAND_OVER_POINTS + 3
+    for j in range(1, total):
+        cb.set_clock(T0 + j)
+        value(float(j))
+    assert type(value.charted.sink).__name__ == "Indicated"
+    assert producer._started - started == 2  # the two hand-overs, on this thread
+    buffer = session.current().current_run().buffers["replayed.sma1"]
+    assert buffer.last[0] == T0 + 2 * HAND_OVER_POINTS  # the last two wait for the next one
+    assert cb.flush()
+    assert read_points(r, "replayed.sma1") == ([T0 + j for j in range(total)], {"y": [float(j) for j in range(total)]})
+
+
 def test_old_points_written_with_pauses_are_delivered_at_each_pause(run: Any, r: redis.Redis) -> None:
     """A replay whose writer pauses (historical data charted from a notebook): the flush
     thread delivers what waits once it finds the GIL free."""
@@ -197,6 +223,17 @@ def test_old_points_written_with_pauses_are_delivered_at_each_pause(run: Any, r:
         _until(lambda: len(read_points(r, "paused", run.id)[0]) == n)
         assert producer._replaying
     assert producer.close(10)
+
+
+@pytest.fixture(params=["at once", "deferred"])
+def writes(request: pytest.FixtureRequest, r: redis.Redis) -> Iterator[str]:
+    """The fast path writes each point at its call, or defers them to the hand-over: the session's
+    producer paced as by a backtest's actor (``producer.DEFERRING``), its points written at flush."""
+    producer = session.current().producer
+    producer.pace(request.param == "deferred")
+    assert DEFERRING[0] == (request.param == "deferred")
+    yield str(request.param)
+    producer.pace(False)
 
 
 @pytest.fixture(params=["compiled", "interpreted"])
@@ -230,7 +267,8 @@ CANDLES: list[tuple[int | None, Any]] = [
 
 
 def test_stacked_decorators_chart_each_and_another_decorator_between_them_still_runs(r: redis.Redis,
-                                                                                    form: str) -> None:
+                                                                                    form: str,
+        writes: str) -> None:
     calls: list[float] = []
 
     def counted(func: Any) -> Any:  # a user's decorator: functools.wraps copies the wrapper's attributes
@@ -268,7 +306,8 @@ def test_stacked_decorators_chart_each_and_another_decorator_between_them_still_
         assert read_points(r, f"{name}.ema2") == ([T0 + 1, T0 + 2, T0 + 3], {"y": emas})
 
 
-def test_candles_take_the_fast_path_and_chart_what_the_full_path_charts(r: redis.Redis, form: str) -> None:
+def test_candles_take_the_fast_path_and_chart_what_the_full_path_charts(r: redis.Redis, form: str,
+        writes: str) -> None:
     @cb.chart(name="bars", kind="candlestick")
     def on_bar(bar: Any) -> Any:
         return bar
@@ -317,7 +356,8 @@ def test_without_an_integration_clock_the_fast_path_charts_at_its_arguments_time
     assert columns == {"y": [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]}
 
 
-def test_an_indicator_takes_the_fast_path_and_charts_what_the_full_path_charts(r: redis.Redis, form: str) -> None:
+def test_an_indicator_takes_the_fast_path_and_charts_what_the_full_path_charts(r: redis.Redis, form: str,
+        writes: str) -> None:
     @cb.sma(2, raw=True, source="hl2", name="mid")
     def on_bar(bar: Any) -> Any:
         return bar
@@ -342,7 +382,8 @@ def test_an_indicator_takes_the_fast_path_and_charts_what_the_full_path_charts(r
     assert cb.stats()["rejected"] == 3  # the NaN high, and 7.0 on both series
 
 
-def test_an_indicator_value_that_overflows_is_refused_on_the_fast_path_too(r: redis.Redis, form: str) -> None:
+def test_an_indicator_value_that_overflows_is_refused_on_the_fast_path_too(r: redis.Redis, form: str,
+        writes: str) -> None:
     @cb.sma(2, name="big", nautilus=1)  # 1.x's window re-summed at each value: 2.x's running sum stays inf
     def value(x: float) -> float:
         return x
@@ -384,7 +425,8 @@ def test_a_fixed_point_decimal_converts_to_the_float_of_its_decimal(form: str) -
     assert fixed(nautilus_decimals()[0]) == 42990.9 != nautilus_decimals()[0].as_double()
 
 
-def test_nautilus_bars_take_the_fast_path_with_their_exact_decimals(r: redis.Redis, form: str) -> None:
+def test_nautilus_bars_take_the_fast_path_with_their_exact_decimals(r: redis.Redis, form: str,
+        writes: str) -> None:
     from chartbridge.nautilus import recorder
     from chartbridge.nautilus.compat import Bar, BarType, Price, Quantity
 
@@ -409,6 +451,52 @@ def test_nautilus_bars_take_the_fast_path_with_their_exact_decimals(r: redis.Red
     assert cb.flush()
     assert read_points(r, "btc") == ([T0 + i for i in range(len(prices))], {
         name: [float(p[i]) for p in prices] for i, name in enumerate(("o", "h", "l", "c", "vol"))})
+
+
+def test_deferred_points_are_written_in_call_order_into_the_run_they_were_made_in(run: Any, r: redis.Redis) -> None:
+    """Paced, as by a backtest's actor: the fast path keeps each call's result for the hand-over. A
+    call the full path takes meanwhile (an int) is fed to the indicator after the deferred ones, and
+    the run that starts next gets none of them: the run's end writes them first."""
+    from chartbridge.nautilus.compat import Bar, BarType, Price, Quantity
+
+    bar_type = BarType.from_str("EUR/USD.SIM-1-MINUTE-LAST-EXTERNAL")
+
+    @cb.sma(2, name="mid", nautilus=1)
+    def value(x: Any) -> Any:
+        return x
+
+    @cb.chart(name="eurusd", kind="candlestick")
+    def on_bar(i: int) -> Any:
+        o, c = f"1.0{i}000", f"1.0{i + 1}000"
+        return Bar(bar_type, Price.from_str(o), Price.from_str(c), Price.from_str(o), Price.from_str(c),
+                   Quantity.from_str("5"), T0 + i, T0 + i)
+
+    for i, x in enumerate([1.0, 3.0, 5.0, 7, 9.0]):  # 7: an int, which the fast path declines
+        cb.set_clock(T0 + i)
+        value(x)
+        on_bar(i)
+    buffers = run.buffers
+    # The int's full path wrote what every sink deferred before it; the later calls wait. Candles
+    # wait where the integration reads its bars (compiled for 1.x); read part by part (2.x), at once.
+    waits = on_bar.charted.sink.read is not None
+    assert on_bar.charted.sink.defers == waits
+    assert buffers["mid.sma2"].last[0] == T0 + 3 and buffers["eurusd"].last[0] == (T0 + 2 if waits else T0 + 4)
+    end_run()
+    start_run("next")
+    for i, x in ((5, 11.0), (6, 13.0)):  # a new run: a new SMA
+        cb.set_clock(T0 + i)
+        value(x)
+        on_bar(i)
+    assert cb.flush()
+    assert read_points(r, "mid.sma2", run.id) == ([T0 + i for i in range(1, 5)], {"y": [2.0, 4.0, 6.0, 8.0]})
+    assert read_points(r, "eurusd", run.id)[1]["c"] == [1.01, 1.02, 1.03, 1.04, 1.05]
+    following = session.current().current_run().id
+    assert following != run.id
+    assert read_points(r, "mid.sma2", following) == ([T0 + 6], {"y": [12.0]})
+    assert read_points(r, "eurusd", following) == ([T0 + 5, T0 + 6], {"o": [1.05, 1.06], "h": [1.06, 1.07],
+                                                                     "l": [1.05, 1.06], "c": [1.06, 1.07],
+                                                                     "vol": [5.0, 5.0]})
+    assert cb.stats()["rejected"] == 0
 
 
 def test_the_fast_path_and_other_threads_share_a_buffer_without_mixing_points(r: redis.Redis, form: str) -> None:

@@ -230,7 +230,7 @@ def chart(func: F | None = None, /, *, name: str | None = None, kind: str = "lin
                 price, volume = getattr(result, "open", None), getattr(result, "volume", None)
                 return fastline.Candles(line, type(result), converter_of(type(price)),  # type: ignore[arg-type]
                                         None if volume is None else converter_of(type(volume)), fastline.decimal_type(price),
-                                        row_reader_of(type(result)))
+                                        row_reader_of(type(result)), s)
             if s.kind == "marker":
                 return hook, None
             return hook, candles if s.kind in CANDLE_KINDS else lambda result: _line(s)

@@ -73,9 +73,23 @@ cpdef double fixed(object x) except? -1.0
 
 
 
+cdef carray.array _DEFERRING
+cdef list _PENDING
+cdef object _DRAINING
+cdef bint deferring() noexcept
+@cython.locals(sinks=list, sink=Sink)
+cpdef void drain() except *
+
+
 cdef class Sink:
     cpdef bint offer(self, object result, object t=*) except -1
     cdef bint offer_ns(self, object result, long long ns) except -1
+    cpdef void drain(self) except *
+
+
+@cython.locals(n=Py_ssize_t)
+cdef Py_ssize_t _defer_time(carray.array times, long long ns) except -1
+cdef long long _deferred_at(carray.array times, Py_ssize_t i) noexcept
 
 
 @cython.final
@@ -111,6 +125,11 @@ cdef class Candles(Sink):
     cdef double row[5]
     cdef readonly bint in_c
     cdef RowInto read_into
+    cdef readonly object series
+    cdef list pending
+    cdef carray.array pending_t
+    cdef readonly bint defers
+    cdef bint draining
 
     cdef double part(self, object x, object convert) except? -1
     @cython.locals(o=double, h=double, lo=double, c=double)
@@ -118,8 +137,11 @@ cdef class Candles(Sink):
 
     @cython.locals(values=tuple, i=Py_ssize_t)
     cdef int take(self, object result) except -2
-    @cython.locals(n=int, i=Py_ssize_t, row="double*", o=double, h=double, lo=double, c=double)
     cdef bint offer_ns(self, object result, long long ns) except -1
+    @cython.locals(results=list, times=carray.array, i=Py_ssize_t, ns="long long", written=bint)
+    cpdef void drain(self) except *
+    @cython.locals(n=int, i=Py_ssize_t, row="double*", o=double, h=double, lo=double, c=double)
+    cdef bint write(self, object result, long long ns) except -1
 
 
 cdef class Indicated(Sink):
@@ -132,9 +154,17 @@ cdef class Indicated(Sink):
     cdef object raw_series
     cdef object run
     cdef double values[3]
+    cdef carray.array pending_x, pending_t
+    cdef bint draining
 
-    @cython.locals(x=double, i=Py_ssize_t, n=int, v=double, line=Line, raw=Line)
+    @cython.locals(x=double, n=Py_ssize_t)
     cdef bint offer_ns(self, object result, long long ns) except -1
+    @cython.locals(xs=carray.array, times=carray.array, i=Py_ssize_t, x=double, ns="long long", written=bint)
+    cpdef void drain(self) except *
+    @cython.locals(values=tuple, i=Py_ssize_t)
+    cdef int fallback(self, double x, long long ns) except -1
+    @cython.locals(i=Py_ssize_t, n=int, v=double, line=Line, raw=Line)
+    cdef bint write(self, double x, long long ns) except -1
 
 
 cdef class Marks:

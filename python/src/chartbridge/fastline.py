@@ -17,6 +17,14 @@ buffers' last points), in the run that is current, and
 
 Anything else returns False (or raises) having changed nothing, and the full path decides.
 
+During a backtest (``producer.DEFERRING``: the producer paced by the actor's hand-overs, or a
+replay) ``Candles`` of an integration's bars and ``Indicated`` keep what they took (the bar, or the
+indicator's input, and the time) and write it at the next hand-over (``drain``): one loop with its
+code and data warm, where written at each call they were cold at every bar. The drain runs before
+a cycle takes the buffers, before any other write to a buffer (``PointBuffer.append``), before a
+call's full path and before the run changes, so each series keeps its points in call order; what
+it declines goes to the full path's charting, which refuses and counts it as at the call.
+
 One source, two forms: Cython compiles this file when the package is built (fastline.pxd gives
 the C types; ``python/setup.py``), else it runs as it is, the same steps at about twice the cost
 (python/README.md has the figures). ``COMPILED`` says which.
@@ -28,11 +36,13 @@ import functools
 import math
 import sys
 import threading
+from array import array
 from collections.abc import Callable
 from typing import Any
 
 from . import clock, session
 from .indicators import Indicator, as_float, bar_value
+from . import producer
 from .producer import HAND_OVER_POINTS
 from .protocol import MAX_MARKER_TEXT, TIME_LIMIT
 from .series import SIDES, Converter, converter_of
@@ -47,6 +57,10 @@ _NAN = math.nan
 _TIME_LIMIT = TIME_LIMIT
 _HAND_OVER = HAND_OVER_POINTS
 _LOCK = type(threading.Lock())
+_DEFERRING: Any = producer.DEFERRING  # read in C: whether a backtest's hand-overs deliver (producer.py)
+# The sinks holding deferred points, in the order they first deferred one; written by ``drain``.
+_PENDING: list[Any] = []
+_DRAINING = threading.RLock()  # one drain at a time: a flush thread's and a full path's
 
 
 def _reads_locks() -> bool:
@@ -141,6 +155,27 @@ def current_run() -> Any:
     return _run
 
 
+def deferring() -> bool:
+    """Whether the fast path defers its writes now (``producer.DEFERRING``)."""
+    if _COMPILED:
+        return bool(_DEFERRING.data.as_longlongs[0])
+    return bool(_DEFERRING[0])
+
+
+def drain() -> None:
+    """Write the deferred points of every sink into its buffers, each sink's in call order."""
+    global _PENDING
+    if not _PENDING:
+        return
+    with _DRAINING:
+        sinks, _PENDING = _PENDING, []
+        for sink in sinks:
+            sink.drain()
+
+
+producer.on_drain(__name__, drain)
+
+
 def time_ns(t: object) -> int:
     """``t`` as a point's time in ns: a plain int in the protocol's range, else -1 (the full path
     decides). Compiled, a C integer: passing times as C integers from the clock to the buffer made
@@ -233,6 +268,26 @@ class Sink:
     def offer_ns(self, result: object, ns: int) -> bool:
         """``offer`` at ``ns``, a time ``time_ns`` checked (-1: none, False)."""
         raise NotImplementedError
+
+    def drain(self) -> None:
+        """Write the points this sink deferred (``deferring``), in call order."""
+
+
+def _defer_time(times: Any, ns: int) -> int:  # an array('q'), read in C
+    """Append ``ns`` to a sink's deferred times; how many it held before."""
+    n = len(times)
+    if _COMPILED:
+        grow(times, n + 1, 8)  # type: ignore[name-defined]  # noqa: F821
+        times.data.as_longlongs[n] = ns
+    else:
+        times.append(ns)
+    return n
+
+
+def _deferred_at(times: Any, i: int) -> int:
+    if _COMPILED:
+        return times.data.as_longlongs[i]  # type: ignore[no-any-return]
+    return times[i]  # type: ignore[no-any-return]
 
 
 class Line(Sink):
@@ -359,15 +414,24 @@ class Candles(Sink):
     (``read_rows_with``) is not called: its twin writes the columns into ``row``."""
 
     def __init__(self, line: Line, kind: type, price: Converter | None, volume: Converter | None,
-                 decimal: type | None = None, read: Callable[[Any], tuple[float, ...] | None] | None = None) -> None:
+                 decimal: type | None = None, read: Callable[[Any], tuple[float, ...] | None] | None = None,
+                 series: Any = None) -> None:
         self.line, self.kind, self.price, self.volume, self.decimal = line, kind, price, volume, decimal
         self.read = read
+        self.series = series
+        self.pending: list[Any] = []  # deferred results, their times in ``pending_t``
+        self.pending_t: Any = array("q")
+        self.draining = False
         self.width = line.buffer.width  # fixed by the series' first point, which the full path wrote
         self.row = [0.0] * 5  # the columns of the result offered last
         twin = _ROW_READERS.get(read) if _COMPILED and read is not None else None
         self.in_c = twin is not None
         if self.in_c:
             self.read_into = row_reader(twin)  # type: ignore[name-defined]  # noqa: F821
+        # Deferred only where an integration reads the results (``read``: its immutable bars, a
+        # Nautilus ``Bar``), never an object its caller may change before the drain reads it. What
+        # the drain declines goes to ``series`` (the full path's charting: refused and counted).
+        self.defers = series is not None and read is not None
 
     def part(self, x: object, convert: Converter | None) -> float:
         if type(x) is self.decimal:
@@ -402,6 +466,36 @@ class Candles(Sink):
     def offer_ns(self, result: object, ns: int) -> bool:
         if type(result) is not self.kind:
             return False
+        if (self.defers and ns >= 0 and (deferring() or self.pending or self.draining)
+                and self.line.run is current_run()):
+            if not self.pending:
+                _PENDING.append(self)
+            self.pending.append(result)
+            if (_defer_time(self.pending_t, ns) + 1) % _HAND_OVER == 0:
+                self.line.buffer.full()  # a replay's hand-over, as for points written (``Line.written``)
+            return True
+        return self.write(result, ns)
+
+    def drain(self) -> None:
+        self.draining = True  # until it is done, later calls defer too: they come after these
+        try:
+            while self.pending:
+                results, times = self.pending, self.pending_t
+                self.pending, self.pending_t = [], array("q")
+                for i in range(len(results)):
+                    ns = _deferred_at(times, i)
+                    try:
+                        written = self.write(results[i], ns)
+                    except Exception:
+                        written = False  # as at a call: the full path meets it again, and logs it
+                    if not written:
+                        self.series.record(results[i], ns)
+        finally:
+            self.draining = False
+
+    def write(self, result: object, ns: int) -> bool:
+        """Write ``result`` (of ``kind``) at ``ns``: False (nothing written) when it is not a
+        valid candle of the series' columns at a time it may take."""
         n = self.take(result)
         if n != self.width:
             return False
@@ -428,6 +522,9 @@ class Indicated(Sink):
         self.raw, self.outputs, self.series, self.raw_series = raw, outputs, series, raw_series
         self.run = outputs[0].run  # every line is bound in this run
         self.values = [0.0, 0.0, 0.0]  # the indicator's outputs, 3 at most (compiled, a C array)
+        self.pending_x: Any = array("d")  # deferred inputs and (``pending_t``) their times, read in C
+        self.pending_t: Any = array("q")
+        self.draining = False
 
     def offer_ns(self, result: object, ns: int) -> bool:
         if type(result) is float:
@@ -440,6 +537,50 @@ class Indicated(Sink):
             return False
         if ns < 0 or self.run is not current_run():
             return False
+        if deferring() or len(self.pending_t) or self.draining:
+            n = _defer_time(self.pending_t, ns)
+            if not n:
+                _PENDING.append(self)
+            if _COMPILED:
+                grow(self.pending_x, n + 1, 8)  # type: ignore[name-defined]  # noqa: F821
+                self.pending_x.data.as_doubles[n] = x
+            else:
+                self.pending_x.append(x)
+            if (n + 1) % _HAND_OVER == 0:
+                self.outputs[0].buffer.full()  # a replay's hand-over, as for points written (``Line.written``)
+            return True
+        return self.write(x, ns)
+
+    def drain(self) -> None:
+        self.draining = True  # until it is done, later calls defer too: they come after these
+        try:
+            while len(self.pending_t):
+                xs, times = self.pending_x, self.pending_t
+                self.pending_x, self.pending_t = array("d"), array("q")
+                for i in range(len(times)):
+                    x = xs.data.as_doubles[i] if _COMPILED else xs[i]
+                    ns = _deferred_at(times, i)
+                    try:
+                        written = self.write(x, ns)
+                    except Exception:
+                        written = False  # as at a call: the full path meets it again, and logs it
+                    if not written:
+                        self.fallback(x, ns)
+        finally:
+            self.draining = False
+
+    def fallback(self, x: float, ns: int) -> None:
+        """What the full path does with the input ``x`` at ``ns`` (a point a line declined)."""
+        if self.raw_series is not None:
+            self.raw_series.record(x, ns)
+        values = self.indicator.update(x)
+        if values is not None:
+            for i in range(len(values)):
+                self.series[i].record(values[i], ns)
+
+    def write(self, x: float, ns: int) -> bool:
+        """Feed ``x`` to the indicator and write its outputs (and ``x``) at ``ns``; False (the
+        indicator not fed) when a line does not take ``ns``."""
         raw = self.raw
         if raw is not None and not raw.after(ns):
             return False
@@ -602,6 +743,7 @@ class ChartedCall:
                     return result
             except Exception:
                 pass  # the full path meets it again, and logs it
+            drain()  # the full path feeds the same indicators and buffers: after the deferred points
             self.sink = self.full(result, args, kwargs)
         return result
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .protocol import check_prefix, check_run_id
-from .producer import TLS_SETTINGS, Producer, connect
+from .producer import TLS_SETTINGS, Producer, connect, drain
 
 if TYPE_CHECKING:
     from .runs import Run
@@ -79,6 +79,7 @@ class Session:
 
     @run.setter
     def run(self, run: Run | None) -> None:
+        drain()  # the points decorated calls deferred belong to the run they were made in
         self._run = run
         EPOCH[0] += 1
 
@@ -177,6 +178,7 @@ def flush(timeout: float = 5.0) -> bool:
 
 def stats() -> dict[str, Any]:
     """Counters of the producer: delivered entries, backlog, dropped and rejected points."""
+    drain()  # a deferred point the drain refuses is counted then
     producer = _session._producer
     base = producer.stats() if producer is not None else {
         "entries": 0, "backlog": 0, "dropped": 0, "lost": {}, "connected": False}
