@@ -40,10 +40,8 @@ from array import array
 from collections.abc import Callable
 from typing import Any
 
-from . import clock, session
+from . import clock, producer, session
 from .indicators import Indicator, as_float, bar_value
-from . import producer
-from .producer import HAND_OVER_POINTS
 from .protocol import MAX_MARKER_TEXT, TIME_LIMIT
 from .series import SIDES, Converter, converter_of
 from .series import marker as full_marker
@@ -55,7 +53,7 @@ _COMPILED = COMPILED  # a C constant when compiled: the module attribute is a di
 _GIL_HELD = COMPILED and getattr(sys, "_is_gil_enabled", lambda: True)()
 _NAN = math.nan
 _TIME_LIMIT = TIME_LIMIT
-_HAND_OVER = HAND_OVER_POINTS
+_HAND_OVER = producer.HAND_OVER_POINTS
 _LOCK = type(threading.Lock())
 _DEFERRING: Any = producer.DEFERRING  # read in C: whether a backtest's hand-overs deliver (producer.py)
 # The sinks holding deferred points, in the order they first deferred one; written by ``drain``.

@@ -71,10 +71,10 @@ class RedisFull(redis.ResponseError):
 
 # During a backtest (a paced producer, or a replay) the decorators' fast path defers its writes: a
 # call keeps its result and time, and ``fastline`` writes them into the buffers in one loop, whose
-# code and data are warm, where written at each call they were cold at every bar (measured in the
-# overhead matrix's ``short`` shape: -1.8% of the run). DEFERRING[0] is 1 then (read in C by the fast
-# path); ``drain`` writes what waits: before a cycle takes the buffers, before any other write to a
-# buffer and before the run changes, so every series keeps its points in call order.
+# code and data are warm, where written at each call they were cold at every bar (0.4-0.7% of the
+# overhead matrix's ``short`` run, python/README.md "Cost"). DEFERRING[0] is 1 then (read in C by
+# the fast path); ``drain`` writes what waits: before a cycle takes the buffers, before any other
+# write to a buffer and before the run changes, so every series keeps its points in call order.
 DEFERRING = array("q", [0])
 _drains: dict[str, Callable[[], None]] = {}
 
