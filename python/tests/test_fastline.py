@@ -455,8 +455,9 @@ def test_nautilus_bars_take_the_fast_path_with_their_exact_decimals(r: redis.Red
 
 def test_deferred_points_are_written_in_call_order_into_the_run_they_were_made_in(run: Any, r: redis.Redis) -> None:
     """Paced, as by a backtest's actor: the fast path keeps each call's result for the hand-over. A
-    call the full path takes meanwhile (an int) is fed to the indicator after the deferred ones, and
-    the run that starts next gets none of them: the run's end writes them first."""
+    call the full path takes meanwhile (an int) is fed to the indicator after the deferred ones, a
+    bar before the last one is refused as at the call, and the run that starts next gets none of
+    them: the run's end writes them first."""
     from chartbridge.nautilus.compat import Bar, BarType, Price, Quantity
 
     bar_type = BarType.from_str("EUR/USD.SIM-1-MINUTE-LAST-EXTERNAL")
@@ -481,6 +482,8 @@ def test_deferred_points_are_written_in_call_order_into_the_run_they_were_made_i
     waits = on_bar.charted.sink.read is not None
     assert on_bar.charted.sink.defers == waits
     assert buffers["mid.sma2"].last[0] == T0 + 3 and buffers["eurusd"].last[0] == (T0 + 2 if waits else T0 + 4)
+    cb.set_clock(T0 + 2)
+    on_bar(7)  # before the last bar: refused (E_ORDER) and counted, when written as at the call
     end_run()
     start_run("next")
     for i, x in ((5, 11.0), (6, 13.0)):  # a new run: a new SMA
@@ -496,7 +499,7 @@ def test_deferred_points_are_written_in_call_order_into_the_run_they_were_made_i
     assert read_points(r, "eurusd", following) == ([T0 + 5, T0 + 6], {"o": [1.05, 1.06], "h": [1.06, 1.07],
                                                                      "l": [1.05, 1.06], "c": [1.06, 1.07],
                                                                      "vol": [5.0, 5.0]})
-    assert cb.stats()["rejected"] == 0
+    assert cb.stats()["rejected"] == 1
 
 
 def test_the_fast_path_and_other_threads_share_a_buffer_without_mixing_points(r: redis.Redis, form: str) -> None:
