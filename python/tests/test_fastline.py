@@ -238,9 +238,13 @@ def writes(request: pytest.FixtureRequest, r: redis.Redis) -> Iterator[str]:
 
 @pytest.fixture(params=["compiled", "interpreted"])
 def form(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """The decorators on the compiled fast path, or on the same file interpreted."""
+    """The decorators on the compiled fast path, or on the same files interpreted (as installed
+    without a compiler: the fast path and the indicators it feeds)."""
     if request.param == "interpreted":
         monkeypatch.setattr(decorators, "fastline", interpreted(fastline))
+        plain = interpreted(indicators)
+        for name in ("EMA", "RSI", "SMA", "Bollinger", "WilderRSI"):
+            monkeypatch.setattr(decorators, name, getattr(plain, name))
     return str(request.param)
 
 
