@@ -284,8 +284,12 @@ def _indicated(indicator: Indicator, label: str, index: int, raw: bool, base: st
         except ProtocolError as exc:
             outputs[0].reject(exc)
             return
-        if x is None:
-            return
+        if x is not None:
+            feed(x, t)
+
+    def feed(x: float, t: int | None) -> None:
+        """The input ``x`` at ``t``: charted raw, fed to the indicator, its outputs charted (the
+        fast path's drain hands it a point its lines declined)."""
         if raw_series is not None:
             raw_series.record(x, t)
         values = indicator.update(x)
@@ -301,7 +305,7 @@ def _indicated(indicator: Indicator, label: str, index: int, raw: bool, base: st
             return None
         bar = type(result) if _is_bar(result) else None
         return fastline.Indicated(indicator, bar, index, base, raw_line, lines, outputs,  # type: ignore[arg-type]
-                                  raw_series)
+                                  raw_series, feed)
     return hook, bind
 
 

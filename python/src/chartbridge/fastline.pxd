@@ -156,13 +156,12 @@ cdef class Indicated(Sink):
     cdef double values[3]
     cdef carray.array pending_x, pending_t
     cdef bint draining
+    cdef object feed
 
     @cython.locals(x=double, n=Py_ssize_t)
     cdef bint offer_ns(self, object result, long long ns) except -1
     @cython.locals(xs=carray.array, times=carray.array, i=Py_ssize_t, x=double, ns="long long", written=bint)
     cpdef void drain(self) except *
-    @cython.locals(values=tuple, i=Py_ssize_t)
-    cdef int fallback(self, double x, long long ns) except -1
     @cython.locals(i=Py_ssize_t, n=int, v=double, line=Line, raw=Line)
     cdef bint write(self, double x, long long ns) except -1
 

@@ -515,9 +515,11 @@ class Indicated(Sink):
     ``Series``, which refuses and counts it as the full path does."""
 
     def __init__(self, indicator: Indicator, bar: type | None, source: int, where: str, raw: Line | None,
-                 outputs: list[Line], series: list[Any], raw_series: Any = None) -> None:
+                 outputs: list[Line], series: list[Any], raw_series: Any = None,
+                 feed: Callable[[float, int], None] | None = None) -> None:
         self.indicator, self.bar, self.source, self.where = indicator, bar, source, where
         self.raw, self.outputs, self.series, self.raw_series = raw, outputs, series, raw_series
+        self.feed = feed  # the full path's steps for an input (a point the drain's lines declined)
         self.run = outputs[0].run  # every line is bound in this run
         self.values = [0.0, 0.0, 0.0]  # the indicator's outputs, 3 at most (compiled, a C array)
         self.pending_x: Any = array("d")  # deferred inputs and (``pending_t``) their times, read in C
@@ -535,7 +537,7 @@ class Indicated(Sink):
             return False
         if ns < 0 or self.run is not current_run():
             return False
-        if deferring() or len(self.pending_t) or self.draining:
+        if self.feed is not None and (deferring() or len(self.pending_t) or self.draining):
             n = _defer_time(self.pending_t, ns)
             if not n:
                 _PENDING.append(self)
@@ -563,18 +565,10 @@ class Indicated(Sink):
                     except Exception:
                         written = False  # as at a call: the full path meets it again, and logs it
                     if not written:
-                        self.fallback(x, ns)
+                        assert self.feed is not None  # only a sink with one defers
+                        self.feed(x, ns)
         finally:
             self.draining = False
-
-    def fallback(self, x: float, ns: int) -> None:
-        """What the full path does with the input ``x`` at ``ns`` (a point a line declined)."""
-        if self.raw_series is not None:
-            self.raw_series.record(x, ns)
-        values = self.indicator.update(x)
-        if values is not None:
-            for i in range(len(values)):
-                self.series[i].record(values[i], ns)
 
     def write(self, x: float, ns: int) -> bool:
         """Feed ``x`` to the indicator and write its outputs (and ``x``) at ``ns``; False (the
