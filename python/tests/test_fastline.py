@@ -373,16 +373,18 @@ def test_an_indicator_takes_the_fast_path_and_charts_what_the_full_path_charts(r
         (T0 + 3, Candle(T0 + 3, 1.0, 2.0, 1.0, math.inf)),  # hl2 1.5 (its close is not read): sma 3.25
         (T0 + 4, Candle(T0 + 4, 1.0, math.nan, 1.0, 1.0)),  # a NaN high: refused, not fed to the SMA
         (T0 + 5, None),                                   # no point
+        (T0 + 5, 8.0),                                    # sma 4.75
         (T0 + 1, 7.0),                                    # before the last point: refused, fed to the SMA
         (T0 + 6, Candle(T0 + 6, 1.0, 9.0, 3.0, 1.0)),     # hl2 6.0: sma (7 + 6) / 2
-    ]
+    ]  # deferred, the last three are drained together: the batch stops at 7.0 and goes on after it
     for now, result in results:
         cb.set_clock(now)
         on_bar(result)
     assert type(on_bar.charted.sink).__name__ == "Indicated"
     assert cb.flush()
-    assert read_points(r, "mid") == ([T0, T0 + 1, T0 + 2, T0 + 3, T0 + 6], {"y": [1.5, 3.0, 5.0, 1.5, 6.0]})
-    assert read_points(r, "mid.sma2") == ([T0 + 1, T0 + 2, T0 + 3, T0 + 6], {"y": [2.25, 4.0, 3.25, 6.5]})
+    assert read_points(r, "mid") == ([T0, T0 + 1, T0 + 2, T0 + 3, T0 + 5, T0 + 6],
+                                     {"y": [1.5, 3.0, 5.0, 1.5, 8.0, 6.0]})
+    assert read_points(r, "mid.sma2") == ([T0 + 1, T0 + 2, T0 + 3, T0 + 5, T0 + 6], {"y": [2.25, 4.0, 3.25, 4.75, 6.5]})
     assert cb.stats()["rejected"] == 3  # the NaN high, and 7.0 on both series
 
 

@@ -103,10 +103,14 @@ cdef class Line(Sink):
     cdef bint current(self, long long ns) except -1
     @cython.locals(last="long long")
     cdef bint after(self, long long ns) noexcept
+    cdef bint free(self) except -1
     cdef bint hold(self) except -1
     @cython.locals(n=Py_ssize_t)
     cdef Py_ssize_t stamp(self, long long ns) except -1
-    cdef int written(self, Py_ssize_t n) except -1
+    cdef int written(self, Py_ssize_t n, Py_ssize_t k=*) except -1
+    @cython.locals(n=Py_ssize_t)
+    cdef Py_ssize_t reserve(self, Py_ssize_t k, Py_ssize_t width) except -1
+    cdef int commit(self, Py_ssize_t n, Py_ssize_t k, Py_ssize_t width) except -1
     @cython.locals(n=Py_ssize_t)
     cdef int put(self, double x) except -1
     @cython.locals(held=bint, n=Py_ssize_t)
@@ -140,8 +144,12 @@ cdef class Candles(Sink):
     cdef bint offer_ns(self, object result, long long ns) except -1
     @cython.locals(results=list, times=carray.array, i=Py_ssize_t, ns="long long", written=bint)
     cpdef void drain(self) except *
-    @cython.locals(n=int, i=Py_ssize_t, row="double*", o=double, h=double, lo=double, c=double)
     cdef bint write(self, object result, long long ns) except -1
+    @cython.locals(i=Py_ssize_t, row="double*", o=double, h=double, lo=double, c=double)
+    cdef bint valid(self, int n) except -1
+    @cython.locals(line=Line, width=Py_ssize_t, n=Py_ssize_t, start=Py_ssize_t, t="long long*", v="double*",
+                   row="double*", ts="long long*", last="long long", j=Py_ssize_t, k=Py_ssize_t, c=Py_ssize_t)
+    cdef Py_ssize_t write_run(self, list results, carray.array times, Py_ssize_t i) except -1
 
 
 cdef class Indicated(Sink):
@@ -162,6 +170,11 @@ cdef class Indicated(Sink):
     cdef bint offer_ns(self, object result, long long ns) except -1
     @cython.locals(xs=carray.array, times=carray.array, i=Py_ssize_t, x=double, ns="long long", written=bint)
     cpdef void drain(self) except *
+    @cython.locals(n=Py_ssize_t, lines=list, line=Line, ts="long long*", end=Py_ssize_t, outs=carray.array,
+                   counts=carray.array, out="double*", count="long long*", x="double*", refused=bint, j=Py_ssize_t,
+                   c=Py_ssize_t, starts=list, start=Py_ssize_t, t="long long*", v="double*", k=Py_ssize_t,
+                   output=Py_ssize_t, value=double)
+    cdef Py_ssize_t write_run(self, carray.array xs, carray.array times, Py_ssize_t i) except -1
     @cython.locals(i=Py_ssize_t, n=int, v=double, line=Line, raw=Line)
     cdef bint write(self, double x, long long ns) except -1
 

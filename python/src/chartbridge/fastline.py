@@ -20,7 +20,8 @@ Anything else returns False (or raises) having changed nothing, and the full pat
 During a backtest (``producer.DEFERRING``: the producer paced by the actor's hand-overs, or a
 replay) ``Candles`` of an integration's bars and ``Indicated`` keep what they took (the bar, or the
 indicator's input, and the time) and write it at the next hand-over (``drain``): one loop with its
-code and data warm, where written at each call they were cold at every bar. The drain runs before
+code and data warm, where written at each call they were cold at every bar; compiled, each sink
+writes a batch per series in place (``write_run``). The drain runs before
 a cycle takes the buffers, before any other write to a buffer (``PointBuffer.append``), before a
 call's full path and before the run changes, so each series keeps its points in call order; what
 it declines goes to the full path's charting, which refuses and counts it as at the call.
@@ -314,17 +315,21 @@ class Line(Sink):
             last = self.last[0]
         return ns >= last
 
+    def free(self) -> bool:
+        """Compiled under the GIL: whether the buffer's lock is free. Every other writer and the
+        producer's ``take`` hold it throughout, so while it is free and no Python code runs, no
+        other thread writes to the buffer (read in C where it can be: a Python call cost ~100
+        instructions and its code's cache lines a point in a backtest)."""
+        if self.read_lock:
+            return not lock_held(self.lock)  # type: ignore[name-defined]  # noqa: F821
+        return _GIL_HELD and not self.locked()
+
     def hold(self) -> bool:
         """Have the buffer to this thread alone until the point is written; True: the lock was
-        taken (release it then). Compiled under the GIL, a free lock is enough: every other
-        writer and the producer's ``take`` hold it throughout, and nothing from here until the
-        point is written runs Python code, so no other thread runs meanwhile (one cheap call
-        rather than acquire and release, which parse their arguments; read in C where it can be:
-        a Python call cost ~100 instructions and its code's cache lines a point in a backtest)."""
-        if self.read_lock:
-            if not lock_held(self.lock):  # type: ignore[name-defined]  # noqa: F821
-                return False
-        elif _GIL_HELD and not self.locked():
+        taken (release it then). A free lock is enough (``free``: nothing from here until the
+        point is written runs Python code), one cheap call rather than acquire and release,
+        which parse their arguments."""
+        if self.free():
             return False
         self.acquire()
         return True
@@ -353,14 +358,32 @@ class Line(Sink):
         else:
             self.v.append(x)
 
-    def written(self, n: int) -> None:
-        """A point was written to the buffer that held ``n``: wake the producer at the first,
-        hand over at each HAND_OVER_POINTS (``PointBuffer.nudge``/``full``; Python code, so after
-        the point is written and the lock released)."""
-        if n == 0:
+    def written(self, n: int, k: int = 1) -> None:
+        """``k`` points were written to the buffer that held ``n``: wake the producer at the
+        first, hand over at each HAND_OVER_POINTS (``PointBuffer.nudge``/``full``; Python code, so
+        after the points are written and the lock released)."""
+        if n == 0 and k:
             self.buffer.nudge()
-        elif (n + 1) % _HAND_OVER == 0:
+        if (n + k) // _HAND_OVER > n // _HAND_OVER:
             self.buffer.full()
+
+    # A batch written in place (the drain's ``write_run``, compiled): ``reserve``, the points
+    # written to the arrays' data, ``commit``, then ``written``, with no Python code run until
+    # every buffer of the batch is committed (``free``: no other thread runs meanwhile).
+    def reserve(self, k: int, width: int) -> int:
+        """Room for ``k`` more points of ``width`` values each; returns the points held, where
+        the batch starts (``t``'s and ``v``'s data from there)."""
+        n = len(self.t)
+        grow(self.t, n + k, 8)  # type: ignore[name-defined]  # noqa: F821
+        grow(self.v, (n + k) * width, 8)  # type: ignore[name-defined]  # noqa: F821
+        return n
+
+    def commit(self, n: int, k: int, width: int) -> None:
+        """The first ``k`` points from ``n`` that ``reserve`` made room for are written."""
+        grow(self.t, n + k, 8)  # type: ignore[name-defined]  # noqa: F821
+        grow(self.v, (n + k) * width, 8)  # type: ignore[name-defined]  # noqa: F821
+        if k:
+            self.last.data.as_longlongs[0] = self.t.data.as_longlongs[n + k - 1]
 
     def add(self, ns: int, x: float, marker: dict[str, Any] | None) -> bool:
         """Append the point (``ns``, ``x``), and ``marker`` to a marker series' objects; False
@@ -480,7 +503,8 @@ class Candles(Sink):
             while self.pending:
                 results, times = self.pending, self.pending_t
                 self.pending, self.pending_t = [], array("q")
-                for i in range(len(results)):
+                i = self.write_run(results, times, 0)
+                while i < len(results):  # one the batch did not take: as at a call
                     ns = _deferred_at(times, i)
                     try:
                         written = self.write(results[i], ns)
@@ -488,13 +512,20 @@ class Candles(Sink):
                         written = False  # as at a call: the full path meets it again, and logs it
                     if not written:
                         self.series.record(results[i], ns)
+                    i = self.write_run(results, times, i + 1)
         finally:
             self.draining = False
 
     def write(self, result: object, ns: int) -> bool:
         """Write ``result`` (of ``kind``) at ``ns``: False (nothing written) when it is not a
         valid candle of the series' columns at a time it may take."""
-        n = self.take(result)
+        if not self.valid(self.take(result)):
+            return False
+        return ns >= 0 and self.line.current(ns) and self.line.add_row(ns, self.row, self.width)
+
+    def valid(self, n: int) -> bool:
+        """Whether ``row``'s ``n`` columns are a candle of the series: as many columns, finite,
+        the low and high around the open and close."""
         if n != self.width:
             return False
         row = self.row
@@ -502,9 +533,29 @@ class Candles(Sink):
             if not finite(row[i]):
                 return False
         o, h, lo, c = row[0], row[1], row[2], row[3]
-        if lo > min(o, c) or h < max(o, c):
-            return False
-        return ns >= 0 and self.line.current(ns) and self.line.add_row(ns, row, n)
+        return lo <= min(o, c) and h >= max(o, c)
+
+    def write_run(self, results: list[Any], times: Any, i: int) -> int:
+        """Compiled, with the bars read in C: write the deferred ``results[i:]`` in one batch
+        (``Line.reserve``) up to the first one ``write`` would not write at once, whose index
+        it returns; interpreted, ``i`` (each one goes to ``write``). A point written at each
+        call cost ~45 ns in the drain (its own hold, order check, growth and stamp)."""
+        line = self.line
+        if not (_COMPILED and self.in_c and i < len(results) and line.free() and line.current(_deferred_at(times, i))):
+            return i
+        width, n = self.width, len(results)
+        start = line.reserve(n - i, width)
+        t, v, row, ts = line.t.data.as_longlongs, line.v.data.as_doubles, self.row, times.data.as_longlongs
+        last, j, k = ts[i], i, start
+        while j < n and ts[j] >= last and self.valid(self.read_into(results[j], row)):
+            last = t[k] = ts[j]
+            for c in range(width):
+                v[k * width + c] = row[c]
+            j += 1
+            k += 1
+        line.commit(start, j - i, width)
+        line.written(start, j - i)
+        return j
 
 
 class Indicated(Sink):
@@ -557,7 +608,8 @@ class Indicated(Sink):
             while len(self.pending_t):
                 xs, times = self.pending_x, self.pending_t
                 self.pending_x, self.pending_t = array("d"), array("q")
-                for i in range(len(times)):
+                i = self.write_run(xs, times, 0)
+                while i < len(times):  # one the batch did not take: as at a call
                     x = xs.data.as_doubles[i] if _COMPILED else xs[i]
                     ns = _deferred_at(times, i)
                     try:
@@ -567,8 +619,64 @@ class Indicated(Sink):
                     if not written:
                         assert self.feed is not None  # only a sink with one defers
                         self.feed(x, ns)
+                    i = self.write_run(xs, times, i + 1)
         finally:
             self.draining = False
+
+    def write_run(self, xs: Any, times: Any, i: int) -> int:
+        """Compiled: feed the deferred inputs from ``i`` on to the indicator and write them and
+        its outputs in one batch per line (``Line.reserve``) while the times are in order and
+        every line takes them, up to and including the first input with an output that is not
+        finite (refused and counted as ``write`` does); returns where it stopped, the input
+        ``write`` decides. Interpreted, ``i``: ``write`` decides each. A point written at each
+        input cost ~45 ns in the drain (its own hold, order check, growth and stamp)."""
+        n = len(times)
+        if not _COMPILED or i >= n:
+            return i
+        lines = ([self.raw] if self.raw is not None else []) + self.outputs
+        ts = times.data.as_longlongs
+        for line in lines:
+            if not (line.free() and line.after(ts[i])):
+                return i
+        end = i + 1
+        while end < n and ts[end] >= ts[end - 1]:
+            end += 1
+        # The indicator's outputs per input (3 at most), and how many it gave (0: warming up).
+        outs: Any = array("d", bytes(24 * (end - i)))
+        counts: Any = array("q", bytes(8 * (end - i)))
+        out, count, x = outs.data.as_doubles, counts.data.as_longlongs, xs.data.as_doubles
+        refused = False
+        for j in range(end - i):
+            count[j] = self.indicator.into(x[i + j], out + 3 * j)
+            for c in range(count[j]):
+                refused = refused or not finite(out[3 * j + c])
+            if refused:
+                end = i + j + 1
+                break
+        starts = []
+        for c in range(len(lines)):
+            line = lines[c]
+            start = line.reserve(end - i, 1)
+            t, v, k = line.t.data.as_longlongs, line.v.data.as_doubles, start
+            output = c - (self.raw is not None)  # -1: the raw line
+            for j in range(end - i):
+                value = x[i + j] if output < 0 else out[3 * j + output]
+                if output < count[j] and finite(value):
+                    t[k] = ts[i + j]
+                    v[k] = value
+                    k += 1
+            line.commit(start, k - start, 1)
+            starts.append((start, k - start))
+        for c in range(len(lines)):  # once every line is committed: Python code
+            line = lines[c]
+            start, k = starts[c]
+            line.written(start, k)
+        if refused:
+            j = end - i - 1
+            for c in range(count[j]):
+                if not finite(out[3 * j + c]):
+                    self.series[c].record(out[3 * j + c], ts[end - 1])
+        return end
 
     def write(self, x: float, ns: int) -> bool:
         """Feed ``x`` to the indicator and write its outputs (and ``x``) at ``ns``; False (the
