@@ -65,6 +65,56 @@ def test_restart_without_persistence_writes_the_run_again(redis_server: RedisSer
     assert sum("is back" in m for m in messages) == 1
 
 
+def test_a_hand_over_reads_its_replies_at_the_next_and_a_reply_lost_between_doubles_nothing(
+        r: redis.Redis, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Paced (a backtest's hand-overs), a cycle sends and leaves its replies to the next one, so
+    the strategy goes on while Redis stores the points. The connection lost before the next one
+    reads them: the entries Redis stored are sent again and refused as stale ids, never doubled."""
+    s = cb.series("paced")
+    s.add(-1.0, time=T0)
+    assert cb.flush()
+    producer = cb.session.current().producer
+    producer.pace(True)
+    entries = cb.stats()["entries"]
+    for i in range(100):
+        s.add(float(i), time=T0 + 1 + i)
+    producer.deliver()
+    assert cb.stats()["entries"] == entries and cb.stats()["backlog"] == 100  # sent, not acknowledged yet
+    real_read = redis.connection.AbstractConnection.read_response
+    lost = []
+
+    def lose_the_reply(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if not lost:
+            lost.append(True)
+            raise redis.ConnectionError("connection reset before the replies were read")
+        return real_read(self, *args, **kwargs)
+
+    monkeypatch.setattr(redis.connection.AbstractConnection, "read_response", lose_the_reply)
+    for i in range(100, 200):
+        s.add(float(i), time=T0 + 1 + i)
+    producer.deliver()
+    assert lost == [True]
+    assert cb.stats()["connected"] is False and cb.stats()["backlog"] == 200
+    producer.pace(False)
+    assert cb.flush(timeout=10)
+    assert read_points(r, "paced") == ([T0 + i for i in range(201)], {"y": [float(i) for i in range(-1, 200)]})
+    assert cb.stats()["dropped"] == 0 and cb.stats()["backlog"] == 0 and cb.stats()["connected"] is True
+
+
+def test_a_flush_reads_the_replies_a_hand_over_left(r: redis.Redis) -> None:
+    s = cb.series("paced")
+    producer = cb.session.current().producer
+    producer.pace(True)
+    s.add(1.0, time=T0)
+    producer.deliver()
+    assert cb.stats()["entries"] == 0 and cb.stats()["backlog"] == 1  # sent, its replies unread
+    assert cb.flush()
+    stored = sum(r.xlen(key) for key in r.scan_iter(_type="STREAM"))  # the run's events, runlog, the point
+    assert cb.stats()["entries"] == stored == 3 and cb.stats()["backlog"] == 0
+    assert read_points(r, "paced") == ([T0], {"y": [1.0]})
+    producer.pace(False)
+
+
 def test_backlog_is_bounded_and_drops_the_oldest(redis_server: RedisServer, r: redis.Redis) -> None:
     cb.configure(backlog=1000, flush_interval=0.001)
     s = cb.series("bounded")
