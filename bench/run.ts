@@ -13,9 +13,9 @@ const quick = process.argv.includes("--quick");
 const onlyAt = process.argv.indexOf("--only");
 const only = onlyAt >= 0 ? process.argv[onlyAt + 1] : undefined;
 if (onlyAt >= 0 && !only) throw new Error("--only needs a part of a benchmark's name, e.g. --only overhead");
-// The overhead matrix: 5 rounds a shape, then up to 15 while a shape's median is not told apart
+// The overhead matrix: 5 rounds a shape, then up to 25 while a shape's median is not told apart
 // from 1.10x at 90% confidence (nautilus_overhead.py's median_interval).
-const OVERHEAD_ROUNDS = ["--rounds", "5", "--max-rounds", "15"];
+const OVERHEAD_ROUNDS = ["--rounds", "5", "--max-rounds", "25"];
 const allBenches: [string, string, string[]][] = [
   ["server", "npx", ["tsx", "--expose-gc", "bench/server.ts"]],
   ["compare runs", "npx", ["tsx", "bench/compare.ts"]],
