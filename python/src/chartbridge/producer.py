@@ -750,8 +750,7 @@ class Producer:
                 op.args[op.id_at] = self._next_id(op.args[1])
         if not wait:
             assert isinstance(self.client, redis.Redis)
-            pool = self.client.connection_pool
-            connection: Any = pool.get_connection()
+            connection: Any = self.client.connection_pool.get_connection()
             try:
                 connection.send_packed_command(connection.pack_commands([op.args for op in chunk]))
             except BaseException:
@@ -771,14 +770,18 @@ class Producer:
 
     def _attempted(self, chunk: list[Op], connection: Any = None) -> None:
         """``chunk`` met a fault in flight: each op may have been executed (an XADD resent with its
-        id is then refused as stale, never doubled); ``connection`` is dropped (its replies are
-        out of step) and given back to the pool."""
+        id is then refused as stale, never doubled); ``connection`` (one of ``_unread``'s) is
+        dropped, its replies out of step."""
         for op in chunk:
             op.attempted = True
         if connection is not None:
             connection.disconnect()
-            assert isinstance(self.client, redis.Redis)
-            self.client.connection_pool.release(connection)
+            self._release(connection)
+
+    def _release(self, connection: Any) -> None:
+        """Give a connection ``_send`` took for ``_unread`` back to the pool."""
+        assert isinstance(self.client, redis.Redis)
+        self.client.connection_pool.release(connection)
 
     def _read_unread(self) -> None:
         """Read and act on the replies of the pipeline the last cycle left unread (``_send``)."""
@@ -796,8 +799,7 @@ class Producer:
         except BaseException:
             self._attempted(chunk, connection)
             raise
-        assert isinstance(self.client, redis.Redis)
-        self.client.connection_pool.release(connection)
+        self._release(connection)
         self._took(chunk, replies)
 
     def _took(self, chunk: list[Op], replies: list[Any]) -> None:
