@@ -135,7 +135,10 @@ clock._listeners.append(_on_clock)
 def _look() -> None:
     """Read ``session.ENABLED`` and the current run again when the session's epoch moved."""
     global _seen, _enabled, _run
-    epoch = _EPOCH[0]
+    if _COMPILED:  # indexed, the array made an int object at each decorated call
+        epoch: int = _EPOCH.data.as_longlongs[0]  # type: ignore[attr-defined]
+    else:
+        epoch = _EPOCH[0]
     if epoch != _seen:
         _enabled = session.ENABLED
         _run = session._session.run
