@@ -118,30 +118,37 @@ cdef extern from "Python.h":
         PyGetSetDef* d_getset
 
 
+cdef inline bint _own(type cls, Indicator indicator, str name, object descr):
+    """Whether ``indicator`` is a ``cls`` whose ``name`` is read by ``cls``'s own getter (``descr``:
+    what ``getattr`` finds first along the type's MRO; a subclass may redefine it)."""
+    return descr is not None and isinstance(indicator, cls) and descr is vars(cls).get(name)
+
+
 cdef double* _field(Indicator indicator, str name, object descr):
-    """The C field an output of a Nautilus indicator class this module knows is read from, when
-    ``descr`` (what ``getattr`` finds first along the type's MRO) is that class's own getter
-    of it; else NULL. Its getter would box the same double in a float object: ~120 instructions
-    a read, 7 reads a bar in the matrix's indicator-heavy shapes."""
-    if name == "value" and isinstance(indicator, MovingAverage) and descr is vars(MovingAverage).get(name):
-        return &(<MovingAverage>indicator).value
-    if name == "value" and isinstance(indicator, RelativeStrengthIndex) and descr is vars(RelativeStrengthIndex).get(name):
-        return &(<RelativeStrengthIndex>indicator).value
-    if name == "value" and isinstance(indicator, AverageTrueRange) and descr is vars(AverageTrueRange).get(name):
-        return &(<AverageTrueRange>indicator).value
-    if isinstance(indicator, BollingerBands) and descr is not None and descr is vars(BollingerBands).get(name):
+    """The C field behind an output of a Nautilus indicator class this module knows (the getter
+    would box the same double in a float object: 7 reads a bar in the indicator-heavy shapes);
+    else NULL."""
+    if name == "value":
+        if _own(MovingAverage, indicator, name, descr):
+            return &(<MovingAverage>indicator).value
+        if _own(RelativeStrengthIndex, indicator, name, descr):
+            return &(<RelativeStrengthIndex>indicator).value
+        if _own(AverageTrueRange, indicator, name, descr):
+            return &(<AverageTrueRange>indicator).value
+    elif _own(BollingerBands, indicator, name, descr):
         return _band(&(<BollingerBands>indicator).upper, &(<BollingerBands>indicator).middle,
                      &(<BollingerBands>indicator).lower, name)
-    if isinstance(indicator, KeltnerChannel) and descr is not None and descr is vars(KeltnerChannel).get(name):
+    elif _own(KeltnerChannel, indicator, name, descr):
         return _band(&(<KeltnerChannel>indicator).upper, &(<KeltnerChannel>indicator).middle,
                      &(<KeltnerChannel>indicator).lower, name)
-    if isinstance(indicator, DonchianChannel) and descr is not None and descr is vars(DonchianChannel).get(name):
+    elif _own(DonchianChannel, indicator, name, descr):
         return _band(&(<DonchianChannel>indicator).upper, &(<DonchianChannel>indicator).middle,
                      &(<DonchianChannel>indicator).lower, name)
     return NULL
 
 
 cdef inline double* _band(double* upper, double* middle, double* lower, str name) noexcept:
+    """A band indicator's output ``name`` among its three (NULL: another output, e.g. ``k``)."""
     return upper if name == "upper" else middle if name == "middle" else lower if name == "lower" else NULL
 
 
