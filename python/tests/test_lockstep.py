@@ -35,11 +35,16 @@ def _child(work: float) -> list[str]:
 
 def test_each_process_is_timed_by_its_own_turns() -> None:
     plain, longer = lockstep.run_pair([_child(0.4), _child(0.8)], [dict(os.environ)] * 2)
-    # Each ran in turns: its window spans the other's turns too, its active time does not.
+    # Each ran in turns: its window spans the other's turns too (the plain one's is all shared,
+    # the longer one's for half its work), its active time does not.
     assert plain["end"] - plain["start"] > 1.5 * plain["active"]
-    assert plain["active"] == pytest.approx(plain["cpu"], rel=0.1)
-    assert longer["active"] == pytest.approx(longer["cpu"], rel=0.1)
-    assert longer["active"] / plain["active"] == pytest.approx(2.0, rel=0.1)
+    assert longer["end"] - longer["start"] > 1.2 * longer["active"]
+    # Stopped outside its turns, each used its CPU time inside them. Its turns also hold what
+    # other load on the host took from it (up to +70% while a CI run worked beside it), which
+    # both runs share: neither active time is compared with the CPU time from above.
+    for run in (plain, longer):
+        assert run["active"] >= 0.9 * run["cpu"]
+    assert longer["active"] > 1.4 * plain["active"]
 
 
 def test_a_child_that_fails_before_its_run_is_reported_with_its_output() -> None:
