@@ -89,7 +89,7 @@ cdef class Sink:
 
 @cython.locals(n=Py_ssize_t)
 cdef Py_ssize_t _defer_time(carray.array times, long long ns) except -1
-cdef long long _deferred_at(carray.array times, Py_ssize_t i) noexcept
+cdef long long _long_at(carray.array values, Py_ssize_t i) noexcept
 
 
 @cython.final
@@ -101,7 +101,6 @@ cdef class Line(Sink):
     cdef object markers
 
     cdef bint current(self, long long ns) except -1
-    @cython.locals(last="long long")
     cdef bint after(self, long long ns) noexcept
     cdef bint free(self) except -1
     cdef bint hold(self) except -1

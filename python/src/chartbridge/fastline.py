@@ -135,10 +135,7 @@ clock._listeners.append(_on_clock)
 def _look() -> None:
     """Read ``session.ENABLED`` and the current run again when the session's epoch moved."""
     global _seen, _enabled, _run
-    if _COMPILED:  # indexed, the array made an int object at each decorated call
-        epoch: int = _EPOCH.data.as_longlongs[0]  # type: ignore[attr-defined]
-    else:
-        epoch = _EPOCH[0]
+    epoch = _long_at(_EPOCH, 0)
     if epoch != _seen:
         _enabled = session.ENABLED
         _run = session._session.run
@@ -159,9 +156,7 @@ def current_run() -> Any:
 
 def deferring() -> bool:
     """Whether the fast path defers its writes now (``producer.DEFERRING``)."""
-    if _COMPILED:
-        return bool(_DEFERRING.data.as_longlongs[0])
-    return bool(_DEFERRING[0])
+    return bool(_long_at(_DEFERRING, 0))
 
 
 def drain() -> None:
@@ -286,10 +281,12 @@ def _defer_time(times: Any, ns: int) -> int:  # an array('q'), read in C
     return n
 
 
-def _deferred_at(times: Any, i: int) -> int:
+def _long_at(values: Any, i: int) -> int:
+    """``values[i]`` of an ``array('q')``, read from its memory when compiled (indexed, Cython
+    makes an int object of it: ~160 instructions, at each decorated call for the epoch)."""
     if _COMPILED:
-        return times.data.as_longlongs[i]  # type: ignore[no-any-return]
-    return times[i]  # type: ignore[no-any-return]
+        return values.data.as_longlongs[i]  # type: ignore[no-any-return]
+    return values[i]  # type: ignore[no-any-return]
 
 
 class Line(Sink):
@@ -312,11 +309,7 @@ class Line(Sink):
 
     def after(self, ns: int) -> bool:
         """Whether ``ns`` is not before the buffer's last point (``current`` without the run)."""
-        if _COMPILED:
-            last: int = self.last.data.as_longlongs[0]
-        else:
-            last = self.last[0]
-        return ns >= last
+        return ns >= _long_at(self.last, 0)
 
     def free(self) -> bool:
         """Compiled under the GIL: whether the buffer's lock is free. Every other writer and the
@@ -508,7 +501,7 @@ class Candles(Sink):
                 self.pending, self.pending_t = [], array("q")
                 i = self.write_run(results, times, 0)
                 while i < len(results):  # one the batch did not take: as at a call
-                    ns = _deferred_at(times, i)
+                    ns = _long_at(times, i)
                     try:
                         written = self.write(results[i], ns)
                     except Exception:
@@ -544,7 +537,7 @@ class Candles(Sink):
         it returns; interpreted, ``i`` (each one goes to ``write``). A point written at each
         call cost ~45 ns in the drain (its own hold, order check, growth and stamp)."""
         line = self.line
-        if not (_COMPILED and self.in_c and i < len(results) and line.free() and line.current(_deferred_at(times, i))):
+        if not (_COMPILED and self.in_c and i < len(results) and line.free() and line.current(_long_at(times, i))):
             return i
         width, n = self.width, len(results)
         start = line.reserve(n - i, width)
@@ -614,7 +607,7 @@ class Indicated(Sink):
                 i = self.write_run(xs, times, 0)
                 while i < len(times):  # one the batch did not take: as at a call
                     x = xs.data.as_doubles[i] if _COMPILED else xs[i]
-                    ns = _deferred_at(times, i)
+                    ns = _long_at(times, i)
                     try:
                         written = self.write(x, ns)
                     except Exception:
