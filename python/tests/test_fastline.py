@@ -404,6 +404,83 @@ def test_an_indicator_value_that_overflows_is_refused_on_the_fast_path_too(r: re
     assert cb.stats()["rejected"] == 1
 
 
+def number_results() -> list[tuple[str, list[tuple[Any, float | None]], int]]:
+    """(what, (result, the number charted for it or None) for each call of one decorated function
+    in order, full-path calls): each binds at its first result; None charts nothing, on the fast
+    path once bound; a float is taken as it is; a result of another type or with no finite
+    number takes the full path (refused and counted, or charted) and binds anew."""
+    from decimal import Decimal
+
+    from chartbridge.nautilus.compat import Money, Price, Quantity
+    from chartbridge.nautilus.convert import decimal_value
+
+    usd = Money.from_str("1000018.16 USD").currency
+    big = Money.from_str("1000018.16 USD")
+    return [
+        ("a Nautilus Price (its decimal, not as_double)",
+         [(Price.from_str("42990.9"), 42990.9), (None, None), (Price.from_str("1.00001"), 1.00001), (2.5, 2.5),
+          (Quantity.from_str("3"), 3.0), (Price.from_str("0.1"), 0.1)], 3),
+        ("a Nautilus Quantity", [(Quantity.from_str("0.3"), 0.3), (Quantity.from_str("12345.678"), 12345.678),
+                                 (None, None)], 1),
+        ("Nautilus Money", [(big, decimal_value(big)), (Money(-0.5, usd), -0.5)], 1),
+        ("an int (past 2**53: rounded as float() rounds; past the float range: refused)",
+         [(3, 3.0), (-7, -7.0), (None, None), (2**60 + 1, float(2**60)), (10**400, None), (5, 5.0)], 2),
+        ("a bool", [(True, 1.0), (False, 0.0)], 1),
+        ("a numpy float64", [(numpy.float64(1.5), 1.5), (numpy.float64(math.nan), None), (numpy.float64(-2.0), -2.0)], 2),
+        ("a numpy int64", [(numpy.int64(7), 7.0), (numpy.int64(-1), -1.0)], 1),
+        ("a Decimal", [(Decimal("0.1"), 0.1), (Decimal("1e400"), None), (Decimal("NaN"), None),
+                       (Decimal("-3.25"), -3.25)], 3),
+    ]
+
+
+@pytest.mark.parametrize("case", range(len(number_results())), ids=[c[0] for c in number_results()])
+def test_numbers_of_other_types_take_the_fast_path_and_chart_what_the_full_path_charts(
+        r: redis.Redis, form: str, writes: str, case: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    what, calls, full_calls = number_results()[case]
+    full = []
+    point_time = clock.point_time
+    monkeypatch.setattr(clock, "point_time", lambda values: full.append(1) or point_time(values))
+
+    @cb.chart(name="n")
+    def value(x: Any) -> Any:
+        return x
+
+    for i, (result, _) in enumerate(calls):
+        cb.set_clock(T0 + i)
+        assert value(result) is result
+    assert len(full) == full_calls, what
+    assert type(value.charted.sink).__name__ == "Line"
+    assert cb.flush()
+    assert read_points(r, "n") == ([T0 + i for i, (_, y) in enumerate(calls) if y is not None],
+                                   {"y": [y for _, y in calls if y is not None]}), what
+    assert cb.stats()["rejected"] == len([x for x, y in calls if x is not None and y is None])
+
+
+def test_an_indicator_of_nautilus_prices_takes_the_fast_path_with_their_decimals(
+        r: redis.Redis, form: str, writes: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from chartbridge.nautilus.compat import Price
+
+    full = []
+    point_time = clock.point_time
+    monkeypatch.setattr(clock, "point_time", lambda values: full.append(1) or point_time(values))
+
+    @cb.sma(2, raw=True, name="px")
+    def close(x: Any) -> Any:
+        return x
+
+    texts = ["42990.9", "42999.1", "1.00001", "0.3"]
+    for i, text in enumerate(texts):
+        cb.set_clock(T0 + i)
+        close(Price.from_str(text))
+    assert len(full) == 2  # warming up, then the bind
+    assert type(close.charted.sink).__name__ == "Indicated" and close.charted.sink.reading.kind is Price
+    assert cb.flush()
+    xs = [float(t) for t in texts]
+    assert read_points(r, "px") == ([T0 + i for i in range(4)], {"y": xs})
+    assert read_points(r, "px.sma2") == ([T0 + i for i in range(1, 4)],
+                                         {"y": [(a + b) / 2 for a, b in zip(xs, xs[1:])]})
+
+
 def nautilus_decimals() -> list[Any]:
     """Nautilus ``Price``/``Quantity`` values of 0 to 9 decimals, some where ``as_double()`` is one
     ulp off the decimal (42990.9), some of more digits than ``fastline.fixed`` reads back."""
@@ -590,7 +667,7 @@ def test_a_point_another_writer_overtook_while_the_lock_was_awaited_is_refused(
         decorate, raced, extra = cb.sma(1, raw=True, name="ind"), "ind.sma1", "ind"
 
     @decorate
-    def value(x: float | None) -> float | None:
+    def value(x: float) -> float:
         return x
 
     cb.set_clock(T0)
@@ -601,14 +678,14 @@ def test_a_point_another_writer_overtook_while_the_lock_was_awaited_is_refused(
     buffer = session.current().current_run().buffers[raced]
     buffer.lock = Racing(buffer.lock, lambda: other.add(99.0, time=T0 + 5))
     cb.set_clock(T0 + 3)
-    value(None)  # no point: the full path binds again, on the racing lock
+    value(math.nan)  # refused (counted): the full path binds again, on the racing lock
     value(3.0)   # checked at T0 + 3, then the other writer's T0 + 5 lands first
     cb.set_clock(T0 + 6)
     value(4.0)
     assert type(value.charted.sink).__name__ == ("Line" if sink == "line" else "Indicated")
     assert cb.flush()
     assert read_points(r, raced) == ([T0, T0 + 1, T0 + 5, T0 + 6], {"y": [1.0, 2.0, 99.0, 4.0]})
-    assert cb.stats()["rejected"] == 1
+    assert cb.stats()["rejected"] == 2  # NaN, and 3.0 after 99.0
     if extra is not None:  # the input line has no other writer: every input is on it
         assert read_points(r, extra) == ([T0, T0 + 1, T0 + 3, T0 + 6], {"y": [1.0, 2.0, 3.0, 4.0]})
 

@@ -167,10 +167,15 @@ def _fast(func: Any, owners: _Instances) -> Any:
     return fastline.wrap(func, full, sinks)
 
 
-def _line(s: Series) -> fastline.Line | None:
-    """The fast path's line of ``s`` in the current run, once it has a buffer there."""
+def _line(s: Series, result: Any = None) -> fastline.Line | None:
+    """The fast path's line of ``s`` in the current run, once it has a buffer there, taking
+    results of ``result``'s type too (``fastline.Reading``)."""
     cache = s._cache
-    return fastline.Line(*cache) if cache is not None and cache[0] is session.current().run else None
+    if cache is None or cache[0] is not session.current().run:
+        return None
+    line = fastline.Line(*cache)
+    line.reading = fastline.reading_of(result)
+    return line
 
 
 def _decorator(func: F | None, enabled: bool, build: Callable[[Any, Source], Make], source: Source) -> Any:
@@ -233,7 +238,7 @@ def chart(func: F | None = None, /, *, name: str | None = None, kind: str = "lin
                                         row_reader_of(type(result)), s)
             if s.kind == "marker":
                 return hook, None
-            return hook, candles if s.kind in CANDLE_KINDS else lambda result: _line(s)
+            return hook, candles if s.kind in CANDLE_KINDS else functools.partial(_line, s)
         return make
     return _decorator(func, enabled, build, caller_source())
 
@@ -305,7 +310,7 @@ def _indicated(indicator: Indicator, label: str, index: int, raw: bool, base: st
             return None
         bar = type(result) if _is_bar(result) else None
         return fastline.Indicated(indicator, bar, index, base, raw_line, lines, outputs,  # type: ignore[arg-type]
-                                  raw_series, feed)
+                                  raw_series, feed, None if bar is not None else fastline.reading_of(result))
     return hook, bind
 
 

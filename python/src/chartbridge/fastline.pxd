@@ -3,7 +3,7 @@ cimport cython
 from cpython cimport array as carray
 
 from chartbridge.arrays cimport grow
-from chartbridge.indicators cimport Indicator
+from chartbridge.indicators cimport Indicator, as_float, bar_value
 
 cdef long long _TIME_LIMIT
 cdef Py_ssize_t _HAND_OVER
@@ -81,7 +81,24 @@ cdef bint deferring() noexcept
 cpdef void drain() except *
 
 
+@cython.locals(value=double)
+cdef double number_of(object x, object convert, object decimal) except? -1.0
+
+
+@cython.final
+cdef class Reading:
+    cdef readonly type kind
+    cdef readonly object convert, decimal
+
+    cdef double value(self, object result) except? -1.0
+
+
+cpdef Reading reading_of(object result)
+
+
 cdef class Sink:
+    cdef readonly object run
+
     cpdef bint offer(self, object result, object t=*) except -1
     cdef bint offer_ns(self, object result, long long ns) except -1
     cpdef void drain(self) except *
@@ -94,7 +111,8 @@ cdef long long _long_at(carray.array values, Py_ssize_t i) noexcept
 
 @cython.final
 cdef class Line(Sink):
-    cdef readonly object run, buffer
+    cdef readonly object buffer
+    cdef public Reading reading
     cdef object lock, acquire, release, locked
     cdef bint read_lock
     cdef carray.array t, v, last
@@ -159,7 +177,7 @@ cdef class Indicated(Sink):
     cdef readonly Line raw
     cdef readonly list outputs, series
     cdef object raw_series
-    cdef object run
+    cdef readonly Reading reading
     cdef double values[3]
     cdef carray.array pending_x, pending_t
     cdef bint draining

@@ -9,13 +9,18 @@ logs, and returns the sink to bind for the next call (or None).
 A sink takes the common case and returns True: the integration clock's time (not before the
 buffers' last points), in the run that is current, and
 
-- ``Line``: a finite float;
+- ``Line``: a finite float, or a result of the type the full path charted when it bound the
+  sink (a Nautilus ``Price`` or ``Quantity``, an int, a numpy scalar, a ``Decimal``: its
+  ``Reading``) whose number is finite;
 - ``Candles``: an object of the type the full path charted (a Nautilus ``Bar``) with finite
   prices forming a valid candle and as many values as the series has columns;
-- ``Indicated``: a finite float, or a bar of the type the full path took, whose input feeds the
-  indicator; its outputs and the raw value go to their lines.
+- ``Indicated``: a finite float, a bar of the type the full path took, or a number of the type it
+  took (its ``Reading``), whose input feeds the indicator; its outputs and the raw value go to
+  their lines.
 
-Anything else returns False (or raises) having changed nothing, and the full path decides.
+Anything else returns False (or raises) having changed nothing, and the full path decides. A
+result of None charts nothing: once the calling object's sink is bound in the current run, the
+call returns without the full path.
 
 During a backtest (``producer.DEFERRING``: the producer paced by the actor's hand-overs, or a
 replay) ``Candles`` of an integration's bars and ``Indicated`` keep what they took (the bar, or the
@@ -254,8 +259,45 @@ def fixed(x: Any) -> float:
     return ((digits + _ROUND) - _ROUND) / scale
 
 
+def number_of(x: object, convert: Converter | None, decimal: type | None) -> float:
+    """The number the full path charts for ``x`` (``series.number``): ``fixed`` where ``x`` is of
+    ``decimal`` (a Nautilus ``Price``: ``decimal_type``) and it reads it, else ``convert`` (the
+    integration's converter of its type), else ``float()``; NaN where none gives a number."""
+    if type(x) is decimal:
+        value: float = fixed(x)
+        if finite(value):
+            return value
+    if convert is None:
+        return as_float(x)
+    return as_float(convert(x))
+
+
+class Reading:
+    """The results of one type other than float that a sink takes (``kind``: the type of the one
+    the full path charted when it bound the sink; a Nautilus ``Price``, an int, a numpy scalar),
+    read as the full path reads them (``number_of``)."""
+
+    def __init__(self, sample: object) -> None:
+        self.kind = type(sample)
+        self.convert = converter_of(self.kind)
+        self.decimal = decimal_type(sample)
+
+    def value(self, result: object) -> float:
+        """The number of ``result``; NaN where it is of another type or stands for none."""
+        if type(result) is not self.kind:
+            return _NAN
+        return number_of(result, self.convert, self.decimal)
+
+
+def reading_of(result: object) -> Reading | None:
+    """The ``Reading`` of results like ``result``; None for a float (read as it is) or None."""
+    return None if result is None or type(result) is float else Reading(result)
+
+
 class Sink:
-    """What a decorated call's result goes to on the fast path."""
+    """What a decorated call's result goes to on the fast path. ``run``: the run it writes in."""
+
+    run: Any
 
     def offer(self, result: object, t: int | None = None) -> bool:
         """Chart ``result`` at ``t`` (None: the integration clock's time); False (nothing
@@ -295,6 +337,7 @@ class Line(Sink):
 
     def __init__(self, run: Any, buffer: Any) -> None:
         self.run, self.buffer = run, buffer
+        self.reading: Reading | None = None  # the results other than floats it takes (``offer_ns``)
         self.lock = buffer.lock
         self.acquire, self.release, self.locked = buffer.lock.acquire, buffer.lock.release, buffer.lock.locked
         self.read_lock = _READS_LOCKS and type(buffer.lock) is _LOCK
@@ -415,9 +458,13 @@ class Line(Sink):
         return True
 
     def offer_ns(self, result: object, ns: int) -> bool:
-        if type(result) is not float or not finite(result):
+        if type(result) is float:
+            x: float = result
+        elif self.reading is not None:
+            x = self.reading.value(result)
+        else:
             return False
-        return ns >= 0 and self.current(ns) and self.add(ns, result, None)
+        return finite(x) and ns >= 0 and self.current(ns) and self.add(ns, x, None)
 
 
 class Candles(Sink):
@@ -434,6 +481,7 @@ class Candles(Sink):
                  decimal: type | None = None, read: Callable[[Any], tuple[float, ...] | None] | None = None,
                  series: Any = None) -> None:
         self.line, self.kind, self.price, self.volume, self.decimal = line, kind, price, volume, decimal
+        self.run = line.run
         self.read = read
         self.series = series
         self.pending: list[Any] = []  # deferred results, their times in ``pending_t``
@@ -451,13 +499,7 @@ class Candles(Sink):
         self.defers = series is not None and read is not None
 
     def part(self, x: object, convert: Converter | None) -> float:
-        if type(x) is self.decimal:
-            value: float = fixed(x)
-            if finite(value):
-                return value
-        if convert is None:
-            return as_float(x)
-        return as_float(convert(x))
+        return number_of(x, convert, self.decimal)
 
     def parts(self, result: object) -> tuple[float, ...]:
         """The columns of ``result`` read one by one (open, high, low, close[, volume])."""
@@ -563,8 +605,9 @@ class Indicated(Sink):
 
     def __init__(self, indicator: Indicator, bar: type | None, source: int, where: str, raw: Line | None,
                  outputs: list[Line], series: list[Any], raw_series: Any = None,
-                 feed: Callable[[float, int], None] | None = None) -> None:
+                 feed: Callable[[float, int], None] | None = None, reading: Reading | None = None) -> None:
         self.indicator, self.bar, self.source, self.where = indicator, bar, source, where
+        self.reading = reading  # the inputs other than floats and bars it takes
         self.raw, self.outputs, self.series, self.raw_series = raw, outputs, series, raw_series
         self.feed = feed  # the full path's steps for an input (a point the drain's lines declined)
         self.run = outputs[0].run  # every line is bound in this run
@@ -578,6 +621,8 @@ class Indicated(Sink):
             x: float = result
         elif self.bar is not None and type(result) is self.bar:
             x = bar_value(result, self.source, self.where)
+        elif self.reading is not None:
+            x = self.reading.value(result)
         else:
             return False
         if not finite(x):
@@ -834,6 +879,8 @@ class ChartedCall:
             if self.sinks is not None and (args[0] if args else None) is not self.owner:
                 self.switch(args[0] if args else None)
             sink = self.sink
+            if result is None and sink is not None and sink.run is current_run():
+                return result  # every full path skips None (the object already has its key in the run)
             try:
                 if sink is not None and sink.offer_ns(result, call_ns(args, result)):
                     return result

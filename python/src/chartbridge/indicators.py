@@ -88,7 +88,7 @@ def as_float(x: object) -> float:
         return _NAN
     try:
         return float(x)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return _NAN
 
 

@@ -180,6 +180,8 @@ def to_float(x: object, where: str) -> float:
         raise ProtocolError("E_VALUE", f"{where}: {x!r} is not a number")
     try:
         return float(x)  # type: ignore[arg-type]
+    except OverflowError as exc:  # an int past 2**1024: its repr may be too long to print
+        raise ProtocolError("E_NONFINITE", f"{where}: a {type(x).__name__} beyond the float range") from exc
     except (TypeError, ValueError) as exc:
         raise ProtocolError("E_VALUE", f"{where}: {x!r} is not a number") from exc
 
