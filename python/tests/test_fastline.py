@@ -328,6 +328,54 @@ def test_candles_take_the_fast_path_and_chart_what_the_full_path_charts(r: redis
     assert cb.stats()["rejected"] == 3
 
 
+def test_candles_of_tuples_lists_and_dicts_take_the_fast_path_and_chart_what_the_full_path_charts(
+        r: redis.Redis, form: str, writes: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from chartbridge.nautilus.compat import Price, Quantity
+
+    full = []
+    point_time = clock.point_time
+    monkeypatch.setattr(clock, "point_time", lambda values: full.append(1) or point_time(values))
+
+    @cb.chart(name="rows", kind="candlestick")
+    def on_bar(row: Any) -> Any:
+        return row
+
+    def px(*texts: str) -> list[Any]:
+        return [Price.from_str(t) for t in texts]
+
+    results: list[tuple[Any, tuple[float, ...] | None, bool]] = [  # result, the row charted, on the full path
+        ((1.0, 2.0, 0.5, 1.5, 10.0), (1.0, 2.0, 0.5, 1.5, 10.0), True),   # binds
+        ((1.5, 2.5, 1.0, 2.0, 11.0), (1.5, 2.5, 1.0, 2.0, 11.0), False),
+        ((2.0, 1.0, 0.5, 1.5, 1.0), None, True),                          # high < open: refused (E_CANDLE)
+        ((2.0, 3.0, 1.5, 2.5, 3), (2.0, 3.0, 1.5, 2.5, 3.0), True),       # an int volume: binds anew
+        ((2.5, 3.5, 2.0, 3.0, 4), (2.5, 3.5, 2.0, 3.0, 4.0), False),
+        ((2.5, 3.5, 2.0, 3.0, None), None, True),                         # a volume of None: refused (E_VALUE)
+        ((3.0, 4.0, 2.5, 3.5), (3.0, 4.0, 2.5, 3.5, 0.0), True),          # 4 items: no volume
+        ([3.5, 4.5, 3.0, 4.0, 5.0], (3.5, 4.5, 3.0, 4.0, 5.0), True),     # a list binds
+        ([3.5, 4.5, 3.0, 4.0, 6.0], (3.5, 4.5, 3.0, 4.0, 6.0), False),
+        ({"open": 4.0, "high": 5.0, "low": 3.5, "close": 4.5, "volume": 7.0}, (4.0, 5.0, 3.5, 4.5, 7.0), True),
+        ({"open": 4.5, "high": 5.5, "low": 4.0, "close": 5.0, "volume": 8.0}, (4.5, 5.5, 4.0, 5.0, 8.0), False),
+        ({"open": 4.5, "high": 5.5, "low": 4.0, "close": 5.0}, (4.5, 5.5, 4.0, 5.0, 0.0), True),
+        ((*px("42990.9", "42999.1", "42980.3", "42990.9"), Quantity.from_str("1.5")),
+         (42990.9, 42999.1, 42980.3, 42990.9, 1.5), True),                # Nautilus decimals bind
+        ((*px("42990.9", "43000.0", "42990.1", "42995.7"), Quantity.from_str("0.3")),
+         (42990.9, 43000.0, 42990.1, 42995.7, 0.3), False),              # their decimals, not as_double()
+        ((1, 2, 0, 1, 2), (1.0, 2.0, 0.0, 1.0, 2.0), True),               # ints where Prices were
+        ((1.0, 2.0, 0.5, math.nan, 1.0), None, True),                     # refused (E_NONFINITE)
+        ((1.0, 2.0, 0.5), None, True),                                    # 3 items: refused (E_VALUE)
+    ]
+    for i, (result, _, _) in enumerate(results):
+        cb.set_clock(T0 + i)
+        before = len(full)
+        assert on_bar(result) is result
+        assert len(full) - before == results[i][2], i
+    assert cb.flush()
+    rows = [(T0 + i, row) for i, (_, row, _) in enumerate(results) if row is not None]
+    assert read_points(r, "rows") == ([t for t, _ in rows], {
+        name: [row[c] for _, row in rows] for c, name in enumerate(("o", "h", "l", "c", "vol"))})
+    assert cb.stats()["rejected"] == 4
+
+
 def test_without_an_integration_clock_the_fast_path_charts_at_its_arguments_time(
         r: redis.Redis, form: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """A strategy charted without the actor (no clock set): each point is at the ``ts_event`` of
@@ -526,7 +574,7 @@ def test_nautilus_bars_take_the_fast_path_with_their_exact_decimals(r: redis.Red
     for i, (o, h, lo, c, v) in enumerate(prices):
         cb.set_clock(T0 + i)
         on_bar(Bar(bar_type, *(Price.from_str(x) for x in (o, h, lo, c)), Quantity.from_str(v), T0 + i, T0 + i))
-    assert type(on_bar.charted.sink).__name__ == "Candles" and on_bar.charted.sink.decimal is Price
+    assert type(on_bar.charted.sink).__name__ == "Candles" and on_bar.charted.sink.price.decimal is Price
     # Compiled for this nautilus_trader, the recorder reads a Bar's columns from its struct.
     assert on_bar.charted.sink.read is recorder.candle_row and (on_bar.charted.sink.read is not None) == recorder.COMPILED
     # and compiled, the fast path calls its C twin (interpreted, the reader itself)

@@ -13,14 +13,14 @@ import importlib.metadata
 import inspect
 import logging
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
 from . import clock, conditions, fastline, session
 from .indicators import EMA, RSI, SMA, Bollinger, Indicator, WilderRSI, bar_value, check_line, source_index
 from .protocol import CANDLE_KINDS, ProtocolError, check_finite, sanitize_series_id
 from .series import (
-    PluginSpec, RunScoped, Series, Source, caller_source, converter_of, hint_strategy, instance_key, number,
+    PluginSpec, RunScoped, Series, Source, caller_source, hint_strategy, instance_key, number,
     owner_class, row_reader_of, side_of,
 )
 
@@ -229,13 +229,7 @@ def chart(func: F | None = None, /, *, name: str | None = None, kind: str = "lin
 
             def candles(result: Any) -> fastline.Sink | None:
                 line = _line(s)
-                plain = line is None or isinstance(result, (tuple, list, Mapping))  # the fast path reads attributes
-                if plain:
-                    return None
-                price, volume = getattr(result, "open", None), getattr(result, "volume", None)
-                return fastline.Candles(line, type(result), converter_of(type(price)),  # type: ignore[arg-type]
-                                        None if volume is None else converter_of(type(volume)), fastline.decimal_type(price),
-                                        row_reader_of(type(result)), s)
+                return None if line is None else fastline.Candles(line, result, row_reader_of(type(result)), s)
             if s.kind == "marker":
                 return hook, None
             return hook, candles if s.kind in CANDLE_KINDS else functools.partial(_line, s)

@@ -139,8 +139,8 @@ cdef class Line(Sink):
 cdef class Candles(Sink):
     cdef readonly Line line
     cdef readonly type kind
-    cdef readonly object price, volume
-    cdef readonly type decimal
+    cdef int shape
+    cdef readonly Reading price, volume
     cdef readonly object read
     cdef Py_ssize_t width
     cdef double row[5]
@@ -152,8 +152,9 @@ cdef class Candles(Sink):
     cdef readonly bint defers
     cdef bint draining
 
-    cdef double part(self, object x, object convert) except? -1
-    @cython.locals(o=double, h=double, lo=double, c=double)
+    cdef object column(self, object result, Py_ssize_t i)
+    cdef double part(self, object x, Reading reading) except? -1
+    @cython.locals(n=Py_ssize_t, o=double, h=double, lo=double, c=double)
     cdef tuple parts(self, object result)
 
     @cython.locals(values=tuple, i=Py_ssize_t)
@@ -167,6 +168,10 @@ cdef class Candles(Sink):
     @cython.locals(line=Line, width=Py_ssize_t, n=Py_ssize_t, start=Py_ssize_t, t="long long*", v="double*",
                    row="double*", ts="long long*", last="long long", j=Py_ssize_t, k=Py_ssize_t, c=Py_ssize_t)
     cdef Py_ssize_t write_run(self, list results, carray.array times, Py_ssize_t i) except -1
+
+
+cdef int _SEQUENCE, _MAPPING
+cdef tuple _COLUMNS
 
 
 cdef class Indicated(Sink):

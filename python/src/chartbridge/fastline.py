@@ -43,7 +43,7 @@ import math
 import sys
 import threading
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from . import clock, producer, session
@@ -468,20 +468,22 @@ class Line(Sink):
 
 
 class Candles(Sink):
-    """A candle series' buffer, taking objects of ``kind`` with open, high, low, close[, volume];
-    ``price``/``volume``: the integration's converters of those parts' types (None: ``float``), so
-    a Nautilus ``Bar`` charts the exact decimals the full path charts (``series.number``).
-    ``decimal``: the type of the parts whose converter is ``fixed`` (a Nautilus ``Price`` or
-    ``Quantity``), converted in C here; None: none is. ``read``: the integration's compiled reader
-    of all the columns at once (``series.row_reader_of``; a ``kind`` or None), which makes no
-    object per part; None: the parts are read one by one. Compiled, a ``read`` with a C twin
-    (``read_rows_with``) is not called: its twin writes the columns into ``row``."""
+    """A candle series' buffer, taking results of ``kind``, the type of the one the full path
+    charted when it bound the sink: a tuple or list of open, high, low, close[, volume], a mapping
+    of those keys, or an object with those attributes (a Nautilus ``Bar``). ``price``/``volume``:
+    the ``Reading`` of the sample's open and volume (None: a float, or none), so each part is the
+    number the full path charts (a Nautilus ``Price``: its exact decimal); a part of another type
+    is declined. ``read``: the integration's compiled reader of all the columns at once
+    (``series.row_reader_of``; a ``kind`` or None), which makes no object per part; None: the
+    parts are read one by one. Compiled, a ``read`` with a C twin (``read_rows_with``) is not
+    called: its twin writes the columns into ``row``."""
 
-    def __init__(self, line: Line, kind: type, price: Converter | None, volume: Converter | None,
-                 decimal: type | None = None, read: Callable[[Any], tuple[float, ...] | None] | None = None,
+    def __init__(self, line: Line, sample: object, read: Callable[[Any], tuple[float, ...] | None] | None = None,
                  series: Any = None) -> None:
-        self.line, self.kind, self.price, self.volume, self.decimal = line, kind, price, volume, decimal
-        self.run = line.run
+        self.line, self.kind, self.run = line, type(sample), line.run
+        self.shape = _SEQUENCE if isinstance(sample, (tuple, list)) else _MAPPING if isinstance(sample, Mapping) else 0
+        self.price = reading_of(self.column(sample, 0))
+        self.volume = reading_of(self.column(sample, 4))
         self.read = read
         self.series = series
         self.pending: list[Any] = []  # deferred results, their times in ``pending_t``
@@ -498,16 +500,30 @@ class Candles(Sink):
         # the drain declines goes to ``series`` (the full path's charting: refused and counted).
         self.defers = series is not None and read is not None
 
-    def part(self, x: object, convert: Converter | None) -> float:
-        return number_of(x, convert, self.decimal)
+    def column(self, result: Any, i: int) -> object:
+        """Part ``i`` (0 open ... 4 volume) of ``result``; None where it has none (a volume)."""
+        if self.shape == _SEQUENCE:
+            return result[i] if i < len(result) else None
+        if self.shape == _MAPPING:
+            return result[_COLUMNS[i]] if i < 4 else result.get("volume")
+        return getattr(result, _COLUMNS[i]) if i < 4 else getattr(result, "volume", None)
 
-    def parts(self, result: object) -> tuple[float, ...]:
-        """The columns of ``result`` read one by one (open, high, low, close[, volume])."""
+    def part(self, x: object, reading: Reading | None) -> float:
+        if type(x) is float:
+            return x
+        return _NAN if reading is None else reading.value(x)
+
+    def parts(self, result: object) -> tuple[float, ...] | None:
+        """The columns of ``result`` read one by one (open, high, low, close[, volume]); None
+        where it has not 4 or 5 (a tuple's items, a mapping's keys, an object's attributes)."""
+        n = len(result) if self.shape == _SEQUENCE else 0  # type: ignore[arg-type]
+        if self.shape == _SEQUENCE and n != 4 and n != 5:
+            return None
         price = self.price
-        o, h = self.part(getattr(result, "open"), price), self.part(getattr(result, "high"), price)
-        lo, c = self.part(getattr(result, "low"), price), self.part(getattr(result, "close"), price)
-        volume = getattr(result, "volume", None)
-        if volume is None:
+        o, h = self.part(self.column(result, 0), price), self.part(self.column(result, 1), price)
+        lo, c = self.part(self.column(result, 2), price), self.part(self.column(result, 3), price)
+        volume = self.column(result, 4)
+        if volume is None and n != 5:  # a 5th item None is no number, as on the full path
             return (o, h, lo, c)
         return (o, h, lo, c, self.part(volume, self.volume))
 
@@ -594,6 +610,11 @@ class Candles(Sink):
         line.commit(start, j - i, width)
         line.written(start, j - i)
         return j
+
+
+# ``Candles.shape``: how a result holds its columns (0: as attributes).
+_SEQUENCE, _MAPPING = 1, 2
+_COLUMNS = ("open", "high", "low", "close", "volume")
 
 
 class Indicated(Sink):
