@@ -241,7 +241,9 @@ def form(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str
     """The decorators on the compiled fast path, or on the same files interpreted (as installed
     without a compiler: the fast path and the indicators it feeds)."""
     if request.param == "interpreted":
-        monkeypatch.setattr(decorators, "fastline", interpreted(fastline))
+        plain_fastline = interpreted(fastline)
+        monkeypatch.setattr(decorators, "fastline", plain_fastline)
+        monkeypatch.setattr(cb, "fastline", plain_fastline)  # what ``Series.sink`` imports
         plain = interpreted(indicators)
         for name in ("EMA", "RSI", "SMA", "Bollinger", "WilderRSI"):
             monkeypatch.setattr(decorators, name, getattr(plain, name))
@@ -502,6 +504,48 @@ def test_numbers_of_other_types_take_the_fast_path_and_chart_what_the_full_path_
     assert read_points(r, "n") == ([T0 + i for i, (_, y) in enumerate(calls) if y is not None],
                                    {"y": [y for _, y in calls if y is not None]}), what
     assert cb.stats()["rejected"] == len([x for x, y in calls if x is not None and y is None])
+
+
+def test_a_series_assigned_or_added_to_takes_the_fast_path_and_charts_what_the_full_path_charts(
+        r: redis.Redis, form: str, writes: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``cb.series`` as a descriptor charts each assignment, and ``add`` each value: once a value
+    was charted, the next of its type goes straight to the buffer; what the fast path declines
+    takes the full path, which refuses and counts it (an assignment) or raises (``add``)."""
+    from chartbridge.nautilus.compat import Price
+    from chartbridge.protocol import ProtocolError
+
+    full = []
+    point = Series._point
+    monkeypatch.setattr(Series, "_point", lambda self, value: full.append(value) or point(self, value))
+
+    class Strategy:
+        fast = cb.series(kind="line")
+
+    strategy = Strategy()
+    assigned = [1.5, Price.from_str("42990.9"), Price.from_str("1.00001"), None, math.nan, 3]
+    for i, x in enumerate(assigned):
+        cb.set_clock(T0 + i)
+        strategy.fast = x
+        assert strategy.fast is x
+    assert full == [1.5, assigned[1], assigned[4], 3]  # None is no point; NaN is refused
+    equity = cb.series("equity")
+    full.clear()
+    cb.set_clock(T0)
+    equity.add(1_000_000.0)
+    equity.add(1_000_250.0)
+    equity.add(999.5, time=T0 + 10)
+    with pytest.raises(ProtocolError, match="E_ORDER"):
+        equity.add(1.0, time=T0 + 5)
+    with pytest.raises(ProtocolError, match="E_NONFINITE"):
+        equity.add(math.inf, time=T0 + 11)
+    with pytest.raises(ProtocolError, match="E_TIME"):
+        equity.add(1.0, time=-1)
+    equity.add(2.0, time=T0 + 12)
+    assert full == [1_000_000.0, 1.0, math.inf]  # the bad time is refused before the value is read
+    assert cb.flush()
+    assert read_points(r, Strategy.fast.id) == ([T0, T0 + 1, T0 + 2, T0 + 5], {"y": [1.5, 42990.9, 1.00001, 3.0]})
+    assert read_points(r, "equity") == ([T0, T0, T0 + 10, T0 + 12], {"y": [1_000_000.0, 1_000_250.0, 999.5, 2.0]})
+    assert cb.stats()["rejected"] == 1
 
 
 def test_an_indicator_of_nautilus_prices_takes_the_fast_path_with_their_decimals(

@@ -18,10 +18,10 @@ from typing import Any, TypeVar, overload
 
 from . import clock, conditions, fastline, session
 from .indicators import EMA, RSI, SMA, Bollinger, Indicator, WilderRSI, bar_value, check_line, source_index
-from .protocol import CANDLE_KINDS, ProtocolError, check_finite, sanitize_series_id
+from .protocol import ProtocolError, check_finite, sanitize_series_id
 from .series import (
     PluginSpec, RunScoped, Series, Source, caller_source, hint_strategy, instance_key, number,
-    owner_class, row_reader_of, side_of,
+    owner_class, side_of,
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -167,17 +167,6 @@ def _fast(func: Any, owners: _Instances) -> Any:
     return fastline.wrap(func, full, sinks)
 
 
-def _line(s: Series, result: Any = None) -> fastline.Line | None:
-    """The fast path's line of ``s`` in the current run, once it has a buffer there, taking
-    results of ``result``'s type too (``fastline.Reading``)."""
-    cache = s._cache
-    if cache is None or cache[0] is not session.current().run:
-        return None
-    line = fastline.Line(*cache)
-    line.reading = fastline.reading_of(result)
-    return line
-
-
 def _decorator(func: F | None, enabled: bool, build: Callable[[Any, Source], Make], source: Source) -> Any:
     """Apply ``build(func, source) -> make`` now (bare ``@deco``) or on the function
     (``@deco(...)``); ``make`` as for ``_wrap``.
@@ -227,12 +216,7 @@ def chart(func: F | None = None, /, *, name: str | None = None, kind: str = "lin
             def hook(result: Any, args: tuple[Any, ...]) -> None:
                 s.record(result, clock.point_time((*args, result)))
 
-            def candles(result: Any) -> fastline.Sink | None:
-                line = _line(s)
-                return None if line is None else fastline.Candles(line, result, row_reader_of(type(result)), s)
-            if s.kind == "marker":
-                return hook, None
-            return hook, candles if s.kind in CANDLE_KINDS else functools.partial(_line, s)
+            return hook, None if s.kind == "marker" else s.sink
         return make
     return _decorator(func, enabled, build, caller_source())
 
@@ -298,8 +282,8 @@ def _indicated(indicator: Indicator, label: str, index: int, raw: bool, base: st
 
     def bind(result: Any) -> fastline.Sink | None:
         """Once every series has its buffer in the run (the indicator has warmed up)."""
-        lines = [_line(s) for s in outputs]
-        raw_line = _line(raw_series) if raw_series is not None else None
+        lines = [s.sink() for s in outputs]
+        raw_line = raw_series.sink() if raw_series is not None else None
         if any(line is None for line in lines) or (raw_series is not None and raw_line is None):
             return None
         bar = type(result) if _is_bar(result) else None

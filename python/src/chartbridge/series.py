@@ -27,6 +27,7 @@ from .protocol import (
 from .runs import STRATEGY_HINT, dumps
 
 if TYPE_CHECKING:
+    from . import fastline
     from .producer import PointBuffer
     from .runs import Run
 
@@ -263,6 +264,7 @@ class Series:
         self.plugins: dict[str, dict[str, Any]] = {}
         self._attr = ""
         self._cache: tuple[Run, PointBuffer] | None = None
+        self._fast: fastline.Sink | None = None  # ``sink``, bound by ``__set__`` and ``add``
         self._warned: set[str] = set()
         self.id = ""
         if name is not None:
@@ -302,8 +304,38 @@ class Series:
 
     def __set__(self, instance: object, value: Any) -> None:
         instance.__dict__[self._attr] = value
-        if session.ENABLED:
+        if session.ENABLED and value is not None and not self._offer(value, None):
             self.record(value, clock.point_time((value,)))
+            self._fast = self.sink(value)
+
+    # -- the fast path --------------------------------------------------------------------------
+
+    def sink(self, result: Any = None) -> fastline.Sink | None:
+        """The fast path's sink of this series in the current run, once it has a buffer there,
+        taking values like ``result`` (``fastline``): a ``Line``, or ``Candles`` for a candle
+        series; None for a marker series."""
+        from . import fastline  # which imports this module
+
+        cache = self._cache
+        if cache is None or cache[0] is not session.current().run or self.kind == "marker":
+            return None
+        line = fastline.Line(*cache)
+        if self.kind in CANDLE_KINDS:
+            return None if result is None else fastline.Candles(line, result, row_reader_of(type(result)), self)
+        line.reading = fastline.reading_of(result)
+        return line
+
+    def _offer(self, value: Any, time: int | None) -> bool:
+        """Whether the sink bound at the last point charted here took ``value`` at ``time`` (None:
+        the integration clock's): a value or time it declines goes to the full path, which
+        checks it and says what is wrong."""
+        fast = self._fast
+        if fast is None:
+            return False
+        try:
+            return fast.offer(value, time)
+        except Exception:
+            return False
 
     # -- points ---------------------------------------------------------------------------------
 
@@ -362,10 +394,14 @@ class Series:
         """
         if not session.ENABLED:
             return
+        # A deferred candle would be checked at the hand-over, where this raises at the call.
+        if self.kind not in CANDLE_KINDS and self._offer(value, time):
+            return
         t = check_time(time, f"{self.id} time") if time is not None else clock.clock_time()
         point = self._point(value)
         if point is not None:
             self.buffer().append(t, *point)
+            self._fast = self.sink(value)
 
     def record(self, value: Any, t: int | None) -> None:
         """Chart ``value`` for implicit charting: None is skipped, bad values are rejected and
