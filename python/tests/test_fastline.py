@@ -782,6 +782,43 @@ def test_a_point_another_writer_overtook_while_the_lock_was_awaited_is_refused(
         assert read_points(r, extra) == ([T0, T0 + 1, T0 + 3, T0 + 6], {"y": [1.0, 2.0, 3.0, 4.0]})
 
 
+def test_a_call_returning_none_returns_at_once_once_bound_in_the_run(
+        r: redis.Redis, form: str, writes: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """None charts nothing: once a call took the full path in the run (a method's: once its
+    object's did, which gave it its key), a None result skips it, before the series' first point
+    too (a chart warming up) and on a marker series (``cb.signals``, None on most bars)."""
+    full: list[object] = []
+    unit = decorators._Instances.unit
+    monkeypatch.setattr(decorators._Instances, "unit", lambda self, args: full.append(args[-1]) or unit(self, args))
+
+    @cb.chart(name="warm")
+    def warm(x: float | None) -> float | None:
+        return x
+
+    @cb.signals(name="signal")
+    def signal(x: float | None) -> str | None:
+        return None if x is None else "buy"
+
+    inputs = [None, None, None, 1.0, None, 2.0, None, None]
+    for i, x in enumerate(inputs):
+        cb.set_clock(T0 + i)
+        warm(x)
+        signal(x)
+    # each: the first call, then the first point (the sink that took nothing declines it); then
+    # a line takes 2.0, where every signal goes to the full path (it has no fast path)
+    assert full == [None, None, 1.0, 1.0, 2.0]
+    assert cb.flush()
+    assert read_points(r, "warm") == ([T0 + 3, T0 + 5], {"y": [1.0, 2.0]})
+    assert read_points(r, "signal")[0] == [T0 + 3, T0 + 5]
+    end_run()
+    start_run("next")
+    cb.set_clock(T0 + 10)
+    warm(None)
+    warm(None)
+    assert full[5:] == [None]  # a new run: its first call takes the full path again
+    end_run()
+
+
 def test_markers_take_the_fast_path_and_chart_what_the_full_path_charts(r: redis.Redis, form: str) -> None:
     """``cb.marker`` writes the usual call itself (``fastline.Marks``: a fill per bar is common)
     and leaves the rest to the full path, which raises: what Redis holds is what the full path

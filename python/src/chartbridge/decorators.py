@@ -216,7 +216,7 @@ def chart(func: F | None = None, /, *, name: str | None = None, kind: str = "lin
             def hook(result: Any, args: tuple[Any, ...]) -> None:
                 s.record(result, clock.point_time((*args, result)))
 
-            return hook, None if s.kind == "marker" else s.sink
+            return hook, s.sink
         return make
     return _decorator(func, enabled, build, caller_source())
 
@@ -282,8 +282,8 @@ def _indicated(indicator: Indicator, label: str, index: int, raw: bool, base: st
 
     def bind(result: Any) -> fastline.Sink | None:
         """Once every series has its buffer in the run (the indicator has warmed up)."""
-        lines = [s.sink() for s in outputs]
-        raw_line = raw_series.sink() if raw_series is not None else None
+        lines = [s.line() for s in outputs]
+        raw_line = raw_series.line() if raw_series is not None else None
         if any(line is None for line in lines) or (raw_series is not None and raw_line is None):
             return None
         bar = type(result) if _is_bar(result) else None
@@ -405,6 +405,6 @@ def signals(func: F | None = None, /, *, name: str | None = None, target: str | 
                 price = None if price is None or math.isnan(float(price)) else price
                 s.record((price, {"side": side, "text": text if text is not None else side or ""}),
                          clock.point_time(args))
-            return hook, None
+            return hook, s.sink
         return make
     return _decorator(func, enabled, build, caller_source())

@@ -295,9 +295,12 @@ def reading_of(result: object) -> Reading | None:
 
 
 class Sink:
-    """What a decorated call's result goes to on the fast path. ``run``: the run it writes in."""
+    """What a decorated call's result goes to on the fast path. ``run``: the run it writes in.
+    This one takes nothing: bound in ``run`` where a series has no buffer yet, or to a marker
+    series, it lets a call returning None return at once (``ChartedCall.call``)."""
 
-    run: Any
+    def __init__(self, run: Any = None) -> None:
+        self.run = run
 
     def offer(self, result: object, t: int | None = None) -> bool:
         """Chart ``result`` at ``t`` (None: the integration clock's time); False (nothing
@@ -306,7 +309,7 @@ class Sink:
 
     def offer_ns(self, result: object, ns: int) -> bool:
         """``offer`` at ``ns``, a time ``time_ns`` checked (-1: none, False)."""
-        raise NotImplementedError
+        return False
 
     def drain(self) -> None:
         """Write the points this sink deferred (``deferring``), in call order."""

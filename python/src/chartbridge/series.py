@@ -310,18 +310,29 @@ class Series:
 
     # -- the fast path --------------------------------------------------------------------------
 
-    def sink(self, result: Any = None) -> fastline.Sink | None:
-        """The fast path's sink of this series in the current run, once it has a buffer there,
-        taking values like ``result`` (``fastline``): a ``Line``, or ``Candles`` for a candle
-        series; None for a marker series."""
+    def sink(self, result: Any = None) -> fastline.Sink:
+        """The fast path's sink of this series in the current run, taking values like ``result``
+        (``fastline``): its ``line``, or ``Candles`` for a candle series; before its first point
+        there, or for a marker series, one that takes nothing but lets None pass."""
         from . import fastline  # which imports this module
 
+        line = self.line(result) if self.kind != "marker" else None
+        if line is None:
+            return fastline.Sink(session.current().run)
+        if self.kind in CANDLE_KINDS:
+            return fastline.Sink(line.run) if result is None else fastline.Candles(line, result,
+                                                                                  row_reader_of(type(result)), self)
+        return line
+
+    def line(self, result: Any = None) -> fastline.Line | None:
+        """The fast path's ``Line`` of this series' buffer in the current run, taking values like
+        ``result`` (``fastline.Reading``); None before its first point there."""
+        from . import fastline
+
         cache = self._cache
-        if cache is None or cache[0] is not session.current().run or self.kind == "marker":
+        if cache is None or cache[0] is not session.current().run:
             return None
         line = fastline.Line(*cache)
-        if self.kind in CANDLE_KINDS:
-            return None if result is None else fastline.Candles(line, result, row_reader_of(type(result)), self)
         line.reading = fastline.reading_of(result)
         return line
 
