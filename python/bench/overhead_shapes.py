@@ -37,6 +37,10 @@ class FillHeavy(shape.FillHeavy, ema_cross.EMACross):
     """The fill-heavy shape's strategy (``shape.FillHeavy``) on 1.x."""
 
 
+class Everyday(shape.Everyday, ema_cross.EMACross):
+    """The everyday shape's strategy (``shape.Everyday``) on 1.x."""
+
+
 def _engine() -> BacktestEngine:
     engine = BacktestEngine(BacktestEngineConfig(logging=LoggingConfig(log_level="ERROR")))
     engine.add_venue(Venue("SIM"), oms_type=OmsType.NETTING, account_type=AccountType.MARGIN,
@@ -62,4 +66,5 @@ SHAPES: dict[str, Shape] = shapes({"ema_cross": single(ema_cross.build_engine, e
                                    "fill_heavy": single(ema_cross.build_engine, FillHeavy),
                                    "short": single(ema_cross.build_engine, MeanReversion),
                                    "decorators_only": single(ema_cross.build_engine, MeanReversion, actor=False),
-                                   "two_instruments": two_instruments})
+                                   "two_instruments": two_instruments,
+                                   "everyday": single(ema_cross.build_engine, Everyday, EMA_PERIODS)})

@@ -29,6 +29,8 @@ MATRIX: dict[str, tuple[str, int, int]] = {
     "decorators_only": ("the indicator-heavy strategy charted by its decorators alone, no actor (a first try)",
                         20_000, 20_000),
     "two_instruments": ("EMA-cross on EUR/USD 1-min and GBP/USD 5-min bars", 500_000, 50_000),
+    "everyday": ("EMA-cross charted in the README's plain forms: Nautilus values returned as they are (candles as a "
+                 "tuple of Prices, a Price, a Quantity), cb.series assigned, @cb.signals", 200_000, 50_000),
 }
 
 
@@ -131,6 +133,44 @@ class FillHeavy:
 
     def on_order_filled(self, fill: Any) -> None:
         cb.marker("fills", side=fill.order_side, price=fill.last_px, text=f"fill {fill.last_qty}")
+
+
+class Everyday:
+    """The EMA-cross strategy charted as a newcomer writes it from the README, returning Nautilus's
+    values as they are: candles as a tuple of the bar's ``Price``s and ``Quantity``, the close
+    as a ``Price``, the volume as a ``Quantity`` histogram, its two EMAs assigned to ``cb.series``
+    at each bar, and a ``@cb.signals`` method returning "buy"/"sell" where they cross (None on
+    every other bar). Mixed in before a line's ``EMACross``."""
+
+    fast_line = cb.series(kind="line", color="#2962ff")
+    slow_line = cb.series(kind="line", color="#ff6d00")
+
+    @cb.chart(kind="candlestick", pane="candles")
+    def ohlc(self, bar: Bar) -> tuple[Any, ...]:
+        return (bar.open, bar.high, bar.low, bar.close, bar.volume)
+
+    @cb.chart
+    def last(self, bar: Bar) -> Any:
+        return bar.close
+
+    @cb.chart(kind="histogram", pane="volume")
+    def traded(self, bar: Bar) -> Any:
+        return bar.volume
+
+    @cb.signals
+    def cross(self, above: bool) -> str | None:
+        crossed = above != getattr(self, "above", above)
+        self.above = above
+        return ("buy" if above else "sell") if crossed else None
+
+    def on_bar(self, bar: Bar) -> None:
+        self.ohlc(bar)
+        self.last(bar)
+        self.traded(bar)
+        if self.indicators_initialized():
+            self.fast_line, self.slow_line = self.fast_ema.value, self.slow_ema.value
+            self.cross(self.fast_ema.value >= self.slow_ema.value)
+        super().on_bar(bar)
 
 
 def run(shape: Shape, bars: int, charted: bool, built: Callable[[], None] = lambda: None) -> dict[str, Any]:

@@ -500,6 +500,12 @@ def test_numbers_of_other_types_take_the_fast_path_and_chart_what_the_full_path_
         assert value(result) is result
     assert len(full) == full_calls, what
     assert type(value.charted.sink).__name__ == "Line"
+    from chartbridge.nautilus import recorder
+    from chartbridge.nautilus.compat import Price, Quantity
+
+    reading = value.charted.sink.reading
+    if reading.kind in (Price, Quantity):  # compiled for this version, the recorder reads them from their struct
+        assert reading.in_c == (form == "compiled" and recorder.COMPILED)
     assert cb.flush()
     assert read_points(r, "n") == ([T0 + i for i, (_, y) in enumerate(calls) if y is not None],
                                    {"y": [y for _, y in calls if y is not None]}), what

@@ -244,6 +244,34 @@ def test_every_fill_marker_of_the_fill_heavy_shape_is_in_redis(client: redis.Red
     run.engine.dispose()
 
 
+def test_every_point_of_the_everyday_shape_is_in_redis(client: redis.Redis, redis_server: RedisServer) -> None:
+    """Nautilus values returned as they are: the candles of a tuple of Prices and a Quantity,
+    the close and the volume at their exact decimals; the EMAs assigned to ``cb.series`` at each
+    bar once initialized; a signal marker at each cross of the two."""
+    run = backtest(client, redis_server, "everyday")
+    (bars,) = bars_of(run.engine).values()
+    (strategy,) = run.engine.trader.strategies()
+    every = [b.ts_event for b in bars]
+    times, cols = read_points(client, "Everyday.ohlc", run.run)
+    assert registry(client, "Everyday.ohlc", run.run)["kind"] == "candlestick"
+    assert (times, cols) == (every, candle_columns(bars))
+    assert read_points(client, "Everyday.last", run.run) == (every, {"y": [float(str(b.close)) for b in bars]})
+    assert read_points(client, "Everyday.traded", run.run) == (every, {"y": [float(str(b.volume)) for b in bars]})
+    slow = strategy.config.slow_ema_period  # both EMAs are initialized from the slow one's first value
+    lines = {}
+    for name, period in (("fast_line", strategy.config.fast_ema_period), ("slow_line", slow)):
+        expected_t, (expected_v,) = nautilus(ExponentialMovingAverage(period), bars, ("value",))
+        lines[name] = expected_v[slow - period:]
+        assert read_points(client, f"Everyday.{name}", run.run) == (expected_t[slow - period:], {"y": lines[name]})
+    above = [f >= s for f, s in zip(lines["fast_line"], lines["slow_line"])]
+    crosses = [(bars[slow - 1 + i], "buy" if a else "sell") for i, a in enumerate(above) if i and a != above[i - 1]]
+    times, cols = read_points(client, "Everyday.cross", run.run)
+    assert len(crosses) >= 2 and times == [b.ts_event for b, _ in crosses]
+    assert [m["side"] for m in cols["m"]] == [side for _, side in crosses]
+    assert_actor_delivered_all(client, run)
+    run.engine.dispose()
+
+
 class Watching(shapes.MeanReversion):
     """Looks at Redis from inside the backtest: what the bars before this one handed over."""
 

@@ -42,6 +42,12 @@ ctypedef int (*RowInto)(object, double*) except -2
 
 cdef inline RowInto row_reader(object capsule) except NULL:
     return <RowInto>PyCapsule_GetPointer(capsule, "chartbridge.row_into")
+
+cdef dict _DECIMAL_READERS
+ctypedef double (*DecimalRead)(object) noexcept
+
+cdef inline DecimalRead decimal_reader(object capsule) except NULL:
+    return <DecimalRead>PyCapsule_GetPointer(capsule, "chartbridge.decimal")
 cdef carray.array _EPOCH
 cdef long long _seen
 cdef bint _enabled
@@ -89,6 +95,8 @@ cdef double number_of(object x, object convert, object decimal) except? -1.0
 cdef class Reading:
     cdef readonly type kind
     cdef readonly object convert, decimal
+    cdef readonly bint in_c
+    cdef DecimalRead read_c
 
     cdef double value(self, object result) except? -1.0
 

@@ -112,6 +112,18 @@ def read_rows_with(read: Callable[[Any], tuple[float, ...] | None], capsule: obj
     _ROW_READERS[read] = capsule
 
 
+# An integration's fixed-point decimal types (a Nautilus ``Price``) -> their C reader (``read_decimals_with``).
+_DECIMAL_READERS: dict[type, object] = {}
+
+
+def read_decimals_with(kinds: tuple[type, ...], capsule: object) -> None:
+    """Compiled, a ``Reading`` of one of ``kinds`` reads its number through ``capsule``: a
+    PyCapsule named "chartbridge.decimal" of a C function ``double (object) noexcept`` giving
+    the number its integration's converter gives (NaN for another type)."""
+    for kind in kinds:
+        _DECIMAL_READERS[kind] = capsule
+
+
 def read_clock_with(kind: type, capsule: object) -> None:
     """Read the ``timestamp_ns`` of clocks of ``kind`` through ``capsule``, a PyCapsule named
     "chartbridge.clock_ns" of a C function ``long long (object clock) except -1`` (the Nautilus
@@ -281,11 +293,17 @@ class Reading:
         self.kind = type(sample)
         self.convert = converter_of(self.kind)
         self.decimal = decimal_type(sample)
+        twin = _DECIMAL_READERS.get(self.kind) if _COMPILED else None
+        self.in_c = twin is not None  # compiled: its integration's C reader (``read_decimals_with``)
+        if self.in_c:
+            self.read_c = decimal_reader(twin)  # type: ignore[name-defined]  # noqa: F821
 
     def value(self, result: object) -> float:
         """The number of ``result``; NaN where it is of another type or stands for none."""
         if type(result) is not self.kind:
             return _NAN
+        if self.in_c:
+            return self.read_c(result)  # type: ignore[no-any-return]
         return number_of(result, self.convert, self.decimal)
 
 

@@ -27,6 +27,7 @@ from cpython.pycapsule cimport PyCapsule_New
 from nautilus_trader.indicators.base cimport Indicator
 from nautilus_trader.cache.cache cimport Cache
 from nautilus_trader.model.data cimport Bar, QuoteTick, TradeTick
+from nautilus_trader.model.objects cimport Price, Quantity
 from nautilus_trader.model.events.position cimport PositionOpened
 from nautilus_trader.model.identifiers cimport InstrumentId
 from nautilus_trader.model.position cimport Position
@@ -222,6 +223,22 @@ def candle_row(object bar):
 
 
 ROW_INTO = PyCapsule_New(<void*>_row_into, "chartbridge.row_into", NULL)
+
+
+cdef double _decimal(object x) noexcept:
+    """A ``Price``'s or ``Quantity``'s decimal as its nearest double (``convert.decimal_value``),
+    read from its struct; NaN for anything else."""
+    if type(x) is Price:
+        return cb_decimal((<Price>x)._mem.raw, (<Price>x)._mem.precision)
+    if type(x) is Quantity:
+        return cb_decimal((<Quantity>x)._mem.raw, (<Quantity>x)._mem.precision)
+    return NAN
+
+
+# The SDK's fast path reads a returned Price or Quantity through this (``fastline.read_decimals_with``):
+# through Python, its precision and float() cost an attribute lookup and a call each.
+DECIMALS = (Price, Quantity)
+DECIMAL = PyCapsule_New(<void*>_decimal, "chartbridge.decimal", NULL)
 
 
 def arrays(MessageBus bus):

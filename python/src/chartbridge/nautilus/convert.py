@@ -72,6 +72,8 @@ _EXACT: dict[type, Converter] = {
 def resolve(kind: type) -> Converter | None:
     """The converter for values of ``kind``, or None when the SDK's plain rule applies."""
     if kind in _EXACT:
+        if kind is Price or kind is Quantity:
+            from . import recorder  # noqa: F401  # registers their C reader (fastline.read_decimals_with)
         return _EXACT[kind]
     if issubclass(kind, INDICATOR):
         return _indicator_value

@@ -237,5 +237,6 @@ resolve_again: Callable[[Any], None] = _COMPILED.resolve_again if COMPILED else 
 if COMPILED:  # the C twins of the clock's and the row reader's Python calls, for the SDK's fast path
     fastline.read_clock_with(_COMPILED.CLOCK, _COMPILED.CLOCK_NS)
     fastline.read_rows_with(_COMPILED.candle_row, _COMPILED.ROW_INTO)
+    fastline.read_decimals_with(_COMPILED.DECIMALS, _COMPILED.DECIMAL)
 equity: Callable[[float, array[float] | None, int, int, float, array[float], array[float], int], float] = (
     _COMPILED.equity if COMPILED else importlib.import_module(f"{__package__}.v2_recorder").equity if V2 else py_equity)
