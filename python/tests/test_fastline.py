@@ -244,6 +244,7 @@ def form(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str
         plain_fastline = interpreted(fastline)
         monkeypatch.setattr(decorators, "fastline", plain_fastline)
         monkeypatch.setattr(cb, "fastline", plain_fastline)  # what ``Series.sink`` imports
+        monkeypatch.setattr(Series, "__set__", plain_fastline.series_set)  # what the compiled one installs
         plain = interpreted(indicators)
         for name in ("EMA", "RSI", "SMA", "Bollinger", "WilderRSI"):
             monkeypatch.setattr(decorators, name, getattr(plain, name))
@@ -534,6 +535,7 @@ def test_a_series_assigned_or_added_to_takes_the_fast_path_and_charts_what_the_f
         strategy.fast = x
         assert strategy.fast is x
     assert full == [1.5, assigned[1], assigned[4], 3]  # None is no point; NaN is refused
+    assert (Series.__set__ is fastline.series_set) == (form == "compiled")
     equity = cb.series("equity")
     full.clear()
     cb.set_clock(T0)

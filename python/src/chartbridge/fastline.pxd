@@ -222,6 +222,10 @@ cdef Py_ssize_t _MAX_TEXT
 cdef dict _SIDES, _MARKS
 cdef object full_marker
 
+@cython.locals(fast=Sink)
+cpdef void series_set(object series, object instance, object value) except *
+
+
 cdef object _calling(ChartedCall charted)
 
 

@@ -49,7 +49,7 @@ from typing import Any
 from . import clock, producer, session
 from .indicators import Indicator, as_float, bar_value
 from .protocol import MAX_MARKER_TEXT, TIME_LIMIT
-from .series import SIDES, Converter, converter_of
+from .series import SIDES, Converter, Series, converter_of
 from .series import marker as full_marker
 
 COMPILED = not __file__.endswith(".py")
@@ -871,6 +871,26 @@ def marker(series: str = "markers", *, side: Any = None, price: Any = None, text
             marks = _MARKS[series] = Marks(Line(bound[0], bound[1]))
         if marks.decimal is None:
             marks.decimal = decimal_type(price)
+
+
+def series_set(series: Series, instance: Any, value: Any) -> None:
+    """``Series.__set__``, a descriptor's assignment: keep ``value`` on ``instance`` and chart it,
+    through the sink bound at the series' last point (``Series.sink``) when it takes it, else
+    the full path (``Series.assign``). Compiled, an assignment at each bar runs no Python frame."""
+    instance.__dict__[series._attr] = value
+    if value is None or not enabled():
+        return
+    fast = series._fast
+    try:
+        if fast is not None and fast.offer_ns(value, now_ns()):
+            return
+    except Exception:
+        pass  # the full path meets it again, and says what is wrong
+    series.assign(value)
+
+
+if __name__ == "chartbridge.fastline":  # not a copy of this file run interpreted beside it (the tests')
+    Series.__set__ = series_set  # type: ignore[method-assign,assignment]
 
 
 def wrap(func: Callable[..., Any], full: Callable[[Any, tuple[Any, ...], dict[str, Any]], Sink | None],

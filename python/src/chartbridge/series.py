@@ -302,11 +302,14 @@ class Series:
         except KeyError:
             raise AttributeError(self._attr) from None
 
-    def __set__(self, instance: object, value: Any) -> None:
-        instance.__dict__[self._attr] = value
-        if session.ENABLED and value is not None and not self._offer(value, None):
-            self.record(value, clock.point_time((value,)))
-            self._fast = self.sink(value)
+    if TYPE_CHECKING:  # ``fastline.series_set``, which that module installs: compiled, it runs no Python frame
+        def __set__(self, instance: object, value: Any) -> None: ...
+
+    def assign(self, value: Any) -> None:
+        """The full path of an assignment (``fastline.series_set``): chart ``value`` at its time
+        (``clock.point_time``) and bind the sink for the next."""
+        self.record(value, clock.point_time((value,)))
+        self._fast = self.sink(value)
 
     # -- the fast path --------------------------------------------------------------------------
 
