@@ -58,6 +58,24 @@ def strategy(charted: bool) -> Any:
         def line(self, bar: Any) -> float:
             return float(bar.close.as_double())
 
+        # The everyday shape's forms: Nautilus values returned as they are, a cb.series assigned.
+        @deco(cb.chart)
+        def close(self, bar: Any) -> Any:
+            return bar.close
+
+        @deco(cb.chart(kind="candlestick", pane="tuples"))
+        def ohlc(self, bar: Any) -> tuple[Any, ...]:
+            return (bar.open, bar.high, bar.low, bar.close, bar.volume)
+
+        level = cb.series(kind="line") if charted else None
+
+        def assign(self, bar: Any) -> None:
+            self.level = bar.close.as_double()
+
+        @deco(cb.signals)
+        def signal(self, bar: Any) -> str | None:
+            return None
+
         def fill(self, bar: Any) -> None:
             if charted:
                 cb.marker("fills", side=OrderSide.BUY, price=bar.close, text=f"fill {bar.volume}")
@@ -74,6 +92,10 @@ KINDS = {
     "price": "@cb.bollinger(20, 2) + @cb.rsi(14) on one method of a float (indicator_heavy, short)",
     "mid": "@cb.ema(50) of a float (indicator_heavy, short)",
     "fill": "cb.marker with an OrderSide, a Price and a text (fill_heavy)",
+    "close": "@cb.chart returning the bar's close, a Nautilus Price (everyday)",
+    "ohlc": "candlestick @cb.chart returning a tuple of the bar's Prices and Quantity (everyday)",
+    "assign": "a cb.series assigned a float (everyday)",
+    "signal": "@cb.signals returning None, as on most bars (everyday)",
 }
 
 

@@ -162,8 +162,8 @@ cdef class Candles(Sink):
 
     cdef object column(self, object result, Py_ssize_t i)
     cdef double part(self, object x, Reading reading) except? -1
-    @cython.locals(n=Py_ssize_t, o=double, h=double, lo=double, c=double)
-    cdef tuple parts(self, object result)
+    @cython.locals(n=Py_ssize_t, i=Py_ssize_t, volume=object)
+    cdef int parts(self, object result) except -2
 
     @cython.locals(values=tuple, i=Py_ssize_t)
     cdef int take(self, object result) except -2

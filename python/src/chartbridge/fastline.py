@@ -12,8 +12,9 @@ buffers' last points), in the run that is current, and
 - ``Line``: a finite float, or a result of the type the full path charted when it bound the
   sink (a Nautilus ``Price`` or ``Quantity``, an int, a numpy scalar, a ``Decimal``: its
   ``Reading``) whose number is finite;
-- ``Candles``: an object of the type the full path charted (a Nautilus ``Bar``) with finite
-  prices forming a valid candle and as many values as the series has columns;
+- ``Candles``: a result of the type the full path charted (a Nautilus ``Bar``, a tuple, a list,
+  a dict, an object with open/high/low/close attributes) with finite prices forming a valid
+  candle and as many values as the series has columns;
 - ``Indicated``: a finite float, a bar of the type the full path took, or a number of the type it
   took (its ``Reading``), whose input feeds the indicator; its outputs and the raw value go to
   their lines.
@@ -534,25 +535,27 @@ class Candles(Sink):
             return x
         return _NAN if reading is None else reading.value(x)
 
-    def parts(self, result: object) -> tuple[float, ...] | None:
-        """The columns of ``result`` read one by one (open, high, low, close[, volume]); None
-        where it has not 4 or 5 (a tuple's items, a mapping's keys, an object's attributes)."""
+    def parts(self, result: object) -> int:
+        """Read the columns of ``result`` one by one (open, high, low, close[, volume]: a tuple's
+        items, a mapping's keys, an object's attributes) into ``row``; how many (-1: not 4 or 5)."""
         n = len(result) if self.shape == _SEQUENCE else 0  # type: ignore[arg-type]
         if self.shape == _SEQUENCE and n != 4 and n != 5:
-            return None
-        price = self.price
-        o, h = self.part(self.column(result, 0), price), self.part(self.column(result, 1), price)
-        lo, c = self.part(self.column(result, 2), price), self.part(self.column(result, 3), price)
+            return -1
+        for i in range(4):
+            self.row[i] = self.part(self.column(result, i), self.price)
         volume = self.column(result, 4)
         if volume is None and n != 5:  # a 5th item None is no number, as on the full path
-            return (o, h, lo, c)
-        return (o, h, lo, c, self.part(volume, self.volume))
+            return 4
+        self.row[4] = self.part(volume, self.volume)
+        return 5
 
     def take(self, result: object) -> int:
         """Read the columns of ``result`` into ``row``; how many (-1: none)."""
         if self.in_c:
             return self.read_into(result, self.row)  # type: ignore[no-any-return]
-        values = self.read(result) if self.read is not None else self.parts(result)
+        if self.read is None:
+            return self.parts(result)
+        values = self.read(result)
         if values is None or len(values) > 5:
             return -1
         for i in range(len(values)):
