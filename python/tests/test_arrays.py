@@ -59,3 +59,17 @@ def test_points_taken_over_several_hand_overs_are_exact() -> None:
         sent.append(len(entry.t))
         assert buffer.take() == []
     assert sent == [3000, 3000, 3000]
+
+
+def test_a_column_of_interleaved_points_is_copied_out_as_the_strided_view_reads_it() -> None:
+    """The compiled column copy of the encoder (``protocol.point_entries``) against the view it
+    replaces: every column of candles (5 a point) and of pairs, whole and in a middle range."""
+    assert arrays.COMPILED, "chartbridge.arrays is not compiled (scripts/setup.sh builds it)"
+    values = array("d", [i * 0.5 - 1e9 if i % 7 else -0.0 for i in range(5 * 1200)])
+    for width in (5, 2):
+        points = len(values) // width
+        for start, stop in ((0, points), (17, 1000), (points - 1, points), (3, 3)):
+            for i in range(width):
+                with memoryview(values) as view:
+                    expected = view[start * width + i:stop * width:width].tobytes()
+                assert arrays.column_bytes(values, start, stop, width, i) == expected, (width, start, stop, i)

@@ -1,5 +1,6 @@
 # The C side of arrays.py, and the growth the compiled appends share (fastline, the Nautilus recorder):
 # a module that cimports this gets the C helpers below inlined.
+cimport cython
 from cpython cimport array as carray
 
 cdef extern from *:
@@ -40,5 +41,17 @@ cdef extern from *:
     """
     int grow "cb_grow" (carray.array array, Py_ssize_t n, Py_ssize_t itemsize) except -1
 
+cdef extern from *:
+    """
+    /* A bytes object of `n` bytes to write into before anyone else sees it, and its bytes as doubles. */
+    static PyObject *cb_new_bytes(Py_ssize_t n) { return PyBytes_FromStringAndSize(NULL, n); }
+    static double *cb_bytes_doubles(PyObject *b) { return (double *)PyBytes_AS_STRING(b); }
+    """
+    bytes new_bytes "cb_new_bytes" (Py_ssize_t n)
+    double* bytes_doubles "cb_bytes_doubles" (bytes b)
+
 
 cpdef void clear(carray.array buffer) except *
+
+@cython.locals(n=Py_ssize_t, k=Py_ssize_t, out=bytes, dst="double*", src="double*")
+cpdef bytes column_bytes(carray.array values, Py_ssize_t start, Py_ssize_t stop, Py_ssize_t width, Py_ssize_t i)

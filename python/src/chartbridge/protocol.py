@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, Final
 
+from . import arrays
+
 try:  # optional: only makes the checks of big batches faster (NautilusTrader brings it)
     import numpy
     _np: Any = numpy
@@ -405,12 +407,21 @@ def _le_bytes(values: array[Any] | memoryview) -> bytes:
     return values.tobytes()
 
 
-def _entry(kind: str, t: array[int] | memoryview, columns: Iterable[tuple[str, array[float] | memoryview]],
+def _column(values: array[float], start: int, stop: int, width: int, i: int) -> bytes:
+    """The little-endian bytes of column ``i`` of points ``start:stop`` held interleaved in
+    ``values`` (``width`` values a point): compiled, one C loop (``arrays.column_bytes``)."""
+    if arrays.COMPILED and not _BIG_ENDIAN and width > 1:
+        return arrays.column_bytes(values, start, stop, width, i)
+    with memoryview(values) as view:
+        return _le_bytes(view[start * width + i:stop * width:width])
+
+
+def _entry(kind: str, t: array[int] | memoryview, columns: Iterable[tuple[str, bytes]],
            markers: list[dict[str, Any]] | None) -> dict[str, bytes]:
-    """One stream entry's fields: the points of ``t`` (at most ``MAX_POINTS``)."""
+    """One stream entry's fields: the points of ``t`` (at most ``MAX_POINTS``), its columns' bytes."""
     fields = {"v": VERSION.encode(), "k": kind.encode(), "n": str(len(t)).encode(), "t": _le_bytes(t)}
     for name, col in columns:
-        fields[name] = _le_bytes(col)
+        fields[name] = col
     if markers is not None:
         fields["m"] = json.dumps(markers, separators=(",", ":"), ensure_ascii=False).encode()
     return fields
@@ -420,13 +431,13 @@ def point_entries(kind: str, names: tuple[str, ...], t: array[int], v: array[flo
                   markers: list[dict[str, Any]] | None = None) -> list[dict[str, bytes]]:
     """Checked points held interleaved (``len(names)`` values per time, as a producer buffer
     keeps them) as stream entries of at most ``MAX_POINTS`` points each. Each column's bytes
-    are read from ``v`` in one strided copy: split into columns, sliced and converted, each
-    value was copied four times, a quarter of the memory traffic a charted backtest added
-    (python/bench/nautilus_overhead.py, callgrind's cache simulation)."""
+    are read from ``v`` in one strided copy (``_column``): split into columns, sliced and
+    converted, each value was copied four times, a quarter of the memory traffic a charted
+    backtest added (python/bench/nautilus_overhead.py, callgrind's cache simulation)."""
     width = len(names)
-    with memoryview(t) as times, memoryview(v) as values:
+    with memoryview(t) as times:
         return [_entry(kind, times[start:stop],
-                       [(name, values[start * width + i:stop * width:width]) for i, name in enumerate(names)],
+                       [(name, _column(v, start, stop, width, i)) for i, name in enumerate(names)],
                        None if markers is None else markers[start:stop])
                 for start, stop in ((i, min(i + MAX_POINTS, len(t))) for i in range(0, len(t), MAX_POINTS))]
 
@@ -437,7 +448,7 @@ def encode(kind: str, times: Sequence[Any], columns: Mapping[str, Sequence[Any]]
     batch = check_batch(kind, times, columns, markers)
     if not 1 <= len(batch) <= MAX_POINTS:
         raise ProtocolError("E_COUNT", f"an entry holds 1 to {MAX_POINTS} points, not {len(batch)}")
-    return _entry(batch.kind, batch.t, batch.columns.items(), batch.markers)
+    return _entry(batch.kind, batch.t, ((name, _le_bytes(col)) for name, col in batch.columns.items()), batch.markers)
 
 
 # ---------------------------------------------------------------------------------------------
