@@ -564,7 +564,7 @@ def test_an_indicator_of_nautilus_prices_takes_the_fast_path_with_their_decimals
     point_time = clock.point_time
     monkeypatch.setattr(clock, "point_time", lambda values: full.append(1) or point_time(values))
 
-    @cb.sma(2, raw=True, name="px")
+    @cb.sma(2, raw=True, name="px", nautilus=1)  # 1.x: the window summed again at each value
     def close(x: Any) -> Any:
         return x
 
