@@ -25,8 +25,11 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+import numpy
 
 import chartbridge as cb
 from chartbridge.testing import RedisServer
@@ -67,6 +70,31 @@ def strategy(charted: bool) -> Any:
         def ohlc(self, bar: Any) -> tuple[Any, ...]:
             return (bar.open, bar.high, bar.low, bar.close, bar.volume)
 
+        @deco(cb.chart(kind="histogram", pane="volume"))
+        def volume(self, bar: Any) -> Any:
+            return bar.volume
+
+        @deco(cb.chart)
+        def count(self, bar: Any) -> int:
+            return int(bar.ts_event // 60_000_000_000)
+
+        @deco(cb.chart)
+        def scalar(self, bar: Any) -> Any:
+            return numpy.float64(bar.close.as_double())
+
+        @deco(cb.chart)
+        def decimal(self, bar: Any) -> Decimal:
+            return bar.close.as_decimal()
+
+        @deco(cb.chart(kind="candlestick", pane="dicts"))
+        def mapping(self, bar: Any) -> dict[str, float]:
+            return {"open": bar.open.as_double(), "high": bar.high.as_double(), "low": bar.low.as_double(),
+                    "close": bar.close.as_double()}
+
+        def add(self, bar: Any) -> None:
+            if charted:
+                EQUITY.add(bar.close.as_double())
+
         level = cb.series(kind="line") if charted else None
 
         def assign(self, bar: Any) -> None:
@@ -96,7 +124,14 @@ KINDS = {
     "ohlc": "candlestick @cb.chart returning a tuple of the bar's Prices and Quantity (everyday)",
     "assign": "a cb.series assigned a float (everyday)",
     "signal": "@cb.signals returning None, as on most bars (everyday)",
+    "volume": "histogram @cb.chart returning the bar's volume, a Nautilus Quantity",
+    "count": "@cb.chart returning an int",
+    "scalar": "@cb.chart returning a numpy float64",
+    "decimal": "@cb.chart returning a Decimal",
+    "mapping": "candlestick @cb.chart returning a dict",
+    "add": "Series.add of a float",
 }
+EQUITY = cb.series("costs.equity", pane="equity")
 
 
 def loop(obj: Any, kind: str, inputs: list[Any]) -> float:
