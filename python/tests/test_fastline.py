@@ -251,6 +251,15 @@ def form(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str
     return str(request.param)
 
 
+def full_paths(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """A list that grows by one at each call a decorator's full path charts (its hook reads the
+    point's time through ``clock.point_time``; the fast path does not)."""
+    full: list[int] = []
+    point_time = clock.point_time
+    monkeypatch.setattr(clock, "point_time", lambda values: full.append(1) or point_time(values))
+    return full
+
+
 class Candle:
     """A bar-like result (the fast path binds to its type) with float prices."""
 
@@ -335,9 +344,7 @@ def test_candles_of_tuples_lists_and_dicts_take_the_fast_path_and_chart_what_the
         r: redis.Redis, form: str, writes: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from chartbridge.nautilus.compat import Price, Quantity
 
-    full = []
-    point_time = clock.point_time
-    monkeypatch.setattr(clock, "point_time", lambda values: full.append(1) or point_time(values))
+    full = full_paths(monkeypatch)
 
     @cb.chart(name="rows", kind="candlestick")
     def on_bar(row: Any) -> Any:
@@ -384,9 +391,7 @@ def test_without_an_integration_clock_the_fast_path_charts_at_its_arguments_time
     """A strategy charted without the actor (no clock set): each point is at the ``ts_event`` of
     the call's first argument that has one, as ``clock.point_time`` says, and the full path is
     taken only where that rule needs it (the first call binds; an int of another type)."""
-    full = []
-    point_time = clock.point_time
-    monkeypatch.setattr(clock, "point_time", lambda values: full.append(1) or point_time(values))
+    full = full_paths(monkeypatch)
 
     @cb.chart(name=f"close-{form}")
     def on_bar(strategy: Any, bar: Any) -> float:  # the first argument has no time: the rule skips it
@@ -488,9 +493,7 @@ def number_results() -> list[tuple[str, list[tuple[Any, float | None]], int]]:
 def test_numbers_of_other_types_take_the_fast_path_and_chart_what_the_full_path_charts(
         r: redis.Redis, form: str, writes: str, case: int, monkeypatch: pytest.MonkeyPatch) -> None:
     what, calls, full_calls = number_results()[case]
-    full = []
-    point_time = clock.point_time
-    monkeypatch.setattr(clock, "point_time", lambda values: full.append(1) or point_time(values))
+    full = full_paths(monkeypatch)
 
     @cb.chart(name="n")
     def value(x: Any) -> Any:
@@ -560,9 +563,7 @@ def test_an_indicator_of_nautilus_prices_takes_the_fast_path_with_their_decimals
         r: redis.Redis, form: str, writes: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from chartbridge.nautilus.compat import Price
 
-    full = []
-    point_time = clock.point_time
-    monkeypatch.setattr(clock, "point_time", lambda values: full.append(1) or point_time(values))
+    full = full_paths(monkeypatch)
 
     @cb.sma(2, raw=True, name="px", nautilus=1)  # 1.x: the window summed again at each value
     def close(x: Any) -> Any:
