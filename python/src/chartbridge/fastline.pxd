@@ -87,10 +87,6 @@ cdef bint deferring() noexcept
 cpdef void drain() except *
 
 
-@cython.locals(value=double)
-cdef double number_of(object x, object convert, object decimal) except? -1.0
-
-
 @cython.final
 cdef class Reading:
     cdef readonly type kind
@@ -98,6 +94,7 @@ cdef class Reading:
     cdef readonly bint in_c
     cdef DecimalRead read_c
 
+    @cython.locals(x=double)
     cdef double value(self, object result) except? -1.0
 
 

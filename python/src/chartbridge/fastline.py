@@ -272,23 +272,12 @@ def fixed(x: Any) -> float:
     return ((digits + _ROUND) - _ROUND) / scale
 
 
-def number_of(x: object, convert: Converter | None, decimal: type | None) -> float:
-    """The number the full path charts for ``x`` (``series.number``): ``fixed`` where ``x`` is of
-    ``decimal`` (a Nautilus ``Price``: ``decimal_type``) and it reads it, else ``convert`` (the
-    integration's converter of its type), else ``float()``; NaN where none gives a number."""
-    if type(x) is decimal:
-        value: float = fixed(x)
-        if finite(value):
-            return value
-    if convert is None:
-        return as_float(x)
-    return as_float(convert(x))
-
-
 class Reading:
     """The results of one type other than float that a sink takes (``kind``: the type of the one
     the full path charted when it bound the sink; a Nautilus ``Price``, an int, a numpy scalar),
-    read as the full path reads them (``number_of``)."""
+    read as the full path reads them (``series.number``): ``fixed`` where the sample is of a
+    fixed-point decimal type (a Nautilus ``Price``: ``decimal_type``) and it reads the value,
+    else the integration's converter, else ``float()``."""
 
     def __init__(self, sample: object) -> None:
         self.kind = type(sample)
@@ -305,7 +294,11 @@ class Reading:
             return _NAN
         if self.in_c:
             return self.read_c(result)  # type: ignore[no-any-return]
-        return number_of(result, self.convert, self.decimal)
+        if self.decimal is not None:
+            x: float = fixed(result)
+            if finite(x):
+                return x
+        return as_float(result) if self.convert is None else as_float(self.convert(result))
 
 
 def reading_of(result: object) -> Reading | None:
