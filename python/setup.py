@@ -28,7 +28,8 @@ def extensions() -> list:
         return []
     from setuptools import Extension
 
-    built = [Extension(f"chartbridge.{name}", [f"src/chartbridge/{name.replace('.', '/')}.py"])
+    # include_dirs: fastline's charted_function.h, beside it.
+    built = [Extension(f"chartbridge.{name}", [f"src/chartbridge/{name.replace('.', '/')}.py"], include_dirs=["src/chartbridge"])
              for name in ("arrays", "fastline", "indicators", "nautilus.v2_recorder", "nautilus.merge")]
     nautilus = "none"
     try:

@@ -9,10 +9,13 @@ path handles (``test_decorators``).
 from __future__ import annotations
 
 import functools
+import gc
+import inspect
 import math
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
@@ -414,6 +417,46 @@ def test_without_an_integration_clock_the_fast_path_charts_at_its_arguments_time
     assert t[:6] == [T0, T0 + 1, T0 + 2, T0 + 3, T0 + 4, T0 + 5] and len(t) == 8
     assert all(abs(ns - time.time_ns()) < 60 * 10**9 for ns in t[6:])
     assert columns == {"y": [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]}
+
+
+def test_the_wrapper_is_called_as_the_function_it_wraps(r: redis.Redis, form: str,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Compiled, the wrapper passes the caller's arguments on as they came (charted_function.h)
+    and makes their tuple and dict only for the full path: positional, default, keyword-only and
+    extra keyword arguments reach the function, a keyword argument's time reaches the full path,
+    an exception reaches the caller, and the wrapper reads and binds as the function does."""
+    full = full_paths(monkeypatch)
+
+    class Strategy:
+        @cb.chart(name=f"wrapped-{form}")
+        def value(self, bar: Any, scale: float = 1.0, *, shift: float = 0.0, **more: float) -> float:
+            """The close, scaled and shifted."""
+            if bar is None:
+                raise ValueError("no bar")
+            return float(bar.close) * scale + shift + sum(more.values())
+
+    strategy = Strategy()
+    cb.set_clock(None)  # each point's time is a bar's ts_event: a keyword's only on the full path
+    assert strategy.value(Candle(T0, 1.0, 2.0, 0.5, 1.0)) == 1.0
+    assert strategy.value(Candle(T0 + 1, 1.0, 2.0, 0.5, 1.0), 2.0) == 2.0
+    assert strategy.value(bar=Candle(T0 + 2, 1.0, 2.0, 0.5, 1.0), scale=3.0, shift=0.5, extra=0.25) == 3.75
+    assert Strategy.value(strategy, Candle(T0 + 3, 1.0, 2.0, 0.5, 1.0), shift=3.0) == 4.0  # called unbound
+    with pytest.raises(ValueError, match="no bar"):
+        strategy.value(None)
+    assert len(full) == 2  # the first call (it binds) and the bar given by keyword
+    assert Strategy.value.__name__ == "value" and Strategy.value.__doc__ == "The close, scaled and shifted."
+    assert str(inspect.signature(strategy.value)) == "(bar: 'Any', scale: 'float' = 1.0, *, shift: 'float' = 0.0, **more: 'float') -> 'float'"
+    assert strategy.value.__self__ is strategy and "Strategy.value" in repr(Strategy.value)
+    assert cb.flush()
+    [key] = r.keys(f"*:s:wrapped-{form}*")  # the other form's strategy, of the same class, may hold the plain id
+    assert read_points(r, key.decode().partition(":s:")[2]) == ([T0, T0 + 1, T0 + 2, T0 + 3],
+                                                                 {"y": [1.0, 2.0, 3.75, 4.0]})
+    cycle = decorators.fastline.wrap(lambda: None, lambda *_: None)
+    cycle.itself = cycle
+    collected = weakref.ref(cycle)
+    del cycle
+    gc.collect()
+    assert collected() is None  # a wrapper in a reference cycle is collected
 
 
 def test_an_indicator_takes_the_fast_path_and_charts_what_the_full_path_charts(r: redis.Redis, form: str,

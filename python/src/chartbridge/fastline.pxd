@@ -225,13 +225,26 @@ cpdef void series_set(object series, object instance, object value) except *
 
 cdef object _calling(ChartedCall charted)
 
+cdef extern from "charted_function.h":
+    ctypedef int (*cb_took_fn)(object, object, object) except -1
+    ctypedef object (*cb_missed_fn)(object, object, object, object)
+    object cb_charted_new(object func, object charted, cb_took_fn took, cb_missed_fn missed)
 
+
+@cython.final
 cdef class ChartedCall:
     cdef readonly object func
     cdef object full, owner
-    cdef ChartedCall inner
     cdef dict sinks
     cdef readonly Sink sink
 
-    cdef object call(self, tuple args, dict kwargs)
+    cdef bint took(self, object result, object owner) except -1
+    cdef object missed(self, object result, tuple args, dict kwargs)
     cdef int switch(self, object caller) except -1
+
+
+cdef int _took(ChartedCall charted, object result, object owner) except -1
+cdef object _missed(ChartedCall charted, object result, tuple args, dict kwargs)
+
+cdef inline object charted_function(ChartedCall charted):
+    return cb_charted_new(charted.func, charted, <cb_took_fn>_took, <cb_missed_fn>_missed)

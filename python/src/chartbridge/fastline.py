@@ -891,10 +891,10 @@ if __name__ == "chartbridge.fastline":  # not a copy of this file run interprete
 
 def wrap(func: Callable[..., Any], full: Callable[[Any, tuple[Any, ...], dict[str, Any]], Sink | None],
          sinks: dict[int, tuple[object, Sink | None]] | None = None) -> Callable[..., Any]:
-    """The wrapper of ``func``: a function (compiled, a Cython one, which binds as a method and is
-    called with the caller's arguments as they are, where a callable object was handed a bound
-    method and an argument tuple) wearing ``func``'s name, signature and docstring, whose calls
-    are ``ChartedCall(func, full, sinks).call``; that ``ChartedCall`` is its ``charted``."""
+    """The wrapper of ``func``, wearing its name, signature and docstring, whose calls are
+    ``ChartedCall(func, full, sinks)``'s; that ``ChartedCall`` is its ``charted``. Compiled, a
+    ``ChartedFunction`` (charted_function.h: called with the caller's arguments as they are,
+    binding as a method); interpreted, a Python function."""
     charted = ChartedCall(func, full, sinks)
     wrapper = _calling(charted)
     functools.update_wrapper(wrapper, func)  # copies ``func.__dict__``: a stacked wrapper's ``charted`` too
@@ -903,13 +903,29 @@ def wrap(func: Callable[..., Any], full: Callable[[Any, tuple[Any, ...], dict[st
 
 
 def _calling(charted: ChartedCall) -> Callable[..., Any]:
+    if _COMPILED:
+        return charted_function(charted)  # type: ignore[name-defined,no-any-return]  # noqa: F821
+
     def charted_call(*args: Any, **kwargs: Any) -> Any:
-        return charted.call(args, kwargs)
+        result = charted.func(*args, **kwargs)
+        if not charted.took(result, args[0] if args else None):
+            charted.missed(result, args, kwargs)
+        return result
     return charted_call
 
 
+def _took(charted: Any, result: object, owner: object) -> int:
+    """``ChartedCall.took`` for charted_function.h."""
+    return charted.took(result, owner)  # type: ignore[no-any-return]
+
+
+def _missed(charted: Any, result: object, args: Any, kwargs: Any) -> object:
+    """``ChartedCall.missed`` for charted_function.h."""
+    return charted.missed(result, args, kwargs)
+
+
 class ChartedCall:
-    """A decorated function's calls: ``func`` called, its result charted.
+    """A decorated function's calls: ``func`` called (by its wrapper, ``wrap``), its result charted.
 
     ``sinks`` (a method's; None for a function): id of the calling object -> (object, its
     sink), filled and emptied by the full path. Each object charts into its own series, so the
@@ -919,33 +935,40 @@ class ChartedCall:
                  full: Callable[[Any, tuple[Any, ...], dict[str, Any]], Sink | None],
                  sinks: dict[int, tuple[object, Sink | None]] | None = None) -> None:
         self.func, self.full, self.sinks = func, full, sinks
-        # Decorators stacked on one function: the one below (``wrap``'s wrapper of it, not another
-        # decorator's copy of its attributes) is called in C, with these arguments.
-        inner = getattr(func, "charted", None)
-        stacked = isinstance(inner, ChartedCall) and getattr(func, "__wrapped__", None) is inner.func
-        self.inner = inner if stacked else None
         self.sink: Sink | None = None
         self.owner: object = None
 
-    def call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        """``func(*args, **kwargs)``, charted."""
-        if self.inner is not None:
-            result = self.inner.call(args, kwargs)
-        else:  # compiled, ``**kwargs`` is a dict that passing on copies: the usual call has none
-            result = self.func(*args, **kwargs) if kwargs else self.func(*args)
-        if enabled():
-            if self.sinks is not None and (args[0] if args else None) is not self.owner:
-                self.switch(args[0] if args else None)
-            sink = self.sink
-            if result is None and sink is not None and sink.run is current_run():
-                return result  # every full path skips None (the object already has its key in the run)
+    def took(self, result: object, owner: object) -> bool:
+        """Whether ``result`` of a call by ``owner`` (its first argument; None: none) is charted,
+        or there is nothing to chart; False: ``missed`` decides, given the call's arguments."""
+        if not enabled():
+            return True
+        if self.sinks is not None and owner is not self.owner:
+            self.switch(owner)
+        sink = self.sink
+        if sink is None:
+            return False
+        if result is None and sink.run is current_run():
+            return True  # every full path skips None (the object already has its key in the run)
+        if _clock_fixed is None and _clock_source is None:
+            return False  # the point's time is read from the arguments (``call_ns``)
+        try:
+            return sink.offer_ns(result, now_ns())
+        except Exception:
+            return False  # the full path meets it again, and logs it
+
+    def missed(self, result: object, args: tuple[Any, ...], kwargs: dict[str, Any]) -> object:
+        """Chart what ``took`` did not: with no integration clock, the sink at the time
+        ``call_ns`` reads from the arguments; else the full path. Returns ``result``."""
+        sink = self.sink
+        if sink is not None and _clock_fixed is None and _clock_source is None:
             try:
-                if sink is not None and sink.offer_ns(result, call_ns(args, result)):
+                if sink.offer_ns(result, call_ns(args, result)):
                     return result
             except Exception:
                 pass  # the full path meets it again, and logs it
-            drain()  # the full path feeds the same indicators and buffers: after the deferred points
-            self.sink = self.full(result, args, kwargs)
+        drain()  # the full path feeds the same indicators and buffers: after the deferred points
+        self.sink = self.full(result, args, kwargs)
         return result
 
     def switch(self, caller: object) -> None:
