@@ -219,6 +219,12 @@ cdef Py_ssize_t _MAX_TEXT
 cdef dict _SIDES, _MARKS
 cdef object full_marker
 
+cdef extern from "Python.h":
+    dict PyObject_GenericGetDict(object o, void* context)
+
+cdef inline dict instance_dict(object o):
+    return PyObject_GenericGetDict(o, NULL)
+
 @cython.locals(fast=Sink)
 cpdef void series_set(object series, object instance, object value) except *
 

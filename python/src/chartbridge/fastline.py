@@ -873,7 +873,8 @@ def series_set(series: Series, instance: Any, value: Any) -> None:
     """``Series.__set__``, a descriptor's assignment: keep ``value`` on ``instance`` and chart it,
     through the sink bound at the series' last point (``Series.sink``) when it takes it, else
     the full path (``Series.assign``). Compiled, an assignment at each bar runs no Python frame."""
-    instance.__dict__[series._attr] = value
+    # Compiled, the instance's dict is read without looking ``__dict__`` up in its class's MRO.
+    (instance_dict(instance) if _COMPILED else instance.__dict__)[series._attr] = value  # type: ignore[name-defined]  # noqa: F821
     if value is None or not enabled():
         return
     fast = series._fast
