@@ -137,7 +137,7 @@ cdef class Line(Sink):
     cdef int put(self, double x) except -1
     @cython.locals(held=bint, n=Py_ssize_t)
     cdef bint add(self, long long ns, double x, object marker) except -1
-    @cython.locals(held=bint, n=Py_ssize_t, i=Py_ssize_t)
+    @cython.locals(held=bint, n=Py_ssize_t, i=Py_ssize_t, m=Py_ssize_t)
     cdef bint add_row(self, long long ns, double* row, Py_ssize_t width) except -1
 
 
