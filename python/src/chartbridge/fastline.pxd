@@ -64,6 +64,8 @@ cdef long long time_ns(object t) except -2
 @cython.locals(ns="long long")
 cdef long long now_ns() except -2
 
+cdef bint clocked() noexcept
+
 cdef frozenset _PLAIN
 cdef tuple _TS_NAMES
 

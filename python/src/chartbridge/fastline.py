@@ -218,6 +218,11 @@ def now_ns() -> int:
     return time_ns(t)
 
 
+def clocked() -> bool:
+    """Whether an integration clock is set (else a point's time is read from the call: ``call_ns``)."""
+    return _clock_fixed is not None or _clock_source is not None
+
+
 _PLAIN = clock._PLAIN
 _TS_NAMES = clock.TIME_ATTRIBUTES
 
@@ -228,7 +233,7 @@ def call_ns(args: tuple[Any, ...], result: object) -> int:
     ``ts_event`` or ``ts_init`` of a value that is not a plain one, e.g. a Nautilus ``Bar``
     handled by a strategy charted without the actor). -1 when the full path must decide: no
     such time (it charts the wall clock's), or one that is not a plain int."""
-    if _clock_fixed is not None or _clock_source is not None:
+    if clocked():
         return now_ns()
     n = len(args)
     for i in range(n + 1):
@@ -964,7 +969,7 @@ class ChartedCall:
             return False
         if result is None and sink.run is current_run():
             return True  # every full path skips None (the object already has its key in the run)
-        if _clock_fixed is None and _clock_source is None:
+        if not clocked():
             return False  # the point's time is read from the arguments (``call_ns``)
         try:
             return sink.offer_ns(result, now_ns())
@@ -975,7 +980,7 @@ class ChartedCall:
         """Chart what ``took`` did not: with no integration clock, the sink at the time
         ``call_ns`` reads from the arguments; else the full path. Returns ``result``."""
         sink = self.sink
-        if sink is not None and _clock_fixed is None and _clock_source is None:
+        if sink is not None and not clocked():
             try:
                 if sink.offer_ns(result, call_ns(args, result)):
                     return result
