@@ -221,8 +221,7 @@ cdef Py_ssize_t _MAX_TEXT
 cdef dict _SIDES, _MARKS
 cdef object full_marker
 
-cdef extern from "Python.h":
-    dict PyObject_GenericGetDict(object o, void* context)
+from cpython.object cimport PyObject_GenericGetDict
 
 cdef inline dict instance_dict(object o):
     return PyObject_GenericGetDict(o, NULL)
