@@ -30,7 +30,7 @@ def extensions() -> list:
 
     # include_dirs: fastline's charted_function.h, beside it.
     built = [Extension(f"chartbridge.{name}", [f"src/chartbridge/{name.replace('.', '/')}.py"], include_dirs=["src/chartbridge"])
-             for name in ("arrays", "fastline", "indicators", "nautilus.v2_recorder", "nautilus.merge")]
+             for name in ("arrays", "charted_attribute", "fastline", "indicators", "nautilus.v2_recorder", "nautilus.merge")]
     nautilus = "none"
     try:
         import nautilus_trader

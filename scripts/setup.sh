@@ -50,7 +50,8 @@ fi
 # the venv is newer than its module.
 stale=0
 suffix=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')
-for src in python/src/chartbridge/fastline.py python/src/chartbridge/indicators.py python/src/chartbridge/nautilus/v2_recorder.py \
+for src in python/src/chartbridge/arrays.py python/src/chartbridge/charted_attribute.py python/src/chartbridge/fastline.py \
+           python/src/chartbridge/indicators.py python/src/chartbridge/nautilus/v2_recorder.py \
            python/src/chartbridge/nautilus/merge.py python/src/chartbridge/nautilus/_recorder.pyx; do
   built="${src%.*}$suffix"
   if [ ! -f "$built" ] || [ "$src" -nt "$built" ] || [ "${src%.*}.pxd" -nt "$built" ] || [ python/setup.py -nt "$built" ] || [ .venv/.installed -nt "$built" ]; then
@@ -61,7 +62,8 @@ if [ "$stale" = 1 ]; then
   step "compiling the decorator's fast path and the Nautilus bar recorder (Cython)"
   .venv/bin/python -m pip install --quiet 'Cython>=3.1' 'setuptools>=77'
   CHARTBRIDGE_REQUIRE_COMPILED=1 .venv/bin/python -m pip install --quiet --no-build-isolation --no-deps -e python
-  .venv/bin/python -c 'from chartbridge import fastline, indicators; from chartbridge.nautilus import merge, recorder, v2_recorder
+  .venv/bin/python -c 'from chartbridge import arrays, charted_attribute, fastline, indicators; from chartbridge.nautilus import merge, recorder, v2_recorder
+assert arrays.COMPILED and charted_attribute.COMPILED, "chartbridge.arrays/charted_attribute did not build"
 assert fastline.COMPILED and not indicators.__file__.endswith(".py"), "chartbridge.fastline/indicators did not build"
 assert v2_recorder.COMPILED, "chartbridge.nautilus.v2_recorder did not build"
 assert merge.COMPILED, "chartbridge.nautilus.merge did not build"

@@ -26,7 +26,7 @@ import redis
 from conftest import interpreted, read_points
 
 import chartbridge as cb
-from chartbridge import clock, decorators, fastline, indicators, session
+from chartbridge import charted_attribute, clock, decorators, fastline, indicators, session
 from chartbridge.producer import DEFERRING, HAND_OVER_POINTS, PointBuffer, Producer
 from chartbridge.protocol import TIME_LIMIT
 from chartbridge.runs import end_run, start_run
@@ -69,6 +69,33 @@ def test_both_forms_are_there() -> None:
     assert fastline.COMPILED, "chartbridge.fastline is not compiled (scripts/setup.sh builds it)"
     assert not indicators.__file__.endswith(".py"), "chartbridge.indicators is not compiled"
     assert not interpreted(fastline).COMPILED
+
+
+def test_a_charted_attribute_hands_each_assignment_to_the_installed_function() -> None:
+    """``charted_attribute`` interpreted (as installed without a compiler): what ``Series`` does
+    as a descriptor before fastline's function charts anything."""
+    plain = interpreted(charted_attribute)
+    seen: list[tuple[Any, object, object]] = []
+
+    class Attribute(plain.ChartedAttribute):  # type: ignore[misc,name-defined]
+        def __set_name__(self, owner: type, attr: str) -> None:
+            self._attr = attr
+
+    class Owner:
+        level = Attribute()
+
+    owner = Owner()
+    with pytest.raises(RuntimeError, match="chartbridge.fastline is not imported"):
+        owner.level = 1.5
+    plain.install(lambda attribute, instance, value: seen.append((attribute, instance, value)) or 0)
+    owner.level = 2.5
+    assert seen == [(vars(Owner)["level"], owner, 2.5)]
+    with pytest.raises(AttributeError, match="level"):
+        _ = owner.level
+    vars(owner)["level"] = 3.5
+    assert owner.level == 3.5 and isinstance(Owner.level, Attribute)
+    assert not plain.COMPILED and charted_attribute.COMPILED
+    assert "__set__" not in vars(Series) and Series.__mro__[1] is charted_attribute.ChartedAttribute
 
 
 def test_compiled_it_reads_a_lock_held_or_free_from_the_lock_itself() -> None:
@@ -581,7 +608,8 @@ def test_a_series_assigned_or_added_to_takes_the_fast_path_and_charts_what_the_f
         strategy.fast = x
         assert strategy.fast is x
     assert full == [1.5, assigned[1], assigned[4], 3]  # None is no point; NaN is refused
-    assert (Series.__set__ is fastline.series_set) == (form == "compiled")
+    # compiled, ChartedAttribute's C slot calls fastline's function; the interpreted form is set on Series
+    assert ("__set__" in vars(Series)) == (form == "interpreted")
     equity = cb.series("equity")
     full.clear()
     cb.set_clock(T0)

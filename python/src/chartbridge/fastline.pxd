@@ -3,6 +3,7 @@ cimport cython
 from cpython cimport array as carray
 
 from chartbridge.arrays cimport grow
+from chartbridge.charted_attribute cimport ChartedAttribute, instance_dict, install as install_setter
 from chartbridge.indicators cimport Indicator, as_float, bar_value
 
 cdef long long _TIME_LIMIT
@@ -221,13 +222,8 @@ cdef Py_ssize_t _MAX_TEXT
 cdef dict _SIDES, _MARKS
 cdef object full_marker
 
-from cpython.object cimport PyObject_GenericGetDict
-
-cdef inline dict instance_dict(object o):
-    return PyObject_GenericGetDict(o, NULL)
-
 @cython.locals(fast=Sink)
-cpdef void series_set(object series, object instance, object value) except *
+cdef int series_set(ChartedAttribute series, object instance, object value) except -1
 
 
 cdef object _calling(ChartedCall charted)

@@ -50,7 +50,9 @@ from typing import Any
 from . import clock, producer, session
 from .indicators import Indicator, as_float, bar_value
 from .protocol import MAX_MARKER_TEXT, TIME_LIMIT
-from .series import SIDES, Converter, Series, converter_of
+from . import charted_attribute
+from .charted_attribute import ChartedAttribute
+from .series import SIDES, Converter, converter_of
 from .series import marker as full_marker
 
 COMPILED = not __file__.endswith(".py")
@@ -887,25 +889,29 @@ def marker(series: str = "markers", *, side: Any = None, price: Any = None, text
             marks.decimal = decimal_type(price)
 
 
-def series_set(series: Series, instance: Any, value: Any) -> None:
-    """``Series.__set__``, a descriptor's assignment: keep ``value`` on ``instance`` and chart it,
-    through the sink bound at the series' last point (``Series.sink``) when it takes it, else
-    the full path (``Series.assign``). Compiled, an assignment at each bar runs no Python frame."""
-    # Compiled, the instance's dict is read without looking ``__dict__`` up in its class's MRO.
+def series_set(series: ChartedAttribute, instance: Any, value: Any) -> int:
+    """``Series.__set__`` (installed as ``ChartedAttribute``'s assignment), a descriptor's
+    assignment: keep ``value`` on ``instance`` and chart it, through the sink bound at the series'
+    last point (``Series.sink``) when it takes it, else the full path (``Series.assign``).
+    Compiled, an assignment at each bar runs no Python frame."""
     (instance_dict(instance) if _COMPILED else instance.__dict__)[series._attr] = value  # type: ignore[name-defined]  # noqa: F821
     if value is None or not enabled():
-        return
+        return 0
     fast = series._fast
     try:
         if fast is not None and fast.offer_ns(value, now_ns()):
-            return
+            return 0
     except Exception:
         pass  # the full path meets it again, and says what is wrong
-    series.assign(value)
+    series.assign(value)  # type: ignore[attr-defined]  # a Series: ChartedAttribute's one class
+    return 0
 
 
 if __name__ == "chartbridge.fastline":  # not a copy of this file run interpreted beside it (the tests')
-    Series.__set__ = series_set  # type: ignore[method-assign,assignment]
+    if _COMPILED:
+        install_setter(series_set)  # type: ignore[name-defined]  # noqa: F821  # the C function, as a C pointer
+    else:
+        charted_attribute.install(series_set)
 
 
 def wrap(func: Callable[..., Any], full: Callable[[Any, tuple[Any, ...], dict[str, Any]], Sink | None],

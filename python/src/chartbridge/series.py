@@ -20,6 +20,7 @@ from math import isfinite
 from typing import TYPE_CHECKING, Any
 
 from . import clock, session
+from .charted_attribute import ChartedAttribute
 from .protocol import (
     CANDLE_KINDS, CANONICAL_NAN, MAX_REGISTRY_JSON, ProtocolError, check_batch, check_candle, check_finite,
     check_kind, check_marker, check_series_id, check_time, marker_object, sanitize_series_id, to_float,
@@ -218,7 +219,7 @@ def _plugin_params(plugins: PluginSpec, series_id: str) -> dict[str, dict[str, A
     return {name: {"series": series_id} for name in plugins}
 
 
-class Series:
+class Series(ChartedAttribute):
     """A chart series.
 
     As a class attribute it is a descriptor: every assignment charts the value::
@@ -293,17 +294,6 @@ class Series:
         if not self.id:
             self._name(sanitize_series_id(f"{owner.__qualname__}.{attr}"))
         hint_strategy(f"{owner.__qualname__}.{attr}")
-
-    def __get__(self, instance: object, owner: type | None = None) -> Any:
-        if instance is None:
-            return self
-        try:
-            return instance.__dict__[self._attr]
-        except KeyError:
-            raise AttributeError(self._attr) from None
-
-    if TYPE_CHECKING:  # ``fastline.series_set``, which that module installs: compiled, it runs no Python frame
-        def __set__(self, instance: object, value: Any) -> None: ...
 
     def assign(self, value: Any) -> None:
         """The full path of an assignment (``fastline.series_set``): chart ``value`` at its time
