@@ -157,7 +157,7 @@ cdef class Candles(Sink):
     cdef readonly object series
     cdef list pending
     cdef carray.array pending_t
-    cdef readonly bint defers
+    cdef readonly bint defers, keeps_tuple
     cdef bint draining
 
     cdef object column(self, object result, Py_ssize_t i)
@@ -168,6 +168,8 @@ cdef class Candles(Sink):
     @cython.locals(values=tuple, i=Py_ssize_t)
     cdef int take(self, object result) except -2
     cdef bint offer_ns(self, object result, long long ns) except -1
+    @cython.locals(n=Py_ssize_t, i=Py_ssize_t, kind=type, reading=Reading)
+    cdef bint unchanging(self, tuple result) except -1
     @cython.locals(results=list, times=carray.array, i=Py_ssize_t, ns="long long", written=bint)
     cpdef void drain(self) except *
     cdef bint write(self, object result, long long ns) except -1

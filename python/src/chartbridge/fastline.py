@@ -523,10 +523,15 @@ class Candles(Sink):
         self.in_c = twin is not None
         if self.in_c:
             self.read_into = row_reader(twin)  # type: ignore[name-defined]  # noqa: F821
-        # Deferred only where an integration reads the results (``read``: its immutable bars, a
-        # Nautilus ``Bar``), never an object its caller may change before the drain reads it. What
-        # the drain declines goes to ``series`` (the full path's charting: refused and counted).
-        self.defers = series is not None and read is not None
+        # Deferred only where nothing can change a result before the drain reads it: an
+        # integration's bars (``read``: a Nautilus ``Bar``), or a tuple of floats and of an
+        # integration's fixed-point values read in C (Nautilus ``Price``s and ``Quantity``s:
+        # ``keeps_tuple``, each one's parts checked at its call by ``unchanging``), never an object
+        # its caller may change. What the drain declines goes to ``series`` (the full path's
+        # charting: refused and counted).
+        self.keeps_tuple = read is None and type(sample) is tuple and all(
+            reading is None or reading.in_c for reading in (self.price, self.volume))
+        self.defers = series is not None and (read is not None or self.keeps_tuple)
 
     def column(self, result: Any, i: int) -> object:
         """Part ``i`` (0 open ... 4 volume) of ``result``; None where it has none (a volume)."""
@@ -580,6 +585,8 @@ class Candles(Sink):
             return False
         if (self.defers and ns >= 0 and (deferring() or self.pending or self.draining)
                 and self.line.run is current_run()):
+            if self.keeps_tuple and not self.unchanging(result):
+                return False  # the full path reads it now, after what was deferred (``drain``)
             if not self.pending:
                 _PENDING.append(self)
             self.pending.append(result)
@@ -587,6 +594,19 @@ class Candles(Sink):
                 self.line.buffer.full()  # a replay's hand-over, as for points written (``Line.written``)
             return True
         return self.write(result, ns)
+
+    def unchanging(self, result: Any) -> bool:
+        """Whether a tuple's parts are as many as the series' columns and each a float or of its
+        ``Reading``'s type (``keeps_tuple``: values nothing changes)."""
+        n = len(result)
+        if n != self.width:
+            return False
+        for i in range(n):
+            kind = type(result[i])
+            reading = self.price if i < 4 else self.volume
+            if kind is not float and (reading is None or kind is not reading.kind):
+                return False
+        return True
 
     def drain(self) -> None:
         self.draining = True  # until it is done, later calls defer too: they come after these
