@@ -47,11 +47,10 @@ from array import array
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from . import clock, producer, session
+from . import charted_attribute, clock, producer, session
+from .charted_attribute import ChartedAttribute
 from .indicators import Indicator, as_float, bar_value
 from .protocol import MAX_MARKER_TEXT, TIME_LIMIT
-from . import charted_attribute
-from .charted_attribute import ChartedAttribute
 from .series import SIDES, Converter, converter_of
 from .series import marker as full_marker
 
