@@ -419,6 +419,48 @@ def test_candles_of_tuples_lists_and_dicts_take_the_fast_path_and_chart_what_the
     assert cb.stats()["rejected"] == 4
 
 
+def test_a_candle_tuple_is_kept_to_the_hand_over_only_when_nothing_can_change_it(
+        r: redis.Redis, form: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """During a backtest a tuple of floats waits for the hand-over (``Candles.keeps_tuple``); one
+    holding an object its caller may change is read at its call, so the candle charted is the
+    one returned even when the object changes before the hand-over, and the points keep their order."""
+    full = full_paths(monkeypatch)
+
+    class Level:
+        """A mutable price: what the strategy holds and changes after returning it."""
+
+        def __init__(self, x: float) -> None:
+            self.x = x
+
+        def __float__(self) -> float:
+            return self.x
+
+    @cb.chart(name=f"levels-{form}", kind="candlestick")
+    def on_bar(row: Any) -> Any:
+        return row
+
+    producer = session.current().producer
+    producer.pace(True)
+    try:
+        level = Level(1.25)
+        cb.set_clock(T0)
+        on_bar((1.0, 2.0, 0.5, 1.5, 10.0))  # binds
+        cb.set_clock(T0 + 1)
+        on_bar((1.5, 2.5, 1.0, 2.0, 11.0))  # kept to the hand-over
+        buffer = on_bar.charted.sink.line.buffer  # type: ignore[attr-defined]
+        assert len(full) == 1 and len(buffer.t) == 1
+        cb.set_clock(T0 + 2)
+        on_bar((1.0, 2.0, 0.5, level, 12.0))  # read now: on the full path, after the kept one
+        assert len(full) == 2 and len(buffer.t) == 3
+        level.x = 99.0
+        assert cb.flush()
+    finally:
+        producer.pace(False)
+    assert read_points(r, f"levels-{form}") == ([T0, T0 + 1, T0 + 2], {
+        "o": [1.0, 1.5, 1.0], "h": [2.0, 2.5, 2.0], "l": [0.5, 1.0, 0.5], "c": [1.5, 2.0, 1.25],
+        "vol": [10.0, 11.0, 12.0]})
+
+
 def test_without_an_integration_clock_the_fast_path_charts_at_its_arguments_time(
         r: redis.Redis, form: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """A strategy charted without the actor (no clock set): each point is at the ``ts_event`` of
