@@ -19,7 +19,7 @@ cdef extern from *:
        1024 items (each growth copies the points: from a few, a batch of thousands was copied over
        twenty times) and never shrinking it (Cython's resize_smart shrinks an emptied array back to
        a couple of items). Refused while a buffer of it is exported, as the array's own resize is. */
-    static int cb_grow(PyObject *array, Py_ssize_t n, Py_ssize_t itemsize) {
+    static int cb_grow(void *array, Py_ssize_t n, Py_ssize_t itemsize) {  /* any array.array (Cython passes its own struct type) */
         cb_arrayobject *a = (cb_arrayobject *)array;
         if (a->ob_exports > 0) {
             PyErr_SetString(PyExc_BufferError, "cannot resize an array that is exporting buffers");
