@@ -54,7 +54,9 @@ for src in python/src/chartbridge/arrays.py python/src/chartbridge/charted_attri
            python/src/chartbridge/indicators.py python/src/chartbridge/nautilus/v2_recorder.py \
            python/src/chartbridge/nautilus/merge.py python/src/chartbridge/nautilus/_recorder.pyx; do
   built="${src%.*}$suffix"
-  if [ ! -f "$built" ] || [ "$src" -nt "$built" ] || [ "${src%.*}.pxd" -nt "$built" ] || [ python/setup.py -nt "$built" ] || [ .venv/.installed -nt "$built" ]; then
+  # the C headers beside them too (fastline's charted_function.h)
+  if [ ! -f "$built" ] || [ "$src" -nt "$built" ] || [ "${src%.*}.pxd" -nt "$built" ] || [ python/setup.py -nt "$built" ] || [ .venv/.installed -nt "$built" ] \
+     || [ -n "$(find python/src/chartbridge -name '*.h' -newer "$built")" ]; then
     stale=1
   fi
 done
